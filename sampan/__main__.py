@@ -1,0 +1,3 @@
+from sampan.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""SQLite metadata database (WAL). One transaction per change.
+
+Each module that keeps metadata owns its tables and declares them with
+``SCHEMA`` strings passed to :func:`Database.ensure_schema`; the statements
+must be idempotent (``CREATE TABLE IF NOT EXISTS``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+class Database:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._schemas_done: set[str] = set()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._conn = conn
+        return self._conn
+
+    def ensure_schema(self, name: str, sql: str) -> None:
+        if name in self._schemas_done:
+            return
+        self.conn.executescript(sql)
+        self._schemas_done.add(name)
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: writers serialize, readers never see half a change."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -1,0 +1,80 @@
+"""Where sampan keeps its state. Nothing is created at import time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ROOT = "/var/lib/sampan"
+DEFAULT_RUNROOT = "/run/sampan"
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+    runroot: Path
+
+    @classmethod
+    def from_env(cls, root: str | os.PathLike | None = None,
+                 runroot: str | os.PathLike | None = None) -> "Paths":
+        root = root or os.environ.get("SAMPAN_ROOT") or DEFAULT_ROOT
+        runroot = runroot or os.environ.get("SAMPAN_RUNROOT") or DEFAULT_RUNROOT
+        return cls(Path(root).absolute(), Path(runroot).absolute())
+
+    # --- persistent state (root) ---
+    @property
+    def blobs(self) -> Path:
+        """OCI layout blob dir: blobs/sha256/<hex>."""
+        return self.root / "blobs" / "sha256"
+
+    @property
+    def layers(self) -> Path:
+        """Unpacked layers, one dir per chain id (hex)."""
+        return self.root / "layers"
+
+    @property
+    def containers(self) -> Path:
+        return self.root / "containers"
+
+    def container_dir(self, cid: str) -> Path:
+        return self.containers / cid
+
+    @property
+    def volumes(self) -> Path:
+        return self.root / "volumes"
+
+    @property
+    def db(self) -> Path:
+        return self.root / "sampan.db"
+
+    @property
+    def tmp(self) -> Path:
+        """Scratch space on the same filesystem as the store, so renames are atomic."""
+        return self.root / "tmp"
+
+    @property
+    def index_json(self) -> Path:
+        return self.root / "index.json"
+
+    @property
+    def oci_layout(self) -> Path:
+        return self.root / "oci-layout"
+
+    # --- run state (runroot, tmpfs, gone after reboot) ---
+    def run_container_dir(self, cid: str) -> Path:
+        return self.runroot / "containers" / cid
+
+    @property
+    def locks(self) -> Path:
+        return self.runroot / "locks"
+
+    @property
+    def runtime_state(self) -> Path:
+        """Where the OCI runtime keeps its per-container state (like runc --root)."""
+        return self.runroot / "runtime"
+
+    def ensure(self) -> None:
+        for p in (self.root, self.blobs, self.layers, self.containers, self.volumes,
+                  self.tmp, self.runroot, self.locks, self.runtime_state):
+            p.mkdir(parents=True, exist_ok=True)
