@@ -1,0 +1,41 @@
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.support import leaks
+from tests.support.busybox import write_busybox_tar
+
+IS_ROOT = os.geteuid() == 0
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason="needs root")
+    for item in items:
+        if "integration" in str(item.fspath) and not IS_ROOT:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def busybox_tar(tmp_path_factory) -> Path:
+    """One busybox rootfs tar per test run (per xdist worker)."""
+    return write_busybox_tar(tmp_path_factory.mktemp("busybox") / "busybox.tar")
+
+
+@pytest.fixture
+def state_dirs():
+    """A private (root, runroot) pair under /tmp with a marker in the path; checked for leaks."""
+    base = Path(tempfile.mkdtemp(prefix="sampan-test-"))
+    root, runroot = base / "root", base / "run"
+    before = leaks.snapshot(str(base))
+    yield root, runroot
+    after = leaks.snapshot(str(base))
+    problems = {k: v for k, v in after.items() if k in ("mounts", "processes") and v}
+    for k in ("netns", "links", "iptables"):
+        new = sorted(set(after[k]) - set(before[k]))
+        if new:
+            problems[k] = new
+    shutil.rmtree(base, ignore_errors=True)
+    assert not problems, f"test leaked host state: {problems}"

@@ -1,0 +1,63 @@
+"""Snapshot host state that a test could leak: mounts, net namespaces, links,
+iptables rules, cgroups and processes whose names mention a marker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+
+def _run(*cmd: str) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def mounts_under(prefix: str) -> list[str]:
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4]
+            if mp.startswith(prefix):
+                out.append(mp)
+    return out
+
+
+def cgroups_named(marker: str) -> list[str]:
+    found = []
+    for base in Path("/sys/fs/cgroup").iterdir():
+        for dirpath, dirnames, _ in os.walk(base):
+            for d in dirnames:
+                if marker in d:
+                    found.append(os.path.join(dirpath, d))
+            if dirpath.count("/") > 8:
+                dirnames[:] = []
+    return found
+
+
+def processes_with(marker: str) -> list[str]:
+    found = []
+    me = os.getpid()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == me:
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmd:
+            found.append(f"{pid}: {cmd.strip()}")
+    return found
+
+
+def snapshot(root_marker: str) -> dict[str, list[str]]:
+    return {
+        "mounts": mounts_under(root_marker),
+        "netns": sorted(_run("ip", "netns", "list").split("\n")),
+        "links": sorted(l.split(":")[1].split("@")[0].strip() for l in _run("ip", "-o", "link").splitlines()
+                        if l.count(":") >= 2),
+        "iptables": sorted(l for l in _run("iptables-save").splitlines() if not l.startswith(("#", ":"))),
+        "processes": processes_with(root_marker),
+    }
