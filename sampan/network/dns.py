@@ -1,0 +1,91 @@
+"""Containers' /etc/resolv.conf and /etc/hosts.
+
+resolv.conf follows Docker: the host's file with loopback nameservers (a local
+stub such as systemd-resolved's 127.0.0.53 cannot be reached from another
+netns) dropped; systemd-resolved's upstream list is used when the host's file
+only names the stub; 8.8.8.8/8.8.4.4 when nothing remains.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Iterable
+
+from sampan.network.types import Attachment, Peer
+
+FALLBACK_NAMESERVERS = ("8.8.8.8", "8.8.4.4")
+RESOLVED_UPSTREAM = "/run/systemd/resolve/resolv.conf"
+
+
+def _is_loopback(addr: str) -> bool:
+    try:
+        return ipaddress.ip_address(addr.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _nameservers(lines: list[str]) -> list[str]:
+    return [ln.split()[1] for ln in lines if ln.split()[:1] == ["nameserver"] and len(ln.split()) > 1]
+
+
+def filter_resolv_conf(text: str, upstream: str | None = None) -> bytes:
+    lines = text.splitlines()
+    servers = _nameservers(lines)
+    if servers and all(_is_loopback(s) for s in servers) and upstream:
+        up_servers = [s for s in _nameservers(upstream.splitlines()) if not _is_loopback(s)]
+        if up_servers:
+            lines = upstream.splitlines()
+    out = [ln for ln in lines
+           if not (ln.split()[:1] == ["nameserver"] and len(ln.split()) > 1 and _is_loopback(ln.split()[1]))]
+    if not _nameservers(out):
+        out += [f"nameserver {s}" for s in FALLBACK_NAMESERVERS]
+    return ("\n".join(out).strip("\n") + "\n").encode()
+
+
+def host_resolv_conf(path: str = "/etc/resolv.conf") -> bytes:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        text = ""
+    upstream = None
+    if os.path.exists(RESOLVED_UPSTREAM):
+        try:
+            upstream = Path(RESOLVED_UPSTREAM).read_text(errors="replace")
+        except OSError:
+            upstream = None
+    return filter_resolv_conf(text, upstream)
+
+
+def hosts_file(hostname: str, attachment: Attachment | None, peers: Iterable[Peer] = ()) -> bytes:
+    """/etc/hosts: loopback lines, this container's own name on its address, then its peers."""
+    lines = ["127.0.0.1\tlocalhost",
+             "::1\tlocalhost ip6-localhost ip6-loopback",
+             "fe00::0\tip6-localnet",
+             "ff00::0\tip6-mcastprefix",
+             "ff02::1\tip6-allnodes",
+             "ff02::2\tip6-allrouters"]
+    own = [n for n in dict.fromkeys((hostname, *(attachment.aliases if attachment else ()))) if n]
+    if attachment is not None:
+        lines.append(f"{attachment.ip}\t{' '.join(own)}" if own else "")
+    elif own:
+        lines.append(f"127.0.1.1\t{' '.join(own)}")  # no network: still resolve our own name
+    for p in peers:
+        if attachment is not None and p.cid == attachment.cid:
+            continue
+        names = [n for n in dict.fromkeys(p.names) if n]
+        if names:
+            lines.append(f"{p.ip}\t{' '.join(names)}")
+    return ("\n".join(ln for ln in lines if ln) + "\n").encode()
+
+
+def rewrite_in_place(path: Path, data: bytes) -> None:
+    """Containers see /etc/hosts through a file bind mount: replacing the inode
+    (rename) would leave them the old one, so truncate and write instead."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, data, 0)
+    finally:
+        os.close(fd)

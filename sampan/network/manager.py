@@ -1,0 +1,363 @@
+"""NetworkManager: the one object the engine uses for networks, netns and ports."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Iterable
+
+from sampan.errors import Conflict, InvalidArgument, NetworkError, NetworkNotFound
+from sampan.network import cni, dns, hostports, netns as netns_mod, subnets
+from sampan.network.conflist import (build_conflist, forward_policy_drops, runtime_config,
+                                     start_forward_policy_probe)
+from sampan.network.netdb import ACTIVE, TEARING, NetDB
+from sampan.network.ports import PortMapping, check_no_self_overlap, overlap_ip
+from sampan.network.teardown import Teardown
+from sampan.network.types import Attachment, NetworkInfo, Peer
+from sampan.state.db import Database
+from sampan.state.lock import file_lock
+from sampan.state.paths import Paths
+
+DEFAULT_NETWORK = "bridge"
+RESERVED_NAMES = ("bridge", "host", "none", "default")
+# Host-wide: two sampan roots (parallel tests) must not pick the same subnet.
+SUBNET_LOCK = Path("/run/lock/sampan-subnets.lock")
+NAME_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
+
+def _root_tag(paths: Paths) -> str:
+    return hashlib.sha256(str(paths.root).encode()).hexdigest()[:6]
+
+
+class NetworkManager:
+    def __init__(self, paths: Paths, db: Database, cni_path: str = cni.DEFAULT_CNI_PATH):
+        self.paths = paths
+        self.store = NetDB(db)
+        self.cni_path = cni_path
+        self.tag = _root_tag(paths)
+        self._picked: dict[tuple[str, int, str], socket.socket] = {}
+        self.teardown = Teardown(paths, self.store, cni_path)
+
+    # --- layout ---
+    @property
+    def state_dir(self) -> Path:
+        return self.paths.root / "networks"
+
+    @property
+    def ipam_dir(self) -> Path:
+        return self.state_dir / "ipam"
+
+    def netns_path(self, cid: str) -> Path:
+        return self.paths.runroot / "netns" / cid
+
+    # --- networks ---
+    def create(self, name: str, subnet: str | None = None, gateway: str | None = None,
+               internal: bool = False, labels: dict[str, str] | None = None) -> NetworkInfo:
+        if name != DEFAULT_NETWORK or self.store.network(name):
+            self._check_name(name)
+        with file_lock(self.paths.locks / "network.lock"), file_lock(SUBNET_LOCK):
+            if self.store.network(name):
+                raise Conflict(f"network {name} already exists; pick another name or remove it first")
+            taken = subnets.host_networks() + [ipaddress.IPv4Network(n.subnet) for n in self.store.networks()]
+            if subnet:
+                net = subnets.parse_subnet(subnet)
+                clash = next((t for t in taken if t.overlaps(net)), None)
+                if clash is not None:
+                    raise Conflict(f"subnet {net} overlaps {clash}, already in use on this host; "
+                                   "choose another --subnet")
+            else:
+                net = subnets.pick_subnet(taken)
+            info = NetworkInfo(name, secrets.token_hex(32), self._free_bridge_name(), str(net),
+                               subnets.check_gateway(net, gateway), internal, dict(labels or {}), time.time())
+            # The bridge gets its gateway address now so that its route claims the
+            # subnet for every other sampan root before we release the host-wide lock.
+            self._make_bridge(info)
+            try:
+                with self.store.db.tx() as conn:
+                    self.store.insert_network(conn, info)
+            except BaseException:
+                self._delete_bridge(info.bridge)
+                raise
+        return info
+
+    def _check_name(self, name: str) -> None:
+        if not name or name[0] in "_.-" or any(c not in NAME_OK for c in name):
+            raise InvalidArgument(f"invalid network name {name!r}: use letters, digits, '_', '.', '-'")
+        if name in RESERVED_NAMES:
+            raise InvalidArgument(f"network name {name!r} is reserved; choose another name")
+
+    def _free_bridge_name(self) -> str:
+        used = {n.bridge for n in self.store.networks()}
+        i = 0
+        while f"sp{self.tag}-{i}" in used or Path(f"/sys/class/net/sp{self.tag}-{i}").exists():
+            i += 1
+        return f"sp{self.tag}-{i}"
+
+    def _make_bridge(self, info: NetworkInfo) -> None:
+        prefix = ipaddress.IPv4Network(info.subnet).prefixlen
+        script = (f"link add {info.bridge} type bridge\n"
+                  f"addr add {info.gateway}/{prefix} dev {info.bridge}\n"
+                  f"link set {info.bridge} up\n")
+        r = subprocess.run(["ip", "-batch", "-"], input=script, capture_output=True, text=True)
+        if r.returncode != 0:
+            self._delete_bridge(info.bridge)
+            raise NetworkError(f"cannot create bridge {info.bridge}: {r.stderr.strip()}")
+
+    @staticmethod
+    def _delete_bridge(bridge: str) -> None:
+        if Path(f"/sys/class/net/{bridge}").exists():
+            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+
+    def list(self) -> list[NetworkInfo]:
+        return self.store.networks()
+
+    def inspect(self, name: str) -> NetworkInfo:
+        info = self.store.network(name)
+        if info is None:
+            if name == DEFAULT_NETWORK:
+                return self.default()
+            raise NetworkNotFound(f"network {name} not found; `sampan network ls` lists them")
+        return info
+
+    def containers(self, name: str) -> list[Attachment]:
+        """Attachments on network `name` (for `network inspect`)."""
+        info = self.inspect(name)
+        found = (self.store.attachment(r["cid"], info.name)
+                 for r in self.store.attachment_rows("network=?", (info.name,)))
+        return [f[0] for f in found if f is not None]
+
+    def remove(self, name: str) -> None:
+        info = self.inspect(name)
+        if info.name == DEFAULT_NETWORK:
+            raise Conflict("bridge is the default network and cannot be removed")
+        self.settle(network=info.name)
+        n = self.store.count_attachments(info.name)
+        if n:
+            raise Conflict(f"network {info.name} has {n} attached container(s); stop or disconnect them first")
+        self._delete_bridge(info.bridge)
+        shutil.rmtree(self.ipam_dir / info.bridge, ignore_errors=True)
+        self.store.delete_network(info.name)
+
+    def prune(self) -> list[str]:
+        removed = []
+        for info in self.store.networks():
+            if info.name != DEFAULT_NETWORK and not self.store.count_attachments(info.name):
+                self.remove(info.name)
+                removed.append(info.name)
+        return removed
+
+    def default(self) -> NetworkInfo:
+        info = self.store.network(DEFAULT_NETWORK)
+        if info is not None:
+            return info
+        try:
+            return self.create(DEFAULT_NETWORK)
+        except Conflict:
+            found = self.store.network(DEFAULT_NETWORK)  # created meanwhile by another process
+            if found is None:
+                raise
+            return found
+
+    def destroy_default(self) -> None:
+        """Remove the default network too (tests, `system reset`): nothing may be attached."""
+        info = self.store.network(DEFAULT_NETWORK)
+        if info is None:
+            return
+        self.settle(network=DEFAULT_NETWORK)
+        if self.store.count_attachments(DEFAULT_NETWORK):
+            raise Conflict("the default network still has attached containers")
+        self._delete_bridge(info.bridge)
+        shutil.rmtree(self.ipam_dir / info.bridge, ignore_errors=True)
+        self.store.delete_network(DEFAULT_NETWORK)
+
+    # --- namespaces ---
+    def create_netns(self, cid: str) -> Path:
+        return netns_mod.create_netns(self.netns_path(cid))
+
+    def remove_netns(self, path: Path) -> None:
+        netns_mod.remove_netns(Path(path))
+
+    # --- ports ---
+    def check_ports(self, mappings: Iterable[PortMapping],
+                    owner_lookup: Callable[[str], str | None] | None = None) -> list[PortMapping]:
+        """Resolve host_port 0 to free ports; raise Conflict naming the holder of a taken one."""
+        mappings = list(mappings)
+        check_no_self_overlap(mappings)
+        lookup = owner_lookup or (lambda cid: None)
+        out = []
+        for m in mappings:
+            if m.host_port == 0:
+                out.append(self._pick_free(m))
+                continue
+            holder = self._container_holder(m)
+            if holder is not None:
+                raise Conflict(f"{m.host_addr()} is published by container {lookup(holder) or holder[:12]}; "
+                               "choose another host port")
+            host = hostports.host_holder(m)
+            if host is not None:
+                raise Conflict(f"{m.host_addr()} is in use by {host}; choose another host port")
+            out.append(m)
+        return out
+
+    def _container_holder(self, m: PortMapping) -> str | None:
+        for _ in range(2):
+            rows = [r for r in self.store.port_holders(m.host_port, m.proto) if overlap_ip(r[1], m.host_ip)]
+            tearing = [r[0] for r in rows if r[2] == TEARING]
+            active = [r[0] for r in rows if r[2] == ACTIVE]
+            if active:
+                return active[0]
+            if not tearing:
+                return None
+            for cid in tearing:  # the port frees as soon as that background DEL ends
+                self.teardown.wait(cid)
+        return tearing[0]
+
+    def _pick_free(self, m: PortMapping) -> PortMapping:
+        for _ in range(50):
+            s = hostports.bind_reservation(m)
+            port = s.getsockname()[1]
+            if self._container_holder(replace(m, host_port=port)) is None:
+                self._picked[(m.host_ip, port, m.proto)] = s
+                return replace(m, host_port=port)
+            s.close()
+        raise Conflict(f"no free host port found for {m.container_port}/{m.proto}")
+
+    def reserve_ports(self, mappings: Iterable[PortMapping], inheritable: bool = False) -> list[socket.socket]:
+        """Bound, non-listening sockets that keep the host ports ours; the caller (the
+        container's monitor) keeps them open for the container's life."""
+        socks: list[socket.socket] = []
+        try:
+            for m in mappings:
+                s = self._picked.pop((m.host_ip, m.host_port, m.proto), None) or hostports.reserve(m)
+                s.set_inheritable(inheritable)
+                socks.append(s)
+        except BaseException:
+            for s in socks:
+                s.close()
+            raise
+        return socks
+
+    def release_picked(self) -> None:
+        """Close sockets that check_ports bound for chosen ports but nobody reserved."""
+        for s in self._picked.values():
+            s.close()
+        self._picked.clear()
+
+    # --- attach / detach ---
+    def attach(self, cid: str, netns: Path, network: str, mappings: Iterable[PortMapping] = (),
+               aliases: Iterable[str] = (), hostname: str = "", ifname: str = "eth0",
+               hosts_path: Path | None = None) -> Attachment:
+        info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
+        mappings = tuple(mappings)
+        if any(m.host_port == 0 for m in mappings):
+            raise InvalidArgument("attach needs resolved host ports: call check_ports first")
+        if self.store.attachment(cid, info.name):
+            raise Conflict(f"container {cid[:12]} is already connected to network {info.name}")
+        call = cni.CniCall(cid, Path(netns), ifname, self.cni_path)
+        probe = start_forward_policy_probe()
+        base = build_conflist(info, self.ipam_dir, portmap=False, firewall=False)
+        bridge_plugin = base["plugins"][0]
+        runtime = runtime_config(mappings)
+        try:
+            result = cni.invoke("ADD", call, base, bridge_plugin, None, runtime)
+        except BaseException:
+            forward_policy_drops(probe)
+            cni.del_chain(call, base, runtime, None, ignore_errors=True)
+            raise
+        conflist = build_conflist(info, self.ipam_dir, portmap=bool(mappings),
+                                  firewall=forward_policy_drops(probe))
+        try:
+            if result is None:
+                raise NetworkError(f"CNI bridge ADD returned no result for {cid[:12]}")
+            for plugin in conflist["plugins"][1:]:
+                result = cni.invoke("ADD", call, conflist, plugin, result, runtime) or result
+            att = _attachment_from_result(cid, info, ifname, result, mappings, tuple(aliases), hostname)
+            self.store.insert_attachment(att, str(netns), conflist, result, str(hosts_path or ""))
+        except BaseException:
+            cni.del_chain(call, conflist, runtime, result, ignore_errors=True)
+            raise
+        if hosts_path is not None:
+            self._write_hosts(att, Path(hosts_path))
+        return att
+
+    def detach(self, cid: str, netns: Path, network: str, attachment: Attachment | None = None) -> None:
+        """Synchronous DEL of one attachment; idempotent."""
+        with self.teardown.locked(cid):
+            self.teardown.detach_one(cid, network)
+        self._refresh_peers(network)
+
+    def release(self, cid: str, netns: Path, background: bool = True) -> None:
+        """Tear down every attachment of cid and its netns. With background=True the
+        CNI DELs run in a detached process and this returns at once; host ports stay
+        claimed (state 'tearing') until they finish, and check_ports waits for them."""
+        self.teardown.release(cid, Path(netns), background)
+        if not background:
+            for a in {r["network"] for r in self.store.attachment_rows()}:
+                self._refresh_peers(a)
+
+    def settle(self, cid: str | None = None, network: str | None = None) -> None:
+        """Wait for background teardowns (of cid, or on network, or all) to finish."""
+        where, args = "state=?", (TEARING,)
+        rows = self.store.attachment_rows(where, args)
+        for r in rows:
+            if (cid is None or r["cid"] == cid) and (network is None or r["network"] == network):
+                self.teardown.wait(r["cid"])
+
+    def attachments(self, cid: str) -> list[Attachment]:
+        return self.store.attachments_of(cid)
+
+    def reconcile(self, is_alive: Callable[[str], bool]) -> list[str]:
+        """Tear down networking of containers that no longer exist (e.g. monitor kill -9)."""
+        return self.teardown.reconcile(is_alive)
+
+    # --- DNS files ---
+    def resolv_conf(self) -> bytes:
+        return dns.host_resolv_conf()
+
+    def peers(self, network: str) -> list[Peer]:
+        return [] if network == DEFAULT_NETWORK else self.store.peers(network)
+
+    def hosts_file(self, hostname: str, attachment: Attachment | None, peers: Iterable[Peer] = ()) -> bytes:
+        return dns.hosts_file(hostname, attachment, peers)
+
+    def _write_hosts(self, att: Attachment, path: Path) -> None:
+        dns.rewrite_in_place(path, dns.hosts_file(att.hostname, att, self.peers(att.network)))
+        self._refresh_peers(att.network)
+
+    def _refresh_peers(self, network: str) -> None:
+        """Keep every peer's /etc/hosts current as containers come and go."""
+        if network == DEFAULT_NETWORK:
+            return
+        peers = self.store.peers(network)
+        for r in self.store.attachment_rows("network=? AND state=? AND hosts_path!=''", (network, ACTIVE)):
+            found = self.store.attachment(r["cid"], network)
+            if found is None:
+                continue
+            try:
+                dns.rewrite_in_place(Path(r["hosts_path"]), dns.hosts_file(r["hostname"], found[0], peers))
+            except OSError:
+                pass  # that container's files are going away
+
+
+def _attachment_from_result(cid: str, info: NetworkInfo, ifname: str, result: dict,
+                            mappings: tuple[PortMapping, ...], aliases: tuple[str, ...],
+                            hostname: str) -> Attachment:
+    ifaces = result.get("interfaces") or []
+    ips = result.get("ips") or []
+    if not ips:
+        raise NetworkError(f"CNI gave container {cid[:12]} no address on {info.name}")
+    ipconf = ips[0]
+    iface = ifaces[ipconf["interface"]] if "interface" in ipconf and ipconf["interface"] < len(ifaces) else {}
+    host_veth = next((i["name"] for i in ifaces if not i.get("sandbox") and i["name"] != info.bridge), "")
+    addr = ipaddress.IPv4Interface(ipconf["address"])
+    gw = "" if info.internal else ipconf.get("gateway", info.gateway)
+    return Attachment(cid, info.name, ifname, str(addr.ip), addr.network.prefixlen, gw,
+                      iface.get("mac", ""), host_veth, mappings, aliases, hostname)

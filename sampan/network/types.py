@@ -1,0 +1,56 @@
+"""What the network package hands back to the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sampan.network.ports import PortMapping
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    name: str
+    id: str            # 64 hex, like Docker's
+    bridge: str        # host bridge interface; also the CNI network name
+    subnet: str        # "10.88.0.0/16"
+    gateway: str       # "10.88.0.1"
+    internal: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    created: float = 0.0
+
+    def to_json(self) -> dict:
+        """`network inspect` shape, close to Docker's."""
+        return {"Name": self.name, "Id": self.id, "Driver": "bridge", "Internal": self.internal,
+                "IPAM": {"Driver": "default", "Config": [{"Subnet": self.subnet, "Gateway": self.gateway}]},
+                "Options": {"com.docker.network.bridge.name": self.bridge}, "Labels": dict(self.labels),
+                "Created": self.created}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One container's interface on one network."""
+
+    cid: str
+    network: str
+    ifname: str        # inside the container, e.g. eth0
+    ip: str            # "10.88.0.5"
+    prefix: int        # 16
+    gateway: str       # "" on an internal network (no default route)
+    mac: str
+    host_veth: str     # host end, e.g. veth1a2b3c4d
+    ports: tuple[PortMapping, ...] = ()
+    aliases: tuple[str, ...] = ()
+    hostname: str = ""
+
+    @property
+    def cidr(self) -> str:
+        return f"{self.ip}/{self.prefix}"
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A container reachable by name on a user network (for /etc/hosts)."""
+
+    cid: str
+    ip: str
+    names: tuple[str, ...]
