@@ -1,0 +1,88 @@
+"""What both cgroup versions provide, and the shared file helpers."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from sampan.errors import KernelFeatureMissing, RuntimeFailure
+
+
+def write(path: Path, value: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(value)
+    except FileNotFoundError:
+        raise KernelFeatureMissing(f"cgroup file {path} is missing: is that controller enabled?") from None
+    except OSError as e:
+        raise RuntimeFailure(f"cannot write {value!r} to {path}: {e.strerror}") from None
+
+
+def read_keyed(path: Path) -> dict[str, int]:
+    """Parse 'key value' lines (memory.events, memory.oom_control)."""
+    out = {}
+    try:
+        text = path.read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("-").isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+def read_pids(path: Path) -> list[int]:
+    try:
+        return [int(x) for x in path.read_text().split()]
+    except OSError:
+        return []
+
+
+def kill_and_remove(dirs: list[Path], timeout: float = 5.0) -> None:
+    """SIGKILL everything left in the cgroup dirs, then rmdir them (a dying task keeps it busy a moment)."""
+    deadline = time.monotonic() + timeout
+    for d in dirs:
+        while d.exists():
+            for pid in read_pids(d / "cgroup.procs"):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                os.rmdir(d)
+            except FileNotFoundError:
+                break
+            except OSError as e:
+                if e.errno != errno.EBUSY or time.monotonic() > deadline:
+                    raise RuntimeFailure(f"cannot remove cgroup {d}: {e.strerror}") from None
+                time.sleep(0.005)
+
+
+class Cgroup(ABC):
+    """One container's cgroup."""
+
+    @abstractmethod
+    def create(self, resources: dict) -> None:
+        """Make the cgroup and apply linux.resources (memory, cpu, pids)."""
+
+    @abstractmethod
+    def join(self, pid: int) -> None:
+        """Move pid (0 = the caller) into the cgroup."""
+
+    @abstractmethod
+    def pids(self) -> list[int]: ...
+
+    @abstractmethod
+    def oom_killed(self) -> bool: ...
+
+    @abstractmethod
+    def remove(self) -> None:
+        """Kill leftover processes and remove the cgroup; fine if it is already gone."""
+
+    @abstractmethod
+    def exists(self) -> bool: ...

@@ -1,0 +1,87 @@
+"""cgroup v2: one unified tree; controllers enabled through each parent's subtree_control."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sampan.runtime.cgroups.base import Cgroup, kill_and_remove, read_keyed, read_pids, write
+
+WANTED = ("cpu", "cpuset", "memory", "pids", "io")
+
+
+def shares_to_weight(shares: int) -> int:
+    """cgroup v1 cpu.shares [2, 262144] -> v2 cpu.weight [1, 10000], as runc converts."""
+    return 1 + ((int(shares) - 2) * 9999) // 262142
+
+
+class CgroupV2(Cgroup):
+    def __init__(self, root: Path, rel: str) -> None:
+        self.root = Path(root)
+        self.rel = rel
+        self.path = self.root / rel
+
+    def _enable_controllers(self) -> None:
+        available = set((self.root / "cgroup.controllers").read_text().split())
+        wanted = [c for c in WANTED if c in available]
+        parent = self.root
+        for part in Path(self.rel).parts[:-1] or ():
+            self._enable_in(parent, wanted)
+            parent = parent / part
+            parent.mkdir(exist_ok=True)
+        self._enable_in(parent, wanted)
+
+    @staticmethod
+    def _enable_in(d: Path, wanted: list[str]) -> None:
+        current = set((d / "cgroup.subtree_control").read_text().split()) if (d / "cgroup.subtree_control").exists() else set()
+        missing = [c for c in wanted if c not in current]
+        if missing:
+            write(d / "cgroup.subtree_control", " ".join("+" + c for c in missing))
+
+    def create(self, resources: dict) -> None:
+        self._enable_controllers()
+        self.path.mkdir(exist_ok=True)
+        self._apply(resources or {})
+
+    def _apply(self, res: dict) -> None:
+        mem = res.get("memory") or {}
+        limit = mem.get("limit")
+        if limit is not None:
+            write(self.path / "memory.max", "max" if int(limit) < 0 else str(limit))
+            swap = mem.get("swap")
+            if swap is not None:
+                # OCI swap is memory+swap (v1 memsw); v2 counts swap alone
+                value = "max" if int(swap) < 0 else str(max(int(swap) - int(limit), 0))
+                write(self.path / "memory.swap.max", value)
+        if mem.get("reservation") is not None:
+            write(self.path / "memory.low", str(mem["reservation"]))
+        cpu = res.get("cpu") or {}
+        if cpu.get("quota") or cpu.get("period"):
+            quota = cpu.get("quota")
+            q = "max" if not quota or int(quota) < 0 else str(quota)
+            write(self.path / "cpu.max", f"{q} {cpu.get('period') or 100000}")
+        if cpu.get("shares"):
+            write(self.path / "cpu.weight", str(shares_to_weight(cpu["shares"])))
+        if cpu.get("cpus"):
+            write(self.path / "cpuset.cpus", cpu["cpus"])
+        if cpu.get("mems"):
+            write(self.path / "cpuset.mems", cpu["mems"])
+        pids = res.get("pids") or {}
+        if pids.get("limit") is not None:
+            limit = int(pids["limit"])
+            write(self.path / "pids.max", "max" if limit <= 0 else str(limit))
+
+    def join(self, pid: int) -> None:
+        write(self.path / "cgroup.procs", str(pid))
+
+    def pids(self) -> list[int]:
+        return read_pids(self.path / "cgroup.procs")
+
+    def oom_killed(self) -> bool:
+        return read_keyed(self.path / "memory.events").get("oom_kill", 0) > 0
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def remove(self) -> None:
+        if self.path.exists():
+            kill_and_remove([self.path])

@@ -1,0 +1,158 @@
+"""Code that runs in the forked child: the container's init, or an exec'd process.
+
+Nothing here returns: the child execs its command or reports the failed step
+over the channel and exits.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import termios
+from dataclasses import dataclass, field
+
+from sampan.runtime import channel
+from sampan.runtime.process import Step, apply_process
+from sampan.runtime.rootfs import RootfsBuilder
+from sampan.runtime.syscalls import (CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
+                                     CLONE_NEWUTS)
+
+NS_FLAGS = {"mount": CLONE_NEWNS, "uts": CLONE_NEWUTS, "ipc": CLONE_NEWIPC,
+            "network": CLONE_NEWNET, "cgroup": CLONE_NEWCGROUP}
+
+
+@dataclass
+class ChildContext:
+    sock: object  # child end of the channel
+    stdio: object  # base.Stdio
+    devnull: int
+    cgroup: object | None = None
+    spec: dict = field(default_factory=dict)
+    rootfs: str = ""
+    fifo: str = ""
+    cgroup_hierarchies: dict = field(default_factory=dict)
+    cgroup_v2: bool = False
+    ns_fds: list = field(default_factory=list)  # exec: [(fd, nstype)] in join order
+
+
+def _setup_stdio(stdio, devnull: int) -> None:
+    # dup first to high fds so a caller passing 0/1/2 in any order cannot clobber another
+    wanted = [stdio.stdin, stdio.stdout, stdio.stderr]
+    temps = [os.dup(devnull if fd is None else fd) for fd in wanted]
+    for target, fd in enumerate(temps):
+        os.dup2(fd, target, inheritable=True)
+        os.close(fd)
+
+
+def _setup_terminal(ctx: ChildContext) -> None:
+    """Open a pty inside the container's /dev/pts; hand the master to the parent."""
+    master, slave = os.openpty()
+    channel.send(ctx.sock, {"type": "pty"}, master)
+    os.close(master)
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for target in (0, 1, 2):
+        os.dup2(slave, target, inheritable=True)
+    if slave > 2:
+        os.close(slave)
+
+
+def _write_sysctls(sysctls: dict) -> None:
+    for key, value in (sysctls or {}).items():
+        with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+            f.write(str(value))
+
+
+def _finish(sys, ctx: ChildContext, proc: dict, step: Step, wait_fifo: int | None) -> None:
+    path, argv, env = apply_process(sys, proc, step)
+    step.name = "report ready"
+    channel.send(ctx.sock, {"type": "ready"})
+    if wait_fifo is not None:
+        os.read(wait_fifo, 1)  # blocks until start() writes
+        os.close(wait_fifo)
+    try:
+        os.execve(path, argv, env)
+    except OSError as e:
+        code = 127 if isinstance(e, FileNotFoundError) else 126
+        os.write(2, f"sampan: exec {argv[0]}: {e.strerror}\n".encode())
+        os._exit(code)
+
+
+def container_init(sys, ctx: ChildContext) -> None:
+    step = Step()
+    try:
+        spec, linux = ctx.spec, ctx.spec.get("linux") or {}
+        proc = spec["process"]
+        if ctx.cgroup is not None:
+            step.name = "join the cgroup"
+            ctx.cgroup.join(0)
+        flags = 0
+        for ns in linux.get("namespaces") or []:
+            t = ns["type"]
+            if t == "pid" or t not in NS_FLAGS:
+                continue  # the parent did the pid namespace before forking us
+            if ns.get("path"):
+                step.name = f"join {t} namespace {ns['path']}"
+                fd = os.open(ns["path"], os.O_RDONLY | os.O_CLOEXEC)
+                sys.setns(fd, NS_FLAGS[t])
+                os.close(fd)
+            else:
+                flags |= NS_FLAGS[t]
+        step.name = "create namespaces"
+        sys.unshare(flags)
+        step.name = "open the exec fifo"
+        fifo = os.open(ctx.fifo, os.O_RDWR | os.O_CLOEXEC)  # RDWR: never blocks, never sees EOF
+        os.setsid()
+        terminal = ctx.stdio.terminal
+        if not terminal:
+            step.name = "set up stdio"
+            _setup_stdio(ctx.stdio, ctx.devnull)
+        if spec.get("hostname"):
+            step.name = "set hostname"
+            sys.sethostname(spec["hostname"])
+        if spec.get("domainname"):
+            step.name = "set domainname"
+            sys.setdomainname(spec["domainname"])
+        builder = RootfsBuilder(sys, spec, ctx.rootfs, ctx.cgroup_hierarchies, ctx.cgroup_v2)
+        step.name = "mount the container filesystems"
+        builder.prepare()
+        step.name = "pivot_root"
+        builder.pivot()
+        step.name = "write sysctls"
+        _write_sysctls(linux.get("sysctl") or {})
+        if terminal:
+            step.name = "open the terminal"
+            _setup_terminal(ctx)
+        step.name = "set read-only and masked paths"
+        builder.finalize()
+        _finish(sys, ctx, proc, step, fifo)
+    except BaseException as e:  # noqa: BLE001 - whatever happens, report it and leave
+        _report_and_exit(ctx, e, step)
+
+
+def exec_child(sys, ctx: ChildContext, proc: dict) -> None:
+    step = Step()
+    try:
+        if ctx.cgroup is not None:
+            step.name = "join the container's cgroup"
+            ctx.cgroup.join(0)
+        for fd, nstype in ctx.ns_fds:
+            step.name = "join the container's namespaces"
+            sys.setns(fd, nstype)
+            os.close(fd)
+        if ctx.stdio.terminal:
+            os.setsid()
+            step.name = "open the terminal"
+            _setup_terminal(ctx)
+        else:
+            step.name = "set up stdio"
+            _setup_stdio(ctx.stdio, ctx.devnull)
+        _finish(sys, ctx, proc, step, None)
+    except BaseException as e:  # noqa: BLE001
+        _report_and_exit(ctx, e, step)
+
+
+def _report_and_exit(ctx: ChildContext, exc: BaseException, step: Step) -> None:
+    try:
+        channel.send(ctx.sock, channel.error_message(exc, step.name))
+    finally:
+        os._exit(1)

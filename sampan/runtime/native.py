@@ -1,0 +1,228 @@
+"""The native runtime: runc's verbs implemented in-process with fork and namespaces."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from sampan.errors import InvalidArgument, InvalidState, RuntimeFailure
+from sampan.runtime import channel
+from sampan.runtime.base import Created, RuntimeState, Stdio
+from sampan.runtime.cgroups import CgroupV1, is_v2, open_cgroup
+from sampan.runtime.child import ChildContext, container_init, exec_child
+from sampan.runtime.forking import fork_in_pidns
+from sampan.runtime.statefile import ContainerRecord, StateDir, check_id, is_alive, proc_stat
+from sampan.runtime.syscalls import (CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
+                                     CLONE_NEWUTS, Syscalls)
+from sampan.runtime.validate import check_process_object, validate
+
+# exec joins these in this order; mnt last because it changes our root
+EXEC_NAMESPACES = [("cgroup", CLONE_NEWCGROUP), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
+                   ("net", CLONE_NEWNET), ("mnt", CLONE_NEWNS)]
+
+
+def load_spec(bundle: Path) -> dict:
+    try:
+        with open(bundle / "config.json") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise InvalidArgument(f"bundle {bundle} has no config.json") from None
+    except json.JSONDecodeError as e:
+        raise InvalidArgument(f"{bundle}/config.json is not valid JSON: {e}") from None
+
+
+def _wait_ready(sock, pid: int) -> int | None:
+    """Read the child's messages until 'ready'; returns the pty master if one was sent."""
+    master = None
+    try:
+        while True:
+            msg, fd = channel.recv(sock)
+            if msg is None:
+                raise RuntimeFailure("container setup failed: the runtime child exited without a word")
+            if msg["type"] == "pty":
+                master = fd
+            elif msg["type"] == "ready":
+                return master
+            elif msg["type"] == "error":
+                channel.raise_error(msg)
+    except BaseException:
+        if master is not None:
+            os.close(master)
+        _reap(pid)
+        raise
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+class NativeRuntime:
+    name = "native"
+
+    def __init__(self, state_dir: Path, sys=None) -> None:
+        self.states = StateDir(state_dir)
+        self._sys = sys
+
+    @property
+    def sys(self):
+        if self._sys is None:
+            self._sys = Syscalls()
+        return self._sys
+
+    # ---- create / start ----
+    def create(self, cid: str, bundle: Path, stdio: Stdio) -> Created:
+        check_id(cid)
+        bundle = Path(bundle).absolute()
+        spec = load_spec(bundle)
+        validate(spec, bundle)
+        linux = spec.get("linux") or {}
+        cgroup_path = linux.get("cgroupsPath") or f"/sampan/{cid}"
+        sdir = self.states.reserve(cid)
+        cgroup = open_cgroup(cgroup_path)
+        sock = child_sock = None
+        devnull = -1
+        try:
+            cgroup.create(linux.get("resources") or {})
+            fifo = self.states.fifo(cid)
+            os.mkfifo(fifo, 0o600)
+            sock, child_sock = channel.pair()
+            devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+            ctx = ChildContext(
+                sock=child_sock, stdio=stdio, devnull=devnull, cgroup=cgroup, spec=spec,
+                rootfs=str((bundle / spec["root"]["path"]).resolve()), fifo=str(fifo),
+                cgroup_hierarchies=cgroup.mount_sources() if isinstance(cgroup, CgroupV1) else {},
+                cgroup_v2=is_v2())
+            pidns = next((ns for ns in linux.get("namespaces") or [] if ns.get("type") == "pid"), None)
+            join_fd = os.open(pidns["path"], os.O_RDONLY | os.O_CLOEXEC) if pidns and pidns.get("path") else None
+            try:
+                pid = fork_in_pidns(self.sys, lambda: container_init(self.sys, ctx),
+                                    new_ns=pidns is not None and join_fd is None, join_fd=join_fd)
+            finally:
+                if join_fd is not None:
+                    os.close(join_fd)
+            child_sock.close()
+            child_sock = None
+            master = _wait_ready(sock, pid)
+            st = proc_stat(pid)
+            self.states.save(ContainerRecord(cid, pid, st[1] if st else 0, str(bundle), cgroup_path,
+                                             time.time()))
+            return Created(pid=pid, pty_master=master)
+        except BaseException:
+            cgroup.remove()
+            self.states.remove(cid)
+            raise
+        finally:
+            for s in (sock, child_sock):
+                if s is not None:
+                    s.close()
+            if devnull >= 0:
+                os.close(devnull)
+
+    def start(self, cid: str) -> None:
+        rec = self.states.load(cid)
+        status = self.states.status(rec)
+        if status != "created":
+            raise InvalidState(f"container {cid} is {status}, not created: only a created container can start")
+        fifo = self.states.fifo(cid)
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as e:
+            if e.errno in (errno.ENXIO, errno.ENOENT):
+                raise InvalidState(f"container {cid} is not waiting to start") from None
+            raise RuntimeFailure(f"cannot start container {cid}: {e.strerror}") from None
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+        fifo.unlink(missing_ok=True)
+
+    # ---- observe / signal / remove ----
+    def state(self, cid: str) -> RuntimeState:
+        rec = self.states.load(cid)
+        return RuntimeState(id=cid, status=self.states.status(rec), pid=rec.pid, bundle=rec.bundle)
+
+    def kill(self, cid: str, sig: int, all: bool = False) -> None:
+        rec = self.states.load(cid)
+        if not is_alive(rec):
+            raise InvalidState(f"container {cid} is not running: nothing to signal")
+        pids = open_cgroup(rec.cgroup_path).pids() if all else [rec.pid]
+        for pid in pids or [rec.pid]:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def delete(self, cid: str, force: bool = False) -> None:
+        rec = self.states.load(cid)
+        status = self.states.status(rec)
+        if status == "running" and not force:
+            raise InvalidState(f"container {cid} is running: stop it first or delete with force")
+        if status != "stopped":
+            try:
+                os.kill(rec.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        open_cgroup(rec.cgroup_path).remove()  # kills anything left (exec'd processes)
+        self.states.remove(cid)
+
+    def oom_killed(self, cid: str) -> bool:
+        rec = self.states.load(cid)
+        return open_cgroup(rec.cgroup_path).oom_killed()
+
+    # ---- exec ----
+    def exec(self, cid: str, process: dict, stdio: Stdio, detach: bool = False) -> Created:
+        problem = check_process_object(process)
+        if problem:
+            raise InvalidArgument(problem)
+        rec = self.states.load(cid)
+        if self.states.status(rec) != "running":
+            raise InvalidState(f"container {cid} is not running: cannot exec in it")
+        ns_fds = []
+        pid_fd = None
+        sock = child_sock = None
+        devnull = -1
+        try:
+            for name, flag in EXEC_NAMESPACES:
+                if not _same_ns(rec.pid, name):
+                    ns_fds.append((os.open(f"/proc/{rec.pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC), flag))
+            if not _same_ns(rec.pid, "pid"):
+                pid_fd = os.open(f"/proc/{rec.pid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+            if not is_alive(rec):
+                raise InvalidState(f"container {cid} stopped: cannot exec in it")
+            sock, child_sock = channel.pair()
+            devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+            ctx = ChildContext(sock=child_sock, stdio=stdio, devnull=devnull,
+                               cgroup=open_cgroup(rec.cgroup_path), ns_fds=ns_fds)
+            pid = fork_in_pidns(self.sys, lambda: exec_child(self.sys, ctx, process), join_fd=pid_fd)
+            child_sock.close()
+            child_sock = None
+            master = _wait_ready(sock, pid)
+            return Created(pid=pid, pty_master=master)
+        finally:
+            for fd, _ in ns_fds:
+                os.close(fd)
+            if pid_fd is not None:
+                os.close(pid_fd)
+            for s in (sock, child_sock):
+                if s is not None:
+                    s.close()
+            if devnull >= 0:
+                os.close(devnull)
+
+
+def _same_ns(pid: int, name: str) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{name}") == os.readlink(f"/proc/self/ns/{name}")
+    except OSError:
+        return False

@@ -1,0 +1,89 @@
+"""Per-container runtime state (state_dir/<id>/state.json) and the kernel's view of the process.
+
+The status is always computed from the kernel: a pid is the container's only
+if its start time still matches the one recorded at create (pids get reused).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sampan.errors import ContainerNotFound, Conflict, InvalidArgument
+from sampan.state.atomic import atomic_write_json
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+@dataclass
+class ContainerRecord:
+    id: str
+    pid: int
+    start_time: int
+    bundle: str
+    cgroup_path: str
+    created: float
+
+
+def check_id(cid: str) -> None:
+    if not ID_RE.match(cid or ""):
+        raise InvalidArgument(f"invalid container id {cid!r}: use letters, digits, '_', '.', '-'")
+
+
+def proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state letter, start time in clock ticks) of pid, or None if it does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2:].split()
+    return fields[0].decode(), int(fields[19])
+
+
+def is_alive(rec: ContainerRecord) -> bool:
+    st = proc_stat(rec.pid)
+    return st is not None and st[1] == rec.start_time and st[0] not in ("Z", "X")
+
+
+class StateDir:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def dir(self, cid: str) -> Path:
+        check_id(cid)
+        return self.root / cid
+
+    def fifo(self, cid: str) -> Path:
+        return self.dir(cid) / "exec.fifo"
+
+    def reserve(self, cid: str) -> Path:
+        d = self.dir(cid)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:
+            raise Conflict(f"container {cid} already exists in the runtime: delete it first") from None
+        return d
+
+    def save(self, rec: ContainerRecord) -> None:
+        atomic_write_json(self.dir(rec.id) / "state.json", asdict(rec), mode=0o600)
+
+    def load(self, cid: str) -> ContainerRecord:
+        try:
+            data = json.loads((self.dir(cid) / "state.json").read_text())
+        except FileNotFoundError:
+            raise ContainerNotFound(f"container {cid} does not exist in the runtime") from None
+        return ContainerRecord(**data)
+
+    def status(self, rec: ContainerRecord) -> str:
+        if not is_alive(rec):
+            return "stopped"
+        return "created" if os.path.exists(self.fifo(rec.id)) else "running"
+
+    def remove(self, cid: str) -> None:
+        shutil.rmtree(self.dir(cid), ignore_errors=True)
