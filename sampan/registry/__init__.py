@@ -1,0 +1,31 @@
+"""Registries: pull, push, login, logout over the OCI distribution API.
+
+The heavy parts (httpx, threads, rich) load only when one of these is called, so
+importing ``sampan.registry`` costs nothing on the `run` path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool | None = None,
+         progress: object = None) -> Any:
+    from sampan.registry.pull import pull as _pull
+    return _pull(store, ref, platform=platform, tls_verify=tls_verify, progress=progress)
+
+
+def push(store: Any, local: str, dest: str | None = None, *, tls_verify: bool | None = None,
+         progress: object = None) -> str:
+    from sampan.registry.push import push as _push
+    return _push(store, local, dest, tls_verify=tls_verify, progress=progress)
+
+
+def login(registry: str | None, username: str, password: str, tls_verify: bool | None = None):
+    from sampan.registry.login import login as _login
+    return _login(registry, username, password, tls_verify)
+
+
+def logout(registry: str | None) -> bool:
+    from sampan.registry.login import logout as _logout
+    return _logout(registry)

@@ -1,0 +1,122 @@
+"""`pull`: fetch an image from a registry into the store, all-or-nothing.
+
+Order: manifest (index -> platform manifest), config, then the layers the store lacks,
+downloaded in parallel threads into a scratch dir and verified (digest, size, diff_id,
+size budget). Only then are blobs moved into the store and the manifest registered.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sampan.errors import RegistryError
+from sampan.oci.digest import is_digest
+from sampan.oci.reference import parse_reference
+from sampan.registry.client import RegistryClient
+from sampan.registry.fetch import download_layer, get_manifest, get_small_blob
+from sampan.registry.manifests import (Index, ImageManifest, Platform, parse_manifest,
+                                       parse_platform, select_platform)
+from sampan.registry.progress import make_progress, short
+from sampan.registry.staging import Staging
+
+PARALLEL_LAYERS = 3
+
+
+def diff_ids_of(config_raw: bytes, n_layers: int, image: str) -> tuple[list[str], dict]:
+    try:
+        config = json.loads(config_raw)
+        diff_ids = config["rootfs"]["diff_ids"]
+    except (ValueError, KeyError, TypeError):
+        raise RegistryError(f"{image}: image config has no rootfs.diff_ids; refused") from None
+    if not isinstance(diff_ids, list) or not all(isinstance(d, str) and is_digest(d) for d in diff_ids):
+        raise RegistryError(f"{image}: image config has malformed diff_ids; refused")
+    if len(diff_ids) != n_layers:
+        raise RegistryError(f"{image}: manifest has {n_layers} layers but the config lists "
+                            f"{len(diff_ids)} diff_ids; refused")
+    return diff_ids, config
+
+
+def _check_platform(config: dict, want: Platform, explicit: bool, image: str) -> None:
+    os_, arch = config.get("os"), config.get("architecture")
+    if explicit and (os_, arch) != (want.os, want.architecture) and os_ and arch:
+        raise RegistryError(f"{image}: image is for {os_}/{arch}, not the requested {want}")
+
+
+def resolve_manifest(client: RegistryClient, repo: str, ref: str, want: Platform
+                     ) -> tuple[bytes, ImageManifest, str]:
+    """Follow an index to the platform's manifest (at most two levels)."""
+    for _ in range(3):
+        raw, ctype, digest = get_manifest(client, repo, ref)
+        parsed = parse_manifest(raw, ctype, client.image)
+        if isinstance(parsed, ImageManifest):
+            return raw, parsed, digest
+        assert isinstance(parsed, Index)
+        ref = select_platform(parsed, want, client.image).digest
+    raise RegistryError(f"{client.image}: image indexes nested too deeply; refused")
+
+
+def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool | None = None,
+         progress: object = None) -> Any:
+    """Pull ref (Docker's reference rules) into store; returns the store's ImageInfo."""
+    reference = parse_reference(ref)
+    image = reference.familiar()
+    want = parse_platform(platform)
+    sink = make_progress(progress)
+    staging = Staging(store)
+    try:
+        with RegistryClient(reference.domain, image, tls_verify=tls_verify) as client:
+            tag_or_digest = reference.digest or reference.tag or "latest"
+            sink.message(f"{tag_or_digest if not reference.digest else short(reference.digest)}: "
+                         f"Pulling from {reference.familiar_name()}")
+            raw, manifest, digest = resolve_manifest(client, reference.path, tag_or_digest, want)
+            config_raw = get_small_blob(client, reference.path, manifest.config, "image config")
+            diff_ids, config = diff_ids_of(config_raw, len(manifest.layers), image)
+            _check_platform(config, want, platform is not None, image)
+            staging.add_bytes(manifest.config.digest, config_raw)
+            jobs = []
+            seen: set[str] = set()
+            for desc, diff_id in zip(manifest.layers, diff_ids):
+                if desc.digest in seen:
+                    continue
+                seen.add(desc.digest)
+                if store.has_blob(desc.digest):
+                    sink.end(short(desc.digest), "Already exists")
+                    continue
+                if desc.urls and desc.media_type.endswith("foreign.diff.tar.gzip"):
+                    raise RegistryError(f"{image}: layer {short(desc.digest)} is a foreign "
+                                        f"(non-distributable) layer; not supported")
+                dest = staging.file_for(desc.digest)
+                jobs.append((desc, diff_id, dest))
+                staging.add_file(desc.digest, dest, desc.size)
+            with ThreadPoolExecutor(max_workers=PARALLEL_LAYERS) as pool:
+                futures = [pool.submit(download_layer, client, reference.path, d, di, dest, sink)
+                           for d, di, dest in jobs]
+                try:
+                    for f in futures:
+                        f.result()
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
+        staging.add_bytes(digest, raw)
+        staging.commit()
+        try:
+            info = store.register_manifest(raw, _tag_ref(reference, digest))
+        except BaseException:
+            staging.rollback()
+            raise
+        sink.message(f"Digest: {digest}")
+        sink.message(f"Status: Downloaded newer image for {image}")
+        return info
+    finally:
+        staging.cleanup()
+        sink.close()
+
+
+def _tag_ref(reference: Any, digest: str) -> str | None:
+    """The name to tag locally: name:tag for tag pulls; none for digest-only pulls (as Docker)."""
+    if reference.tag:
+        return f"{reference.name}:{reference.tag}"
+    return None

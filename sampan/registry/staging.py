@@ -1,0 +1,68 @@
+"""Stage verified blobs in a scratch dir, then move them into the store all at once.
+
+A pull (or load) writes nothing to the store until every blob has been checked; if
+the final commit fails part-way, blobs it added are removed again, so the store is
+left as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def scratch_dir(store: Any) -> Path:
+    """A private dir on the store's filesystem (so copies are cheap), else in /tmp."""
+    base = getattr(getattr(store, "paths", None), "tmp", None)
+    if base is not None:
+        Path(base).mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="pull-", dir=base))
+
+
+class Staging:
+    def __init__(self, store: Any):
+        self.store = store
+        self.dir = scratch_dir(store)
+        self._files: list[tuple[str, Path, int]] = []      # (digest, file, size)
+        self._bytes: list[tuple[str, bytes]] = []
+        self.added: list[str] = []
+
+    def file_for(self, digest: str) -> Path:
+        return self.dir / digest.replace(":", "-")
+
+    def add_file(self, digest: str, path: Path, size: int) -> None:
+        self._files.append((digest, path, size))
+
+    def add_bytes(self, digest: str, data: bytes) -> None:
+        self._bytes.append((digest, data))
+
+    def commit(self) -> None:
+        """Put every staged blob in the store (verified again by the store itself)."""
+        try:
+            for digest, data in self._bytes:
+                if not self.store.has_blob(digest):
+                    self.store.put_blob_bytes(data, expected_digest=digest)
+                    self.added.append(digest)
+            for digest, path, size in self._files:
+                if not self.store.has_blob(digest):
+                    with open(path, "rb") as f:
+                        self.store.put_blob_stream(f, expected_digest=digest, expected_size=size)
+                    self.added.append(digest)
+        except BaseException:
+            self.rollback()
+            raise
+
+    def rollback(self) -> None:
+        """Remove blobs this staging added (used when the final registration fails)."""
+        for digest in self.added:
+            try:
+                os.unlink(self.store.blob_path(digest))
+            except OSError:
+                pass
+        self.added.clear()
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
