@@ -86,10 +86,15 @@ class RegistryClient:
         for scheme in self._schemes:
             base = f"{scheme}://{self.host}"
             try:
-                self._http().get(base + "/v2/")
+                with self._http().stream("GET", base + "/v2/") as probe:
+                    pass   # headers are all we need; never read a body we did not ask for
             except httpx.TransportError as e:
                 last = e
                 continue
+            # A Basic challenge here saves a 401 round trip on every later request.
+            if probe.status_code == 401 and self.auth and any(
+                    c.scheme == "basic" for c in parse_challenges(probe.headers.get("www-authenticate", ""))):
+                self._basic = True
             self._base = base
             return base
         hint = "" if len(self._schemes) > 1 else \
