@@ -1,0 +1,203 @@
+"""The build context (or another stage's rootfs) as a source of COPY files.
+
+Both kinds answer the same questions: resolve a path (symlinks followed but
+never out of the root), list a dir, stat an entry, map it to a host file,
+and hash what a COPY would take (content, modes, owners; not mtimes) for the
+cache key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import re
+import stat
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from sampan.build.ignore import IgnoreMatcher, _translate, clean
+from sampan.build.rootfs import MergedView
+
+_MAX_SYMLINKS = 40
+_META = re.compile(r"[*?\[\\]")
+
+
+class SourceFS(Protocol):
+    def resolve(self, rel: str, follow_last: bool = True) -> str: ...
+    def lstat(self, rel: str) -> os.stat_result | None: ...
+    def host(self, rel: str) -> Path | None: ...
+    def listdir(self, rel: str) -> list[str]: ...
+    def ignored(self, rel: str) -> bool: ...
+
+
+class ContextFS:
+    """A context directory on the host, filtered by .dockerignore."""
+
+    def __init__(self, root: Path, ignore: IgnoreMatcher | None = None):
+        self.root = Path(root)
+        self.ignore = ignore or IgnoreMatcher.empty()
+
+    def resolve(self, rel: str, follow_last: bool = True) -> str:
+        todo = [p for p in rel.split("/") if p]
+        done: list[str] = []
+        hops = 0
+        while todo:
+            part = todo.pop(0)
+            if part in (".", ""):
+                continue
+            if part == "..":
+                if done:
+                    done.pop()
+                continue
+            host = self.root.joinpath(*done, part)
+            if (todo or follow_last) and host.is_symlink():
+                hops += 1
+                if hops > _MAX_SYMLINKS:
+                    raise OSError(40, "too many levels of symbolic links", rel)
+                target = os.readlink(host)
+                if target.startswith("/"):
+                    done = []  # the context is the root for absolute links
+                todo = [p for p in target.split("/") if p] + todo
+                continue
+            done.append(part)
+        return "/".join(done)
+
+    def lstat(self, rel: str) -> os.stat_result | None:
+        try:
+            return os.lstat(self.root / rel) if rel else os.lstat(self.root)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def host(self, rel: str) -> Path | None:
+        p = self.root / rel if rel else self.root
+        return p if os.path.lexists(p) else None
+
+    def listdir(self, rel: str) -> list[str]:
+        try:
+            return sorted(os.listdir(self.root / rel if rel else self.root))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def ignored(self, rel: str) -> bool:
+        return bool(rel) and self.ignore.ignored(rel)
+
+
+class StageFS:
+    """Another stage's or image's root filesystem (COPY --from)."""
+
+    def __init__(self, layer_dirs: list[Path]):
+        self.view = MergedView(layer_dirs)
+
+    def resolve(self, rel: str, follow_last: bool = True) -> str:
+        return self.view.resolve(rel, follow_last).lstrip("/")
+
+    def lstat(self, rel: str) -> os.stat_result | None:
+        return self.view.lstat(rel)
+
+    def host(self, rel: str) -> Path | None:
+        return self.view._find(rel)
+
+    def listdir(self, rel: str) -> list[str]:
+        return self.view.listdir(rel)
+
+    def ignored(self, rel: str) -> bool:
+        return False
+
+
+class SourceError(ValueError):
+    """A COPY source problem; the caller adds the Dockerfile line."""
+
+
+def normalize_source(pattern: str) -> str:
+    """Context-relative clean path; refuse a path that climbs out of the context."""
+    cleaned = clean(pattern)
+    rel = cleaned.lstrip("/")
+    if rel == ".." or rel.startswith("../"):
+        raise SourceError(f"forbidden path outside the build context: {pattern}")
+    return "" if rel == "." else rel
+
+
+def match_sources(fs: SourceFS, pattern: str) -> list[str]:
+    """Paths (relative, resolved parent dirs) a COPY source pattern selects; [] if none."""
+    rel = normalize_source(pattern)
+    if not _META.search(rel):
+        resolved = fs.resolve(rel)
+        if fs.lstat(resolved) is None or fs.ignored(resolved):
+            return []
+        return [resolved]
+    matches = [""]
+    for part in rel.split("/"):
+        nxt: list[str] = []
+        if not _META.search(part):
+            for base in matches:
+                cand = f"{base}/{part}" if base else part
+                nxt.append(cand)
+        else:
+            rx = re.compile(_translate(part), re.DOTALL)
+            for base in matches:
+                for name in fs.listdir(fs.resolve(base) if base else ""):
+                    if rx.match(name):
+                        nxt.append(f"{base}/{name}" if base else name)
+        matches = nxt
+    out = []
+    for m in matches:
+        resolved = fs.resolve(m)
+        if fs.lstat(resolved) is not None and not fs.ignored(resolved):
+            out.append(resolved)
+    return sorted(set(out))
+
+
+def walk(fs: SourceFS, rel: str) -> Iterator[tuple[str, os.stat_result]]:
+    """(path relative to `rel`, lstat) for rel itself ('') and everything below it, sorted."""
+    st = fs.lstat(rel)
+    if st is None:
+        return
+    yield "", st
+    if not stat.S_ISDIR(st.st_mode):
+        return
+    stack = [""]
+    while stack:
+        sub = stack.pop()
+        base = f"{rel}/{sub}".strip("/") if sub else rel
+        for name in fs.listdir(base):
+            child_rel = f"{sub}/{name}" if sub else name
+            full = f"{base}/{name}" if base else name
+            cst = fs.lstat(full)
+            if cst is None:
+                continue
+            if fs.ignored(full):
+                if stat.S_ISDIR(cst.st_mode) and getattr(fs, "ignore", None) is not None \
+                        and fs.ignore.may_reinclude_under(full):  # type: ignore[attr-defined]
+                    stack.append(child_rel)  # an exception may re-include something inside
+                continue
+            yield child_rel, cst
+            if stat.S_ISDIR(cst.st_mode):
+                stack.append(child_rel)
+
+
+def hash_sources(fs: SourceFS, paths: list[str]) -> str:
+    """Digest of what COPY would take from `paths`: names, types, modes, owners, contents."""
+    h = hashlib.sha256()
+    for top in paths:
+        h.update(b"\0top\0" + top.encode())
+        for sub, st in sorted(walk(fs, top)):
+            h.update(f"\0{sub}\0{st.st_mode:o}\0{st.st_uid}\0{st.st_gid}\0".encode())
+            full = f"{top}/{sub}" if sub else top
+            if stat.S_ISREG(st.st_mode):
+                host = fs.host(full)
+                assert host is not None
+                h.update(_file_digest(host))
+            elif stat.S_ISLNK(st.st_mode):
+                host = fs.host(full)
+                assert host is not None
+                h.update(os.readlink(host).encode())
+    return "sha256:" + h.hexdigest()
+
+
+def _file_digest(path: Path) -> bytes:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.digest()

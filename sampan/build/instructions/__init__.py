@@ -1,0 +1,1 @@
+"""One module per instruction family: metadata (config only), run, copy/add, workdir."""

@@ -1,0 +1,93 @@
+"""ADD's extras: unpack local tar archives, fetch http(s) URLs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import tarfile
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sampan.build.instructions.copy import _Writer
+
+_MAGIC = [(b"\x1f\x8b", "gz"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz")]
+_MAX_URL_BYTES = 8 << 30
+
+
+def sniff_archive(path: Path) -> str | None:
+    """'tar', 'gz', 'bz2' or 'xz' when the file is a (compressed) tar archive, else None."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    kind = "tar"
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            kind = name
+            break
+    else:
+        if len(head) < 262 or head[257:262] != b"ustar":
+            return None
+    try:
+        with tarfile.open(path, "r:" + ("" if kind == "tar" else kind)) as tf:
+            tf.next()
+    except (tarfile.TarError, OSError, EOFError):
+        return None
+    return kind
+
+
+def extract_archive(path: Path, writer: "_Writer", dest: str) -> None:
+    from sampan.build.instructions.copy import CopyError
+
+    target = writer.host(dest)
+    chown = writer.spec.chown
+
+    def safe(member: tarfile.TarInfo, where: str) -> tarfile.TarInfo:
+        try:
+            tarfile.tar_filter(member, where)  # raises on absolute / escaping names and links
+        except tarfile.FilterError as err:
+            raise CopyError(f"unsafe entry in archive {path.name}: {err}") from None
+        if member.isdev() and os.geteuid() != 0:
+            return None  # type: ignore[return-value]
+        if chown is not None:
+            member.uid, member.gid = chown
+        return member  # keep modes and owners as the archive has them, like Docker
+
+    try:
+        with tarfile.open(path, "r:*") as tf:
+            tf.extractall(target, filter=safe)
+    except tarfile.TarError as err:
+        raise CopyError(f"cannot extract {path.name}: {err}") from None
+
+
+def fetch_url(url: str, checksum: str | None) -> tuple[str, bytes, float | None]:
+    """(file name, bytes, mtime) of a URL; Docker's naming: the last path component."""
+    import urllib.error
+    import urllib.request
+
+    from sampan.build.instructions.copy import CopyError
+
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            data = resp.read(_MAX_URL_BYTES + 1)
+            modified = resp.headers.get("Last-Modified")
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        raise CopyError(f"cannot fetch {url}: {getattr(err, 'reason', err)}") from None
+    if len(data) > _MAX_URL_BYTES:
+        raise CopyError(f"{url} is larger than {_MAX_URL_BYTES} bytes")
+    if checksum:
+        algo, _, want = checksum.partition(":")
+        if algo != "sha256" or not want:
+            raise CopyError(f"unsupported checksum {checksum!r}: use sha256:<hex>")
+        got = hashlib.sha256(data).hexdigest()
+        if got != want:
+            raise CopyError(f"checksum of {url} is sha256:{got}, expected {checksum}")
+    mtime = None
+    if modified:
+        try:
+            mtime = parsedate_to_datetime(modified).timestamp()
+        except (TypeError, ValueError):
+            mtime = None
+    name = posixpath.basename(url.split("?", 1)[0].split("#", 1)[0].rstrip("/")) or "index.html"
+    return name, data, mtime

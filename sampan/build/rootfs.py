@@ -1,0 +1,122 @@
+"""A read-only merged view of unpacked layer dirs (top first), as overlayfs would show them.
+
+COPY needs to see the image below it (is the destination an existing dir?
+is a parent a symlink?) and COPY --from reads another stage's files; this
+answers those questions from the layer dirs without mounting anything.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from pathlib import Path
+
+_OPAQUE_XATTR = "trusted.overlay.opaque"
+_MAX_SYMLINKS = 40
+
+
+def _is_whiteout(st: os.stat_result) -> bool:
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def _is_opaque(path: Path) -> bool:
+    try:
+        return os.getxattr(path, _OPAQUE_XATTR, follow_symlinks=False) == b"y"
+    except OSError:
+        return False
+
+
+class MergedView:
+    def __init__(self, layers: list[Path]):
+        self.layers = [Path(p) for p in layers]  # top first
+
+    def _find(self, rel: str) -> Path | None:
+        """The topmost real entry for rel ("a/b", no symlink resolution), or None."""
+        parts = [p for p in rel.split("/") if p]
+        if not parts:
+            return self.layers[0] if self.layers else None
+        for layer in self.layers:
+            blocked = False
+            cur = layer
+            for i, part in enumerate(parts):
+                cur = cur / part
+                try:
+                    st = os.lstat(cur)
+                except FileNotFoundError:
+                    # Not in this layer; an opaque parent here hides lower layers.
+                    parent = cur.parent
+                    if i > 0 and parent.is_dir() and _is_opaque(parent):
+                        return None
+                    break
+                except NotADirectoryError:
+                    break
+                if _is_whiteout(st):
+                    return None
+                if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
+                    blocked = True  # a file shadows the whole subtree
+                    break
+            else:
+                return cur
+            if blocked:
+                return None
+        return None
+
+    def lstat(self, rel: str) -> os.stat_result | None:
+        found = self._find(rel)
+        return os.lstat(found) if found is not None else None
+
+    def resolve(self, path: str, follow_last: bool = True) -> str:
+        """Canonical absolute path inside the root, symlinks followed (never escaping root)."""
+        todo = [p for p in path.split("/") if p]
+        done: list[str] = []
+        hops = 0
+        while todo:
+            part = todo.pop(0)
+            if part == ".":
+                continue
+            if part == "..":
+                if done:
+                    done.pop()
+                continue
+            cand = "/".join(done + [part])
+            found = self._find(cand)
+            if found is not None and (todo or follow_last) and os.path.islink(found):
+                hops += 1
+                if hops > _MAX_SYMLINKS:
+                    raise OSError(40, "too many levels of symbolic links", path)
+                target = os.readlink(found)
+                if target.startswith("/"):
+                    done = []
+                todo = [p for p in target.split("/") if p] + todo
+                continue
+            done.append(part)
+        return "/" + "/".join(done)
+
+    def real_path(self, path: str) -> Path | None:
+        """Host path of the file that `path` (resolved) shows, or None."""
+        return self._find(self.resolve(path).lstrip("/"))
+
+    def is_dir(self, path: str) -> bool:
+        found = self.real_path(path)
+        return found is not None and found.is_dir() and not found.is_symlink()
+
+    def listdir(self, rel: str) -> list[str]:
+        """Merged names in a (resolved, relative) directory."""
+        parts = rel.strip("/")
+        names: dict[str, bool] = {}
+        for layer in self.layers:
+            d = layer / parts if parts else layer
+            try:
+                st = os.lstat(d)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if _is_whiteout(st) or not stat.S_ISDIR(st.st_mode):
+                break
+            for entry in os.scandir(d):
+                if entry.name in names:
+                    continue
+                names[entry.name] = not _is_whiteout(entry.stat(follow_symlinks=False))
+            if _is_opaque(d):
+                break
+        return sorted(n for n, visible in names.items() if visible)

@@ -1,0 +1,328 @@
+"""One Dockerfile step at a time: cache lookup, execution, cache record.
+
+Every step except ARG produces a new state (config, layers, history) keyed by
+a chain key; a cache hit restores the recorded state, so a rebuild with no
+change gives the same image id.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from sampan.build.backend import BuildBackend
+from sampan.build.cache import BuildCache, step_key
+from sampan.build.context import ContextFS, SourceError, StageFS, hash_sources
+from sampan.build.expand import ExpandError
+from sampan.build.instructions import copy as copyinstr
+from sampan.build.instructions.metadata import HANDLERS, MetadataError
+from sampan.build.instructions.run import created_by as run_created_by
+from sampan.build.instructions.run import run_argv, run_env
+from sampan.build.instructions.users import UserError, parse_chmod, resolve_chown
+from sampan.build.parse import Instruction, fail
+from sampan.build.plan import PROXY_ARGS
+from sampan.build.progress import Progress
+from sampan.build.rootfs import MergedView
+from sampan.build.stage_state import StageState
+from sampan.errors import BuildError, ImageNotFound
+
+_TAIL_LINES = 10
+_USER_ERRORS = (ExpandError, MetadataError, copyinstr.CopyError, SourceError, UserError)
+
+
+def now_rfc3339() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class StepContext:
+    """What every step may need besides the stage's own state."""
+    backend: BuildBackend
+    cache: BuildCache
+    progress: Progress
+    filename: str
+    build_args: dict[str, str]
+    network: str
+    no_cache: bool
+    context: ContextFS | None
+    stage_layers: Callable[[str], list | None]  # COPY --from=<stage> -> its layers, else None
+    label: str = ""  # "[stage 2/5]" prefix for progress titles
+    cached_steps: int = 0
+    total_steps: int = 0
+    temp_dirs: list[Path] = field(default_factory=list)
+
+
+def _snapshot(st: StageState, backend: BuildBackend) -> dict:
+    return {"config": st.image_config, "layers": [backend.layer_to_json(l) for l in st.layers],
+            "history": st.history, "cmd_set": st.cmd_set}
+
+
+def _restore(st: StageState, value: dict, backend: BuildBackend) -> bool:
+    layers = []
+    for item in value["layers"]:
+        layer = backend.layer_from_json(item)
+        if layer is None:
+            return False  # the store has since dropped a layer: rebuild the step
+        layers.append(layer)
+    st.image_config = value["config"]
+    st.layers = layers
+    st.history = value["history"]
+    st.cmd_set = value["cmd_set"]
+    return True
+
+
+def _lookup(ctx: StepContext, st: StageState, key: str) -> bool:
+    if ctx.no_cache:
+        return False
+    value = ctx.cache.get(key)
+    if value is None:
+        return False
+    if not _restore(st, value, ctx.backend):
+        ctx.cache.forget(key)
+        return False
+    st.cache_key = key
+    return True
+
+
+def _record(ctx: StepContext, st: StageState, key: str) -> None:
+    st.cache_key = key
+    ctx.cache.put(key, _snapshot(st, ctx.backend))
+
+
+def _user_error(ctx: StepContext, instr: Instruction, err: Exception) -> BuildError:
+    return fail(ctx.filename, instr.line, f"{instr.cmd}: {err}")
+
+
+def do_arg(ctx: StepContext, st: StageState, instr: Instruction, meta: dict[str, str],
+           consumed: set[str]) -> None:
+    for item in instr.args:
+        name, eq, default = item.partition("=")
+        consumed.add(name)
+        if name in ctx.build_args:
+            st.args[name] = ctx.build_args[name]
+        elif eq:
+            try:
+                st.args[name] = st.word(default, st.expand_env())
+            except ExpandError as err:
+                raise _user_error(ctx, instr, err) from None
+        elif name in meta:
+            st.args[name] = meta[name]  # a global ARG re-declared in the stage keeps its value
+
+
+def do_metadata(ctx: StepContext, st: StageState, instr: Instruction) -> None:
+    trial = copy.deepcopy(st.image_config)
+    saved_config, saved_cmd = st.image_config, st.cmd_set
+    st.image_config = trial
+    st.used = set()
+    try:
+        text = HANDLERS[instr.cmd](instr, st)
+    except _USER_ERRORS as err:
+        st.image_config, st.cmd_set = saved_config, saved_cmd
+        raise _user_error(ctx, instr, err) from None
+    key = step_key(st.cache_key, "meta", text, st.cmd_set)
+    new_cmd_set = st.cmd_set
+    st.image_config, st.cmd_set = saved_config, saved_cmd
+    if _lookup(ctx, st, key):
+        return
+    st.image_config, st.cmd_set = trial, new_cmd_set
+    st.history = st.history + [{"created": now_rfc3339(), "created_by": text, "empty_layer": True}]
+    _record(ctx, st, key)
+
+
+def _new_upper(ctx: StepContext) -> Path:
+    upper = ctx.backend.temp_dir()
+    ctx.temp_dirs.append(upper)
+    os.chmod(upper, 0o755)
+    return upper
+
+
+def _drop_upper(ctx: StepContext, upper: Path) -> None:
+    shutil.rmtree(upper, ignore_errors=True)
+    if upper in ctx.temp_dirs:
+        ctx.temp_dirs.remove(upper)
+
+
+def _commit_layer(ctx: StepContext, st: StageState, upper: Path, text: str) -> None:
+    layer = ctx.backend.add_layer_from_dir(upper)
+    _drop_upper(ctx, upper)
+    entry = {"created": now_rfc3339(), "created_by": text}
+    if layer is None:
+        entry["empty_layer"] = True
+    else:
+        st.layers = st.layers + [layer]
+    st.history = st.history + [entry]
+
+
+def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> None:
+    argv = run_argv(instr, st.cfg.get("Shell"))
+    args = {k: v for k, v in st.args.items() if k not in PROXY_ARGS}
+    network = instr.flags.get("network") or ctx.network
+    if network not in ("default", "none", "host"):
+        raise fail(ctx.filename, instr.line, f"RUN --network={network}: use default, none or host")
+    key = step_key(st.cache_key, "RUN", argv, args, network)
+    n = ctx.progress.start(title)
+    ctx.total_steps += 1
+    if _lookup(ctx, st, key):
+        ctx.cached_steps += 1
+        ctx.progress.cached(n)
+        return
+    upper = _new_upper(ctx)
+    lowers = ctx.backend.layer_dirs(st.layers)
+    tail: deque[bytes] = deque(maxlen=_TAIL_LINES + 1)
+
+    def output(data: bytes) -> None:
+        ctx.progress.log(n, data)
+        tail.extend(data.splitlines(keepends=True))
+
+    env = run_env(list(st.cfg.get("Env") or []), st.args, ctx.build_args)
+    code = ctx.backend.run(lowers, upper, argv, env, st.cfg.get("WorkingDir") or "/",
+                           st.cfg.get("User") or "", network, output)
+    if code != 0:
+        _drop_upper(ctx, upper)
+        shown = json.dumps(argv) if instr.json else " ".join(argv)
+        message = f'process "{shown}" did not complete successfully: exit code: {code}'
+        ctx.progress.error(n, message)
+        lines = b"".join(tail).decode(errors="replace").splitlines()[-_TAIL_LINES:]
+        if lines:
+            ctx.progress.block("------\n > " + title + ":\n" + "\n".join(lines) + "\n------")
+        err = fail(ctx.filename, instr.line, f"RUN failed: {message}")
+        err.output_tail = lines  # type: ignore[attr-defined]
+        raise err
+    _commit_layer(ctx, st, upper, run_created_by(argv, args))
+    _record(ctx, st, key)
+    ctx.progress.done(n)
+
+
+def do_workdir(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> None:
+    trial = copy.deepcopy(st.image_config)
+    saved = st.image_config
+    st.image_config = trial
+    try:
+        text = HANDLERS["WORKDIR"](instr, st)
+    except _USER_ERRORS as err:
+        st.image_config = saved
+        raise _user_error(ctx, instr, err) from None
+    path = trial["config"]["WorkingDir"]
+    st.image_config = saved
+    key = step_key(st.cache_key, "WORKDIR", path)
+    n = ctx.progress.start(title)
+    ctx.total_steps += 1
+    if _lookup(ctx, st, key):
+        ctx.cached_steps += 1
+        ctx.progress.cached(n)
+        return
+    st.image_config = trial
+    lowers = ctx.backend.layer_dirs(st.layers)
+    view = MergedView(lowers)
+    if view.is_dir(path):
+        st.history = st.history + [{"created": now_rfc3339(), "created_by": text, "empty_layer": True}]
+    else:
+        upper = _new_upper(ctx)
+        spec = copyinstr.CopySpec(sources=[], dest=path)
+        try:
+            copyinstr._Writer(upper, lowers, spec).ensure_dir(view.resolve(path), None)
+        except _USER_ERRORS as err:
+            _drop_upper(ctx, upper)
+            raise _user_error(ctx, instr, err) from None
+        _commit_layer(ctx, st, upper, text)
+    _record(ctx, st, key)
+    ctx.progress.done(n)
+
+
+def _source_fs(ctx: StepContext, st: StageState, instr: Instruction):
+    src = instr.flags.get("from")
+    if not src:
+        if ctx.context is None:
+            raise fail(ctx.filename, instr.line,
+                       f"{instr.cmd} needs a build context, but the Dockerfile came from stdin (`-`)")
+        return ctx.context, False
+    name = st.word(src, st.expand_env())
+    layers = ctx.stage_layers(name)
+    if layers is None:
+        try:
+            _, _, layers = ctx.backend.base_image(name)
+        except ImageNotFound as err:
+            raise fail(ctx.filename, instr.line,
+                       f"COPY --from={name}: no stage or local image with that name ({err})") from None
+    return StageFS(ctx.backend.layer_dirs(layers)), True
+
+
+def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> None:
+    is_add = instr.cmd == "ADD"
+    st.used = set()
+    try:
+        env = st.expand_env()
+        words = [st.word(a, env) for a in instr.args]
+        srcs, dest = words[:-1], words[-1]
+        lowers = ctx.backend.layer_dirs(st.layers)
+        chown = resolve_chown(st.word(instr.flags["chown"], env), MergedView(lowers)) \
+            if instr.flags.get("chown") else None
+        chmod = parse_chmod(st.word(instr.flags["chmod"], env)) if instr.flags.get("chmod") else None
+    except _USER_ERRORS as err:
+        raise _user_error(ctx, instr, err) from None
+    spec = copyinstr.CopySpec([], dest, st.cfg.get("WorkingDir") or "/", chown, chmod,
+                              preserve_owner=bool(instr.flags.get("from")), extract_archives=is_add)
+    heredocs = {h.name: h for h in instr.heredocs}
+    files: list[tuple[str, bytes, int, float | None]] = []
+    local: list[str] = []
+    for s in srcs:
+        token = s.lstrip("<").lstrip("-").strip("'\"")
+        if s.startswith("<<") and token in heredocs:
+            h = heredocs[token]
+            content = h.content
+            if h.expand:
+                try:
+                    result = st.lexer.heredoc(h.content, env)
+                except ExpandError as err:
+                    raise _user_error(ctx, instr, err) from None
+                st.used |= result.used
+                content = result.words[0]
+            files.append((token, content.encode(), 0o644, None))
+        elif is_add and (s.startswith("http://") or s.startswith("https://")):
+            from sampan.build.instructions.archive import fetch_url
+
+            try:
+                name, data, mtime = fetch_url(s, instr.flags.get("checksum"))
+            except _USER_ERRORS as err:
+                raise _user_error(ctx, instr, err) from None
+            files.append((name, data, 0o600, mtime))
+        else:
+            local.append(s)
+    fs, _ = _source_fs(ctx, st, instr) if local else (None, False)
+    try:
+        matches = copyinstr.resolve_matches(fs, local) if local else []
+        digest = hash_sources(fs, [m for g in matches for m in g]) if local else ""
+    except _USER_ERRORS as err:
+        raise _user_error(ctx, instr, err) from None
+    import hashlib
+
+    inline = [(n, hashlib.sha256(d).hexdigest(), m, t) for n, d, m, t in files]
+    key = step_key(st.cache_key, instr.cmd, srcs, dest, spec.workdir, chown, chmod,
+                   instr.flags.get("from"), digest, inline)
+    n = ctx.progress.start(title)
+    ctx.total_steps += 1
+    if _lookup(ctx, st, key):
+        ctx.cached_steps += 1
+        ctx.progress.cached(n)
+        return
+    upper = _new_upper(ctx)
+    try:
+        if local:
+            copyinstr.copy_into(fs, spec, lowers, upper, matches)
+        if files:
+            copyinstr.write_files(spec, lowers, upper, files)
+    except _USER_ERRORS as err:
+        _drop_upper(ctx, upper)
+        raise _user_error(ctx, instr, err) from None
+    flags = "".join(f"--{k}={v} " for k, v in sorted(instr.flags.items()) if k in ("from", "chown", "chmod"))
+    _commit_layer(ctx, st, upper, f"{instr.cmd} {flags}{' '.join(srcs)} {dest}")
+    _record(ctx, st, key)
+    ctx.progress.done(n)
