@@ -97,6 +97,15 @@ def invoke(command: str, call: CniCall, conflist: dict, plugin: dict, prev: dict
     return finish(spawn(command, call, conflist, plugin, prev, runtime), command, plugin["type"])
 
 
+def invoke_quietly(command: str, call: CniCall, conflist: dict, plugin: dict, prev: dict | None,
+                   runtime: dict) -> None:
+    """Best-effort (cleanup after a failed ADD): errors are dropped."""
+    try:
+        invoke(command, call, conflist, plugin, prev, runtime)
+    except NetworkError:
+        pass
+
+
 def add_chain(call: CniCall, conflist: dict, runtime: dict) -> dict:
     """ADD each plugin in order; on failure, DEL what was added (spec: the runtime cleans up)."""
     prev: dict | None = None

@@ -18,7 +18,7 @@ from sampan.errors import Conflict, InvalidArgument, NetworkError, NetworkNotFou
 from sampan.network import cni, dns, hostports, netns as netns_mod, subnets
 from sampan.network.conflist import (build_conflist, forward_policy_drops, runtime_config,
                                      start_forward_policy_probe)
-from sampan.network.netdb import ACTIVE, TEARING, NetDB
+from sampan.network.netdb import ACTIVE, SPARE, TEARING, NetDB
 from sampan.network.ports import PortMapping, check_no_self_overlap, overlap_ip
 from sampan.network.teardown import Teardown
 from sampan.network.types import Attachment, NetworkInfo, Peer
@@ -139,6 +139,7 @@ class NetworkManager:
         if info.name == DEFAULT_NETWORK:
             raise Conflict("bridge is the default network and cannot be removed")
         self.settle(network=info.name)
+        self._drop_spares(info.name)
         n = self.store.count_attachments(info.name)
         if n:
             raise Conflict(f"network {info.name} has {n} attached container(s); stop or disconnect them first")
@@ -172,6 +173,7 @@ class NetworkManager:
         if info is None:
             return
         self.settle(network=DEFAULT_NETWORK)
+        self._drop_spares(DEFAULT_NETWORK)
         if self.store.count_attachments(DEFAULT_NETWORK):
             raise Conflict("the default network still has attached containers")
         self._delete_bridge(info.bridge)
@@ -255,19 +257,27 @@ class NetworkManager:
     def attach(self, cid: str, netns: Path, network: str, mappings: Iterable[PortMapping] = (),
                aliases: Iterable[str] = (), hostname: str = "", ifname: str = "eth0",
                hosts_path: Path | None = None) -> Attachment:
+        """CNI ADD of cid's netns to `network` (bridge, then portmap/firewall if needed)."""
         info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
         mappings = tuple(mappings)
         if any(m.host_port == 0 for m in mappings):
             raise InvalidArgument("attach needs resolved host ports: call check_ports first")
         if self.store.attachment(cid, info.name):
             raise Conflict(f"container {cid[:12]} is already connected to network {info.name}")
-        call = cni.CniCall(cid, Path(netns), ifname, self.cni_path)
-        probe = start_forward_policy_probe()
+        att = self._add(cid, Path(netns), info, mappings, tuple(aliases), hostname, ifname,
+                        str(hosts_path or ""), ACTIVE)
+        if hosts_path is not None:
+            self._write_hosts(att, Path(hosts_path))
+        return att
+
+    def _add(self, cid: str, netns: Path, info: NetworkInfo, mappings: tuple[PortMapping, ...],
+             aliases: tuple[str, ...], hostname: str, ifname: str, hosts_path: str, state: str) -> Attachment:
+        call = cni.CniCall(cid, netns, ifname, self.cni_path)
+        probe = start_forward_policy_probe()  # runs while the bridge plugin does
         base = build_conflist(info, self.ipam_dir, portmap=False, firewall=False)
-        bridge_plugin = base["plugins"][0]
         runtime = runtime_config(mappings)
         try:
-            result = cni.invoke("ADD", call, base, bridge_plugin, None, runtime)
+            result = cni.invoke("ADD", call, base, base["plugins"][0], None, runtime)
         except BaseException:
             forward_policy_drops(probe)
             cni.del_chain(call, base, runtime, None, ignore_errors=True)
@@ -279,14 +289,78 @@ class NetworkManager:
                 raise NetworkError(f"CNI bridge ADD returned no result for {cid[:12]}")
             for plugin in conflist["plugins"][1:]:
                 result = cni.invoke("ADD", call, conflist, plugin, result, runtime) or result
-            att = _attachment_from_result(cid, info, ifname, result, mappings, tuple(aliases), hostname)
-            self.store.insert_attachment(att, str(netns), conflist, result, str(hosts_path or ""))
+            att = _attachment_from_result(cid, info, ifname, result, mappings, aliases, hostname)
+            self.store.insert_attachment(att, str(netns), conflist, result, hosts_path, state)
         except BaseException:
             cni.del_chain(call, conflist, runtime, result, ignore_errors=True)
             raise
-        if hosts_path is not None:
-            self._write_hosts(att, Path(hosts_path))
         return att
+
+    # --- sandboxes made ahead of time ---
+    def setup(self, cid: str, network: str = DEFAULT_NETWORK, mappings: Iterable[PortMapping] = (),
+              aliases: Iterable[str] = (), hostname: str = "",
+              hosts_path: Path | None = None) -> tuple[Path, Attachment]:
+        """netns + attach in one call: claims a spare sandbox when one is ready (a DB
+        update, plus portmap ADD if ports are published), else create_netns + attach."""
+        info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
+        mappings = tuple(mappings)
+        row = self.store.claim_spare(info.name, cid, tuple(aliases), hostname, str(hosts_path or ""))
+        if row is None:
+            ns = self.create_netns(cid)
+            try:
+                return ns, self.attach(cid, ns, info.name, mappings, aliases, hostname, hosts_path=hosts_path)
+            except BaseException:
+                self.remove_netns(ns)
+                raise
+        ns = Path(row["netns"])
+        try:
+            if mappings:
+                self._add_portmap(cid, info.name, row, mappings)
+            found = self.store.attachment(cid, info.name)
+            assert found is not None
+            att = found[0]
+            if hosts_path is not None:
+                self._write_hosts(att, Path(hosts_path))
+        except BaseException:
+            self.release(cid, ns, background=False)
+            raise
+        return ns, att
+
+    def _add_portmap(self, cid: str, network: str, row, mappings: tuple[PortMapping, ...]) -> None:
+        import json
+
+        conflist = json.loads(row["conflist"])
+        result = json.loads(row["result"])
+        plugin = build_conflist(self.inspect(network), self.ipam_dir, portmap=True, firewall=False)["plugins"][1]
+        call = cni.CniCall(row["cni_id"], Path(row["netns"]), row["ifname"], self.cni_path)
+        runtime = runtime_config(mappings)
+        # portmap goes right after bridge; firewall (if any) passes prevResult through unchanged
+        conflist["plugins"].insert(1, plugin)
+        try:
+            result = cni.invoke("ADD", call, conflist, plugin, result, runtime) or result
+        except BaseException:
+            cni.invoke_quietly("DEL", call, conflist, plugin, result, runtime)
+            raise
+        self.store.update_chain(cid, network, conflist, result, mappings)
+
+    def prepare_spare(self, network: str = DEFAULT_NETWORK) -> bool:
+        """Make one sandbox on `network` ahead of time (unless one is waiting already)."""
+        info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
+        if self.store.attachment_rows("network=? AND state=?", (info.name, SPARE)):
+            return False
+        sbid = "spare" + secrets.token_hex(16)
+        ns = self.create_netns(sbid)
+        try:
+            self._add(sbid, ns, info, (), (), "", "eth0", "", SPARE)
+        except BaseException:
+            self.remove_netns(ns)
+            raise
+        return True
+
+    def _drop_spares(self, network: str) -> None:
+        for r in self.store.attachment_rows("network=? AND state=?", (network, SPARE)):
+            with self.teardown.locked(r["cid"]):
+                self.teardown.release_now(r["cid"], None)
 
     def detach(self, cid: str, netns: Path, network: str, attachment: Attachment | None = None) -> None:
         """Synchronous DEL of one attachment; idempotent."""
@@ -294,22 +368,26 @@ class NetworkManager:
             self.teardown.detach_one(cid, network)
         self._refresh_peers(network)
 
-    def release(self, cid: str, netns: Path, background: bool = True) -> None:
+    def release(self, cid: str, netns: Path, background: bool = True, replenish: bool = False) -> None:
         """Tear down every attachment of cid and its netns. With background=True the
         CNI DELs run in a detached process and this returns at once; host ports stay
-        claimed (state 'tearing') until they finish, and check_ports waits for them."""
-        self.teardown.release(cid, Path(netns), background)
+        claimed (state 'tearing') until they finish, and check_ports waits for them.
+        replenish=True has that process then prepare a spare sandbox on the default
+        network for the next container (see setup())."""
+        self.teardown.release(cid, Path(netns), background, DEFAULT_NETWORK if replenish else "")
         if not background:
             for a in {r["network"] for r in self.store.attachment_rows()}:
                 self._refresh_peers(a)
 
     def settle(self, cid: str | None = None, network: str | None = None) -> None:
-        """Wait for background teardowns (of cid, or on network, or all) to finish."""
-        where, args = "state=?", (TEARING,)
-        rows = self.store.attachment_rows(where, args)
-        for r in rows:
-            if (cid is None or r["cid"] == cid) and (network is None or r["network"] == network):
-                self.teardown.wait(r["cid"])
+        """Wait for background teardowns (of cid, or every one of this root) to finish,
+        spare sandboxes they prepare included. `network` is accepted for clarity of
+        call sites; every teardown is waited for then."""
+        if cid is not None:
+            self.teardown.wait(cid)
+            return
+        for lock in sorted(self.paths.locks.glob("net-teardown-*.lock")):
+            self.teardown.wait(lock.name[len("net-teardown-"):-len(".lock")])
 
     def attachments(self, cid: str) -> list[Attachment]:
         return self.store.attachments_of(cid)

@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS net_networks (
     subnet TEXT NOT NULL, gateway TEXT NOT NULL, internal INTEGER NOT NULL,
     labels TEXT NOT NULL, created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS net_attachments (
-    cid TEXT NOT NULL, network TEXT NOT NULL, ifname TEXT NOT NULL,
+    cid TEXT NOT NULL, network TEXT NOT NULL, cni_id TEXT NOT NULL, ifname TEXT NOT NULL,
     ip TEXT NOT NULL, prefix INTEGER NOT NULL, gateway TEXT NOT NULL, mac TEXT NOT NULL,
     host_veth TEXT NOT NULL, netns TEXT NOT NULL, conflist TEXT NOT NULL, result TEXT NOT NULL,
     aliases TEXT NOT NULL, hostname TEXT NOT NULL, hosts_path TEXT NOT NULL,
@@ -28,6 +28,7 @@ CREATE INDEX IF NOT EXISTS net_ports_by_port ON net_ports (host_port, proto);
 
 ACTIVE = "active"
 TEARING = "tearing"   # DEL handed to a background process
+SPARE = "spare"       # a sandbox attached ahead of time, waiting for a container to claim it
 
 
 class NetDB:
@@ -82,16 +83,39 @@ class NetDB:
     def attachments_of(self, cid: str) -> list[Attachment]:
         return [self._att(r, self._ports(r["cid"], r["network"])) for r in self.attachment_rows("cid=?", (cid,))]
 
-    def insert_attachment(self, a: Attachment, netns: str, conflist: dict, result: dict, hosts_path: str) -> None:
+    def insert_attachment(self, a: Attachment, netns: str, conflist: dict, result: dict, hosts_path: str,
+                          state: str = ACTIVE) -> None:
         with self.db.tx() as conn:
-            conn.execute("INSERT OR REPLACE INTO net_attachments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                         (a.cid, a.network, a.ifname, a.ip, a.prefix, a.gateway, a.mac, a.host_veth, netns,
-                          json.dumps(conflist), json.dumps(result), json.dumps(list(a.aliases)), a.hostname,
-                          hosts_path, ACTIVE))
+            conn.execute("INSERT OR REPLACE INTO net_attachments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                         (a.cid, a.network, a.cid, a.ifname, a.ip, a.prefix, a.gateway, a.mac, a.host_veth,
+                          netns, json.dumps(conflist), json.dumps(result), json.dumps(list(a.aliases)),
+                          a.hostname, hosts_path, state))
             conn.execute("DELETE FROM net_ports WHERE cid=? AND network=?", (a.cid, a.network))
             conn.executemany("INSERT INTO net_ports VALUES (?,?,?,?,?,?)",
                              [(a.cid, a.network, m.host_ip, m.host_port, m.proto, m.container_port)
                               for m in a.ports])
+
+    def claim_spare(self, network: str, cid: str, aliases: tuple[str, ...], hostname: str,
+                    hosts_path: str) -> sqlite3.Row | None:
+        """Hand one spare sandbox of `network` to container cid (atomic: one claimer wins)."""
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT cid FROM net_attachments WHERE network=? AND state=? LIMIT 1",
+                               (network, SPARE)).fetchone()
+            if row is None:
+                return None
+            conn.execute("UPDATE net_attachments SET cid=?, aliases=?, hostname=?, hosts_path=?, state=? "
+                         "WHERE cid=? AND network=?", (cid, json.dumps(list(aliases)), hostname, hosts_path,
+                                                      ACTIVE, row["cid"], network))
+        return self.attachment_rows("cid=? AND network=?", (cid, network))[0]
+
+    def update_chain(self, cid: str, network: str, conflist: dict, result: dict,
+                     ports: tuple[PortMapping, ...]) -> None:
+        with self.db.tx() as conn:
+            conn.execute("UPDATE net_attachments SET conflist=?, result=? WHERE cid=? AND network=?",
+                         (json.dumps(conflist), json.dumps(result), cid, network))
+            conn.execute("DELETE FROM net_ports WHERE cid=? AND network=?", (cid, network))
+            conn.executemany("INSERT INTO net_ports VALUES (?,?,?,?,?,?)",
+                             [(cid, network, m.host_ip, m.host_port, m.proto, m.container_port) for m in ports])
 
     def set_state(self, cid: str, network: str, state: str) -> None:
         with self.db.tx() as conn:
@@ -103,8 +127,9 @@ class NetDB:
             conn.execute("DELETE FROM net_ports WHERE cid=? AND network=?", (cid, network))
 
     def count_attachments(self, network: str) -> int:
-        return self.db.conn.execute("SELECT COUNT(*) FROM net_attachments WHERE network=?",
-                                    (network,)).fetchone()[0]
+        """Containers attached (spare sandboxes are not containers)."""
+        return self.db.conn.execute("SELECT COUNT(*) FROM net_attachments WHERE network=? AND state!=?",
+                                    (network, SPARE)).fetchone()[0]
 
     def peers(self, network: str) -> list[Peer]:
         rows = self.attachment_rows("network=? AND state=?", (network, ACTIVE))

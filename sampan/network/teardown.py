@@ -11,7 +11,9 @@ idempotent, so doing it twice is harmless.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -20,7 +22,7 @@ from typing import Callable, Iterator
 
 from sampan.network import cni, netns as netns_mod
 from sampan.network.conflist import runtime_config
-from sampan.network.netdb import ACTIVE, TEARING, NetDB
+from sampan.network.netdb import ACTIVE, SPARE, TEARING, NetDB
 from sampan.state.lock import file_lock
 from sampan.state.paths import Paths
 
@@ -48,7 +50,7 @@ class Teardown:
         att, row = found
         conflist = json.loads(row["conflist"])
         result = json.loads(row["result"])
-        call = cni.CniCall(cid, Path(row["netns"]), att.ifname, self.cni_path)
+        call = cni.CniCall(row["cni_id"], Path(row["netns"]), att.ifname, self.cni_path)
         errors = cni.del_chain(call, conflist, runtime_config(att.ports), result, ignore_errors=True)
         self.store.delete_attachment(cid, network)
         return errors
@@ -62,7 +64,7 @@ class Teardown:
             netns_mod.remove_netns(netns)
         return errors
 
-    def release(self, cid: str, netns: Path, background: bool) -> None:
+    def release(self, cid: str, netns: Path, background: bool, replenish: str = "") -> None:
         if not background:
             with self.locked(cid):
                 self.release_now(cid, netns)
@@ -71,12 +73,26 @@ class Teardown:
         if not rows:
             netns_mod.remove_netns(netns)
             return
-        for r in rows:
-            self.store.set_state(cid, r["network"], TEARING)
-        subprocess.Popen([sys.executable, "-m", "sampan.network.teardown", str(self.paths.root),
-                          str(self.paths.runroot), cid, str(netns)],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True, close_fds=True)
+        # Take cid's lock here and hand the locked file to the child (flock belongs to
+        # the open file, which the child inherits): from the moment we return, anyone
+        # waiting on cid blocks until the child has finished.
+        fd = os.open(self._lock_path(cid), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            for r in rows:
+                self.store.set_state(cid, r["network"], TEARING)
+            # its errors go to a log under runroot: nobody is waiting to read them
+            log = os.open(self.paths.runroot / "network-teardown.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                          0o600)
+            try:
+                subprocess.Popen([sys.executable, "-m", "sampan.network.background", str(self.paths.root),
+                                  str(self.paths.runroot), cid, str(netns), replenish],
+                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(fd,),
+                                 start_new_session=True, close_fds=True)
+            finally:
+                os.close(log)
+        finally:
+            os.close(fd)
 
     def wait(self, cid: str) -> None:
         """Block until cid's background teardown is over; finish it if its process died."""
@@ -88,6 +104,8 @@ class Teardown:
         done = []
         for cid in sorted({r["cid"] for r in self.store.attachment_rows()}):
             rows = self.store.attachment_rows("cid=?", (cid,))
+            if any(r["state"] == SPARE for r in rows) and netns_mod.is_netns(Path(rows[0]["netns"])):
+                continue  # a sandbox made ahead of time, still intact
             if any(r["state"] == ACTIVE for r in rows) and is_alive(cid):
                 continue
             with self.locked(cid):
@@ -95,29 +113,10 @@ class Teardown:
             done.append(cid)
         netns_dir = self.paths.runroot / "netns"
         if netns_dir.is_dir():
-            attached = {r["cid"] for r in self.store.attachment_rows()}
+            attached = {Path(r["netns"]).name for r in self.store.attachment_rows()}
             for p in netns_dir.iterdir():
                 if p.name not in attached and not is_alive(p.name):
                     netns_mod.remove_netns(p)
                     done.append(p.name)
         return sorted(set(done))
-
-
-def main(argv: list[str]) -> int:
-    from sampan.state.db import Database
-
-    root, runroot, cid, netns = argv
-    paths = Paths(Path(root), Path(runroot))
-    db = Database(paths.db)
-    try:
-        t = Teardown(paths, NetDB(db), cni.DEFAULT_CNI_PATH)
-        with t.locked(cid):
-            t.release_now(cid, Path(netns))
-    finally:
-        db.close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
 

@@ -1,0 +1,35 @@
+"""`python -m sampan.network.background ROOT RUNROOT CID NETNS [NETWORK]`: a container's
+network teardown, off the user's wait, run with cid's teardown lock inherited
+(held) from the parent; then, if NETWORK is given, a spare sandbox
+on it so the next container's attach costs a row update instead of CNI ADD."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    from sampan.network.manager import NetworkManager
+    from sampan.state.db import Database
+    from sampan.state.paths import Paths
+
+    root, runroot, cid, netns = argv[:4]
+    replenish = argv[4] if len(argv) > 4 else ""
+    paths = Paths(Path(root), Path(runroot))
+    db = Database(paths.db)
+    try:
+        nm = NetworkManager(paths, db)
+        # cid's lock is already ours: inherited, locked, from the parent
+        nm.teardown.release_now(cid, Path(netns))
+        if replenish:
+            os.nice(5)  # yield the CPU to whatever the user runs next
+            nm.prepare_spare(replenish)
+    finally:
+        db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
