@@ -1,0 +1,110 @@
+"""Fixtures for runtime tests: every test runs once per runtime (native and runc)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from sampan.errors import SampanError
+from sampan.runtime.base import Stdio, become_subreaper, get_runtime
+from tests.integration.runtime.bundle import make_bundle, token
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _subreaper():
+    become_subreaper()
+
+
+def exit_code(status: int) -> int:
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            b = os.read(fd, 65536)
+        except OSError:  # EIO from a pty master once the slave side is gone
+            break
+        if not b:
+            break
+        chunks.append(b)
+    os.close(fd)
+    return b"".join(chunks).decode(errors="replace")
+
+
+class Harness:
+    """Creates containers from the busybox tar and removes every one of them at teardown."""
+
+    def __init__(self, rt, base: Path, tar: Path) -> None:
+        self.rt, self.base, self.tar = rt, base, tar
+        self.cids: list[str] = []
+        self.pids: list[int] = []
+
+    def bundle(self, args: list[str], edit=None) -> tuple[str, Path]:
+        cid = "t" + token()
+        bundle, _ = make_bundle(self.base, self.tar, args, cid, edit=edit)
+        return cid, bundle
+
+    def create(self, args: list[str], edit=None, terminal: bool = False):
+        """Create with stdout+stderr on one pipe; returns (cid, Created, read fd)."""
+        def _edit(spec):
+            spec["process"]["terminal"] = terminal
+            if edit:
+                edit(spec)
+        cid, bundle = self.bundle(args, _edit)
+        if terminal:
+            created = self.rt.create(cid, bundle, Stdio(terminal=True))
+            self.cids.append(cid)
+            self.pids.append(created.pid)
+            return cid, created, created.pty_master
+        r, w = os.pipe()
+        try:
+            created = self.rt.create(cid, bundle, Stdio(stdout=w, stderr=w))
+        except BaseException:
+            os.close(r)
+            raise
+        finally:
+            os.close(w)
+        self.cids.append(cid)
+        self.pids.append(created.pid)
+        return cid, created, r
+
+    def run(self, args: list[str], edit=None) -> tuple[int, str]:
+        """create + start + wait; returns (exit code, output)."""
+        cid, created, r = self.create(args, edit)
+        self.rt.start(cid)
+        _, status = os.waitpid(created.pid, 0)
+        out = read_all(r)
+        return exit_code(status), out
+
+    def cleanup(self) -> None:
+        for cid in self.cids:
+            try:
+                self.rt.delete(cid, force=True)
+            except SampanError:
+                pass
+        for pid in self.pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+@pytest.fixture(params=["native", "runc"])
+def h(request, state_dirs, busybox_tar):
+    root, runroot = state_dirs
+    root.mkdir(parents=True, exist_ok=True)
+    rt = get_runtime(request.param, runroot / "runtime")
+    harness = Harness(rt, root, busybox_tar)
+    yield harness
+    harness.cleanup()

@@ -1,0 +1,163 @@
+"""What the container sees from inside, over both runtimes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.integration.runtime.bundle import DOCKER_CAPS
+from sampan.runtime.caps import mask
+from tests.integration.runtime.conftest import read_all
+
+DOCKER_MASK = f"{mask(DOCKER_CAPS):016x}"
+
+
+def field(out: str, name: str) -> str:
+    for line in out.splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"{name} not in output:\n{out}")
+
+
+def test_pid1_hostname_and_capabilities(h):
+    rc, out = h.run(["sh", "-c", "echo pid=$$; hostname; cat /proc/1/status"])
+    assert rc == 0, out
+    lines = out.splitlines()
+    assert lines[0] == "pid=1"
+    assert lines[1].startswith("box-")
+    assert field(out, "CapEff") == DOCKER_MASK
+    assert field(out, "CapBnd") == DOCKER_MASK
+    assert field(out, "CapPrm") == DOCKER_MASK
+    assert field(out, "CapInh") == "0" * 16
+    assert field(out, "NoNewPrivs") == "1"
+
+
+def test_own_namespaces_differ_from_host(h):
+    rc, out = h.run(["sh", "-c", "for n in mnt pid uts ipc net cgroup; do echo $n $(readlink /proc/self/ns/$n); done"])
+    assert rc == 0, out
+    for line in out.splitlines():
+        name, inode = line.split()
+        assert inode != os.readlink(f"/proc/self/ns/{name}"), name
+
+
+def test_host_network_when_spec_omits_net(h):
+    def edit(spec):
+        spec["linux"]["namespaces"] = [n for n in spec["linux"]["namespaces"] if n["type"] != "network"]
+    rc, out = h.run(["readlink", "/proc/self/ns/net"], edit)
+    assert rc == 0, out
+    assert out.strip() == os.readlink("/proc/self/ns/net")
+
+
+def test_mounts_devices_and_masks(h):
+    script = ("cat /proc/self/mountinfo; echo ---; ls /dev; echo ---; readlink /dev/ptmx; readlink /dev/fd; "
+              "echo ---; wc -c < /proc/keys; echo x > /proc/sys/kernel/domainname || echo rofail")
+    rc, out = h.run(["sh", "-c", script])
+    assert rc == 0, out
+    mountinfo, devs, links, rest = out.split("---\n")
+    mounts = {l.split()[4]: l.split() for l in mountinfo.splitlines()}
+    for mp in ("/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup/memory"):
+        assert mp in mounts, mp
+    assert "ro" in mounts["/sys"][5].split(",")
+    assert "ro" in mounts["/proc/sys"][5].split(",")
+    assert "ro" in mounts["/sys/fs/cgroup/memory"][5].split(",")
+    assert "newinstance" in " ".join(mounts["/dev/pts"]) or "ptmxmode=666" in " ".join(mounts["/dev/pts"])
+    for d in ("null", "zero", "full", "random", "urandom", "tty", "pts", "shm"):
+        assert d in devs.split(), d
+    assert links.split() == ["pts/ptmx", "/proc/self/fd"]
+    assert rest.splitlines()[0].strip() == "0"  # masked by /dev/null
+    assert "rofail" in rest
+
+
+def test_readonly_rootfs(h):
+    rc, out = h.run(["sh", "-c", "touch /newfile && echo wrote; awk '$5 == \"/\" {print $6}' /proc/self/mountinfo"],
+                    lambda s: s["root"].__setitem__("readonly", True))
+    assert "wrote" not in out
+    assert "Read-only file system" in out
+    assert "ro" in out.splitlines()[-1].split(","), out
+
+
+def test_user_groups_cwd_env_rlimit(h):
+    def edit(spec):
+        spec["process"]["user"] = {"uid": 33, "gid": 33, "additionalGids": [50]}
+        spec["process"]["cwd"] = "/var/www/new/dir"
+        spec["process"]["env"].append("GREETING=hello world")
+        spec["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 512, "soft": 256}]
+    rc, out = h.run(["sh", "-c", 'id -u; id -g; id -G; pwd; echo "$GREETING"; ulimit -n; '
+                     'grep CapEff /proc/self/status'], edit)
+    assert rc == 0, out
+    lines = out.splitlines()
+    assert lines[:6] == ["33", "33", "33 50", "/var/www/new/dir", "hello world", "256"]
+    assert lines[6].split()[1] == "0" * 16  # a non-root user keeps no capabilities (no ambient)
+
+
+def test_bind_mounts_readonly_and_files(h, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "hello").write_text("from host\n")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost sampan-test\n")
+
+    def edit(spec):
+        spec["mounts"] += [
+            {"destination": "/data", "type": "bind", "source": str(data), "options": ["rbind", "ro"]},
+            {"destination": "/etc/hosts", "type": "bind", "source": str(hosts), "options": ["rbind", "rw"]},
+            {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "size=1m"]},
+        ]
+    rc, out = h.run(["sh", "-c", "cat /data/hello; echo x > /data/new || echo rofail; cat /etc/hosts; "
+                     "echo y > /scratch/f && cat /scratch/f"], edit)
+    assert rc == 0, out
+    lines = out.splitlines()
+    assert lines[0] == "from host"
+    assert "Read-only file system" in out and "rofail" in lines
+    assert lines[-2:] == ["127.0.0.1 localhost sampan-test", "y"]
+    assert not (data / "new").exists()
+
+
+def test_memory_limit_visible_inside(h):
+    def edit(spec):
+        spec["linux"]["resources"] = {"memory": {"limit": 64 << 20, "swap": 64 << 20},
+                                      "cpu": {"quota": 50000, "period": 100000}, "pids": {"limit": 50}}
+    rc, out = h.run(["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+                     "/sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max; cat /proc/self/cgroup"], edit)
+    assert rc == 0, out
+    lines = out.splitlines()
+    assert lines[:3] == [str(64 << 20), "50000", "50"]
+    # cgroup namespace: the container sees itself at its cgroup's root
+    assert any(l.endswith(":memory:/") for l in lines[3:]), out
+
+
+def test_pids_limit_stops_a_fork_loop(h):
+    def edit(spec):
+        spec["linux"]["resources"] = {"pids": {"limit": 8}}
+    # the inner shell dies when fork fails; the outer one counts what is alive with builtins only
+    script = ("sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do sleep 100 & done'; "
+              "echo rc=$?; set -- /proc/[0-9]*; echo procs=$#; kill -9 -1")
+    rc, out = h.run(["sh", "-c", script], edit)
+    assert "can't fork" in out or "Resource temporarily unavailable" in out, out
+    assert "rc=0" not in out, out
+    procs = int(out.split("procs=")[1].split()[0])
+    assert procs <= 8, out
+
+
+def test_memory_hog_is_oom_killed(h):
+    def edit(spec):
+        spec["linux"]["resources"] = {"memory": {"limit": 16 << 20, "swap": 16 << 20}}
+    cid, created, r = h.create(["tail", "/dev/zero"], edit)
+    h.rt.start(cid)
+    assert not h.rt.oom_killed(cid) or True  # may already be dying; the real check is below
+    _, status = os.waitpid(created.pid, 0)
+    read_all(r)
+    assert os.waitstatus_to_exitcode(status) == -9
+    assert h.rt.oom_killed(cid)
+
+
+def test_no_oom_reported_for_a_clean_exit(h):
+    cid, created, r = h.create(["true"], lambda s: s["linux"].__setitem__(
+        "resources", {"memory": {"limit": 64 << 20}}))
+    h.rt.start(cid)
+    os.waitpid(created.pid, 0)
+    read_all(r)
+    assert not h.rt.oom_killed(cid)
