@@ -1,0 +1,133 @@
+"""Content-addressed blobs in ``blobs/sha256/<hex>`` (the OCI image layout).
+
+A blob reaches its final name only after its bytes were hashed, checked
+against the expected digest and size, and fsynced: ``blobs/`` never holds a
+partial or wrong blob, whatever fails or crashes. Writing a blob that exists
+already is a no-op (idempotent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from sampan.errors import DigestMismatch, NotFound
+from sampan.oci.digest import check_digest, digest_hex
+from sampan.state.atomic import fsync_dir
+from sampan.state.paths import Paths
+
+CHUNK = 1 << 20
+
+
+class BlobStore:
+    def __init__(self, paths: Paths):
+        self.paths = paths
+
+    def path(self, digest: str) -> Path:
+        return self.paths.blobs / digest_hex(digest)
+
+    def has(self, digest: str) -> bool:
+        return self.path(digest).is_file()
+
+    def size(self, digest: str) -> int:
+        try:
+            return self.path(digest).stat().st_size
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} is not in the store") from None
+
+    def open(self, digest: str) -> BinaryIO:
+        try:
+            return open(self.path(digest), "rb")
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} is not in the store") from None
+
+    def _temp(self) -> tuple[int, str]:
+        self.paths.tmp.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix="blob-", dir=self.paths.tmp)
+
+    def commit_temp(self, tmp: str, digest: str) -> None:
+        """Move a verified, fsynced temp file into place under its digest."""
+        dest = self.path(digest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+        fsync_dir(dest.parent)
+
+    def put_bytes(self, data: bytes, expected_digest: str | None = None) -> str:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if expected_digest is not None and check_digest(expected_digest) != digest:
+            raise DigestMismatch(f"content digest {digest} does not match the expected "
+                                 f"{expected_digest}")
+        if self.has(digest):
+            return digest
+        fd, tmp = self._temp()
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            self.commit_temp(tmp, digest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def put_stream(self, fileobj: BinaryIO, expected_digest: str | None = None,
+                   expected_size: int | None = None) -> tuple[str, int]:
+        if expected_digest is not None:
+            check_digest(expected_digest)
+            if self.has(expected_digest):
+                have = self.size(expected_digest)
+                if expected_size is not None and have != expected_size:
+                    raise DigestMismatch(f"blob {expected_digest} is {have} bytes, not the "
+                                         f"declared {expected_size}")
+                return expected_digest, have
+        h = hashlib.sha256()
+        total = 0
+        fd, tmp = self._temp()
+        try:
+            with os.fdopen(fd, "wb") as f:
+                while True:
+                    want = CHUNK
+                    if expected_size is not None:
+                        # read at most one byte past the limit: enough to know it overflowed
+                        want = min(CHUNK, expected_size - total + 1)
+                    chunk = fileobj.read(want)
+                    if not chunk:
+                        break
+                    total += len(chunk)
+                    if expected_size is not None and total > expected_size:
+                        raise DigestMismatch(f"blob {expected_digest or ''} sent more than its "
+                                             f"declared {expected_size} bytes".replace("  ", " "))
+                    h.update(chunk)
+                    f.write(chunk)
+                if expected_size is not None and total != expected_size:
+                    raise DigestMismatch(f"blob {expected_digest or ''} ended after {total} of "
+                                         f"its declared {expected_size} bytes".replace("  ", " "))
+                digest = "sha256:" + h.hexdigest()
+                if expected_digest is not None and digest != expected_digest:
+                    raise DigestMismatch(f"content digest {digest} does not match the expected "
+                                         f"{expected_digest}")
+                f.flush()
+                os.fsync(f.fileno())
+            self.commit_temp(tmp, digest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest, total
+
+    def delete(self, digest: str) -> bool:
+        try:
+            self.path(digest).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def all_digests(self) -> list[str]:
+        try:
+            return ["sha256:" + n for n in os.listdir(self.paths.blobs) if len(n) == 64]
+        except FileNotFoundError:
+            return []
