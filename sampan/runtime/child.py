@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import struct
 import termios
 from dataclasses import dataclass, field
 
@@ -44,9 +45,13 @@ def _setup_stdio(stdio, devnull: int) -> None:
         os.close(fd)
 
 
-def _setup_terminal(ctx: ChildContext) -> None:
+def _setup_terminal(ctx: ChildContext, proc: dict) -> None:
     """Open a pty inside the container's /dev/pts; hand the master to the parent."""
     master, slave = os.openpty()
+    size = proc.get("consoleSize")
+    if size:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ,
+                    struct.pack("HHHH", int(size.get("height", 0)), int(size.get("width", 0)), 0, 0))
     channel.send(ctx.sock, {"type": "pty"}, master)
     os.close(master)
     fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
@@ -121,7 +126,7 @@ def container_init(sys, ctx: ChildContext) -> None:
         _write_sysctls(linux.get("sysctl") or {})
         if terminal:
             step.name = "open the terminal"
-            _setup_terminal(ctx)
+            _setup_terminal(ctx, proc)
         step.name = "set read-only and masked paths"
         builder.finalize()
         _finish(sys, ctx, proc, step, fifo)
@@ -142,7 +147,7 @@ def exec_child(sys, ctx: ChildContext, proc: dict) -> None:
         if ctx.stdio.terminal:
             os.setsid()
             step.name = "open the terminal"
-            _setup_terminal(ctx)
+            _setup_terminal(ctx, proc)
         else:
             step.name = "set up stdio"
             _setup_stdio(ctx.stdio, ctx.devnull)

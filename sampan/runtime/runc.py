@@ -91,7 +91,7 @@ class RuncRuntime:
             raise CommandNotFound(m.group(1))
         if m and "permission denied" in m.group(1):
             raise CommandNotExecutable(m.group(1))
-        if any(w in low for w in ("not running", "not stopped", "already", "state")):
+        if any(w in low for w in ("not running", "stopped", "already", "state", "paused")):
             raise InvalidState(f"{self.name} {verb} {cid}: {msg}")
         raise RuntimeFailure(f"{self.name} {verb} {cid}: {msg}")
 
