@@ -8,6 +8,7 @@ exactly as in Docker (so ``ENV A="x y"`` gives ``x y``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -203,6 +204,10 @@ class _Run:
         if ch == "}":
             return self._lookup(name) or ""
         value = self._lookup(name)
+        if ch in ("#", "%"):
+            return self._trim(sc, ch, value or "")
+        if ch == "/":
+            return self._replace(sc, value or "")
         colon = ch == ":"
         if colon:
             ch = sc.next()
@@ -220,3 +225,108 @@ class _Run:
             default = "is not allowed to be empty" if colon else "is not allowed to be unset"
             raise ExpandError(f"{name}: {word or default}")
         return value  # type: ignore[return-value]
+
+    def _pattern_until(self, sc: _Scanner, stops: str, pattern: bool = True) -> tuple[str, str]:
+        """A shell pattern up to one of `stops` (escapes kept for the pattern); (text, stop)."""
+        out: list[str] = []
+        while sc.peek() and sc.peek() not in stops:
+            ch = sc.peek()
+            if ch == self.escape:
+                sc.next()
+                nxt = sc.next()
+                out.append("\\" + nxt if nxt else "")
+            elif ch == "$":
+                out.append(self._dollar(sc))
+            elif ch in "'\"":
+                quoted = self._one(sc, "")
+                out.append(_escape_pattern(quoted) if pattern else quoted)
+            else:
+                out.append(sc.next())
+        stop = sc.next()
+        if not stop:
+            raise ExpandError("missing '}' in substitution")
+        return "".join(out), stop
+
+    def _trim(self, sc: _Scanner, op: str, value: str) -> str:
+        longest = sc.peek() == op
+        if longest:
+            sc.next()
+        pattern, _ = self._pattern_until(sc, "}")
+        rx = _pattern_regex(pattern)
+        sizes = range(len(value), -1, -1) if longest else range(0, len(value) + 1)
+        for size in sizes:
+            if op == "#" and rx.fullmatch(value[:size]):
+                return value[size:]
+            if op == "%" and rx.fullmatch(value[len(value) - size:]):
+                return value[:len(value) - size]
+        return value
+
+    def _replace(self, sc: _Scanner, value: str) -> str:
+        every = sc.peek() == "/"
+        if every:
+            sc.next()
+        pattern, stop = self._pattern_until(sc, "/}")
+        if stop != "/":
+            raise ExpandError("missing '/' in ${VAR/pattern/replacement} substitution")
+        # BuildKit keeps escapes in the replacement as written (`${A//\\//\\/}` -> `\\/`).
+        replacement, _ = self._pattern_until(sc, "}", pattern=False)
+        rx = _pattern_regex(pattern)
+        out: list[str] = []
+        i = 0
+        while i <= len(value):
+            hit = None
+            for end in range(len(value), i - 1, -1):  # longest match at the first position
+                if rx.fullmatch(value[i:end]):
+                    hit = end
+                    break
+            if hit is None:
+                if i < len(value):
+                    out.append(value[i])
+                i += 1
+                continue
+            out.append(replacement)
+            if not every:
+                out.append(value[hit:])
+                return "".join(out)
+            if hit == i:
+                if i < len(value):
+                    out.append(value[i])
+                i += 1
+            else:
+                i = hit
+        return "".join(out)
+
+
+def _escape_pattern(text: str) -> str:
+    return "".join("\\" + c if c in "*?[\\" else c for c in text)
+
+
+def _pattern_regex(pattern: str) -> "re.Pattern[str]":
+    """Shell pattern (*, ?, [..], backslash escapes) -> regex; '*' crosses '/'."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 1
+            if i >= len(pattern):
+                raise ExpandError("bad pattern: trailing backslash")
+            out.append(re.escape(pattern[i]))
+        elif ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "[":
+            j = pattern.find("]", i + 2)
+            if j < 0:
+                out.append(re.escape(ch))
+            else:
+                body = pattern[i + 1:j]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = j
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return re.compile("".join(out), re.DOTALL)

@@ -104,7 +104,7 @@ def parse_dockerfile(text: str, filename: str = "Dockerfile") -> Dockerfile:
     try:
         commands = bk.parse_string(text)
     except bk.GoParseError as err:
-        raise fail(filename, None, f"{err}") from None
+        raise fail(filename, _error_line(text, str(err)), f"{err}") from None
     meta_args: list[Instruction] = []
     stages: list[Stage] = []
     for c in commands:
@@ -127,6 +127,22 @@ def parse_dockerfile(text: str, filename: str = "Dockerfile") -> Dockerfile:
                 raise fail(filename, st.from_instr.line, f"duplicate stage name {st.name!r}")
             names.add(st.name)
     return Dockerfile(filename, escape, directives, meta_args, stages)
+
+
+def _error_line(text: str, message: str) -> int | None:
+    """The parser's errors carry no line: find the shortest prefix that fails the same way."""
+    import dockerfile as bk
+
+    lines = text.splitlines(keepends=True)
+    if len(lines) > 2000:
+        return None
+    for n in range(1, len(lines) + 1):
+        try:
+            bk.parse_string("".join(lines[:n]))
+        except bk.GoParseError as err:
+            if str(err) == message:
+                return n
+    return None
 
 
 def _instruction(c, filename: str) -> Instruction:
