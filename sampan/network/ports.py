@@ -50,6 +50,8 @@ class PortMapping:
 
 def _port_range(text: str, spec: str, what: str, allow_zero: bool) -> tuple[int, int]:
     lo_s, sep, hi_s = text.partition("-")
+    if not all(x.isascii() and x.isdigit() for x in ((lo_s, hi_s) if sep else (lo_s,))):
+        raise InvalidArgument(f"invalid publish spec {spec!r}: {what} {text!r} is not a port number")
     try:
         lo = int(lo_s, 10)
         hi = int(hi_s, 10) if sep else lo
