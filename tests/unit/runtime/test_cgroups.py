@@ -1,0 +1,115 @@
+"""cgroup v1 and v2 against fake cgroupfs trees in tmp_path."""
+
+from pathlib import Path
+
+from sampan.runtime.cgroups import CgroupV1, CgroupV2, is_v2, open_cgroup
+from sampan.runtime.cgroups.v2 import shares_to_weight
+
+RES = {"memory": {"limit": 1 << 26, "swap": 1 << 26}, "cpu": {"quota": 50000, "period": 100000},
+       "pids": {"limit": 20}}
+
+
+def fake_v1(root: Path) -> Path:
+    for ctrl, files in {"memory": ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"],
+                        "cpu": ["cpu.cfs_quota_us", "cpu.cfs_period_us"], "pids": ["pids.max"],
+                        "cpuset": ["cpuset.cpus", "cpuset.mems"]}.items():
+        (root / ctrl).mkdir(parents=True)
+        (root / ctrl / "cgroup.procs").write_text("")
+    (root / "cpuset" / "cpuset.cpus").write_text("0-1\n")
+    (root / "cpuset" / "cpuset.mems").write_text("0\n")
+    (root / "unified").mkdir()
+    return root
+
+
+def precreate_v1_files(cg: CgroupV1) -> None:
+    # a real cgroupfs creates these files on mkdir; the fake needs them made by hand
+    dirs = [(n, d) for n, d in cg.dirs().items()] + [(n, d.parent) for n, d in cg.dirs().items()
+                                                      if d.parent != cg.root / n]
+    for name, d in dirs:
+        d.mkdir(parents=True, exist_ok=True)
+        for f in {"memory": ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.oom_control"],
+                  "cpu": ["cpu.cfs_quota_us", "cpu.cfs_period_us"], "pids": ["pids.max"],
+                  "cpuset": ["cpuset.cpus", "cpuset.mems"]}[name]:
+            (d / f).write_text("")
+
+
+def test_v1_applies_limits_per_controller(tmp_path):
+    root = fake_v1(tmp_path / "cg")
+    assert not is_v2(root)
+    cg = open_cgroup("/sampan/abc", root)
+    assert isinstance(cg, CgroupV1)
+    assert set(cg.hierarchies()) == {"memory", "cpu", "pids", "cpuset"}
+    precreate_v1_files(cg)
+    cg.create(RES)
+    assert (root / "memory/sampan/abc/memory.limit_in_bytes").read_text() == str(1 << 26)
+    assert (root / "memory/sampan/abc/memory.memsw.limit_in_bytes").read_text() == str(1 << 26)
+    assert (root / "cpu/sampan/abc/cpu.cfs_quota_us").read_text() == "50000"
+    assert (root / "cpu/sampan/abc/cpu.cfs_period_us").read_text() == "100000"
+    assert (root / "pids/sampan/abc/pids.max").read_text() == "20"
+    # empty cpuset inherits from the parent chain
+    assert (root / "cpuset/sampan/abc/cpuset.cpus").read_text() == "0-1"
+    cg.join(1234)
+    assert (root / "memory/sampan/abc/cgroup.procs").read_text() == "1234"
+
+
+def test_v1_oom_killed_reads_oom_control(tmp_path):
+    root = fake_v1(tmp_path / "cg")
+    cg = open_cgroup("x", root)
+    precreate_v1_files(cg)
+    (root / "memory/x/memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
+    assert not cg.oom_killed()
+    (root / "memory/x/memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
+    assert cg.oom_killed()
+
+
+def fake_v2(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids\n")
+    (root / "cgroup.subtree_control").write_text("")
+    return root
+
+
+def test_v2_enables_controllers_down_the_tree_and_applies_limits(tmp_path):
+    root = fake_v2(tmp_path / "cg")
+    assert is_v2(root)
+    cg = open_cgroup("/sampan/abc", root)
+    assert isinstance(cg, CgroupV2)
+    # a real kernel makes these on mkdir
+    (root / "sampan").mkdir()
+    (root / "sampan" / "cgroup.subtree_control").write_text("")
+    cg.create(RES)
+    assert (root / "cgroup.subtree_control").read_text() == "+cpu +cpuset +memory +pids +io"
+    assert (root / "sampan/cgroup.subtree_control").read_text() == "+cpu +cpuset +memory +pids +io"
+    d = root / "sampan/abc"
+    assert (d / "memory.max").read_text() == str(1 << 26)
+    assert (d / "memory.swap.max").read_text() == "0"  # swap == limit: no swap at all
+    assert (d / "cpu.max").read_text() == "50000 100000"
+    assert (d / "pids.max").read_text() == "20"
+    cg.join(77)
+    assert (d / "cgroup.procs").read_text() == "77"
+
+
+def test_v2_unlimited_values_and_weight():
+    assert shares_to_weight(1024) == 39
+    assert shares_to_weight(2) == 1
+    assert shares_to_weight(262144) == 10000
+
+
+def test_v2_oom_killed_reads_memory_events(tmp_path):
+    root = fake_v2(tmp_path / "cg")
+    cg = open_cgroup("c", root)
+    (root / "c").mkdir()
+    (root / "c/memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n")
+    assert not cg.oom_killed()
+    (root / "c/memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    assert cg.oom_killed()
+
+
+def test_v2_remove_rmdirs_an_empty_cgroup(tmp_path):
+    root = fake_v2(tmp_path / "cg")
+    cg = open_cgroup("gone", root)
+    (root / "gone").mkdir()
+    assert cg.exists()
+    cg.remove()
+    assert not cg.exists()
+    cg.remove()  # idempotent
