@@ -183,7 +183,7 @@ def hash_sources(fs: SourceFS, paths: list[str]) -> str:
         h.update(b"\0top\0" + top.encode())
         for sub, st in sorted(walk(fs, top)):
             h.update(f"\0{sub}\0{st.st_mode:o}\0{st.st_uid}\0{st.st_gid}\0".encode())
-            full = f"{top}/{sub}" if sub else top
+            full = f"{top}/{sub}".strip("/") if sub else top
             if stat.S_ISREG(st.st_mode):
                 host = fs.host(full)
                 assert host is not None

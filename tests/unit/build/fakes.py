@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -105,6 +106,9 @@ class FakeBackend:
             return None
         d = self.base / f"layer-{next(self._counter)}"
         shutil.copytree(upper, d, symlinks=True)
+        for src in [upper, *upper.rglob("*")]:  # copytree drops owners; a real store keeps them
+            st = src.lstat()
+            os.lchown(d / src.relative_to(upper), st.st_uid, st.st_gid) if os.geteuid() == 0 else None
         layer = FakeLayer(d.name)
         self.layers[layer.id] = d
         return layer
