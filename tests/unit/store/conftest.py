@@ -1,0 +1,26 @@
+import os
+
+import pytest
+
+from sampan.state.db import Database
+from sampan.state.paths import Paths
+from sampan.store import ImageStore
+
+
+@pytest.fixture
+def store(state_dirs):
+    root, runroot = state_dirs
+    paths = Paths(root, runroot)
+    db = Database(paths.db)
+    yield ImageStore(paths, db)
+    db.close()
+
+
+def tree_files(path) -> list[str]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        out += [os.path.relpath(os.path.join(dirpath, n), path) for n in filenames + dirnames]
+    return sorted(out)
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mknod, trusted xattrs)")
