@@ -1,0 +1,1 @@
+"""OCI runtime spec generation: image config + run options -> config.json."""

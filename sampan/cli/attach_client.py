@@ -1,0 +1,103 @@
+"""The CLI side of attach: the user's terminal <-> the container's monitor.
+
+With -t the local terminal goes raw, so Ctrl-C travels as a byte to the
+container's tty; its size follows SIGWINCH. Without -t, SIGINT/SIGTERM/...
+are forwarded to the container as Docker's sig-proxy does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import struct
+import sys
+
+from sampan.engine import attach
+
+_PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+def _winsize(fd: int) -> tuple[int, int] | None:
+    import fcntl
+    import termios
+    try:
+        rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+        return rows, cols
+    except OSError:
+        return None
+
+
+def attach_session(conn, *, tty: bool, stdin: bool) -> int:
+    """Pump data until the monitor says the container exited; return its exit code."""
+    sel = selectors.DefaultSelector()
+    sel.register(conn, selectors.EVENT_READ, "conn")
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    old_wakeup = signal.set_wakeup_fd(wake_w)
+    sel.register(wake_r, selectors.EVENT_READ, "signal")
+    saved_tty = None
+    old_handlers = {}
+    in_fd = sys.stdin.fileno() if stdin else None
+    if tty and in_fd is not None and os.isatty(in_fd):
+        import termios
+        import tty as ttymod
+        saved_tty = termios.tcgetattr(in_fd)
+        ttymod.setraw(in_fd)
+    if tty:
+        old_handlers[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, lambda *_: None)
+        size = _winsize(in_fd if in_fd is not None else 1)
+        if size:
+            conn.sendall(attach.encode(attach.RESIZE, attach.resize_payload(*size)))
+    else:
+        for s in _PROXIED:
+            old_handlers[s] = signal.signal(s, lambda *_: None)
+    if in_fd is not None:
+        sel.register(in_fd, selectors.EVENT_READ, "stdin")
+    reader = attach.FrameReader()
+    out = sys.stdout.buffer
+    err = sys.stderr.buffer
+    code = 125
+    try:
+        while True:
+            for key, _ in sel.select():
+                if key.data == "conn":
+                    data = conn.recv(65536)
+                    if not data:
+                        sys.stderr.write("sampan: lost the connection to the container's monitor\n")
+                        return 125
+                    for kind, payload in reader.feed(data):
+                        if kind == attach.STDOUT:
+                            out.write(payload)
+                            out.flush()
+                        elif kind == attach.STDERR:
+                            err.write(payload)
+                            err.flush()
+                        elif kind == attach.EXIT:
+                            return int(json.loads(payload).get("exit_code", 125))
+                elif key.data == "stdin":
+                    data = os.read(in_fd, 65536)
+                    if data:
+                        conn.sendall(attach.encode(attach.STDIN, data))
+                    else:
+                        sel.unregister(in_fd)
+                        conn.sendall(attach.encode(attach.STDIN_EOF))
+                elif key.data == "signal":
+                    for b in os.read(wake_r, 64):
+                        if b == signal.SIGWINCH:
+                            size = _winsize(in_fd if in_fd is not None else 1)
+                            if size:
+                                conn.sendall(attach.encode(attach.RESIZE, attach.resize_payload(*size)))
+                        elif b in _PROXIED:
+                            conn.sendall(attach.encode(attach.SIGNAL, str(b).encode()))
+    finally:
+        if saved_tty is not None:
+            import termios
+            termios.tcsetattr(in_fd, termios.TCSADRAIN, saved_tty)
+        for s, h in old_handlers.items():
+            signal.signal(s, h)
+        signal.set_wakeup_fd(old_wakeup)
+        os.close(wake_r)
+        os.close(wake_w)
+        conn.close()
+    return code

@@ -1,0 +1,49 @@
+"""`container VERB` and `image VERB`: Docker's management-command spellings."""
+
+from __future__ import annotations
+
+import sys
+
+from sampan.cli.main import COMMANDS
+
+CONTAINER = {"ls": "ps", "list": "ps", "ps": "ps", "run": "run", "create": "create", "start": "start",
+             "stop": "stop", "kill": "kill", "restart": "restart", "wait": "wait", "rm": "rm",
+             "remove": "rm", "logs": "logs", "exec": "exec", "top": "top", "diff": "diff",
+             "commit": "commit", "export": "export", "inspect": "inspect", "port": "port",
+             "prune": "container-prune"}
+IMAGE = {"ls": "images", "list": "images", "import": "import", "tag": "tag", "rm": "rmi",
+         "remove": "rmi", "history": "history", "inspect": "inspect", "build": "build",
+         "pull": "pull", "push": "push", "save": "save", "load": "load", "prune": "image-prune"}
+
+
+def _prune(g, argv, what: str) -> int:
+    from sampan.cli.args import Parser
+    p = Parser(f"{what} prune")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    if what == "image":
+        p.add_argument("-a", "--all", action="store_true", help="Remove all unused images")
+    ns = p.parse_args(argv)
+    engine = g.engine()
+    if what == "container":
+        removed = engine.prune_containers()
+        if removed:
+            print("Deleted Containers:\n" + "\n".join(removed))
+    else:
+        for line in engine.prune_images(all=ns.all):
+            print(line)
+    return 0
+
+
+def main(command: str, argv: list[str], g) -> int:
+    table = CONTAINER if command == "container" else IMAGE
+    if not argv or argv[0] not in table:
+        sys.stdout.write(f"Usage:  sampan {command} COMMAND\n\nCommands:\n" +
+                         "".join(f"  {v}\n" for v in table) )
+        return 0 if argv and argv[0] in ("-h", "--help") else 125
+    target = table[argv[0]]
+    if target.endswith("-prune"):
+        return _prune(g, argv[1:], command)
+    if target == "inspect":
+        argv = [argv[0], "--type", command] + argv[1:]
+    module = __import__(f"sampan.cli.commands.{COMMANDS[target][0]}", fromlist=["main"])
+    return module.main(target, argv[1:], g) or 0

@@ -1,0 +1,44 @@
+"""`inspect`: containers and images, JSON like Docker's."""
+
+from __future__ import annotations
+
+import sys
+
+from sampan.cli.args import Parser
+from sampan.cli.output import format_template, print_json
+from sampan.errors import NotFound
+
+
+def main(command: str, argv: list[str], g) -> int:
+    p = Parser("inspect", "Return low-level information on containers and images")
+    p.add_argument("-f", "--format", help="Format output using a Go-like template")
+    p.add_argument("--type", choices=["container", "image", "volume"], help="Only look for this type")
+    p.add_argument("names", nargs="+")
+    ns = p.parse_args(argv)
+    engine = g.engine()
+    results, code = [], 0
+    for name in ns.names:
+        obj = None
+        for kind in ([ns.type] if ns.type else ["container", "image"]):
+            try:
+                if kind == "container":
+                    obj = engine.inspect_container(name)
+                elif kind == "image":
+                    from sampan.cli.commands.images import image_inspect
+                    obj = image_inspect(engine, name)
+                else:
+                    obj = engine.ctx.volumes.get(name).to_docker()
+                break
+            except NotFound:
+                continue
+        if obj is None:
+            sys.stderr.write(f"sampan: no such object: {name}\n")
+            code = 1
+            continue
+        results.append(obj)
+    if ns.format:
+        for r in results:
+            print(format_template(ns.format, r))
+    else:
+        print_json(results)
+    return code

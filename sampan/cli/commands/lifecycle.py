@@ -1,0 +1,51 @@
+"""`stop`, `kill`, `restart`, `wait`, `rm`: each acts on every container named and
+reports per container, so `rm a b c` removes what it can and names what it could not."""
+
+from __future__ import annotations
+
+import sys
+
+from sampan.cli.args import Parser
+from sampan.errors import SampanError
+
+
+def _each(refs: list[str], action) -> int:
+    code = 0
+    for ref in refs:
+        try:
+            out = action(ref)
+            if out is not None:
+                print(out)
+        except SampanError as e:
+            sys.stderr.write(f"sampan: {e.message}\n")
+            code = 1
+    return code
+
+
+def main(command: str, argv: list[str], g) -> int:
+    p = Parser(command)
+    if command in ("stop", "restart"):
+        p.add_argument("-t", "--time", "--timeout", type=int, dest="time",
+                       help="Seconds to wait before killing the container")
+    if command == "kill":
+        p.add_argument("-s", "--signal", default="SIGKILL", help="Signal to send (default SIGKILL)")
+    if command == "rm":
+        p.add_argument("-f", "--force", action="store_true", help="Force the removal of a running container")
+        p.add_argument("-v", "--volumes", action="store_true", help="Remove anonymous volumes too")
+    p.add_argument("containers", nargs="+")
+    ns = p.parse_args(argv)
+    engine = g.engine()
+
+    def note(msg):
+        if msg:
+            sys.stderr.write(f"sampan: {msg}\n")
+
+    if command == "stop":
+        return _each(ns.containers, lambda r: (note(engine.stop(r, ns.time)), r)[1])
+    if command == "restart":
+        return _each(ns.containers, lambda r: (note(engine.restart(r, ns.time)), r)[1])
+    if command == "kill":
+        return _each(ns.containers, lambda r: (engine.kill(r, ns.signal), r)[1])
+    if command == "wait":
+        return _each(ns.containers, engine.wait)
+    return _each(ns.containers, lambda r: (engine.remove(r, ns.force, ns.volumes), r)[1])

@@ -1,0 +1,31 @@
+"""`logs`."""
+
+from __future__ import annotations
+
+import sys
+
+from sampan.cli.args import Parser
+from sampan.errors import InvalidArgument
+
+
+def main(command: str, argv: list[str], g) -> int:
+    p = Parser("logs", "Fetch the logs of a container")
+    p.add_argument("-f", "--follow", action="store_true", help="Follow log output")
+    p.add_argument("-n", "--tail", default="all", help="Number of lines to show from the end")
+    p.add_argument("-t", "--timestamps", action="store_true", help="Show timestamps")
+    p.add_argument("container")
+    ns = p.parse_args(argv)
+    tail = None
+    if ns.tail != "all":
+        if not ns.tail.lstrip("-").isdigit():
+            raise InvalidArgument(f"invalid --tail {ns.tail!r}: a number of lines, or all")
+        tail = int(ns.tail) if int(ns.tail) >= 0 else None
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    for rec in g.engine().logs(ns.container, tail=tail, follow=ns.follow):
+        line = rec["log"].encode()
+        if ns.timestamps:
+            line = rec.get("time", "").encode() + b" " + line
+        stream = err if rec.get("stream") == "stderr" else out
+        stream.write(line)
+        stream.flush()
+    return 0

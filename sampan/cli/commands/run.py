@@ -1,0 +1,100 @@
+"""`run` and `create`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from sampan.cli.args import Parser, key_values
+from sampan.errors import InvalidArgument
+
+NETWORK_HELP = ("Connect the container to a network: none (default for now: bridge networking "
+                "is not in this build yet) or host")
+
+
+def container_parser(command: str) -> Parser:
+    p = Parser(command, "Create and run a new container from an image" if command == "run"
+               else "Create a new container")
+    a = p.add_argument
+    a("-i", "--interactive", action="store_true", help="Keep STDIN open")
+    a("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
+    if command == "run":
+        a("-d", "--detach", action="store_true", help="Run in the background and print the container ID")
+    a("--rm", action="store_true", help="Remove the container (and its anonymous volumes) when it exits")
+    a("--name", help="Assign a name to the container")
+    a("-e", "--env", action="append", default=[], help="Set an environment variable (KEY=VALUE or KEY)")
+    a("--env-file", action="append", default=[], help="Read environment variables from a file")
+    a("-w", "--workdir", help="Working directory inside the container")
+    a("-u", "--user", help="Username or UID, optionally with :group or :GID")
+    a("--entrypoint", help="Overwrite the image's ENTRYPOINT")
+    a("-h", "--hostname", help="Container host name")
+    a("-v", "--volume", action="append", default=[], help="Bind mount a volume: [SRC:]DEST[:ro]")
+    a("--tmpfs", action="append", default=[], help="Mount a tmpfs: DEST[:OPTIONS]")
+    a("--read-only", action="store_true", help="Mount the container's root filesystem read-only")
+    a("-m", "--memory", help="Memory limit (e.g. 512m, 2g)")
+    a("--cpus", help="Number of CPUs (e.g. 1.5)")
+    a("--pids-limit", help="Limit the number of processes (-1 for unlimited)")
+    a("--network", "--net", default="none", help=NETWORK_HELP)
+    a("-p", "--publish", action="append", default=[], help="Publish a container's port to the host")
+    a("-P", "--publish-all", action="store_true", help="Publish all exposed ports to random ports")
+    a("-l", "--label", action="append", default=[], help="Set metadata on the container")
+    a("--security-opt", action="append", default=[], help="Security options (no-new-privileges)")
+    a("--cap-add", action="append", default=[], help="Add Linux capabilities")
+    a("--cap-drop", action="append", default=[], help="Drop Linux capabilities")
+    a("--stop-signal", help="Signal to stop the container")
+    a("--stop-timeout", type=int, help="Seconds to wait for the stop signal before killing")
+    a("--runtime", help="OCI runtime for this container: native, runc or crun")
+    a("--log-opt", action="append", default=[], help="Log options: max-size=10m, max-file=3")
+    a("image", help="Image to run")
+    a("args", nargs=argparse.REMAINDER, help="Command and arguments")
+    return p
+
+
+def run_options(ns):
+    from sampan.engine import RunOptions
+    from sampan.specgen.command import parse_env_option, read_env_file
+
+    env: list[str] = []
+    for f in ns.env_file:
+        env += read_env_file(f, os.environ.get)
+    for e in ns.env:
+        item = parse_env_option(e, os.environ.get)
+        if item is not None:
+            env.append(item)
+    log = key_values(ns.log_opt, "--log-opt")
+    unknown = set(log) - {"max-size", "max-file"}
+    if unknown:
+        raise InvalidArgument(f"unknown --log-opt {sorted(unknown)[0]!r}: use max-size or max-file")
+    max_files = None
+    if "max-file" in log:
+        if not log["max-file"].isdigit() or int(log["max-file"]) < 1:
+            raise InvalidArgument(f"invalid --log-opt max-file={log['max-file']}: a positive whole number")
+        max_files = int(log["max-file"])
+    return RunOptions(
+        image=ns.image, args=list(ns.args), name=ns.name, env=env, workdir=ns.workdir, user=ns.user,
+        entrypoint=ns.entrypoint, hostname=ns.hostname, volumes=ns.volume, tmpfs=ns.tmpfs,
+        read_only=ns.read_only, memory=ns.memory, cpus=ns.cpus, pids_limit=ns.pids_limit,
+        network=ns.network, publish=ns.publish, publish_all=ns.publish_all, tty=ns.tty,
+        interactive=ns.interactive, auto_remove=ns.rm, labels=key_values(ns.label, "label"),
+        security_opt=ns.security_opt, cap_add=ns.cap_add, cap_drop=ns.cap_drop,
+        stop_signal=ns.stop_signal, stop_timeout=ns.stop_timeout, runtime=ns.runtime,
+        log_max_size=log.get("max-size"), log_max_files=max_files)
+
+
+def main(command: str, argv: list[str], g) -> int:
+    ns = container_parser(command).parse_args(argv)
+    opts = run_options(ns)
+    detach = getattr(ns, "detach", False)
+    if command == "run" and ns.tty and ns.interactive and not detach and not os.isatty(0):
+        raise InvalidArgument("the input device is not a TTY: drop -t, or run from a terminal")
+    engine = g.engine()
+    if command == "create":
+        print(engine.create(opts).id)
+        return 0
+    if detach:
+        rec, _ = engine.run(opts, detach=True)
+        print(rec.id)
+        return 0
+    _, started = engine.run(opts, detach=False)
+    from sampan.cli.attach_client import attach_session
+    return attach_session(started.conn, tty=ns.tty, stdin=ns.interactive)

@@ -1,0 +1,33 @@
+"""`start`."""
+
+from __future__ import annotations
+
+import sys
+
+from sampan.cli.args import Parser
+from sampan.errors import SampanError
+
+
+def main(command: str, argv: list[str], g) -> int:
+    p = Parser("start", "Start one or more stopped containers")
+    p.add_argument("-a", "--attach", action="store_true", help="Attach STDOUT/STDERR and forward signals")
+    p.add_argument("-i", "--interactive", action="store_true", help="Attach the container's STDIN")
+    p.add_argument("containers", nargs="+")
+    ns = p.parse_args(argv)
+    engine = g.engine()
+    if ns.attach or ns.interactive:
+        if len(ns.containers) > 1:
+            raise SampanError("you cannot start and attach multiple containers at once")
+        rec = engine.container(ns.containers[0])
+        started = engine.start(rec.id, attach=True, interactive=ns.interactive)
+        from sampan.cli.attach_client import attach_session
+        return attach_session(started.conn, tty=rec.config["tty"], stdin=ns.interactive)
+    failed = 0
+    for ref in ns.containers:
+        try:
+            engine.start(ref)
+            print(ref)
+        except SampanError as e:
+            sys.stderr.write(f"sampan: {ref}: {e.message}\n")
+            failed = e.exit_code
+    return failed

@@ -1,0 +1,83 @@
+"""`info`, `version`, `system df|info|prune`."""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+from sampan.cli.args import Parser
+from sampan.cli.output import human_size, print_json, table
+
+
+def _info(g, argv) -> int:
+    p = Parser("info")
+    p.add_argument("-f", "--format")
+    ns = p.parse_args(argv)
+    info = g.engine().info()
+    if ns.format:
+        from sampan.cli.output import format_template
+        print(format_template(ns.format, info))
+        return 0
+    for k, v in info.items():
+        print(f" {k}: {v}")
+    return 0
+
+
+def _version(argv) -> int:
+    from sampan import __version__
+    Parser("version").parse_args(argv)
+    print(f"Client/Server: sampan\n Version:       {__version__}\n Python:        {platform.python_version()}\n"
+          f" OS/Arch:       linux/{platform.machine()}")
+    return 0
+
+
+def _df(g, argv) -> int:
+    p = Parser("system df")
+    p.add_argument("--format")
+    ns = p.parse_args(argv)
+    du = g.engine().disk_usage()
+    if ns.format == "json":
+        print_json(du)
+        return 0
+    rows = []
+    for kind, label in (("Images", "Images"), ("Containers", "Containers"), ("Volumes", "Local Volumes")):
+        d = du[kind]
+        pct = f" ({100 * d['reclaimable'] // d['size']}%)" if d["size"] else ""
+        rows.append([label, str(d["total"]), str(d["active"]), human_size(d["size"]),
+                     human_size(d["reclaimable"]) + pct])
+    table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], rows)
+    return 0
+
+
+def _prune(g, argv) -> int:
+    p = Parser("system prune")
+    p.add_argument("-a", "--all", action="store_true", help="Remove all unused images, not just dangling ones")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--volumes", action="store_true", help="Prune anonymous volumes")
+    ns = p.parse_args(argv)
+    engine = g.engine()
+    for cid in engine.prune_containers():
+        print(f"Deleted container: {cid}")
+    if ns.volumes:
+        for v in engine.prune_volumes():
+            print(f"Deleted volume: {v}")
+    for line in engine.prune_images(all=ns.all):
+        print(line)
+    return 0
+
+
+def main(command: str, argv: list[str], g) -> int:
+    if command == "info":
+        return _info(g, argv)
+    if command == "version":
+        return _version(argv)
+    verb = argv[0] if argv else ""
+    if verb == "df":
+        return _df(g, argv[1:])
+    if verb == "info":
+        return _info(g, argv[1:])
+    if verb == "prune":
+        return _prune(g, argv[1:])
+    sys.stdout.write("Usage:  sampan system COMMAND\n\nCommands:\n  df      Show disk usage\n"
+                     "  info    Display system-wide information\n  prune   Remove unused data\n")
+    return 0 if verb in ("-h", "--help") else 125

@@ -1,0 +1,83 @@
+"""`volume create|ls|inspect|rm|prune`."""
+
+from __future__ import annotations
+
+import sys
+
+from sampan.cli.args import Parser, key_values
+from sampan.cli.output import format_template, print_json, table
+from sampan.errors import SampanError
+
+VERBS = ("create", "ls", "inspect", "rm", "prune")
+
+
+def main(command: str, argv: list[str], g) -> int:
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in VERBS + ("list", "remove"):
+        print("Usage:  sampan volume COMMAND\n\nCommands:\n  create    Create a volume\n"
+              "  ls        List volumes\n  inspect   Display detailed information on volumes\n"
+              "  rm        Remove one or more volumes\n  prune     Remove unused volumes")
+        return 0 if argv and argv[0] in ("-h", "--help") else 125
+    verb = {"list": "ls", "remove": "rm"}.get(argv[0], argv[0])
+    p = Parser(f"volume {verb}")
+    engine = g.engine()
+    if verb == "create":
+        p.add_argument("--label", action="append", default=[])
+        p.add_argument("-d", "--driver", default="local")
+        p.add_argument("name", nargs="?")
+        ns = p.parse_args(argv[1:])
+        if ns.driver != "local":
+            raise SampanError(f"volume driver {ns.driver!r} is not supported: only local")
+        info, _ = engine.ctx.volumes.create(ns.name, key_values(ns.label, "label"))
+        print(info.name)
+    elif verb == "ls":
+        p.add_argument("-q", "--quiet", action="store_true")
+        p.add_argument("--format")
+        ns = p.parse_args(argv[1:])
+        vols = engine.ctx.volumes.list()
+        if ns.quiet:
+            for v in vols:
+                print(v.name)
+        elif ns.format:
+            for v in vols:
+                print(format_template(ns.format, {"Name": v.name, "Driver": "local", "Mountpoint": v.mountpoint}))
+        else:
+            table(["DRIVER", "VOLUME NAME"], [["local", v.name] for v in vols])
+    elif verb == "inspect":
+        p.add_argument("-f", "--format")
+        p.add_argument("names", nargs="+")
+        ns = p.parse_args(argv[1:])
+        out, code = [], 0
+        for n in ns.names:
+            try:
+                out.append(engine.ctx.volumes.get(n).to_docker())
+            except SampanError as e:
+                sys.stderr.write(f"sampan: {e.message}\n")
+                code = 1
+        if ns.format:
+            for o in out:
+                print(format_template(ns.format, o))
+        else:
+            print_json(out)
+        return code
+    elif verb == "rm":
+        p.add_argument("-f", "--force", action="store_true")
+        p.add_argument("names", nargs="+")
+        ns = p.parse_args(argv[1:])
+        code = 0
+        for n in ns.names:
+            try:
+                engine.remove_volume(n, ns.force)
+                print(n)
+            except SampanError as e:
+                sys.stderr.write(f"sampan: {e.message}\n")
+                code = 1
+        return code
+    elif verb == "prune":
+        p.add_argument("-a", "--all", action="store_true", help="Remove all unused volumes, not just anonymous ones")
+        p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+        ns = p.parse_args(argv[1:])
+        removed = engine.prune_volumes(all=ns.all)
+        if removed:
+            print("Deleted Volumes:\n" + "\n".join(removed) + "\n")
+        print(f"Total reclaimed space: {len(removed)} volume(s)")
+    return 0

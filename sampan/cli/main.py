@@ -1,0 +1,144 @@
+"""`sampan` entry point: global flags, a lazy command table, and the error boundary.
+
+Only the chosen command's module is imported, so `sampan --help` and `sampan
+run` stay fast (the table maps a name to "module:function" as pip does).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# name -> (module, one-line help). Management commands map "group verb" too.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "Create and run a new container from an image"),
+    "create": ("run", "Create a new container"),
+    "start": ("start", "Start one or more stopped containers"),
+    "stop": ("lifecycle", "Stop one or more running containers"),
+    "kill": ("lifecycle", "Kill one or more running containers"),
+    "restart": ("lifecycle", "Restart one or more containers"),
+    "wait": ("lifecycle", "Block until one or more containers stop, then print their exit codes"),
+    "rm": ("lifecycle", "Remove one or more containers"),
+    "ps": ("ps", "List containers"),
+    "logs": ("logs", "Fetch the logs of a container"),
+    "exec": ("exec", "Execute a command in a running container"),
+    "top": ("fs", "Display the running processes of a container"),
+    "diff": ("fs", "Inspect changes to files or directories on a container's filesystem"),
+    "commit": ("fs", "Create a new image from a container's changes"),
+    "export": ("fs", "Export a container's filesystem as a tar archive"),
+    "inspect": ("inspect", "Return low-level information on containers and images"),
+    "images": ("images", "List images"),
+    "import": ("images", "Import the contents from a tarball to create a filesystem image"),
+    "tag": ("images", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+    "rmi": ("images", "Remove one or more images"),
+    "history": ("images", "Show the history of an image"),
+    "build": ("build", "Build an image from a Dockerfile"),
+    "pull": ("registry", "Download an image from a registry"),
+    "push": ("registry", "Upload an image to a registry"),
+    "login": ("registry", "Log in to a registry"),
+    "logout": ("registry", "Log out from a registry"),
+    "save": ("archive", "Save one or more images to a tar archive"),
+    "load": ("archive", "Load an image from a tar archive or STDIN"),
+    "port": ("network", "List port mappings of a container"),
+    "volume": ("volume", "Manage volumes"),
+    "network": ("network", "Manage networks"),
+    "container": ("groups", "Manage containers"),
+    "image": ("groups", "Manage images"),
+    "system": ("system", "Manage sampan"),
+    "info": ("system", "Display system-wide information"),
+    "version": ("system", "Show the sampan version information"),
+}
+
+USAGE = """Usage:  sampan [OPTIONS] COMMAND
+
+A Docker-compatible container engine
+
+Options:
+      --root DIR       Persistent state (default /var/lib/sampan, or $SAMPAN_ROOT)
+      --runroot DIR    Run state (default /run/sampan, or $SAMPAN_RUNROOT)
+      --runtime NAME   OCI runtime: native (default), runc or crun ($SAMPAN_RUNTIME)
+      --debug          Show tracebacks for internal errors
+  -v, --version        Print version information and quit
+
+Commands:
+"""
+
+
+class Globals:
+    def __init__(self) -> None:
+        self.root: str | None = None
+        self.runroot: str | None = None
+        self.runtime: str | None = None
+        self.debug = bool(os.environ.get("SAMPAN_DEBUG"))
+
+    def engine(self):
+        from sampan.engine import Engine
+        return Engine(self.root, self.runroot, self.runtime)
+
+
+def print_help(out=sys.stdout) -> None:
+    lines = [USAGE]
+    for name, (_, text) in COMMANDS.items():
+        lines.append(f"  {name:<10} {text}\n")
+    lines.append("\nRun 'sampan COMMAND --help' for more information on a command.\n")
+    out.write("".join(lines))
+
+
+def _parse_globals(argv: list[str], g: Globals) -> list[str]:
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("--root", "--runroot", "--runtime") and i + 1 < len(argv):
+            setattr(g, a[2:], argv[i + 1])
+            i += 2
+        elif a.startswith(("--root=", "--runroot=", "--runtime=")):
+            k, v = a[2:].split("=", 1)
+            setattr(g, k, v)
+            i += 1
+        elif a == "--debug":
+            g.debug = True
+            i += 1
+        else:
+            break
+    return argv[i:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sampan.errors import SampanError
+
+    argv = sys.argv[1:] if argv is None else argv
+    g = Globals()
+    rest = _parse_globals(argv, g)
+    if not rest or rest[0] in ("-h", "--help", "help"):
+        print_help()
+        return 0
+    if rest[0] in ("-v", "--version"):
+        from sampan import __version__
+        print(f"sampan version {__version__}")
+        return 0
+    name = rest[0]
+    if name.startswith("-"):
+        sys.stderr.write(f"sampan: unknown flag: {name}\nSee 'sampan --help'.\n")
+        return 125
+    if name not in COMMANDS:
+        sys.stderr.write(f"sampan: '{name}' is not a sampan command.\nSee 'sampan --help'.\n")
+        return 125
+    module = __import__(f"sampan.cli.commands.{COMMANDS[name][0]}", fromlist=["main"])
+    try:
+        return module.main(name, rest[1:], g) or 0
+    except SampanError as e:
+        sys.stderr.write(f"sampan: {e.message}\n")
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # a bug: say so in one line; --debug shows the traceback
+        if g.debug:
+            raise
+        sys.stderr.write(f"sampan: internal error: {type(e).__name__}: {e} (run with --debug for details)\n")
+        return 125
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""Plain-text tables and sizes the way Docker prints them."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def table(headers: list[str], rows: list[list[str]], out=None) -> None:
+    out = out or sys.stdout
+    widths = [len(h) for h in headers]
+    for r in rows:
+        for i, cell in enumerate(r):
+            widths[i] = max(widths[i], len(cell))
+    lines = []
+    for r in [headers] + rows:
+        cells = [c.ljust(widths[i]) for i, c in enumerate(r)]
+        lines.append("   ".join(cells).rstrip())
+    out.write("\n".join(lines) + "\n")
+
+
+def human_size(n: float) -> str:
+    """Docker's units.HumanSize: decimal units, 3 significant digits."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.4g}{unit}"
+        n /= 1000
+    return f"{n}B"
+
+
+def print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=4) + "\n")
+
+
+def format_template(fmt: str, obj: dict) -> str:
+    """A small subset of Go templates: {{.Field}}, {{.A.B}}, {{json .X}}, and \\t."""
+    import re
+
+    def value(path: str):
+        cur = obj
+        for part in path.strip(".").split("."):
+            if not part:
+                continue
+            cur = cur.get(part) if isinstance(cur, dict) else None
+        return cur
+
+    def sub(m: re.Match) -> str:
+        expr = m.group(1).strip()
+        if expr.startswith("json "):
+            return json.dumps(value(expr[5:].strip()))
+        v = value(expr)
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if v is None:
+            return "<no value>"
+        if isinstance(v, (dict, list)):
+            return json.dumps(v)
+        return str(v)
+
+    return re.sub(r"\{\{(.*?)\}\}", sub, fmt.replace("\\t", "\t").replace("\\n", "\n"))

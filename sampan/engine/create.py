@@ -1,0 +1,211 @@
+"""`create`: validate everything first, then write the container's bundle and record.
+
+Nothing is left behind when any check fails: all validation happens before
+the first write, and a failure after it removes what was written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal as _signal
+
+from sampan.engine.context import Context
+from sampan.engine.layered import LayeredRoot
+from sampan.engine.mounts import MountPlan, parse_tmpfs, parse_volume
+from sampan.engine.names import random_name
+from sampan.engine.options import RunOptions
+from sampan.engine.records import ContainerRecord, now_rfc3339
+from sampan.errors import Conflict, InvalidArgument
+from sampan.specgen import units
+from sampan.specgen.command import merge_command, merge_env
+from sampan.specgen.users import resolve_user
+from sampan.state.atomic import atomic_write_bytes, atomic_write_json
+
+_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_NETWORKS = ("none", "host")
+
+HOSTS_BASE = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+              "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+              "ff02::2\tip6-allrouters\n")
+
+
+def parse_signal(value: str | None, default: str = "SIGTERM") -> int:
+    value = (value or default).upper()
+    if value.isdigit():
+        n = int(value)
+        if 0 < n < 65:
+            return n
+    else:
+        name = value if value.startswith("SIG") else "SIG" + value
+        if hasattr(_signal.Signals, name):
+            return int(_signal.Signals[name])
+    raise InvalidArgument(f"invalid signal {value!r}: use a name such as SIGTERM or a number")
+
+
+def _validate_security(opts: RunOptions) -> bool:
+    nnp = False
+    for o in opts.security_opt:
+        if o in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"):
+            nnp = True
+        elif o in ("no-new-privileges:false", "no-new-privileges=false"):
+            nnp = False
+        else:
+            raise InvalidArgument(f"unsupported --security-opt {o!r}: sampan supports no-new-privileges")
+    return nnp
+
+
+def _caps(names: list[str]) -> list[str]:
+    out = []
+    for n in names:
+        n = n.upper()
+        out.append(n if n.startswith("CAP_") or n == "ALL" else "CAP_" + n)
+    return out
+
+
+def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
+    """Check every option and resolve the image. Returns (container config, image info)."""
+    if opts.network not in _NETWORKS:
+        raise InvalidArgument(f"network {opts.network!r} is not available yet: use --network none or host")
+    if opts.publish or opts.publish_all:
+        if opts.network == "host":
+            raise InvalidArgument("published ports are discarded when using host network mode; drop -p")
+        raise InvalidArgument("publishing ports (-p) needs bridge networking, which this build does not have yet")
+    image = ctx.images.resolve(opts.image)
+    icfg = (image.config or {}).get("config") or {}
+    argv = merge_command(icfg.get("Entrypoint"), icfg.get("Cmd"), opts.entrypoint, opts.args)
+    memory = units.parse_memory(opts.memory) if opts.memory else None
+    cpu_quota = units.parse_cpus(opts.cpus) if opts.cpus else None
+    pids = units.parse_pids_limit(opts.pids_limit) if opts.pids_limit else None
+    if pids == -1:
+        pids = None
+    nnp = _validate_security(opts)
+    stop_signal = opts.stop_signal or icfg.get("StopSignal") or "SIGTERM"
+    parse_signal(stop_signal)
+    plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
+    for v in (icfg.get("Volumes") or {}):
+        if not any(p.destination == os.path.normpath(v) for p in plans):
+            plans.append(MountPlan("volume", os.path.normpath(v)))  # image VOLUME: anonymous
+    seen = set()
+    for p in plans:
+        if p.destination in seen:
+            raise InvalidArgument(f"duplicate mount point: {p.destination}")
+        seen.add(p.destination)
+    for p in plans:
+        if p.kind == "bind" and not os.path.exists(p.source):
+            # Docker creates a missing bind source; an absent path is most often a typo.
+            os.makedirs(p.source, exist_ok=True)
+    user_spec = opts.user if opts.user is not None else (icfg.get("User") or "")
+    lowers = ctx.images.layer_dirs(image)
+    exec_user = resolve_user(LayeredRoot(lowers), user_spec)
+    workdir = opts.workdir or icfg.get("WorkingDir") or "/"
+    if not workdir.startswith("/"):
+        raise InvalidArgument(f"the working directory {workdir!r} is not an absolute path")
+    if opts.name is not None and not _NAME_RE.match(opts.name.lstrip("/")):
+        raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
+    log_max = units.parse_bytes(opts.log_max_size, "--log-opt max-size") if opts.log_max_size else 10 * 1024 * 1024
+    config = {
+        "argv": argv, "user_env": list(opts.env), "image_env": icfg.get("Env") or [],
+        "workdir": workdir, "user": user_spec,
+        "exec_user": {"uid": exec_user.uid, "gid": exec_user.gid,
+                      "additional_gids": exec_user.additional_gids, "home": exec_user.home},
+        "hostname": opts.hostname, "tty": opts.tty, "open_stdin": opts.interactive,
+        "mounts": [p.to_json() for p in plans], "read_only": opts.read_only,
+        "memory": memory, "cpu_quota": cpu_quota, "cpus": opts.cpus, "pids_limit": pids,
+        "network": opts.network, "auto_remove": opts.auto_remove, "labels": dict(opts.labels),
+        "no_new_privileges": nnp, "cap_add": _caps(opts.cap_add), "cap_drop": _caps(opts.cap_drop),
+        "stop_signal": stop_signal, "stop_timeout": opts.stop_timeout,
+        "runtime": opts.runtime or ctx.default_runtime,
+        "log": {"max_size": log_max, "max_files": opts.log_max_files or 3},
+        "entrypoint_override": opts.entrypoint, "args": list(opts.args),
+        "image_config": icfg,
+    }
+    return config, image
+
+
+def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
+    config, image = build_config(ctx, opts)
+    cid = secrets.token_hex(32)
+    table = ctx.containers
+    name = opts.name.lstrip("/") if opts.name else random_name({r.name for r in table.all()})
+    if opts.name and any(r.name == name for r in table.all()):
+        clash = table.find(name)
+        raise Conflict(f'the container name "/{name}" is already in use by container {clash.id[:12]}; '
+                       f"remove it (`sampan rm {name}`) or choose another --name")
+    config["hostname"] = config["hostname"] or (os.uname().nodename if opts.network == "host" else cid[:12])
+    files = ctx.container_files(cid)
+    files["dir"].mkdir(parents=True)
+    try:
+        for d in ("upper", "work", "rootfs"):
+            files[d].mkdir()
+        _write_etc_files(files, config)
+        ref = opts.image
+        rec = ContainerRecord(id=cid, name=name, image_id=image.id, image_ref=ref,
+                              created=now_rfc3339(), config=config, state="created")
+        _volumes_for(ctx, rec)  # named volumes are created on first use
+        write_bundle(ctx, rec)
+        table.insert(rec)
+    except BaseException:
+        shutil.rmtree(files["dir"], ignore_errors=True)
+        raise
+    return rec
+
+
+def _write_etc_files(files: dict, config: dict) -> None:
+    hostname = config["hostname"]
+    atomic_write_bytes(files["hostname"], (hostname + "\n").encode())
+    if config["network"] == "host":
+        for src, dst in (("/etc/hosts", "hosts"), ("/etc/resolv.conf", "resolv")):
+            try:
+                data = open(src, "rb").read()
+            except OSError:
+                data = HOSTS_BASE.encode() if dst == "hosts" else b""
+            atomic_write_bytes(files[dst], data)
+        return
+    atomic_write_bytes(files["hosts"], HOSTS_BASE.encode())
+    atomic_write_bytes(files["resolv"], b"")
+
+
+def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
+    """Create the named and anonymous volumes this container uses; record their names."""
+    for m in rec.config["mounts"]:
+        if m["kind"] != "volume":
+            continue
+        info, _ = ctx.volumes.create(m["source"] or None)
+        m["source"] = info.name
+
+
+def container_spec(ctx: Context, rec: ContainerRecord) -> dict:
+    from sampan.engine.mounts import MountPlan, oci_mount
+    from sampan.specgen.spec import NETNS_HOST, NETNS_NEW, SpecInputs, generate
+    from sampan.specgen.users import ExecUser
+
+    c = rec.config
+    files = ctx.container_files(rec.id)
+    eu = c["exec_user"]
+    user = ExecUser(eu["uid"], eu["gid"], eu["additional_gids"], eu["home"])
+    env = merge_env(c["image_env"], c["user_env"], hostname=c["hostname"], tty=c["tty"], home=user.home)
+    mounts = []
+    for m in c["mounts"]:
+        plan = MountPlan.from_json(m)
+        src = plan.source
+        if plan.kind == "volume":
+            src = str(ctx.paths.volumes / plan.source / "_data")
+        mounts.append(oci_mount(plan, src))
+    return generate(SpecInputs(
+        rootfs=str(files["rootfs"]), argv=c["argv"], env=env, cwd=c["workdir"], user=user,
+        hostname=c["hostname"], tty=c["tty"], readonly_rootfs=c["read_only"], mounts=mounts,
+        etc_files={"/etc/hosts": str(files["hosts"]), "/etc/hostname": str(files["hostname"]),
+                   "/etc/resolv.conf": str(files["resolv"])},
+        netns=NETNS_HOST if c["network"] == "host" else NETNS_NEW,
+        cgroups_path=f"/sampan/{rec.id}", memory=c["memory"], cpu_quota=c["cpu_quota"],
+        pids_limit=c["pids_limit"], no_new_privileges=c["no_new_privileges"],
+        cap_add=c["cap_add"], cap_drop=c["cap_drop"],
+        annotations={"io.sampan.name": rec.name}))
+
+
+def write_bundle(ctx: Context, rec: ContainerRecord) -> None:
+    """The OCI bundle: <root>/containers/<id>/config.json."""
+    atomic_write_json(ctx.container_files(rec.id)["config"], container_spec(ctx, rec))

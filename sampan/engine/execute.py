@@ -1,0 +1,75 @@
+"""`exec`: run another process inside a running container's namespaces and cgroup."""
+
+from __future__ import annotations
+
+import os
+
+from sampan.engine.context import Context
+from sampan.engine.options import ExecOptions
+from sampan.engine.records import ContainerRecord
+from sampan.engine.status import status_of
+from sampan.errors import InvalidArgument, InvalidState
+from sampan.specgen.command import merge_env
+from sampan.specgen.defaults import DEFAULT_CAPS, default_rlimits
+from sampan.specgen.users import resolve_user
+
+
+def exec_process(ctx: Context, rec: ContainerRecord, opts: ExecOptions) -> dict:
+    """The OCI process object for an exec, with Docker's defaults from the container."""
+    if status_of(rec).state != "running":
+        raise InvalidState(f"container {rec.name} is not running: `sampan start {rec.name}` first")
+    if not opts.argv:
+        raise InvalidArgument("exec needs a command to run")
+    c = rec.config
+    root = ctx.container_files(rec.id)["rootfs"]
+    user_spec = opts.user if opts.user is not None else c.get("user") or ""
+    eu = resolve_user(root, user_spec)
+    env = merge_env(c["image_env"], c["user_env"] + list(opts.env), hostname=c["hostname"],
+                    tty=opts.tty, home=eu.home)
+    caps = [x for x in DEFAULT_CAPS + c.get("cap_add", []) if x not in c.get("cap_drop", [])]
+    user = {"uid": eu.uid, "gid": eu.gid}
+    if eu.additional_gids:
+        user["additionalGids"] = eu.additional_gids
+    return {
+        "terminal": opts.tty, "user": user, "args": list(opts.argv), "env": env,
+        "cwd": opts.workdir or c["workdir"] or "/",
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps,
+                         "inheritable": [], "ambient": []},
+        "noNewPrivileges": bool(c.get("no_new_privileges")),
+        "rlimits": default_rlimits(),
+    }
+
+
+def exit_code_of(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+class ExecHandle:
+    """A process started inside a container; the caller is its parent (or subreaper)."""
+
+    def __init__(self, pid: int, pty_master: int | None):
+        self.pid, self.pty_master = pid, pty_master
+
+    def wait(self) -> int:
+        while True:
+            try:
+                _, status = os.waitpid(self.pid, 0)
+                return exit_code_of(status)
+            except InterruptedError:
+                continue
+            except ChildProcessError:
+                return 0
+
+
+def run_exec(ctx: Context, rec: ContainerRecord, opts: ExecOptions, stdio_fds: tuple) -> ExecHandle:
+    from sampan.runtime.base import Stdio, become_subreaper
+
+    process = exec_process(ctx, rec, opts)
+    become_subreaper()
+    stdin, stdout, stderr = stdio_fds
+    stdio = Stdio(terminal=True) if opts.tty else Stdio(stdin=stdin if opts.interactive else None,
+                                                        stdout=stdout, stderr=stderr)
+    created = ctx.runtime_for(rec).exec(rec.id, process, stdio, detach=opts.detach)
+    return ExecHandle(created.pid, created.pty_master)

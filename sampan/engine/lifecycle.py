@@ -1,0 +1,213 @@
+"""start, stop, kill, wait, rm, restart: the verbs on an existing container."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import time
+from dataclasses import dataclass
+
+from sampan.engine import attach, procs, runstate
+from sampan.engine.context import Context
+from sampan.engine.create import parse_signal
+from sampan.engine.monitor import MonitorJob, spawn
+from sampan.engine.records import ContainerRecord
+from sampan.engine.status import CREATED, RUNNING, status_of
+from sampan.errors import CommandNotExecutable, CommandNotFound, InvalidState, RuntimeFailure
+from sampan.state.lock import file_lock
+
+_ERRORS = {"CommandNotFound": CommandNotFound, "CommandNotExecutable": CommandNotExecutable}
+
+
+@dataclass
+class Started:
+    pid: int
+    conn: object | None = None  # attach socket when attached
+
+
+def _lock(ctx: Context, cid: str):
+    return file_lock(ctx.paths.locks / cid)
+
+
+def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
+          open_stdin: bool | None = None) -> Started:
+    """Spawn the container's monitor; return once the container runs (or failed to)."""
+    with _lock(ctx, rec.id):
+        rec = ctx.containers.get(rec.id) or rec
+        st = status_of(rec)
+        if st.state == RUNNING:
+            raise InvalidState(f"container {rec.name} is already running")
+        if st.monitor_alive and st.state == CREATED:
+            raise InvalidState(f"container {rec.name} is being started by another command")
+        if st.lost:
+            runstate.cleanup_after_exit(ctx, rec)
+        job = MonitorJob(cid=rec.id, attach_wait=attach_client,
+                         open_stdin=rec.config["open_stdin"] if open_stdin is None else open_stdin,
+                         tty=rec.config["tty"])
+        status_fd, _ = spawn(ctx, job)
+    reader = _StatusReader(status_fd)
+    conn = None
+    try:
+        msg = reader.next()
+        if msg.get("phase") == "created":
+            if attach_client:
+                conn = attach.connect(ctx.attach_socket(rec.id))
+            msg = reader.next()
+        if "error" in msg:
+            cls = _ERRORS.get(msg.get("kind"), RuntimeFailure)
+            err = cls(msg["error"])
+            err.exit_code = msg.get("exit_code", err.exit_code)
+            raise err
+        if not msg.get("ok"):
+            raise RuntimeFailure(f"container {rec.name} did not start: its monitor ended without a word")
+        return Started(pid=msg["pid"], conn=conn)
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        raise
+    finally:
+        reader.close()
+
+
+class _StatusReader:
+    def __init__(self, fd: int):
+        self.fd, self.buf = fd, b""
+
+    def next(self, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                raise RuntimeFailure("the container's monitor did not answer within 60 s")
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                return {}
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def kill(ctx: Context, rec: ContainerRecord, sig: int | str = "SIGKILL") -> None:
+    signum = parse_signal(str(sig)) if not isinstance(sig, int) else sig
+    st = status_of(rec)
+    if st.state != RUNNING:
+        raise InvalidState(f"container {rec.name} is not running")
+    try:
+        os.kill(rec.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def wait(ctx: Context, rec: ContainerRecord, timeout: float | None = None) -> int:
+    """Block until the container is not running; return its exit code."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pidfd = None
+    try:
+        if rec.pid and procs.alive(rec.pid, rec.pid_start):
+            try:
+                pidfd = os.pidfd_open(rec.pid)
+            except OSError:
+                pidfd = None
+        while True:
+            cur = ctx.containers.get(rec.id)
+            if cur is None:  # removed (--rm): the monitor recorded nothing we can read now
+                return rec.exit_code
+            st = status_of(cur)
+            if st.state != RUNNING and not (st.state == CREATED and st.monitor_alive):
+                return st.exit_code
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError
+            if pidfd is not None and procs.alive(cur.pid, cur.pid_start):
+                select.select([pidfd], [], [], 0.5)
+            else:
+                time.sleep(0.01)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def stop(ctx: Context, rec: ContainerRecord, timeout: int | None = None) -> str | None:
+    """Send the stop signal, then SIGKILL after timeout. Returns a note for the user, or None."""
+    st = status_of(rec)
+    if st.state != RUNNING:
+        return None
+    t = timeout if timeout is not None else (rec.config.get("stop_timeout") or 10)
+    sig = parse_signal(rec.config.get("stop_signal"))
+    try:
+        os.kill(rec.pid, sig)
+    except ProcessLookupError:
+        pass
+    try:
+        wait(ctx, rec, timeout=t)
+        return None
+    except TimeoutError:
+        pass
+    try:
+        os.kill(rec.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    wait(ctx, rec, timeout=30)
+    argv = rec.config.get("argv") or []
+    name = signal.Signals(sig).name
+    if len(argv) >= 2 and argv[0] in ("/bin/sh", "sh", "/bin/bash", "bash") and argv[1] == "-c":
+        return (f"container {rec.name} ignored {name} for {t}s and was killed: its command runs as "
+                f"`{argv[0]} -c ...`, and a shell as PID 1 does not pass signals on; use the exec form "
+                f'CMD ["prog", "arg"] or start the command with `exec`')
+    return f"container {rec.name} did not exit within {t}s of {name} and was killed"
+
+
+def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: bool = False) -> None:
+    with _lock(ctx, rec.id):
+        rec = ctx.containers.get(rec.id) or rec
+        st = status_of(rec)
+        if st.state == RUNNING:
+            if not force:
+                raise InvalidState(f"container {rec.name} is running: stop it first, or use `rm -f`")
+            _force_kill(ctx, rec)
+        if st.monitor_alive and not force and st.state == CREATED:
+            raise InvalidState(f"container {rec.name} is starting: try again, or use `rm -f`")
+        if st.monitor_alive:
+            _kill_monitor(rec)
+        runstate.cleanup_after_exit(ctx, rec)
+        runstate.remove_files(ctx, rec)
+        ctx.containers.delete(rec.id)
+        if volumes:
+            runstate.remove_anonymous_volumes(ctx, rec)
+
+
+def _force_kill(ctx: Context, rec: ContainerRecord) -> None:
+    try:
+        os.kill(rec.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    if procs.alive(rec.monitor_pid, rec.monitor_start):
+        try:
+            wait(ctx, rec, timeout=10)
+        except TimeoutError:
+            pass
+    else:
+        # Nobody will reap it for us; wait for the kernel to finish it.
+        try:
+            runtime = ctx.runtime_for(rec)
+            runtime.kill(rec.id, signal.SIGKILL, all=True)
+        except Exception:
+            pass
+        deadline = time.monotonic() + 5
+        while procs.alive(rec.pid, rec.pid_start) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def _kill_monitor(rec: ContainerRecord) -> None:
+    deadline = time.monotonic() + 5
+    while procs.alive(rec.monitor_pid, rec.monitor_start) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if procs.alive(rec.monitor_pid, rec.monitor_start):
+        try:
+            os.kill(rec.monitor_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -1,0 +1,143 @@
+"""Container logs in Docker's json-file format, with a size limit and rotation.
+
+One JSON object per line: {"log": "...", "stream": "stdout"|"stderr", "time": RFC3339Nano}.
+The current file is <id>-json.log; rotated ones are .1 (newer) ... .N (older).
+Docker keeps logs unbounded by default; we rotate at 10 MB x 3 files unless told.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Iterator
+
+DEFAULT_MAX_SIZE = 10 * 1024 * 1024
+DEFAULT_MAX_FILES = 3
+
+
+def rfc3339nano(t: float | None = None) -> str:
+    t = time.time() if t is None else t
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
+
+
+class LogWriter:
+    """Line-splits a stream's bytes into json-file records; rotates by size."""
+
+    def __init__(self, path: Path, max_size: int = DEFAULT_MAX_SIZE, max_files: int = DEFAULT_MAX_FILES):
+        self.path = Path(path)
+        self.max_size = max_size
+        self.max_files = max(1, max_files)
+        self._f = open(self.path, "ab", buffering=0)
+        self._size = self._f.tell()
+        self._partial: dict[str, bytes] = {}
+
+    def write(self, stream: str, data: bytes) -> None:
+        buf = self._partial.get(stream, b"") + data
+        *lines, rest = buf.split(b"\n")
+        for line in lines:
+            self._emit(stream, line + b"\n")
+        # A very long line without newline is flushed in pieces, as Docker does at 16K.
+        while len(rest) >= 16384:
+            self._emit(stream, rest[:16384])
+            rest = rest[16384:]
+        self._partial[stream] = rest
+
+    def flush_partial(self) -> None:
+        for stream, rest in list(self._partial.items()):
+            if rest:
+                self._emit(stream, rest)
+        self._partial.clear()
+
+    def _emit(self, stream: str, line: bytes) -> None:
+        rec = json.dumps({"log": line.decode("utf-8", "replace"), "stream": stream,
+                          "time": rfc3339nano()}, ensure_ascii=False).encode() + b"\n"
+        if self._size + len(rec) > self.max_size and self._size > 0:
+            self._rotate()
+        self._f.write(rec)
+        self._size += len(rec)
+
+    def _rotate(self) -> None:
+        self._f.close()
+        if self.max_files == 1:
+            os.truncate(self.path, 0)
+        else:
+            for i in range(self.max_files - 1, 0, -1):
+                src = self.path if i == 1 else self.path.with_name(f"{self.path.name}.{i - 1}")
+                dst = self.path.with_name(f"{self.path.name}.{i}")
+                if src.exists():
+                    os.replace(src, dst)
+        self._f = open(self.path, "ab", buffering=0)
+        self._size = 0
+
+    def close(self) -> None:
+        self.flush_partial()
+        self._f.close()
+
+
+def _files_oldest_first(path: Path) -> list[Path]:
+    rotated = sorted(path.parent.glob(path.name + ".*"),
+                     key=lambda p: -int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0)
+    return [p for p in rotated if p.suffix[1:].isdigit()] + ([path] if path.exists() else [])
+
+
+def parse_line(raw: bytes) -> dict | None:
+    try:
+        rec = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(rec, dict) or not isinstance(rec.get("log"), str):
+        return None
+    return rec
+
+
+def read_records(path: Path, tail: int | None = None, since: str | None = None) -> list[dict]:
+    records: list[dict] = []
+    for f in _files_oldest_first(Path(path)):
+        with open(f, "rb") as fh:
+            for raw in fh:
+                rec = parse_line(raw)
+                if rec is not None and (since is None or rec.get("time", "") >= since):
+                    records.append(rec)
+    if tail is not None:
+        records = records[-tail:] if tail > 0 else []
+    return records
+
+
+def follow_records(path: Path, still_running, poll: float = 0.05) -> Iterator[dict]:
+    """Yield records appended to the current log file until still_running() is false."""
+    path = Path(path)
+    f = open(path, "rb")
+    f.seek(0, os.SEEK_END)
+    ino = os.fstat(f.fileno()).st_ino
+    pending = b""
+    try:
+        while True:
+            chunk = f.read()
+            if chunk:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for raw in lines:
+                    rec = parse_line(raw)
+                    if rec is not None:
+                        yield rec
+                continue
+            try:
+                if os.stat(path).st_ino != ino:  # rotated: continue in the new file
+                    f.close()
+                    f = open(path, "rb")
+                    ino = os.fstat(f.fileno()).st_ino
+                    continue
+            except FileNotFoundError:
+                pass
+            if not still_running():
+                rest = f.read()
+                for raw in (pending + rest).split(b"\n"):
+                    rec = parse_line(raw)
+                    if rec is not None:
+                        yield rec
+                return
+            time.sleep(poll)
+    finally:
+        f.close()

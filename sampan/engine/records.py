@@ -1,0 +1,128 @@
+"""Container records in SQLite: one row per container, written in one transaction per change."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sampan.errors import Conflict, ContainerNotFound
+from sampan.state.db import Database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL,
+    image_ref TEXT NOT NULL,
+    created TEXT NOT NULL,
+    config TEXT NOT NULL,
+    state TEXT NOT NULL,
+    pid INTEGER NOT NULL DEFAULT 0,
+    pid_start INTEGER NOT NULL DEFAULT 0,
+    monitor_pid INTEGER NOT NULL DEFAULT 0,
+    monitor_start INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL DEFAULT '',
+    finished_at TEXT NOT NULL DEFAULT '',
+    oom_killed INTEGER NOT NULL DEFAULT 0,
+    error TEXT NOT NULL DEFAULT '',
+    restart_count INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def now_rfc3339() -> str:
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
+
+
+@dataclass
+class ContainerRecord:
+    id: str
+    name: str
+    image_id: str
+    image_ref: str
+    created: str
+    config: dict[str, Any]
+    state: str  # created | running | exited
+    pid: int = 0
+    pid_start: int = 0
+    monitor_pid: int = 0
+    monitor_start: int = 0
+    exit_code: int = 0
+    started_at: str = ""
+    finished_at: str = ""
+    oom_killed: bool = False
+    error: str = ""
+    restart_count: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row) -> "ContainerRecord":
+        d = dict(row)
+        d["config"] = json.loads(d["config"])
+        d["oom_killed"] = bool(d["oom_killed"])
+        return cls(**d)
+
+
+_COLUMNS = ("id", "name", "image_id", "image_ref", "created", "config", "state", "pid",
+            "pid_start", "monitor_pid", "monitor_start", "exit_code", "started_at",
+            "finished_at", "oom_killed", "error", "restart_count")
+
+
+class ContainerTable:
+    def __init__(self, db: Database):
+        self.db = db
+        db.ensure_schema("containers", SCHEMA)
+
+    def insert(self, rec: ContainerRecord) -> None:
+        values = [getattr(rec, c) for c in _COLUMNS]
+        values[_COLUMNS.index("config")] = json.dumps(rec.config)
+        values[_COLUMNS.index("oom_killed")] = int(rec.oom_killed)
+        with self.db.tx() as conn:
+            clash = conn.execute("SELECT id FROM containers WHERE name=?", (rec.name,)).fetchone()
+            if clash is not None:
+                raise Conflict(
+                    f'the container name "/{rec.name}" is already in use by container {clash["id"][:12]}; '
+                    f"remove it (`sampan rm {rec.name}`) or choose another --name")
+            conn.execute(f"INSERT INTO containers({','.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})",
+                         values)
+
+    def update(self, cid: str, **fields: Any) -> None:
+        if "config" in fields:
+            fields["config"] = json.dumps(fields["config"])
+        if "oom_killed" in fields:
+            fields["oom_killed"] = int(fields["oom_killed"])
+        sets = ", ".join(f"{k}=?" for k in fields)
+        with self.db.tx() as conn:
+            conn.execute(f"UPDATE containers SET {sets} WHERE id=?", (*fields.values(), cid))
+
+    def delete(self, cid: str) -> None:
+        with self.db.tx() as conn:
+            conn.execute("DELETE FROM containers WHERE id=?", (cid,))
+
+    def get(self, cid: str) -> ContainerRecord | None:
+        row = self.db.conn.execute("SELECT * FROM containers WHERE id=?", (cid,)).fetchone()
+        return ContainerRecord.from_row(row) if row else None
+
+    def all(self) -> list[ContainerRecord]:
+        rows = self.db.conn.execute("SELECT * FROM containers ORDER BY created DESC").fetchall()
+        return [ContainerRecord.from_row(r) for r in rows]
+
+    def find(self, ref: str) -> ContainerRecord:
+        """By full id, name, or unique id prefix, as Docker resolves container references."""
+        conn = self.db.conn
+        name = ref[1:] if ref.startswith("/") else ref
+        row = conn.execute("SELECT * FROM containers WHERE id=? OR name=?", (ref, name)).fetchone()
+        if row is None and ref and all(c in "0123456789abcdef" for c in ref):
+            rows = conn.execute("SELECT * FROM containers WHERE id LIKE ?", (ref + "%",)).fetchall()
+            if len(rows) > 1:
+                raise Conflict(f"container id prefix {ref} is ambiguous: it matches {len(rows)} containers")
+            row = rows[0] if rows else None
+        if row is None:
+            raise ContainerNotFound(f"no such container: {ref} (`sampan ps -a` lists containers)")
+        return ContainerRecord.from_row(row)

@@ -1,0 +1,86 @@
+"""What happens around a container's run: mount before it starts, clean after it stops.
+
+Both are idempotent so a monitor, `rm -f`, or a later start can each finish a
+cleanup that a killed process left half done.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from sampan.engine import rootfs
+from sampan.engine.context import Context
+from sampan.engine.records import ContainerRecord
+
+
+def prepare_start(ctx: Context, rec: ContainerRecord) -> None:
+    files = ctx.container_files(rec.id)
+    if not rootfs.is_mounted(files["rootfs"]):
+        image = ctx.images.resolve(rec.image_id)
+        lowers = ctx.images.layer_dirs(image)
+        # A fresh work dir each start: overlay refuses a work dir left by a crash.
+        shutil.rmtree(files["work"], ignore_errors=True)
+        rootfs.mount_overlay(lowers, files["upper"], files["work"], files["rootfs"])
+        _copy_up_new_volumes(ctx, rec, files["rootfs"])
+    (ctx.paths.runroot / "a").mkdir(parents=True, exist_ok=True)
+
+
+def _copy_up_new_volumes(ctx: Context, rec: ContainerRecord, root) -> None:
+    """Docker copies the image's files at a volume's mount point into the volume when the
+    volume is empty on first use (unless nocopy). Done once, marked by a file."""
+    from sampan.specgen.securejoin import secure_join
+
+    for m in rec.config["mounts"]:
+        if m["kind"] != "volume" or "nocopy" in m.get("options", []):
+            continue
+        vol_dir = ctx.paths.volumes / m["source"]
+        marker = vol_dir / ".copied"
+        data = vol_dir / "_data"
+        if marker.exists():
+            continue
+        src = secure_join(root, m["destination"])
+        if src.is_dir() and not src.is_symlink() and not any(data.iterdir()):
+            shutil.copytree(src, data, symlinks=True, dirs_exist_ok=True)
+            st = os.stat(src)
+            os.chown(data, st.st_uid, st.st_gid)
+            os.chmod(data, st.st_mode & 0o7777)
+        marker.touch()
+
+
+def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None) -> None:
+    files = ctx.container_files(rec.id)
+    runtime = runtime or ctx.runtime_for(rec)
+    try:
+        runtime.delete(rec.id, force=True)
+    except Exception:
+        pass
+    rootfs.unmount(files["rootfs"])
+    try:
+        os.unlink(ctx.attach_socket(rec.id))
+    except FileNotFoundError:
+        pass
+    if rec.config.get("auto_remove"):
+        remove_files(ctx, rec)
+        ctx.containers.delete(rec.id)
+        remove_anonymous_volumes(ctx, rec)
+
+
+def remove_files(ctx: Context, rec: ContainerRecord) -> None:
+    shutil.rmtree(ctx.container_files(rec.id)["dir"], ignore_errors=True)
+
+
+def remove_anonymous_volumes(ctx: Context, rec: ContainerRecord) -> None:
+    """--rm also removes the container's anonymous volumes (as Docker)."""
+    for m in rec.config["mounts"]:
+        if m["kind"] != "volume":
+            continue
+        try:
+            vol = ctx.volumes.get(m["source"])
+        except Exception:
+            continue
+        if vol.anonymous:
+            users = [r.name for r in ctx.containers.all()
+                     if any(x["kind"] == "volume" and x["source"] == vol.name for x in r.config["mounts"])]
+            if not users:
+                ctx.volumes.remove(vol.name, [])

@@ -1,0 +1,52 @@
+"""A container's true status, from the kernel rather than from what was written down.
+
+One place answers "what is it now?" and "can I start / stop / remove it?".
+The monitor records the exit; if the monitor itself was killed, the pid's
+start time tells whether the container still runs, and a dead container with
+no recorded exit is reported as exited with an unknown code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sampan.engine import procs
+from sampan.engine.records import ContainerRecord
+
+CREATED, RUNNING, EXITED = "created", "running", "exited"
+
+EXIT_UNKNOWN = 255  # the monitor died before it could record the exit code
+
+
+@dataclass
+class Status:
+    state: str             # created | running | exited
+    exit_code: int
+    monitor_alive: bool
+    lost: bool = False     # exited, but nobody saw how (monitor was killed)
+
+    @property
+    def running(self) -> bool:
+        return self.state == RUNNING
+
+    def can_start(self) -> bool:
+        return self.state in (CREATED, EXITED)
+
+    def can_remove(self, force: bool) -> bool:
+        return force or self.state != RUNNING
+
+
+def status_of(rec: ContainerRecord) -> Status:
+    monitor_alive = procs.alive(rec.monitor_pid, rec.monitor_start)
+    if rec.state == RUNNING:
+        if procs.alive(rec.pid, rec.pid_start):
+            return Status(RUNNING, 0, monitor_alive)
+        if monitor_alive:
+            # Exited a moment ago: the monitor is recording it. Report it as running
+            # until the record lands, so `wait` reads a real exit code.
+            return Status(RUNNING, 0, True)
+        return Status(EXITED, EXIT_UNKNOWN, False, lost=True)
+    if rec.state == EXITED:
+        return Status(EXITED, rec.exit_code, monitor_alive)
+    # created: a monitor may be setting it up right now
+    return Status(CREATED, rec.exit_code, monitor_alive)

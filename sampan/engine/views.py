@@ -1,0 +1,144 @@
+"""How containers look to users: Docker's `ps` rows and `inspect` JSON."""
+
+from __future__ import annotations
+
+import calendar
+import time
+
+from sampan.engine.context import Context
+from sampan.engine.records import ZERO_TIME, ContainerRecord
+from sampan.engine.status import CREATED, RUNNING, Status, status_of
+
+
+def parse_time(rfc: str) -> float:
+    if not rfc:
+        return 0.0
+    base, _, frac = rfc.rstrip("Z").partition(".")
+    try:
+        t = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return 0.0
+    return t + (float("0." + frac) if frac else 0.0)
+
+
+def human_duration(seconds: float) -> str:
+    """Docker's units.HumanDuration."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    m = s // 60
+    if m == 1:
+        return "About a minute"
+    if m < 60:
+        return f"{m} minutes"
+    h = round(s / 3600)
+    if h == 1:
+        return "About an hour"
+    if h < 48:
+        return f"{h} hours"
+    if h < 24 * 7 * 2:
+        return f"{h // 24} days"
+    if h < 24 * 30 * 2:
+        return f"{h // 24 // 7} weeks"
+    if h < 24 * 365 * 2:
+        return f"{h // 24 // 30} months"
+    return f"{h // 24 // 365} years"
+
+
+def status_text(rec: ContainerRecord, st: Status) -> str:
+    now = time.time()
+    if st.state == RUNNING:
+        return "Up " + human_duration(now - parse_time(rec.started_at))
+    if st.state == CREATED:
+        return "Created"
+    finished = parse_time(rec.finished_at)
+    ago = human_duration(now - finished) + " ago" if finished else ""
+    return f"Exited ({st.exit_code}) {ago}".rstrip()
+
+
+def command_text(rec: ContainerRecord) -> str:
+    return " ".join(rec.config.get("argv") or [])
+
+
+def ps_row(rec: ContainerRecord, st: Status | None = None) -> dict:
+    st = st or status_of(rec)
+    return {
+        "ID": rec.id, "Image": rec.image_ref, "Command": command_text(rec),
+        "CreatedAt": rec.created, "Created": parse_time(rec.created),
+        "RunningFor": human_duration(time.time() - parse_time(rec.created)) + " ago",
+        "Status": status_text(rec, st), "State": st.state, "Names": rec.name,
+        "Ports": "", "ExitCode": st.exit_code,
+    }
+
+
+def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
+    st = status_of(rec)
+    c = rec.config
+    files = ctx.container_files(rec.id)
+    mounts = []
+    for m in c["mounts"]:
+        if m["kind"] == "volume":
+            mounts.append({"Type": "volume", "Name": m["source"],
+                           "Source": str(ctx.paths.volumes / m["source"] / "_data"),
+                           "Destination": m["destination"], "Driver": "local", "Mode": "z",
+                           "RW": not m["readonly"], "Propagation": ""})
+        elif m["kind"] == "bind":
+            mounts.append({"Type": "bind", "Source": m["source"], "Destination": m["destination"],
+                           "Mode": "", "RW": not m["readonly"], "Propagation": "rprivate"})
+        else:
+            mounts.append({"Type": "tmpfs", "Source": "", "Destination": m["destination"],
+                           "Mode": ",".join(m["options"]), "RW": not m["readonly"], "Propagation": ""})
+    argv = c.get("argv") or []
+    icfg = c.get("image_config") or {}
+    entry = [c["entrypoint_override"]] if c.get("entrypoint_override") else icfg.get("Entrypoint")
+    if c.get("entrypoint_override") == "":
+        entry = None
+    cmd = c.get("args") or (icfg.get("Cmd") if c.get("entrypoint_override") is None else None)
+    state = {
+        "Status": st.state, "Running": st.state == RUNNING, "Paused": False, "Restarting": False,
+        "OOMKilled": bool(rec.oom_killed), "Dead": False,
+        "Pid": rec.pid if st.state == RUNNING else 0, "ExitCode": st.exit_code,
+        "Error": rec.error or ("the monitor was killed; the exit code is unknown" if st.lost else ""),
+        "StartedAt": rec.started_at or ZERO_TIME, "FinishedAt": rec.finished_at or ZERO_TIME,
+    }
+    from sampan.specgen.command import merge_env
+    env = merge_env(c["image_env"], c["user_env"], hostname=c["hostname"], tty=c["tty"], home=None)
+    return {
+        "Id": rec.id, "Created": rec.created, "Path": argv[0] if argv else "", "Args": argv[1:],
+        "State": state, "Image": rec.image_id, "ResolvConfPath": str(files["resolv"]),
+        "HostnamePath": str(files["hostname"]), "HostsPath": str(files["hosts"]),
+        "LogPath": str(files["log"]), "Name": "/" + rec.name, "RestartCount": rec.restart_count,
+        "Driver": "overlay", "Platform": "linux",
+        "HostConfig": {
+            "Binds": [f"{m['source']}:{m['destination']}{':ro' if m['readonly'] else ''}"
+                      for m in c["mounts"] if m["kind"] != "tmpfs" and m["source"]] or None,
+            "NetworkMode": c["network"], "AutoRemove": bool(c["auto_remove"]),
+            "ReadonlyRootfs": bool(c["read_only"]), "Memory": c.get("memory") or 0,
+            "NanoCpus": int(float(c["cpus"]) * 1e9) if c.get("cpus") else 0,
+            "PidsLimit": c.get("pids_limit"), "CapAdd": c.get("cap_add") or None,
+            "CapDrop": c.get("cap_drop") or None,
+            "SecurityOpt": ["no-new-privileges"] if c.get("no_new_privileges") else None,
+            "Runtime": c.get("runtime"),
+            "Tmpfs": {m["destination"]: ",".join(m["options"]) for m in c["mounts"] if m["kind"] == "tmpfs"} or None,
+            "LogConfig": {"Type": "json-file", "Config": {"max-size": str(c["log"]["max_size"]),
+                                                          "max-file": str(c["log"]["max_files"])}},
+        },
+        "GraphDriver": {"Name": "overlay", "Data": {"UpperDir": str(files["upper"]),
+                                                    "WorkDir": str(files["work"]),
+                                                    "MergedDir": str(files["rootfs"])}},
+        "Mounts": mounts,
+        "Config": {
+            "Hostname": c["hostname"], "User": c.get("user") or "", "Tty": bool(c["tty"]),
+            "OpenStdin": bool(c["open_stdin"]), "Env": env, "Cmd": cmd, "Image": rec.image_ref,
+            "Volumes": {m["destination"]: {} for m in c["mounts"] if m["kind"] == "volume"} or None,
+            "WorkingDir": c["workdir"], "Entrypoint": entry, "Labels": c.get("labels") or {},
+            "StopSignal": c.get("stop_signal"), "StopTimeout": c.get("stop_timeout"),
+            "ExposedPorts": icfg.get("ExposedPorts"),
+        },
+        "NetworkSettings": {"Networks": {c["network"]: {}} if c["network"] != "none" else {"none": {}},
+                            "Ports": {}},
+    }

@@ -1,0 +1,99 @@
+"""Resolve `-u user[:group]` against the container's own /etc/passwd and /etc/group.
+
+Never the host's NSS: the names mean what the image says they mean.
+Semantics follow Docker (moby/sys/user GetExecUser): numeric ids need no
+entry; names must exist; the primary group comes from passwd unless given;
+supplementary groups are those listing the user by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from sampan.errors import InvalidArgument
+from sampan.specgen.securejoin import read_in_root
+
+
+@dataclass
+class ExecUser:
+    uid: int
+    gid: int
+    additional_gids: list[int] = field(default_factory=list)
+    home: str = "/"
+
+
+def _parse_colon_file(data: bytes | None, min_fields: int) -> list[list[str]]:
+    if not data:
+        return []
+    rows = []
+    for line in data.decode("utf-8", "replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split(":")
+        if len(fields) >= min_fields:
+            rows.append(fields)
+    return rows
+
+
+def _int(s: str) -> int | None:
+    try:
+        n = int(s)
+    except ValueError:
+        return None
+    return n if 0 <= n < 2**32 - 1 else None
+
+
+def resolve_user(rootfs, spec: str) -> ExecUser:
+    """Resolve a Docker user spec ('', 'name', 'uid', 'name:group', 'uid:gid').
+
+    rootfs is a directory, or any object with read(path) -> bytes | None.
+    """
+    spec = spec or "0"  # no user: root, found in passwd or not
+    user_part, _, group_part = spec.partition(":")
+    if hasattr(rootfs, "read"):
+        read = rootfs.read
+    else:
+        def read(path: str) -> bytes | None:
+            return read_in_root(rootfs, path)
+    passwd = _parse_colon_file(read("/etc/passwd"), 7)
+    groups = _parse_colon_file(read("/etc/group"), 4)
+
+    uid_num = _int(user_part)
+    entry = None
+    for row in passwd:
+        if row[0] == user_part or (uid_num is not None and _int(row[2]) == uid_num):
+            entry = row
+            break
+    if entry is None:
+        if uid_num is None:
+            raise InvalidArgument(
+                f"unable to find user {user_part}: no matching entries in the image's /etc/passwd")
+        uid, gid, home, name = uid_num, 0, "/", None
+    else:
+        uid = _int(entry[2])
+        gid = _int(entry[3])
+        if uid is None or gid is None:
+            raise InvalidArgument(f"the image's /etc/passwd has a malformed entry for {user_part}")
+        home, name = entry[5] or "/", entry[0]
+
+    if group_part:
+        gid_num = _int(group_part)
+        match = next((g for g in groups if g[0] == group_part
+                      or (gid_num is not None and _int(g[2]) == gid_num)), None)
+        if match is not None and _int(match[2]) is not None:
+            gid = _int(match[2])
+        elif gid_num is not None:
+            gid = gid_num
+        else:
+            raise InvalidArgument(
+                f"unable to find group {group_part}: no matching entries in the image's /etc/group")
+        extra: list[int] = []  # Docker: an explicit group replaces the supplementary list
+    else:
+        extra = []
+        if name is not None:
+            for g in groups:
+                members = [m.strip() for m in g[3].split(",") if m.strip()]
+                g_id = _int(g[2])
+                if name in members and g_id is not None and g_id != gid and g_id not in extra:
+                    extra.append(g_id)
+    return ExecUser(uid=uid, gid=gid, additional_gids=extra, home=home)

@@ -1,0 +1,120 @@
+"""Volume metadata (SQLite) and their data directories."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+
+from sampan.errors import Conflict, InvalidArgument, VolumeNotFound
+from sampan.state.db import Database
+from sampan.state.paths import Paths
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS volumes (
+    name TEXT PRIMARY KEY,
+    created TEXT NOT NULL,
+    labels TEXT NOT NULL DEFAULT '{}',
+    anonymous INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+def valid_volume_name(name: str) -> bool:
+    return bool(_NAME_RE.match(name)) and len(name) <= 255
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@dataclass
+class VolumeInfo:
+    name: str
+    mountpoint: str
+    created: str
+    labels: dict[str, str] = field(default_factory=dict)
+    anonymous: bool = False
+
+    def to_docker(self) -> dict:
+        return {"CreatedAt": self.created, "Driver": "local", "Labels": self.labels or None,
+                "Mountpoint": self.mountpoint, "Name": self.name, "Options": None, "Scope": "local"}
+
+
+class VolumeStore:
+    def __init__(self, paths: Paths, db: Database):
+        self.paths = paths
+        self.db = db
+        db.ensure_schema("volumes", SCHEMA)
+
+    def _info(self, row) -> VolumeInfo:
+        return VolumeInfo(name=row["name"], created=row["created"],
+                          mountpoint=str(self.paths.volumes / row["name"] / "_data"),
+                          labels=json.loads(row["labels"]), anonymous=bool(row["anonymous"]))
+
+    def create(self, name: str | None = None, labels: dict[str, str] | None = None,
+               *, exist_ok: bool = True, anonymous: bool = False) -> tuple[VolumeInfo, bool]:
+        """Create a volume (a random name when None). Returns (info, created_now)."""
+        if name is None:
+            name, anonymous = secrets.token_hex(32), True
+        if not valid_volume_name(name):
+            raise InvalidArgument(
+                f"invalid volume name {name!r}: use letters, digits, '_', '.', '-', starting with a letter or digit")
+        with self.db.tx() as conn:
+            row = conn.execute("SELECT * FROM volumes WHERE name=?", (name,)).fetchone()
+            if row is not None:
+                if not exist_ok:
+                    raise Conflict(f"volume {name} already exists")
+                return self._info(row), False
+            data = self.paths.volumes / name / "_data"
+            data.mkdir(parents=True, exist_ok=True)
+            os.chmod(data, 0o755)
+            conn.execute("INSERT INTO volumes(name, created, labels, anonymous) VALUES (?,?,?,?)",
+                         (name, _now(), json.dumps(labels or {}), int(anonymous)))
+            row = conn.execute("SELECT * FROM volumes WHERE name=?", (name,)).fetchone()
+        return self._info(row), True
+
+    def get(self, name: str) -> VolumeInfo:
+        row = self.db.conn.execute("SELECT * FROM volumes WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise VolumeNotFound(f"no such volume: {name} (`sampan volume ls` lists volumes)")
+        return self._info(row)
+
+    def list(self) -> list[VolumeInfo]:
+        rows = self.db.conn.execute("SELECT * FROM volumes ORDER BY name").fetchall()
+        return [self._info(r) for r in rows]
+
+    def remove(self, name: str, users: list[str]) -> None:
+        """Remove a volume. `users` are names of containers using it (refuse if any)."""
+        self.get(name)
+        if users:
+            raise Conflict(f"volume {name} is in use by container {', '.join(users)}; remove the container first")
+        with self.db.tx() as conn:
+            conn.execute("DELETE FROM volumes WHERE name=?", (name,))
+        shutil.rmtree(self.paths.volumes / name, ignore_errors=True)
+
+    def prune(self, in_use: set[str], all_volumes: bool = False) -> list[str]:
+        """Remove unused volumes: anonymous ones only (Docker 23+), or all with all_volumes."""
+        removed = []
+        for v in self.list():
+            if v.name in in_use or not (v.anonymous or all_volumes):
+                continue
+            self.remove(v.name, [])
+            removed.append(v.name)
+        return removed
+
+    def size(self, name: str) -> int:
+        total = 0
+        for dirpath, _, files in os.walk(self.paths.volumes / name / "_data"):
+            for f in files:
+                try:
+                    total += os.lstat(os.path.join(dirpath, f)).st_blocks * 512
+                except OSError:
+                    pass
+        return total
