@@ -1,0 +1,88 @@
+"""Run Debian's docker-registry (distribution 2.8) on 127.0.0.1:<free port> for tests."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+BINARY = "/usr/bin/docker-registry"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RegistryServer:
+    def __init__(self, workdir: Path, users: dict[str, str] | None = None):
+        self.workdir = Path(workdir)
+        self.users = users
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _config(self) -> Path:
+        storage = self.workdir / "storage"
+        storage.mkdir(parents=True, exist_ok=True)
+        lines = ["version: 0.1", "log:", "  level: warn", "storage:", "  filesystem:",
+                 f"    rootdirectory: {storage}", "  delete:", "    enabled: true",
+                 "http:", f"  addr: 127.0.0.1:{self.port}"]
+        if self.users:
+            import bcrypt
+            htpasswd = self.workdir / "htpasswd"
+            htpasswd.write_text("".join(
+                f"{u}:{bcrypt.hashpw(p.encode(), bcrypt.gensalt(rounds=5)).decode()}\n"
+                for u, p in self.users.items()))
+            lines += ["auth:", "  htpasswd:", "    realm: sampan-test", f"    path: {htpasswd}"]
+        cfg = self.workdir / "config.yml"
+        cfg.write_text("\n".join(lines) + "\n")
+        return cfg
+
+    def start(self) -> "RegistryServer":
+        for _ in range(5):   # a free port can be taken between probe and bind: retry
+            self.port = free_port()
+            cfg = self._config()
+            log = open(self.workdir / "registry.log", "wb")
+            self.proc = subprocess.Popen([BINARY, "serve", str(cfg)], stdout=log,
+                                         stderr=subprocess.STDOUT)
+            log.close()
+            if self._wait_ready():
+                return self
+            self.stop()
+        raise RuntimeError(f"docker-registry did not start: {(self.workdir / 'registry.log').read_text()[-2000:]}")
+
+    def _wait_ready(self) -> bool:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
+                return True
+            except urllib.error.HTTPError:
+                return True        # 401 with auth: it is up
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def wipe(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
