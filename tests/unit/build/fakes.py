@@ -76,7 +76,8 @@ class FakeBackend:
             layers.append(layer)
         cfg = {"architecture": "amd64", "os": "linux", "config": dict(config or {}),
                "rootfs": {"type": "layers", "diff_ids": []}, "history": [{"created_by": "base"}]}
-        image_id = "sha256:" + hashlib.sha256((ref + json.dumps(cfg)).encode()).hexdigest()
+        unique = f"{ref}{next(self._counter)}{json.dumps(cfg)}"
+        image_id = "sha256:" + hashlib.sha256(unique.encode()).hexdigest()
         self.images[ref] = (image_id, cfg, layers)
         self.images[image_id] = self.images[ref]
         return image_id
