@@ -8,9 +8,10 @@ from sampan.store import ImageStore
 
 
 @pytest.fixture
-def store(state_dirs):
-    root, runroot = state_dirs
-    paths = Paths(root, runroot)
+def store(tmp_path):
+    # tmp_path rather than state_dirs: the store touches no host-wide state, and the
+    # host-wide leak checks would blame us for other suites' veths running in parallel
+    paths = Paths(tmp_path / "root", tmp_path / "run")
     db = Database(paths.db)
     yield ImageStore(paths, db)
     db.close()
