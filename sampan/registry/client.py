@@ -79,17 +79,22 @@ class RegistryClient:
         return self._client
 
     def _pick_base(self) -> str:
-        """Probe /v2/ once per scheme allowed; the first that answers HTTP wins."""
+        """Probe /v2/ once per allowed scheme (HTTPS first); the first that answers like a
+        registry wins. A TLS server answering our plain-HTTP probe does not count."""
         if self._base:
             return self._base
-        last: Exception | None = None
+        errors: list[str] = []
         for scheme in self._schemes:
             base = f"{scheme}://{self.host}"
             try:
                 with self._http().stream("GET", base + "/v2/") as probe:
                     pass   # headers are all we need; never read a body we did not ask for
             except httpx.TransportError as e:
-                last = e
+                errors.append(_short(e))
+                continue
+            if probe.status_code not in (200, 401, 403) and \
+                    "docker-distribution-api-version" not in probe.headers:
+                errors.append(f"{base}/v2/ answered HTTP {probe.status_code}, not a registry")
                 continue
             # A Basic challenge here saves a 401 round trip on every later request.
             if probe.status_code == 401 and self.auth and any(
@@ -97,9 +102,15 @@ class RegistryClient:
                 self._basic = True
             self._base = base
             return base
-        hint = "" if len(self._schemes) > 1 else \
-            " (for a plain-HTTP registry use --tls-verify=false or add it to insecure-registries)"
-        raise RegistryError(f"{self.image}: cannot reach registry {self.host}: {_short(last)}{hint}")
+        first = errors[0] if errors else "unknown error"
+        if "CERTIFICATE_VERIFY_FAILED" in first or "certificate verify failed" in first:
+            hint = (" (install the registry's CA in the system store or certs.d/"
+                    f"{self.host}/ca.crt, or use --tls-verify=false)")
+        elif len(self._schemes) == 1:
+            hint = " (for a plain-HTTP registry use --tls-verify=false or add it to insecure-registries)"
+        else:
+            hint = ""
+        raise RegistryError(f"{self.image}: cannot reach registry {self.host}: {first}{hint}")
 
     # --- auth ---
     def _token(self, challenge_params: dict[str, str], scopes: list[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 from pathlib import Path
 
@@ -17,7 +18,8 @@ def ssl_context(host: str, verify: bool) -> ssl.SSLContext:
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
     ctx = ssl.create_default_context()
-    for base in CERTS_DIRS:
+    extra = os.environ.get("SAMPAN_CERTS_D")
+    for base in ((Path(extra),) if extra else ()) + CERTS_DIRS:
         d = base / host
         if d.is_dir():
             for crt in sorted(d.glob("*.crt")):

@@ -49,3 +49,11 @@ def busybox_stores(two_stores, busybox_tar):
     with open(busybox_tar, "rb") as f:
         a.import_rootfs(f, "busybox:latest")
     return a, b
+
+
+@pytest.fixture(scope="module")
+def tls_registry(tmp_path_factory):
+    srv = RegistryServer(tmp_path_factory.mktemp("tlsreg"), tls=True).start()
+    yield srv
+    srv.stop()
+    srv.wipe()

@@ -20,9 +20,11 @@ def free_port() -> int:
 
 
 class RegistryServer:
-    def __init__(self, workdir: Path, users: dict[str, str] | None = None):
+    def __init__(self, workdir: Path, users: dict[str, str] | None = None, tls: bool = False):
         self.workdir = Path(workdir)
         self.users = users
+        self.tls = tls
+        self.cert: Path | None = None
         self.proc: subprocess.Popen | None = None
         self.port = 0
 
@@ -36,6 +38,14 @@ class RegistryServer:
         lines = ["version: 0.1", "log:", "  level: warn", "storage:", "  filesystem:",
                  f"    rootdirectory: {storage}", "  delete:", "    enabled: true",
                  "http:", f"  addr: 127.0.0.1:{self.port}"]
+        if self.tls:
+            self.cert, key = self.workdir / "cert.pem", self.workdir / "key.pem"
+            if not self.cert.exists():
+                subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                                "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout", str(key),
+                                "-out", str(self.cert), "-addext", "subjectAltName=IP:127.0.0.1"],
+                               check=True, capture_output=True)
+            lines += ["  tls:", f"    certificate: {self.cert}", f"    key: {key}"]
         if self.users:
             import bcrypt
             htpasswd = self.workdir / "htpasswd"
@@ -66,7 +76,12 @@ class RegistryServer:
             if self.proc.poll() is not None:
                 return False
             try:
-                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
+                if self.tls:
+                    import ssl
+                    ctx = ssl.create_default_context(cafile=str(self.cert))
+                    urllib.request.urlopen(f"https://{self.host}/v2/", timeout=1, context=ctx)
+                else:
+                    urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
                 return True
             except urllib.error.HTTPError:
                 return True        # 401 with auth: it is up
