@@ -19,6 +19,7 @@ import pytest
 from sampan.network import NetworkManager, parse_publish
 from sampan.state.db import Database
 from sampan.state.paths import Paths
+from tests.support import leaks
 
 PY = sys.executable
 
@@ -62,12 +63,39 @@ def portmap_host_chains():
     yield
 
 
+def _our_links(tag: str) -> set[str]:
+    """Our bridges (sp<tag>-N) and every link enslaved to one of them."""
+    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, timeout=20).stdout
+    found = set()
+    for line in out.splitlines():
+        name = line.split(":")[1].split("@")[0].strip()
+        if name.startswith(f"sp{tag}-") or f" master sp{tag}-" in line:
+            found.add(name)
+    return found
+
+
 @pytest.fixture
-def nm(state_dirs):
-    root, runroot = state_dirs
-    manager, db = _make_manager(root, runroot)
+def nm():
+    """A NetworkManager on private state dirs, with a leak check filtered to this test's
+    own names: tests/conftest.py's state_dirs compares host-wide links and iptables
+    rules, which under `-n 2` catches the other worker's networks and fails."""
+    base = Path(tempfile.mkdtemp(prefix="sampan-test-"))
+    manager, db = _make_manager(base / "root", base / "run")
+    tag = manager.tag
     yield manager
+    spare_veths = {r["host_veth"] for r in manager.store.attachment_rows("state='spare'")}
+    left_by_test = _our_links(tag) - spare_veths - {n.bridge for n in manager.list()}
     _dismantle(manager, db)
+    problems = {
+        "links left attached by the test": sorted(left_by_test),
+        "links after teardown": sorted(_our_links(tag)),
+        "iptables": iptables_lines(f"sp{tag}-"),
+        "mounts": leaks.mounts_under(str(base)),
+        "processes": leaks.processes_with(str(base)),
+    }
+    shutil.rmtree(base, ignore_errors=True)
+    problems = {k: v for k, v in problems.items() if v}
+    assert not problems, f"test leaked host state: {problems}"
 
 
 def token() -> str:

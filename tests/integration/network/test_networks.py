@@ -1,0 +1,158 @@
+"""User networks: create/ls/inspect/rm/prune, peers by name, internal networks."""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+
+import pytest
+
+from sampan.errors import Conflict, InvalidArgument, NetworkNotFound
+
+from .conftest import Box, Httpd, http_get, in_ns, links, token
+
+
+def _hosts_entry(path, name: str) -> str | None:
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        if name in fields[1:]:
+            return fields[0]
+    return None
+
+
+def test_create_inspect_list_remove(nm):
+    name = f"net-{token()}"
+    info = nm.create(name, labels={"team": "a"})
+    net = ipaddress.IPv4Network(info.subnet)
+    assert info.gateway == str(net.network_address + 1)
+    # the bridge exists with the gateway address: the subnet is claimed host-wide at once
+    addrs = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", info.bridge], capture_output=True,
+                           text=True).stdout
+    assert f"inet {info.gateway}/{net.prefixlen}" in addrs
+    assert nm.inspect(name) == info and nm.inspect(info.id[:12]) == info
+    assert name in [n.name for n in nm.list()]
+    assert nm.inspect(name).to_json()["IPAM"]["Config"][0]["Subnet"] == info.subnet
+    with pytest.raises(Conflict, match="already exists"):
+        nm.create(name)
+    nm.remove(name)
+    assert info.bridge not in links()
+    with pytest.raises(NetworkNotFound, match="not found"):
+        nm.inspect(name)
+
+
+def test_subnets_never_collide_with_host_routes_or_each_other(nm):
+    a = nm.create(f"a-{token()}")
+    b = nm.create(f"b-{token()}")
+    na, nb = ipaddress.IPv4Network(a.subnet), ipaddress.IPv4Network(b.subnet)
+    assert not na.overlaps(nb)
+    with open("/proc/net/route") as f:
+        assert f.read().count(f"{a.bridge}\t") >= 1  # its route is the claim other roots see
+    with pytest.raises(Conflict, match="overlaps"):
+        nm.create(f"c-{token()}", subnet=str(na))
+    nm.remove(a.name)
+    nm.remove(b.name)
+
+
+def test_explicit_subnet_gateway_and_bad_values(nm):
+    # a /29 inside a range the pools never hand out, so no parallel test can hold it
+    third = int(token()[:2], 16)
+    subnet = f"192.168.{third}.8/29"
+    name = f"fixed-{token()}"
+    try:
+        info = nm.create(name, subnet=subnet, gateway=f"192.168.{third}.14")
+    except Conflict:
+        pytest.skip(f"{subnet} is in use on this host")
+    assert info.subnet == subnet and info.gateway == f"192.168.{third}.14"
+    box = Box(nm, network=name)
+    try:
+        assert ipaddress.IPv4Address(box.att.ip) in ipaddress.IPv4Network(subnet)
+        assert f"default via {info.gateway}" in in_ns(box.ns, "ip", "route").stdout
+    finally:
+        box.release()
+    nm.remove(name)
+    with pytest.raises(InvalidArgument, match="not a host address"):
+        nm.create(f"bad-{token()}", subnet="10.250.0.0/24", gateway="10.250.1.1")
+    with pytest.raises(InvalidArgument, match="invalid network name"):
+        nm.create("no spaces")
+    with pytest.raises(InvalidArgument, match="reserved"):
+        nm.create("host")
+
+
+def test_remove_refuses_while_attached_and_prune_removes_unused(nm):
+    used, unused = nm.create(f"used-{token()}"), nm.create(f"unused-{token()}")
+    box = Box(nm, network=used.name)
+    try:
+        with pytest.raises(Conflict, match="1 attached container"):
+            nm.remove(used.name)
+        assert nm.prune() == [unused.name]
+        assert unused.bridge not in links() and used.bridge in links()
+        with pytest.raises(Conflict, match="default network"):
+            nm.remove("bridge")
+    finally:
+        box.release()
+    assert used.name in nm.prune()
+
+
+def test_peers_reach_each_other_by_name_and_hosts_stay_current(nm, tmp_path):
+    net = nm.create(f"app-{token()}")
+    hosts = {n: tmp_path / f"hosts-{n}" for n in ("web", "db", "cache")}
+    web = Box(nm, network=net.name, hostname="web", hosts_path=hosts["web"])
+    db = Box(nm, network=net.name, hostname="db", aliases=("database",), hosts_path=hosts["db"])
+    srv = Httpd(db.ns, tmp_path)
+    cache = None
+    try:
+        # web's /etc/hosts names db (and its alias) with db's real address...
+        assert _hosts_entry(hosts["web"], "db") == db.att.ip
+        assert _hosts_entry(hosts["web"], "database") == db.att.ip
+        assert _hosts_entry(hosts["db"], "web") == web.att.ip
+        # ...and that address answers from inside web's namespace
+        got = in_ns(web.ns, "busybox", "wget", "-q", "-O", "-", f"http://{_hosts_entry(hosts['web'], 'db')}/")
+        assert got.stdout == srv.body
+        # a newcomer appears in everyone's file; a leaver disappears
+        cache = Box(nm, network=net.name, hostname="cache", hosts_path=hosts["cache"])
+        assert _hosts_entry(hosts["web"], "cache") == cache.att.ip
+        assert _hosts_entry(hosts["cache"], "db") == db.att.ip
+        cache.release()
+        cache = None
+        assert _hosts_entry(hosts["web"], "cache") is None
+    finally:
+        srv.stop()
+        for b in (web, db, cache):
+            if b is not None:
+                b.release()
+    nm.remove(net.name)
+
+
+def test_internal_network_has_no_way_out(nm, tmp_path):
+    net = nm.create(f"int-{token()}", internal=True)
+    a = Box(nm, network=net.name)
+    b = Box(nm, network=net.name)
+    srv = Httpd(b.ns, tmp_path)
+    try:
+        assert "default" not in in_ns(a.ns, "ip", "route").stdout
+        assert a.att.gateway == ""
+        got = in_ns(a.ns, "busybox", "wget", "-q", "-O", "-", f"http://{b.att.ip}/")
+        assert got.stdout == srv.body
+    finally:
+        srv.stop()
+        a.release()
+        b.release()
+    nm.remove(net.name)
+
+
+def test_default_network_gives_outbound_nat(nm):
+    box = Box(nm)
+    try:
+        net = nm.inspect("bridge")
+        assert f"default via {net.gateway}" in in_ns(box.ns, "ip", "route").stdout
+        rules = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True).stdout.splitlines()
+        jump = [l for l in rules if l.startswith(f"-A POSTROUTING -s {box.att.ip}/32") and box.cid in l]
+        assert len(jump) == 1
+        chain = jump[0].split(" -j ")[-1]
+        assert any(l.startswith(f"-A {chain} ") and l.endswith("-j MASQUERADE") for l in rules)
+        with open("/proc/sys/net/ipv4/ip_forward") as f:
+            assert f.read().strip() == "1"
+        # the host reaches the container through the bridge
+        assert subprocess.run(["busybox", "ping", "-c1", "-W2", box.att.ip], capture_output=True).returncode == 0
+    finally:
+        box.release()
