@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,8 +44,14 @@ class BlobStore:
             raise NotFound(f"blob {digest} is not in the store") from None
 
     def _temp(self) -> tuple[int, str]:
+        # not tempfile.mkstemp: tempfile drags shutil, bz2 and lzma onto the `run` path
         self.paths.tmp.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(prefix="blob-", dir=self.paths.tmp)
+        while True:
+            path = str(self.paths.tmp / f"blob-{os.urandom(8).hex()}")
+            try:
+                return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), path
+            except FileExistsError:
+                continue
 
     def commit_temp(self, tmp: str, digest: str) -> None:
         """Move a verified, fsynced temp file into place under its digest."""

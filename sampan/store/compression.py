@@ -2,15 +2,12 @@
 
 Readers here are minimal file-like objects (``read(n)``) so tarfile's stream
 mode and our hashers can sit on top without loading a layer into memory.
+bz2, lzma and subprocess are imported only when a stream needs them: this
+module is on the import path of ``run``.
 """
 
 from __future__ import annotations
 
-import bz2
-import lzma
-import shutil
-import subprocess
-import threading
 import zlib
 from typing import BinaryIO, Protocol
 
@@ -64,8 +61,10 @@ class _DecompressReader:
     Concatenated members (pigz, ``cat a.gz b.gz``) are followed, as gzip(1) does.
     """
 
-    def __init__(self, src: Readable, new_decompressor, what: str):
+    def __init__(self, src: Readable, new_decompressor, what: str,
+                 errors: tuple[type[BaseException], ...] = (zlib.error,)):
         self._src = src
+        self._errors = errors + (OSError, EOFError)
         self._new = new_decompressor
         self._d = new_decompressor()
         self._buf = b""
@@ -88,7 +87,7 @@ class _DecompressReader:
                 break
             try:
                 out = d.decompress(data, max(want - len(self._buf), CHUNK))
-            except (zlib.error, OSError, EOFError, lzma.LZMAError) as e:
+            except self._errors as e:
                 raise InvalidArgument(f"corrupt {self._what} stream: {e}") from None
             self._buf += out
             if d.eof:
@@ -147,6 +146,8 @@ class _ProcessReader:
     """Decompress through an external program (zstd), fed from a thread."""
 
     def __init__(self, src: Readable, argv: list[str]):
+        import subprocess
+        import threading
         self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE)
         self._feed_error: BaseException | None = None
@@ -196,10 +197,14 @@ def decompressing_reader(src: Readable, kind: str) -> Readable:
     if kind == "gzip":
         return _DecompressReader(src, lambda: zlib.decompressobj(31), "gzip")
     if kind == "bzip2":
+        import bz2
         return _DecompressReader(src, lambda: _Bz2Adapter(bz2.BZ2Decompressor()), "bzip2")
     if kind == "xz":
-        return _DecompressReader(src, lambda: _Bz2Adapter(lzma.LZMADecompressor()), "xz")
+        import lzma
+        return _DecompressReader(src, lambda: _Bz2Adapter(lzma.LZMADecompressor()), "xz",
+                                 (lzma.LZMAError,))
     if kind == "zstd":
+        import shutil
         exe = shutil.which("zstd")
         if not exe:
             raise InvalidArgument("this tar is zstd-compressed and the `zstd` program is not "

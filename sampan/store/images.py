@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import platform
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +28,6 @@ from sampan.state.paths import Paths
 from sampan.store import maintenance
 from sampan.store.blobs import BlobStore
 from sampan.store.catalog import Catalog
-from sampan.store.changes import apply_changes
 from sampan.store.compression import close_reader, open_decompressed
 from sampan.store.layers import Unpacker, layer_from_dir, layer_from_tar
 from sampan.store.layout import ensure_layout_file, write_index
@@ -47,6 +45,7 @@ def now_rfc3339() -> str:
 
 
 def host_architecture() -> str:
+    import platform
     m = platform.machine()
     return _GOARCH.get(m, m)
 
@@ -120,6 +119,7 @@ class ImageStore:
     def import_rootfs(self, fileobj, ref: str | None, changes: Iterable[str] = (),
                       message: str | None = None, source: str = "-") -> ImageInfo:
         """``docker import``: the (maybe compressed) tar becomes a one-layer image."""
+        from sampan.store.changes import apply_changes
         if ref is not None:
             parse_reference(ref)  # fail before reading a big tar
         exec_config = apply_changes({}, list(changes))

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tarfile
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -24,10 +22,10 @@ from sampan.state.lock import file_lock
 from sampan.state.paths import Paths
 from sampan.store.blobs import BlobStore
 from sampan.store.compression import Readable, close_reader, open_decompressed
-from sampan.store.tarpath import clean_member_path
 from sampan.store.types import LayerRef
-from sampan.store.unpack import extract_tar
-from sampan.store.upperdiff import upper_has_changes, write_upper_tar
+
+# tarfile and the extract/diff modules are imported inside the functions that use
+# them: ImageStore is on the `run` path, where layers are normally unpacked already.
 
 CHUNK = 1 << 20
 COMPLETE = "complete"
@@ -120,6 +118,8 @@ class _Tee:
 
 def layer_from_tar(blobs: BlobStore, fileobj: Readable) -> LayerRef:
     """Store an uncompressed tar stream as a gzip layer blob, checking its entry names."""
+    import tarfile
+    from sampan.store.tarpath import clean_member_path
     sink = LayerSink(blobs)
     try:
         tee = _Tee(fileobj, sink)
@@ -140,6 +140,7 @@ def layer_from_tar(blobs: BlobStore, fileobj: Readable) -> LayerRef:
 
 
 def layer_from_dir(blobs: BlobStore, upper: Path) -> LayerRef | None:
+    from sampan.store.upperdiff import upper_has_changes, write_upper_tar
     if not upper_has_changes(upper):
         return None
     sink = LayerSink(blobs)
@@ -176,6 +177,7 @@ class Unpacker:
 
     def ensure(self, layer: LayerRef, chain_id: str) -> int | None:
         """Unpack layer into its chain-id dir unless done. Returns the tar size if unpacked now."""
+        import shutil
         with self._lock(chain_id):
             if self.is_complete(chain_id):
                 return None
@@ -197,6 +199,7 @@ class Unpacker:
             return size
 
     def _extract(self, layer: LayerRef, dest: Path) -> int:
+        from sampan.store.unpack import extract_tar
         try:
             f: BinaryIO = self.blobs.open(layer.digest)
         except Exception:
@@ -220,6 +223,7 @@ class Unpacker:
 
     def remove(self, chain_id: str) -> bool:
         """Delete an unpacked layer: marker first, so a crash leaves a dir that is redone."""
+        import shutil
         d = self.layer_dir(chain_id)
         with self._lock(chain_id):
             if not d.exists():
