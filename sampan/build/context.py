@@ -118,34 +118,36 @@ def normalize_source(pattern: str) -> str:
     return "" if rel == "." else rel
 
 
-def match_sources(fs: SourceFS, pattern: str) -> list[str]:
-    """Paths (relative, resolved parent dirs) a COPY source pattern selects; [] if none."""
+def match_sources(fs: SourceFS, pattern: str) -> list[tuple[str, str]]:
+    """(name, resolved) pairs a COPY source pattern selects; [] if none.
+
+    `name` keeps the last component as written or matched (COPY names the copy
+    after it); `resolved` follows symlinks, so a linked file is copied as its target.
+    """
     rel = normalize_source(pattern)
     if not _META.search(rel):
-        resolved = fs.resolve(rel)
-        if fs.lstat(resolved) is None or fs.ignored(resolved):
-            return []
-        return [resolved]
-    matches = [""]
-    for part in rel.split("/"):
-        nxt: list[str] = []
-        if not _META.search(part):
-            for base in matches:
-                cand = f"{base}/{part}" if base else part
-                nxt.append(cand)
-        else:
-            rx = re.compile(_translate(part), re.DOTALL)
-            for base in matches:
-                for name in fs.listdir(fs.resolve(base) if base else ""):
-                    if rx.match(name):
-                        nxt.append(f"{base}/{name}" if base else name)
-        matches = nxt
-    out = []
-    for m in matches:
-        resolved = fs.resolve(m)
-        if fs.lstat(resolved) is not None and not fs.ignored(resolved):
-            out.append(resolved)
-    return sorted(set(out))
+        candidates = [rel]
+    else:
+        candidates = [""]
+        for part in rel.split("/"):
+            nxt: list[str] = []
+            if not _META.search(part):
+                nxt = [f"{base}/{part}" if base else part for base in candidates]
+            else:
+                rx = re.compile(_translate(part), re.DOTALL)
+                for base in candidates:
+                    for name in fs.listdir(fs.resolve(base) if base else ""):
+                        if rx.match(name):
+                            nxt.append(f"{base}/{name}" if base else name)
+            candidates = nxt
+    out: dict[str, str] = {}
+    for cand in candidates:
+        parent, _, last = cand.rpartition("/")
+        name = (f"{fs.resolve(parent)}/{last}" if parent else last).strip("/")
+        resolved = fs.resolve(cand)
+        if fs.lstat(resolved) is not None and not fs.ignored(name) and not fs.ignored(resolved):
+            out[name] = resolved
+    return sorted(out.items())
 
 
 def walk(fs: SourceFS, rel: str) -> Iterator[tuple[str, os.stat_result]]:

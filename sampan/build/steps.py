@@ -299,7 +299,9 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
     fs, _ = _source_fs(ctx, st, instr) if local else (None, False)
     try:
         matches = copyinstr.resolve_matches(fs, local) if local else []
-        digest = hash_sources(fs, [m for g in matches for m in g]) if local else ""
+        named = [pair for group in matches for pair in group]
+        # the names matter too: `COPY link /d/` creates /d/link
+        digest = hash_sources(fs, [r for _, r in named]) + repr([n for n, _ in named]) if local else ""
     except _USER_ERRORS as err:
         raise _user_error(ctx, instr, err) from None
     import hashlib

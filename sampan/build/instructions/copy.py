@@ -47,7 +47,9 @@ class CopySpec:
     extract_archives: bool = False  # ADD
 
 
-def resolve_matches(fs: SourceFS, patterns: list[str], ignored_hint: bool = True) -> list[list[str]]:
+def resolve_matches(fs: SourceFS, patterns: list[str],
+                    ignored_hint: bool = True) -> list[list[tuple[str, str]]]:
+    """Per pattern, its (name, resolved path) matches; a pattern matching nothing is an error."""
     out = []
     for pattern in patterns:
         found = match_sources(fs, pattern)
@@ -61,7 +63,7 @@ def resolve_matches(fs: SourceFS, patterns: list[str], ignored_hint: bool = True
 
 
 def copy_into(fs: SourceFS, spec: CopySpec, lowers: list[Path], upper: Path,
-              matches: list[list[str]] | None = None) -> None:
+              matches: list[list[tuple[str, str]]] | None = None) -> None:
     if matches is None:
         matches = resolve_matches(fs, spec.sources)
     flat = [m for group in matches for m in group]
@@ -73,7 +75,7 @@ def copy_into(fs: SourceFS, spec: CopySpec, lowers: list[Path], upper: Path,
     if len(flat) > 1 and not dest_is_dir:
         raise CopyError("when copying more than one source file, the destination must be a "
                         "directory and end with a /")
-    for src in flat:
+    for name, src in flat:
         st = fs.lstat(src)
         assert st is not None
         if stat.S_ISDIR(st.st_mode):
@@ -85,7 +87,7 @@ def copy_into(fs: SourceFS, spec: CopySpec, lowers: list[Path], upper: Path,
 
             extract_archive(fs.host(src), writer, dest_resolved)
         else:
-            target = os.path.join(dest_resolved, os.path.basename(src)) if dest_is_dir else dest_resolved
+            target = os.path.join(dest_resolved, os.path.basename(name)) if dest_is_dir else dest_resolved
             writer.ensure_dir(os.path.dirname(target) or "/", None)
             writer.copy_entry(fs, src, st, target)
 

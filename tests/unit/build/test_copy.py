@@ -193,3 +193,12 @@ def test_stdin_dockerfile_without_context(h):
     with pytest.raises(BuildError, match="needs a build context"):
         h.build("FROM busybox\nCOPY a /a\n", context=None)
     assert h.build("FROM busybox\nRUN true\n", context=None).image.id
+
+
+def test_symlink_source_is_followed_but_keeps_its_name(h):
+    h.write({"real.txt": "content"})
+    os.symlink("real.txt", h.context / "alias.txt")
+    files = h.files(h.build("FROM busybox\nCOPY alias.txt /d/\nCOPY alias.txt /named\n"))
+    assert files["/d/alias.txt"].read_text() == "content" and not files["/d/alias.txt"].is_symlink()
+    assert "/d/real.txt" not in files
+    assert files["/named"].read_text() == "content"
