@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 from sampan.errors import DigestMismatch, RegistryError
@@ -74,8 +75,12 @@ def get_small_blob(client: RegistryClient, repo: str, desc: Descriptor, what: st
     return bytes(body)
 
 
+class Aborted(Exception):
+    """Another layer of the same pull failed; stop this one quietly."""
+
+
 def download_layer(client: RegistryClient, repo: str, desc: Descriptor, diff_id: str,
-                   dest: Path, progress: ProgressSink) -> None:
+                   dest: Path, progress: ProgressSink, stop: threading.Event | None = None) -> None:
     """Stream one layer to dest, checking size (stop past declared), digest, and diff_id."""
     key = short(desc.digest)
     progress.begin(key, desc.size)
@@ -83,10 +88,14 @@ def download_layer(client: RegistryClient, repo: str, desc: Descriptor, diff_id:
     try:
         with client.request("GET", f"/v2/{repo}/blobs/{desc.digest}", scopes=_scope(client, repo),
                             what=f"fetching layer {key}") as r, open(dest, "wb") as out:
-            for chunk in r.iter_bytes(CHUNK):
+            for chunk in r.iter_bytes():
+                if stop is not None and stop.is_set():
+                    raise Aborted()
                 digester.update(chunk)
                 out.write(chunk)
                 progress.advance(key, len(chunk))
+            out.flush()
+            os.fsync(out.fileno())      # the store may adopt this file by renaming it
         digest, size, got_diff_id, _ = digester.finish()
     except DigestMismatch as e:
         raise DigestMismatch(f"{client.image}: layer {key}: {e}; refused") from None

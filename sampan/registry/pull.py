@@ -8,7 +8,8 @@ size budget). Only then are blobs moved into the store and the manifest register
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from sampan.errors import RegistryError
@@ -90,13 +91,15 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
                 dest = staging.file_for(desc.digest)
                 jobs.append((desc, diff_id, dest))
                 staging.add_file(desc.digest, dest, desc.size)
+            stop = threading.Event()
             with ThreadPoolExecutor(max_workers=PARALLEL_LAYERS) as pool:
-                futures = [pool.submit(download_layer, client, reference.path, d, di, dest, sink)
+                futures = [pool.submit(download_layer, client, reference.path, d, di, dest, sink, stop)
                            for d, di, dest in jobs]
                 try:
-                    for f in futures:
-                        f.result()
+                    for f in as_completed(futures):
+                        f.result()          # the first failure wins; the others stop early
                 except BaseException:
+                    stop.set()
                     for f in futures:
                         f.cancel()
                     raise

@@ -22,6 +22,16 @@ def scratch_dir(store: Any) -> Path:
     return Path(tempfile.mkdtemp(prefix="pull-", dir=base))
 
 
+def _adopter(store: Any):
+    """The store's rename-into-place for verified temp files on its own filesystem, when it
+    has one (ImageStore.blobs.commit_temp); else None and blobs are copied in. Saves a
+    full copy of every layer on pull."""
+    blobs = getattr(store, "blobs", None)
+    adopt = getattr(blobs, "commit_temp", None)
+    tmp = getattr(getattr(store, "paths", None), "tmp", None)
+    return adopt if callable(adopt) and tmp is not None else None
+
+
 class Staging:
     def __init__(self, store: Any):
         self.store = store
@@ -46,11 +56,16 @@ class Staging:
                 if not self.store.has_blob(digest):
                     self.store.put_blob_bytes(data, expected_digest=digest)
                     self.added.append(digest)
+            adopt = _adopter(self.store)
             for digest, path, size in self._files:
-                if not self.store.has_blob(digest):
+                if self.store.has_blob(digest):
+                    continue
+                if adopt is not None and os.path.getsize(path) == size:
+                    adopt(str(path), digest)     # a rename: the file was verified and fsynced
+                else:
                     with open(path, "rb") as f:
                         self.store.put_blob_stream(f, expected_digest=digest, expected_size=size)
-                    self.added.append(digest)
+                self.added.append(digest)
         except BaseException:
             self.rollback()
             raise
