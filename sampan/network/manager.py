@@ -255,10 +255,14 @@ class NetworkManager:
 
     # --- attach / detach ---
     def attach(self, cid: str, netns: Path, network: str, mappings: Iterable[PortMapping] = (),
-               aliases: Iterable[str] = (), hostname: str = "", ifname: str = "eth0",
+               aliases: Iterable[str] = (), hostname: str = "", ifname: str | None = None,
                hosts_path: Path | None = None) -> Attachment:
-        """CNI ADD of cid's netns to `network` (bridge, then portmap/firewall if needed)."""
+        """CNI ADD of cid's netns to `network` (bridge, then portmap/firewall if needed).
+        ifname None picks the next free ethN (eth0 first; `network connect` gets eth1...)."""
         info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
+        if ifname is None:
+            used = {a.ifname for a in self.store.attachments_of(cid)}
+            ifname = next(f"eth{i}" for i in range(len(used) + 1) if f"eth{i}" not in used)
         mappings = tuple(mappings)
         if any(m.host_port == 0 for m in mappings):
             raise InvalidArgument("attach needs resolved host ports: call check_ports first")

@@ -156,3 +156,26 @@ def test_default_network_gives_outbound_nat(nm):
         assert subprocess.run(["busybox", "ping", "-c1", "-W2", box.att.ip], capture_output=True).returncode == 0
     finally:
         box.release()
+
+
+def test_connect_and_disconnect_a_second_network(nm, tmp_path):
+    other = nm.create(f"second-{token()}")
+    box = Box(nm)
+    peer = Box(nm, network=other.name)
+    srv = Httpd(peer.ns, tmp_path)
+    try:
+        att = nm.attach(box.cid, box.ns, other.name)  # `network connect`
+        assert att.ifname == "eth1"
+        assert f"inet {att.ip}/" in in_ns(box.ns, "ip", "-o", "-4", "addr", "show", "eth1").stdout
+        got = in_ns(box.ns, "busybox", "wget", "-q", "-O", "-", f"http://{peer.att.ip}/")
+        assert got.stdout == srv.body
+        with pytest.raises(Conflict, match="already connected"):
+            nm.attach(box.cid, box.ns, other.name)
+        nm.detach(box.cid, box.ns, other.name, att)  # `network disconnect`
+        assert "eth1" not in in_ns(box.ns, "ip", "-o", "link").stdout
+        assert [a.network for a in nm.attachments(box.cid)] == ["bridge"]
+    finally:
+        srv.stop()
+        box.release()
+        peer.release()
+    nm.remove(other.name)

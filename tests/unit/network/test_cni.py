@@ -108,3 +108,14 @@ def test_internal_network_has_no_route_out_and_no_masquerade(tmp_path):
     net = NetworkInfo("n", "0" * 64, "spab-1", "10.9.0.0/24", "10.9.0.1", internal=True)
     bridge = build_conflist(net, tmp_path, False, False)["plugins"][0]
     assert bridge["ipMasq"] is False and "routes" not in bridge["ipam"]
+
+
+@pytest.mark.parametrize("policy,drops", [("DROP", True), ("ACCEPT", False)])
+def test_forward_policy_probe_reads_iptables_output(policy, drops):
+    import subprocess
+
+    from sampan.network.conflist import forward_policy_drops
+
+    probe = subprocess.Popen(["printf", f"-P FORWARD {policy}\\n-A FORWARD -j X\\n"], stdout=subprocess.PIPE)
+    assert forward_policy_drops(probe) is drops
+    assert forward_policy_drops(None) is False
