@@ -94,11 +94,17 @@ class _DecompressReader:
                 rest = d.unused_data
                 if not rest:
                     rest = self._src.read(CHUNK)
-                if not rest:
-                    self._eof = True
+                if not rest or not rest.strip(b"\0") and self._only_zeros_left(rest):
+                    self._eof = True  # gzip(1) also ignores zero padding after the last member
                     break
                 self._d = self._new()
                 self._prepend(rest)
+
+    def _only_zeros_left(self, seen: bytes) -> bool:
+        while chunk := self._src.read(CHUNK):
+            if chunk.strip(b"\0"):
+                raise InvalidArgument(f"corrupt {self._what} stream: garbage after the end")
+        return True
 
     def _prepend(self, data: bytes) -> None:
         self._src = PrefixedReader(data, self._src)

@@ -119,16 +119,17 @@ class _Tee:
 def layer_from_tar(blobs: BlobStore, fileobj: Readable) -> LayerRef:
     """Store an uncompressed tar stream as a gzip layer blob, checking its entry names."""
     import tarfile
-    from sampan.store.tarpath import clean_member_path
+    from sampan.store.tarpath import ShapeChecker
     sink = LayerSink(blobs)
     try:
         tee = _Tee(fileobj, sink)
         try:
+            shape = ShapeChecker()
             with tarfile.open(fileobj=tee, mode="r|") as tar:
                 for ti in tar:
-                    clean_member_path(ti.name)
-                    if ti.islnk():
-                        clean_member_path(ti.linkname)
+                    kind = ("dir" if ti.isdir() else "symlink" if ti.issym()
+                            else "hardlink" if ti.islnk() else "file")
+                    shape.check(ti.name, kind, ti.linkname)
         except tarfile.TarError as e:
             raise InvalidArgument(f"not a valid tar archive: {e}") from None
         while tee.read(CHUNK):  # trailing padding belongs to the diff_id too

@@ -48,3 +48,35 @@ def is_within(path: str) -> bool:
     """True if a cleaned relative path stays inside the root (property-test helper)."""
     full = posixpath.normpath(posixpath.join("/root", path))
     return full == "/root" or full.startswith("/root/")
+
+
+class ShapeChecker:
+    """Refuse, without extracting, what the extractor would refuse: for errors at
+    import time rather than at the first ``run``. Tracks what earlier entries made."""
+
+    def __init__(self) -> None:
+        self._kind: dict[str, str] = {}  # path -> "dir" | "file" | "symlink"
+
+    def check(self, name: str, kind: str, linkname: str = "") -> None:
+        path = clean_member_path(name)
+        if not path:
+            return
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            prefix = "/".join(parts[:i])
+            if self._kind.get(prefix) == "symlink":
+                raise UnsafeArchive(f"refusing tar entry {name!r}: {prefix!r} is a symlink; "
+                                    "writing through it could escape the root")
+        parent, base = split_parent(path)
+        if base.startswith(WHITEOUT_PREFIX):
+            if not base.startswith(AUFS_META_PREFIX):
+                gone = f"{parent}/{base[len(WHITEOUT_PREFIX):]}" if parent else base[4:]
+                self._kind.pop(gone, None)
+            return
+        if kind == "hardlink":
+            target = clean_member_path(linkname)
+            if self._kind.get(target) != "file":
+                raise UnsafeArchive(f"refusing tar entry {name!r}: hardlink to {linkname!r}, "
+                                    "which is not a file earlier in the archive")
+            kind = "file"
+        self._kind[path] = kind

@@ -277,3 +277,26 @@ def test_store_survives_reopen(store, busybox_tar):
     again = ImageStore(store.paths, Database(store.paths.db))
     assert again.resolve("busybox").id == info.id
     again.db.close()
+
+
+@pytest.mark.parametrize("entries, words", [
+    ([entry("l", "symlink", link="/etc"), entry("l/passwd", data=b"x")], "symlink"),
+    ([entry("h", "hardlink", link="later"), entry("later", data=b"x")], "hardlink"),
+    ([entry("d", "dir"), entry("h", "hardlink", link="d")], "hardlink"),
+])
+def test_import_refuses_what_unpack_would(store, entries, words):
+    with pytest.raises(UnsafeArchive) as e:
+        store.import_rootfs(io.BytesIO(make_tar(*entries)), "x")
+    assert words in str(e.value)
+    assert tree_files(store.paths.blobs) == []
+
+
+def test_import_accepts_replaced_symlink_and_gzip_padding(store):
+    tar = make_tar(entry("a", "symlink", link="/etc"), entry("a", "dir", mode=0o755),
+                   entry("a/f", data=b"ok"), entry("b", data=b"1"), entry("c", "hardlink", link="b"))
+    info = store.import_rootfs(io.BytesIO(gzip.compress(tar) + b"\0" * 1000), "ok")
+    [diff] = store.layer_dirs(info)
+    assert (diff / "a/f").read_bytes() == b"ok"
+    assert os.stat(diff / "b").st_ino == os.stat(diff / "c").st_ino
+    with pytest.raises(InvalidArgument):
+        store.import_rootfs(io.BytesIO(gzip.compress(tar) + b"\0junk"), "bad")
