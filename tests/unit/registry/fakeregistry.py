@@ -26,7 +26,8 @@ class FakeRegistry:
         self.blob_override: dict[str, bytes] = {}      # serve these bytes instead
         self.length_override: dict[str, int] = {}      # declare this Content-Length
         self.manifest_digest_header: str | None = None
-        self.status_override: list[tuple[str, int, dict]] = []   # (path regex, status, headers)
+        self.status_override: list[list] = []   # [path regex, status, headers(, times left)]
+        self.redirect: dict[str, str] = {}      # blob digest -> absolute URL (307)
         self.requests: list[tuple[str, str, str]] = []            # (method, path, auth scheme)
         self.token_requests: list[dict] = []
         self.uploads: dict[str, bytearray] = {}
@@ -142,8 +143,11 @@ class FakeRegistry:
                                      self.headers.get("Authorization", "").split(" ")[0]))
                 if path == "/token":
                     return self._token(url)
-                for pattern, status, headers in reg.status_override:
-                    if re.search(pattern, path):
+                for rule in reg.status_override:
+                    pattern, status, headers = rule[:3]
+                    if re.search(pattern, path) and (len(rule) < 4 or rule[3] > 0):
+                        if len(rule) == 4:
+                            rule[3] -= 1
                         return self._send(status, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}', headers)
                 if path == "/v2/" or path == "/v2":
                     if not reg._authorized(self.headers.get("Authorization", ""), None, False):
@@ -171,6 +175,8 @@ class FakeRegistry:
                     return self._send(200, raw, hdr)
                 if ref.startswith("uploads"):
                     return self._upload(repo, ref, url)
+                if ref in reg.redirect:
+                    return self._send(307, b"", {"Location": reg.redirect[ref]})
                 if ref not in reg.blobs or ref not in reg.repo_blobs.get(repo, set()):
                     return self._err(404, "BLOB_UNKNOWN", "blob unknown")
                 body = reg.blob_override.get(ref, reg.blobs[ref])
