@@ -104,6 +104,7 @@ class _Builder:
         finally:
             for d in list(ctx.temp_dirs):
                 shutil.rmtree(d, ignore_errors=True)
+            self.progress.close()
 
     def _stage_layers(self, df: Dockerfile, name: str) -> list | None:
         stage = find_stage(df, name)

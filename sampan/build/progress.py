@@ -1,7 +1,7 @@
 """Build output in BuildKit's plain style: `#N [stage 2/5] RUN ...`, streamed output, timings.
 
-`plain` writes lines as they come; `quiet` writes nothing but the final image
-id (the caller prints it). A rich live view is not built yet: `auto` is plain.
+`plain` writes lines as they come; `quiet` writes nothing (the caller prints
+the image id); `auto` is the live view (progress_tty) on a terminal, else plain.
 """
 
 from __future__ import annotations
@@ -60,6 +60,9 @@ class Progress:
     def block(self, text: str) -> None:
         self._emit(text if text.endswith("\n") else text + "\n")
 
+    def close(self) -> None:
+        """End of the build (the live view stops; plain output has nothing to do)."""
+
 
 def make_progress(mode: str, stream: TextIO | None) -> Progress:
     """mode: auto | plain | quiet (`-q` is quiet)."""
@@ -69,6 +72,10 @@ def make_progress(mode: str, stream: TextIO | None) -> Progress:
         raise InvalidArgument(f"invalid --progress {mode!r}: use auto, plain or quiet")
     if mode == "quiet" or stream is None:
         return Progress(None, quiet=True)
+    if mode == "tty" or (mode == "auto" and stream.isatty()):
+        from sampan.build.progress_tty import TTYProgress
+
+        return TTYProgress(stream)
 
     def write(text: str) -> None:
         stream.write(text)
