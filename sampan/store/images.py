@@ -294,3 +294,7 @@ class ImageStore:
 
     def disk_usage(self) -> dict:
         return maintenance.disk_usage(self)
+
+    def check(self, repair: bool = False) -> list[str]:
+        """Problems found in the store, one line each (for `sampan system check`)."""
+        return maintenance.check(self, repair)

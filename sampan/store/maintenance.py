@@ -180,3 +180,56 @@ def disk_usage(store: "ImageStore") -> dict:
         "unpacked_size": _tree_size(store.paths.layers),
         "per_image": {i.id: i.size for i in images},
     }
+
+
+def check(store: "ImageStore", repair: bool = False) -> list[str]:
+    """Verify the store: every blob's bytes match its name, every image's blobs are
+    present, no half-unpacked layer or stray temp file, index.json matches the
+    database. Returns one line per problem; with repair, fixes what can be fixed
+    (deletes corrupt blobs and leftovers, rewrites index.json)."""
+    import hashlib
+    import json
+
+    from sampan.store.layers import COMPLETE
+    from sampan.store.layout import build_index
+
+    problems: list[str] = []
+    for d in store.blobs.all_digests():
+        h = hashlib.sha256()
+        try:
+            with store.blobs.open(d) as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+        except Exception:
+            continue
+        if "sha256:" + h.hexdigest() != d:
+            problems.append(f"blob {d} is corrupt (its content hashes to sha256:{h.hexdigest()})")
+            if repair:
+                store.blobs.delete(d)
+    for info in store.catalog.all():
+        for d in [info.manifest_digest, info.id] + [l.digest for l in info.layers]:
+            if not store.blobs.has(d):
+                problems.append(f"image {info.short_id} ({', '.join(info.repo_tags) or '<none>'}) "
+                                f"is missing blob {d}; remove it and pull or import it again")
+    for chain in store.unpacker.all_chain_ids():
+        if not (store.unpacker.layer_dir(chain) / COMPLETE).exists():
+            problems.append(f"layer {chain} was left half unpacked")
+            if repair:
+                store.unpacker.remove(chain)
+    try:
+        temps = sorted(os.listdir(store.paths.tmp))
+    except FileNotFoundError:
+        temps = []
+    if temps:
+        problems.append(f"{len(temps)} temporary file(s) left in {store.paths.tmp}")
+        if repair:
+            collect_orphans(store, grace=0)
+    try:
+        on_disk = json.loads(store.paths.index_json.read_bytes())
+    except (OSError, ValueError):
+        on_disk = None
+    if on_disk != build_index(store.catalog):
+        problems.append("index.json does not match the image database")
+        if repair:
+            write_index(store.paths, store.catalog)
+    return problems

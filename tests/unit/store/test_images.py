@@ -300,3 +300,23 @@ def test_import_accepts_replaced_symlink_and_gzip_padding(store):
     assert os.stat(diff / "b").st_ino == os.stat(diff / "c").st_ino
     with pytest.raises(InvalidArgument):
         store.import_rootfs(io.BytesIO(gzip.compress(tar) + b"\0junk"), "bad")
+
+
+def test_check_finds_and_repairs_damage(store, busybox_tar):
+    info = imp(store, busybox_tar)
+    store.layer_dirs(info)
+    assert store.check() == []
+    os.chmod(store.blob_path(info.id), 0o644)
+    with open(store.blob_path(info.id), "ab") as f:
+        f.write(b" ")  # bit rot
+    (store.unpacker.diff_dir("sha256:" + "7" * 64)).mkdir(parents=True)  # crash leftover
+    (store.paths.tmp / "blob-stray").write_bytes(b"x")
+    store.paths.index_json.write_text("{}")
+    problems = store.check()
+    assert len(problems) == 4, problems
+    assert any("corrupt" in p for p in problems) and any("half unpacked" in p for p in problems)
+    store.check(repair=True)
+    left = store.check()
+    assert len(left) == 1 and "missing blob" in left[0]  # the image itself must be re-imported
+    assert not store.unpacker.layer_dir("sha256:" + "7" * 64).exists()
+    assert list(store.paths.tmp.iterdir()) == []
