@@ -22,7 +22,10 @@ def main(argv: list[str]) -> int:
     try:
         nm = NetworkManager(paths, db)
         # cid's lock is already ours: inherited, locked, from the parent
+        networks = {r["network"] for r in nm.store.attachment_rows("cid=?", (cid,))}
         nm.teardown.release_now(cid, Path(netns))
+        for network in networks:
+            nm.refresh_hosts(network)  # peers stop resolving the name of a container that is gone
         if replenish:
             os.nice(5)  # yield the CPU to whatever the user runs next
             nm.prepare_spare(replenish)

@@ -309,6 +309,9 @@ class NetworkManager:
         info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
         mappings = tuple(mappings)
         row = self.store.claim_spare(info.name, cid, tuple(aliases), hostname, str(hosts_path or ""))
+        if row is not None and not netns_mod.is_netns(Path(row["netns"])):
+            self.teardown.release_now(cid, None)  # made before a reboot: its namespace is gone
+            row = None
         if row is None:
             ns = self.create_netns(cid)
             try:
@@ -378,10 +381,11 @@ class NetworkManager:
         claimed (state 'tearing') until they finish, and check_ports waits for them.
         replenish=True has that process then prepare a spare sandbox on the default
         network for the next container (see setup())."""
+        networks = {r["network"] for r in self.store.attachment_rows("cid=?", (cid,))}
         self.teardown.release(cid, Path(netns), background, DEFAULT_NETWORK if replenish else "")
         if not background:
-            for a in {r["network"] for r in self.store.attachment_rows()}:
-                self._refresh_peers(a)
+            for network in networks:
+                self._refresh_peers(network)
 
     def settle(self, cid: str | None = None, network: str | None = None) -> None:
         """Wait for background teardowns (of cid, or every one of this root) to finish,
@@ -413,6 +417,10 @@ class NetworkManager:
     def _write_hosts(self, att: Attachment, path: Path) -> None:
         dns.rewrite_in_place(path, dns.hosts_file(att.hostname, att, self.peers(att.network)))
         self._refresh_peers(att.network)
+
+    def refresh_hosts(self, network: str) -> None:
+        """Rewrite the /etc/hosts of every container on `network` that gave a hosts_path."""
+        self._refresh_peers(network)
 
     def _refresh_peers(self, network: str) -> None:
         """Keep every peer's /etc/hosts current as containers come and go."""

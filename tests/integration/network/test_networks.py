@@ -112,9 +112,11 @@ def test_peers_reach_each_other_by_name_and_hosts_stay_current(nm, tmp_path):
         cache = Box(nm, network=net.name, hostname="cache", hosts_path=hosts["cache"])
         assert _hosts_entry(hosts["web"], "cache") == cache.att.ip
         assert _hosts_entry(hosts["cache"], "db") == db.att.ip
-        cache.release()
+        cache.release(background=True)  # the background teardown updates the peers too
         cache = None
+        nm.settle()
         assert _hosts_entry(hosts["web"], "cache") is None
+        assert _hosts_entry(hosts["web"], "db") == db.att.ip
     finally:
         srv.stop()
         for b in (web, db, cache):
