@@ -20,7 +20,7 @@ from sampan.oci.digest import check_digest
 from sampan.oci.image import (DOCKER_FOREIGN_LAYER, DOCKER_LAYER, DOCKER_LAYER_GZIP,
                               DOCKER_LAYER_ZSTD, OCI_CONFIG, OCI_LAYER, OCI_LAYER_GZIP,
                               OCI_LAYER_NONDIST_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST,
-                              parse_config, parse_manifest)
+                              chain_ids, parse_config, parse_manifest)
 from sampan.oci.reference import parse_reference
 from sampan.state.db import Database
 from sampan.state.lock import file_lock
@@ -102,11 +102,17 @@ class ImageStore:
         self._ensure_dirs()
         return layer_from_dir(self.blobs, Path(upper))
 
-    def layer_dirs(self, image: ImageInfo | str) -> list[Path]:
-        """Unpacked diff dirs of the image's layers, TOP FIRST (overlay lowerdir order)."""
-        info = image if isinstance(image, ImageInfo) else self.resolve(image)
+    def layer_dirs(self, image: ImageInfo | str | list[LayerRef]) -> list[Path]:
+        """Unpacked diff dirs of the image's layers, TOP FIRST (overlay lowerdir order).
+
+        ``image`` may also be a bare layer stack (bottom first), as a build step has it.
+        """
+        if isinstance(image, list):
+            layers = image
+        else:
+            layers = (image if isinstance(image, ImageInfo) else self.resolve(image)).layers
         out = []
-        for layer, chain in zip(info.layers, info.chain_ids):
+        for layer, chain in zip(layers, chain_ids([l.diff_id for l in layers])):
             if not self.unpacker.is_complete(chain):
                 size = self.unpacker.ensure(layer, chain)
                 if size is not None and layer.uncompressed_size is None:

@@ -211,6 +211,7 @@ def test_write_image_history_and_layers(store, busybox_tar):
     assert rows[0]["id"] == info.id and rows[1]["id"] == "<missing>"
     assert rows[0]["size"] == 0 and rows[1]["size"] == extra.uncompressed_size
     top, bottom = store.layer_dirs(info)
+    assert store.layer_dirs(base.layers + [extra]) == [top, bottom]
     assert (top / "etc/motd").read_text() == "hi\n" and (bottom / "bin/busybox").exists()
     assert not (top / "bin").exists()
 
