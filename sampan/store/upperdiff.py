@@ -17,8 +17,14 @@ import tarfile
 from pathlib import Path
 from typing import BinaryIO
 
+from sampan.errors import InvalidState
 from sampan.store.tarpath import OPAQUE_MARKER, WHITEOUT_PREFIX
 from sampan.store.unpack import OPAQUE_XATTR, XATTR_PAX_PREFIX
+
+
+# With these, the upper dir holds pointers into the lower layers, which a tar cannot express.
+_INCOMPLETE_MARKS = {"trusted.overlay.metacopy": "metadata-only copy-up",
+                     "trusted.overlay.redirect": "renamed-directory redirect"}
 
 
 def _xattrs(path: str) -> dict[str, str]:
@@ -30,6 +36,10 @@ def _xattrs(path: str) -> dict[str, str]:
         raise
     out = {}
     for name in sorted(names):
+        if name in _INCOMPLETE_MARKS:
+            raise InvalidState(f"{path} is an overlay {_INCOMPLETE_MARKS[name]}, not a whole "
+                               "copy: mount overlays with metacopy=off,redirect_dir=off to "
+                               "commit their upper dirs")
         if name.startswith("trusted.overlay."):
             continue
         try:

@@ -321,3 +321,16 @@ def test_check_finds_and_repairs_damage(store, busybox_tar):
     assert len(left) == 1 and "missing blob" in left[0]  # the image itself must be re-imported
     assert not store.unpacker.layer_dir("sha256:" + "7" * 64).exists()
     assert list(store.paths.tmp.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="trusted.* xattrs need root")
+def test_upper_dir_with_metacopy_is_refused(store, tmp_path):
+    from sampan.errors import InvalidState
+    upper = tmp_path / "upper"
+    upper.mkdir()
+    (upper / "f").write_text("")
+    os.setxattr(upper / "f", "trusted.overlay.metacopy", b"")
+    with pytest.raises(InvalidState) as e:
+        store.add_layer_from_dir(upper)
+    assert "metacopy=off" in str(e.value)
+    assert tree_files(store.paths.blobs) == [] and tree_files(store.paths.tmp) == []
