@@ -21,11 +21,23 @@ def run_argv(instr: Instruction, shell: list[str] | None) -> list[str]:
         only = _ONLY_HEREDOC.match(text.strip())
         if only and len(instr.heredocs) == 1:
             # `RUN <<EOF ... EOF`: the heredoc is the script.
-            return shell + [instr.heredocs[0].content]
+            script = instr.heredocs[0].content
+            if script.startswith("#!"):
+                return shell + [_shebang_runner(script), "sampan-heredoc", script]
+            return shell + [script]
         # Otherwise the shell gets the command line with the heredoc bodies after it.
         body = "".join(f"{h.content}{h.name}\n" for h in instr.heredocs)
         return shell + [f"{text}\n{body}"]
     return shell + [text]
+
+
+def _shebang_runner(script: str) -> str:
+    """A script with `#!interp`: written to the container's /dev (a tmpfs, so not in the
+    layer) and run by its interpreter, as BuildKit runs such a heredoc as a file."""
+    interp = script[2:].split("\n", 1)[0].strip()
+    quoted = " ".join("'" + part.replace("'", "'\\''") + "'" for part in interp.split(None, 1)) or "/bin/sh"
+    return ('f=/dev/.sampan-heredoc-$$; printf %s "$1" > "$f" && chmod 700 "$f" && '
+            f'exec {quoted} "$f"')
 
 
 def run_env(image_env: list[str], args: dict[str, str], build_args: dict[str, str]) -> list[str]:

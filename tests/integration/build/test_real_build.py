@@ -81,3 +81,11 @@ def test_multistage_copy_from_and_target(real):
 def test_network_none_has_only_loopback(real):
     real.build("FROM busybox\nRUN ls /sys/class/net > /ifaces\n", network="none", tags=["n:1"])
     assert real.run_in("n:1", ["cat", "/ifaces"]) == (0, "lo\n")
+
+
+def test_heredoc_with_shebang_runs_with_its_interpreter(real):
+    real.build("FROM busybox\nRUN <<EOF\n#!/usr/bin/awk -f\nBEGIN { print \"from awk\" > \"/awk-out\" }\nEOF\n",
+               tags=["shebang:1"])
+    assert real.run_in("shebang:1", ["cat", "/awk-out"]) == (0, "from awk\n")
+    code, out = real.run_in("shebang:1", ["sh", "-c", "ls -a /dev | grep -c sampan-heredoc"])
+    assert out.strip() == "0"  # the script did not end up in the image

@@ -127,3 +127,10 @@ def test_workdir_created_only_when_missing(h):
     assert files["/new/dir"].is_dir()
     assert len(result.image.layers) == 2  # base + the one WORKDIR that created something
     assert result.image.history[1].get("empty_layer") is True
+
+
+def test_shebang_heredoc_runs_through_its_interpreter(h):
+    h.build("FROM busybox\nRUN <<EOF\n#!/usr/bin/python3 -u\nprint('hi')\nEOF\n")
+    argv = last(h).argv
+    assert argv[:2] == ["/bin/sh", "-c"] and "exec '/usr/bin/python3' '-u' \"$f\"" in argv[2]
+    assert argv[3:] == ["sampan-heredoc", "#!/usr/bin/python3 -u\nprint('hi')\n"]
