@@ -202,7 +202,11 @@ class RegistryClient:
                         time.sleep(wait)
                         continue
                 if resp.status_code in ok or (allow_404 and resp.status_code == 404):
-                    yield resp
+                    try:
+                        yield resp
+                    except httpx.HTTPError as e:   # raised while the caller streamed the body
+                        raise RegistryError(f"{self.image}: network error talking to {self.host} "
+                                            f"while {what}: {_short(e)}") from None
                     return
                 self._fail(resp, what)
             finally:

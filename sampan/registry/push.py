@@ -105,6 +105,11 @@ def push(store: Any, local: str, dest: str | None = None, *, tls_verify: bool | 
     """Push the stored image `local` to `dest` (default: local's own name). Returns the
     manifest digest as the registry stored it."""
     info = store.resolve(local)
+    if dest is None:
+        known = getattr(info, "full_tags", None) or info.repo_tags
+        if local.startswith("sha256:") or str(parse_reference(local)) not in known:
+            raise InvalidArgument(f"{local!r} is not a tag of the image; give the destination "
+                                  f"name to push to (e.g. registry.example.com/team/app:1)")
     target = dest or local
     reference = parse_reference(target)
     if reference.digest:

@@ -180,6 +180,8 @@ class FakeRegistry:
                 if ref not in reg.blobs or ref not in reg.repo_blobs.get(repo, set()):
                     return self._err(404, "BLOB_UNKNOWN", "blob unknown")
                 body = reg.blob_override.get(ref, reg.blobs[ref])
+                if ref in reg.length_override:
+                    self.close_connection = True    # a short body, then hang up
                 return self._send(200, body, {"Content-Type": "application/octet-stream",
                                               "Docker-Content-Digest": ref},
                                   length=reg.length_override.get(ref))

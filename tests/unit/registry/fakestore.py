@@ -71,6 +71,9 @@ class FakeStore:
 
     def resolve(self, name: str) -> FakeInfo:
         from sampan.oci.reference import parse_reference
+        for info in self.images.values():
+            if name == info.id:
+                return info
         ref = str(parse_reference(name))
         if ref in self.tags:
             return self.images[self.tags[ref]]

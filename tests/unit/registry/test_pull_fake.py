@@ -70,7 +70,7 @@ def test_index_selects_requested_platform(store):
             pull(store, f"{reg.host}/m:multi", platform="linux/s390x", progress=False)
 
 
-@pytest.mark.parametrize("attack", ["tampered", "longer", "shorter_decl", "diff_id", "manifest_header",
+@pytest.mark.parametrize("attack", ["tampered", "longer", "cut_short", "shorter_decl", "diff_id", "manifest_header",
                                     "bad_json", "media_type", "huge_manifest", "bomb", "not_gzip"])
 def test_hostile_registry_refused_and_store_untouched(store, attack, monkeypatch):
     img = make_image(2)
@@ -99,6 +99,9 @@ def test_hostile_registry_refused_and_store_untouched(store, attack, monkeypatch
         ref = f"{reg.host}/h:t"
         if attack == "tampered":
             reg.blob_override[layer] = img.layers[1][:-1] + b"X"
+        elif attack == "cut_short":   # declares the right length, sends less, hangs up
+            reg.blob_override[layer] = img.layers[1][:100]
+            reg.length_override[layer] = len(img.layers[1])
         elif attack == "longer":
             reg.blob_override[layer] = img.layers[1] + b"extra bytes"
         elif attack == "manifest_header":

@@ -82,3 +82,10 @@ def test_push_refuses_digest_destination(store):
     put_image(store, img, "127.0.0.1/a:1")
     with pytest.raises(Exception, match="digest reference"):
         push(store, "127.0.0.1/a:1", f"127.0.0.1/a@{sha(b'x')}", progress=False)
+
+
+def test_push_by_id_needs_a_destination(store):
+    img = make_image(1)
+    info = put_image(store, img, "127.0.0.1/a:1")
+    with pytest.raises(Exception, match="not a tag of the image"):
+        push(store, info.id, progress=False)

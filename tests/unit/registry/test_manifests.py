@@ -1,0 +1,62 @@
+"""Manifest/index parsing and platform choice."""
+
+import json
+
+import pytest
+
+from sampan.errors import InvalidArgument, RegistryError
+from sampan.registry.manifests import (Index, ImageManifest, Platform, parse_manifest,
+                                       parse_platform, select_platform)
+from tests.unit.registry.images import make_image, sha
+
+
+def index(*plats):
+    return json.dumps({"schemaVersion": 2,
+                       "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+                       "manifests": [{"mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                                      "digest": sha(repr(p).encode()), "size": 10, "platform": p}
+                                     for p in plats]}).encode()
+
+
+def test_parse_platform():
+    assert parse_platform("linux/amd64") == Platform("linux", "amd64")
+    assert parse_platform("linux/arm64/v8") == Platform("linux", "arm64", "v8")
+    assert parse_platform("linux/x86_64") == Platform("linux", "amd64")
+    with pytest.raises(InvalidArgument, match="os/arch"):
+        parse_platform("amd64")
+    assert parse_platform(None).os == "linux"
+
+
+def test_select_variant_and_skip_attestations():
+    raw = index({"os": "unknown", "architecture": "unknown"},
+                {"os": "linux", "architecture": "arm", "variant": "v6"},
+                {"os": "linux", "architecture": "arm", "variant": "v7"},
+                {"os": "linux", "architecture": "arm64", "variant": "v8"})
+    idx = parse_manifest(raw, None, "img")
+    assert isinstance(idx, Index)
+    assert select_platform(idx, Platform("linux", "arm", "v7"), "img").platform["variant"] == "v7"
+    assert select_platform(idx, Platform("linux", "arm64", "v8"), "img").platform["architecture"] == "arm64"
+    with pytest.raises(RegistryError, match=r"available: linux/arm/v6, linux/arm/v7, linux/arm64/v8"):
+        select_platform(idx, Platform("linux", "amd64"), "img")
+
+
+def test_manifest_validation():
+    img = make_image(1)
+    m = parse_manifest(img.manifest, None, "img")
+    assert isinstance(m, ImageManifest) and m.layers[0].digest == sha(img.layers[0])
+    bad = json.loads(img.manifest)
+    bad["layers"][0]["size"] = -1
+    with pytest.raises(RegistryError, match="invalid size"):
+        parse_manifest(json.dumps(bad).encode(), None, "img")
+    bad = json.loads(img.manifest)
+    bad["layers"][0]["digest"] = "sha256:../../etc"
+    with pytest.raises(RegistryError, match="invalid or unsupported digest"):
+        parse_manifest(json.dumps(bad).encode(), None, "img")
+    bad = json.loads(img.manifest)
+    bad["schemaVersion"] = 1
+    with pytest.raises(RegistryError, match="schema version"):
+        parse_manifest(json.dumps(bad).encode(), None, "img")
+    bad = json.loads(img.manifest)
+    bad["config"]["mediaType"] = "application/vnd.cncf.helm.config.v1+json"
+    with pytest.raises(RegistryError, match="not a container image"):
+        parse_manifest(json.dumps(bad).encode(), None, "img")
