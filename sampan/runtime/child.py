@@ -119,7 +119,7 @@ def container_init(sys, ctx: ChildContext) -> None:
             sys.setdomainname(spec["domainname"])
         builder = RootfsBuilder(sys, spec, ctx.rootfs, ctx.cgroup_hierarchies, ctx.cgroup_v2)
         step.name = "mount the container filesystems"
-        builder.prepare()
+        builder.prepare(step)
         step.name = "pivot_root"
         builder.pivot()
         step.name = "write sysctls"

@@ -83,7 +83,7 @@ class RootfsBuilder:
         self.cgroup_v2 = cgroup_v2
 
     # ---- before pivot_root ----
-    def prepare(self) -> None:
+    def prepare(self, step=None) -> None:
         # our mounts must not leak to the host: private unless the spec asks otherwise
         prop = PROPAGATION.get(self.linux.get("rootfsPropagation") or "", MS_PRIVATE | MS_REC)
         self.sys.mount(None, "/", None, prop)
@@ -91,6 +91,8 @@ class RootfsBuilder:
         for m in self.spec.get("mounts") or []:
             self.mount_one(m)
         if self.dev_is_fresh():
+            if step is not None:
+                step.name = "create devices in /dev"
             self.make_devices()
             self.make_dev_links()
 

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sampan.errors import ContainerNotFound, Conflict, InvalidArgument
-from sampan.state.atomic import atomic_write_json
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -71,7 +70,12 @@ class StateDir:
         return d
 
     def save(self, rec: ContainerRecord) -> None:
-        atomic_write_json(self.dir(rec.id) / "state.json", asdict(rec), mode=0o600)
+        # state_dir lives under the run root (tmpfs, gone at reboot like the processes it
+        # describes): rename for atomicity, no fsync on the start path
+        path = self.dir(rec.id) / "state.json"
+        tmp = path.with_name(".state.json.tmp")
+        tmp.write_text(json.dumps(asdict(rec)))
+        os.replace(tmp, path)
 
     def load(self, cid: str) -> ContainerRecord:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import tempfile
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from sampan.errors import SampanError
 from sampan.runtime.base import Stdio, become_subreaper, get_runtime
 from tests.integration.runtime.bundle import make_bundle, token
+from tests.support import leaks
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -101,10 +103,21 @@ class Harness:
 
 
 @pytest.fixture(params=["native", "runc"])
-def h(request, state_dirs, busybox_tar):
-    root, runroot = state_dirs
-    root.mkdir(parents=True, exist_ok=True)
+def h(request, busybox_tar):
+    """A harness over one runtime, with a leak check of what a runtime can leak: mounts and
+    processes under the private dir, and the containers' cgroups. (The shared state_dirs
+    fixture also diffs host-wide links and iptables, which concurrent network tests change.)"""
+    base = Path(tempfile.mkdtemp(prefix="sampan-rt-test-"))
+    root, runroot = base / "root", base / "run"
+    root.mkdir(parents=True)
     rt = get_runtime(request.param, runroot / "runtime")
     harness = Harness(rt, root, busybox_tar)
-    yield harness
-    harness.cleanup()
+    try:
+        yield harness
+    finally:
+        harness.cleanup()
+        problems = {"mounts": leaks.mounts_under(str(base)), "processes": leaks.processes_with(str(base)),
+                    "cgroups": [c for cid in harness.cids for c in leaks.cgroups_named(cid)]}
+        shutil.rmtree(base, ignore_errors=True)
+    problems = {k: v for k, v in problems.items() if v}
+    assert not problems, f"test leaked host state: {problems}"

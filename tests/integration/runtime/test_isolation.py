@@ -161,3 +161,24 @@ def test_no_oom_reported_for_a_clean_exit(h):
     os.waitpid(created.pid, 0)
     read_all(r)
     assert not h.rt.oom_killed(cid)
+
+
+def test_device_rules_block_a_denied_device(h):
+    def edit(spec):
+        spec["linux"]["resources"] = {"devices": [
+            {"allow": False, "access": "rwm"},
+            {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+            {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
+        ]}
+    # /dev/fuse (10:229) opens without any capability, so only the device cgroup can refuse it
+    script = "mknod /tmp/fuse c 10 229 && (exec 3<>/tmp/fuse) && echo fuse-open; head -c 1 /dev/zero | wc -c"
+    rc, out = h.run(["sh", "-c", script], edit)
+    assert "fuse-open" not in out and "Operation not permitted" in out, out
+    assert out.split()[-1] == "1"  # an allowed device works
+
+def test_default_device_rules_match_runc(h):
+    # with no rules in the spec, both runtimes allow only the standard devices (and tun)
+    script = ("for d in 1:3 1:5 1:9 10:200 10:229 10:237; do mknod /tmp/d$d c ${d%:*} ${d#*:} || echo nomknod; "
+              "(exec 3</tmp/d$d) 2>/dev/null && echo ok $d || echo denied $d; done")
+    rc, out = h.run(["sh", "-c", script])
+    assert out.splitlines() == ["ok 1:3", "ok 1:5", "ok 1:9", "ok 10:200", "denied 10:229", "denied 10:237"]

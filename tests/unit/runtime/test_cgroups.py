@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import sampan.runtime.cgroups.v1 as v1
 from sampan.runtime.cgroups import CgroupV1, CgroupV2, is_v2, open_cgroup
 from sampan.runtime.cgroups.v2 import shares_to_weight
 
@@ -40,14 +41,15 @@ def test_v1_applies_limits_per_controller(tmp_path):
     assert isinstance(cg, CgroupV1)
     assert set(cg.hierarchies()) == {"memory", "cpu", "pids", "cpuset"}
     precreate_v1_files(cg)
-    cg.create(RES)
+    cg.create(dict(RES, cpu=dict(RES["cpu"], cpus="1")))
     assert (root / "memory/sampan/abc/memory.limit_in_bytes").read_text() == str(1 << 26)
     assert (root / "memory/sampan/abc/memory.memsw.limit_in_bytes").read_text() == str(1 << 26)
     assert (root / "cpu/sampan/abc/cpu.cfs_quota_us").read_text() == "50000"
     assert (root / "cpu/sampan/abc/cpu.cfs_period_us").read_text() == "100000"
     assert (root / "pids/sampan/abc/pids.max").read_text() == "20"
-    # empty cpuset inherits from the parent chain
-    assert (root / "cpuset/sampan/abc/cpuset.cpus").read_text() == "0-1"
+    # a fresh cpuset inherits what the spec does not set from the parent chain
+    assert (root / "cpuset/sampan/abc/cpuset.cpus").read_text() == "1"
+    assert (root / "cpuset/sampan/abc/cpuset.mems").read_text() == "0"
     cg.join(1234)
     assert (root / "memory/sampan/abc/cgroup.procs").read_text() == "1234"
 
@@ -113,3 +115,32 @@ def test_v2_remove_rmdirs_an_empty_cgroup(tmp_path):
     cg.remove()
     assert not cg.exists()
     cg.remove()  # idempotent
+
+
+def test_v1_joins_only_the_hierarchies_it_needs(tmp_path, monkeypatch):
+    root = fake_v1(tmp_path / "cg")
+    (root / "devices").mkdir()
+    (root / "devices" / "cgroup.procs").write_text("")
+    cg = open_cgroup("/s/plain", root)
+    monkeypatch.setattr(v1, "write", lambda path, value: None)
+    cg.create({})
+    assert set(cg.existing()) == {"memory", "cpu", "pids", "devices"}
+    assert set(cg.mount_sources()) == {"memory", "cpu", "pids", "devices"}
+    cg.join(5)
+    assert not (root / "cpuset/s/plain").exists()
+
+
+def test_v1_device_rules_deny_all_then_allow(tmp_path, monkeypatch):
+    root = fake_v1(tmp_path / "cg")
+    (root / "devices").mkdir()
+    (root / "devices" / "cgroup.procs").write_text("")
+    cg = open_cgroup("/s/dev", root)
+    written = []
+    monkeypatch.setattr(v1, "write", lambda path, value: written.append((path.name, value)))
+    cg.create({"devices": [{"allow": False, "access": "rwm"},
+                           {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+                           {"allow": True, "type": "c", "major": 136, "access": "rwm"}]})
+    assert written[:4] == [("devices.deny", "a"), ("devices.deny", "a"), ("devices.allow", "c 1:3 rwm"),
+                           ("devices.allow", "c 136:* rwm")]
+    assert written[4:6] == [("devices.allow", "c *:* m"), ("devices.allow", "b *:* m")]  # mknod, as runc
+    assert ("devices.allow", "c 1:5 rwm") in written[6:]
