@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import os
 import secrets
 import shutil
 import socket
-import subprocess
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 from sampan.errors import Conflict, InvalidArgument, NetworkError, NetworkNotFound
-from sampan.network import cni, dns, hostports, netns as netns_mod, subnets
+from sampan.network import bridges, cni, dns, netns as netns_mod, subnets
 from sampan.network.conflist import (build_conflist, forward_policy_drops, runtime_config,
                                      start_forward_policy_probe)
-from sampan.network.netdb import ACTIVE, SPARE, TEARING, NetDB
-from sampan.network.ports import PortMapping, check_no_self_overlap, overlap_ip
+from sampan.network.netdb import ACTIVE, SPARE, NetDB
+from sampan.network.ports import PortMapping
+from sampan.network.portbook import PortBook
 from sampan.network.teardown import Teardown
 from sampan.network.types import Attachment, NetworkInfo, Peer
 from sampan.state.db import Database
@@ -27,10 +25,8 @@ from sampan.state.lock import file_lock
 from sampan.state.paths import Paths
 
 DEFAULT_NETWORK = "bridge"
-RESERVED_NAMES = ("bridge", "host", "none", "default")
 # Host-wide: two sampan roots (parallel tests) must not pick the same subnet.
 SUBNET_LOCK = Path("/run/lock/sampan-subnets.lock")
-NAME_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
 
 
 def _root_tag(paths: Paths) -> str:
@@ -43,8 +39,8 @@ class NetworkManager:
         self.store = NetDB(db)
         self.cni_path = cni_path
         self.tag = _root_tag(paths)
-        self._picked: dict[tuple[str, int, str], socket.socket] = {}
         self.teardown = Teardown(paths, self.store, cni_path)
+        self.ports = PortBook(self.store, self.teardown)
 
     # --- layout ---
     @property
@@ -61,8 +57,12 @@ class NetworkManager:
     # --- networks ---
     def create(self, name: str, subnet: str | None = None, gateway: str | None = None,
                internal: bool = False, labels: dict[str, str] | None = None) -> NetworkInfo:
-        if name != DEFAULT_NETWORK or self.store.network(name):
-            self._check_name(name)
+        """`network create`: a subnet that nothing on the host routes yet, a bridge holding it."""
+        bridges.check_name(name)
+        return self._create(name, subnet, gateway, internal, labels)
+
+    def _create(self, name: str, subnet: str | None, gateway: str | None, internal: bool,
+                labels: dict[str, str] | None) -> NetworkInfo:
         with file_lock(self.paths.locks / "network.lock"), file_lock(SUBNET_LOCK):
             if self.store.network(name):
                 raise Conflict(f"network {name} already exists; pick another name or remove it first")
@@ -75,46 +75,18 @@ class NetworkManager:
                                    "choose another --subnet")
             else:
                 net = subnets.pick_subnet(taken)
-            info = NetworkInfo(name, secrets.token_hex(32), self._free_bridge_name(), str(net),
+            info = NetworkInfo(name, secrets.token_hex(32), bridges.free_name(self.tag, {n.bridge for n in self.store.networks()}), str(net),
                                subnets.check_gateway(net, gateway), internal, dict(labels or {}), time.time())
             # The bridge gets its gateway address now so that its route claims the
             # subnet for every other sampan root before we release the host-wide lock.
-            self._make_bridge(info)
+            bridges.make(info)
             try:
                 with self.store.db.tx() as conn:
                     self.store.insert_network(conn, info)
             except BaseException:
-                self._delete_bridge(info.bridge)
+                bridges.delete(info.bridge)
                 raise
         return info
-
-    def _check_name(self, name: str) -> None:
-        if not name or name[0] in "_.-" or any(c not in NAME_OK for c in name):
-            raise InvalidArgument(f"invalid network name {name!r}: use letters, digits, '_', '.', '-'")
-        if name in RESERVED_NAMES:
-            raise InvalidArgument(f"network name {name!r} is reserved; choose another name")
-
-    def _free_bridge_name(self) -> str:
-        used = {n.bridge for n in self.store.networks()}
-        i = 0
-        while f"sp{self.tag}-{i}" in used or Path(f"/sys/class/net/sp{self.tag}-{i}").exists():
-            i += 1
-        return f"sp{self.tag}-{i}"
-
-    def _make_bridge(self, info: NetworkInfo) -> None:
-        prefix = ipaddress.IPv4Network(info.subnet).prefixlen
-        script = (f"link add {info.bridge} type bridge\n"
-                  f"addr add {info.gateway}/{prefix} dev {info.bridge}\n"
-                  f"link set {info.bridge} up\n")
-        r = subprocess.run(["ip", "-batch", "-"], input=script, capture_output=True, text=True)
-        if r.returncode != 0:
-            self._delete_bridge(info.bridge)
-            raise NetworkError(f"cannot create bridge {info.bridge}: {r.stderr.strip()}")
-
-    @staticmethod
-    def _delete_bridge(bridge: str) -> None:
-        if Path(f"/sys/class/net/{bridge}").exists():
-            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
 
     def list(self) -> list[NetworkInfo]:
         return self.store.networks()
@@ -143,7 +115,7 @@ class NetworkManager:
         n = self.store.count_attachments(info.name)
         if n:
             raise Conflict(f"network {info.name} has {n} attached container(s); stop or disconnect them first")
-        self._delete_bridge(info.bridge)
+        bridges.delete(info.bridge)
         shutil.rmtree(self.ipam_dir / info.bridge, ignore_errors=True)
         self.store.delete_network(info.name)
 
@@ -160,7 +132,7 @@ class NetworkManager:
         if info is not None:
             return info
         try:
-            return self.create(DEFAULT_NETWORK)
+            return self._create(DEFAULT_NETWORK, None, None, False, None)
         except Conflict:
             found = self.store.network(DEFAULT_NETWORK)  # created meanwhile by another process
             if found is None:
@@ -176,7 +148,7 @@ class NetworkManager:
         self._drop_spares(DEFAULT_NETWORK)
         if self.store.count_attachments(DEFAULT_NETWORK):
             raise Conflict("the default network still has attached containers")
-        self._delete_bridge(info.bridge)
+        bridges.delete(info.bridge)
         shutil.rmtree(self.ipam_dir / info.bridge, ignore_errors=True)
         self.store.delete_network(DEFAULT_NETWORK)
 
@@ -190,68 +162,17 @@ class NetworkManager:
     # --- ports ---
     def check_ports(self, mappings: Iterable[PortMapping],
                     owner_lookup: Callable[[str], str | None] | None = None) -> list[PortMapping]:
-        """Resolve host_port 0 to free ports; raise Conflict naming the holder of a taken one."""
-        mappings = list(mappings)
-        check_no_self_overlap(mappings)
-        lookup = owner_lookup or (lambda cid: None)
-        out = []
-        for m in mappings:
-            if m.host_port == 0:
-                out.append(self._pick_free(m))
-                continue
-            holder = self._container_holder(m)
-            if holder is not None:
-                raise Conflict(f"{m.host_addr()} is published by container {lookup(holder) or holder[:12]}; "
-                               "choose another host port")
-            host = hostports.host_holder(m)
-            if host is not None:
-                raise Conflict(f"{m.host_addr()} is in use by {host}; choose another host port")
-            out.append(m)
-        return out
-
-    def _container_holder(self, m: PortMapping) -> str | None:
-        for _ in range(2):
-            rows = [r for r in self.store.port_holders(m.host_port, m.proto) if overlap_ip(r[1], m.host_ip)]
-            tearing = [r[0] for r in rows if r[2] == TEARING]
-            active = [r[0] for r in rows if r[2] == ACTIVE]
-            if active:
-                return active[0]
-            if not tearing:
-                return None
-            for cid in tearing:  # the port frees as soon as that background DEL ends
-                self.teardown.wait(cid)
-        return tearing[0]
-
-    def _pick_free(self, m: PortMapping) -> PortMapping:
-        for _ in range(50):
-            s = hostports.bind_reservation(m)
-            port = s.getsockname()[1]
-            if self._container_holder(replace(m, host_port=port)) is None:
-                self._picked[(m.host_ip, port, m.proto)] = s
-                return replace(m, host_port=port)
-            s.close()
-        raise Conflict(f"no free host port found for {m.container_port}/{m.proto}")
+        """Resolve host_port 0 to free ports; raise Conflict naming the holder of a taken one
+        (owner_lookup maps a container id to the name to show)."""
+        return self.ports.check_ports(mappings, owner_lookup)
 
     def reserve_ports(self, mappings: Iterable[PortMapping], inheritable: bool = False) -> list[socket.socket]:
-        """Bound, non-listening sockets that keep the host ports ours; the caller (the
-        container's monitor) keeps them open for the container's life."""
-        socks: list[socket.socket] = []
-        try:
-            for m in mappings:
-                s = self._picked.pop((m.host_ip, m.host_port, m.proto), None) or hostports.reserve(m)
-                s.set_inheritable(inheritable)
-                socks.append(s)
-        except BaseException:
-            for s in socks:
-                s.close()
-            raise
-        return socks
+        """Bound, never-listening sockets that keep the host ports ours while the caller
+        (the container's monitor) keeps them open."""
+        return self.ports.reserve_ports(mappings, inheritable)
 
     def release_picked(self) -> None:
-        """Close sockets that check_ports bound for chosen ports but nobody reserved."""
-        for s in self._picked.values():
-            s.close()
-        self._picked.clear()
+        self.ports.release_picked()
 
     # --- attach / detach ---
     def attach(self, cid: str, netns: Path, network: str, mappings: Iterable[PortMapping] = (),

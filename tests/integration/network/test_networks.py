@@ -9,7 +9,7 @@ import pytest
 
 from sampan.errors import Conflict, InvalidArgument, NetworkNotFound
 
-from .conftest import Box, Httpd, http_get, in_ns, links, token
+from .conftest import Box, Httpd, in_ns, links, token
 
 
 def _hosts_entry(path, name: str) -> str | None:

@@ -10,7 +10,6 @@ import time
 import pytest
 
 from sampan.errors import Conflict
-from sampan.network import parse_publish
 
 from .conftest import Box, Httpd, UdpEcho, http_get, in_ns, iptables_lines, links, udp_ask
 

@@ -1,7 +1,6 @@
 """CNI invocation against fake plugins (shell scripts) that record what they were given."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
