@@ -36,6 +36,8 @@ from sampan.errors import BuildError, ImageNotFound
 
 _TAIL_LINES = 10
 _USER_ERRORS = (ExpandError, MetadataError, copyinstr.CopyError, SourceError, UserError)
+# Reading the context can fail on the user's files (unreadable file, symlink loop).
+_FILE_ERRORS = _USER_ERRORS + (OSError,)
 
 
 def now_rfc3339() -> str:
@@ -98,6 +100,9 @@ def _record(ctx: StepContext, st: StageState, key: str) -> None:
 
 
 def _user_error(ctx: StepContext, instr: Instruction, err: Exception) -> BuildError:
+    if isinstance(err, OSError) and not isinstance(err, _USER_ERRORS):
+        where = f" {err.filename}" if err.filename else ""
+        return fail(ctx.filename, instr.line, f"{instr.cmd}: cannot read{where}: {err.strerror or err}")
     return fail(ctx.filename, instr.line, f"{instr.cmd}: {err}")
 
 
@@ -244,7 +249,10 @@ def _source_fs(ctx: StepContext, st: StageState, instr: Instruction):
             raise fail(ctx.filename, instr.line,
                        f"{instr.cmd} needs a build context, but the Dockerfile came from stdin (`-`)")
         return ctx.context, False
-    name = st.word(src, st.expand_env())
+    try:
+        name = st.word(src, st.expand_env())
+    except ExpandError as err:
+        raise _user_error(ctx, instr, err) from None
     layers = ctx.stage_layers(name)
     if layers is None:
         try:
@@ -302,7 +310,7 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
         named = [pair for group in matches for pair in group]
         # the names matter too: `COPY link /d/` creates /d/link
         digest = hash_sources(fs, [r for _, r in named]) + repr([n for n, _ in named]) if local else ""
-    except _USER_ERRORS as err:
+    except _FILE_ERRORS as err:
         raise _user_error(ctx, instr, err) from None
     import hashlib
 
@@ -321,7 +329,7 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
             copyinstr.copy_into(fs, spec, lowers, upper, matches)
         if files:
             copyinstr.write_files(spec, lowers, upper, files)
-    except _USER_ERRORS as err:
+    except _FILE_ERRORS as err:
         _drop_upper(ctx, upper)
         raise _user_error(ctx, instr, err) from None
     flags = "".join(f"--{k}={v} " for k, v in sorted(instr.flags.items()) if k in ("from", "chown", "chmod"))

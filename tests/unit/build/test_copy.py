@@ -202,3 +202,18 @@ def test_symlink_source_is_followed_but_keeps_its_name(h):
     assert files["/d/alias.txt"].read_text() == "content" and not files["/d/alias.txt"].is_symlink()
     assert "/d/real.txt" not in files
     assert files["/named"].read_text() == "content"
+
+
+def test_symlink_loop_in_context_is_a_build_error(h):
+    os.symlink("loop", h.context / "loop")
+    with pytest.raises(BuildError, match=r"Dockerfile:2: COPY: .*symbolic links"):
+        h.build("FROM busybox\nCOPY loop /x\n")
+
+
+def test_build_arg_from_environment():
+    from sampan.build.executor import parse_build_args
+    from sampan.errors import InvalidArgument
+
+    assert parse_build_args(["A=1", "B", "C"], {"B": "env"}) == {"A": "1", "B": "env"}
+    with pytest.raises(InvalidArgument):
+        parse_build_args(["=x"], {})
