@@ -28,6 +28,9 @@ OPAQUE_XATTR = "trusted.overlay.opaque"
 XATTR_PAX_PREFIX = "SCHILY.xattr."
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FD_CACHE_MAX = 64
+# errors that an entry's own name or shape causes (too long, dir/file clash, link limits)
+_ENTRY_ERRNOS = {errno.ENAMETOOLONG, errno.EINVAL, errno.EEXIST, errno.ENOTDIR, errno.EISDIR,
+                 errno.ELOOP, errno.EMLINK, errno.ENOTEMPTY, errno.EXDEV}
 CHUNK = 1 << 20
 
 
@@ -245,6 +248,8 @@ class SafeExtractor:
         if target in ("", ".", ".."):
             raise UnsafeArchive(f"refusing tar entry {name!r}: whiteout of nothing")
         tpath = f"{parent}/{target}" if parent else target
+        if tpath in self._written:
+            return  # a whiteout hides lower layers only, never its own layer's files (OCI spec)
         self._remove_existing(pfd, tpath, target)
         try:
             os.mknod(target, stat.S_IFCHR | 0o600, os.makedev(0, 0), dir_fd=pfd)
@@ -268,7 +273,13 @@ def extract_tar(stream: Readable, dest: Path, is_root: bool | None = None) -> in
     try:
         with tarfile.open(fileobj=stream, mode="r|") as tar, SafeExtractor(dest, is_root) as ex:
             for ti in tar:
-                ex.apply(ti, tar)
+                try:
+                    ex.apply(ti, tar)
+                except OSError as e:
+                    if e.errno not in _ENTRY_ERRNOS:
+                        raise  # disk full, I/O error: not the archive's fault
+                    raise UnsafeArchive(f"cannot extract tar entry {ti.name!r}: "
+                                        f"{e.strerror}") from None
                 count += 1
             ex.finish()
     except tarfile.TarError as e:

@@ -82,6 +82,12 @@ def test_device_nodes_need_root(sandbox):
     assert "root" in str(e.value)
 
 
+def test_impossible_names_are_refused_not_crashing(sandbox):
+    with pytest.raises(UnsafeArchive) as e:
+        extract(make_tar(entry("d/" + "n" * 300, data=b"x")), sandbox)
+    assert "File name too long" in str(e.value)
+
+
 def test_not_a_tar(sandbox):
     with pytest.raises(UnsafeArchive):
         extract(b"hello, not a tar" * 100, sandbox)
@@ -143,6 +149,14 @@ def test_owners_and_whiteouts_as_root(sandbox):
     assert os.getxattr(sandbox / "opq", "trusted.overlay.opaque") == b"y"
     assert not os.path.lexists(sandbox / "opq/.wh..wh..opq")
     assert "trusted.overlay.redirect" not in os.listxattr(sandbox / "forged")
+
+
+@needs_root
+def test_whiteout_never_hides_its_own_layer(sandbox):
+    extract(make_tar(entry("keep", data=b"mine"), entry(".wh.keep"),
+                     entry(".wh.back"), entry("back", data=b"again")), sandbox)
+    assert (sandbox / "keep").read_bytes() == b"mine"
+    assert (sandbox / "back").read_bytes() == b"again"
 
 
 # --- property tests ----------------------------------------------------------------
