@@ -57,3 +57,16 @@ def tls_registry(tmp_path_factory):
     yield srv
     srv.stop()
     srv.wipe()
+
+
+@pytest.fixture(scope="module")
+def token_registry(tmp_path_factory):
+    from tests.unit.registry.token_server import TokenServer
+    tokens = TokenServer(tmp_path_factory.mktemp("tokens")).start()
+    srv = RegistryServer(tmp_path_factory.mktemp("tokenreg"),
+                         extra_config=tokens.registry_auth_config()).start()
+    srv.tokens = tokens
+    yield srv
+    srv.stop()
+    tokens.stop()
+    srv.wipe()

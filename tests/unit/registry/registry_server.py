@@ -20,8 +20,10 @@ def free_port() -> int:
 
 
 class RegistryServer:
-    def __init__(self, workdir: Path, users: dict[str, str] | None = None, tls: bool = False):
+    def __init__(self, workdir: Path, users: dict[str, str] | None = None, tls: bool = False,
+                 extra_config: list[str] | None = None):
         self.workdir = Path(workdir)
+        self.extra_config = extra_config or []
         self.users = users
         self.tls = tls
         self.cert: Path | None = None
@@ -53,6 +55,7 @@ class RegistryServer:
                 f"{u}:{bcrypt.hashpw(p.encode(), bcrypt.gensalt(rounds=5)).decode()}\n"
                 for u, p in self.users.items()))
             lines += ["auth:", "  htpasswd:", "    realm: sampan-test", f"    path: {htpasswd}"]
+        lines += self.extra_config
         cfg = self.workdir / "config.yml"
         cfg.write_text("\n".join(lines) + "\n")
         return cfg
