@@ -10,6 +10,7 @@ rules, then runc's always-allowed list.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -21,6 +22,25 @@ RUNC_ALLOWED = ("c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 
                 "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm")
 
 
+@functools.lru_cache(maxsize=8)
+def _hierarchy_names(root: str) -> tuple[str, ...]:
+    # hierarchies are mounted at boot and do not change under us: look once per process
+    out, seen = [], set()
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return ()
+    for name in names:
+        p = os.path.join(root, name)
+        if name == "unified" or os.path.islink(p) or not os.path.exists(os.path.join(p, "cgroup.procs")):
+            continue
+        real = os.path.realpath(p)
+        if real not in seen:
+            seen.add(real)
+            out.append(name)
+    return tuple(out)
+
+
 class CgroupV1(Cgroup):
     def __init__(self, root: Path, rel: str) -> None:
         self.root = Path(root)
@@ -28,21 +48,7 @@ class CgroupV1(Cgroup):
 
     def hierarchies(self) -> dict[str, Path]:
         """Controller dir name -> hierarchy mount (deduplicated, e.g. cpu,cpuacct links)."""
-        out: dict[str, Path] = {}
-        seen = set()
-        try:
-            names = sorted(os.listdir(self.root))
-        except OSError:
-            return out
-        for name in names:
-            p = self.root / name
-            if name == "unified" or p.is_symlink() or not (p / "cgroup.procs").exists():
-                continue
-            real = os.path.realpath(p)
-            if real not in seen:
-                seen.add(real)
-                out[name] = p
-        return out
+        return {name: self.root / name for name in _hierarchy_names(str(self.root))}
 
     def dirs(self) -> dict[str, Path]:
         return {name: h / self.rel for name, h in self.hierarchies().items()}
