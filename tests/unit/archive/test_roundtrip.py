@@ -75,3 +75,47 @@ def test_save_by_id_is_untagged_and_loads_as_id(busybox_store):
     save(a, [info.id], out, "docker")
     assert load(b, io.BytesIO(out.getvalue())) == [info.id]
     assert b.resolve(info.id).repo_tags == []
+
+
+def test_two_images_in_one_archive_and_gzipped_archive(busybox_store, busybox_tar):
+    import gzip
+    a, b = busybox_store
+    with open(busybox_tar, "rb") as f:
+        a.import_rootfs(f, "other/img:2", changes=["ENV X=1"])
+    assert a.resolve("other/img:2").id != a.resolve("busybox").id
+    out = io.BytesIO()
+    save(a, ["busybox:latest", "other/img:2"], out, "docker")
+    loaded = load(b, io.BytesIO(gzip.compress(out.getvalue())))   # `docker save | gzip`
+    assert sorted(loaded) == ["busybox:latest", "other/img:2"]
+    assert b.resolve("other/img:2").config["config"]["Env"] == ["X=1"]
+
+
+def test_oci_archive_with_nested_platform_index(busybox_store):
+    """Multi-platform OCI archives (index -> index -> manifests): the host's platform is
+    loaded, named by the outer annotation."""
+    import hashlib
+    a, b = busybox_store
+    out = io.BytesIO()
+    save(a, ["busybox:latest"], out, "oci")
+    files = members(out.getvalue())
+    outer = json.loads(files["index.json"])
+    entry = outer["manifests"][0]
+    arch = a.resolve("busybox").config["architecture"]
+    inner = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": [{"mediaType": entry["mediaType"], "digest": entry["digest"],
+                                       "size": entry["size"],
+                                       "platform": {"os": "linux", "architecture": arch}}]}).encode()
+    inner_d = "sha256:" + hashlib.sha256(inner).hexdigest()
+    files["blobs/sha256/" + inner_d[7:]] = inner
+    files["index.json"] = json.dumps({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.index.v1+json", "digest": inner_d,
+        "size": len(inner), "annotations": entry["annotations"]}]}).encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in files.items():
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+    buf.seek(0)
+    assert load(b, buf) == ["busybox:latest"]
+    assert b.resolve("busybox").manifest_digest == a.resolve("busybox").manifest_digest
