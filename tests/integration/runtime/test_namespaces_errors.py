@@ -1,0 +1,59 @@
+"""Joining a given network namespace, setup failures and their cleanup, over both runtimes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sampan.errors import ContainerNotFound, RuntimeFailure
+from sampan.runtime.base import Stdio
+from tests.integration.runtime.bundle import token
+
+
+@pytest.fixture
+def netns():
+    name = "sampan-rt-" + token()
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        yield Path("/run/netns") / name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=True)
+
+
+def test_joins_the_network_namespace_at_the_given_path(h, netns):
+    def edit(spec):
+        for ns in spec["linux"]["namespaces"]:
+            if ns["type"] == "network":
+                ns["path"] = str(netns)
+    rc, out = h.run(["readlink", "/proc/self/ns/net"], edit)
+    assert rc == 0, out
+    assert out.strip() == f"net:[{os.stat(netns).st_ino}]"
+
+
+def test_a_failing_setup_step_is_one_line_and_leaves_nothing(h):
+    def edit(spec):
+        spec["linux"]["sysctl"] = {"net.no_such_knob": "1"}
+    cid, bundle = h.bundle(["true"], edit)
+    with pytest.raises(RuntimeFailure) as e:
+        h.rt.create(cid, bundle, Stdio())
+    msg = str(e.value)
+    assert "\n" not in msg.strip()
+    assert "no_such_knob" in msg or "sysctl" in msg
+    with pytest.raises(ContainerNotFound):
+        h.rt.state(cid)
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/sampan-test/{cid}"))
+
+
+def test_delete_of_a_created_container_removes_its_waiting_init(h):
+    cid, created, r = h.create(["sleep", "100"])
+    assert h.rt.state(cid).status == "created"
+    h.rt.delete(cid)
+    _, status = os.waitpid(created.pid, 0)
+    os.close(r)
+    assert os.WIFSIGNALED(status)
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/sampan-test/{cid}"))
+    with pytest.raises(ContainerNotFound):
+        h.rt.state(cid)
