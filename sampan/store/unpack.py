@@ -280,6 +280,8 @@ def extract_tar(stream: Readable, dest: Path, is_root: bool | None = None) -> in
                         raise  # disk full, I/O error: not the archive's fault
                     raise UnsafeArchive(f"cannot extract tar entry {ti.name!r}: "
                                         f"{e.strerror}") from None
+                except (OverflowError, ValueError) as e:  # absurd ids, times, NULs in links
+                    raise UnsafeArchive(f"cannot extract tar entry {ti.name!r}: {e}") from None
                 count += 1
             ex.finish()
     except tarfile.TarError as e:

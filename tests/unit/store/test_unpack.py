@@ -82,6 +82,22 @@ def test_device_nodes_need_root(sandbox):
     assert "root" in str(e.value)
 
 
+@pytest.mark.parametrize("kw", [{"uid": 2 ** 40}, {"mtime": 2 ** 70}, {"link": "x" * 5000}])
+def test_absurd_headers_are_refused(sandbox, kw):
+    kind = "symlink" if "link" in kw else "file"
+    ti, data = entry("f", kind, b"x", **kw)
+    if "uid" in kw:  # tarfile will not write it; forge it as a PAX record
+        ti.uid = 0
+        ti.pax_headers = {"uid": str(kw["uid"])}
+    try:
+        tar = make_tar((ti, data))
+    except (ValueError, OverflowError):
+        pytest.skip("tarfile refuses to write this header")
+    with pytest.raises(UnsafeArchive) as e:
+        extract(tar, sandbox, is_root=True)
+    assert "'f'" in str(e.value)
+
+
 def test_impossible_names_are_refused_not_crashing(sandbox):
     with pytest.raises(UnsafeArchive) as e:
         extract(make_tar(entry("d/" + "n" * 300, data=b"x")), sandbox)
@@ -198,3 +214,28 @@ def test_random_tars_never_write_outside(tmp_path_factory, entries):
     assert sorted(os.listdir(box)) == ["dest", "outside"]
     outside = os.lstat(box / "outside")
     assert outside.st_nlink == 1 and (box / "outside").read_bytes() == b"secret"
+
+
+_BASE_TAR = make_tar(entry("d", "dir", mode=0o755), entry("d/f", data=b"hello" * 50),
+                     entry("d/l", "symlink", link="f"), entry("d/h", "hardlink", link="d/f"),
+                     entry("x", data=b"1", xattrs={"user.a": "b"}))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, len(_BASE_TAR) - 1), st.integers(0, 255)),
+                min_size=1, max_size=6))
+def test_corrupt_tars_fail_cleanly(tmp_path_factory, flips):
+    """Random byte flips: extraction succeeds or raises a one-line SampanError, never
+    anything else, and never writes outside dest (as root too: chown/mknod paths)."""
+    from sampan.errors import SampanError
+    data = bytearray(_BASE_TAR)
+    for pos, val in flips:
+        data[pos] = val
+    box = tmp_path_factory.mktemp("box")
+    dest = box / "dest"
+    dest.mkdir()
+    try:
+        extract(bytes(data), dest)
+    except SampanError as e:
+        assert "\n" not in str(e)
+    assert os.listdir(box) == ["dest"]
