@@ -76,7 +76,8 @@ class Teardown:
         # Take cid's lock here and hand the locked file to the child (flock belongs to
         # the open file, which the child inherits): from the moment we return, anyone
         # waiting on cid blocks until the child has finished.
-        fd = os.open(self._lock_path(cid), os.O_RDWR | os.O_CREAT, 0o600)
+        self.paths.locks.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._lock_path(cid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             for r in rows:
