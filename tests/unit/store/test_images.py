@@ -334,3 +334,13 @@ def test_upper_dir_with_metacopy_is_refused(store, tmp_path):
         store.add_layer_from_dir(upper)
     assert "metacopy=off" in str(e.value)
     assert tree_files(store.paths.blobs) == [] and tree_files(store.paths.tmp) == []
+
+
+@pytest.mark.skipif(not shutil.which("zstd"), reason="no zstd program")
+def test_corrupt_zstd_import_fails_cleanly(store):
+    with pytest.raises(InvalidArgument) as e:
+        store.import_rootfs(io.BytesIO(b"\x28\xb5\x2f\xfd" + b"garbage" * 100), "z")
+    assert "zstd" in str(e.value)
+    assert tree_files(store.paths.blobs) == [] and tree_files(store.paths.tmp) == []
+    children = subprocess.run(["pgrep", "-P", str(os.getpid()), "zstd"], capture_output=True)
+    assert children.stdout == b""  # the decompressor was reaped
