@@ -103,6 +103,7 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
                     for f in futures:
                         f.cancel()
                     raise
+        fresh = bool(jobs) or not store.has_blob(digest)
         staging.add_bytes(digest, raw)
         staging.commit()
         try:
@@ -111,7 +112,8 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
             staging.rollback()
             raise
         sink.message(f"Digest: {digest}")
-        sink.message(f"Status: Downloaded newer image for {image}")
+        sink.message(f"Status: Downloaded newer image for {image}" if fresh
+                     else f"Status: Image is up to date for {image}")
         return info
     finally:
         staging.cleanup()

@@ -40,7 +40,9 @@ def test_pull_skips_blobs_already_present(store):
         reg.add_image("x", "1", a)
         pull(store, f"{reg.host}/x:1", progress=False)
         reg.requests.clear()
-        pull(store, f"{reg.host}/x:1", progress=False)
+        out = io.StringIO()
+        pull(store, f"{reg.host}/x:1", progress=PlainProgress(out))
+        assert "Image is up to date" in out.getvalue() and "Already exists" in out.getvalue()
         fetched = [p for m, p, _ in reg.requests if "/blobs/" in p and m == "GET"]
     layer_gets = [p for p in fetched if any(sha(l) in p for l in a.layers)]
     assert layer_gets == []
