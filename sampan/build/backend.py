@@ -40,6 +40,11 @@ class BuildBackend(Protocol):
     def temp_dir(self) -> Path:
         """A NEW empty directory on the store's filesystem; the builder removes it."""
 
+    # Optional (looked up with getattr): after add_layer_from_dir(upper) made the
+    # top layer of `layers`, take `upper` (moved, not copied) as that layer's unpacked
+    # dir; return False to let the builder delete it. Saves re-extracting the tar.
+    # def adopt_layer_dir(self, layers: list, upper: Path) -> bool: ...
+
     # Added for the cache (a step's result must survive across builds):
     def layer_to_json(self, layer: Any) -> dict:
         """A JSON-able description of a layer (e.g. its descriptor fields)."""

@@ -157,13 +157,19 @@ def _drop_upper(ctx: StepContext, upper: Path) -> None:
 
 def _commit_layer(ctx: StepContext, st: StageState, upper: Path, text: str) -> None:
     layer = ctx.backend.add_layer_from_dir(upper)
-    _drop_upper(ctx, upper)
     entry = {"created": now_rfc3339(), "created_by": text}
     if layer is None:
         entry["empty_layer"] = True
     else:
         st.layers = st.layers + [layer]
     st.history = st.history + [entry]
+    # The upper dir already IS the layer unpacked: a backend that can adopt it as
+    # such saves unpacking the tar it was just made into (optional method).
+    adopt = getattr(ctx.backend, "adopt_layer_dir", None)
+    if layer is not None and adopt is not None and adopt(st.layers, upper):
+        ctx.temp_dirs.remove(upper)
+        return
+    _drop_upper(ctx, upper)
 
 
 def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> None:

@@ -43,6 +43,7 @@ class RuncBackend:
         self.root = root
         self.runc_state = root / "runc-state"
         self.runs: list[list[str]] = []
+        self.adopt = True  # exercise the optional adopt_layer_dir
 
     def base_image(self, ref: str):
         info = self.store.resolve(ref)
@@ -102,6 +103,25 @@ class RuncBackend:
 
     def add_layer_from_dir(self, upper: Path):
         return self.store.add_layer_from_dir(upper)
+
+    def adopt_layer_dir(self, layers: list, upper: Path) -> bool:
+        if not self.adopt:
+            return False
+        from sampan.state.atomic import atomic_write_bytes
+
+        chain = chain_ids([l.diff_id for l in layers])[-1]
+        unpacker = self.store.unpacker
+        with unpacker._lock(chain):
+            if unpacker.is_complete(chain):
+                return False
+            d = unpacker.layer_dir(chain)
+            if d.exists():
+                shutil.rmtree(d)
+            d.mkdir(parents=True)
+            os.rename(upper, d / "diff")
+            os.sync()
+            atomic_write_bytes(d / "complete", f"{layers[-1].diff_id}\n".encode())
+        return True
 
     def write_image(self, config, layers, ref, history):
         return self.store.write_image(config, layers, ref, history=history)

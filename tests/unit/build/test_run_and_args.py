@@ -134,3 +134,22 @@ def test_shebang_heredoc_runs_through_its_interpreter(h):
     argv = last(h).argv
     assert argv[:2] == ["/bin/sh", "-c"] and "exec '/usr/bin/python3' '-u' \"$f\"" in argv[2]
     assert argv[3:] == ["sampan-heredoc", "#!/usr/bin/python3 -u\nprint('hi')\n"]
+
+
+def test_backend_may_adopt_the_upper_dir_as_the_unpacked_layer(h):
+    adopted = []
+
+    def adopt(layers, upper):
+        assert (upper / "made").read_text() == "x"  # still intact when offered
+        adopted.append((layers[-1], upper))
+        return True
+
+    def effect(call, upper, out):
+        (upper / "made").write_text("x")
+        return 0
+
+    h.backend.effect = effect
+    h.backend.adopt_layer_dir = adopt
+    result = h.build("FROM busybox\nRUN make\n")
+    assert adopted and adopted[0][0] == result.image.layers[-1]
+    assert adopted[0][1].exists()  # the builder did not delete what the backend took
