@@ -127,8 +127,8 @@ class ImageStore:
         """``docker import``: the (maybe compressed) tar becomes a one-layer image."""
         from sampan.store.changes import apply_changes
         if ref is not None:
-            parse_reference(ref)  # fail before reading a big tar
-        exec_config = apply_changes({}, list(changes))
+            self._tag_ref(ref)  # fail before reading a big tar
+        exec_config = apply_changes({}, list(changes or ()))
         plain, _kind = open_decompressed(fileobj)
         try:
             layer = self.add_layer_from_tar(plain)
