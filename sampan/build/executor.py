@@ -93,7 +93,10 @@ class _Builder:
         if o.context_dir is not None:
             if not o.context_dir.is_dir():
                 raise BuildError(f"unable to prepare context: path {str(o.context_dir)!r} not found")
-            ignore = load_ignore_file(o.context_dir, o.dockerfile_path)
+            try:
+                ignore = load_ignore_file(o.context_dir, o.dockerfile_path)
+            except ValueError as err:
+                raise BuildError(f".dockerignore: {err}") from None
             context = ContextFS(o.context_dir, ignore)
         ctx = steps.StepContext(self.backend, self.cache, self.progress, df.filename, o.build_args,
                                 o.network, o.no_cache, context, lambda name: self._stage_layers(df, name))

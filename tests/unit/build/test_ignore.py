@@ -58,3 +58,11 @@ def test_dockerfile_specific_ignore_file_wins(tmp_path):
 def test_bare_exclamation_is_an_error():
     with pytest.raises(ValueError):
         IgnoreMatcher.from_text("!\n")
+
+
+def test_bad_pattern_in_build_is_a_build_error(h):
+    from sampan.errors import BuildError
+
+    h.write({".dockerignore": "file[0-9\n"})
+    with pytest.raises(BuildError, match=r"^\.dockerignore: .*unterminated"):
+        h.build("FROM busybox\n")
