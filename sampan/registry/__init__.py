@@ -2,6 +2,16 @@
 
 The heavy parts (httpx, threads, rich) load only when one of these is called, so
 importing ``sampan.registry`` costs nothing on the `run` path.
+
+- ``tls_verify``: None = HTTPS verified with the system CAs (plus certs.d/<host>/*.crt),
+  falling back to plain HTTP only for loopback hosts and insecure registries
+  ($SAMPAN_INSECURE_REGISTRIES, or ``insecure-registries`` in the config file);
+  False = HTTPS unverified, then plain HTTP; True = verified HTTPS only.
+- ``progress``: None = rich bars if stderr is a TTY, else plain lines; False = silent;
+  or an object with begin(key, total), advance(key, n), end(key, status),
+  message(text), close() (see progress.ProgressSink).
+- Errors: RegistryError / ImageNotFound / DigestMismatch / InvalidArgument, one line
+  each, naming the image. $SAMPAN_MAX_LAYER_SIZE caps one layer's uncompressed size.
 """
 
 from __future__ import annotations

@@ -153,3 +153,18 @@ def test_basic_auth_required_without_login(store):
         with pytest.raises(RegistryError, match=r"priv:t: authentication required.*sampan login"):
             pull(store, f"{reg.host}/priv:t", progress=False)
     assert_empty(store)
+
+
+class InterruptingProgress(PlainProgress):
+    """Simulates Ctrl-C arriving in the middle of a layer download."""
+
+    def advance(self, key, n):
+        raise KeyboardInterrupt
+
+
+def test_interrupted_pull_leaves_store_as_it_was(store):
+    with FakeRegistry() as reg:
+        reg.add_image("i", "t", make_image(3))
+        with pytest.raises(KeyboardInterrupt):
+            pull(store, f"{reg.host}/i:t", progress=InterruptingProgress(io.StringIO()))
+    assert_empty(store)
