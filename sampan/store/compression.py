@@ -231,18 +231,3 @@ def close_reader(r: Readable) -> None:
     if isinstance(r, _ProcessReader) and close:
         close()
 
-
-class GzipWriter:
-    """Deterministic gzip (mtime 0, no name) straight from zlib: same input, same bytes."""
-
-    def __init__(self, out: BinaryIO, level: int = 6):
-        self._out = out
-        self._c = zlib.compressobj(level, zlib.DEFLATED, 31)
-
-    def write(self, data: bytes) -> None:
-        out = self._c.compress(data)
-        if out:
-            self._out.write(out)
-
-    def finish(self) -> None:
-        self._out.write(self._c.flush())

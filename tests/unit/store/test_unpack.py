@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sampan.errors import UnsafeArchive
 from sampan.store.tarpath import clean_member_path, is_within
 from sampan.store.unpack import extract_tar
-from tests.unit.store.conftest import needs_root, tree_files
+from tests.unit.store.conftest import needs_root
 from tests.unit.store.tarmaker import entry, make_tar
 
 
