@@ -83,6 +83,11 @@ class _Builder:
 
     def run(self) -> BuildResult:
         o = self.opts
+        from sampan.oci.reference import parse_reference
+
+        for ref in o.tags:  # a bad -t fails before any work, as in Docker
+            if parse_reference(ref).digest:
+                raise InvalidArgument(f"invalid tag {ref!r}: a build tag cannot contain a digest")
         n = self.progress.start(f"[internal] load build definition from {o.dockerfile_name}")
         self.progress.note(n, f"transferring dockerfile: {len(o.dockerfile_text.encode())}B done")
         df = parse_dockerfile(o.dockerfile_text, o.dockerfile_name)

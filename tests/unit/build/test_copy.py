@@ -217,3 +217,14 @@ def test_build_arg_from_environment():
     assert parse_build_args(["A=1", "B", "C"], {"B": "env"}) == {"A": "1", "B": "env"}
     with pytest.raises(InvalidArgument):
         parse_build_args(["=x"], {})
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="owners can only be set as root")
+def test_copy_from_keeps_owners_unless_chown(h):
+    h.backend.add_image("owned", {"data/f": "x"})
+    layer = h.backend.layer_path(h.backend.images["owned"][2][0])
+    os.chown(layer / "data/f", 4321, 4322)
+    files = h.files(h.build("FROM busybox\nCOPY --from=owned /data/f /kept\n"
+                            "COPY --from=owned --chown=5:6 /data/f /changed\n"))
+    assert (files["/kept"].stat().st_uid, files["/kept"].stat().st_gid) == (4321, 4322)
+    assert (files["/changed"].stat().st_uid, files["/changed"].stat().st_gid) == (5, 6)

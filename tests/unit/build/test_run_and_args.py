@@ -153,3 +153,11 @@ def test_backend_may_adopt_the_upper_dir_as_the_unpacked_layer(h):
     result = h.build("FROM busybox\nRUN make\n")
     assert adopted and adopted[0][0] == result.image.layers[-1]
     assert adopted[0][1].exists()  # the builder did not delete what the backend took
+
+
+def test_invalid_tag_fails_before_any_step(h):
+    from sampan.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument):
+        h.build("FROM busybox\nRUN x\n", tags=["UPPER:case"])
+    assert h.backend.runs == []
