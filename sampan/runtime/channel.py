@@ -2,35 +2,40 @@
 SOCK_SEQPACKET datagram, optionally carrying a file descriptor (the pty master).
 
 The child end is CLOEXEC, so the parent sees EOF once the command is exec'd
-or the child dies.
+or the child dies. Built on _socket directly: socket.py pulls in selectors and
+friends, which the start path does not need.
 """
 
 from __future__ import annotations
 
+import _socket
+import array
 import json
 import os
-import socket
 
 import sampan.errors as errors
 
 MAX = 65536
 
 
-def pair() -> tuple[socket.socket, socket.socket]:
-    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+def pair() -> tuple[_socket.socket, _socket.socket]:
+    a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
+    return a, b
 
 
-def send(sock: socket.socket, msg: dict, fd: int | None = None) -> None:
+def send(sock, msg: dict, fd: int | None = None) -> None:
     data = json.dumps(msg).encode()
-    if fd is None:
-        sock.send(data)
-    else:
-        socket.send_fds(sock, [data], [fd])
+    ancillary = [] if fd is None else [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, array.array("i", [fd]))]
+    sock.sendmsg([data], ancillary)
 
 
-def recv(sock: socket.socket) -> tuple[dict | None, int | None]:
+def recv(sock) -> tuple[dict | None, int | None]:
     """(message, fd) or (None, None) at EOF."""
-    data, fds, _, _ = socket.recv_fds(sock, MAX, 1)
+    data, ancdata, _, _ = sock.recvmsg(MAX, _socket.CMSG_SPACE(array.array("i").itemsize), _socket.MSG_CMSG_CLOEXEC)
+    fds = array.array("i")
+    for level, kind, payload in ancdata:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
     if not data:
         for fd in fds:
             os.close(fd)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -90,4 +89,11 @@ class StateDir:
         return "created" if os.path.exists(self.fifo(rec.id)) else "running"
 
     def remove(self, cid: str) -> None:
-        shutil.rmtree(self.dir(cid), ignore_errors=True)
+        # flat dir of small files (state.json, exec.fifo): no need for shutil on the start path
+        d = self.dir(cid)
+        try:
+            for entry in os.scandir(d):
+                os.unlink(entry.path)
+            os.rmdir(d)
+        except FileNotFoundError:
+            pass

@@ -80,7 +80,7 @@ def test_recording_syscalls_can_fail_a_call():
 
 def test_channel_round_trip_and_error_mapping(tmp_path):
     a, b = channel.pair()
-    with a, b:
+    try:
         channel.send(a, channel.error_message(CNF('exec: "x": executable file not found in $PATH'), "find"))
         msg, fd = channel.recv(b)
         with pytest.raises(CommandNotFound):
@@ -98,6 +98,9 @@ def test_channel_round_trip_and_error_mapping(tmp_path):
             os.close(x)
         a.close()
         assert channel.recv(b) == (None, None)
+    finally:
+        a.close()
+        b.close()
 
 
 def test_unknown_error_kind_becomes_runtime_failure():
