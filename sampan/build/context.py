@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 import re
 import stat
 from pathlib import Path
@@ -96,7 +95,7 @@ class StageFS:
         return self.view.lstat(rel)
 
     def host(self, rel: str) -> Path | None:
-        return self.view._find(rel)
+        return self.view.find(rel)
 
     def listdir(self, rel: str) -> list[str]:
         return self.view.listdir(rel)

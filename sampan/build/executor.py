@@ -8,7 +8,6 @@ cache entries of the steps that succeeded and nothing else.
 from __future__ import annotations
 
 import copy
-import platform as _platform
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path

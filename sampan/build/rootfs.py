@@ -8,7 +8,6 @@ answers those questions from the layer dirs without mounting anything.
 from __future__ import annotations
 
 import os
-import posixpath
 import stat
 from pathlib import Path
 
@@ -31,7 +30,7 @@ class MergedView:
     def __init__(self, layers: list[Path]):
         self.layers = [Path(p) for p in layers]  # top first
 
-    def _find(self, rel: str) -> Path | None:
+    def find(self, rel: str) -> Path | None:
         """The topmost real entry for rel ("a/b", no symlink resolution), or None."""
         parts = [p for p in rel.split("/") if p]
         if not parts:
@@ -63,7 +62,7 @@ class MergedView:
         return None
 
     def lstat(self, rel: str) -> os.stat_result | None:
-        found = self._find(rel)
+        found = self.find(rel)
         return os.lstat(found) if found is not None else None
 
     def resolve(self, path: str, follow_last: bool = True) -> str:
@@ -80,7 +79,7 @@ class MergedView:
                     done.pop()
                 continue
             cand = "/".join(done + [part])
-            found = self._find(cand)
+            found = self.find(cand)
             if found is not None and (todo or follow_last) and os.path.islink(found):
                 hops += 1
                 if hops > _MAX_SYMLINKS:
@@ -95,7 +94,7 @@ class MergedView:
 
     def real_path(self, path: str) -> Path | None:
         """Host path of the file that `path` (resolved) shows, or None."""
-        return self._find(self.resolve(path).lstrip("/"))
+        return self.find(self.resolve(path).lstrip("/"))
 
     def is_dir(self, path: str) -> bool:
         found = self.real_path(path)

@@ -8,10 +8,10 @@ change gives the same image id.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import shutil
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -239,7 +239,7 @@ def do_workdir(ctx: StepContext, st: StageState, instr: Instruction, title: str)
         upper = _new_upper(ctx)
         spec = copyinstr.CopySpec(sources=[], dest=path)
         try:
-            copyinstr._Writer(upper, lowers, spec).ensure_dir(view.resolve(path), None)
+            copyinstr.TreeWriter(upper, lowers, spec).ensure_dir(view.resolve(path), None)
         except _USER_ERRORS as err:
             _drop_upper(ctx, upper)
             raise _user_error(ctx, instr, err) from None
@@ -318,8 +318,6 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
         digest = hash_sources(fs, [r for _, r in named]) + repr([n for n, _ in named]) if local else ""
     except _FILE_ERRORS as err:
         raise _user_error(ctx, instr, err) from None
-    import hashlib
-
     inline = [(n, hashlib.sha256(d).hexdigest(), m, t) for n, d, m, t in files]
     key = step_key(st.cache_key, instr.cmd, srcs, dest, spec.workdir, chown, chmod,
                    instr.flags.get("from"), digest, inline)

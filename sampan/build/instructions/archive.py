@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sampan.build.instructions.copy import _Writer
+    from sampan.build.instructions.copy import TreeWriter
 
 _MAGIC = [(b"\x1f\x8b", "gz"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz")]
 _MAX_URL_BYTES = 8 << 30
@@ -37,7 +37,7 @@ def sniff_archive(path: Path) -> str | None:
     return kind
 
 
-def extract_archive(path: Path, writer: "_Writer", dest: str) -> None:
+def extract_archive(path: Path, writer: "TreeWriter", dest: str) -> None:
     from sampan.build.instructions.copy import CopyError
 
     target = writer.host(dest)

@@ -68,7 +68,7 @@ def copy_into(fs: SourceFS, spec: CopySpec, lowers: list[Path], upper: Path,
         matches = resolve_matches(fs, spec.sources)
     flat = [m for group in matches for m in group]
     dest = spec.dest if spec.dest.startswith("/") else os.path.join(spec.workdir or "/", spec.dest)
-    writer = _Writer(upper, lowers, spec)
+    writer = TreeWriter(upper, lowers, spec)
     dest_resolved = writer.view.resolve(dest)
     dest_is_dir = spec.dest.endswith("/") or spec.dest.endswith("/.") or spec.dest in (".", "") \
         or writer.view.is_dir(dest_resolved)
@@ -100,7 +100,7 @@ def _is_archive(path: Path | None) -> bool:
     return sniff_archive(path) is not None
 
 
-class _Writer:
+class TreeWriter:
     def __init__(self, upper: Path, lowers: list[Path], spec: CopySpec):
         self.upper = upper
         self.spec = spec
@@ -204,7 +204,7 @@ def write_files(spec: CopySpec, lowers: list[Path], upper: Path,
                 files: list[tuple[str, bytes, int, float | None]]) -> None:
     """COPY <<EOF and ADD URL: named in-memory files, same destination rules."""
     dest = spec.dest if spec.dest.startswith("/") else os.path.join(spec.workdir or "/", spec.dest)
-    writer = _Writer(upper, lowers, spec)
+    writer = TreeWriter(upper, lowers, spec)
     dest_resolved = writer.view.resolve(dest)
     dest_is_dir = spec.dest.endswith("/") or writer.view.is_dir(dest_resolved)
     if len(files) > 1 and not dest_is_dir:
