@@ -40,13 +40,3 @@ class StageState:
         result = self.lexer.expand(text, env, split=False)
         self.used |= result.used
         return result.words[0]
-
-    def words(self, text: str, env: dict[str, str]) -> list[str]:
-        result = self.lexer.expand(text, env, split=True)
-        self.used |= result.used
-        return result.words
-
-    def used_args(self) -> dict[str, str]:
-        """Values of the build args the current step expanded (part of its cache key)."""
-        env_names = {e.partition("=")[0] for e in self.cfg.get("Env") or []}
-        return {k: self.args[k] for k in sorted(self.used) if k in self.args and k not in env_names}

@@ -84,11 +84,10 @@ def do_expose(instr: Instruction, st: "StageState") -> str:
     env = st.expand_env()
     ports = dict(st.cfg.get("ExposedPorts") or {})
     added = []
-    for raw in instr.args:
-        for word in st.words(raw, env):
-            for p in parse_port(word):
-                ports[p] = {}
-                added.append(p)
+    for raw in instr.args:  # each token is one word after expansion, as in BuildKit
+        for p in parse_port(st.word(raw, env)):
+            ports[p] = {}
+            added.append(p)
     st.cfg["ExposedPorts"] = ports
     return "EXPOSE " + " ".join(added)
 
@@ -115,12 +114,11 @@ def do_volume(instr: Instruction, st: "StageState") -> str:
     vols = dict(st.cfg.get("Volumes") or {})
     added = []
     for raw in instr.args:
-        path = st.word(raw, env) if instr.json else None
-        for v in ([path] if instr.json else st.words(raw, env)):
-            if not v or not v.strip():
-                raise MetadataError("VOLUME specified can not be an empty string")
-            vols[v] = {}
-            added.append(v)
+        v = st.word(raw, env)
+        if not v.strip():
+            raise MetadataError("VOLUME specified can not be an empty string")
+        vols[v] = {}
+        added.append(v)
     st.cfg["Volumes"] = vols
     return "VOLUME [" + " ".join(added) + "]"
 
