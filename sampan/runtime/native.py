@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import signal
 import time
@@ -18,21 +17,12 @@ from sampan.runtime.forking import fork_in_pidns
 from sampan.runtime.statefile import ContainerRecord, StateDir, check_id, is_alive, proc_stat
 from sampan.runtime.syscalls import (CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
                                      CLONE_NEWUTS, Syscalls)
+from sampan.runtime.spec import load_spec, with_container_defaults
 from sampan.runtime.validate import check_process_object, validate
 
 # exec joins these in this order; mnt last because it changes our root
 EXEC_NAMESPACES = [("cgroup", CLONE_NEWCGROUP), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
                    ("net", CLONE_NEWNET), ("mnt", CLONE_NEWNS)]
-
-
-def load_spec(bundle: Path) -> dict:
-    try:
-        with open(bundle / "config.json") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise InvalidArgument(f"bundle {bundle} has no config.json") from None
-    except json.JSONDecodeError as e:
-        raise InvalidArgument(f"{bundle}/config.json is not valid JSON: {e}") from None
 
 
 def _wait_ready(sock, pid: int) -> int | None:
@@ -200,6 +190,7 @@ class NativeRuntime:
                 pid_fd = os.open(f"/proc/{rec.pid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
             if not is_alive(rec):
                 raise InvalidState(f"container {cid} stopped: cannot exec in it")
+            process = with_container_defaults(process, Path(rec.bundle))
             sock, child_sock = channel.pair()
             devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
             ctx = ChildContext(sock=child_sock, stdio=stdio, devnull=devnull,

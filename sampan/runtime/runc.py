@@ -22,6 +22,7 @@ from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFo
                            InvalidState, KernelFeatureMissing, RuntimeFailure)
 from sampan.runtime.base import Created, RuntimeState, Stdio
 from sampan.runtime.cgroups import open_cgroup
+from sampan.runtime.spec import INHERITED, with_container_defaults
 from sampan.runtime.statefile import check_id
 from sampan.runtime.validate import check_process_object
 
@@ -143,6 +144,8 @@ class RuncRuntime:
         if problem:
             raise InvalidArgument(problem)
         check_id(cid)
+        if any(k not in process for k in INHERITED):
+            process = with_container_defaults(process, Path(self.state(cid).bundle))
         work = self._work(cid)
         tag = secrets.token_hex(4)
         proc_file, pidfile = work / f"process-{tag}.json", work / f"exec-{tag}.pid"

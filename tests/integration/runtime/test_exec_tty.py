@@ -11,6 +11,7 @@ import pytest
 
 from sampan.errors import CommandNotFound, InvalidState
 from sampan.runtime.base import Stdio
+from sampan.runtime.caps import mask
 from tests.integration.runtime.bundle import DOCKER_CAPS
 from tests.integration.runtime.conftest import exit_code, read_all
 
@@ -124,3 +125,15 @@ def test_exec_with_terminal(h):
     assert exit_code(status) == 0
     lines = out.split()
     assert lines[0].startswith("/dev/pts/") and lines[1:] == ["20", "70"], out
+
+
+def test_exec_without_capabilities_gets_the_containers(h):
+    cid, created, r = h.create(["sleep", "100"])
+    h.rt.start(cid)
+    proc = process(["sh", "-c", "grep -E 'CapEff|CapBnd|NoNewPrivs' /proc/self/status"])
+    del proc["capabilities"]
+    rc, out = run_exec(h, cid, proc)
+    assert rc == 0
+    fields = dict(l.split(":\t") for l in out.splitlines())
+    assert fields["CapBnd"] == fields["CapEff"] == f"{mask(DOCKER_CAPS):016x}"
+    assert fields["NoNewPrivs"] == "1"
