@@ -30,34 +30,37 @@ class MergedView:
     def __init__(self, layers: list[Path]):
         self.layers = [Path(p) for p in layers]  # top first
 
+    @staticmethod
+    def _probe(layer: Path, parts: list[str]) -> tuple[str, Path | None, bool]:
+        """What one layer says about a path: ("found", p), ("missing", None) = look
+        below, or ("hidden", None) = a whiteout, a file ancestor or an opaque ancestor
+        in this layer hides the lower layers. The bool: an ancestor here is opaque."""
+        cur = layer
+        opaque_ancestor = False
+        for i, part in enumerate(parts):
+            cur = cur / part
+            try:
+                st = os.lstat(cur)
+            except (FileNotFoundError, NotADirectoryError):
+                return ("hidden" if opaque_ancestor else "missing"), None, opaque_ancestor
+            if _is_whiteout(st):
+                return "hidden", None, opaque_ancestor
+            if i < len(parts) - 1:
+                if not stat.S_ISDIR(st.st_mode):
+                    return "hidden", None, opaque_ancestor  # a file shadows the whole subtree
+                opaque_ancestor = opaque_ancestor or _is_opaque(cur)
+        return "found", cur, opaque_ancestor
+
     def find(self, rel: str) -> Path | None:
         """The topmost real entry for rel ("a/b", no symlink resolution), or None."""
         parts = [p for p in rel.split("/") if p]
         if not parts:
             return self.layers[0] if self.layers else None
         for layer in self.layers:
-            blocked = False
-            cur = layer
-            for i, part in enumerate(parts):
-                cur = cur / part
-                try:
-                    st = os.lstat(cur)
-                except FileNotFoundError:
-                    # Not in this layer; an opaque parent here hides lower layers.
-                    parent = cur.parent
-                    if i > 0 and parent.is_dir() and _is_opaque(parent):
-                        return None
-                    break
-                except NotADirectoryError:
-                    break
-                if _is_whiteout(st):
-                    return None
-                if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
-                    blocked = True  # a file shadows the whole subtree
-                    break
-            else:
-                return cur
-            if blocked:
+            state, found, _ = self._probe(layer, parts)
+            if state == "found":
+                return found
+            if state == "hidden":
                 return None
         return None
 
@@ -102,20 +105,20 @@ class MergedView:
 
     def listdir(self, rel: str) -> list[str]:
         """Merged names in a (resolved, relative) directory."""
-        parts = rel.strip("/")
+        parts = [p for p in rel.split("/") if p]
         names: dict[str, bool] = {}
         for layer in self.layers:
-            d = layer / parts if parts else layer
-            try:
-                st = os.lstat(d)
-            except (FileNotFoundError, NotADirectoryError):
+            state, d, opaque_above = self._probe(layer, parts) if parts else ("found", layer, False)
+            if state == "hidden":
+                break
+            if state == "missing":
                 continue
-            if _is_whiteout(st) or not stat.S_ISDIR(st.st_mode):
+            assert d is not None
+            if not d.is_dir() or d.is_symlink():
                 break
             for entry in os.scandir(d):
-                if entry.name in names:
-                    continue
-                names[entry.name] = not _is_whiteout(entry.stat(follow_symlinks=False))
-            if _is_opaque(d):
+                if entry.name not in names:
+                    names[entry.name] = not _is_whiteout(entry.stat(follow_symlinks=False))
+            if parts and (opaque_above or _is_opaque(d)):
                 break
         return sorted(n for n, visible in names.items() if visible)
