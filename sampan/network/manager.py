@@ -319,7 +319,17 @@ class NetworkManager:
             self.teardown.wait(lock.name[len("net-teardown-"):-len(".lock")])
 
     def attachments(self, cid: str) -> list[Attachment]:
+        """cid's interfaces, published ports included (`sampan port`, `inspect`)."""
         return self.store.attachments_of(cid)
+
+    def netns_of(self, cid: str) -> Path | None:
+        """The netns cid was set up in (for `--network container:NAME`); a claimed spare's
+        path is not netns_path(cid), so ask here."""
+        rows = self.store.attachment_rows("cid=?", (cid,))
+        if rows:
+            return Path(rows[0]["netns"])
+        p = self.netns_path(cid)
+        return p if netns_mod.is_netns(p) else None
 
     def reconcile(self, is_alive: Callable[[str], bool]) -> list[str]:
         """Tear down networking of containers that no longer exist (e.g. monitor kill -9)."""

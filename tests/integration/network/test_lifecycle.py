@@ -49,6 +49,9 @@ def test_spare_sandbox_is_claimed_and_serves_published_ports(nm, tmp_path):
     spare_row = nm.store.attachment_rows()[0]
     box = Box(nm, ["127.0.0.1::80"], hostname="fast")
     assert str(box.ns) == spare_row["netns"]  # it got the sandbox made ahead
+    assert nm.netns_of(box.cid) == box.ns
+    assert [m.describe() for a in nm.attachments(box.cid) for m in a.ports] == [
+        f"80/tcp -> 127.0.0.1:{box.maps[0].host_port}"]
     srv = Httpd(box.ns, tmp_path)
     try:
         assert http_get("127.0.0.1", box.maps[0].host_port) == srv.body

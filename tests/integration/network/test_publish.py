@@ -29,6 +29,9 @@ def test_published_tcp_port_answers_on_loopback_and_host_addresses(nm, tmp_path)
     try:
         assert http_get("127.0.0.1", port) == srv.body
         assert http_get(net.gateway, port) == srv.body  # another host address: our bridge's
+        # hairpin: the container reaches its own published port through the host
+        got = in_ns(box.ns, "timeout", "5", "busybox", "wget", "-q", "-O", "-", f"http://{net.gateway}:{port}/")
+        assert got.stdout == srv.body
         # while it lives, the NAT rules for this container exist
         assert iptables_lines(box.cid)
     finally:
