@@ -223,7 +223,8 @@ def do_workdir(ctx: StepContext, st: StageState, instr: Instruction, title: str)
         raise _user_error(ctx, instr, err) from None
     path = trial["config"]["WorkingDir"]
     st.image_config = saved
-    key = step_key(st.cache_key, "WORKDIR", path)
+    user = st.cfg.get("User") or ""
+    key = step_key(st.cache_key, "WORKDIR", path, user)
     n = ctx.progress.start(title)
     ctx.total_steps += 1
     if _lookup(ctx, st, key):
@@ -237,8 +238,10 @@ def do_workdir(ctx: StepContext, st: StageState, instr: Instruction, title: str)
         st.history = st.history + [{"created": now_rfc3339(), "created_by": text, "empty_layer": True}]
     else:
         upper = _new_upper(ctx)
-        spec = copyinstr.CopySpec(sources=[], dest=path)
         try:
+            # BuildKit creates a missing WORKDIR (mode 0755) owned by the current USER.
+            owner = resolve_chown(user, view) if user else None
+            spec = copyinstr.CopySpec(sources=[], dest=path, chown=owner)
             copyinstr.TreeWriter(upper, lowers, spec).ensure_dir(view.resolve(path), None)
         except _USER_ERRORS as err:
             _drop_upper(ctx, upper)

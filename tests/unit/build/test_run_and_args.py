@@ -1,5 +1,7 @@
 """RUN: argv for each form, env/cwd/user/network given to the backend, failures; ARG scoping."""
 
+import os
+
 import pytest
 
 from sampan.errors import BuildError
@@ -161,3 +163,13 @@ def test_invalid_tag_fails_before_any_step(h):
     with pytest.raises(InvalidArgument):
         h.build("FROM busybox\nRUN x\n", tags=["UPPER:case"])
     assert h.backend.runs == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="owners can only be set as root")
+def test_workdir_created_for_the_current_user(h):
+    files = h.files(h.build("FROM busybox\nUSER app\nWORKDIR /home/app/work\n"))
+    st = files["/home/app/work"].stat()
+    assert (st.st_uid, st.st_gid) == (1000, 1001)
+    assert oct(st.st_mode & 0o777) == "0o755"
+    with pytest.raises(BuildError, match=r"Dockerfile:3: WORKDIR: unable to find user ghost"):
+        h.build("FROM busybox\nUSER ghost\nWORKDIR /w\n")
