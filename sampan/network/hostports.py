@@ -140,9 +140,9 @@ def reserve(m: PortMapping) -> socket.socket:
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             holder = host_holder(m) or "another process"
-            raise Conflict(f"{m.host_addr()}/{m.proto} is in use by {holder}; "
+            raise Conflict(f"{m.label()} is in use by {holder}; "
                            "choose another host port") from None
         if e.errno == errno.EADDRNOTAVAIL:
             raise Conflict(f"cannot publish on {m.host_addr()}: {m.bind_ip} is not an address "
                            "of this host") from None
-        raise NetworkError(f"cannot reserve {m.host_addr()}/{m.proto}: {e.strerror}") from None
+        raise NetworkError(f"cannot reserve {m.label()}: {e.strerror}") from None

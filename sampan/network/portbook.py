@@ -37,11 +37,11 @@ class PortBook:
                 continue
             holder = self._container_holder(m)
             if holder is not None:
-                raise Conflict(f"{m.host_addr()} is published by container {lookup(holder) or holder[:12]}; "
+                raise Conflict(f"{m.label()} is published by container {lookup(holder) or holder[:12]}; "
                                "choose another host port")
             host = hostports.host_holder(m)
             if host is not None:
-                raise Conflict(f"{m.host_addr()} is in use by {host}; choose another host port")
+                raise Conflict(f"{m.label()} is in use by {host}; choose another host port")
             out.append(m)
         return out
 

@@ -34,6 +34,10 @@ class PortMapping:
         """'0.0.0.0:8080' — how a conflict message names the host side."""
         return f"{self.bind_ip}:{self.host_port}"
 
+    def label(self) -> str:
+        """How messages name the host side: '0.0.0.0:8080', '0.0.0.0:53/udp'."""
+        return self.host_addr() + ("/udp" if self.proto == "udp" else "")
+
     def describe(self) -> str:
         """`sampan port` line: '80/tcp -> 0.0.0.0:8080'."""
         return f"{self.container_port}/{self.proto} -> {self.host_addr()}"
@@ -138,7 +142,7 @@ def check_no_self_overlap(mappings: list[PortMapping]) -> None:
         if m.host_port:
             for o in seen:
                 if o.proto == m.proto and o.host_port == m.host_port and overlap_ip(o.host_ip, m.host_ip):
-                    raise InvalidArgument(f"host port {m.host_addr()}/{m.proto} is published twice in this "
+                    raise InvalidArgument(f"host port {m.label()} is published twice in this "
                                           "command; give each mapping its own host port")
         seen.append(m)
 

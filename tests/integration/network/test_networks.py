@@ -181,3 +181,38 @@ def test_connect_and_disconnect_a_second_network(nm, tmp_path):
         box.release()
         peer.release()
     nm.remove(other.name)
+
+
+CREATE_MANY = r'''
+import json, sys
+from pathlib import Path
+from sampan.network import NetworkManager
+from sampan.state.db import Database
+from sampan.state.paths import Paths
+base = Path(sys.argv[1])
+paths = Paths(base / "root", base / "run")
+paths.ensure()
+db = Database(paths.db)
+nm = NetworkManager(paths, db)
+print(json.dumps([nm.create(f"n{i}").subnet for i in range(3)]), flush=True)
+sys.stdin.read()  # keep them until the test has looked
+for n in nm.list():
+    nm.remove(n.name)
+'''
+
+
+def test_parallel_roots_never_pick_the_same_subnet(tmp_path):
+    import json
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-c", CREATE_MANY, str(tmp_path / f"r{i}")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for i in range(3)]
+    try:
+        got = [json.loads(p.stdout.readline()) for p in procs]
+    finally:
+        for p in procs:
+            p.communicate("", timeout=60)
+    nets = [ipaddress.IPv4Network(s) for g in got for s in g]
+    assert len(nets) == 9
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert all(p.returncode == 0 for p in procs)

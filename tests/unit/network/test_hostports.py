@@ -49,7 +49,8 @@ def test_holder_of_a_real_socket_is_this_process(proto, kind):
         assert holder == f"pid {os.getpid()} ({hostports.comm_of(os.getpid())})"
         with pytest.raises(Conflict) as e:
             hostports.reserve(PortMapping(80, port, "", proto))
-        assert str(e.value).startswith(f"0.0.0.0:{port}/{proto} is in use by pid {os.getpid()} (")
+        label = f"0.0.0.0:{port}" + ("/udp" if proto == "udp" else "")
+        assert str(e.value).startswith(f"{label} is in use by pid {os.getpid()} (")
 
 
 def test_reservation_blocks_other_binds_and_is_not_listening():
