@@ -58,8 +58,8 @@ def run_env(image_env: list[str], args: dict[str, str], build_args: dict[str, st
 
 
 def created_by(argv: list[str], args: dict[str, str]) -> str:
-    """Docker's history text: `RUN |2 A=1 B=2 /bin/sh -c cmd` (arg count only when args are set)."""
+    """Docker's history text: `RUN |2 A=1 B=2 /bin/sh -c cmd`, args in declaration order."""
     prefix = ""
     if args:
-        prefix = f"|{len(args)} " + " ".join(f"{k}={v}" for k, v in sorted(args.items())) + " "
+        prefix = f"|{len(args)} " + " ".join(f"{k}={v}" for k, v in args.items()) + " "
     return "RUN " + prefix + " ".join(argv)
