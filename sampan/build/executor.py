@@ -81,6 +81,12 @@ class _Builder:
         self.consumed: set[str] = set()
 
     def run(self) -> BuildResult:
+        try:
+            return self._run()
+        finally:
+            self.progress.close()
+
+    def _run(self) -> BuildResult:
         o = self.opts
         from sampan.oci.reference import parse_reference
 
@@ -97,10 +103,12 @@ class _Builder:
         if o.context_dir is not None:
             if not o.context_dir.is_dir():
                 raise BuildError(f"unable to prepare context: path {str(o.context_dir)!r} not found")
+            n = self.progress.start("[internal] load .dockerignore")
             try:
                 ignore = load_ignore_file(o.context_dir, o.dockerfile_path)
             except ValueError as err:
                 raise BuildError(f".dockerignore: {err}") from None
+            self.progress.done(n)
             context = ContextFS(o.context_dir, ignore)
         ctx = steps.StepContext(self.backend, self.cache, self.progress, df.filename, o.build_args,
                                 o.network, o.no_cache, context, lambda name: self._stage_layers(df, name))
@@ -111,7 +119,6 @@ class _Builder:
         finally:
             for d in list(ctx.temp_dirs):
                 shutil.rmtree(d, ignore_errors=True)
-            self.progress.close()
 
     def _stage_layers(self, df: Dockerfile, name: str) -> list | None:
         stage = find_stage(df, name)

@@ -14,7 +14,8 @@ def test_plain_numbering_and_cached(h):
     h.build("FROM busybox\nRUN a\n")
     lines = h.out.getvalue().splitlines()
     assert lines[0] == "#1 [internal] load build definition from Dockerfile"
-    assert "#3 [2/2] RUN a" in lines and "#3 CACHED" in lines
+    assert "#4 [2/2] RUN a" in lines and "#4 CACHED" in lines
+    assert "#2 [internal] load .dockerignore" in lines
 
 
 def test_multi_stage_titles_name_the_stage(h):
@@ -45,3 +46,13 @@ def test_auto_is_plain_without_a_terminal():
     assert type(make_progress("auto", io.StringIO())) is Progress
     with pytest.raises(InvalidArgument):
         make_progress("fancy", io.StringIO())
+
+
+def test_tty_view_is_closed_when_parsing_fails(h):
+    from sampan.errors import BuildError
+
+    buf = io.StringIO()
+    p = make_progress("tty", buf)
+    with pytest.raises(BuildError):
+        build(h.backend, h.db, BuildOptions("FROM busybox\nBOGUS x\n", None), p)
+    assert not p._live.is_started
