@@ -37,26 +37,65 @@ def sniff_archive(path: Path) -> str | None:
     return kind
 
 
+def _safe_name(name: str) -> str | None:
+    """The member's clean relative path, or None when it would land outside the root."""
+    parts: list[str] = []
+    for part in name.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+            continue
+        parts.append(part)
+    return "/".join(parts)
+
+
+def _through_symlink(root: Path, rel: str) -> bool:
+    """Would writing rel under root go through a symlink (made by an earlier member)?"""
+    cur = root
+    for part in rel.split("/")[:-1]:
+        cur = cur / part
+        if cur.is_symlink():
+            return True
+    return False
+
+
 def extract_archive(path: Path, writer: "TreeWriter", dest: str) -> None:
+    """Unpack like Docker's ADD: owners, modes (setuid too) and links kept, absolute
+    symlinks allowed (rootfs tarballs have them); refused: names escaping the
+    destination, writes through a symlink, hardlinks to outside the archive."""
     from sampan.build.instructions.copy import CopyError
 
     target = writer.host(dest)
     chown = writer.spec.chown
-
-    def safe(member: tarfile.TarInfo, where: str) -> tarfile.TarInfo:
-        try:
-            tarfile.tar_filter(member, where)  # raises on absolute / escaping names and links
-        except tarfile.FilterError as err:
-            raise CopyError(f"unsafe entry in archive {path.name}: {err}") from None
-        if member.isdev() and os.geteuid() != 0:
-            return None  # type: ignore[return-value]
-        if chown is not None:
-            member.uid, member.gid = chown
-        return member  # keep modes and owners as the archive has them, like Docker
-
+    is_root = os.geteuid() == 0
     try:
         with tarfile.open(path, "r:*") as tf:
-            tf.extractall(target, filter=safe)
+            for member in tf:
+                rel = _safe_name(member.name)
+                if rel is None:
+                    raise CopyError(f"unsafe entry in archive {path.name}: {member.name!r} "
+                                    "points outside the destination")
+                if not rel:
+                    continue  # the archive's "./" entry: the destination already exists
+                if _through_symlink(target, rel):
+                    raise CopyError(f"unsafe entry in archive {path.name}: {member.name!r} "
+                                    "would be written through a symbolic link")
+                if member.islnk():
+                    link = _safe_name(member.linkname)
+                    if link is None or _through_symlink(target, link + "/x"):
+                        raise CopyError(f"unsafe entry in archive {path.name}: hard link "
+                                        f"{member.name!r} -> {member.linkname!r} leaves the archive")
+                    member.linkname = link
+                if member.isdev() and not is_root:
+                    continue
+                member.name = rel
+                if chown is not None:
+                    member.uid, member.gid = chown
+                tf.extract(member, target, set_attrs=True, numeric_owner=True,
+                           filter="fully_trusted")
     except tarfile.TarError as err:
         raise CopyError(f"cannot extract {path.name}: {err}") from None
 

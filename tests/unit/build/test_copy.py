@@ -228,3 +228,50 @@ def test_copy_from_keeps_owners_unless_chown(h):
                             "COPY --from=owned --chown=5:6 /data/f /changed\n"))
     assert (files["/kept"].stat().st_uid, files["/kept"].stat().st_gid) == (4321, 4322)
     assert (files["/changed"].stat().st_uid, files["/changed"].stat().st_gid) == (5, 6)
+
+
+def _tar_with(entries) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, kind, arg in entries:
+            info = tarfile.TarInfo(name)
+            if kind == "dir":
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o755
+                tf.addfile(info)
+            elif kind == "sym":
+                info.type = tarfile.SYMTYPE
+                info.linkname = arg
+                tf.addfile(info)
+            elif kind == "hard":
+                info.type = tarfile.LNKTYPE
+                info.linkname = arg
+                info.mode = 0o4755  # tar writers repeat the target's mode; Docker applies it
+                tf.addfile(info)
+            else:
+                info.size, info.mode = len(arg), 0o4755 if kind == "suid" else 0o644
+                tf.addfile(info, io.BytesIO(arg))
+    return buf.getvalue()
+
+
+def test_add_rootfs_tarball_with_absolute_symlinks_and_hardlinks(h):
+    h.write({"rootfs.tar": _tar_with([
+        ("./", "dir", None), ("usr/bin/", "dir", None), ("usr/bin/tool", "suid", b"T"),
+        ("bin", "sym", "/usr/bin"), ("usr/bin/again", "hard", "usr/bin/tool")])})
+    files = h.files(h.build("FROM scratch\nADD rootfs.tar /\n"))
+    assert os.readlink(files["/bin"]) == "/usr/bin"
+    assert files["/usr/bin/again"].read_text() == "T"
+    if IS_ROOT:
+        assert stat.S_IMODE(files["/usr/bin/tool"].stat().st_mode) == 0o4755  # setuid kept
+
+
+@pytest.mark.parametrize("entries,fragment", [
+    ([("evil", "sym", "/etc"), ("evil/passwd", "file", b"x")], "through a symbolic link"),
+    ([("../../x", "file", b"x")], "outside the destination"),
+    ([("link", "hard", "../../etc/passwd")], "leaves the archive"),
+])
+def test_add_refuses_hostile_archives(h, entries, fragment):
+    h.write({"evil.tar": _tar_with(entries)})
+    with pytest.raises(BuildError, match=fragment):
+        h.build("FROM busybox\nADD evil.tar /x/\n")
+    assert h.backend.written == []
