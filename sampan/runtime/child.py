@@ -34,6 +34,7 @@ class ChildContext:
     cgroup_hierarchies: dict = field(default_factory=dict)
     cgroup_v2: bool = False
     ns_fds: list = field(default_factory=list)  # exec: [(fd, nstype)] in join order
+    seccomp: bytes | None = None  # linux.seccomp of the container, compiled to BPF
 
 
 def _setup_stdio(stdio, devnull: int) -> None:
@@ -68,7 +69,7 @@ def _write_sysctls(sysctls: dict) -> None:
 
 
 def _finish(sys, ctx: ChildContext, proc: dict, step: Step, wait_fifo: int | None) -> None:
-    path, argv, env = apply_process(sys, proc, step)
+    path, argv, env = apply_process(sys, proc, step, seccomp=ctx.seccomp)
     step.name = "report ready"
     channel.send(ctx.sock, {"type": "ready"})
     if wait_fifo is not None:

@@ -92,7 +92,7 @@ class NativeRuntime:
                 sock=child_sock, stdio=stdio, devnull=devnull, cgroup=cgroup, spec=spec,
                 rootfs=str((bundle / spec["root"]["path"]).resolve()), fifo=str(fifo),
                 cgroup_hierarchies=cgroup.mount_sources() if isinstance(cgroup, CgroupV1) else {},
-                cgroup_v2=is_v2())
+                cgroup_v2=is_v2(), seccomp=_compile_seccomp(linux))
             pidns = next((ns for ns in linux.get("namespaces") or [] if ns.get("type") == "pid"), None)
             join_fd = os.open(pidns["path"], os.O_RDONLY | os.O_CLOEXEC) if pidns and pidns.get("path") else None
             try:
@@ -191,10 +191,11 @@ class NativeRuntime:
             if not is_alive(rec):
                 raise InvalidState(f"container {cid} stopped: cannot exec in it")
             process = with_container_defaults(process, Path(rec.bundle))
+            seccomp = _compile_seccomp(load_spec(Path(rec.bundle)).get("linux") or {})
             sock, child_sock = channel.pair()
             devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
             ctx = ChildContext(sock=child_sock, stdio=stdio, devnull=devnull,
-                               cgroup=open_cgroup(rec.cgroup_path), ns_fds=ns_fds)
+                               cgroup=open_cgroup(rec.cgroup_path), ns_fds=ns_fds, seccomp=seccomp)
             pid = fork_in_pidns(self.sys, lambda: exec_child(self.sys, ctx, process), join_fd=pid_fd)
             child_sock.close()
             child_sock = None
@@ -210,6 +211,17 @@ class NativeRuntime:
                     s.close()
             if devnull >= 0:
                 os.close(devnull)
+
+
+def _compile_seccomp(linux: dict) -> bytes | None:
+    profile = linux.get("seccomp")
+    if not profile:
+        return None
+    from sampan.runtime.seccomp import compile_bpf  # libseccomp only when a profile is given
+    try:
+        return compile_bpf(profile)
+    except OSError as e:
+        raise RuntimeFailure(f"cannot compile the seccomp profile: {e.strerror or e}") from None
 
 
 def _same_ns(pid: int, name: str) -> bool:

@@ -64,8 +64,18 @@ class Step:
     name = "start"
 
 
-def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True) -> tuple[str, list[str], dict[str, str]]:
-    """Everything after namespaces and the root are ready; returns (path, argv, env) for execve."""
+def _load_seccomp(sys, bpf: bytes, step: Step) -> None:
+    step.name = "load the seccomp filter"
+    sys.seccomp_filter(bpf)
+
+
+def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True,
+                  seccomp: bytes | None = None) -> tuple[str, list[str], dict[str, str]]:
+    """Everything after namespaces and the root are ready; returns (path, argv, env) for execve.
+
+    A seccomp filter is loaded last when no_new_privs is set (the fewest syscalls run under
+    it), else while CAP_SYS_ADMIN is still held, before the user and capabilities change.
+    """
     env = env_dict(proc.get("env"))
     cwd = proc.get("cwd") or "/"
     step.name = "set rlimits"
@@ -80,6 +90,8 @@ def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True) -> tuple[
     capabilities = proc.get("capabilities")
     user = proc.get("user") or {}
     uid, gid = int(user.get("uid", 0)), int(user.get("gid", 0))
+    if seccomp and not proc.get("noNewPrivileges"):
+        _load_seccomp(sys, seccomp, step)
     if capabilities is not None:
         step.name = "drop bounding capabilities"
         capmod.drop_bounding(sys, capabilities)
@@ -103,4 +115,7 @@ def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True) -> tuple[
         sys.prctl(PR_SET_NO_NEW_PRIVS, 1)
     step.name = "find the command"
     args = proc["args"]
-    return lookup_command(args[0], env), list(args), env
+    path = lookup_command(args[0], env)
+    if seccomp and proc.get("noNewPrivileges"):
+        _load_seccomp(sys, seccomp, step)
+    return path, list(args), env

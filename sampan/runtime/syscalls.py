@@ -29,7 +29,14 @@ PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_RAISE = 2
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+
 _CAP_V3 = 0x20080522
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
 class _CapHeader(ctypes.Structure):
@@ -111,6 +118,14 @@ class Syscalls:
     def mknod(self, path: str, mode: int, device: int) -> None:
         os.mknod(path, mode, device)
 
+    def seccomp_filter(self, bpf: bytes) -> None:
+        """Install a classic BPF seccomp program (8-byte sock_filter entries)."""
+        buf = ctypes.create_string_buffer(bpf, len(bpf))
+        prog = _SockFprog(len(bpf) // 8, ctypes.cast(buf, ctypes.c_void_p))
+        rc = self._libc.prctl(ctypes.c_int(PR_SET_SECCOMP), ctypes.c_ulong(SECCOMP_MODE_FILTER),
+                              ctypes.byref(prog), ctypes.c_ulong(0), ctypes.c_ulong(0))
+        self._check(rc, "prctl(PR_SET_SECCOMP)")
+
 
 class RecordingSyscalls:
     """Test double: records (name, args) and succeeds, unless told to fail a call."""
@@ -158,6 +173,9 @@ class RecordingSyscalls:
 
     def mknod(self, path, mode, device) -> None:
         self._rec("mknod", path, mode, device)
+
+    def seccomp_filter(self, bpf: bytes) -> None:
+        self._rec("seccomp_filter", len(bpf))
 
     def capget(self):
         self._rec("capget")

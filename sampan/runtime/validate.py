@@ -109,8 +109,17 @@ def check_cgroups_path(spec: dict, bundle: Path) -> str | None:
     return None
 
 
+def check_seccomp(spec: dict, bundle: Path) -> str | None:
+    profile = (spec.get("linux") or {}).get("seccomp")
+    if not profile:
+        return None
+    from sampan.runtime.seccomp import check
+    return check(profile)
+
+
 CHECKS: list[Callable[[dict, Path], str | None]] = [
     check_root, check_process, check_namespaces, check_hostname, check_mounts, check_cgroups_path,
+    check_seccomp,
 ]
 
 

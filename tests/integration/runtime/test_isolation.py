@@ -182,3 +182,60 @@ def test_default_device_rules_match_runc(h):
               "(exec 3</tmp/d$d) 2>/dev/null && echo ok $d || echo denied $d; done")
     rc, out = h.run(["sh", "-c", script])
     assert out.splitlines() == ["ok 1:3", "ok 1:5", "ok 1:9", "ok 10:200", "denied 10:229", "denied 10:237"]
+
+
+def test_seccomp_profile_blocks_a_syscall(h):
+    # allow everything, refuse sethostname-family and chmod-family with EPERM (busybox hostname / chmod)
+    def edit(spec):
+        spec["linux"]["seccomp"] = {
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+            "syscalls": [
+                {"names": ["chmod", "fchmodat", "fchmodat2"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+                {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+                {"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+                 "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+            ],
+        }
+    rc, out = h.run(["sh", "-c", "touch /tmp/f; chmod 600 /tmp/f || echo chmod-refused; "
+                     "mkdir /tmp/d || echo mkdir-refused; echo still-running"], edit)
+    assert "chmod-refused" in out and "Operation not permitted" in out, out
+    assert "mkdir-refused" in out and "Permission denied" in out, out
+    assert "still-running" in out
+
+
+def oci_profile_from_containers_json(path: str, caps: list[str]) -> dict:
+    """containers-common's Docker-format profile -> OCI linux.seccomp (what specgen would do)."""
+    import json
+    src = json.load(open(path))
+    arches = []
+    for m in src.get("archMap") or []:
+        if m["architecture"] == "SCMP_ARCH_X86_64":  # the host's entry only, as Docker picks it
+            arches += [m["architecture"]] + list(m.get("subArchitectures") or [])
+    rules = []
+    for r in src["syscalls"]:
+        inc, exc = r.get("includes") or {}, r.get("excludes") or {}
+        if inc.get("caps") and not set(inc["caps"]) <= set(caps):
+            continue
+        if exc.get("caps") and set(exc["caps"]) & set(caps):
+            continue
+        if inc.get("arches") and "amd64" not in inc["arches"] and "x86_64" not in inc["arches"]:
+            continue
+        if exc.get("arches") and ("amd64" in exc["arches"] or "x86_64" in exc["arches"]):
+            continue
+        rule = {k: r[k] for k in ("names", "action", "args", "errnoRet") if r.get(k) is not None}
+        rules.append(rule)
+    return {"defaultAction": src["defaultAction"], "defaultErrnoRet": src.get("defaultErrnoRet"),
+            "architectures": arches, "syscalls": rules}
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/share/containers/seccomp.json"), reason="no containers-common profile")
+def test_a_real_default_seccomp_profile_loads_and_the_shell_runs(h):
+    from tests.integration.runtime.bundle import DOCKER_CAPS as caps
+    profile = oci_profile_from_containers_json("/usr/share/containers/seccomp.json", caps)
+
+    def edit(spec):
+        spec["linux"]["seccomp"] = profile
+    rc, out = h.run(["sh", "-c", "grep Seccomp: /proc/self/status; echo ok; ls / >/dev/null && echo ls-ok"], edit)
+    assert rc == 0, out
+    assert out.split() == ["Seccomp:", "2", "ok", "ls-ok"], out
