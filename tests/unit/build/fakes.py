@@ -109,7 +109,11 @@ class FakeBackend:
         shutil.copytree(upper, d, symlinks=True)
         for src in [upper, *upper.rglob("*")]:  # copytree drops owners; a real store keeps them
             st = src.lstat()
-            os.lchown(d / src.relative_to(upper), st.st_uid, st.st_gid) if os.geteuid() == 0 else None
+            dst = d / src.relative_to(upper)
+            if os.geteuid() == 0:
+                os.lchown(dst, st.st_uid, st.st_gid)
+            if not src.is_symlink():
+                os.chmod(dst, st.st_mode & 0o7777)  # chown cleared setuid bits
         layer = FakeLayer(d.name)
         self.layers[layer.id] = d
         return layer
