@@ -89,3 +89,11 @@ def test_heredoc_with_shebang_runs_with_its_interpreter(real):
     assert real.run_in("shebang:1", ["cat", "/awk-out"]) == (0, "from awk\n")
     code, out = real.run_in("shebang:1", ["sh", "-c", "ls -a /dev | grep -c sampan-heredoc"])
     assert out.strip() == "0"  # the script did not end up in the image
+
+
+def test_scratch_plus_added_rootfs_tarball_runs(real, busybox_tar):
+    import shutil
+
+    shutil.copy(busybox_tar, real.context / "rootfs.tar")
+    real.build("FROM scratch\nADD rootfs.tar /\nRUN echo built-on-scratch > /proof\n", tags=["scratchy:1"])
+    assert real.run_in("scratchy:1", ["cat", "/proof"]) == (0, "built-on-scratch\n")
