@@ -63,6 +63,41 @@ def spare_cycle(nm: NetworkManager, stats: dict[str, list[float]]) -> None:
     stats["release(background, replenish)"].append(_ms(t0))
 
 
+RUN_PATH = """
+import secrets, sys, time
+t0 = time.perf_counter()
+from pathlib import Path
+from sampan.network import NetworkManager
+from sampan.state.db import Database
+from sampan.state.paths import Paths
+paths = Paths(Path(sys.argv[1]), Path(sys.argv[2]))
+db = Database(paths.db)
+nm = NetworkManager(paths, db)
+t1 = time.perf_counter()
+cid = secrets.token_hex(32)
+ns, att = nm.setup(cid, hostname="b", hosts_path=Path(sys.argv[3]))
+nm.resolv_conf()
+t2 = time.perf_counter()
+nm.release(cid, ns, background=True, replenish=True)
+t3 = time.perf_counter()
+print((t1 - t0) * 1000, (t2 - t1) * 1000, (t3 - t2) * 1000)
+"""
+
+
+def run_path(paths: Paths, stats: dict[str, list[float]]) -> None:
+    """What one `sampan run --rm` process pays for networking, in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    hosts = paths.runroot / "bench-hosts"
+    out = subprocess.run([sys.executable, "-c", RUN_PATH, str(paths.root), str(paths.runroot), str(hosts)],
+                         capture_output=True, text=True, check=True).stdout.split()
+    imp, setup, rel = map(float, out)
+    stats["fresh process: import + NetworkManager()"].append(imp)
+    stats["fresh process: setup() (spare) + DNS files"].append(setup)
+    stats["fresh process: release(background)"].append(rel)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=15)
@@ -75,7 +110,9 @@ def main() -> None:
     stats: dict[str, list[float]] = {k: [] for k in (
         "netns create", "attach bridge only", "attach +portmap", "release sync", "release sync +portmap",
         "release (background): caller waits", "  background DEL finishes after",
-        "setup() claiming a spare", "release(background, replenish)")}
+        "setup() claiming a spare", "release(background, replenish)",
+        "fresh process: import + NetworkManager()", "fresh process: setup() (spare) + DNS files",
+        "fresh process: release(background)")}
     try:
         t0 = time.perf_counter()
         nm.default()
@@ -88,11 +125,13 @@ def main() -> None:
         nm.prepare_spare()
         for _ in range(args.n):
             spare_cycle(nm, stats)
+        for _ in range(args.n):
+            nm.settle()
+            run_path(paths, stats)
     finally:
         nm.settle()
         nm.destroy_default()
         db.close()
-        print(open(paths.runroot / "network-teardown.log").read()[-3000:]) if (paths.runroot / "network-teardown.log").exists() else None
         shutil.rmtree(base, ignore_errors=True)
     for k, v in stats.items():
         if v:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sampan.errors import NetworkError
 
@@ -23,8 +22,7 @@ CNI_VERSION = "1.0.0"
 DEFAULT_CNI_PATH = "/usr/lib/cni"
 
 
-@dataclass(frozen=True)
-class CniCall:
+class CniCall(NamedTuple):
     container_id: str
     netns: Path
     ifname: str = "eth0"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sampan.errors import Conflict, NetworkError
 from sampan.network.ports import PortMapping, overlap_ip
@@ -18,8 +18,7 @@ from sampan.network.ports import PortMapping, overlap_ip
 TCP_TIME_WAIT = "06"  # inode 0, owned by nobody: never a holder
 
 
-@dataclass(frozen=True)
-class HostSocket:
+class HostSocket(NamedTuple):
     proto: str
     ip: str     # "" for a wildcard (0.0.0.0 or ::)
     port: int

@@ -7,7 +7,6 @@ container); anything else holding a port is found through /proc (hostports).
 from __future__ import annotations
 
 import socket
-from dataclasses import replace
 from typing import Callable, Iterable
 
 from sampan.errors import Conflict
@@ -62,9 +61,9 @@ class PortBook:
         for _ in range(50):
             s = hostports.bind_reservation(m)
             port = s.getsockname()[1]
-            if self._container_holder(replace(m, host_port=port)) is None:
+            if self._container_holder(m._replace(host_port=port)) is None:
                 self._picked[(m.host_ip, port, m.proto)] = s
-                return replace(m, host_port=port)
+                return m._replace(host_port=port)
             s.close()
         raise Conflict(f"no free host port found for {m.container_port}/{m.proto}")
 

@@ -6,16 +6,14 @@ Pure parsing, no kernel access, so it is cheap and unit-testable.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from sampan.errors import InvalidArgument
 
 PROTOCOLS = ("tcp", "udp")
 
 
-@dataclass(frozen=True)
-class PortMapping:
+class PortMapping(NamedTuple):
     """One host port forwarded to one container port.
 
     host_ip "" means every host address (0.0.0.0); host_port 0 means "pick a free one".
