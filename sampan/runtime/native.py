@@ -8,7 +8,7 @@ import signal
 import time
 from pathlib import Path
 
-from sampan.errors import InvalidArgument, InvalidState, RuntimeFailure
+from sampan.errors import InvalidArgument, InvalidState, RuntimeFailure, SampanError
 from sampan.runtime import channel
 from sampan.runtime.base import Created, RuntimeState, Stdio
 from sampan.runtime.cgroups import CgroupV1, is_v2, open_cgroup
@@ -78,7 +78,7 @@ class NativeRuntime:
         validate(spec, bundle)
         linux = spec.get("linux") or {}
         cgroup_path = linux.get("cgroupsPath") or f"/sampan/{cid}"
-        sdir = self.states.reserve(cid)
+        self.states.reserve(cid)
         cgroup = open_cgroup(cgroup_path)
         sock = child_sock = None
         devnull = -1
@@ -109,7 +109,10 @@ class NativeRuntime:
                                              time.time()))
             return Created(pid=pid, pty_master=master)
         except BaseException:
-            cgroup.remove()
+            try:
+                cgroup.remove()
+            except SampanError:
+                pass  # the original failure is the one worth reporting
             self.states.remove(cid)
             raise
         finally:

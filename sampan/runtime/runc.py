@@ -15,7 +15,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidArgument,

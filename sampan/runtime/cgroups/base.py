@@ -22,6 +22,13 @@ def write(path: Path, value: str) -> None:
         raise RuntimeFailure(f"cannot write {value!r} to {path}: {e.strerror}") from None
 
 
+def mkdir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RuntimeFailure(f"cannot create cgroup {path}: {e.strerror}") from None
+
+
 def read_keyed(path: Path) -> dict[str, int]:
     """Parse 'key value' lines (memory.events, memory.oom_control)."""
     out = {}

@@ -14,7 +14,7 @@ import functools
 import os
 from pathlib import Path
 
-from sampan.runtime.cgroups.base import Cgroup, kill_and_remove, read_keyed, read_pids, write
+from sampan.runtime.cgroups.base import Cgroup, kill_and_remove, mkdir, read_keyed, read_pids, write
 
 ALWAYS = ("memory", "pids", "cpu", "cpuacct", "devices")
 # what runc allows after the spec's rules: mknod of anything, the standard devices, ptys, tun
@@ -79,7 +79,7 @@ class CgroupV1(Cgroup):
         for name, d in self.dirs().items():
             if not want & set(name.split(",")):
                 continue
-            d.mkdir(parents=True, exist_ok=True)
+            mkdir(d)
             if "cpuset" in name.split(","):
                 self._inherit_cpuset(d)
         self._apply(resources)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sampan.runtime.cgroups.base import Cgroup, kill_and_remove, read_keyed, read_pids, write
+from sampan.runtime.cgroups.base import Cgroup, kill_and_remove, mkdir, read_keyed, read_pids, write
 
 WANTED = ("cpu", "cpuset", "memory", "pids", "io")
 
@@ -27,7 +27,7 @@ class CgroupV2(Cgroup):
         for part in Path(self.rel).parts[:-1] or ():
             self._enable_in(parent, wanted)
             parent = parent / part
-            parent.mkdir(exist_ok=True)
+            mkdir(parent)
         self._enable_in(parent, wanted)
 
     @staticmethod
@@ -39,7 +39,7 @@ class CgroupV2(Cgroup):
 
     def create(self, resources: dict) -> None:
         self._enable_controllers()
-        self.path.mkdir(exist_ok=True)
+        mkdir(self.path)
         self._apply(resources or {})
 
     def _apply(self, res: dict) -> None:
