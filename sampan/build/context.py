@@ -177,8 +177,11 @@ def walk(fs: SourceFS, rel: str) -> Iterator[tuple[str, os.stat_result]]:
                 stack.append(child_rel)
 
 
-def hash_sources(fs: SourceFS, paths: list[str]) -> str:
-    """Digest of what COPY would take from `paths`: names, types, modes, owners, contents."""
+def hash_sources(fs: SourceFS, paths: list[str], known: "DigestMemo | None" = None) -> str:
+    """Digest of what COPY would take from `paths`: names, types, modes, owners, contents.
+
+    `known` remembers file content digests by (inode, size, mtime, ctime) so an
+    unchanged context is not read again; any change to a file changes its ctime."""
     h = hashlib.sha256()
     for top in paths:
         h.update(b"\0top\0" + top.encode())
@@ -188,7 +191,12 @@ def hash_sources(fs: SourceFS, paths: list[str]) -> str:
             if stat.S_ISREG(st.st_mode):
                 host = fs.host(full)
                 assert host is not None
-                h.update(_file_digest(host))
+                digest = known.get(host, st) if known is not None else None
+                if digest is None:
+                    digest = _file_digest(host)
+                    if known is not None:
+                        known.put(host, st, digest)
+                h.update(digest)
             elif stat.S_ISLNK(st.st_mode):
                 host = fs.host(full)
                 assert host is not None
@@ -202,3 +210,48 @@ def _file_digest(path: Path) -> bytes:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.digest()
+
+
+class DigestMemo:
+    """Content digests of context files keyed by path and stat identity, in SQLite."""
+
+    SCHEMA = """
+    CREATE TABLE IF NOT EXISTS build_file_digests (
+        path TEXT PRIMARY KEY,
+        ident TEXT NOT NULL,
+        digest BLOB NOT NULL
+    );
+    """
+
+    def __init__(self, db):
+        self.db = db
+        db.ensure_schema("build_file_digests", self.SCHEMA)
+        self._pending: dict[str, tuple[str, bytes]] = {}
+
+    @staticmethod
+    def _ident(st: os.stat_result) -> str:
+        return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+    def get(self, path: Path, st: os.stat_result) -> bytes | None:
+        key = str(path)
+        if key in self._pending:
+            ident, digest = self._pending[key]
+            return digest if ident == self._ident(st) else None
+        row = self.db.conn.execute("SELECT ident, digest FROM build_file_digests WHERE path = ?",
+                                   (key,)).fetchone()
+        if row is None or row["ident"] != self._ident(st):
+            return None
+        return bytes(row["digest"])
+
+    def put(self, path: Path, st: os.stat_result, digest: bytes) -> None:
+        self._pending[str(path)] = (self._ident(st), digest)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        with self.db.tx() as conn:
+            conn.executemany(
+                "INSERT INTO build_file_digests (path, ident, digest) VALUES (?, ?, ?) "
+                "ON CONFLICT(path) DO UPDATE SET ident = excluded.ident, digest = excluded.digest",
+                [(p, i, d) for p, (i, d) in self._pending.items()])
+        self._pending.clear()

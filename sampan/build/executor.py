@@ -16,7 +16,7 @@ from typing import Any
 from sampan.build import steps
 from sampan.build.backend import BuildBackend
 from sampan.build.cache import BuildCache, step_key
-from sampan.build.context import ContextFS
+from sampan.build.context import ContextFS, DigestMemo
 from sampan.build.expand import Lexer
 from sampan.build.ignore import load_ignore_file
 from sampan.build.parse import Dockerfile, Instruction, Stage, fail, parse_dockerfile, parse_trigger
@@ -76,6 +76,7 @@ class _Builder:
         self.backend = backend
         self.opts = options
         self.progress = progress
+        self.db = db
         self.cache = BuildCache(db)
         self.states: dict[int, StageState] = {}
         self.consumed: set[str] = set()
@@ -111,7 +112,8 @@ class _Builder:
             self.progress.done(n)
             context = ContextFS(o.context_dir, ignore)
         ctx = steps.StepContext(self.backend, self.cache, self.progress, df.filename, o.build_args,
-                                o.network, o.no_cache, context, lambda name: self._stage_layers(df, name))
+                                o.network, o.no_cache, context, lambda name: self._stage_layers(df, name),
+                                digests=DigestMemo(self.db) if context is not None else None)
         try:
             for stage in plan.order:
                 self.states[stage.index] = self._build_stage(ctx, plan, stage)

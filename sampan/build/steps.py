@@ -20,7 +20,7 @@ from typing import Callable
 
 from sampan.build.backend import BuildBackend
 from sampan.build.cache import BuildCache, step_key
-from sampan.build.context import ContextFS, SourceError, StageFS, hash_sources
+from sampan.build.context import ContextFS, DigestMemo, SourceError, StageFS, hash_sources
 from sampan.build.expand import ExpandError
 from sampan.build.instructions import copy as copyinstr
 from sampan.build.instructions.metadata import HANDLERS, MetadataError
@@ -56,6 +56,7 @@ class StepContext:
     no_cache: bool
     context: ContextFS | None
     stage_layers: Callable[[str], list | None]  # COPY --from=<stage> -> its layers, else None
+    digests: DigestMemo | None = None  # content digests of context files, by stat identity
     label: str = ""  # "[stage 2/5]" prefix for progress titles
     cached_steps: int = 0
     total_steps: int = 0
@@ -318,7 +319,10 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
         matches = copyinstr.resolve_matches(fs, local) if local else []
         named = [pair for group in matches for pair in group]
         # the names matter too: `COPY link /d/` creates /d/link
-        digest = hash_sources(fs, [r for _, r in named]) + repr([n for n, _ in named]) if local else ""
+        memo = ctx.digests if fs is ctx.context else None
+        digest = hash_sources(fs, [r for _, r in named], memo) + repr([n for n, _ in named]) if local else ""
+        if memo is not None:
+            memo.flush()
     except _FILE_ERRORS as err:
         raise _user_error(ctx, instr, err) from None
     inline = [(n, hashlib.sha256(d).hexdigest(), m, t) for n, d, m, t in files]

@@ -135,3 +135,28 @@ def test_successful_steps_stay_cached_after_a_failure(h):
     h.backend.effect = None
     h.build("FROM busybox\nRUN ok\nRUN fixed\n")
     assert [r.argv[-1] for r in h.backend.runs] == ["ok", "fail", "fixed"]
+
+
+def test_same_size_change_with_mtime_restored_is_still_seen(h):
+    h.write({"app": "v1"})
+    h.build(DF)
+    st = os.stat(h.context / "app")
+    (h.context / "app").write_text("v2")  # same size
+    os.utime(h.context / "app", ns=(st.st_atime_ns, st.st_mtime_ns))  # mtime put back; ctime moves
+    h.build(DF)
+    assert len(h.backend.runs) == 2
+
+
+def test_unchanged_context_files_are_not_read_again(h, monkeypatch):
+    import sampan.build.context as context
+
+    h.write({f"app/f{i}": str(i) for i in range(20)})
+    h.build(DF)
+    reads = []
+    real = context._file_digest
+    monkeypatch.setattr(context, "_file_digest", lambda p: reads.append(p) or real(p))
+    h.build(DF)
+    assert reads == []
+    h.write({"app/f3": "changed"})
+    h.build(DF)
+    assert [p.name for p in reads] == ["f3"]
