@@ -56,5 +56,10 @@ class BuildCache:
             conn.execute("DELETE FROM build_cache WHERE key = ?", (key,))
 
     def prune(self) -> int:
+        """Forget every cached step (and remembered file digests); returns the steps dropped."""
+        from sampan.build.context import DigestMemo
+
+        DigestMemo(self.db)  # its table exists from here on
         with self.db.tx() as conn:
+            conn.execute("DELETE FROM build_file_digests")
             return conn.execute("DELETE FROM build_cache").rowcount

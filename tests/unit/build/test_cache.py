@@ -160,3 +160,12 @@ def test_unchanged_context_files_are_not_read_again(h, monkeypatch):
     h.write({"app/f3": "changed"})
     h.build(DF)
     assert [p.name for p in reads] == ["f3"]
+
+
+def test_prune_forgets_every_step(h):
+    from sampan.build.cache import BuildCache
+
+    h.build("FROM busybox\nRUN a\n")
+    assert BuildCache(h.db).prune() >= 1
+    h.build("FROM busybox\nRUN a\n")
+    assert len(h.backend.runs) == 2
