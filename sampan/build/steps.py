@@ -57,7 +57,6 @@ class StepContext:
     context: ContextFS | None
     stage_layers: Callable[[str], list | None]  # COPY --from=<stage> -> its layers, else None
     digests: DigestMemo | None = None  # content digests of context files, by stat identity
-    label: str = ""  # "[stage 2/5]" prefix for progress titles
     cached_steps: int = 0
     total_steps: int = 0
     temp_dirs: list[Path] = field(default_factory=list)
@@ -280,14 +279,12 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
         env = st.expand_env()
         words = [st.word(a, env) for a in instr.args]
         srcs, dest = words[:-1], words[-1]
-        lowers = ctx.backend.layer_dirs(st.layers)
-        chown = resolve_chown(st.word(instr.flags["chown"], env), MergedView(lowers)) \
-            if instr.flags.get("chown") else None
+        # the --chown text goes in the key: names resolve the same way on the same parent
+        chown_text = st.word(instr.flags["chown"], env) if instr.flags.get("chown") else None
         chmod = parse_chmod(st.word(instr.flags["chmod"], env)) if instr.flags.get("chmod") else None
     except _USER_ERRORS as err:
         raise _user_error(ctx, instr, err) from None
-    spec = copyinstr.CopySpec([], dest, st.cfg.get("WorkingDir") or "/", chown, chmod,
-                              preserve_owner=bool(instr.flags.get("from")), extract_archives=is_add)
+    workdir = st.cfg.get("WorkingDir") or "/"
     heredocs = {h.name: h for h in instr.heredocs}
     files: list[tuple[str, bytes, int, float | None]] = []
     local: list[str] = []
@@ -326,7 +323,7 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
     except _FILE_ERRORS as err:
         raise _user_error(ctx, instr, err) from None
     inline = [(n, hashlib.sha256(d).hexdigest(), m, t) for n, d, m, t in files]
-    key = step_key(st.cache_key, instr.cmd, srcs, dest, spec.workdir, chown, chmod,
+    key = step_key(st.cache_key, instr.cmd, srcs, dest, workdir, chown_text, chmod,
                    instr.flags.get("from"), digest, inline)
     n = ctx.progress.start(title)
     ctx.total_steps += 1
@@ -334,6 +331,13 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
         ctx.cached_steps += 1
         ctx.progress.cached(n)
         return
+    lowers = ctx.backend.layer_dirs(st.layers)  # only now: a cache hit needs no unpacked layers
+    try:
+        chown = resolve_chown(chown_text, MergedView(lowers)) if chown_text else None
+    except _USER_ERRORS as err:
+        raise _user_error(ctx, instr, err) from None
+    spec = copyinstr.CopySpec([], dest, workdir, chown, chmod,
+                              preserve_owner=bool(instr.flags.get("from")), extract_archives=is_add)
     upper = _new_upper(ctx)
     try:
         if local:

@@ -169,3 +169,14 @@ def test_prune_forgets_every_step(h):
     assert BuildCache(h.db).prune() >= 1
     h.build("FROM busybox\nRUN a\n")
     assert len(h.backend.runs) == 2
+
+
+def test_fully_cached_build_needs_no_unpacked_layers(h, monkeypatch):
+    h.write({"app": "v1"})
+    df = "FROM busybox\nCOPY --chown=app app /app\nWORKDIR /w\nRUN x\n"
+    h.build(df)
+    calls = []
+    real = h.backend.layer_dirs
+    monkeypatch.setattr(h.backend, "layer_dirs", lambda layers: calls.append(1) or real(layers))
+    h.build(df)
+    assert calls == []
