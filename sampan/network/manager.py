@@ -17,6 +17,7 @@ from sampan.network.conflist import (build_conflist, forward_policy_drops, runti
                                      start_forward_policy_probe)
 from sampan.network.netdb import ACTIVE, SPARE, NetDB
 from sampan.network.ports import PortMapping
+from sampan.network.hostsfiles import HostsFiles
 from sampan.network.portbook import PortBook
 from sampan.network.teardown import Teardown
 from sampan.network.types import Attachment, NetworkInfo, Peer
@@ -41,6 +42,7 @@ class NetworkManager:
         self.tag = _root_tag(paths)
         self.teardown = Teardown(paths, self.store, cni_path)
         self.ports = PortBook(self.store, self.teardown)
+        self.hosts = HostsFiles(self.store)
 
     # --- layout ---
     @property
@@ -75,8 +77,9 @@ class NetworkManager:
                                    "choose another --subnet")
             else:
                 net = subnets.pick_subnet(taken)
-            info = NetworkInfo(name, secrets.token_hex(32), bridges.free_name(self.tag, {n.bridge for n in self.store.networks()}), str(net),
-                               subnets.check_gateway(net, gateway), internal, dict(labels or {}), time.time())
+            bridge = bridges.free_name(self.tag, {n.bridge for n in self.store.networks()})
+            info = NetworkInfo(name, secrets.token_hex(32), bridge, str(net), subnets.check_gateway(net, gateway),
+                               internal, dict(labels or {}), time.time())
             # The bridge gets its gateway address now so that its route claims the
             # subnet for every other sampan root before we release the host-wide lock.
             bridges.make(info)
@@ -190,9 +193,9 @@ class NetworkManager:
         if self.store.attachment(cid, info.name):
             raise Conflict(f"container {cid[:12]} is already connected to network {info.name}")
         att = self._add(cid, Path(netns), info, mappings, tuple(aliases), hostname, ifname,
-                        str(hosts_path or ""), ACTIVE)
-        if hosts_path is not None:
-            self._write_hosts(att, Path(hosts_path))
+                        str(hosts_path or self.hosts.path_of(cid)), ACTIVE)
+        self.hosts.write(cid)
+        self.hosts.refresh(info.name)
         return att
 
     def _add(self, cid: str, netns: Path, info: NetworkInfo, mappings: tuple[PortMapping, ...],
@@ -247,8 +250,8 @@ class NetworkManager:
             found = self.store.attachment(cid, info.name)
             assert found is not None
             att = found[0]
-            if hosts_path is not None:
-                self._write_hosts(att, Path(hosts_path))
+            self.hosts.write(cid)
+            self.hosts.refresh(info.name)
         except BaseException:
             self.release(cid, ns, background=False)
             raise
@@ -294,7 +297,8 @@ class NetworkManager:
         """Synchronous DEL of one attachment; idempotent."""
         with self.teardown.locked(cid):
             self.teardown.detach_one(cid, network)
-        self._refresh_peers(network)
+        self.hosts.write(cid)
+        self.hosts.refresh(network)
 
     def release(self, cid: str, netns: Path, background: bool = True, replenish: bool = False) -> None:
         """Tear down every attachment of cid and its netns. With background=True the
@@ -306,7 +310,7 @@ class NetworkManager:
         self.teardown.release(cid, Path(netns), background, DEFAULT_NETWORK if replenish else "")
         if not background:
             for network in networks:
-                self._refresh_peers(network)
+                self.hosts.refresh(network)
 
     def settle(self, cid: str | None = None, network: str | None = None) -> None:
         """Wait for background teardowns (of cid, or every one of this root) to finish,
@@ -340,32 +344,14 @@ class NetworkManager:
         return dns.host_resolv_conf()
 
     def peers(self, network: str) -> list[Peer]:
-        return [] if network == DEFAULT_NETWORK else self.store.peers(network)
+        return self.hosts.peers(network)
 
     def hosts_file(self, hostname: str, attachment: Attachment | None, peers: Iterable[Peer] = ()) -> bytes:
         return dns.hosts_file(hostname, attachment, peers)
 
-    def _write_hosts(self, att: Attachment, path: Path) -> None:
-        dns.rewrite_in_place(path, dns.hosts_file(att.hostname, att, self.peers(att.network)))
-        self._refresh_peers(att.network)
-
     def refresh_hosts(self, network: str) -> None:
         """Rewrite the /etc/hosts of every container on `network` that gave a hosts_path."""
-        self._refresh_peers(network)
-
-    def _refresh_peers(self, network: str) -> None:
-        """Keep every peer's /etc/hosts current as containers come and go."""
-        if network == DEFAULT_NETWORK:
-            return
-        peers = self.store.peers(network)
-        for r in self.store.attachment_rows("network=? AND state=? AND hosts_path!=''", (network, ACTIVE)):
-            found = self.store.attachment(r["cid"], network)
-            if found is None:
-                continue
-            try:
-                dns.rewrite_in_place(Path(r["hosts_path"]), dns.hosts_file(r["hostname"], found[0], peers))
-            except OSError:
-                pass  # that container's files are going away
+        self.hosts.refresh(network)
 
 
 def _attachment_from_result(cid: str, info: NetworkInfo, ifname: str, result: dict,

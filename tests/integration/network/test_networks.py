@@ -216,3 +216,26 @@ def test_parallel_roots_never_pick_the_same_subnet(tmp_path):
     assert len(nets) == 9
     assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
     assert all(p.returncode == 0 for p in procs)
+
+
+def test_hosts_file_of_a_container_on_two_networks_names_peers_of_both(nm, tmp_path):
+    front, back = nm.create(f"front-{token()}"), nm.create(f"back-{token()}")
+    hosts = {n: tmp_path / f"hosts-{n}" for n in ("app", "web", "db")}
+    app = Box(nm, network=front.name, hostname="app", hosts_path=hosts["app"])
+    web = Box(nm, network=front.name, hostname="web", hosts_path=hosts["web"])
+    db = Box(nm, network=back.name, hostname="db", hosts_path=hosts["db"])
+    try:
+        att = nm.attach(app.cid, app.ns, back.name, aliases=("api",))  # network connect --alias api
+        assert _hosts_entry(hosts["app"], "web") == web.att.ip
+        assert _hosts_entry(hosts["app"], "db") == db.att.ip
+        assert _hosts_entry(hosts["db"], "api") == att.ip  # the alias is seen on that network
+        assert _hosts_entry(hosts["web"], "db") is None  # web is not on back
+        nm.detach(app.cid, app.ns, back.name, att)
+        assert _hosts_entry(hosts["app"], "db") is None
+        assert _hosts_entry(hosts["db"], "app") is None
+        assert _hosts_entry(hosts["app"], "web") == web.att.ip
+    finally:
+        for b in (app, web, db):
+            b.release()
+    nm.remove(front.name)
+    nm.remove(back.name)
