@@ -19,6 +19,7 @@ from sampan.build.cache import BuildCache, step_key
 from sampan.build.context import ContextFS, DigestMemo
 from sampan.build.expand import Lexer
 from sampan.build.ignore import load_ignore_file
+from sampan.build.instructions.run import DEFAULT_PATH
 from sampan.build.parse import Dockerfile, Instruction, Stage, fail, parse_dockerfile, parse_trigger
 from sampan.build.plan import PROXY_ARGS, Plan, find_stage, make_plan, platform_args
 from sampan.build.progress import Progress
@@ -158,6 +159,10 @@ class _Builder:
     def _build_stage(self, ctx: steps.StepContext, plan: Plan, stage: Stage) -> StageState:
         lexer = Lexer(plan.dockerfile.escape)
         st = self._base(ctx, plan, stage, lexer)
+        env = st.cfg.get("Env") or []
+        if not any(e.startswith("PATH=") for e in env):
+            # BuildKit: every stage's image gets a PATH, so the built image has one too
+            st.cfg["Env"] = env + [f"PATH={DEFAULT_PATH}"]
         triggers = self._triggers(plan, stage, st)
         instrs = triggers + stage.instructions
         total = 1 + sum(1 for i in instrs if i.cmd in _LAYER_STEPS)

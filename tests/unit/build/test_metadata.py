@@ -98,3 +98,11 @@ def test_bad_values_are_build_errors_with_line(h, body, line, fragment):
         h.build("FROM busybox\n" + body)
     assert str(info.value).startswith(f"Dockerfile:{line}: ") and fragment in str(info.value)
     assert h.backend.written == [] and h.backend.tags == {}
+
+
+def test_default_path_added_when_the_base_has_none(h):
+    c = cfg(h, "RUN x\n")
+    assert c["Env"] == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    h.backend.add_image("withpath", {"bin/sh": "x"}, {"Env": ["PATH=/custom"]})
+    c = h.build("FROM withpath\nENV PATH=/opt:$PATH\n").image.config["config"]
+    assert c["Env"] == ["PATH=/opt:/custom"]
