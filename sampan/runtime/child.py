@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import struct
 import termios
 from dataclasses import dataclass, field
@@ -35,6 +36,20 @@ class ChildContext:
     cgroup_v2: bool = False
     ns_fds: list = field(default_factory=list)  # exec: [(fd, nstype)] in join order
     seccomp: bytes | None = None  # linux.seccomp of the container, compiled to BPF
+
+
+def reset_signals() -> None:
+    """Ignored signals survive execve: undo what Python (SIGPIPE, SIGXFSZ) or the caller set,
+    and unblock everything, so the container starts with a clean slate as under runc."""
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            if signal.getsignal(sig) == signal.SIG_IGN:
+                signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError, TypeError):
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
 def _setup_stdio(stdio, devnull: int) -> None:
@@ -86,6 +101,7 @@ def _finish(sys, ctx: ChildContext, proc: dict, step: Step, wait_fifo: int | Non
 def container_init(sys, ctx: ChildContext) -> None:
     step = Step()
     try:
+        reset_signals()
         spec, linux = ctx.spec, ctx.spec.get("linux") or {}
         proc = spec["process"]
         if ctx.cgroup is not None:
@@ -138,6 +154,7 @@ def container_init(sys, ctx: ChildContext) -> None:
 def exec_child(sys, ctx: ChildContext, proc: dict) -> None:
     step = Step()
     try:
+        reset_signals()
         if ctx.cgroup is not None:
             step.name = "join the container's cgroup"
             ctx.cgroup.join(0)

@@ -100,8 +100,7 @@ def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True,
     os.setgroups([int(g) for g in user.get("additionalGids") or []])
     os.setgid(gid)
     os.setuid(uid)
-    if user.get("umask") is not None:
-        os.umask(int(user["umask"]))
+    os.umask(int(user["umask"]) if user.get("umask") is not None else 0o022)  # never the caller's
     if capabilities is not None:
         step.name = "set capabilities"
         capmod.apply_sets(sys, capabilities)

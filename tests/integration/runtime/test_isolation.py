@@ -237,3 +237,14 @@ def test_a_real_default_seccomp_profile_loads_and_the_shell_runs(h):
     rc, out = h.run(["sh", "-c", "grep Seccomp: /proc/self/status; echo ok; ls / >/dev/null && echo ls-ok"], edit)
     assert rc == 0, out
     assert out.split() == ["Seccomp:", "2", "ok", "ls-ok"], out
+
+
+def test_signals_and_umask_start_clean(h):
+    # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive exec, so the runtime must reset them
+    rc, out = h.run(["cat", "/proc/self/status"])
+    assert rc == 0
+    assert field(out, "SigIgn") == "0" * 16
+    assert field(out, "SigBlk") == "0" * 16
+    assert field(out, "Umask") == "0022"
+    rc, out = h.run(["sh", "-c", "yes | head -n 2"])
+    assert rc == 0 and out.split() == ["y", "y"]
