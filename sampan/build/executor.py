@@ -25,6 +25,7 @@ from sampan.build.plan import PROXY_ARGS, Plan, find_stage, make_plan, platform_
 from sampan.build.progress import Progress
 from sampan.build.stage_state import StageState
 from sampan.errors import BuildError, ImageNotFound, InvalidArgument
+from sampan.oci.reference import normalize
 from sampan.state.db import Database
 
 _LAYER_STEPS = ("RUN", "COPY", "ADD", "WORKDIR")
@@ -221,7 +222,7 @@ class _Builder:
         for ref in tags[1:]:
             self.backend.tag(image.id, ref)
         for ref in tags:
-            self.progress.note(n, f"naming to {ref} done")
+            self.progress.note(n, f"naming to {normalize(ref)} done")
         self.progress.done(n)
         return BuildResult(image.id, tags, image, ctx.total_steps, ctx.cached_steps, warnings)
 

@@ -79,7 +79,7 @@ def test_output_is_streamed_with_step_numbers(h):
     logged = [l for l in out.splitlines() if l.startswith(step + " ") and "hello" in l]
     assert logged and logged[0].endswith("hello world")
     assert any(l.startswith(step + " ") and l.endswith("partial") for l in out.splitlines())
-    assert f"writing image {result.image_id} done" in out and "naming to greet:latest done" in out
+    assert f"writing image {result.image_id} done" in out and "naming to docker.io/library/greet:latest done" in out
 
 
 def test_arg_scoping_rules(h):
