@@ -25,7 +25,7 @@ from sampan.build.plan import PROXY_ARGS, Plan, find_stage, make_plan, platform_
 from sampan.build.progress import Progress
 from sampan.build.stage_state import StageState
 from sampan.errors import BuildError, ImageNotFound, InvalidArgument
-from sampan.oci.reference import normalize
+from sampan.oci.reference import normalize, parse_reference
 from sampan.state.db import Database
 
 _LAYER_STEPS = ("RUN", "COPY", "ADD", "WORKDIR")
@@ -91,8 +91,6 @@ class _Builder:
 
     def _run(self) -> BuildResult:
         o = self.opts
-        from sampan.oci.reference import parse_reference
-
         for ref in o.tags:  # a bad -t fails before any work, as in Docker
             if parse_reference(ref).digest:
                 raise InvalidArgument(f"invalid tag {ref!r}: a build tag cannot contain a digest")
