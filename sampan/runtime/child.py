@@ -14,6 +14,7 @@ import termios
 from dataclasses import dataclass, field
 
 from sampan.runtime import channel
+from sampan.runtime.mountopts import MS_BIND
 from sampan.runtime.process import Step, apply_process
 from sampan.runtime.rootfs import RootfsBuilder
 from sampan.runtime.syscalls import (CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
@@ -61,9 +62,14 @@ def _setup_stdio(stdio, devnull: int) -> None:
         os.close(fd)
 
 
-def _setup_terminal(ctx: ChildContext, proc: dict) -> None:
-    """Open a pty inside the container's /dev/pts; hand the master to the parent."""
+def _setup_terminal(ctx: ChildContext, proc: dict, sys=None) -> None:
+    """Open a pty inside the container's /dev/pts; hand the master to the parent.
+    For the init (sys given), its slave is also bind-mounted on /dev/console, as runc does."""
     master, slave = os.openpty()
+    if sys is not None and os.path.isdir("/dev/pts"):
+        if not os.path.exists("/dev/console"):
+            os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+        sys.mount(os.ttyname(slave), "/dev/console", None, MS_BIND)
     size = proc.get("consoleSize")
     if size:
         fcntl.ioctl(slave, termios.TIOCSWINSZ,
@@ -143,7 +149,7 @@ def container_init(sys, ctx: ChildContext) -> None:
         _write_sysctls(linux.get("sysctl") or {})
         if terminal:
             step.name = "open the terminal"
-            _setup_terminal(ctx, proc)
+            _setup_terminal(ctx, proc, sys)
         step.name = "set read-only and masked paths"
         builder.finalize()
         _finish(sys, ctx, proc, step, fifo)

@@ -105,6 +105,18 @@ def test_terminal_gives_a_tty_with_the_size_set_on_the_master(h):
     assert out.split() == ["/dev/pts/0", "33", "101"], out
 
 
+def test_terminal_is_also_the_console(h):
+    cid, created, master = h.create(["sh", "-c", "echo to-console > /dev/console; grep ' /dev/console ' /proc/self/mountinfo"],
+                                    terminal=True)
+    h.rt.start(cid)
+    _, status = os.waitpid(created.pid, 0)
+    out = read_pty(master)
+    assert exit_code(status) == 0, out
+    lines = out.splitlines()
+    assert lines[0] == "to-console"
+    assert lines[1].split()[3] == "/0"  # the pty slave /dev/pts/0, bind-mounted
+
+
 def test_terminal_input_reaches_the_process(h):
     cid, created, master = h.create(["sh", "-c", "read line; echo got:$line"], terminal=True)
     h.rt.start(cid)
