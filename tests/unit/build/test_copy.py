@@ -275,3 +275,10 @@ def test_add_refuses_hostile_archives(h, entries, fragment):
     with pytest.raises(BuildError, match=fragment):
         h.build("FROM busybox\nADD evil.tar /x/\n")
     assert h.backend.written == []
+
+
+def test_copy_several_heredocs_into_a_directory(h):
+    files = h.files(h.build("FROM busybox\nCOPY <<one <<two /etc/conf/\nfirst\none\nsecond\ntwo\n"))
+    assert files["/etc/conf/one"].read_text() == "first\n"
+    assert files["/etc/conf/two"].read_text() == "second\n"
+    assert stat.S_IMODE(files["/etc/conf/one"].stat().st_mode) == 0o644
