@@ -67,6 +67,19 @@ def global_args(df: Dockerfile, build_args: dict[str, str], lexer: Lexer,
     return meta
 
 
+def _check_platform(df: Dockerfile, st: Stage, lexer: Lexer, meta: dict[str, str]) -> None:
+    """FROM --platform is accepted for this machine's platform (e.g. $BUILDPLATFORM)."""
+    try:
+        wanted = lexer.word(st.platform or "", meta)
+    except ExpandError as err:
+        raise fail(df.filename, st.from_instr.line, str(err)) from None
+    host = meta.get("TARGETPLATFORM") or platform_args()["TARGETPLATFORM"]
+    parts = wanted.split("/")
+    if parts[:2] != host.split("/")[:2]:
+        raise fail(df.filename, st.from_instr.line,
+                   f"FROM --platform={wanted}: sampan builds only for this machine's platform ({host})")
+
+
 def make_plan(df: Dockerfile, target: str | None, build_args: dict[str, str]) -> Plan:
     lexer = Lexer(df.escape)
     consumed: set[str] = set()
@@ -122,4 +135,7 @@ def make_plan(df: Dockerfile, target: str | None, build_args: dict[str, str]) ->
         order.append(df.stages[idx])
 
     visit(tstage.index)
+    for st in order:
+        if st.platform:
+            _check_platform(df, st, lexer, meta)
     return Plan(df, tstage, order, meta, bases, base_stage, consumed)

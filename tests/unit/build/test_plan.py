@@ -65,3 +65,14 @@ def test_platform_args_available_before_from():
     df = parse_dockerfile("ARG TARGETARCH\nFROM img-$TARGETARCH\n")
     plan = make_plan(df, None, {})
     assert plan.bases[0].startswith("img-") and plan.bases[0] != "img-"
+
+
+def test_platform_flag_accepted_for_this_machine_only():
+    from sampan.build.plan import platform_args
+
+    host = platform_args()["TARGETPLATFORM"]
+    df = parse_dockerfile("FROM --platform=$BUILDPLATFORM a AS x\nFROM --platform=" + host + " b\n")
+    make_plan(df, None, {})
+    other = "linux/s390x" if not host.endswith("s390x") else "linux/amd64"
+    with pytest.raises(BuildError, match=r"Dockerfile:1: FROM --platform=.*this machine"):
+        make_plan(parse_dockerfile(f"FROM --platform={other} a\n"), None, {})
