@@ -41,8 +41,8 @@ def test_errors_name_the_line(text, line, fragment):
     assert fragment in message
 
 
-def test_unterminated_heredoc_is_a_build_error():
-    assert "unterminated heredoc" in err("FROM a\nRUN <<EOF\necho\n")
+def test_unterminated_heredoc_is_a_build_error_at_its_line():
+    assert err("FROM a\nRUN true\nRUN <<EOF\necho\n") == "Dockerfile:3: unterminated heredoc"
 
 
 def test_no_from():
