@@ -29,7 +29,6 @@ class ChildContext:
     sock: object  # child end of the channel
     stdio: object  # base.Stdio
     devnull: int
-    cgroup: object | None = None
     spec: dict = field(default_factory=dict)
     rootfs: str = ""
     fifo: str = ""
@@ -104,20 +103,30 @@ def _finish(sys, ctx: ChildContext, proc: dict, step: Step, wait_fifo: int | Non
         os._exit(code)
 
 
+def _wait_joined(ctx: ChildContext, step: Step) -> None:
+    """The runtime moves us into our cgroup while we set up (a v1 move waits for an RCU grace
+    period, ~10 ms): block here only when the cgroup is needed."""
+    step.name = "wait to be moved into the cgroup"
+    msg, _ = channel.recv(ctx.sock)
+    if not msg or msg.get("type") != "joined":
+        os._exit(1)  # the runtime gave up on us; it reports why
+
+
 def container_init(sys, ctx: ChildContext) -> None:
     step = Step()
     try:
         reset_signals()
         spec, linux = ctx.spec, ctx.spec.get("linux") or {}
         proc = spec["process"]
-        if ctx.cgroup is not None:
-            step.name = "join the cgroup"
-            ctx.cgroup.join(0)
         flags = 0
+        cgroupns = False
         for ns in linux.get("namespaces") or []:
             t = ns["type"]
             if t == "pid" or t not in NS_FLAGS:
                 continue  # the parent did the pid namespace before forking us
+            if t == "cgroup" and not ns.get("path"):
+                cgroupns = True  # unshared once we are in our cgroup: it becomes the namespace root
+                continue
             if ns.get("path"):
                 step.name = f"join {t} namespace {ns['path']}"
                 fd = os.open(ns["path"], os.O_RDONLY | os.O_CLOEXEC)
@@ -141,10 +150,19 @@ def container_init(sys, ctx: ChildContext) -> None:
             step.name = "set domainname"
             sys.setdomainname(spec["domainname"])
         builder = RootfsBuilder(sys, spec, ctx.rootfs, ctx.cgroup_hierarchies, ctx.cgroup_v2)
+        defer = builder.can_defer_cgroup()
+        if not defer:
+            _wait_joined(ctx, step)
+            _enter_cgroupns(sys, cgroupns, step)
         step.name = "mount the container filesystems"
-        builder.prepare(step)
+        builder.prepare(step, defer_cgroup=defer)
         step.name = "pivot_root"
         builder.pivot()
+        if defer:
+            _wait_joined(ctx, step)
+            _enter_cgroupns(sys, cgroupns, step)
+            step.name = "mount the cgroup filesystem"
+            builder.mount_deferred()
         step.name = "write sysctls"
         _write_sysctls(linux.get("sysctl") or {})
         if terminal:
@@ -157,13 +175,16 @@ def container_init(sys, ctx: ChildContext) -> None:
         _report_and_exit(ctx, e, step)
 
 
+def _enter_cgroupns(sys, wanted: bool, step: Step) -> None:
+    if wanted:
+        step.name = "create the cgroup namespace"
+        sys.unshare(CLONE_NEWCGROUP)
+
+
 def exec_child(sys, ctx: ChildContext, proc: dict) -> None:
     step = Step()
     try:
         reset_signals()
-        if ctx.cgroup is not None:
-            step.name = "join the container's cgroup"
-            ctx.cgroup.join(0)
         for fd, nstype in ctx.ns_fds:
             step.name = "join the container's namespaces"
             sys.setns(fd, nstype)
@@ -175,6 +196,7 @@ def exec_child(sys, ctx: ChildContext, proc: dict) -> None:
         else:
             step.name = "set up stdio"
             _setup_stdio(ctx.stdio, ctx.devnull)
+        _wait_joined(ctx, step)
         _finish(sys, ctx, proc, step, None)
     except BaseException as e:  # noqa: BLE001
         _report_and_exit(ctx, e, step)

@@ -46,6 +46,24 @@ def _wait_ready(sock, pid: int) -> int | None:
         raise
 
 
+def _join_cgroup(cgroup, pid: int, sock) -> None:
+    """Move the child into the container's cgroup while it sets itself up, then tell it.
+    If that fails, the child's own error (if it already failed) is the one to report."""
+    try:
+        cgroup.join(pid)
+    except BaseException as join_error:
+        _reap(pid)
+        while True:
+            msg, fd = channel.recv(sock)
+            if fd is not None:
+                os.close(fd)
+            if msg is None:
+                raise join_error
+            if msg.get("type") == "error":
+                channel.raise_error(msg)
+    channel.send(sock, {"type": "joined"})
+
+
 def _reap(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
@@ -89,7 +107,7 @@ class NativeRuntime:
             sock, child_sock = channel.pair()
             devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
             ctx = ChildContext(
-                sock=child_sock, stdio=stdio, devnull=devnull, cgroup=cgroup, spec=spec,
+                sock=child_sock, stdio=stdio, devnull=devnull, spec=spec,
                 rootfs=str((bundle / spec["root"]["path"]).resolve()), fifo=str(fifo),
                 cgroup_hierarchies=cgroup.mount_sources() if isinstance(cgroup, CgroupV1) else {},
                 cgroup_v2=is_v2(), seccomp=_compile_seccomp(linux))
@@ -103,6 +121,7 @@ class NativeRuntime:
                     os.close(join_fd)
             child_sock.close()
             child_sock = None
+            _join_cgroup(cgroup, pid, sock)
             master = _wait_ready(sock, pid)
             st = proc_stat(pid)
             self.states.save(ContainerRecord(cid, pid, st[1] if st else 0, str(bundle), cgroup_path,
@@ -197,11 +216,11 @@ class NativeRuntime:
             seccomp = _compile_seccomp(load_spec(Path(rec.bundle)).get("linux") or {})
             sock, child_sock = channel.pair()
             devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
-            ctx = ChildContext(sock=child_sock, stdio=stdio, devnull=devnull,
-                               cgroup=open_cgroup(rec.cgroup_path), ns_fds=ns_fds, seccomp=seccomp)
+            ctx = ChildContext(sock=child_sock, stdio=stdio, devnull=devnull, ns_fds=ns_fds, seccomp=seccomp)
             pid = fork_in_pidns(self.sys, lambda: exec_child(self.sys, ctx, process), join_fd=pid_fd)
             child_sock.close()
             child_sock = None
+            _join_cgroup(open_cgroup(rec.cgroup_path), pid, sock)
             master = _wait_ready(sock, pid)
             return Created(pid=pid, pty_master=master)
         finally:

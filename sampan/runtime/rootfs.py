@@ -81,15 +81,26 @@ class RootfsBuilder:
         self.linux = spec.get("linux") or {}
         self.cgroup_hierarchies = cgroup_hierarchies or {}
         self.cgroup_v2 = cgroup_v2
+        self.deferred: list[dict] = []
 
     # ---- before pivot_root ----
-    def prepare(self, step=None) -> None:
+    def can_defer_cgroup(self) -> bool:
+        """Cgroup mounts may wait until after pivot_root (while the runtime moves us into our
+        cgroup) unless another mount lives beneath one of them."""
+        mounts = self.spec.get("mounts") or []
+        cg = [m["destination"].rstrip("/") + "/" for m in mounts if m.get("type") in ("cgroup", "cgroup2")]
+        return not any(m.get("destination", "").startswith(d) for d in cg for m in mounts)
+
+    def prepare(self, step=None, defer_cgroup: bool = False) -> None:
         # our mounts must not leak to the host: private unless the spec asks otherwise
         prop = PROPAGATION.get(self.linux.get("rootfsPropagation") or "", MS_PRIVATE | MS_REC)
         self.sys.mount(None, "/", None, prop)
         self.sys.mount(self.rootfs, self.rootfs, None, MS_BIND | MS_REC)
         for m in self.spec.get("mounts") or []:
-            self.mount_one(m)
+            if defer_cgroup and m.get("type") in ("cgroup", "cgroup2"):
+                self.deferred.append(m)
+            else:
+                self.mount_one(m)
         if self.dev_is_fresh():
             if step is not None:
                 step.name = "create devices in /dev"
@@ -102,10 +113,15 @@ class RootfsBuilder:
                 return not parse_options(m.get("options")).is_bind and m.get("type") != "bind"
         return False
 
-    def mount_one(self, m: dict) -> None:
+    def mount_deferred(self) -> None:
+        """The cgroup mounts held back by prepare(defer_cgroup=True); runs after pivot_root."""
+        for m in self.deferred:
+            self.mount_one(m, root="/")
+
+    def mount_one(self, m: dict, root: str | None = None) -> None:
         opts = parse_options(m.get("options"))
         mtype = m.get("type")
-        dest = secure_join(self.rootfs, m["destination"])
+        dest = secure_join(root or self.rootfs, m["destination"])
         if mtype == "bind" or opts.is_bind:
             self._bind(m.get("source", ""), dest, opts)
         elif mtype in ("cgroup", "cgroup2"):

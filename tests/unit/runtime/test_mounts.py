@@ -100,3 +100,26 @@ def test_finalize_masks_and_readonly(tmp_path, monkeypatch):
     assert mounts[3][1:3] == ("/dev/null", str(f))
     assert mounts[4] == ("mount", None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY, None)
     assert len(mounts) == 5  # the missing path is skipped
+
+
+def test_cgroup_mounts_can_wait_until_after_pivot_unless_something_is_beneath(tmp_path):
+    cg = {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["ro"]}
+    proc = {"destination": "/proc", "type": "proc", "source": "proc"}
+    sys, b = builder(tmp_path, {"mounts": [proc, cg]})
+    assert b.can_defer_cgroup()
+    b.prepare(defer_cgroup=True)
+    assert all(c[3] != "cgroup" for c in sys.calls if c[0] == "mount")
+    assert b.deferred == [cg]
+    _, b2 = builder(tmp_path, {"mounts": [proc, cg, {"destination": "/sys/fs/cgroup/extra", "type": "tmpfs"}]})
+    assert not b2.can_defer_cgroup()
+
+
+def test_deferred_cgroup_mounts_land_under_the_new_root(tmp_path, monkeypatch):
+    cg = {"destination": "/sys/fs/cgroup", "type": "cgroup2", "source": "cgroup", "options": []}
+    sys, b = builder(tmp_path, {"mounts": [cg]}, v2=True)
+    b.prepare(defer_cgroup=True)
+    made = []
+    monkeypatch.setattr(os, "makedirs", lambda p, exist_ok=False: made.append(p))
+    b.mount_deferred()
+    assert made == ["/sys/fs/cgroup"]
+    assert sys.calls[-1][1:4] == ("cgroup2", "/sys/fs/cgroup", "cgroup2")
