@@ -106,7 +106,7 @@ class NetworkManager:
         """Attachments on network `name` (for `network inspect`)."""
         info = self.inspect(name)
         found = (self.store.attachment(r["cid"], info.name)
-                 for r in self.store.attachment_rows("network=?", (info.name,)))
+                 for r in self.store.attachment_rows("network=? AND state!=?", (info.name, SPARE)))
         return [f[0] for f in found if f is not None]
 
     def remove(self, name: str) -> None:
@@ -280,12 +280,13 @@ class NetworkManager:
         if self.store.attachment_rows("network=? AND state=?", (info.name, SPARE)):
             return False
         sbid = "spare" + secrets.token_hex(16)
-        ns = self.create_netns(sbid)
-        try:
-            self._add(sbid, ns, info, (), (), "", "eth0", "", SPARE)
-        except BaseException:
-            self.remove_netns(ns)
-            raise
+        with self.teardown.locked(sbid):  # reconcile() leaves a half-made spare alone
+            ns = self.create_netns(sbid)
+            try:
+                self._add(sbid, ns, info, (), (), "", "eth0", "", SPARE)
+            except BaseException:
+                self.remove_netns(ns)
+                raise
         return True
 
     def _drop_spares(self, network: str) -> None:

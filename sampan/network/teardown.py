@@ -116,8 +116,11 @@ class Teardown:
         if netns_dir.is_dir():
             attached = {Path(r["netns"]).name for r in self.store.attachment_rows()}
             for p in netns_dir.iterdir():
-                if p.name not in attached and not is_alive(p.name):
-                    netns_mod.remove_netns(p)
-                    done.append(p.name)
+                if p.name in attached or is_alive(p.name):
+                    continue
+                with self.locked(p.name):  # a spare being made holds this lock until its row exists
+                    if not self.store.attachment_rows("netns=?", (str(p),)):
+                        netns_mod.remove_netns(p)
+                        done.append(p.name)
         return sorted(set(done))
 

@@ -47,9 +47,11 @@ def test_spare_sandbox_is_claimed_and_serves_published_ports(nm, tmp_path):
     assert nm.prepare_spare() is True
     assert nm.prepare_spare() is False  # one is waiting already
     spare_row = nm.store.attachment_rows()[0]
+    assert nm.containers("bridge") == []  # a spare is no container
     box = Box(nm, ["127.0.0.1::80"], hostname="fast")
     assert str(box.ns) == spare_row["netns"]  # it got the sandbox made ahead
     assert nm.netns_of(box.cid) == box.ns
+    assert [a.cid for a in nm.containers("bridge")] == [box.cid]
     assert [m.describe() for a in nm.attachments(box.cid) for m in a.ports] == [
         f"80/tcp -> 127.0.0.1:{box.maps[0].host_port}"]
     srv = Httpd(box.ns, tmp_path)
