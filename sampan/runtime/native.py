@@ -94,6 +94,8 @@ class NativeRuntime:
         bundle = Path(bundle).absolute()
         spec = load_spec(bundle)
         validate(spec, bundle)
+        if bool(spec["process"].get("terminal")) != stdio.terminal:
+            raise InvalidArgument("process.terminal in config.json must match the terminal requested")
         linux = spec.get("linux") or {}
         cgroup_path = linux.get("cgroupsPath") or f"/sampan/{cid}"
         self.states.reserve(cid)

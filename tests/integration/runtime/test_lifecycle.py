@@ -88,3 +88,13 @@ def test_kill_all_signals_every_process(h):
 def test_unknown_container(h):
     with pytest.raises(ContainerNotFound):
         h.rt.state("t" + "0" * 10)
+
+
+def test_terminal_flag_must_match_the_spec(h):
+    from sampan.errors import InvalidArgument
+    from sampan.runtime.base import Stdio
+    cid, bundle = h.bundle(["true"], lambda s: s["process"].__setitem__("terminal", True))
+    with pytest.raises(InvalidArgument):
+        h.rt.create(cid, bundle, Stdio())
+    with pytest.raises(ContainerNotFound):
+        h.rt.state(cid)
