@@ -81,6 +81,15 @@ class ContextFS:
     def ignored(self, rel: str) -> bool:
         return bool(rel) and self.ignore.ignored(rel)
 
+    def scandir(self, rel: str) -> list[tuple[str, os.stat_result]]:
+        """(name, lstat) of a dir's entries, sorted; one syscall batch instead of many."""
+        try:
+            with os.scandir(os.path.join(self.root, rel) if rel else self.root) as it:
+                entries = [(e.name, e.stat(follow_symlinks=False)) for e in it]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(entries)
+
 
 class StageFS:
     """Another stage's or image's root filesystem (COPY --from)."""
@@ -161,10 +170,12 @@ def walk(fs: SourceFS, rel: str) -> Iterator[tuple[str, os.stat_result]]:
     while stack:
         sub = stack.pop()
         base = f"{rel}/{sub}".strip("/") if sub else rel
-        for name in fs.listdir(base):
+        scandir = getattr(fs, "scandir", None)
+        entries = scandir(base) if scandir is not None else \
+            [(name, fs.lstat(f"{base}/{name}" if base else name)) for name in fs.listdir(base)]
+        for name, cst in entries:
             child_rel = f"{sub}/{name}" if sub else name
             full = f"{base}/{name}" if base else name
-            cst = fs.lstat(full)
             if cst is None:
                 continue
             if fs.ignored(full):
@@ -227,21 +238,31 @@ class DigestMemo:
         self.db = db
         db.ensure_schema("build_file_digests", self.SCHEMA)
         self._pending: dict[str, tuple[str, bytes]] = {}
+        self._loaded: dict[str, tuple[str, bytes]] = {}
 
     @staticmethod
     def _ident(st: os.stat_result) -> str:
         return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
+    def preload(self, root: Path) -> None:
+        """Read every remembered digest under root in one query (a context is walked whole)."""
+        lo = str(root).rstrip("/") + "/"
+        hi = lo[:-1] + chr(ord("/") + 1)
+        rows = self.db.conn.execute(
+            "SELECT path, ident, digest FROM build_file_digests WHERE path >= ? AND path < ?", (lo, hi))
+        for row in rows:
+            self._loaded[row["path"]] = (row["ident"], bytes(row["digest"]))
+
     def get(self, path: Path, st: os.stat_result) -> bytes | None:
         key = str(path)
-        if key in self._pending:
-            ident, digest = self._pending[key]
-            return digest if ident == self._ident(st) else None
-        row = self.db.conn.execute("SELECT ident, digest FROM build_file_digests WHERE path = ?",
-                                   (key,)).fetchone()
-        if row is None or row["ident"] != self._ident(st):
+        found = self._pending.get(key) or self._loaded.get(key)
+        if found is None and not self._loaded:
+            row = self.db.conn.execute("SELECT ident, digest FROM build_file_digests WHERE path = ?",
+                                       (key,)).fetchone()
+            found = (row["ident"], bytes(row["digest"])) if row is not None else None
+        if found is None or found[0] != self._ident(st):
             return None
-        return bytes(row["digest"])
+        return found[1]
 
     def put(self, path: Path, st: os.stat_result, digest: bytes) -> None:
         self._pending[str(path)] = (self._ident(st), digest)

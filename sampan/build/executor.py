@@ -110,10 +110,12 @@ class _Builder:
             except ValueError as err:
                 raise BuildError(f".dockerignore: {err}") from None
             self.progress.done(n)
-            context = ContextFS(o.context_dir, ignore)
+            context = ContextFS(o.context_dir.resolve(), ignore)
         ctx = steps.StepContext(self.backend, self.cache, self.progress, df.filename, o.build_args,
                                 o.network, o.no_cache, context, lambda name: self._stage_layers(df, name),
                                 digests=DigestMemo(self.db) if context is not None else None)
+        if ctx.digests is not None and o.context_dir is not None:
+            ctx.digests.preload(o.context_dir.resolve())
         try:
             for stage in plan.order:
                 self.states[stage.index] = self._build_stage(ctx, plan, stage)
