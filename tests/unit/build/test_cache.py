@@ -180,3 +180,17 @@ def test_fully_cached_build_needs_no_unpacked_layers(h, monkeypatch):
     monkeypatch.setattr(h.backend, "layer_dirs", lambda layers: calls.append(1) or real(layers))
     h.build(df)
     assert calls == []
+
+
+def test_relative_context_path_uses_the_same_digest_memory(h, monkeypatch):
+    import sampan.build.context as context
+    from pathlib import Path
+
+    h.write({"app/a": "1"})
+    monkeypatch.chdir(h.context.parent)
+    h.build(DF, context=Path(h.context.name))
+    reads = []
+    real = context._file_digest
+    monkeypatch.setattr(context, "_file_digest", lambda p: reads.append(p) or real(p))
+    h.build(DF, context=h.context)  # absolute this time: same files, nothing re-read
+    assert reads == [] and len(h.backend.runs) == 1
