@@ -1,4 +1,6 @@
-"""The same interface over the runc (or crun) binary, with its state under --root state_dir.
+"""The same interface over the runc (or crun) binary: its state under --root state_dir/<binary>,
+ours (logs, pid files, console sockets) under state_dir/<binary>-work, so runc's root holds
+nothing but its own containers.
 
 runc's own stdio becomes the container's stdio (non-terminal mode), so its
 error text is taken from its JSON log file, not from stderr. Processes are
@@ -15,6 +17,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidArgument,
@@ -38,7 +41,7 @@ class RuncRuntime:
         self.binary = path
 
     def _work(self, cid: str) -> Path:
-        d = self.state_dir / ".sampan" / cid
+        d = self.state_dir / f"{self.name}-work" / cid
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
         return d
 
@@ -47,10 +50,12 @@ class RuncRuntime:
         """Run one runc verb; returns (result, pty master received on the console socket)."""
         work = self._work(cid)
         log = work / f"log-{secrets.token_hex(4)}.json"
-        cmd = [self.binary, "--root", str(self.state_dir), "--log", str(log), "--log-format", "json"]
+        cmd = [self.binary, "--root", str(self.state_dir / self.name), "--log", str(log), "--log-format", "json"]
         listener = None
         if console:
             sock_path = work / f"console-{secrets.token_hex(4)}.sock"
+            if len(str(sock_path)) > 100:  # AF_UNIX paths are limited to 108 bytes
+                sock_path = Path(tempfile.gettempdir()) / f"sampan-console-{secrets.token_hex(8)}.sock"
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
             listener.bind(str(sock_path))
             listener.listen(1)
