@@ -14,6 +14,7 @@ from sampan.runtime.base import Created, RuntimeState, Stdio
 from sampan.runtime.cgroups import CgroupV1, is_v2, open_cgroup
 from sampan.runtime.child import ChildContext, container_init, exec_child
 from sampan.runtime.forking import fork_in_pidns
+from sampan.runtime.oserrors import os_errors as _os_errors
 from sampan.runtime.statefile import ContainerRecord, StateDir, check_id, is_alive, proc_stat
 from sampan.runtime.syscalls import (CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
                                      CLONE_NEWUTS, Syscalls)
@@ -89,6 +90,7 @@ class NativeRuntime:
         return self._sys
 
     # ---- create / start ----
+    @_os_errors("create")
     def create(self, cid: str, bundle: Path, stdio: Stdio) -> Created:
         check_id(cid)
         bundle = Path(bundle).absolute()
@@ -143,6 +145,7 @@ class NativeRuntime:
             if devnull >= 0:
                 os.close(devnull)
 
+    @_os_errors("start")
     def start(self, cid: str) -> None:
         rec = self.states.load(cid)
         status = self.states.status(rec)
@@ -162,10 +165,12 @@ class NativeRuntime:
         fifo.unlink(missing_ok=True)
 
     # ---- observe / signal / remove ----
+    @_os_errors("state")
     def state(self, cid: str) -> RuntimeState:
         rec = self.states.load(cid)
         return RuntimeState(id=cid, status=self.states.status(rec), pid=rec.pid, bundle=rec.bundle)
 
+    @_os_errors("kill")
     def kill(self, cid: str, sig: int, all: bool = False) -> None:
         rec = self.states.load(cid)
         if not is_alive(rec):
@@ -177,6 +182,7 @@ class NativeRuntime:
             except ProcessLookupError:
                 pass
 
+    @_os_errors("delete")
     def delete(self, cid: str, force: bool = False) -> None:
         rec = self.states.load(cid)
         status = self.states.status(rec)
@@ -190,11 +196,13 @@ class NativeRuntime:
         open_cgroup(rec.cgroup_path).remove()  # kills anything left (exec'd processes)
         self.states.remove(cid)
 
+    @_os_errors("oom_killed")
     def oom_killed(self, cid: str) -> bool:
         rec = self.states.load(cid)
         return open_cgroup(rec.cgroup_path).oom_killed()
 
     # ---- exec ----
+    @_os_errors("exec")
     def exec(self, cid: str, process: dict, stdio: Stdio, detach: bool = False) -> Created:
         problem = check_process_object(process)
         if problem:

@@ -24,6 +24,7 @@ from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFo
                            InvalidState, KernelFeatureMissing, RuntimeFailure)
 from sampan.runtime.base import Created, RuntimeState, Stdio
 from sampan.runtime.cgroups import open_cgroup
+from sampan.runtime.oserrors import os_errors
 from sampan.runtime.spec import INHERITED, with_container_defaults
 from sampan.runtime.statefile import check_id
 from sampan.runtime.validate import check_process_object
@@ -100,6 +101,7 @@ class RuncRuntime:
             raise InvalidState(f"{self.name} {verb} {cid}: {msg}")
         raise RuntimeFailure(f"{self.name} {verb} {cid}: {msg}")
 
+    @os_errors("create")
     def create(self, cid: str, bundle: Path, stdio: Stdio) -> Created:
         check_id(cid)
         bundle = Path(bundle).absolute()
@@ -117,9 +119,11 @@ class RuncRuntime:
             self._fail(cid, "create", result)
         return Created(pid=int(pidfile.read_text()), pty_master=master)
 
+    @os_errors("start")
     def start(self, cid: str) -> None:
         self._simple(cid, "start", ["start", cid])
 
+    @os_errors("state")
     def state(self, cid: str) -> RuntimeState:
         check_id(cid)
         result, _ = self._run(cid, ["state", cid])
@@ -130,9 +134,11 @@ class RuncRuntime:
         status = data["status"] if data["status"] in ("created", "running") else "stopped"
         return RuntimeState(id=cid, status=status, pid=int(data.get("pid") or 0), bundle=data.get("bundle", ""))
 
+    @os_errors("kill")
     def kill(self, cid: str, sig: int, all: bool = False) -> None:
         self._simple(cid, "kill", ["kill"] + (["--all"] if all else []) + [cid, str(int(sig))])
 
+    @os_errors("delete")
     def delete(self, cid: str, force: bool = False) -> None:
         self._simple(cid, "delete", ["delete"] + (["--force"] if force else []) + [cid])
         shutil.rmtree(self._work(cid), ignore_errors=True)
@@ -143,6 +149,7 @@ class RuncRuntime:
         if result.returncode != 0:
             self._fail(cid, verb, result)
 
+    @os_errors("exec")
     def exec(self, cid: str, process: dict, stdio: Stdio, detach: bool = False) -> Created:
         problem = check_process_object(process)
         if problem:
@@ -164,6 +171,7 @@ class RuncRuntime:
             proc_file.unlink(missing_ok=True)
             pidfile.unlink(missing_ok=True)
 
+    @os_errors("oom_killed")
     def oom_killed(self, cid: str) -> bool:
         st = self.state(cid)
         try:

@@ -18,6 +18,8 @@ def load_spec(bundle: Path) -> dict:
         raise InvalidArgument(f"bundle {bundle} has no config.json") from None
     except json.JSONDecodeError as e:
         raise InvalidArgument(f"{bundle}/config.json is not valid JSON: {e}") from None
+    except OSError as e:
+        raise InvalidArgument(f"cannot read {bundle}/config.json: {e.strerror}") from None
 
 
 def with_container_defaults(process: dict, bundle: Path) -> dict:

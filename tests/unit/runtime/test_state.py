@@ -74,3 +74,20 @@ def test_get_runtime_names(tmp_path):
     assert get_runtime("native", tmp_path).name == "native"
     with pytest.raises(InvalidArgument):
         get_runtime("docker", tmp_path)
+
+
+def test_os_errors_become_one_line_runtime_failures(tmp_path):
+    from sampan.errors import RuntimeFailure
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    bundle = tmp_path / "b"
+    (bundle / "rootfs").mkdir(parents=True)
+    (bundle / "config.json").write_text(json.dumps({"process": {"args": ["sh"], "cwd": "/"},
+                                                    "root": {"path": "rootfs"}}))
+    rt = NativeRuntime(blocker / "state", sys=RecordingSyscalls())  # state dir under a regular file
+    with pytest.raises(RuntimeFailure) as e:
+        rt.create("c1", bundle, Stdio())
+    assert "create container c1" in str(e.value) and "\n" not in str(e.value)
+    (tmp_path / "dirconfig" / "config.json").mkdir(parents=True)
+    with pytest.raises(InvalidArgument):
+        NativeRuntime(tmp_path / "s").create("c2", tmp_path / "dirconfig", Stdio())
