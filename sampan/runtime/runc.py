@@ -131,7 +131,8 @@ class RuncRuntime:
             shutil.rmtree(self._work(cid), ignore_errors=True)
             self._fail(cid, "state", result)
         data = json.loads(result.stdout)
-        status = data["status"] if data["status"] in ("created", "running") else "stopped"
+        # paused is still alive: report it as running (the interface has three states)
+        status = {"created": "created", "running": "running", "paused": "running"}.get(data["status"], "stopped")
         return RuntimeState(id=cid, status=status, pid=int(data.get("pid") or 0), bundle=data.get("bundle", ""))
 
     @os_errors("kill")
