@@ -12,68 +12,15 @@ from sampan.errors import InvalidArgument, InvalidState, RuntimeFailure, SampanE
 from sampan.runtime import channel
 from sampan.runtime.base import Created, RuntimeState, Stdio
 from sampan.runtime.cgroups import CgroupV1, is_v2, open_cgroup
-from sampan.runtime.child import ChildContext, container_init, exec_child
+from sampan.runtime.child import ChildContext, container_init
 from sampan.runtime.forking import fork_in_pidns
+from sampan.runtime.handshake import compile_seccomp, join_cgroup, wait_ready
+from sampan.runtime.native_exec import exec_in_container
 from sampan.runtime.oserrors import os_errors as _os_errors
+from sampan.runtime.spec import load_spec
 from sampan.runtime.statefile import ContainerRecord, StateDir, check_id, is_alive, proc_stat
-from sampan.runtime.syscalls import (CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
-                                     CLONE_NEWUTS, Syscalls)
-from sampan.runtime.spec import load_spec, with_container_defaults
-from sampan.runtime.validate import check_process_object, validate
-
-# exec joins these in this order; mnt last because it changes our root
-EXEC_NAMESPACES = [("cgroup", CLONE_NEWCGROUP), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
-                   ("net", CLONE_NEWNET), ("mnt", CLONE_NEWNS)]
-
-
-def _wait_ready(sock, pid: int) -> int | None:
-    """Read the child's messages until 'ready'; returns the pty master if one was sent."""
-    master = None
-    try:
-        while True:
-            msg, fd = channel.recv(sock)
-            if msg is None:
-                raise RuntimeFailure("container setup failed: the runtime child exited without a word")
-            if msg["type"] == "pty":
-                master = fd
-            elif msg["type"] == "ready":
-                return master
-            elif msg["type"] == "error":
-                channel.raise_error(msg)
-    except BaseException:
-        if master is not None:
-            os.close(master)
-        _reap(pid)
-        raise
-
-
-def _join_cgroup(cgroup, pid: int, sock) -> None:
-    """Move the child into the container's cgroup while it sets itself up, then tell it.
-    If that fails, the child's own error (if it already failed) is the one to report."""
-    try:
-        cgroup.join(pid)
-    except BaseException as join_error:
-        _reap(pid)
-        while True:
-            msg, fd = channel.recv(sock)
-            if fd is not None:
-                os.close(fd)
-            if msg is None:
-                raise join_error
-            if msg.get("type") == "error":
-                channel.raise_error(msg)
-    channel.send(sock, {"type": "joined"})
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
+from sampan.runtime.syscalls import Syscalls
+from sampan.runtime.validate import validate
 
 
 class NativeRuntime:
@@ -114,7 +61,7 @@ class NativeRuntime:
                 sock=child_sock, stdio=stdio, devnull=devnull, spec=spec,
                 rootfs=str((bundle / spec["root"]["path"]).resolve()), fifo=str(fifo),
                 cgroup_hierarchies=cgroup.mount_sources() if isinstance(cgroup, CgroupV1) else {},
-                cgroup_v2=is_v2(), seccomp=_compile_seccomp(linux))
+                cgroup_v2=is_v2(), seccomp=compile_seccomp(linux))
             pidns = next((ns for ns in linux.get("namespaces") or [] if ns.get("type") == "pid"), None)
             join_fd = os.open(pidns["path"], os.O_RDONLY | os.O_CLOEXEC) if pidns and pidns.get("path") else None
             try:
@@ -125,8 +72,8 @@ class NativeRuntime:
                     os.close(join_fd)
             child_sock.close()
             child_sock = None
-            _join_cgroup(cgroup, pid, sock)
-            master = _wait_ready(sock, pid)
+            join_cgroup(cgroup, pid, sock)
+            master = wait_ready(sock, pid)
             st = proc_stat(pid)
             self.states.save(ContainerRecord(cid, pid, st[1] if st else 0, str(bundle), cgroup_path,
                                              time.time()))
@@ -201,63 +148,7 @@ class NativeRuntime:
         rec = self.states.load(cid)
         return open_cgroup(rec.cgroup_path).oom_killed()
 
-    # ---- exec ----
     @_os_errors("exec")
     def exec(self, cid: str, process: dict, stdio: Stdio, detach: bool = False) -> Created:
-        problem = check_process_object(process)
-        if problem:
-            raise InvalidArgument(problem)
-        rec = self.states.load(cid)
-        if self.states.status(rec) != "running":
-            raise InvalidState(f"container {cid} is not running: cannot exec in it")
-        ns_fds = []
-        pid_fd = None
-        sock = child_sock = None
-        devnull = -1
-        try:
-            for name, flag in EXEC_NAMESPACES:
-                if not _same_ns(rec.pid, name):
-                    ns_fds.append((os.open(f"/proc/{rec.pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC), flag))
-            if not _same_ns(rec.pid, "pid"):
-                pid_fd = os.open(f"/proc/{rec.pid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-            if not is_alive(rec):
-                raise InvalidState(f"container {cid} stopped: cannot exec in it")
-            process = with_container_defaults(process, Path(rec.bundle))
-            seccomp = _compile_seccomp(load_spec(Path(rec.bundle)).get("linux") or {})
-            sock, child_sock = channel.pair()
-            devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
-            ctx = ChildContext(sock=child_sock, stdio=stdio, devnull=devnull, ns_fds=ns_fds, seccomp=seccomp)
-            pid = fork_in_pidns(self.sys, lambda: exec_child(self.sys, ctx, process), join_fd=pid_fd)
-            child_sock.close()
-            child_sock = None
-            _join_cgroup(open_cgroup(rec.cgroup_path), pid, sock)
-            master = _wait_ready(sock, pid)
-            return Created(pid=pid, pty_master=master)
-        finally:
-            for fd, _ in ns_fds:
-                os.close(fd)
-            if pid_fd is not None:
-                os.close(pid_fd)
-            for s in (sock, child_sock):
-                if s is not None:
-                    s.close()
-            if devnull >= 0:
-                os.close(devnull)
-
-
-def _compile_seccomp(linux: dict) -> bytes | None:
-    profile = linux.get("seccomp")
-    if not profile:
-        return None
-    from sampan.runtime.seccomp import compile_bpf  # libseccomp only when a profile is given
-    try:
-        return compile_bpf(profile)
-    except OSError as e:
-        raise RuntimeFailure(f"cannot compile the seccomp profile: {e.strerror or e}") from None
-
-
-def _same_ns(pid: int, name: str) -> bool:
-    try:
-        return os.readlink(f"/proc/{pid}/ns/{name}") == os.readlink(f"/proc/self/ns/{name}")
-    except OSError:
-        return False
+        # detach changes nothing here: the process is the caller's child either way
+        return exec_in_container(self, cid, process, stdio)

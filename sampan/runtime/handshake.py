@@ -1,0 +1,70 @@
+"""The runtime's side of the handshake with a child it forked (see channel.py, child.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from sampan.errors import RuntimeFailure
+from sampan.runtime import channel
+
+
+def wait_ready(sock, pid: int) -> int | None:
+    """Read the child's messages until 'ready'; returns the pty master if one was sent."""
+    master = None
+    try:
+        while True:
+            msg, fd = channel.recv(sock)
+            if msg is None:
+                raise RuntimeFailure("container setup failed: the runtime child exited without a word")
+            if msg["type"] == "pty":
+                master = fd
+            elif msg["type"] == "ready":
+                return master
+            elif msg["type"] == "error":
+                channel.raise_error(msg)
+    except BaseException:
+        if master is not None:
+            os.close(master)
+        reap(pid)
+        raise
+
+
+def join_cgroup(cgroup, pid: int, sock) -> None:
+    """Move the child into the container's cgroup while it sets itself up, then tell it.
+    If that fails, the child's own error (if it already failed) is the one to report."""
+    try:
+        cgroup.join(pid)
+    except BaseException as join_error:
+        reap(pid)
+        while True:
+            msg, fd = channel.recv(sock)
+            if fd is not None:
+                os.close(fd)
+            if msg is None:
+                raise join_error
+            if msg.get("type") == "error":
+                channel.raise_error(msg)
+    channel.send(sock, {"type": "joined"})
+
+
+def reap(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def compile_seccomp(linux: dict) -> bytes | None:
+    profile = linux.get("seccomp")
+    if not profile:
+        return None
+    from sampan.runtime.seccomp import compile_bpf  # libseccomp only when a profile is given
+    try:
+        return compile_bpf(profile)
+    except OSError as e:
+        raise RuntimeFailure(f"cannot compile the seccomp profile: {e.strerror or e}") from None

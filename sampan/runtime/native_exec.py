@@ -1,0 +1,72 @@
+"""exec: start one more process inside a running container."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sampan.errors import InvalidArgument, InvalidState
+from sampan.runtime import channel
+from sampan.runtime.base import Created, Stdio
+from sampan.runtime.cgroups import open_cgroup
+from sampan.runtime.child import ChildContext, exec_child
+from sampan.runtime.forking import fork_in_pidns
+from sampan.runtime.handshake import compile_seccomp, join_cgroup, wait_ready
+from sampan.runtime.spec import load_spec, with_container_defaults
+from sampan.runtime.statefile import is_alive
+from sampan.runtime.syscalls import CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS
+from sampan.runtime.validate import check_process_object
+
+# joined in this order; mnt last because it changes our root
+EXEC_NAMESPACES = [("cgroup", CLONE_NEWCGROUP), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
+                   ("net", CLONE_NEWNET), ("mnt", CLONE_NEWNS)]
+
+
+def exec_in_container(rt, cid: str, process: dict, stdio: Stdio) -> Created:
+    """Fork a process into a running container's namespaces and cgroup (runc exec)."""
+    problem = check_process_object(process)
+    if problem:
+        raise InvalidArgument(problem)
+    rec = rt.states.load(cid)
+    if rt.states.status(rec) != "running":
+        raise InvalidState(f"container {cid} is not running: cannot exec in it")
+    ns_fds = []
+    pid_fd = None
+    sock = child_sock = None
+    devnull = -1
+    try:
+        for name, flag in EXEC_NAMESPACES:
+            if not _same_ns(rec.pid, name):
+                ns_fds.append((os.open(f"/proc/{rec.pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC), flag))
+        if not _same_ns(rec.pid, "pid"):
+            pid_fd = os.open(f"/proc/{rec.pid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        if not is_alive(rec):
+            raise InvalidState(f"container {cid} stopped: cannot exec in it")
+        process = with_container_defaults(process, Path(rec.bundle))
+        seccomp = compile_seccomp(load_spec(Path(rec.bundle)).get("linux") or {})
+        sock, child_sock = channel.pair()
+        devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+        ctx = ChildContext(sock=child_sock, stdio=stdio, devnull=devnull, ns_fds=ns_fds, seccomp=seccomp)
+        pid = fork_in_pidns(rt.sys, lambda: exec_child(rt.sys, ctx, process), join_fd=pid_fd)
+        child_sock.close()
+        child_sock = None
+        join_cgroup(open_cgroup(rec.cgroup_path), pid, sock)
+        master = wait_ready(sock, pid)
+        return Created(pid=pid, pty_master=master)
+    finally:
+        for fd, _ in ns_fds:
+            os.close(fd)
+        if pid_fd is not None:
+            os.close(pid_fd)
+        for s in (sock, child_sock):
+            if s is not None:
+                s.close()
+        if devnull >= 0:
+            os.close(devnull)
+
+
+def _same_ns(pid: int, name: str) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{name}") == os.readlink(f"/proc/self/ns/{name}")
+    except OSError:
+        return False
