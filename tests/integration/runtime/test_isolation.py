@@ -248,3 +248,20 @@ def test_signals_and_umask_start_clean(h):
     assert field(out, "Umask") == "0022"
     rc, out = h.run(["sh", "-c", "yes | head -n 2"])
     assert rc == 0 and out.split() == ["y", "y"]
+
+
+def test_sysctl_domainname_and_oom_score_adj(h):
+    def edit(spec):
+        spec["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.msgmax": "12345"}
+        spec["domainname"] = "example.test"
+        spec["process"]["oomScoreAdj"] = 123
+    rc, out = h.run(["sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax "
+                     "/proc/sys/kernel/domainname /proc/self/oom_score_adj"], edit)
+    assert rc == 0, out
+    values = out.split()
+    assert values[:2] == ["1", "12345"] and values[3] == "123"
+    if h.rt.name == "native":  # runc learnt domainname in 1.2; this host has 1.1
+        assert values[2] == "example.test"
+    # the host's values are untouched (own net and ipc namespaces)
+    with open("/proc/sys/kernel/msgmax") as f:
+        assert f.read().strip() != "12345"
