@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sampan.errors import SampanError
 from sampan.runtime.cgroups.base import Cgroup, kill_and_remove, mkdir, read_keyed, read_pids, write
 
 WANTED = ("cpu", "cpuset", "memory", "pids", "io")
+REQUIRED = ("memory", "pids")  # limits and kill-all/OOM reporting depend on these
 
 
 def shares_to_weight(shares: int) -> int:
@@ -32,10 +34,16 @@ class CgroupV2(Cgroup):
 
     @staticmethod
     def _enable_in(d: Path, wanted: list[str]) -> None:
-        current = set((d / "cgroup.subtree_control").read_text().split()) if (d / "cgroup.subtree_control").exists() else set()
-        missing = [c for c in wanted if c not in current]
-        if missing:
-            write(d / "cgroup.subtree_control", " ".join("+" + c for c in missing))
+        control = d / "cgroup.subtree_control"
+        current = set(control.read_text().split()) if control.exists() else set()
+        for c in wanted:
+            if c in current:
+                continue
+            try:  # one at a time: a controller the host keeps for itself must not block the others
+                write(control, "+" + c)
+            except SampanError:
+                if c in REQUIRED:
+                    raise
 
     def create(self, resources: dict) -> None:
         self._enable_controllers()

@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
+import pytest
+
 import sampan.runtime.cgroups.v1 as v1
+import sampan.runtime.cgroups.v2 as v2
 from sampan.runtime.cgroups import CgroupV1, CgroupV2, is_v2, open_cgroup
 from sampan.runtime.cgroups.v2 import shares_to_weight
 
@@ -71,7 +74,7 @@ def fake_v2(root: Path) -> Path:
     return root
 
 
-def test_v2_enables_controllers_down_the_tree_and_applies_limits(tmp_path):
+def test_v2_enables_controllers_down_the_tree_and_applies_limits(tmp_path, monkeypatch):
     root = fake_v2(tmp_path / "cg")
     assert is_v2(root)
     cg = open_cgroup("/sampan/abc", root)
@@ -79,9 +82,13 @@ def test_v2_enables_controllers_down_the_tree_and_applies_limits(tmp_path):
     # a real kernel makes these on mkdir
     (root / "sampan").mkdir()
     (root / "sampan" / "cgroup.subtree_control").write_text("")
+    writes = []
+    real_write = v2.write
+    monkeypatch.setattr(v2, "write", lambda p, v: (writes.append((str(p.relative_to(root)), v)), real_write(p, v)))
     cg.create(RES)
-    assert (root / "cgroup.subtree_control").read_text() == "+cpu +cpuset +memory +pids +io"
-    assert (root / "sampan/cgroup.subtree_control").read_text() == "+cpu +cpuset +memory +pids +io"
+    enables = [w for w in writes if w[0].endswith("subtree_control")]
+    assert enables == [(f, "+" + c) for f in ("cgroup.subtree_control", "sampan/cgroup.subtree_control")
+                       for c in ("cpu", "cpuset", "memory", "pids", "io")]
     d = root / "sampan/abc"
     assert (d / "memory.max").read_text() == str(1 << 26)
     assert (d / "memory.swap.max").read_text() == "0"  # swap == limit: no swap at all
@@ -144,3 +151,19 @@ def test_v1_device_rules_deny_all_then_allow(tmp_path, monkeypatch):
                            ("devices.allow", "c 136:* rwm")]
     assert written[4:6] == [("devices.allow", "c *:* m"), ("devices.allow", "b *:* m")]  # mknod, as runc
     assert ("devices.allow", "c 1:5 rwm") in written[6:]
+
+
+def test_v2_an_optional_controller_that_cannot_be_enabled_is_skipped(tmp_path, monkeypatch):
+    from sampan.errors import RuntimeFailure
+    root = fake_v2(tmp_path / "cg")
+    real_write = v2.write
+
+    def refuse_io(path, value):
+        if value in ("+io", "+pids"):
+            raise RuntimeFailure(f"cannot write {value!r} to {path}: No such file or directory")
+        real_write(path, value)
+    monkeypatch.setattr(v2, "write", lambda p, v: refuse_io(p, v) if v != "+pids" else real_write(p, v))
+    open_cgroup("a", root).create({})
+    monkeypatch.setattr(v2, "write", refuse_io)
+    with pytest.raises(RuntimeFailure):
+        open_cgroup("b", fake_v2(tmp_path / "cg2")).create({})  # pids is required
