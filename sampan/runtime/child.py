@@ -53,9 +53,9 @@ def reset_signals() -> None:
 
 
 def _setup_stdio(stdio, devnull: int) -> None:
-    # dup first to high fds so a caller passing 0/1/2 in any order cannot clobber another
+    # dup first to fds above 2 so a caller passing 0/1/2 in any order cannot clobber another
     wanted = [stdio.stdin, stdio.stdout, stdio.stderr]
-    temps = [os.dup(devnull if fd is None else fd) for fd in wanted]
+    temps = [fcntl.fcntl(devnull if fd is None else fd, fcntl.F_DUPFD_CLOEXEC, 3) for fd in wanted]
     for target, fd in enumerate(temps):
         os.dup2(fd, target, inheritable=True)
         os.close(fd)

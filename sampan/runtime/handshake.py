@@ -9,6 +9,19 @@ from sampan.errors import RuntimeFailure
 from sampan.runtime import channel
 
 
+def ensure_std_fds() -> None:
+    """A caller with fd 0, 1 or 2 closed would get our socket or /dev/null there, and the
+    child's stdio setup would overwrite it: fill the holes with /dev/null first (daemon habit)."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            got = os.open("/dev/null", os.O_RDWR)
+            if got != fd:  # a lower hole was filled first; the loop fills this one next time round
+                os.dup2(got, fd)
+                os.close(got)
+
+
 def wait_ready(sock, pid: int) -> int | None:
     """Read the child's messages until 'ready'; returns the pty master if one was sent."""
     master = None

@@ -14,7 +14,7 @@ from sampan.runtime.base import Created, RuntimeState, Stdio
 from sampan.runtime.cgroups import CgroupV1, is_v2, open_cgroup
 from sampan.runtime.child import ChildContext, container_init
 from sampan.runtime.forking import fork_in_pidns
-from sampan.runtime.handshake import compile_seccomp, join_cgroup, wait_ready
+from sampan.runtime.handshake import compile_seccomp, ensure_std_fds, join_cgroup, wait_ready
 from sampan.runtime.native_exec import exec_in_container
 from sampan.runtime.oserrors import os_errors as _os_errors
 from sampan.runtime.spec import load_spec
@@ -47,6 +47,7 @@ class NativeRuntime:
             raise InvalidArgument("process.terminal in config.json must match the terminal requested")
         linux = spec.get("linux") or {}
         cgroup_path = linux.get("cgroupsPath") or f"/sampan/{cid}"
+        ensure_std_fds()
         self.states.reserve(cid)
         cgroup = open_cgroup(cgroup_path)
         sock = child_sock = None

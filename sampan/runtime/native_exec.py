@@ -11,7 +11,7 @@ from sampan.runtime.base import Created, Stdio
 from sampan.runtime.cgroups import open_cgroup
 from sampan.runtime.child import ChildContext, exec_child
 from sampan.runtime.forking import fork_in_pidns
-from sampan.runtime.handshake import compile_seccomp, join_cgroup, wait_ready
+from sampan.runtime.handshake import compile_seccomp, ensure_std_fds, join_cgroup, wait_ready
 from sampan.runtime.spec import load_spec, with_container_defaults
 from sampan.runtime.statefile import is_alive
 from sampan.runtime.syscalls import CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS
@@ -30,6 +30,7 @@ def exec_in_container(rt, cid: str, process: dict, stdio: Stdio) -> Created:
     rec = rt.states.load(cid)
     if rt.states.status(rec) != "running":
         raise InvalidState(f"container {cid} is not running: cannot exec in it")
+    ensure_std_fds()
     ns_fds = []
     pid_fd = None
     sock = child_sock = None
