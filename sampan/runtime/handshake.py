@@ -58,7 +58,10 @@ def join_cgroup(cgroup, pid: int, sock) -> None:
                 raise join_error
             if msg.get("type") == "error":
                 channel.raise_error(msg)
-    channel.send(sock, {"type": "joined"})
+    try:
+        channel.send(sock, {"type": "joined"})
+    except OSError:
+        pass  # the child already failed and left: wait_ready() reads why
 
 
 def reap(pid: int) -> None:

@@ -57,3 +57,22 @@ def test_delete_of_a_created_container_removes_its_waiting_init(h):
     assert not list(Path("/sys/fs/cgroup").glob(f"*/sampan-test/{cid}"))
     with pytest.raises(ContainerNotFound):
         h.rt.state(cid)
+
+
+def test_an_early_child_failure_is_reported_not_masked(h, tmp_path):
+    not_a_namespace = tmp_path / "plain-file"
+    not_a_namespace.write_text("")
+
+    def edit(spec):
+        for ns in spec["linux"]["namespaces"]:
+            if ns["type"] == "network":
+                ns["path"] = str(not_a_namespace)
+    cid, bundle = h.bundle(["true"], edit)
+    with pytest.raises(RuntimeFailure) as e:
+        h.rt.create(cid, bundle, Stdio())
+    msg = str(e.value)
+    assert "\n" not in msg.strip()
+    if h.rt.name == "native":  # runc 1.1 only says "can't get final child's PID from pipe: EOF"
+        assert msg == f"join network namespace {not_a_namespace}: setns: Invalid argument", msg
+    with pytest.raises(ContainerNotFound):
+        h.rt.state(cid)
