@@ -54,6 +54,6 @@ class Context:
 
     def container_files(self, cid: str) -> dict[str, Path]:
         d = self.paths.container_dir(cid)
-        return {"dir": d, "rootfs": d / "rootfs", "upper": d / "upper", "work": d / "work",
+        return {"dir": d, "rootfs": d / "rootfs", "init": d / "init", "upper": d / "upper", "work": d / "work",
                 "config": d / "config.json", "log": d / f"{cid}-json.log",
                 "hosts": d / "hosts", "hostname": d / "hostname", "resolv": d / "resolv.conf"}

@@ -140,6 +140,8 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
     try:
         for d in ("upper", "work", "rootfs"):
             files[d].mkdir()
+        from sampan.engine.runstate import make_init_layer
+        make_init_layer(files["init"])
         _write_etc_files(files, config)
         ref = opts.image
         rec = ContainerRecord(id=cid, name=name, image_id=image.id, image_ref=ref,

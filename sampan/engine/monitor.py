@@ -60,6 +60,7 @@ def spawn(ctx, job: MonitorJob) -> tuple[int, int]:
                 os.write(pid_w, str(second).encode())
                 os._exit(0)
             os.close(pid_w)
+            _close_inherited_fds(keep=w)
             _run(ctx, job, w)
         except BaseException:  # never return into the CLI's code in a forked child
             try:
@@ -75,6 +76,13 @@ def spawn(ctx, job: MonitorJob) -> tuple[int, int]:
     os.close(pid_r)
     gc.unfreeze()
     return r, int(data or b"0")
+
+
+def _close_inherited_fds(keep: int) -> None:
+    """Drop every fd the CLI had open (e.g. a container lock held by `start`): the monitor
+    lives long, and an inherited flock would be held for the container's whole life."""
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
 
 
 def _daemonize_stdio(log_path: str) -> None:

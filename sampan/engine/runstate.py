@@ -18,12 +18,21 @@ def prepare_start(ctx: Context, rec: ContainerRecord) -> None:
     files = ctx.container_files(rec.id)
     if not rootfs.is_mounted(files["rootfs"]):
         image = ctx.images.resolve(rec.image_id)
-        lowers = ctx.images.layer_dirs(image)
+        lowers = [files["init"]] + ctx.images.layer_dirs(image)
         # A fresh work dir each start: overlay refuses a work dir left by a crash.
         shutil.rmtree(files["work"], ignore_errors=True)
         rootfs.mount_overlay(lowers, files["upper"], files["work"], files["rootfs"])
         _copy_up_new_volumes(ctx, rec, files["rootfs"])
     (ctx.paths.runroot / "a").mkdir(parents=True, exist_ok=True)
+
+
+def make_init_layer(init) -> None:
+    """Docker's init layer: the mount points the runtime needs (/etc/hosts, /proc, ...),
+    as a lower layer of their own, so they never show in the container's diff or commit."""
+    for d in ("dev", "proc", "sys", "etc"):
+        (init / d).mkdir(parents=True, exist_ok=True)
+    for f in ("etc/hosts", "etc/hostname", "etc/resolv.conf"):
+        (init / f).touch()
 
 
 def _copy_up_new_volumes(ctx: Context, rec: ContainerRecord, root) -> None:

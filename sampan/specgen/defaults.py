@@ -48,3 +48,22 @@ def default_rlimits() -> list[dict]:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     n = 1048576 if hard == resource.RLIM_INFINITY else min(1048576, hard)
     return [{"type": "RLIMIT_NOFILE", "hard": n, "soft": n}]
+
+
+def _dev(kind: str, major: int | None, minor: int | None, access: str = "rwm") -> dict:
+    d = {"allow": True, "type": kind, "access": access}
+    if major is not None:
+        d["major"] = major
+    if minor is not None:
+        d["minor"] = minor
+    return d
+
+
+def device_rules() -> list[dict]:
+    """Docker's device cgroup: deny all, then mknod of anything, and use of the standard devices."""
+    return [
+        {"allow": False, "access": "rwm"},
+        _dev("c", None, None, "m"), _dev("b", None, None, "m"),
+        _dev("c", 1, 3), _dev("c", 1, 5), _dev("c", 1, 7), _dev("c", 1, 8), _dev("c", 1, 9),
+        _dev("c", 5, 0), _dev("c", 5, 1), _dev("c", 5, 2), _dev("c", 136, None), _dev("c", 10, 200),
+    ]

@@ -52,7 +52,7 @@ def _namespaces(inputs: SpecInputs) -> list[dict]:
 
 
 def _resources(inputs: SpecInputs) -> dict:
-    res: dict = {"devices": [{"allow": False, "access": "rwm"}]}
+    res: dict = {"devices": defaults.device_rules()}
     if inputs.memory:
         # Docker without --memory-swap: swap limit = 2x memory; we give none, so the
         # limit means what users expect and the OOM killer acts at the limit.
