@@ -12,6 +12,19 @@ from pathlib import Path
 from sampan.errors import KernelFeatureMissing, RuntimeFailure
 
 
+def _rule(kind: str, major: int | None, minor: int | None, access: str) -> dict:
+    return {"allow": True, "type": kind, "major": major, "minor": minor, "access": access}
+
+
+# what runc allows after the spec's device rules: mknod of anything, the standard devices,
+# ptmx and the pty slaves, tun
+RUNC_ALLOWED_DEVICES = [
+    _rule("c", None, None, "m"), _rule("b", None, None, "m"),
+    *(_rule("c", 1, minor, "rwm") for minor in (3, 5, 7, 8, 9)),
+    _rule("c", 5, 0, "rwm"), _rule("c", 5, 2, "rwm"), _rule("c", 136, None, "rwm"), _rule("c", 10, 200, "rwm"),
+]
+
+
 def write(path: Path, value: str) -> None:
     try:
         with open(path, "w") as f:

@@ -14,12 +14,10 @@ import functools
 import os
 from pathlib import Path
 
-from sampan.runtime.cgroups.base import Cgroup, kill_and_remove, mkdir, read_keyed, read_pids, write
+from sampan.runtime.cgroups.base import (RUNC_ALLOWED_DEVICES, Cgroup, kill_and_remove, mkdir,
+                                         read_keyed, read_pids, write)
 
 ALWAYS = ("memory", "pids", "cpu", "cpuacct", "devices")
-# what runc allows after the spec's rules: mknod of anything, the standard devices, ptys, tun
-RUNC_ALLOWED = ("c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-                "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm")
 
 
 @functools.lru_cache(maxsize=8)
@@ -107,8 +105,8 @@ class CgroupV1(Cgroup):
                 line = device_rule(rule)
                 if line:
                     write(dd / ("devices.allow" if rule.get("allow") else "devices.deny"), line)
-            for line in RUNC_ALLOWED:
-                write(dd / "devices.allow", line)
+            for rule in RUNC_ALLOWED_DEVICES:
+                write(dd / "devices.allow", device_rule(rule))
         mem = res.get("memory") or {}
         md = self._dir("memory")
         if md is not None and mem.get("limit") is not None:

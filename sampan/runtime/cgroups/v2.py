@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sampan.errors import SampanError
-from sampan.runtime.cgroups.base import Cgroup, kill_and_remove, mkdir, read_keyed, read_pids, write
+from sampan.runtime.cgroups.base import (RUNC_ALLOWED_DEVICES, Cgroup, kill_and_remove, mkdir,
+                                         read_keyed, read_pids, write)
 
 WANTED = ("cpu", "cpuset", "memory", "pids", "io")
 REQUIRED = ("memory", "pids")  # limits and kill-all/OOM reporting depend on these
@@ -16,7 +17,14 @@ def shares_to_weight(shares: int) -> int:
     return 1 + ((int(shares) - 2) * 9999) // 262142
 
 
+def _attach_devices(cgroup_dir: str, rules: list[dict]) -> None:
+    from sampan.runtime.cgroups.devices_bpf import attach  # BPF only when a cgroup is made
+    attach(cgroup_dir, rules)
+
+
 class CgroupV2(Cgroup):
+    attach_devices = staticmethod(_attach_devices)  # a seam for tests on a fake tree
+
     def __init__(self, root: Path, rel: str) -> None:
         self.root = Path(root)
         self.rel = rel
@@ -51,6 +59,9 @@ class CgroupV2(Cgroup):
         self._apply(resources or {})
 
     def _apply(self, res: dict) -> None:
+        # as on v1 and under runc: deny all, the spec's rules, then runc's always-allowed list
+        self.attach_devices(str(self.path), [{"allow": False, "access": "rwm"}, *(res.get("devices") or []),
+                                             *RUNC_ALLOWED_DEVICES])
         mem = res.get("memory") or {}
         limit = mem.get("limit")
         if limit is not None:

@@ -67,6 +67,14 @@ def test_v1_oom_killed_reads_oom_control(tmp_path):
     assert cg.oom_killed()
 
 
+@pytest.fixture(autouse=True)
+def no_bpf(monkeypatch):
+    """The fake tree is no cgroupfs: record the device rules instead of attaching BPF."""
+    attached = []
+    monkeypatch.setattr(CgroupV2, "attach_devices", staticmethod(lambda d, rules: attached.append((d, rules))))
+    return attached
+
+
 def fake_v2(root: Path) -> Path:
     root.mkdir(parents=True)
     (root / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids\n")
@@ -167,3 +175,14 @@ def test_v2_an_optional_controller_that_cannot_be_enabled_is_skipped(tmp_path, m
     monkeypatch.setattr(v2, "write", refuse_io)
     with pytest.raises(RuntimeFailure):
         open_cgroup("b", fake_v2(tmp_path / "cg2")).create({})  # pids is required
+
+
+def test_v2_device_rules_go_to_a_bpf_program_deny_all_first(tmp_path, no_bpf):
+    root = fake_v2(tmp_path / "cg")
+    (root / "d").mkdir()
+    rule = {"allow": True, "type": "c", "major": 4, "minor": 1, "access": "rw"}
+    open_cgroup("d", root).create({"devices": [rule]})
+    (where, rules), = no_bpf
+    assert where == str(root / "d")
+    assert rules[0] == {"allow": False, "access": "rwm"} and rules[1] == rule
+    assert {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"} in rules[2:]
