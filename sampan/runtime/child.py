@@ -88,8 +88,9 @@ def _write_sysctls(sysctls: dict) -> None:
             f.write(str(value))
 
 
-def _finish(sys, ctx: ChildContext, proc: dict, step: Step, wait_fifo: int | None) -> None:
-    path, argv, env = apply_process(sys, proc, step, seccomp=ctx.seccomp)
+def _finish(sys, ctx: ChildContext, proc: dict, step: Step, wait_fifo: int | None,
+            mkdir_cwd: bool = True) -> None:
+    path, argv, env = apply_process(sys, proc, step, mkdir_cwd=mkdir_cwd, seccomp=ctx.seccomp)
     step.name = "report ready"
     channel.send(ctx.sock, {"type": "ready"})
     if wait_fifo is not None:
@@ -168,9 +169,12 @@ def container_init(sys, ctx: ChildContext) -> None:
         if terminal:
             step.name = "open the terminal"
             _setup_terminal(ctx, proc, sys)
+        cwd = proc.get("cwd") or "/"
+        step.name = f"create working directory {cwd}"
+        os.makedirs(cwd, exist_ok=True)  # as runc: before the root may turn read-only
         step.name = "set read-only and masked paths"
         builder.finalize()
-        _finish(sys, ctx, proc, step, fifo)
+        _finish(sys, ctx, proc, step, fifo, mkdir_cwd=False)
     except BaseException as e:  # noqa: BLE001 - whatever happens, report it and leave
         _report_and_exit(ctx, e, step)
 

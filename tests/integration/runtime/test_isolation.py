@@ -69,6 +69,14 @@ def test_mounts_devices_and_masks(h):
     assert "rofail" in rest
 
 
+def test_readonly_rootfs_still_gets_its_missing_cwd(h):
+    def edit(spec):
+        spec["root"]["readonly"] = True
+        spec["process"]["cwd"] = "/srv/app"
+    rc, out = h.run(["sh", "-c", "pwd; touch x || echo ro"], edit)
+    assert out.splitlines()[0] == "/srv/app" and "ro" in out.split(), out
+
+
 def test_readonly_rootfs(h):
     rc, out = h.run(["sh", "-c", "touch /newfile && echo wrote; awk '$5 == \"/\" {print $6}' /proc/self/mountinfo"],
                     lambda s: s["root"].__setitem__("readonly", True))
