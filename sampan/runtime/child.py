@@ -50,6 +50,10 @@ def reset_signals() -> None:
         except (OSError, ValueError, TypeError):
             pass
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    try:
+        signal.set_wakeup_fd(-1)  # a caller's wakeup pipe is not ours to write to
+    except ValueError:
+        pass
 
 
 def _setup_stdio(stdio, devnull: int) -> None:
