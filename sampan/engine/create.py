@@ -25,7 +25,6 @@ from sampan.specgen.users import resolve_user
 from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
-_NETWORKS = ("none", "host")
 
 HOSTS_BASE = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
               "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
@@ -67,14 +66,14 @@ def _caps(names: list[str]) -> list[str]:
 
 def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     """Check every option and resolve the image. Returns (container config, image info)."""
-    if opts.network not in _NETWORKS:
-        raise InvalidArgument(f"network {opts.network!r} is not available yet: use --network none or host")
-    if opts.publish or opts.publish_all:
-        if opts.network == "host":
-            raise InvalidArgument("published ports are discarded when using host network mode; drop -p")
-        raise InvalidArgument("publishing ports (-p) needs bridge networking, which this build does not have yet")
     image = ctx.images.resolve(opts.image)
     icfg = (image.config or {}).get("config") or {}
+    from sampan.engine import networking
+    net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all, icfg.get("ExposedPorts"),
+                          opts.network_aliases)
+    add_hosts = [_parse_add_host(h) for h in opts.add_hosts]
+    for d in opts.dns:
+        _check_ip(d, "--dns")
     argv = merge_command(icfg.get("Entrypoint"), icfg.get("Cmd"), opts.entrypoint, opts.args)
     memory = units.parse_memory(opts.memory) if opts.memory else None
     cpu_quota = units.parse_cpus(opts.cpus) if opts.cpus else None
@@ -114,7 +113,8 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "hostname": opts.hostname, "tty": opts.tty, "open_stdin": opts.interactive,
         "mounts": [p.to_json() for p in plans], "read_only": opts.read_only,
         "memory": memory, "cpu_quota": cpu_quota, "cpus": opts.cpus, "pids_limit": pids,
-        "network": opts.network, "auto_remove": opts.auto_remove, "labels": dict(opts.labels),
+        "network": net["network"], "ports": net["ports"], "aliases": net["aliases"],
+        "dns": list(opts.dns), "add_hosts": add_hosts, "auto_remove": opts.auto_remove, "labels": dict(opts.labels),
         "no_new_privileges": nnp, "cap_add": _caps(opts.cap_add), "cap_drop": _caps(opts.cap_drop),
         "stop_signal": stop_signal, "stop_timeout": opts.stop_timeout,
         "runtime": opts.runtime or ctx.default_runtime,
@@ -123,6 +123,23 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "image_config": icfg,
     }
     return config, image
+
+
+def _check_ip(value: str, flag: str) -> str:
+    import ipaddress
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise InvalidArgument(f"invalid {flag} {value!r}: expected an IP address") from None
+
+
+def _parse_add_host(spec: str) -> list[str]:
+    host, sep, ip = spec.partition(":") if spec.count(":") == 1 else spec.partition("=")
+    if not sep or not host:
+        raise InvalidArgument(f"invalid --add-host {spec!r}: expected HOST:IP")
+    if ip == "host-gateway":
+        raise InvalidArgument("--add-host with host-gateway is not supported yet: give an IP")
+    return [host, _check_ip(ip, "--add-host")]
 
 
 def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
@@ -166,8 +183,14 @@ def _write_etc_files(files: dict, config: dict) -> None:
                 data = HOSTS_BASE.encode() if dst == "hosts" else b""
             atomic_write_bytes(files[dst], data)
         return
-    atomic_write_bytes(files["hosts"], HOSTS_BASE.encode())
-    atomic_write_bytes(files["resolv"], b"")
+    extra = "".join(f"{ip}\t{host}\n" for host, ip in config.get("add_hosts", []))
+    atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode())
+    if config.get("dns"):
+        resolv = "".join(f"nameserver {d}\n" for d in config["dns"])
+    else:
+        from sampan.network.dns import host_resolv_conf
+        resolv = host_resolv_conf().decode()
+    atomic_write_bytes(files["resolv"], resolv.encode())
 
 
 def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
@@ -179,7 +202,7 @@ def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
         m["source"] = info.name
 
 
-def container_spec(ctx: Context, rec: ContainerRecord) -> dict:
+def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None) -> dict:
     from sampan.engine.mounts import MountPlan, oci_mount
     from sampan.specgen.spec import NETNS_HOST, NETNS_NEW, SpecInputs, generate
     from sampan.specgen.users import ExecUser
@@ -201,13 +224,13 @@ def container_spec(ctx: Context, rec: ContainerRecord) -> dict:
         hostname=c["hostname"], tty=c["tty"], readonly_rootfs=c["read_only"], mounts=mounts,
         etc_files={"/etc/hosts": str(files["hosts"]), "/etc/hostname": str(files["hostname"]),
                    "/etc/resolv.conf": str(files["resolv"])},
-        netns=NETNS_HOST if c["network"] == "host" else NETNS_NEW,
+        netns=netns or (NETNS_HOST if c["network"] == "host" else NETNS_NEW),
         cgroups_path=f"/sampan/{rec.id}", memory=c["memory"], cpu_quota=c["cpu_quota"],
         pids_limit=c["pids_limit"], no_new_privileges=c["no_new_privileges"],
         cap_add=c["cap_add"], cap_drop=c["cap_drop"],
         annotations={"io.sampan.name": rec.name}))
 
 
-def write_bundle(ctx: Context, rec: ContainerRecord) -> None:
+def write_bundle(ctx: Context, rec: ContainerRecord, netns: str | None = None) -> None:
     """The OCI bundle: <root>/containers/<id>/config.json."""
-    atomic_write_json(ctx.container_files(rec.id)["config"], container_spec(ctx, rec))
+    atomic_write_json(ctx.container_files(rec.id)["config"], container_spec(ctx, rec, netns))

@@ -196,6 +196,92 @@ class Engine:
             lines += self.ctx.images.remove(img.id, force=True)
         return lines
 
+    def pull(self, ref: str, platform: str | None = None, tls_verify: bool | None = None,
+             quiet: bool = False):
+        from sampan.registry import pull
+        return pull(self.ctx.images, ref, platform=platform, tls_verify=tls_verify,
+                    progress=False if quiet else None)
+
+    def push(self, local: str, dest: str | None = None, tls_verify: bool | None = None,
+             quiet: bool = False) -> str:
+        from sampan.registry import push
+        return push(self.ctx.images, local, dest, tls_verify=tls_verify, progress=False if quiet else None)
+
+    def login(self, registry: str | None, username: str, password: str, tls_verify: bool | None = None):
+        from sampan.registry import login
+        return login(registry, username, password, tls_verify)
+
+    def logout(self, registry: str | None) -> bool:
+        from sampan.registry import logout
+        return logout(registry)
+
+    def save(self, refs: list[str], out: BinaryIO, format: str = "docker") -> None:
+        from sampan.archive import save
+        save(self.ctx.images, refs, out, format)
+
+    def load(self, fileobj: BinaryIO) -> list[str]:
+        from sampan.archive import load
+        return load(self.ctx.images, fileobj)
+
+    # ---- networks ----
+    def networks(self):
+        from sampan.engine.networking import nm
+        return nm(self.ctx)
+
+    def network_users(self, name: str) -> list[str]:
+        info = self.networks().inspect(name)
+        names = {info.name, info.id}
+        return [r.name for r in self.ctx.containers.all() if r.config.get("network") in names
+                or (info.name == "bridge" and r.config.get("network") == "bridge")]
+
+    def network_remove(self, name: str) -> str:
+        users = self.network_users(name)
+        if users:
+            raise Conflict(f"network {name} is used by container {', '.join(users[:3])}: remove "
+                           f"or disconnect them first")
+        info = self.networks().inspect(name)
+        self.networks().remove(name)
+        return info.name
+
+    def network_prune(self) -> list[str]:
+        used = {r.config.get("network") for r in self.ctx.containers.all()}
+        removed = []
+        for info in self.networks().list():
+            if info.name == "bridge" or info.name in used:
+                continue
+            try:
+                self.networks().remove(info.name)
+                removed.append(info.name)
+            except SampanError:
+                pass
+        return removed
+
+    def network_connect(self, network: str, ref: str, aliases: list[str]) -> None:
+        rec = self.container(ref)
+        if status_of(rec).state != RUNNING:
+            raise InvalidState(f"container {rec.name} is not running: networks are connected to running containers")
+        manager = self.networks()
+        netns = manager.netns_of(rec.id)
+        if netns is None:
+            raise InvalidState(f"container {rec.name} has no network namespace of its own "
+                               f"(--network {rec.config.get('network')})")
+        files = self.ctx.container_files(rec.id)
+        manager.attach(rec.id, netns, network, (), aliases, rec.config["hostname"], hosts_path=files["hosts"])
+
+    def network_disconnect(self, network: str, ref: str) -> None:
+        rec = self.container(ref)
+        manager = self.networks()
+        info = manager.inspect(network)
+        netns = manager.netns_of(rec.id)
+        if netns is None or not any(a.network == info.name for a in manager.attachments(rec.id)):
+            raise InvalidState(f"container {rec.name} is not connected to network {network}")
+        manager.detach(rec.id, netns, info.name)
+
+    def ports(self, ref: str) -> list[str]:
+        from sampan.engine.networking import port_lines
+        rec = self.container(ref)
+        return port_lines(self.ctx, rec) if status_of(rec).state == RUNNING else []
+
     # ---- volumes ----
     def volume_users(self, name: str) -> list[str]:
         return [r.name for r in self.ctx.containers.all()

@@ -46,7 +46,7 @@ def export(ctx: Context, rec: ContainerRecord, out: BinaryIO) -> None:
     root = ctx.container_files(rec.id)["rootfs"]
     mounted_here = False
     if not rootfs.is_mounted(root):
-        runstate.prepare_start(ctx, rec)
+        runstate.mount_rootfs(ctx, rec)
         mounted_here = True
     try:
         with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:

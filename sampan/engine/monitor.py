@@ -130,7 +130,7 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     fds_for_child: list[int] = []
     stdin_w = out_r = err_r = master = None
     try:
-        runstate.prepare_start(ctx, rec)  # mount rootfs, network, etc files
+        sandbox = runstate.prepare_start(ctx, rec)  # rootfs, network; sandbox holds host ports
         if job.tty:
             stdio = Stdio(terminal=True)
         else:

@@ -21,7 +21,11 @@ class RunOptions:
     memory: str | None = None
     cpus: str | None = None
     pids_limit: str | None = None
-    network: str = "none"
+    network: str = "bridge"
+    network_aliases: list[str] = field(default_factory=list)
+    dns: list[str] = field(default_factory=list)
+    add_hosts: list[str] = field(default_factory=list)
+    mac_address: str | None = None
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
     tty: bool = False

@@ -14,7 +14,24 @@ from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord
 
 
-def prepare_start(ctx: Context, rec: ContainerRecord) -> None:
+def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
+    """Mount the root filesystem and (with network) make the network sandbox.
+    Returns the Sandbox, whose host-port sockets the caller keeps open."""
+    files = ctx.container_files(rec.id)
+    mount_rootfs(ctx, rec)
+    (ctx.paths.runroot / "a").mkdir(parents=True, exist_ok=True)
+    if not network:
+        return None
+    from sampan.engine import networking
+    from sampan.engine.create import write_bundle
+
+    sandbox = networking.connect(ctx, rec)
+    if sandbox.netns is not None:
+        write_bundle(ctx, ctx.containers.get(rec.id) or rec, sandbox.netns)
+    return sandbox
+
+
+def mount_rootfs(ctx: Context, rec: ContainerRecord) -> None:
     files = ctx.container_files(rec.id)
     if not rootfs.is_mounted(files["rootfs"]):
         image = ctx.images.resolve(rec.image_id)
@@ -23,7 +40,6 @@ def prepare_start(ctx: Context, rec: ContainerRecord) -> None:
         shutil.rmtree(files["work"], ignore_errors=True)
         rootfs.mount_overlay(lowers, files["upper"], files["work"], files["rootfs"])
         _copy_up_new_volumes(ctx, rec, files["rootfs"])
-    (ctx.paths.runroot / "a").mkdir(parents=True, exist_ok=True)
 
 
 def make_init_layer(init) -> None:
@@ -65,6 +81,12 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None) -> None
     except Exception:
         pass
     rootfs.unmount(files["rootfs"])
+    try:
+        from sampan.engine import networking
+        networking.disconnect(ctx, rec)
+    except Exception:
+        import traceback
+        traceback.print_exc()  # the monitor's log; reconcile finishes it later
     try:
         os.unlink(ctx.attach_socket(rec.id))
     except FileNotFoundError:

@@ -6,6 +6,7 @@ import calendar
 import time
 
 from sampan.engine.context import Context
+from sampan.engine.networking import ps_ports
 from sampan.engine.records import ZERO_TIME, ContainerRecord
 from sampan.engine.status import CREATED, RUNNING, Status, status_of
 
@@ -71,7 +72,7 @@ def ps_row(rec: ContainerRecord, st: Status | None = None) -> dict:
         "CreatedAt": rec.created, "Created": parse_time(rec.created),
         "RunningFor": human_duration(time.time() - parse_time(rec.created)) + " ago",
         "Status": status_text(rec, st), "State": st.state, "Names": rec.name,
-        "Ports": "", "ExitCode": st.exit_code,
+        "Ports": ps_ports(rec) if st.state == RUNNING else "", "ExitCode": st.exit_code,
     }
 
 
@@ -139,6 +140,19 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "StopSignal": c.get("stop_signal"), "StopTimeout": c.get("stop_timeout"),
             "ExposedPorts": icfg.get("ExposedPorts"),
         },
-        "NetworkSettings": {"Networks": {c["network"]: {}} if c["network"] != "none" else {"none": {}},
-                            "Ports": {}},
+        "NetworkSettings": _network_settings(c, st.state == RUNNING),
     }
+
+
+def _network_settings(c: dict, running: bool) -> dict:
+    net = (c.get("net") or {}) if running else {}
+    ports: dict = {}
+    for cport, hport, hip, proto in net.get("ports", []):
+        ports.setdefault(f"{cport}/{proto}", []).append({"HostIp": hip or "0.0.0.0", "HostPort": str(hport)})
+    name = c["network"].split(":", 1)[0] if c["network"].startswith("container:") else c["network"]
+    endpoint = {"IPAddress": net.get("ip", ""), "IPPrefixLen": net.get("prefix", 0),
+                "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),
+                "Aliases": c.get("aliases") or None}
+    return {"Networks": {name: endpoint}, "Ports": ports, "IPAddress": net.get("ip", ""),
+            "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),
+            "SandboxKey": net.get("netns", "")}

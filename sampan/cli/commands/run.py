@@ -8,8 +8,8 @@ import os
 from sampan.cli.args import Parser, key_values
 from sampan.errors import InvalidArgument
 
-NETWORK_HELP = ("Connect the container to a network: none (default for now: bridge networking "
-                "is not in this build yet) or host")
+NETWORK_HELP = ("Connect the container to a network: bridge (default), a network's name, "
+                "none, host, or container:NAME")
 
 
 def container_parser(command: str) -> Parser:
@@ -34,7 +34,11 @@ def container_parser(command: str) -> Parser:
     a("-m", "--memory", help="Memory limit (e.g. 512m, 2g)")
     a("--cpus", help="Number of CPUs (e.g. 1.5)")
     a("--pids-limit", help="Limit the number of processes (-1 for unlimited)")
-    a("--network", "--net", default="none", help=NETWORK_HELP)
+    a("--network", "--net", default="bridge", help=NETWORK_HELP)
+    a("--network-alias", action="append", default=[], help="Add a network-scoped alias for the container")
+    a("--dns", action="append", default=[], help="Set custom DNS servers")
+    a("--add-host", action="append", default=[], help="Add a custom host-to-IP mapping (host:ip)")
+    a("--mac-address", help="Accepted for compatibility; the MAC address is chosen by the bridge")
     a("-p", "--publish", action="append", default=[], help="Publish a container's port to the host")
     a("-P", "--publish-all", action="store_true", help="Publish all exposed ports to random ports")
     a("-l", "--label", action="append", default=[], help="Set metadata on the container")
@@ -74,7 +78,8 @@ def run_options(ns):
         image=ns.image, args=list(ns.args), name=ns.name, env=env, workdir=ns.workdir, user=ns.user,
         entrypoint=ns.entrypoint, hostname=ns.hostname, volumes=ns.volume, tmpfs=ns.tmpfs,
         read_only=ns.read_only, memory=ns.memory, cpus=ns.cpus, pids_limit=ns.pids_limit,
-        network=ns.network, publish=ns.publish, publish_all=ns.publish_all, tty=ns.tty,
+        network=ns.network, network_aliases=ns.network_alias, dns=ns.dns, add_hosts=ns.add_host,
+        mac_address=ns.mac_address, publish=ns.publish, publish_all=ns.publish_all, tty=ns.tty,
         interactive=ns.interactive, auto_remove=ns.rm, labels=key_values(ns.label, "label"),
         security_opt=ns.security_opt, cap_add=ns.cap_add, cap_drop=ns.cap_drop,
         stop_signal=ns.stop_signal, stop_timeout=ns.stop_timeout, runtime=ns.runtime,

@@ -1,0 +1,125 @@
+"""`network create|ls|inspect|rm|prune|connect|disconnect` and `port`."""
+
+from __future__ import annotations
+
+import sys
+
+from sampan.cli.args import Parser, key_values
+from sampan.cli.output import format_template, print_json, table
+from sampan.errors import SampanError
+
+VERBS = ("create", "ls", "list", "inspect", "rm", "remove", "prune", "connect", "disconnect")
+
+
+def _port(argv, g) -> int:
+    p = Parser("port", "List port mappings of a container")
+    p.add_argument("container")
+    p.add_argument("private_port", nargs="?", help="PORT[/PROTO] to show")
+    ns = p.parse_args(argv)
+    lines = g.engine().ports(ns.container)
+    if ns.private_port:
+        want = ns.private_port if "/" in ns.private_port else ns.private_port + "/tcp"
+        lines = [l.split(" -> ", 1)[1] for l in lines if l.startswith(want + " ")]
+        if not lines:
+            raise SampanError(f"no public port '{want}' published for {ns.container}")
+    for l in lines:
+        print(l)
+    return 0
+
+
+def main(command: str, argv: list[str], g) -> int:
+    if command == "port":
+        return _port(argv, g)
+    if not argv or argv[0] not in VERBS:
+        print("Usage:  sampan network COMMAND\n\nCommands:\n  connect     Connect a container to a network\n"
+              "  create      Create a network\n  disconnect  Disconnect a container from a network\n"
+              "  inspect     Display detailed information on one or more networks\n  ls          List networks\n"
+              "  prune       Remove all unused networks\n  rm          Remove one or more networks")
+        return 0 if argv and argv[0] in ("-h", "--help") else 125
+    verb = {"list": "ls", "remove": "rm"}.get(argv[0], argv[0])
+    p = Parser(f"network {verb}")
+    engine = g.engine()
+    if verb == "create":
+        p.add_argument("--subnet", help="Subnet in CIDR format, e.g. 10.20.0.0/24")
+        p.add_argument("--gateway", help="Gateway for the subnet")
+        p.add_argument("--internal", action="store_true", help="Restrict external access to the network")
+        p.add_argument("-d", "--driver", default="bridge", help="Only bridge is supported")
+        p.add_argument("--label", action="append", default=[])
+        p.add_argument("name")
+        ns = p.parse_args(argv[1:])
+        if ns.driver != "bridge":
+            raise SampanError(f"network driver {ns.driver!r} is not supported: only bridge")
+        info = engine.networks().create(ns.name, ns.subnet, ns.gateway, ns.internal, key_values(ns.label, "label"))
+        print(info.id)
+    elif verb == "ls":
+        p.add_argument("-q", "--quiet", action="store_true")
+        p.add_argument("--no-trunc", action="store_true")
+        p.add_argument("--format")
+        ns = p.parse_args(argv[1:])
+        nets = engine.networks().list()
+        if ns.quiet:
+            for n in nets:
+                print(n.id if ns.no_trunc else n.id[:12])
+        elif ns.format:
+            for n in nets:
+                print(format_template(ns.format, {"ID": n.id[:12], "Name": n.name, "Driver": "bridge",
+                                                  "Subnet": n.subnet}))
+        else:
+            table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
+                  [[n.id if ns.no_trunc else n.id[:12], n.name, "bridge", "local"] for n in nets])
+    elif verb == "inspect":
+        p.add_argument("-f", "--format")
+        p.add_argument("names", nargs="+")
+        ns = p.parse_args(argv[1:])
+        out, code = [], 0
+        for n in ns.names:
+            try:
+                info = engine.networks().inspect(n)
+                d = info.to_json()
+                d["Containers"] = {a.cid: {"Name": _cname(engine, a.cid), "IPv4Address": a.cidr,
+                                           "MacAddress": a.mac} for a in engine.networks().containers(info.name)}
+                out.append(d)
+            except SampanError as e:
+                sys.stderr.write(f"sampan: {e.message}\n")
+                code = 1
+        if ns.format:
+            for o in out:
+                print(format_template(ns.format, o))
+        else:
+            print_json(out)
+        return code
+    elif verb == "rm":
+        p.add_argument("names", nargs="+")
+        ns = p.parse_args(argv[1:])
+        code = 0
+        for n in ns.names:
+            try:
+                print(engine.network_remove(n))
+            except SampanError as e:
+                sys.stderr.write(f"sampan: {e.message}\n")
+                code = 1
+        return code
+    elif verb == "prune":
+        p.add_argument("-f", "--force", action="store_true")
+        p.parse_args(argv[1:])
+        removed = engine.network_prune()
+        if removed:
+            print("Deleted Networks:\n" + "\n".join(removed))
+    elif verb == "connect":
+        p.add_argument("--alias", action="append", default=[])
+        p.add_argument("network")
+        p.add_argument("container")
+        ns = p.parse_args(argv[1:])
+        engine.network_connect(ns.network, ns.container, ns.alias)
+    elif verb == "disconnect":
+        p.add_argument("-f", "--force", action="store_true")
+        p.add_argument("network")
+        p.add_argument("container")
+        ns = p.parse_args(argv[1:])
+        engine.network_disconnect(ns.network, ns.container)
+    return 0
+
+
+def _cname(engine, cid: str) -> str:
+    rec = engine.ctx.containers.get(cid)
+    return rec.name if rec else cid[:12]

@@ -1,0 +1,143 @@
+"""The engine's side of networking: which mode a container asked for, its ports,
+and setting the sandbox up at start and releasing it at exit.
+
+Modes as Docker: bridge (the default network), a user network by name, none,
+host, and container:NAME (share another container's network namespace).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sampan.engine.context import Context
+from sampan.engine.records import ContainerRecord
+from sampan.errors import InvalidArgument, InvalidState
+
+BRIDGE = "bridge"
+
+
+def mode_of(network: str) -> str:
+    if network in ("none", "host"):
+        return network
+    if network.startswith("container:"):
+        return "container"
+    return "bridge"
+
+
+def plan(ctx: Context, network: str, publish: list[str], publish_all: bool, exposed: dict | None,
+         aliases: list[str]) -> dict:
+    """Validate the network options at create time: nothing is set up yet."""
+    from sampan.network import expose_all, parse_publish_all
+
+    network = BRIDGE if network in ("default", "bridge", "") else network
+    mode = mode_of(network)
+    ports = parse_publish_all(publish) if publish else []
+    if publish_all:
+        ports += expose_all((exposed or {}).keys())
+    if ports and mode != "bridge":
+        raise InvalidArgument(f"published ports are discarded with --network {network}: drop -p/-P")
+    if aliases and mode != "bridge":
+        raise InvalidArgument("--network-alias works only on bridge and user networks")
+    if mode == "bridge" and network != BRIDGE:
+        nm(ctx).inspect(network)  # NetworkNotFound names it
+    if mode == "container":
+        other = ctx.containers.find(network.split(":", 1)[1])
+        network = "container:" + other.id
+    if ports:
+        # Fail now, before anything is created, if a port is taken (names the holder).
+        nm(ctx).check_ports(ports, owner_lookup=lambda cid: _name_of(ctx, cid))
+        nm(ctx).release_picked()
+    return {"network": network, "ports": [list(p) for p in ports], "aliases": list(aliases)}
+
+
+def nm(ctx: Context):
+    cached = ctx.__dict__.get("_network_manager")
+    if cached is None:
+        from sampan.network import NetworkManager
+        cached = ctx.__dict__["_network_manager"] = NetworkManager(ctx.paths, ctx.db)
+    return cached
+
+
+def _name_of(ctx: Context, cid: str) -> str | None:
+    rec = ctx.containers.get(cid)
+    return rec.name if rec else None
+
+
+@dataclass
+class Sandbox:
+    netns: str | None = None           # path to join; None = a new empty one; "host"
+    sockets: list = field(default_factory=list)  # host ports held while the container lives
+
+
+def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
+    """Make the container's network sandbox (monitor, before the runtime starts)."""
+    c = rec.config
+    mode = mode_of(c["network"])
+    if mode == "none":
+        return Sandbox()
+    if mode == "host":
+        return Sandbox(netns="host")
+    if mode == "container":
+        return Sandbox(netns=_container_netns(ctx, c["network"].split(":", 1)[1]))
+    from sampan.network import PortMapping
+
+    manager = nm(ctx)
+    if manager.attachments(rec.id):  # left by a crash or a killed monitor: finish that first
+        stale = manager.netns_of(rec.id)
+        manager.release(rec.id, stale or manager.netns_path(rec.id), background=False)
+    maps = [PortMapping(*p) for p in c.get("ports", [])]
+    socks = []
+    if maps:
+        maps = manager.check_ports(maps, owner_lookup=lambda cid: _name_of(ctx, cid))
+        socks = manager.reserve_ports(maps)
+    try:
+        files = ctx.container_files(rec.id)
+        # Peers find it by its name and its aliases, as on Docker's user networks.
+        aliases = [rec.name] + [a for a in c.get("aliases", []) if a != rec.name]
+        netns, att = manager.setup(rec.id, c["network"], maps, aliases, c["hostname"],
+                                   hosts_path=files["hosts"])
+        if not c.get("dns"):
+            # Bind-mounted file: rewrite it in place, not by rename.
+            files["resolv"].write_bytes(manager.resolv_conf())
+        ctx.containers.update(rec.id, config={**c, "net": {
+            "ip": att.ip, "prefix": att.prefix, "gateway": att.gateway, "mac": att.mac,
+            "ports": [list(p) for p in att.ports] or [list(p) for p in maps], "netns": str(netns)}})
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    return Sandbox(netns=str(netns), sockets=socks)
+
+
+def _container_netns(ctx: Context, cid: str) -> str:
+    from sampan.engine.status import RUNNING, status_of
+    other = ctx.containers.get(cid)
+    if other is None:
+        raise InvalidState("the container whose network this one shares was removed")
+    if status_of(other).state != RUNNING:
+        raise InvalidState(f"cannot join the network of container {other.name}: it is not running")
+    path = nm(ctx).netns_of(other.id)
+    return str(path) if path else f"/proc/{other.pid}/ns/net"
+
+
+def disconnect(ctx: Context, rec: ContainerRecord) -> None:
+    """Release the sandbox; the slow CNI DEL runs in the background (ports stay
+    claimed until it is done, so a new container cannot race for them)."""
+    if mode_of(rec.config.get("network", "none")) != "bridge":
+        return
+    manager = nm(ctx)
+    netns = manager.netns_of(rec.id)
+    if netns is not None or manager.attachments(rec.id):
+        manager.release(rec.id, netns or manager.netns_path(rec.id), background=True, replenish=True)
+
+
+def port_lines(ctx: Context, rec: ContainerRecord) -> list[str]:
+    from sampan.network import PortMapping
+    return [PortMapping(*p).describe() for p in (rec.config.get("net") or {}).get("ports", [])]
+
+
+def ps_ports(rec: ContainerRecord) -> str:
+    out = []
+    for cport, hport, hip, proto in (rec.config.get("net") or {}).get("ports", []):
+        out.append(f"{hip or '0.0.0.0'}:{hport}->{cport}/{proto}")
+    return ", ".join(out)
