@@ -1,0 +1,113 @@
+"""`run` on the network: published ports with real traffic on 127.0.0.1, names on user
+networks, conflicts named clearly with nothing left behind."""
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from tests.integration.engine.conftest import settle, spare_veths
+from tests.support.leaks import snapshot
+
+
+def _free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _get(url: str, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _links():
+    return set(snapshot("/nonexistent")["links"])
+
+
+def test_published_port_answers_on_loopback(sampan):
+    port = _free_port()
+    sampan.ok("run", "-d", "--name", "web", "-p", f"{port}:80", "busybox", "sh", "-c",
+              "echo hello from web > /var/www/index.html; exec httpd -f -p 80 -h /var/www")
+    assert _get(f"http://127.0.0.1:{port}/index.html") == "hello from web\n"
+    assert sampan.ok("port", "web") == f"80/tcp -> 0.0.0.0:{port}\n"
+    assert f"0.0.0.0:{port}->80/tcp" in sampan.ok("ps")
+    ip = sampan.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "web").strip()
+    assert ip.count(".") == 3
+    sampan.ok("rm", "-f", "web")
+
+
+def test_port_conflicts_name_the_holder_and_leave_nothing(sampan):
+    port = _free_port()
+    sampan.ok("run", "-d", "--name", "web1", "-p", f"{port}:80", "busybox", "httpd", "-f", "-p", "80")
+    links_before = _links()
+    r = sampan("run", "-d", "--name", "web2", "-p", f"{port}:80", "busybox", "true")
+    assert r.rc == 125
+    assert r.err.strip() == f"sampan: 0.0.0.0:{port} is published by container web1; choose another host port"
+    assert "web2" not in sampan.ok("ps", "-a")
+    sampan.ok("rm", "-f", "web1")
+    settle(sampan)
+
+    holder = subprocess.Popen([sys.executable, "-c",
+                               f"import socket,time; s=socket.socket(); s.bind(('0.0.0.0',{port})); "
+                               f"s.listen(); print('ok', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"ok\n"
+        r = sampan("run", "--rm", "-p", f"{port}:80", "busybox", "true")
+        assert r.rc == 125
+        assert f"0.0.0.0:{port} is in use by pid {holder.pid}" in r.err
+        assert sampan.ok("ps", "-aq") == ""
+    finally:
+        holder.kill()
+        holder.wait()
+    settle(sampan)
+    assert _links() - links_before - spare_veths(sampan) == set()
+
+
+def test_same_container_port_in_many_containers(sampan):
+    for name in ("one", "two", "three"):
+        sampan.ok("run", "-d", "--name", name, "-p", "80", "busybox", "httpd", "-f", "-p", "80")
+    host_ports = {sampan.ok("port", n, "80").strip() for n in ("one", "two", "three")}
+    assert len(host_ports) == 3
+
+
+def test_user_network_names_and_aliases(sampan):
+    sampan.ok("network", "create", "appnet")
+    sampan.ok("run", "-d", "--name", "db1", "--network", "appnet", "--network-alias", "database",
+              "busybox", "httpd", "-f", "-p", "80")
+    out = sampan.ok("run", "--rm", "--network", "appnet", "busybox", "sh", "-c",
+                    "wget -q -O- http://db1/ 2>&1 | head -1; ping -c1 -W2 database >/dev/null && echo alias-ok")
+    assert "alias-ok" in out
+    r = sampan("network", "rm", "appnet")
+    assert r.rc != 0 and "db1" in r.err
+    sampan.ok("rm", "-f", "db1")
+    sampan.ok("network", "rm", "appnet")
+
+
+def test_network_none_and_host(sampan):
+    out = sampan.ok("run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net")
+    assert out.split() == ["lo"]
+    import os
+    out = sampan.ok("run", "--rm", "--network", "host", "busybox", "hostname")
+    assert out.strip() == os.uname().nodename
+
+
+def test_bad_network_input(sampan):
+    for args, word in ((["-p", "99999:80"], "99999"), (["-p", "abc"], "abc"),
+                       (["--network", "nosuchnet"], "nosuchnet"),
+                       (["--network", "host", "-p", "80"], "host")):
+        r = sampan("run", *args, "busybox", "true")
+        assert r.rc == 125, (args, r.err)
+        assert word in r.err and "Traceback" not in r.err
+    assert sampan.ok("ps", "-aq") == ""
