@@ -1,0 +1,84 @@
+"""`run -it` through a real pty: raw mode, window size and its changes, Ctrl-C, exit code."""
+
+import fcntl
+import os
+import pty
+import signal
+import struct
+import subprocess
+import termios
+import time
+
+
+def _set_size(fd: int, rows: int, cols: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def _read_until(fd: int, needle: bytes, timeout: float = 15.0) -> bytes:
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while needle not in buf:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"did not see {needle!r} in {buf[-500:]!r}")
+        import select
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            buf += chunk
+    return buf
+
+
+def test_run_it_is_a_real_terminal(sampan):
+    master, slave = pty.openpty()
+    _set_size(slave, 30, 100)
+    proc = subprocess.Popen(sampan.argv("run", "-it", "--rm", "busybox", "sh"),
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(slave)
+    try:
+        _read_until(master, b"# ")
+        os.write(master, b"tty; stty size\r")
+        out = _read_until(master, b"30 100")
+        assert b"/dev/pts/0" in out
+        _set_size(master, 40, 120)
+        proc.send_signal(signal.SIGWINCH)
+        time.sleep(0.3)
+        os.write(master, b"stty size\r")
+        _read_until(master, b"40 120")
+        # Ctrl-C reaches the container's foreground job through its tty, not sampan.
+        os.write(master, b"sleep 30\r")
+        time.sleep(0.5)
+        os.write(master, b"\x03")
+        os.write(master, b"echo after-interrupt\r")
+        _read_until(master, b"after-interrupt\r\n", timeout=5)
+        assert proc.poll() is None
+        os.write(master, b"exit 7\r")
+        assert proc.wait(timeout=15) == 7
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def test_exec_it(sampan):
+    sampan.ok("run", "-d", "--name", "box", "busybox", "sleep", "100")
+    master, slave = pty.openpty()
+    _set_size(slave, 24, 80)
+    proc = subprocess.Popen(sampan.argv("exec", "-it", "box", "sh"),
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(slave)
+    try:
+        _read_until(master, b"# ")
+        os.write(master, b"tty; stty size; exit 3\r")
+        out = _read_until(master, b"24 80")
+        assert b"/dev/pts/" in out
+        assert proc.wait(timeout=15) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
