@@ -1,4 +1,7 @@
 import io
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from sampan.state.db import Database
 from sampan.state.paths import Paths
 from sampan.store import ImageStore
 from tests.integration.build.runc_backend import RuncBackend
+from tests.support import leaks
 
 
 class RealHarness:
@@ -49,8 +53,23 @@ class RealHarness:
 
 
 @pytest.fixture
-def real(state_dirs, busybox_tar):
-    root, runroot = state_dirs
-    harness = RealHarness(root, runroot, busybox_tar)
-    yield harness
-    harness.db.close()
+def real(busybox_tar):
+    """Private state dirs and a leak check limited to what a build creates (mounts under
+    the test's dir, runc containers and their cgroups, processes). Host-wide lists such as
+    veths or iptables rules are left out: other workers' network tests change them."""
+    base = Path(tempfile.mkdtemp(prefix="sampan-test-build-"))
+    harness = RealHarness(base / "root", base / "run", busybox_tar)
+    try:
+        yield harness
+    finally:
+        harness.db.close()
+        problems = {
+            "mounts": leaks.mounts_under(str(base)),
+            "processes": leaks.processes_with(str(base)),
+            "cgroups": [c for cid in harness.backend.container_ids for c in leaks.cgroups_named(cid)],
+            "runc containers": sorted(os.listdir(harness.backend.runc_state))
+            if harness.backend.runc_state.exists() else [],
+        }
+        shutil.rmtree(base, ignore_errors=True)
+        problems = {k: v for k, v in problems.items() if v}
+        assert not problems, f"build test leaked host state: {problems}"

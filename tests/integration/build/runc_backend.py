@@ -43,6 +43,7 @@ class RuncBackend:
         self.root = root
         self.runc_state = root / "runc-state"
         self.runs: list[list[str]] = []
+        self.container_ids: list[str] = []  # for the tests' leak check
         self.adopt = True  # exercise the optional adopt_layer_dir
 
     def base_image(self, ref: str):
@@ -59,6 +60,7 @@ class RuncBackend:
     def run(self, lowers, upper, argv, env, cwd, user, network, output) -> int:
         self.runs.append(list(argv))
         token = secrets.token_hex(6)
+        self.container_ids.append(f"build-{token}")
         base = Path(tempfile.mkdtemp(prefix="run-", dir=self.store.paths.tmp))
         rootfs, work = base / "rootfs", base / "work"
         rootfs.mkdir()
