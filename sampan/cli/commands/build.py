@@ -1,0 +1,57 @@
+"""`build`: a Dockerfile and a context directory to an image."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from sampan.cli.args import Parser, key_values
+from sampan.errors import InvalidArgument
+
+
+def main(command: str, argv: list[str], g) -> int:
+    from sampan.build.executor import BuildOptions, parse_build_args
+
+    p = Parser("build", "Build an image from a Dockerfile")
+    p.add_argument("-t", "--tag", action="append", default=[], help="Name and optionally a tag (name:tag)")
+    p.add_argument("-f", "--file", help="Name of the Dockerfile (default: CONTEXT/Dockerfile)")
+    p.add_argument("--build-arg", action="append", default=[], help="Set a build-time variable")
+    p.add_argument("--target", help="Set the target build stage to build")
+    p.add_argument("--no-cache", action="store_true", help="Do not use cache when building the image")
+    p.add_argument("--pull", nargs="?", const="always", default="never",
+                   help="Accepted: base images come from the local store (never pulls here)")
+    p.add_argument("--network", default="default", help="Network for RUN steps: default, none or host")
+    p.add_argument("-q", "--quiet", action="store_true", help="Suppress the build output, print the image ID")
+    p.add_argument("--progress", choices=["auto", "plain", "tty", "quiet"], default="auto",
+                   help="Type of progress output")
+    p.add_argument("--label", action="append", default=[], help="Set metadata for an image")
+    p.add_argument("--platform", help="Accepted: builds are for this host's platform")
+    p.add_argument("context", help="Context directory, or - for a Dockerfile on STDIN")
+    ns = p.parse_args(argv)
+    if ns.network not in ("default", "bridge", "none", "host"):
+        raise InvalidArgument(f"invalid --network {ns.network!r} for build: default, none or host")
+    if ns.context == "-":
+        text, name, path, ctx_dir = sys.stdin.read(), "Dockerfile", None, None
+    else:
+        ctx_dir = Path(ns.context)
+        if not ctx_dir.is_dir():
+            raise InvalidArgument(f"unable to prepare context: path {ns.context!r} not found or not a directory")
+        path = Path(ns.file) if ns.file else ctx_dir / "Dockerfile"
+        if ns.file == "-":
+            text, name, path = sys.stdin.read(), "Dockerfile", None
+        else:
+            try:
+                text = path.read_text()
+            except OSError as e:
+                raise InvalidArgument(f"cannot read Dockerfile {path}: {e.strerror}") from None
+            name = path.name
+    opts = BuildOptions(dockerfile_text=text, context_dir=ctx_dir.resolve() if ctx_dir else None,
+                        dockerfile_name=name, dockerfile_path=path, tags=list(ns.tag),
+                        build_args=parse_build_args(ns.build_arg, dict(os.environ)), target=ns.target,
+                        no_cache=ns.no_cache, network=ns.network, labels=key_values(ns.label, "label"))
+    mode = "quiet" if ns.quiet else ns.progress
+    result = g.engine().build(opts, mode, sys.stderr)
+    if ns.quiet:
+        print(result.image_id)
+    return 0

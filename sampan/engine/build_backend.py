@@ -1,0 +1,141 @@
+"""The engine's implementation of the builder's BuildBackend: images from the store,
+and RUN steps as real containers through the same runtime as `sampan run`.
+
+A RUN step's container is supervised by the build process itself (no monitor):
+its root is overlay(init, image layers..., upper) where upper becomes the step's
+layer, and the init layer holds the runtime's mount points so they never leak
+into the layer.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from sampan.engine import rootfs
+from sampan.engine.context import Context
+from sampan.engine.runstate import make_init_layer
+from sampan.state.atomic import atomic_write_bytes, atomic_write_json
+
+
+class EngineBuildBackend:
+    def __init__(self, ctx: Context, runtime: str | None = None):
+        self.ctx = ctx
+        self.runtime_name = runtime or ctx.default_runtime
+
+    # ---- images and layers ----
+    def base_image(self, ref: str):
+        info = self.ctx.images.resolve(ref)
+        return info.id, info.config, list(info.layers)
+
+    def layer_dirs(self, layers: list) -> list[Path]:
+        return self.ctx.images.layer_dirs(list(layers))
+
+    def add_layer_from_dir(self, upper: Path):
+        return self.ctx.images.add_layer_from_dir(upper)
+
+    def write_image(self, config: dict, layers: list, ref: str | None, history: list[dict]):
+        return self.ctx.images.write_image(config, list(layers), ref, history=history)
+
+    def tag(self, image_id: str, ref: str) -> None:
+        self.ctx.images.tag(image_id, ref)
+
+    def temp_dir(self) -> Path:
+        self.ctx.paths.tmp.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix="build-", dir=self.ctx.paths.tmp))
+
+    def layer_to_json(self, layer) -> dict:
+        return layer.to_json()
+
+    def layer_from_json(self, data: dict):
+        from sampan.store.types import LayerRef
+        try:
+            layer = LayerRef.from_json(data)
+        except (KeyError, TypeError):
+            return None
+        return layer if self.ctx.images.has_blob(layer.digest) else None
+
+    # ---- RUN ----
+    def run(self, lowers: list[Path], upper: Path, argv: list[str], env: list[str], cwd: str,
+            user: str, network: str, output: Callable[[bytes], None]) -> int:
+        cid = secrets.token_hex(32)
+        work = self.temp_dir()
+        root, init, ovl_work = work / "rootfs", work / "init", work / "work"
+        make_init_layer(init)
+        hostname = cid[:12]
+        atomic_write_bytes(work / "hostname", (hostname + "\n").encode())
+        from sampan.engine.create import HOSTS_BASE
+        atomic_write_bytes(work / "hosts", (HOSTS_BASE + f"127.0.1.1\t{hostname}\n").encode())
+        mode = "bridge" if network in ("default", "bridge", "") else network
+        net_manager = None
+        netns = None
+        try:
+            rootfs.mount_overlay([init] + list(lowers), upper, ovl_work, root)
+            try:
+                if mode == "bridge":
+                    from sampan.engine.networking import nm
+                    net_manager = nm(self.ctx)
+                    ns_path, _ = net_manager.setup(cid, "bridge", (), (), hostname)
+                    netns = str(ns_path)
+                    atomic_write_bytes(work / "resolv.conf", net_manager.resolv_conf())
+                else:
+                    from sampan.network.dns import host_resolv_conf
+                    atomic_write_bytes(work / "resolv.conf", host_resolv_conf())
+                return self._run_container(cid, work, root, argv, env, cwd, user, mode, netns, hostname, output)
+            finally:
+                rootfs.unmount(root)
+                if net_manager is not None and netns is not None:
+                    net_manager.release(cid, Path(netns), background=True, replenish=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _run_container(self, cid, work, root, argv, env, cwd, user, mode, netns, hostname, output) -> int:
+        from sampan.errors import CommandNotExecutable, CommandNotFound
+        from sampan.runtime.base import Stdio, become_subreaper, get_runtime
+        from sampan.specgen.spec import NETNS_HOST, NETNS_NEW, SpecInputs, generate
+        from sampan.specgen.users import resolve_user
+
+        spec = generate(SpecInputs(
+            rootfs=str(root), argv=argv, env=env, cwd=cwd or "/", user=resolve_user(root, user),
+            hostname=hostname,
+            etc_files={"/etc/hosts": str(work / "hosts"), "/etc/hostname": str(work / "hostname"),
+                       "/etc/resolv.conf": str(work / "resolv.conf")},
+            netns=netns or (NETNS_HOST if mode == "host" else NETNS_NEW),
+            cgroups_path=f"/sampan/{cid}"))
+        atomic_write_json(work / "config.json", spec)
+        runtime = get_runtime(self.runtime_name, self.ctx.paths.runtime_state / self.runtime_name)
+        become_subreaper()
+        r, w = os.pipe2(os.O_CLOEXEC)
+        try:
+            created = runtime.create(cid, work, Stdio(stdin=None, stdout=w, stderr=w))
+        except BaseException:
+            os.close(r)
+            os.close(w)
+            raise
+        os.close(w)
+        try:
+            try:
+                runtime.start(cid)
+            except (CommandNotFound, CommandNotExecutable) as e:
+                output((e.message + "\n").encode())
+                os.waitpid(created.pid, 0)
+                return e.exit_code
+            while True:
+                chunk = os.read(r, 65536)
+                if not chunk:
+                    break
+                output(chunk)
+            _, status = os.waitpid(created.pid, 0)
+            if os.WIFSIGNALED(status):
+                return 128 + os.WTERMSIG(status)
+            return os.WEXITSTATUS(status)
+        finally:
+            os.close(r)
+            try:
+                runtime.delete(cid, force=True)
+            except Exception:
+                pass
