@@ -77,6 +77,14 @@ def _mounts(inputs: SpecInputs) -> list[dict]:
     return mounts
 
 
+def _sysctls(inputs: SpecInputs) -> dict:
+    # As Docker 20.10+: in a network namespace of its own, any user may bind ports
+    # below 1024 (a USER www-data web server on :80 just works).
+    if inputs.netns == NETNS_HOST:
+        return {}
+    return {"net.ipv4.ip_unprivileged_port_start": "0"}
+
+
 def generate(inputs: SpecInputs) -> dict:
     caps = _caps(inputs)
     user: dict = {"uid": inputs.user.uid, "gid": inputs.user.gid}
@@ -106,6 +114,7 @@ def generate(inputs: SpecInputs) -> dict:
             "namespaces": _namespaces(inputs),
             "cgroupsPath": inputs.cgroups_path,
             "resources": _resources(inputs),
+            "sysctl": _sysctls(inputs),
             "maskedPaths": list(defaults.MASKED_PATHS),
             "readonlyPaths": list(defaults.READONLY_PATHS),
         },
