@@ -1,0 +1,96 @@
+"""Shared helpers for the benchmarks: a private sampan root, a busybox image, Docker if present."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+# The installed entry point: the venv's own interpreter, not a pyenv shim.
+SAMPAN = str(REPO / ".venv" / "bin" / "sampan")
+
+
+class SampanBench:
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="sampan-bench-"))
+        self.root, self.runroot = self.base / "root", self.base / "run"
+
+    def argv(self, *args: str) -> list[str]:
+        return [SAMPAN, "--root", str(self.root), "--runroot", str(self.runroot), *args]
+
+    def run(self, *args: str, check: bool = True) -> str:
+        p = subprocess.run(self.argv(*args), capture_output=True, text=True)
+        if check and p.returncode != 0:
+            raise SystemExit(f"sampan {' '.join(args)} failed: {p.stderr.strip()}")
+        return p.stdout
+
+    def import_busybox(self) -> Path:
+        from tests.support.busybox import write_busybox_tar
+        tar = write_busybox_tar(self.base / "busybox.tar")
+        self.run("import", "--change", 'CMD ["sh"]', str(tar), "busybox")
+        return tar
+
+    def close(self) -> None:
+        ids = self.run("ps", "-aq", "--no-trunc", check=False).split()
+        if ids:
+            self.run("rm", "-f", *ids, check=False)
+        try:
+            from sampan.network import NetworkManager
+            from sampan.state.db import Database
+            from sampan.state.paths import Paths
+            paths = Paths(self.root, self.runroot)
+            db = Database(paths.db)
+            nm = NetworkManager(paths, db)
+            nm.settle()
+            nm.destroy_default()
+            db.close()
+        except Exception as e:  # a benchmark must not leave a bridge behind silently
+            print(f"warning: network cleanup: {e}", file=sys.stderr)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def docker_available() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+def docker_import_busybox(tar: Path) -> None:
+    subprocess.run(["docker", "import", "--change", 'CMD ["sh"]', str(tar), "sampan-bench-busybox"],
+                   check=True, capture_output=True)
+
+
+def timed(argv: list[str], n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        p = subprocess.run(argv, capture_output=True)
+        times.append(time.perf_counter() - t0)
+        if p.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed: {p.stderr.decode().strip()}")
+    return times
+
+
+def median_ms(times: list[float]) -> float:
+    return statistics.median(times) * 1000
+
+
+def mem_used_kib() -> int:
+    info = {}
+    for line in open("/proc/meminfo"):
+        k, v = line.split(":")
+        info[k] = int(v.split()[0])
+    return info["MemTotal"] - info["MemAvailable"]
+
+
+def env_note() -> str:
+    return (f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cpus, "
+            f"PYTHONDONTWRITEBYTECODE={'set' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'unset'}")
