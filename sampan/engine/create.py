@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import shutil
 import signal as _signal
 
 from sampan.engine.context import Context
@@ -144,7 +142,7 @@ def _parse_add_host(spec: str) -> list[str]:
 
 def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
     config, image = build_config(ctx, opts)
-    cid = secrets.token_hex(32)
+    cid = os.urandom(32).hex()
     table = ctx.containers
     name = opts.name.lstrip("/") if opts.name else random_name({r.name for r in table.all()})
     if opts.name and any(r.name == name for r in table.all()):
@@ -167,6 +165,7 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
         write_bundle(ctx, rec)
         table.insert(rec)
     except BaseException:
+        import shutil  # lazily: shutil pulls in bz2 and lzma
         shutil.rmtree(files["dir"], ignore_errors=True)
         raise
     return rec

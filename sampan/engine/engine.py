@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Iterator
 
-from sampan.engine import lifecycle, logs, runstate, views
+from sampan.engine import lifecycle
 from sampan.engine.context import Context
-from sampan.engine.create import create_container
-from sampan.engine.options import ExecOptions, RunOptions
 from sampan.engine.records import ContainerRecord
 from sampan.engine.status import RUNNING, status_of
 from sampan.errors import Conflict, InvalidArgument, InvalidState, SampanError
 from sampan.state.paths import Paths
+
+if TYPE_CHECKING:
+    from sampan.engine.options import ExecOptions, RunOptions
+
+# Verbs import their modules when called: `run` should not pay for `logs` or `inspect`.
 
 
 class Engine:
@@ -26,6 +28,7 @@ class Engine:
         return self.ctx.containers.find(ref)
 
     def create(self, opts: RunOptions) -> ContainerRecord:
+        from sampan.engine.create import create_container
         return create_container(self.ctx, opts)
 
     def run(self, opts: RunOptions, *, detach: bool) -> tuple[ContainerRecord, lifecycle.Started]:
@@ -87,10 +90,12 @@ class Engine:
                 continue
             if "exited" in want and not (st.state == "exited" and str(st.exit_code) in want["exited"]):
                 continue
+            from sampan.engine import views
             rows.append(views.ps_row(rec, st))
         return rows
 
     def inspect_container(self, ref: str) -> dict:
+        from sampan.engine import views
         return views.inspect_container(self.ctx, self.container(ref))
 
     def log_path(self, ref: str) -> tuple[ContainerRecord, Path]:
@@ -98,6 +103,7 @@ class Engine:
         return rec, self.ctx.container_files(rec.id)["log"]
 
     def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[dict]:
+        from sampan.engine import logs
         rec, path = self.log_path(ref)
         if not path.exists() and not follow:
             return iter(())

@@ -7,7 +7,6 @@ import os
 import select
 import signal
 import time
-from dataclasses import dataclass
 
 from sampan.engine import attach, procs, runstate
 from sampan.engine.context import Context
@@ -21,10 +20,12 @@ from sampan.state.lock import file_lock
 _ERRORS = {"CommandNotFound": CommandNotFound, "CommandNotExecutable": CommandNotExecutable}
 
 
-@dataclass
 class Started:
-    pid: int
-    conn: object | None = None  # attach socket when attached
+    __slots__ = ("pid", "conn")
+
+    def __init__(self, pid: int, conn=None) -> None:
+        self.pid = pid
+        self.conn = conn  # the attach socket when attached
 
 
 def _lock(ctx: Context, cid: str):

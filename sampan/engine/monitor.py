@@ -24,7 +24,6 @@ import socket
 import sys
 import termios
 import traceback
-from dataclasses import dataclass
 
 from sampan.engine import attach, procs, runstate
 from sampan.engine.logs import LogWriter
@@ -32,12 +31,14 @@ from sampan.engine.records import now_rfc3339
 from sampan.errors import SampanError
 
 
-@dataclass
 class MonitorJob:
-    cid: str
-    attach_wait: bool        # wait for one attach client before starting (run without -d, start -a)
-    open_stdin: bool         # -i: give the container a stdin pipe fed by attach clients
-    tty: bool
+    __slots__ = ("cid", "attach_wait", "open_stdin", "tty")
+
+    def __init__(self, cid: str, attach_wait: bool, open_stdin: bool, tty: bool) -> None:
+        self.cid = cid
+        self.attach_wait = attach_wait  # wait for one attach client before starting (run, start -a)
+        self.open_stdin = open_stdin    # -i: a stdin pipe fed by attach clients
+        self.tty = tty
 
 
 def spawn(ctx, job: MonitorJob) -> tuple[int, int]:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from sampan.errors import InvalidArgument
 from sampan.volumes import valid_volume_name
 
 
-@dataclass
 class MountPlan:
-    kind: str            # "volume" | "bind" | "tmpfs"
-    destination: str
-    source: str = ""     # volume name ("" = anonymous), host path, or tmpfs options
-    readonly: bool = False
-    options: list[str] = field(default_factory=list)
+    __slots__ = ("kind", "destination", "source", "readonly", "options")
+
+    def __init__(self, kind: str, destination: str, source: str = "", readonly: bool = False,
+                 options: list[str] | None = None) -> None:
+        self.kind = kind                # "volume" | "bind" | "tmpfs"
+        self.destination = destination
+        self.source = source            # volume name ("" = anonymous) or host path
+        self.readonly = readonly
+        self.options = list(options or [])
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "destination": self.destination, "source": self.source,

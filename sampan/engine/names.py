@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
 _ADJECTIVES = (
     "agile brave calm clever cosy crisp daring eager fancy gentle happy hardy humble jolly keen "
     "kind lively lucid merry mighty modest nimble patient plucky quiet rapid serene sharp shiny "
@@ -19,7 +17,8 @@ _NAMES = (
 ).split()
 
 
-def random_name(taken: set[str], rng: random.Random | None = None) -> str:
+def random_name(taken: set[str], rng=None) -> str:
+    import random
     rng = rng or random.SystemRandom()
     for attempt in range(100):
         name = f"{rng.choice(_ADJECTIVES)}_{rng.choice(_NAMES)}"

@@ -7,7 +7,6 @@ host, and container:NAME (share another container's network namespace).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord
@@ -63,10 +62,12 @@ def _name_of(ctx: Context, cid: str) -> str | None:
     return rec.name if rec else None
 
 
-@dataclass
 class Sandbox:
-    netns: str | None = None           # path to join; None = a new empty one; "host"
-    sockets: list = field(default_factory=list)  # host ports held while the container lives
+    __slots__ = ("netns", "sockets")
+
+    def __init__(self, netns: str | None = None, sockets: list | None = None) -> None:
+        self.netns = netns                # path to join; None = a new empty one; "host"
+        self.sockets = sockets or []      # host ports held while the container lives
 
 
 def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:

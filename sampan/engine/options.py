@@ -1,55 +1,51 @@
-"""What the CLI (or API server) asks of the engine: plain data, validated by the engine."""
+"""What the CLI (or API server) asks of the engine: plain data, validated by the engine.
+
+Plain classes, not dataclasses: `run` imports this on every start, and a
+dataclass costs about a millisecond to define here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
 
 
-@dataclass
-class RunOptions:
-    image: str
-    args: list[str] = field(default_factory=list)
-    name: str | None = None
-    env: list[str] = field(default_factory=list)        # KEY=VALUE, already resolved
-    workdir: str | None = None
-    user: str | None = None
-    entrypoint: str | None = None                       # None: image's; "": cleared
-    hostname: str | None = None
-    volumes: list[str] = field(default_factory=list)    # -v specs
-    tmpfs: list[str] = field(default_factory=list)      # --tmpfs specs
-    read_only: bool = False
-    memory: str | None = None
-    cpus: str | None = None
-    pids_limit: str | None = None
-    network: str = "bridge"
-    network_aliases: list[str] = field(default_factory=list)
-    dns: list[str] = field(default_factory=list)
-    add_hosts: list[str] = field(default_factory=list)
-    mac_address: str | None = None
-    publish: list[str] = field(default_factory=list)
-    publish_all: bool = False
-    tty: bool = False
-    interactive: bool = False
-    auto_remove: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
-    security_opt: list[str] = field(default_factory=list)
-    cap_add: list[str] = field(default_factory=list)
-    cap_drop: list[str] = field(default_factory=list)
-    stop_signal: str | None = None
-    stop_timeout: int | None = None
-    runtime: str | None = None
-    log_max_size: str | None = None
-    log_max_files: int | None = None
+class _Options:
+    _DEFAULTS: dict = {}
+
+    def __init__(self, **kw) -> None:
+        unknown = set(kw) - set(self._DEFAULTS)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unknown option(s) {sorted(unknown)}")
+        for key, default in self._DEFAULTS.items():
+            setattr(self, key, kw[key] if key in kw else copy.copy(default))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self._DEFAULTS)})"
 
 
-@dataclass
-class ExecOptions:
-    container: str
-    argv: list[str]
-    env: list[str] = field(default_factory=list)
-    user: str | None = None
-    workdir: str | None = None
-    tty: bool = False
-    interactive: bool = False
-    detach: bool = False
-    privileged: bool = False
+class RunOptions(_Options):
+    _DEFAULTS = dict(
+        image="", args=[], name=None,
+        env=[],                 # KEY=VALUE, already resolved
+        workdir=None, user=None,
+        entrypoint=None,        # None: image's; "": cleared
+        hostname=None,
+        volumes=[],             # -v specs
+        tmpfs=[],               # --tmpfs specs
+        read_only=False, memory=None, cpus=None, pids_limit=None,
+        network="bridge", network_aliases=[], dns=[], add_hosts=[], mac_address=None,
+        publish=[], publish_all=False, tty=False, interactive=False, auto_remove=False,
+        labels={}, security_opt=[], cap_add=[], cap_drop=[], stop_signal=None, stop_timeout=None,
+        runtime=None, log_max_size=None, log_max_files=None,
+    )
+
+    def __init__(self, image: str, **kw) -> None:
+        super().__init__(image=image, **kw)
+
+
+class ExecOptions(_Options):
+    _DEFAULTS = dict(container="", argv=[], env=[], user=None, workdir=None, tty=False,
+                     interactive=False, detach=False, privileged=False)
+
+    def __init__(self, container: str, argv: list[str], **kw) -> None:
+        super().__init__(container=container, argv=argv, **kw)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from sampan.errors import Conflict, ContainerNotFound
@@ -40,26 +39,24 @@ def now_rfc3339() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
 
 
-@dataclass
 class ContainerRecord:
-    id: str
-    name: str
-    image_id: str
-    image_ref: str
-    created: str
-    config: dict[str, Any]
-    state: str  # created | running | exited
-    pid: int = 0
-    pid_start: int = 0
-    monitor_pid: int = 0
-    monitor_start: int = 0
-    exit_code: int = 0
-    started_at: str = ""
-    finished_at: str = ""
-    oom_killed: bool = False
-    error: str = ""
-    restart_count: int = 0
-    extra: dict = field(default_factory=dict)
+    """One row of the containers table. config holds everything `create` resolved."""
+
+    __slots__ = ("id", "name", "image_id", "image_ref", "created", "config", "state", "pid",
+                 "pid_start", "monitor_pid", "monitor_start", "exit_code", "started_at",
+                 "finished_at", "oom_killed", "error", "restart_count")
+
+    def __init__(self, id: str, name: str, image_id: str, image_ref: str, created: str,
+                 config: dict[str, Any], state: str, pid: int = 0, pid_start: int = 0,
+                 monitor_pid: int = 0, monitor_start: int = 0, exit_code: int = 0,
+                 started_at: str = "", finished_at: str = "", oom_killed: bool = False,
+                 error: str = "", restart_count: int = 0) -> None:
+        self.id, self.name, self.image_id, self.image_ref = id, name, image_id, image_ref
+        self.created, self.config, self.state = created, config, state  # created|running|exited
+        self.pid, self.pid_start = pid, pid_start
+        self.monitor_pid, self.monitor_start = monitor_pid, monitor_start
+        self.exit_code, self.started_at, self.finished_at = exit_code, started_at, finished_at
+        self.oom_killed, self.error, self.restart_count = oom_killed, error, restart_count
 
     @classmethod
     def from_row(cls, row) -> "ContainerRecord":

@@ -7,7 +7,6 @@ cleanup that a killed process left half done.
 from __future__ import annotations
 
 import os
-import shutil
 
 from sampan.engine import rootfs
 from sampan.engine.context import Context
@@ -37,7 +36,9 @@ def mount_rootfs(ctx: Context, rec: ContainerRecord) -> None:
         image = ctx.images.resolve(rec.image_id)
         lowers = [files["init"]] + ctx.images.layer_dirs(image)
         # A fresh work dir each start: overlay refuses a work dir left by a crash.
-        shutil.rmtree(files["work"], ignore_errors=True)
+        if files["work"].exists() and any(files["work"].iterdir()):
+            import shutil  # lazily: shutil pulls in bz2 and lzma
+            shutil.rmtree(files["work"], ignore_errors=True)
         rootfs.mount_overlay(lowers, files["upper"], files["work"], files["rootfs"])
         _copy_up_new_volumes(ctx, rec, files["rootfs"])
 
@@ -66,6 +67,7 @@ def _copy_up_new_volumes(ctx: Context, rec: ContainerRecord, root) -> None:
             continue
         src = secure_join(root, m["destination"])
         if src.is_dir() and not src.is_symlink() and not any(data.iterdir()):
+            import shutil  # lazily: shutil pulls in bz2 and lzma
             shutil.copytree(src, data, symlinks=True, dirs_exist_ok=True)
             st = os.stat(src)
             os.chown(data, st.st_uid, st.st_gid)
@@ -98,6 +100,7 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None) -> None
 
 
 def remove_files(ctx: Context, rec: ContainerRecord) -> None:
+    import shutil  # lazily: shutil pulls in bz2 and lzma
     shutil.rmtree(ctx.container_files(rec.id)["dir"], ignore_errors=True)
 
 

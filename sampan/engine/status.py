@@ -8,8 +8,6 @@ no recorded exit is reported as exited with an unknown code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sampan.engine import procs
 from sampan.engine.records import ContainerRecord
 
@@ -18,12 +16,14 @@ CREATED, RUNNING, EXITED = "created", "running", "exited"
 EXIT_UNKNOWN = 255  # the monitor died before it could record the exit code
 
 
-@dataclass
 class Status:
-    state: str             # created | running | exited
-    exit_code: int
-    monitor_alive: bool
-    lost: bool = False     # exited, but nobody saw how (monitor was killed)
+    __slots__ = ("state", "exit_code", "monitor_alive", "lost")
+
+    def __init__(self, state: str, exit_code: int, monitor_alive: bool, lost: bool = False) -> None:
+        self.state = state                  # created | running | exited
+        self.exit_code = exit_code
+        self.monitor_alive = monitor_alive
+        self.lost = lost                    # exited, but nobody saw how (monitor was killed)
 
     @property
     def running(self) -> bool:
