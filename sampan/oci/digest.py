@@ -1,26 +1,30 @@
-"""sha256 digests as the OCI spec writes them: ``sha256:<64 hex>``."""
+"""sha256 digests as the OCI spec writes them: ``sha256:<64 hex>``.
+
+No regex and no hashlib at import time: every `run` imports this module, and
+only a few calls hash anything.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import re
-
 from sampan.errors import InvalidArgument
 
-_DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
+_HEX = frozenset("0123456789abcdef")
 
 
 def sha256_digest(data: bytes) -> str:
+    import hashlib  # lazily: OpenSSL's _hashlib costs ~3 ms to import
+
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def is_digest(value: str) -> bool:
-    return bool(_DIGEST_RE.match(value))
+    return (isinstance(value, str) and len(value) == 71 and value.startswith("sha256:")
+            and _HEX.issuperset(value[7:]))
 
 
 def check_digest(value: str) -> str:
     """Return value if it is a well-formed sha256 digest, else raise. Guards path joins."""
-    if not _DIGEST_RE.match(value):
+    if not is_digest(value):
         raise InvalidArgument(f"invalid digest {value!r}: expected sha256:<64 hex digits>")
     return value
 

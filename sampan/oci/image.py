@@ -2,17 +2,22 @@
 
 Manifests and configs come from registries and tar files, i.e. from strangers:
 every field is type-checked here so the rest of sampan can trust the shape.
+
+The records are plain immutable-by-convention classes, not dataclasses: every
+`run` imports this module, and a dataclass costs ~1 ms to define (plus ~10 ms
+for importing `dataclasses` itself).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass, field
-from typing import Any
 
 from sampan.errors import InvalidArgument
 from sampan.oci.digest import is_digest
+
+TYPE_CHECKING = False  # typing costs ~3 ms to import; its names are for annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 # --- media types -------------------------------------------------------------
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -49,21 +54,54 @@ ANNOTATION_CONTAINERD_NAME = "io.containerd.image.name"
 MAX_MANIFEST_BYTES = 4 << 20  # same cap as containerd: a manifest is small JSON
 
 
-@dataclass(frozen=True)
 class Platform:
-    os: str
-    architecture: str
-    variant: str | None = None
+    __slots__ = ("os", "architecture", "variant")
+
+    def __init__(self, os: str, architecture: str, variant: str | None = None) -> None:
+        self.os = os
+        self.architecture = architecture
+        self.variant = variant
+
+    def _key(self) -> tuple:
+        return (self.os, self.architecture, self.variant)
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, Platform) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Platform(os={self.os!r}, architecture={self.architecture!r}, variant={self.variant!r})"
 
 
-@dataclass(frozen=True)
 class Descriptor:
-    media_type: str
-    digest: str
-    size: int
-    annotations: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
-    platform: Platform | None = None
-    urls: tuple[str, ...] = ()
+    __slots__ = ("media_type", "digest", "size", "annotations", "platform", "urls")
+
+    def __init__(self, media_type: str, digest: str, size: int,
+                 annotations: dict[str, str] | None = None, platform: Platform | None = None,
+                 urls: tuple[str, ...] = ()) -> None:
+        self.media_type = media_type
+        self.digest = digest
+        self.size = size
+        self.annotations = {} if annotations is None else annotations
+        self.platform = platform
+        self.urls = urls
+
+    def _key(self) -> tuple:
+        # annotations are not part of a descriptor's identity
+        return (self.media_type, self.digest, self.size, self.platform, self.urls)
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, Descriptor) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Descriptor(media_type={self.media_type!r}, digest={self.digest!r}, "
+                f"size={self.size!r}, annotations={self.annotations!r}, "
+                f"platform={self.platform!r}, urls={self.urls!r})")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest,
@@ -80,18 +118,47 @@ class Descriptor:
         return out
 
 
-@dataclass(frozen=True)
 class Manifest:
-    media_type: str
-    config: Descriptor
-    layers: tuple[Descriptor, ...]
-    annotations: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    __slots__ = ("media_type", "config", "layers", "annotations")
+
+    def __init__(self, media_type: str, config: Descriptor, layers: tuple[Descriptor, ...],
+                 annotations: dict[str, str] | None = None) -> None:
+        self.media_type = media_type
+        self.config = config
+        self.layers = layers
+        self.annotations = {} if annotations is None else annotations
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Manifest):
+            return NotImplemented
+        return (self.media_type, self.config, self.layers) == \
+            (other.media_type, other.config, other.layers)
+
+    def __hash__(self) -> int:
+        return hash((self.media_type, self.config, self.layers))
+
+    def __repr__(self) -> str:
+        return (f"Manifest(media_type={self.media_type!r}, config={self.config!r}, "
+                f"layers={self.layers!r}, annotations={self.annotations!r})")
 
 
-@dataclass(frozen=True)
 class Index:
-    media_type: str
-    manifests: tuple[Descriptor, ...]
+    __slots__ = ("media_type", "manifests")
+
+    def __init__(self, media_type: str, manifests: tuple[Descriptor, ...]) -> None:
+        self.media_type = media_type
+        self.manifests = manifests
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Index):
+            return NotImplemented
+        return (self.media_type, self.manifests) == (other.media_type, other.manifests)
+
+    def __hash__(self) -> int:
+        return hash((self.media_type, self.manifests))
+
+    def __repr__(self) -> str:
+        return f"Index(media_type={self.media_type!r}, manifests={self.manifests!r})"
 
 
 def _bad(what: str) -> InvalidArgument:
@@ -250,6 +317,8 @@ def parse_config(data: bytes) -> dict[str, Any]:
 
 def chain_ids(diff_ids: list[str]) -> list[str]:
     """ChainID of every layer prefix, as the OCI image spec defines them (bottom first)."""
+    import hashlib  # lazily: OpenSSL's _hashlib costs ~3 ms to import
+
     out: list[str] = []
     for d in diff_ids:
         if not out:

@@ -7,8 +7,8 @@ when it has a ``.`` or a ``:``, is ``localhost``, or has upper-case letters.
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
 
 from sampan.errors import InvalidArgument
 
@@ -18,25 +18,80 @@ OFFICIAL_PREFIX = "library/"
 DEFAULT_TAG = "latest"
 NAME_MAX = 255
 
+# Patterns are compiled on first use, not at import: every `run` imports this module
+# and the common reference (``busybox``, ``user/app:tag``) needs none of them.
 _ALNUM = r"[a-z0-9]+"
 _SEP = r"(?:[._]|__|[-]+)"
 _PATH_COMPONENT = rf"{_ALNUM}(?:{_SEP}{_ALNUM})*"
-_PATH_RE = re.compile(rf"^{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
+PATH_PATTERN = rf"^{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$"
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])"
-_DOMAIN_RE = re.compile(rf"^{_HOST}(?::[0-9]+)?$")
-_TAG_RE = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
-_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
-_SHA256_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
-_HEX64_RE = re.compile(r"^[a-f0-9]{64}$")
+_LOWER_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_TAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_HEX = frozenset("0123456789abcdef")
 
 
-@dataclass(frozen=True)
+@functools.cache
+def _domain_re() -> re.Pattern[str]:
+    return re.compile(rf"^{_HOST}(?::[0-9]+)?$")
+
+
+@functools.cache
+def _digest_re() -> re.Pattern[str]:
+    return re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$")
+
+
+def _valid_component(c: str) -> bool:
+    """One path component: lowercase alphanumeric runs joined by '.', '_', '__' or '-'+."""
+    if not c or c[0] not in _LOWER_ALNUM or c[-1] not in _LOWER_ALNUM:
+        return False
+    sep = ""
+    for ch in c:
+        if ch in _LOWER_ALNUM:
+            if sep and sep not in (".", "_", "__") and sep.strip("-"):
+                return False
+            sep = ""
+        else:
+            sep += ch
+    return True
+
+
+def valid_path(path: str) -> bool:
+    """Docker's repository path grammar (PATH_PATTERN), without a regex."""
+    return all(_valid_component(c) for c in path.split("/"))
+
+
+def valid_tag(tag: str) -> bool:
+    """``[\\w][\\w.-]{0,127}`` in ASCII: Docker's tag grammar."""
+    return (0 < len(tag) <= 128 and tag[0] not in ".-" and _TAG_CHARS.issuperset(tag))
+
+
+def _is_hex64(s: str) -> bool:
+    return len(s) == 64 and _HEX.issuperset(s)
+
+
 class Reference:
-    domain: str
-    path: str
-    tag: str | None = None
-    digest: str | None = None
+    __slots__ = ("domain", "path", "tag", "digest")
+
+    def __init__(self, domain: str, path: str, tag: str | None = None,
+                 digest: str | None = None) -> None:
+        self.domain = domain
+        self.path = path
+        self.tag = tag
+        self.digest = digest
+
+    def _key(self) -> tuple:
+        return (self.domain, self.path, self.tag, self.digest)
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, Reference) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Reference(domain={self.domain!r}, path={self.path!r}, tag={self.tag!r}, "
+                f"digest={self.digest!r})")
 
     @property
     def name(self) -> str:
@@ -64,7 +119,7 @@ class Reference:
         return self.familiar_name() + self._suffix()
 
     def with_tag(self, tag: str) -> "Reference":
-        if not _TAG_RE.match(tag):
+        if not valid_tag(tag):
             raise InvalidArgument(f"invalid tag {tag!r}: use letters, digits, '_', '.', '-' "
                                   "(not first), at most 128 characters")
         return Reference(self.domain, self.path, tag, None)
@@ -93,31 +148,31 @@ def parse_reference(s: str, default_tag: bool = True) -> Reference:
     if not isinstance(s, str) or not s:
         raise InvalidArgument("invalid reference format: empty image name")
     bad = f"invalid reference format: {s!r}"
-    if _HEX64_RE.match(s):
+    if _is_hex64(s):
         raise InvalidArgument(f"invalid repository name ({s}): cannot specify 64-byte "
                               "hexadecimal strings; use sha256:<id> to name an image by id")
     rest, digest = s, None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
-        if not _DIGEST_RE.match(digest):
+        if not _digest_re().fullmatch(digest):
             raise InvalidArgument(f"{bad}: bad digest {digest!r} (expected sha256:<64 hex>)")
-        if digest.startswith("sha256:") and not _SHA256_RE.match(digest):
+        if digest.startswith("sha256:") and not _is_hex64(digest[7:]):
             raise InvalidArgument(f"{bad}: bad digest {digest!r} (expected sha256:<64 hex>)")
     tag = None
     colon, slash = rest.rfind(":"), rest.rfind("/")
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1:]
-        if not _TAG_RE.match(tag):
+        if not valid_tag(tag):
             raise InvalidArgument(f"{bad}: bad tag {tag!r} (letters, digits, '_', '.', '-', "
                                   "not starting with '.' or '-', at most 128 characters)")
     if not rest:
         raise InvalidArgument(f"{bad}: missing repository name")
     domain, path = _split_domain(rest)
-    if not _DOMAIN_RE.match(domain):
+    if domain != DEFAULT_DOMAIN and not _domain_re().fullmatch(domain):
         raise InvalidArgument(f"{bad}: bad registry host {domain!r}")
-    if path.lower() != path and _PATH_RE.match(path.lower()):
+    if path.lower() != path and valid_path(path.lower()):
         raise InvalidArgument(f"{bad}: repository name must be lowercase")
-    if not _PATH_RE.match(path):
+    if not valid_path(path):
         raise InvalidArgument(f"{bad}: repository name may only use lowercase letters, digits "
                               "and separators ('.', '_', '__', '-') between '/' components")
     if len(domain) + 1 + len(path) > NAME_MAX:

@@ -96,3 +96,22 @@ def test_arbitrary_text_never_crashes(s):
     except InvalidArgument:
         return
     assert parse_reference(str(r)) == r
+
+
+# The path and tag checks are hand-written (no regex compile on `run`): they must agree
+# with Docker's grammar written as a regex, on grammar-shaped and arbitrary strings.
+_path_chars = st.text(alphabet="ab09._-/A\n", max_size=12)
+
+
+@given(_path_chars | st.lists(_comp, min_size=1, max_size=3).map("/".join))
+def test_valid_path_agrees_with_docker_grammar(s):
+    import re
+    from sampan.oci.reference import PATH_PATTERN, valid_path
+    assert valid_path(s) == bool(re.fullmatch(PATH_PATTERN, s))
+
+
+@given(st.text(alphabet="aZ09_.-é\n", max_size=130) | _tag)
+def test_valid_tag_agrees_with_docker_grammar(s):
+    import re
+    from sampan.oci.reference import valid_tag
+    assert valid_tag(s) == bool(re.fullmatch(r"[\w][\w.-]{0,127}", s, re.ASCII))
