@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from sampan.specgen import defaults
 from sampan.specgen.users import ExecUser
 
@@ -11,27 +9,40 @@ NETNS_NEW = "new"    # an empty network namespace (loopback only): --network non
 NETNS_HOST = "host"  # share the host's: --network host
 
 
-@dataclass
 class SpecInputs:
-    rootfs: str
-    argv: list[str]
-    env: list[str]
-    cwd: str
-    user: ExecUser
-    hostname: str
-    tty: bool = False
-    readonly_rootfs: bool = False
-    mounts: list[dict] = field(default_factory=list)      # user mounts: volumes, binds, tmpfs
-    etc_files: dict[str, str] = field(default_factory=dict)  # /etc/hosts -> host file
-    netns: str = NETNS_NEW  # NETNS_NEW, NETNS_HOST or a path to join
-    cgroups_path: str = ""
-    memory: int | None = None
-    cpu_quota: int | None = None
-    pids_limit: int | None = None
-    no_new_privileges: bool = False
-    cap_add: list[str] = field(default_factory=list)
-    cap_drop: list[str] = field(default_factory=list)
-    annotations: dict[str, str] = field(default_factory=dict)
+    """What the engine decided about one container. A plain class: `run` imports it."""
+
+    __slots__ = ("rootfs", "argv", "env", "cwd", "user", "hostname", "tty", "readonly_rootfs",
+                 "mounts", "etc_files", "netns", "cgroups_path", "memory", "cpu_quota",
+                 "pids_limit", "no_new_privileges", "cap_add", "cap_drop", "annotations")
+
+    def __init__(self, rootfs: str, argv: list[str], env: list[str], cwd: str, user: ExecUser,
+                 hostname: str, tty: bool = False, readonly_rootfs: bool = False,
+                 mounts: list[dict] | None = None, etc_files: dict[str, str] | None = None,
+                 netns: str = NETNS_NEW, cgroups_path: str = "", memory: int | None = None,
+                 cpu_quota: int | None = None, pids_limit: int | None = None,
+                 no_new_privileges: bool = False, cap_add: list[str] | None = None,
+                 cap_drop: list[str] | None = None,
+                 annotations: dict[str, str] | None = None) -> None:
+        self.rootfs = rootfs
+        self.argv = argv
+        self.env = env
+        self.cwd = cwd
+        self.user = user
+        self.hostname = hostname
+        self.tty = tty
+        self.readonly_rootfs = readonly_rootfs
+        self.mounts = [] if mounts is None else mounts            # user mounts: volumes, binds, tmpfs
+        self.etc_files = {} if etc_files is None else etc_files    # /etc/hosts -> host file
+        self.netns = netns  # NETNS_NEW, NETNS_HOST or a path to join
+        self.cgroups_path = cgroups_path
+        self.memory = memory
+        self.cpu_quota = cpu_quota
+        self.pids_limit = pids_limit
+        self.no_new_privileges = no_new_privileges
+        self.cap_add = [] if cap_add is None else cap_add
+        self.cap_drop = [] if cap_drop is None else cap_drop
+        self.annotations = {} if annotations is None else annotations
 
 
 def _caps(inputs: SpecInputs) -> list[str]:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from sampan.errors import InvalidArgument
 
-_MEM_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$", re.IGNORECASE)
+
+@functools.cache
+def _mem_re() -> re.Pattern[str]:
+    """Compiled on first use (only `--memory` needs it), not on every `run`'s import."""
+    return re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$", re.IGNORECASE)
+
+
 _MULT = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
 def parse_bytes(value: str, flag: str = "--memory") -> int:
     """Docker's RAMInBytes: binary units, optional trailing b (512m, 1g, 1.5G, 100kb)."""
-    m = _MEM_RE.match(value)
+    m = _mem_re().match(value)
     if not m:
         raise InvalidArgument(f"invalid value {value!r} for {flag}: expected a size such as 512m or 2g")
     n = int(float(m.group(1)) * _MULT[m.group(2).lower()])

@@ -8,17 +8,33 @@ supplementary groups are those listing the user by name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from sampan.errors import InvalidArgument
 from sampan.specgen.securejoin import read_in_root
 
 
-@dataclass
 class ExecUser:
-    uid: int
-    gid: int
-    additional_gids: list[int] = field(default_factory=list)
-    home: str = "/"
+    """A plain class, not a dataclass: `run` imports this module."""
+
+    __slots__ = ("uid", "gid", "additional_gids", "home")
+
+    def __init__(self, uid: int, gid: int, additional_gids: list[int] | None = None,
+                 home: str = "/") -> None:
+        self.uid = uid
+        self.gid = gid
+        self.additional_gids = [] if additional_gids is None else additional_gids
+        self.home = home
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ExecUser):
+            return NotImplemented
+        return (self.uid, self.gid, self.additional_gids, self.home) == \
+            (other.uid, other.gid, other.additional_gids, other.home)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (f"ExecUser(uid={self.uid!r}, gid={self.gid!r}, "
+                f"additional_gids={self.additional_gids!r}, home={self.home!r})")
 
 
 def _parse_colon_file(data: bytes | None, min_fields: int) -> list[list[str]]:

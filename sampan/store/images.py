@@ -7,12 +7,8 @@ change is one database transaction followed by an index.json rewrite.
 
 from __future__ import annotations
 
-import copy
 import json
-import re
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable
 
 from sampan.errors import (Conflict, DigestMismatch, ImageNotFound, InvalidArgument,
                            StoreCorrupt)
@@ -33,7 +29,11 @@ from sampan.store.layers import Unpacker, layer_from_dir, layer_from_tar
 from sampan.store.layout import ensure_layout_file, write_index
 from sampan.store.types import ImageInfo, LayerRef
 
-_ID_RE = re.compile(r"^(sha256:)?([0-9a-f]{4,64})$")
+TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO, Iterable
+
+_HEX = frozenset("0123456789abcdef")
 _TO_OCI_LAYER = {DOCKER_LAYER: OCI_LAYER, DOCKER_LAYER_GZIP: OCI_LAYER_GZIP,
                  DOCKER_LAYER_ZSTD: OCI_LAYER_ZSTD, DOCKER_FOREIGN_LAYER: OCI_LAYER_NONDIST_GZIP}
 _GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386",
@@ -41,7 +41,15 @@ _GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"
 
 
 def now_rfc3339() -> str:
+    from datetime import datetime, timezone
+
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _id_hex(s: str) -> str | None:
+    """The hex part of an image id or id prefix (``sha256:``-prefixed or not, 4-64 hex)."""
+    h = s[7:] if s.startswith("sha256:") else s
+    return h if 4 <= len(h) <= 64 and _HEX.issuperset(h) else None
 
 
 def host_architecture() -> str:
@@ -145,6 +153,8 @@ class ImageStore:
                     history: list[dict] | None = None, intermediate: bool = False) -> ImageInfo:
         """Write config and OCI manifest for these layers, record the image, tag it."""
         tag = str(self._tag_ref(ref)) if ref is not None else None
+        import copy  # not at module top: `run` imports this module and never writes images
+
         cfg = copy.deepcopy(config)
         cfg.setdefault("architecture", host_architecture())
         cfg.setdefault("os", "linux")
@@ -244,9 +254,9 @@ class ImageStore:
         if not isinstance(name_or_id, str) or not name_or_id:
             raise InvalidArgument("no image name given")
         s = name_or_id
-        m = _ID_RE.match(s)
+        id_hex = _id_hex(s)
         ref, parse_error = None, None
-        if not s.startswith("sha256:") and not (m and len(m.group(2)) == 64):
+        if not s.startswith("sha256:") and not (id_hex and len(id_hex) == 64):
             try:
                 ref = parse_reference(s)
             except InvalidArgument as e:
@@ -256,8 +266,8 @@ class ImageStore:
                     else self.catalog.by_tag(str(ref)))
             if info is not None:
                 return info
-        if m:
-            ids = self.catalog.ids_with_prefix(m.group(2))
+        if id_hex:
+            ids = self.catalog.ids_with_prefix(id_hex)
             if len(ids) > 1:
                 raise Conflict(f"image id prefix {s!r} is ambiguous: several images match; "
                                "give more characters")

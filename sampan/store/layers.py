@@ -8,11 +8,8 @@ unpacking the same layer at once.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import zlib
 from pathlib import Path
-from typing import BinaryIO
 
 from sampan.errors import DigestMismatch, InvalidArgument, StoreCorrupt, UnsafeArchive
 from sampan.oci.digest import digest_hex
@@ -23,6 +20,10 @@ from sampan.state.paths import Paths
 from sampan.store.blobs import BlobStore
 from sampan.store.compression import Readable, close_reader, open_decompressed
 from sampan.store.types import LayerRef
+
+TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 # tarfile and the extract/diff modules are imported inside the functions that use
 # them: ImageStore is on the `run` path, where layers are normally unpacked already.
@@ -37,6 +38,7 @@ class HashingReader:
 
     def __init__(self, src: Readable):
         self._src = src
+        import hashlib  # not at module top: `run` imports this module and hashes nothing
         self._h = hashlib.sha256()
         self.size = 0
 
@@ -62,6 +64,8 @@ class LayerSink:
         self._blobs = blobs
         fd, self._tmp = blobs._temp()
         self._f = os.fdopen(fd, "wb")
+        import hashlib
+        import zlib
         self._diff = hashlib.sha256()
         self._comp = hashlib.sha256()
         self._z = zlib.compressobj(level, zlib.DEFLATED, 31)  # gzip wrapper, mtime 0

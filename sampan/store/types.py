@@ -1,22 +1,44 @@
-"""Plain records the store hands out: layers and images."""
+"""Plain records the store hands out: layers and images.
+
+Plain classes, not dataclasses: `run` imports them, and a dataclass costs ~1 ms
+to define (and `dataclasses` ~10 ms to import).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
 
 from sampan.oci.image import chain_ids
 
+TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
-@dataclass(frozen=True)
+
 class LayerRef:
-    """One layer: its uncompressed tar digest (diff_id) and its stored blob."""
+    """One layer: its uncompressed tar digest (diff_id) and its stored blob. Immutable."""
 
-    diff_id: str
-    digest: str          # digest of the blob as stored (compressed)
-    size: int            # blob size in bytes
-    media_type: str
-    uncompressed_size: int | None = None
+    __slots__ = ("diff_id", "digest", "size", "media_type", "uncompressed_size")
+
+    def __init__(self, diff_id: str, digest: str, size: int, media_type: str,
+                 uncompressed_size: int | None = None) -> None:
+        self.diff_id = diff_id
+        self.digest = digest              # digest of the blob as stored (compressed)
+        self.size = size                  # blob size in bytes
+        self.media_type = media_type
+        self.uncompressed_size = uncompressed_size
+
+    def _key(self) -> tuple:
+        return (self.diff_id, self.digest, self.size, self.media_type, self.uncompressed_size)
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, LayerRef) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"LayerRef(diff_id={self.diff_id!r}, digest={self.digest!r}, size={self.size!r}, "
+                f"media_type={self.media_type!r}, uncompressed_size={self.uncompressed_size!r})")
 
     def to_json(self) -> dict[str, Any]:
         return {"diff_id": self.diff_id, "digest": self.digest, "size": self.size,
@@ -28,17 +50,32 @@ class LayerRef:
                    d.get("uncompressed_size"))
 
 
-@dataclass
 class ImageInfo:
-    id: str                       # config digest, "sha256:..."
-    manifest_digest: str
-    repo_tags: list[str]          # familiar form: "busybox:latest"
-    created: str                  # RFC 3339
-    size: int                     # uncompressed layer bytes where known, else compressed
-    config: dict[str, Any]
-    layers: list[LayerRef]
-    manifest_media_type: str = ""
-    full_tags: list[str] = field(default_factory=list)  # "docker.io/library/busybox:latest"
+    __slots__ = ("id", "manifest_digest", "repo_tags", "created", "size", "config", "layers",
+                 "manifest_media_type", "full_tags")
+
+    def __init__(self, id: str, manifest_digest: str, repo_tags: list[str], created: str,
+                 size: int, config: dict[str, Any], layers: list[LayerRef],
+                 manifest_media_type: str = "", full_tags: list[str] | None = None) -> None:
+        self.id = id                        # config digest, "sha256:..."
+        self.manifest_digest = manifest_digest
+        self.repo_tags = repo_tags          # familiar form: "busybox:latest"
+        self.created = created              # RFC 3339
+        self.size = size                    # uncompressed layer bytes where known, else compressed
+        self.config = config
+        self.layers = layers
+        self.manifest_media_type = manifest_media_type
+        self.full_tags = [] if full_tags is None else full_tags  # "docker.io/library/busybox:latest"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ImageInfo):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return f"ImageInfo({', '.join(f'{k}={getattr(self, k)!r}' for k in self.__slots__)})"
 
     @property
     def short_id(self) -> str:

@@ -1,14 +1,13 @@
-"""Volume metadata (SQLite) and their data directories."""
+"""Volume metadata (SQLite) and their data directories.
+
+`run` imports this module: no dataclass, regex, secrets or shutil at import time.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import secrets
-import shutil
 import time
-from dataclasses import dataclass, field
 
 from sampan.errors import Conflict, InvalidArgument, VolumeNotFound
 from sampan.state.db import Database
@@ -23,24 +22,33 @@ CREATE TABLE IF NOT EXISTS volumes (
 );
 """
 
-_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_NAME_CHARS = _ALNUM | frozenset("_.-")
 
 
 def valid_volume_name(name: str) -> bool:
-    return bool(_NAME_RE.match(name)) and len(name) <= 255
+    """Docker's rule: ``[a-zA-Z0-9][a-zA-Z0-9_.-]*``, at most 255 characters."""
+    return (0 < len(name) <= 255 and name[0] in _ALNUM and _NAME_CHARS.issuperset(name))
 
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-@dataclass
 class VolumeInfo:
-    name: str
-    mountpoint: str
-    created: str
-    labels: dict[str, str] = field(default_factory=dict)
-    anonymous: bool = False
+    __slots__ = ("name", "mountpoint", "created", "labels", "anonymous")
+
+    def __init__(self, name: str, mountpoint: str, created: str,
+                 labels: dict[str, str] | None = None, anonymous: bool = False) -> None:
+        self.name = name
+        self.mountpoint = mountpoint
+        self.created = created
+        self.labels = {} if labels is None else labels
+        self.anonymous = anonymous
+
+    def __repr__(self) -> str:
+        return (f"VolumeInfo(name={self.name!r}, mountpoint={self.mountpoint!r}, "
+                f"created={self.created!r}, labels={self.labels!r}, anonymous={self.anonymous!r})")
 
     def to_docker(self) -> dict:
         return {"CreatedAt": self.created, "Driver": "local", "Labels": self.labels or None,
@@ -62,7 +70,7 @@ class VolumeStore:
                *, exist_ok: bool = True, anonymous: bool = False) -> tuple[VolumeInfo, bool]:
         """Create a volume (a random name when None). Returns (info, created_now)."""
         if name is None:
-            name, anonymous = secrets.token_hex(32), True
+            name, anonymous = os.urandom(32).hex(), True  # as secrets.token_hex, minus its import
         if not valid_volume_name(name):
             raise InvalidArgument(
                 f"invalid volume name {name!r}: use letters, digits, '_', '.', '-', starting with a letter or digit")
@@ -97,6 +105,7 @@ class VolumeStore:
             raise Conflict(f"volume {name} is in use by container {', '.join(users)}; remove the container first")
         with self.db.tx() as conn:
             conn.execute("DELETE FROM volumes WHERE name=?", (name,))
+        import shutil  # shutil drags bz2 and lzma: not on `run`'s import path
         shutil.rmtree(self.paths.volumes / name, ignore_errors=True)
 
     def prune(self, in_use: set[str], all_volumes: bool = False) -> list[str]:

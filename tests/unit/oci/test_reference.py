@@ -76,6 +76,9 @@ def references(draw):
     path = "/".join(draw(st.lists(_comp, min_size=1, max_size=3)))
     if domain == "docker.io" and "/" not in path:
         path = "library/" + path
+    if domain == "docker.io" and "." in path.split("/")[0]:
+        # docker.io/a.b/c has no unambiguous familiar form: "a.b/c" names host a.b (as in Docker)
+        path = "x" + path.split("/", 1)[0].replace(".", "_") + "/" + path.split("/", 1)[1]
     tag = draw(st.none() | _tag)
     digest = draw(st.none() | _digest)
     if tag is None and digest is None:
