@@ -7,7 +7,6 @@ client sends STDIN data, STDIN_EOF, RESIZE (rows, cols) and SIGNAL (number).
 
 from __future__ import annotations
 
-import socket
 import struct
 
 STDIN, STDOUT, STDERR, EXIT, STDIN_EOF, RESIZE, SIGNAL, READY = range(8)
@@ -48,7 +47,8 @@ def parse_resize(payload: bytes) -> tuple[int, int]:
     return struct.unpack(">HH", payload[:4])
 
 
-def connect(path: str, timeout: float = 5.0) -> socket.socket:
+def connect(path: str, timeout: float = 5.0):
+    import socket
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     s.settimeout(timeout)
     s.connect(path)

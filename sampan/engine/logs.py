@@ -7,11 +7,9 @@ Docker keeps logs unbounded by default; we rotate at 10 MB x 3 files unless told
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from pathlib import Path
-from typing import Iterator
+from _json import encode_basestring as _json_str  # the C encoder, without json's re
 
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024
 DEFAULT_MAX_FILES = 3
@@ -25,8 +23,8 @@ def rfc3339nano(t: float | None = None) -> str:
 class LogWriter:
     """Line-splits a stream's bytes into json-file records; rotates by size."""
 
-    def __init__(self, path: Path, max_size: int = DEFAULT_MAX_SIZE, max_files: int = DEFAULT_MAX_FILES):
-        self.path = Path(path)
+    def __init__(self, path, max_size: int = DEFAULT_MAX_SIZE, max_files: int = DEFAULT_MAX_FILES):
+        self.path = str(path)  # a str, not a Path: the lean monitor does not import pathlib
         self.max_size = max_size
         self.max_files = max(1, max_files)
         self._f = open(self.path, "ab", buffering=0)
@@ -51,8 +49,10 @@ class LogWriter:
         self._partial.clear()
 
     def _emit(self, stream: str, line: bytes) -> None:
-        rec = json.dumps({"log": line.decode("utf-8", "replace"), "stream": stream,
-                          "time": rfc3339nano()}, ensure_ascii=False).encode() + b"\n"
+        # Hand-assembled like json.dumps(..., ensure_ascii=False): the lean monitor
+        # must not import the json package (its regexes cost ~1 MB per container).
+        rec = (f'{{"log":{_json_str(line.decode("utf-8", "replace"))},"stream":"{stream}",'
+               f'"time":"{rfc3339nano()}"}}\n').encode()
         if self._size + len(rec) > self.max_size and self._size > 0:
             self._rotate()
         self._f.write(rec)
@@ -64,9 +64,9 @@ class LogWriter:
             os.truncate(self.path, 0)
         else:
             for i in range(self.max_files - 1, 0, -1):
-                src = self.path if i == 1 else self.path.with_name(f"{self.path.name}.{i - 1}")
-                dst = self.path.with_name(f"{self.path.name}.{i}")
-                if src.exists():
+                src = self.path if i == 1 else f"{self.path}.{i - 1}"
+                dst = f"{self.path}.{i}"
+                if os.path.exists(src):
                     os.replace(src, dst)
         self._f = open(self.path, "ab", buffering=0)
         self._size = 0
@@ -77,12 +77,15 @@ class LogWriter:
 
 
 def _files_oldest_first(path: Path) -> list[Path]:
+    from pathlib import Path
+    path = Path(path)
     rotated = sorted(path.parent.glob(path.name + ".*"),
                      key=lambda p: -int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0)
     return [p for p in rotated if p.suffix[1:].isdigit()] + ([path] if path.exists() else [])
 
 
 def parse_line(raw: bytes) -> dict | None:
+    import json
     try:
         rec = json.loads(raw)
     except ValueError:
@@ -94,7 +97,7 @@ def parse_line(raw: bytes) -> dict | None:
 
 def read_records(path: Path, tail: int | None = None, since: str | None = None) -> list[dict]:
     records: list[dict] = []
-    for f in _files_oldest_first(Path(path)):
+    for f in _files_oldest_first(path):
         with open(f, "rb") as fh:
             for raw in fh:
                 rec = parse_line(raw)
@@ -107,7 +110,6 @@ def read_records(path: Path, tail: int | None = None, since: str | None = None) 
 
 def follow_records(path: Path, still_running, poll: float = 0.05) -> Iterator[dict]:
     """Yield records appended to the current log file until still_running() is false."""
-    path = Path(path)
     f = open(path, "rb")
     f.seek(0, os.SEEK_END)
     ino = os.fstat(f.fileno()).st_ino

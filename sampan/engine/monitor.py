@@ -13,20 +13,17 @@ It talks back to the CLI that spawned it through a status pipe (JSON lines):
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import gc
 import json
 import os
-import selectors
 import signal
 import socket
 import sys
-import termios
 import traceback
 
-from sampan.engine import attach, procs, runstate
+from sampan.engine import procs, runstate
 from sampan.engine.logs import LogWriter
+from sampan.engine.monitor_loop import PumpLoop, exit_code, wakeup_pipe
 from sampan.engine.records import now_rfc3339
 from sampan.errors import SampanError
 
@@ -122,10 +119,7 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     me = os.getpid()
     table.update(job.cid, monitor_pid=me, monitor_start=procs.start_time(me))
 
-    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.signal(signal.SIGTERM, lambda *_: None)
+    wake_r = wakeup_pipe()
 
     runtime = ctx.runtime_for(rec)
     fds_for_child: list[int] = []
@@ -174,32 +168,40 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     os.close(status_fd)
 
     log_cfg = rec.config.get("log", {})
-    logw = LogWriter(cdir / f"{job.cid}-json.log", log_cfg.get("max_size", 10 * 1024 * 1024),
-                     log_cfg.get("max_files", 3))
-    loop = _Loop(pid, logw, listener, clients, wake_r, stdin_w,
-                 {out_r: "stdout", err_r: "stderr"} if master is None else {master: "stdout"},
-                 master, runtime, job.cid)
+    outputs = {out_r: "stdout", err_r: "stderr"} if master is None else {master: "stdout"}
+    log_path = str(cdir / f"{job.cid}-json.log")
+    max_size, max_files = log_cfg.get("max_size", 10 * 1024 * 1024), log_cfg.get("max_files", 3)
+    if not job.attach_wait:
+        # Detached: idle in a lean interpreter instead of a copy of the CLI's heap.
+        _exec_lean(ctx, job, pid, outputs, master, stdin_w, listener, sandbox, log_path,
+                   max_size, max_files, runtime.name)
+    logw = LogWriter(log_path, max_size, max_files)
+    loop = PumpLoop(pid, logw, listener, clients, wake_r, stdin_w, outputs, master)
     status = loop.run()
     logw.close()
-    code = _exit_code(status)
-    oom = False
-    try:
-        oom = code == 137 and runtime.oom_killed(job.cid)
-    except Exception:
-        pass
-    table.update(job.cid, state="exited", exit_code=code, finished_at=now_rfc3339(), oom_killed=oom)
-    try:
-        runstate.cleanup_after_exit(ctx, table.get(job.cid) or rec, runtime)
-    except Exception:
-        traceback.print_exc()
-    loop.send_exit({"exit_code": code, "oom_killed": oom})
+    from sampan.engine.finish import finish
+    info = finish(ctx, job.cid, exit_code(status), runtime)
+    loop.send_exit(info)
     os._exit(0)
 
 
-def _exit_code(status: int) -> int:
-    if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    return os.WEXITSTATUS(status)
+def _exec_lean(ctx, job: MonitorJob, pid: int, outputs: dict, master, stdin_w, listener,
+               sandbox, log_path: str, max_size: int, max_files: int, runtime_name: str) -> None:
+    keep = list(outputs) + [listener.fileno()] + [s.fileno() for s in (sandbox.sockets if sandbox else [])]
+    if stdin_w is not None:
+        keep.append(stdin_w)
+    for fd in keep:
+        os.set_inheritable(fd, True)
+    arg = {"cid": job.cid, "pid": pid, "outputs": {str(fd): s for fd, s in outputs.items()},
+           "master": master, "stdin_w": stdin_w, "listener": listener.fileno(), "log": log_path,
+           "max_size": max_size, "max_files": max_files, "root": str(ctx.paths.root),
+           "runroot": str(ctx.paths.runroot), "runtime": runtime_name, "sys_path": list(sys.path)}
+    from sampan.engine.monitor_loop import pack
+    # the directory holding the sampan package, for an interpreter started without site
+    arg["pkg_parent"] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    boot = ("import sys; sys.path.insert(0, sys.argv[1]); "
+            "from sampan.engine.monitor_loop import lean_main; lean_main(sys.argv[2])")
+    os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", boot, arg["pkg_parent"], pack(arg)])
 
 
 def _listen(path: str) -> socket.socket:
@@ -227,130 +229,3 @@ def _fail_start(ctx, rec, runtime, exc: BaseException, status_fd: int) -> None:
     except Exception:
         traceback.print_exc()
     _say(status_fd, {"error": msg, "kind": kind, "exit_code": code})
-
-
-class _Loop:
-    """Pump container output to logs and attach clients until the container exits."""
-
-    def __init__(self, pid, logw, listener, clients, wake_r, stdin_w, outputs, master, runtime, cid):
-        self.pid, self.logw, self.listener = pid, logw, listener
-        self.wake_r, self.stdin_w, self.master = wake_r, stdin_w, master
-        self.outputs = dict(outputs)
-        self.runtime, self.cid = runtime, cid
-        self.sel = selectors.DefaultSelector()
-        self.clients: dict[socket.socket, attach.FrameReader] = {}
-        self.sel.register(listener, selectors.EVENT_READ, "listen")
-        self.sel.register(wake_r, selectors.EVENT_READ, "wake")
-        for fd in self.outputs:
-            self.sel.register(fd, selectors.EVENT_READ, "out")
-        for c in clients:
-            self._add_client(c)
-        self.status: int | None = None
-
-    def _add_client(self, c: socket.socket) -> None:
-        self.clients[c] = attach.FrameReader()
-        self.sel.register(c, selectors.EVENT_READ, "client")
-
-    def _drop_client(self, c: socket.socket) -> None:
-        self.sel.unregister(c)
-        self.clients.pop(c, None)
-        c.close()
-
-    def _broadcast(self, frame: bytes) -> None:
-        for c in list(self.clients):
-            try:
-                c.sendall(frame)
-            except OSError:
-                self._drop_client(c)
-
-    def send_exit(self, info: dict) -> None:
-        self._broadcast(attach.encode(attach.EXIT, json.dumps(info).encode()))
-        for c in list(self.clients):
-            self._drop_client(c)
-
-    def _reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            if pid == self.pid:
-                self.status = status
-
-    def _on_output(self, fd: int) -> None:
-        try:
-            data = os.read(fd, 65536)
-        except OSError as e:
-            if e.errno != errno.EIO:  # EIO: the pty's last slave closed
-                raise
-            data = b""
-        if not data:
-            self.sel.unregister(fd)
-            del self.outputs[fd]
-            if fd != self.master:
-                os.close(fd)
-            return
-        stream = self.outputs[fd]
-        self.logw.write(stream, data)
-        self._broadcast(attach.encode(attach.STDOUT if stream == "stdout" else attach.STDERR, data))
-
-    def _on_client(self, c: socket.socket) -> None:
-        try:
-            data = c.recv(65536)
-        except OSError:
-            data = b""
-        if not data:
-            self._drop_client(c)
-            return
-        for kind, payload in self.clients[c].feed(data):
-            if kind == attach.STDIN and self.stdin_w is not None:
-                try:
-                    os.write(self.stdin_w, payload)
-                except OSError:
-                    pass
-            elif kind == attach.STDIN_EOF and self.stdin_w is not None and self.stdin_w != self.master:
-                os.close(self.stdin_w)
-                self.stdin_w = None
-            elif kind == attach.RESIZE and self.master is not None:
-                rows, cols = attach.parse_resize(payload)
-                import struct
-                fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-            elif kind == attach.SIGNAL:
-                try:
-                    os.kill(self.pid, int(payload))
-                except (OSError, ValueError):
-                    pass
-
-    def run(self) -> int:
-        drain_deadline = None
-        import time
-        while True:
-            if self.status is not None:
-                if not self.outputs:
-                    return self.status
-                if drain_deadline is None:
-                    # Output may still sit in the pipes, or a leftover process may hold them open.
-                    drain_deadline = time.monotonic() + 0.5
-                elif time.monotonic() > drain_deadline:
-                    return self.status
-            timeout = None if self.status is None else 0.05
-            for key, _ in self.sel.select(timeout):
-                what = key.data
-                if what == "wake":
-                    try:
-                        os.read(self.wake_r, 512)
-                    except BlockingIOError:
-                        pass
-                    self._reap()
-                elif what == "out":
-                    self._on_output(key.fd)
-                elif what == "listen":
-                    c, _ = self.listener.accept()
-                    c.setblocking(True)
-                    self._add_client(c)
-                elif what == "client":
-                    self._on_client(key.fileobj)
-            if self.status is None:
-                self._reap()

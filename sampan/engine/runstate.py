@@ -16,7 +16,6 @@ from sampan.engine.records import ContainerRecord
 def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
     """Mount the root filesystem and (with network) make the network sandbox.
     Returns the Sandbox, whose host-port sockets the caller keeps open."""
-    files = ctx.container_files(rec.id)
     mount_rootfs(ctx, rec)
     (ctx.paths.runroot / "a").mkdir(parents=True, exist_ok=True)
     if not network:
