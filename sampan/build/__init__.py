@@ -19,6 +19,10 @@ layer_dirs -> unpack by chain id, top first; add_layer_from_dir, write_image,
 tag -> the store's own; temp_dir -> a new dir under paths.tmp (mode 0755: an
 overlay upper's root mode becomes the container's "/"); layer_to_json /
 layer_from_json -> LayerRef.to_json / from_json (None when the blob is gone).
-`run` is a one-shot container on overlay(lowers, upper). See
-tests/integration/build/runc_backend.py for a complete (test-only) example.
+`run` is a one-shot container on overlay(lowers, upper). The engine's backend is
+sampan/engine/build_backend.py; tests/integration/build/runc_backend.py is a
+test-only one over plain `runc run`. A backend may also offer the optional
+`adopt_layer_dir(layers, upper)` (see backend.py): taking each step's upper dir
+as the unpacked layer saves re-extracting it (cold build 0.83 -> 0.55 s and one
+changed file 0.59 -> 0.22 s in the in-process benchmark).
 """
