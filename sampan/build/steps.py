@@ -176,8 +176,8 @@ def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> 
     argv = run_argv(instr, st.cfg.get("Shell"))
     args = {k: v for k, v in st.args.items() if k not in PROXY_ARGS}
     network = instr.flags.get("network") or ctx.network
-    if network not in ("default", "none", "host"):
-        raise fail(ctx.filename, instr.line, f"RUN --network={network}: use default, none or host")
+    if network not in ("default", "bridge", "none", "host"):
+        raise fail(ctx.filename, instr.line, f"RUN --network={network}: use default (bridge), none or host")
     key = step_key(st.cache_key, "RUN", argv, args, network)
     n = ctx.progress.start(title)
     ctx.total_steps += 1

@@ -173,3 +173,10 @@ def test_workdir_created_for_the_current_user(h):
     assert oct(st.st_mode & 0o777) == "0o755"
     with pytest.raises(BuildError, match=r"Dockerfile:3: WORKDIR: unable to find user ghost"):
         h.build("FROM busybox\nUSER ghost\nWORKDIR /w\n")
+
+
+def test_network_names(h):
+    h.build("FROM busybox\nRUN x\n", network="bridge")
+    assert last(h).network == "bridge"
+    with pytest.raises(BuildError, match=r"Dockerfile:2: RUN --network=wifi"):
+        h.build("FROM busybox\nRUN --network=wifi y\n")
