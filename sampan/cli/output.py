@@ -19,6 +19,39 @@ def table(headers: list[str], rows: list[list[str]], out=None) -> None:
     out.write("\n".join(lines) + "\n")
 
 
+def for_each(names, action) -> int:
+    """Docker's habit for verbs on many objects: act on each, print what action returns,
+    one line on stderr per failure, and exit 1 if any failed (the others still happen)."""
+    from sampan.errors import SampanError
+
+    code = 0
+    for name in names:
+        try:
+            out = action(name)
+            if out is not None:
+                print(out)
+        except SampanError as e:
+            sys.stderr.write(f"sampan: {e.message}\n")
+            code = 1
+    return code
+
+
+def show_objects(objs: list, fmt: str | None) -> None:
+    """`inspect` output: a JSON array, or one template line per object with --format."""
+    if fmt:
+        for o in objs:
+            print(format_template(fmt, o))
+    else:
+        print_json(objs)
+
+
+def inspect_each(names, lookup, fmt: str | None) -> int:
+    objs: list = []
+    code = for_each(names, lambda n: objs.append(lookup(n)))
+    show_objects(objs, fmt)
+    return code
+
+
 def human_size(n: float) -> str:
     """Docker's units.HumanSize: decimal units, 3 significant digits."""
     for unit in ("B", "kB", "MB", "GB", "TB"):

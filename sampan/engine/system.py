@@ -7,21 +7,11 @@ import platform
 
 from sampan import __version__
 from sampan.engine.status import RUNNING, status_of
+from sampan.volumes.store import dir_size
 
 
 def cgroup_version() -> int:
     return 2 if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else 1
-
-
-def _dir_size(path) -> int:
-    total = 0
-    for dirpath, _, files in os.walk(path):
-        for f in files:
-            try:
-                total += os.lstat(os.path.join(dirpath, f)).st_blocks * 512
-            except OSError:
-                pass
-    return total
 
 
 def info(engine) -> dict:
@@ -60,7 +50,7 @@ def disk_usage(engine) -> dict:
     images = ctx.images.list_images(all=True)
     img_size = sum(i.size or 0 for i in images)
     reclaim_img = sum(i.size or 0 for i in images if i.id not in used_images)
-    c_sizes = {r.id: _dir_size(ctx.container_files(r.id)["upper"]) for r in recs}
+    c_sizes = {r.id: dir_size(ctx.container_files(r.id)["upper"]) for r in recs}
     running = {r.id for r in recs if status_of(r).state == RUNNING}
     vols = ctx.volumes.list()
     in_use = {m["source"] for r in recs for m in r.config["mounts"] if m["kind"] == "volume"}

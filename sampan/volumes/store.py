@@ -119,11 +119,16 @@ class VolumeStore:
         return removed
 
     def size(self, name: str) -> int:
-        total = 0
-        for dirpath, _, files in os.walk(self.paths.volumes / name / "_data"):
-            for f in files:
-                try:
-                    total += os.lstat(os.path.join(dirpath, f)).st_blocks * 512
-                except OSError:
-                    pass
-        return total
+        return dir_size(self.paths.volumes / name / "_data")
+
+
+def dir_size(path) -> int:
+    """Bytes of disk the files under path use (blocks, as `du`)."""
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, f)).st_blocks * 512
+            except OSError:
+                pass
+    return total

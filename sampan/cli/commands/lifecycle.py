@@ -6,20 +6,7 @@ from __future__ import annotations
 import sys
 
 from sampan.cli.args import Parser
-from sampan.errors import SampanError
-
-
-def _each(refs: list[str], action) -> int:
-    code = 0
-    for ref in refs:
-        try:
-            out = action(ref)
-            if out is not None:
-                print(out)
-        except SampanError as e:
-            sys.stderr.write(f"sampan: {e.message}\n")
-            code = 1
-    return code
+from sampan.cli.output import for_each
 
 
 def main(command: str, argv: list[str], g) -> int:
@@ -41,11 +28,11 @@ def main(command: str, argv: list[str], g) -> int:
             sys.stderr.write(f"sampan: {msg}\n")
 
     if command == "stop":
-        return _each(ns.containers, lambda r: (note(engine.stop(r, ns.time)), r)[1])
+        return for_each(ns.containers, lambda r: (note(engine.stop(r, ns.time)), r)[1])
     if command == "restart":
-        return _each(ns.containers, lambda r: (note(engine.restart(r, ns.time)), r)[1])
+        return for_each(ns.containers, lambda r: (note(engine.restart(r, ns.time)), r)[1])
     if command == "kill":
-        return _each(ns.containers, lambda r: (engine.kill(r, ns.signal), r)[1])
+        return for_each(ns.containers, lambda r: (engine.kill(r, ns.signal), r)[1])
     if command == "wait":
-        return _each(ns.containers, engine.wait)
-    return _each(ns.containers, lambda r: (engine.remove(r, ns.force, ns.volumes), r)[1])
+        return for_each(ns.containers, engine.wait)
+    return for_each(ns.containers, lambda r: (engine.remove(r, ns.force, ns.volumes), r)[1])

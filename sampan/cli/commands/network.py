@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 from sampan.cli.args import Parser, key_values
-from sampan.cli.output import format_template, print_json, table
+from sampan.cli.output import for_each, format_template, inspect_each, table
 from sampan.errors import SampanError
 
 VERBS = ("create", "ls", "list", "inspect", "rm", "remove", "prune", "connect", "disconnect")
@@ -71,34 +69,11 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("-f", "--format")
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
-        out, code = [], 0
-        for n in ns.names:
-            try:
-                info = engine.networks().inspect(n)
-                d = info.to_json()
-                d["Containers"] = {a.cid: {"Name": _cname(engine, a.cid), "IPv4Address": a.cidr,
-                                           "MacAddress": a.mac} for a in engine.networks().containers(info.name)}
-                out.append(d)
-            except SampanError as e:
-                sys.stderr.write(f"sampan: {e.message}\n")
-                code = 1
-        if ns.format:
-            for o in out:
-                print(format_template(ns.format, o))
-        else:
-            print_json(out)
-        return code
+        return inspect_each(ns.names, lambda n: _network_json(engine, n), ns.format)
     elif verb == "rm":
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
-        code = 0
-        for n in ns.names:
-            try:
-                print(engine.network_remove(n))
-            except SampanError as e:
-                sys.stderr.write(f"sampan: {e.message}\n")
-                code = 1
-        return code
+        return for_each(ns.names, engine.network_remove)
     elif verb == "prune":
         p.add_argument("-f", "--force", action="store_true")
         p.parse_args(argv[1:])
@@ -118,6 +93,14 @@ def main(command: str, argv: list[str], g) -> int:
         ns = p.parse_args(argv[1:])
         engine.network_disconnect(ns.network, ns.container)
     return 0
+
+
+def _network_json(engine, name: str) -> dict:
+    info = engine.networks().inspect(name)
+    d = info.to_json()
+    d["Containers"] = {a.cid: {"Name": _cname(engine, a.cid), "IPv4Address": a.cidr, "MacAddress": a.mac}
+                       for a in engine.networks().containers(info.name)}
+    return d
 
 
 def _cname(engine, cid: str) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 from sampan.cli.args import Parser, key_values
-from sampan.cli.output import format_template, print_json, table
+from sampan.cli.output import for_each, format_template, inspect_each, table
 from sampan.errors import SampanError
 
 VERBS = ("create", "ls", "inspect", "rm", "prune")
@@ -46,32 +44,12 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("-f", "--format")
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
-        out, code = [], 0
-        for n in ns.names:
-            try:
-                out.append(engine.ctx.volumes.get(n).to_docker())
-            except SampanError as e:
-                sys.stderr.write(f"sampan: {e.message}\n")
-                code = 1
-        if ns.format:
-            for o in out:
-                print(format_template(ns.format, o))
-        else:
-            print_json(out)
-        return code
+        return inspect_each(ns.names, lambda n: engine.ctx.volumes.get(n).to_docker(), ns.format)
     elif verb == "rm":
         p.add_argument("-f", "--force", action="store_true")
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
-        code = 0
-        for n in ns.names:
-            try:
-                engine.remove_volume(n, ns.force)
-                print(n)
-            except SampanError as e:
-                sys.stderr.write(f"sampan: {e.message}\n")
-                code = 1
-        return code
+        return for_each(ns.names, lambda n: (engine.remove_volume(n, ns.force), n)[1])
     elif verb == "prune":
         p.add_argument("-a", "--all", action="store_true", help="Remove all unused volumes, not just anonymous ones")
         p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
