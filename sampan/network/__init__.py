@@ -22,9 +22,24 @@ are there for `network connect/disconnect` and for callers that need them.
 mounts) whenever a peer on a user network comes or goes.
 """
 
-from sampan.network.manager import DEFAULT_NETWORK, NetworkManager
-from sampan.network.ports import PortMapping, expose_all, parse_publish, parse_publish_all
-from sampan.network.types import Attachment, NetworkInfo, Peer
+# Names resolve lazily (PEP 562): `from sampan.network import parse_publish_all` loads only
+# ports.py, so `run --network none` never imports the manager, CNI or netns code.
+_WHERE = {"DEFAULT_NETWORK": "manager", "NetworkManager": "manager",
+          "PortMapping": "ports", "parse_publish": "ports", "parse_publish_all": "ports",
+          "expose_all": "ports", "Attachment": "types", "NetworkInfo": "types", "Peer": "types"}
 
-__all__ = ["DEFAULT_NETWORK", "NetworkManager", "PortMapping", "parse_publish", "parse_publish_all",
-           "expose_all", "Attachment", "NetworkInfo", "Peer"]
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str):
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'sampan.network' has no attribute {name!r}")
+    module = __import__(f"sampan.network.{where}", fromlist=[name])
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import subprocess
 from pathlib import Path
 
 from sampan.errors import InvalidArgument, NetworkError
@@ -36,6 +35,7 @@ def make(info: NetworkInfo) -> None:
     """Create the bridge with its gateway address and bring it up (one `ip -batch`).
     The bridge plugin would do the same at the first ADD; doing it now makes the
     subnet visible to every other sampan root (a route) from the moment it is chosen."""
+    import subprocess
     prefix = ipaddress.IPv4Network(info.subnet).prefixlen
     script = (f"link add {info.bridge} type bridge\n"
               f"addr add {info.gateway}/{prefix} dev {info.bridge}\n"
@@ -47,5 +47,6 @@ def make(info: NetworkInfo) -> None:
 
 
 def delete(bridge: str) -> None:
+    import subprocess
     if exists(bridge):
         subprocess.run(["ip", "link", "del", bridge], capture_output=True)

@@ -8,12 +8,15 @@ attachment, because DEL must be given the same configuration.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from sampan.network.cni import CNI_VERSION
 from sampan.network.ports import PortMapping
 from sampan.network.types import NetworkInfo
+
+TYPE_CHECKING = False  # subprocess is imported where a probe starts, not on `run`'s import path
+if TYPE_CHECKING:
+    import subprocess
 
 
 def build_conflist(net: NetworkInfo, ipam_dir: Path, portmap: bool, firewall: bool) -> dict:
@@ -40,6 +43,7 @@ def runtime_config(mappings: list[PortMapping] | tuple[PortMapping, ...]) -> dic
 
 def start_forward_policy_probe() -> subprocess.Popen | None:
     """Start `iptables -S FORWARD` (~6 ms) so it runs while the bridge plugin does."""
+    import subprocess
     try:
         return subprocess.Popen(["iptables", "-S", "FORWARD"], stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, close_fds=True)

@@ -9,24 +9,29 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
-from typing import NamedTuple
+from collections import namedtuple
 
 from sampan.errors import Conflict, NetworkError
 from sampan.network.ports import PortMapping, overlap_ip
 
+TYPE_CHECKING = False  # socket (~3 ms) is imported by the functions that bind or decode
+if TYPE_CHECKING:
+    import socket
+
 TCP_TIME_WAIT = "06"  # inode 0, owned by nobody: never a holder
 
 
-class HostSocket(NamedTuple):
-    proto: str
-    ip: str     # "" for a wildcard (0.0.0.0 or ::)
-    port: int
-    inode: int
+class HostSocket(namedtuple("HostSocket", "proto ip port inode")):
+    __slots__ = ()  # fields (types for the reader):
+    # proto: str
+    # ip: str     # "" for a wildcard (0.0.0.0 or ::)
+    # port: int
+    # inode: int
 
 
 def _decode_addr(hex_addr: str) -> str:
     """/proc/net addresses are the in-memory words printed in hex (little-endian here)."""
+    import socket
     raw = bytes.fromhex(hex_addr)
     if len(raw) == 4:
         ip = socket.inet_ntop(socket.AF_INET, raw[::-1])
@@ -118,11 +123,13 @@ def host_holder(m: PortMapping) -> str | None:
 
 
 def _sock_type(proto: str) -> int:
+    import socket
     return socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
 
 
 def bind_reservation(m: PortMapping) -> socket.socket:
     """Bind m's host side (port 0 lets the kernel choose). Raises OSError as the kernel says."""
+    import socket
     s = socket.socket(socket.AF_INET, _sock_type(m.proto))
     try:
         s.bind((m.bind_ip, m.host_port))

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-import secrets
-import shutil
-import socket
+import os
 import time
 from pathlib import Path
-from typing import Callable, Iterable
 
 from sampan.errors import Conflict, InvalidArgument, NetworkError, NetworkNotFound
 from sampan.network import bridges, cni, dns, netns as netns_mod, subnets
@@ -25,24 +21,38 @@ from sampan.state.db import Database
 from sampan.state.lock import file_lock
 from sampan.state.paths import Paths
 
+TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+if TYPE_CHECKING:
+    import socket
+    from typing import Callable, Iterable
+
 DEFAULT_NETWORK = "bridge"
 # Host-wide: two sampan roots (parallel tests) must not pick the same subnet.
 SUBNET_LOCK = Path("/run/lock/sampan-subnets.lock")
 
 
 def _root_tag(paths: Paths) -> str:
+    import hashlib
     return hashlib.sha256(str(paths.root).encode()).hexdigest()[:6]
 
 
 class NetworkManager:
     def __init__(self, paths: Paths, db: Database, cni_path: str = cni.DEFAULT_CNI_PATH):
         self.paths = paths
+        self._tag: str | None = None
         self.store = NetDB(db)
         self.cni_path = cni_path
-        self.tag = _root_tag(paths)
         self.teardown = Teardown(paths, self.store, cni_path)
         self.ports = PortBook(self.store, self.teardown)
         self.hosts = HostsFiles(self.store)
+
+    @property
+    def tag(self) -> str:
+        """Short hash of the root that names this root's bridges; computed when a network
+        is made, not per command (hashlib costs ~3 ms to import)."""
+        if self._tag is None:
+            self._tag = _root_tag(self.paths)
+        return self._tag
 
     # --- layout ---
     @property
@@ -78,7 +88,7 @@ class NetworkManager:
             else:
                 net = subnets.pick_subnet(taken)
             bridge = bridges.free_name(self.tag, {n.bridge for n in self.store.networks()})
-            info = NetworkInfo(name, secrets.token_hex(32), bridge, str(net), subnets.check_gateway(net, gateway),
+            info = NetworkInfo(name, os.urandom(32).hex(), bridge, str(net), subnets.check_gateway(net, gateway),
                                internal, dict(labels or {}), time.time())
             # The bridge gets its gateway address now so that its route claims the
             # subnet for every other sampan root before we release the host-wide lock.
@@ -110,6 +120,7 @@ class NetworkManager:
         return [f[0] for f in found if f is not None]
 
     def remove(self, name: str) -> None:
+        import shutil
         info = self.inspect(name)
         if info.name == DEFAULT_NETWORK:
             raise Conflict("bridge is the default network and cannot be removed")
@@ -144,6 +155,7 @@ class NetworkManager:
 
     def destroy_default(self) -> None:
         """Remove the default network too (tests, `system reset`): nothing may be attached."""
+        import shutil
         info = self.store.network(DEFAULT_NETWORK)
         if info is None:
             return
@@ -279,7 +291,7 @@ class NetworkManager:
         info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
         if self.store.attachment_rows("network=? AND state=?", (info.name, SPARE)):
             return False
-        sbid = "spare" + secrets.token_hex(16)
+        sbid = "spare" + os.urandom(16).hex()
         with self.teardown.locked(sbid):  # reconcile() leaves a half-made spare alone
             ns = self.create_netns(sbid)
             try:

@@ -13,9 +13,6 @@ import ctypes
 import errno
 import fcntl
 import os
-import socket
-import struct
-import threading
 from pathlib import Path
 
 from sampan.errors import NetworkError, PermissionDenied
@@ -46,6 +43,8 @@ def _check(rc: int, what: str) -> None:
 
 
 def _loopback_up() -> None:
+    import socket
+    import struct
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         ifreq = struct.pack("16sH14x", b"lo", 0)
         flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), SIOCGIFFLAGS, ifreq))[1]
@@ -53,6 +52,7 @@ def _loopback_up() -> None:
 
 
 def _make(target: Path, errors: list[BaseException]) -> None:
+    import threading
     try:
         lib = _lib()
         _check(lib.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
@@ -65,6 +65,7 @@ def _make(target: Path, errors: list[BaseException]) -> None:
 
 def create_netns(target: Path) -> Path:
     """Make a new network namespace pinned at `target` (a new empty file), with lo up."""
+    import threading
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
     os.close(fd)

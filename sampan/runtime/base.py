@@ -8,38 +8,69 @@ code itself. Exec'd processes work the same way.
 
 from __future__ import annotations
 
-import ctypes
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from sampan.errors import InvalidArgument, RuntimeFailure
+
+# Every `run` imports this module: plain classes (not dataclasses), and typing only for
+# type checkers (OCIRuntime is a Protocol to them, a documenting base class at run time).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object
 
 PR_SET_CHILD_SUBREAPER = 36
 
 
-@dataclass
 class Stdio:
     """File descriptors the container's process gets (None -> /dev/null)."""
 
-    stdin: int | None = None
-    stdout: int | None = None
-    stderr: int | None = None
-    terminal: bool = False  # the runtime makes a pty; its slave is the stdio and controlling tty
+    __slots__ = ("stdin", "stdout", "stderr", "terminal")
+
+    def __init__(self, stdin: int | None = None, stdout: int | None = None,
+                 stderr: int | None = None, terminal: bool = False) -> None:
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.terminal = terminal  # the runtime makes a pty; its slave is the stdio and controlling tty
+
+    def __repr__(self) -> str:
+        return (f"Stdio(stdin={self.stdin!r}, stdout={self.stdout!r}, stderr={self.stderr!r}, "
+                f"terminal={self.terminal!r})")
 
 
-@dataclass
 class Created:
-    pid: int
-    pty_master: int | None = None  # master fd when terminal; the caller owns (closes) it
+    __slots__ = ("pid", "pty_master")
+
+    def __init__(self, pid: int, pty_master: int | None = None) -> None:
+        self.pid = pid
+        self.pty_master = pty_master  # master fd when terminal; the caller owns (closes) it
+
+    def __repr__(self) -> str:
+        return f"Created(pid={self.pid!r}, pty_master={self.pty_master!r})"
 
 
-@dataclass
 class RuntimeState:
-    id: str
-    status: str  # 'created' | 'running' | 'stopped'
-    pid: int
-    bundle: str
+    __slots__ = ("id", "status", "pid", "bundle")
+
+    def __init__(self, id: str, status: str, pid: int, bundle: str) -> None:
+        self.id = id
+        self.status = status  # 'created' | 'running' | 'stopped'
+        self.pid = pid
+        self.bundle = bundle
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RuntimeState):
+            return NotImplemented
+        return (self.id, self.status, self.pid, self.bundle) == \
+            (other.id, other.status, other.pid, other.bundle)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (f"RuntimeState(id={self.id!r}, status={self.status!r}, pid={self.pid!r}, "
+                f"bundle={self.bundle!r})")
 
 
 class OCIRuntime(Protocol):
@@ -74,6 +105,8 @@ def get_runtime(name: str, state_dir: Path) -> OCIRuntime:
 
 def become_subreaper() -> None:
     """Orphaned descendants (a container init after `runc create`) are reparented to us."""
+    import ctypes  # not at module top: `import sampan.runtime.base` stays cheap for the engine
+
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise RuntimeFailure(f"prctl(PR_SET_CHILD_SUBREAPER) failed: errno {ctypes.get_errno()}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -47,11 +46,28 @@ PROPAGATION = {
 }
 
 
-@dataclass
 class MountOptions:
-    flags: int = 0
-    propagation: list[int] = field(default_factory=list)
-    data: list[str] = field(default_factory=list)
+    """A plain class, not a dataclass: the start path imports this module."""
+
+    __slots__ = ("flags", "propagation", "data")
+
+    def __init__(self, flags: int = 0, propagation: list[int] | None = None,
+                 data: list[str] | None = None) -> None:
+        self.flags = flags
+        self.propagation = [] if propagation is None else propagation
+        self.data = [] if data is None else data
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MountOptions):
+            return NotImplemented
+        return (self.flags, self.propagation, self.data) == \
+            (other.flags, other.propagation, other.data)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return (f"MountOptions(flags={self.flags!r}, propagation={self.propagation!r}, "
+                f"data={self.data!r})")
 
     @property
     def is_bind(self) -> bool:

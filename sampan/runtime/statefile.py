@@ -8,27 +8,43 @@ from __future__ import annotations
 
 import json
 import os
-import re
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sampan.errors import ContainerNotFound, Conflict, InvalidArgument
 
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_ID_CHARS = _ALNUM | frozenset("_.-")
 
 
-@dataclass
 class ContainerRecord:
-    id: str
-    pid: int
-    start_time: int
-    bundle: str
-    cgroup_path: str
-    created: float
+    """A plain class (not a dataclass): the start path imports it."""
+
+    __slots__ = ("id", "pid", "start_time", "bundle", "cgroup_path", "created")
+
+    def __init__(self, id: str, pid: int, start_time: int, bundle: str, cgroup_path: str,
+                 created: float) -> None:
+        self.id = id
+        self.pid = pid
+        self.start_time = start_time
+        self.bundle = bundle
+        self.cgroup_path = cgroup_path
+        self.created = created
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __repr__(self) -> str:
+        return f"ContainerRecord({', '.join(f'{k}={getattr(self, k)!r}' for k in self.__slots__)})"
+
+
+def valid_id(cid: str) -> bool:
+    """``[A-Za-z0-9][A-Za-z0-9_.-]{0,127}``, checked without a regex compile."""
+    return (isinstance(cid, str) and 0 < len(cid) <= 128 and cid[0] in _ALNUM
+            and _ID_CHARS.issuperset(cid))
 
 
 def check_id(cid: str) -> None:
-    if not ID_RE.match(cid or ""):
+    if not valid_id(cid):
         raise InvalidArgument(f"invalid container id {cid!r}: use letters, digits, '_', '.', '-'")
 
 
@@ -73,7 +89,7 @@ class StateDir:
         # describes): rename for atomicity, no fsync on the start path
         path = self.dir(rec.id) / "state.json"
         tmp = path.with_name(".state.json.tmp")
-        tmp.write_text(json.dumps(asdict(rec)))
+        tmp.write_text(json.dumps(rec.to_json()))
         os.replace(tmp, path)
 
     def load(self, cid: str) -> ContainerRecord:
