@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from sampan.cli.args import Parser, key_values
 from sampan.errors import InvalidArgument
@@ -12,6 +11,7 @@ from sampan.errors import InvalidArgument
 
 def main(command: str, argv: list[str], g) -> int:
     from sampan.build.executor import BuildOptions, parse_build_args
+    from sampan.build.inputs import read_dockerfile
 
     p = Parser("build", "Build an image from a Dockerfile")
     p.add_argument("-t", "--tag", action="append", default=[], help="Name and optionally a tag (name:tag)")
@@ -31,21 +31,7 @@ def main(command: str, argv: list[str], g) -> int:
     ns = p.parse_args(argv)
     if ns.network not in ("default", "bridge", "none", "host"):
         raise InvalidArgument(f"invalid --network {ns.network!r} for build: default, none or host")
-    if ns.context == "-":
-        text, name, path, ctx_dir = sys.stdin.read(), "Dockerfile", None, None
-    else:
-        ctx_dir = Path(ns.context)
-        if not ctx_dir.is_dir():
-            raise InvalidArgument(f"unable to prepare context: path {ns.context!r} not found or not a directory")
-        path = Path(ns.file) if ns.file else ctx_dir / "Dockerfile"
-        if ns.file == "-":
-            text, name, path = sys.stdin.read(), "Dockerfile", None
-        else:
-            try:
-                text = path.read_text()
-            except OSError as e:
-                raise InvalidArgument(f"cannot read Dockerfile {path}: {e.strerror}") from None
-            name = path.name
+    text, ctx_dir, name, path = read_dockerfile(ns.context, ns.file, sys.stdin.buffer)
     opts = BuildOptions(dockerfile_text=text, context_dir=ctx_dir.resolve() if ctx_dir else None,
                         dockerfile_name=name, dockerfile_path=path, tags=list(ns.tag),
                         build_args=parse_build_args(ns.build_arg, dict(os.environ)), target=ns.target,
