@@ -14,7 +14,8 @@ from sampan.engine.create import parse_signal
 from sampan.engine.monitor import MonitorJob, spawn
 from sampan.engine.records import ContainerRecord
 from sampan.engine.status import CREATED, RUNNING, status_of
-from sampan.errors import CommandNotExecutable, CommandNotFound, InvalidState, RuntimeFailure
+from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState,
+                           RuntimeFailure)
 from sampan.state.lock import file_lock
 
 _ERRORS = {"CommandNotFound": CommandNotFound, "CommandNotExecutable": CommandNotExecutable}
@@ -34,11 +35,17 @@ def _lock(ctx: Context, cid: str):
 
 def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
           open_stdin: bool | None = None) -> Started:
-    """Spawn the container's monitor; return once the container runs (or failed to)."""
+    """Spawn the container's monitor; return once the container runs (or failed to).
+
+    The container's lock is held until the monitor has answered, so a second `start`
+    (or `rm`) waits and then sees the container running instead of racing its setup.
+    """
     with _lock(ctx, rec.id):
         rec = ctx.containers.get(rec.id) or rec
         st = status_of(rec)
         if st.state == RUNNING:
+            if not attach_client:
+                return Started(pid=rec.pid)  # as Docker: starting a running container is a no-op
             raise InvalidState(f"container {rec.name} is already running")
         if st.monitor_alive and st.state == CREATED:
             raise InvalidState(f"container {rec.name} is being started by another command")
@@ -48,6 +55,10 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
                          open_stdin=rec.config["open_stdin"] if open_stdin is None else open_stdin,
                          tty=rec.config["tty"])
         status_fd, _ = spawn(ctx, job)
+        return _await_monitor(ctx, rec, status_fd, attach_client)
+
+
+def _await_monitor(ctx: Context, rec: ContainerRecord, status_fd: int, attach_client: bool) -> Started:
     reader = _StatusReader(status_fd)
     conn = None
     try:
@@ -164,7 +175,10 @@ def stop(ctx: Context, rec: ContainerRecord, timeout: int | None = None) -> str 
 
 def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: bool = False) -> None:
     with _lock(ctx, rec.id):
-        rec = ctx.containers.get(rec.id) or rec
+        current = ctx.containers.get(rec.id)
+        if current is None:  # another command removed it while we waited for the lock
+            raise ContainerNotFound(f"no such container: {rec.name} (it was just removed)")
+        rec = current
         st = status_of(rec)
         if st.state == RUNNING:
             if not force:
