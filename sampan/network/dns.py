@@ -12,11 +12,11 @@ import ipaddress
 import os
 from pathlib import Path
 
-from sampan.network.types import Attachment, Peer
-
 TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
 if TYPE_CHECKING:
     from typing import Iterable
+
+    from sampan.network.types import Attachment, Peer
 
 FALLBACK_NAMESERVERS = ("8.8.8.8", "8.8.4.4")
 RESOLVED_UPSTREAM = "/run/systemd/resolve/resolv.conf"

@@ -15,7 +15,6 @@ from sampan.runtime.cgroups import CgroupV1, is_v2, open_cgroup
 from sampan.runtime.child import ChildContext, container_init
 from sampan.runtime.forking import fork_in_pidns
 from sampan.runtime.handshake import compile_seccomp, ensure_std_fds, join_cgroup, wait_ready
-from sampan.runtime.native_exec import exec_in_container
 from sampan.runtime.oserrors import os_errors as _os_errors
 from sampan.runtime.spec import load_spec
 from sampan.runtime.statefile import ContainerRecord, StateDir, check_id, is_alive, proc_stat
@@ -152,4 +151,6 @@ class NativeRuntime:
     @_os_errors("exec")
     def exec(self, cid: str, process: dict, stdio: Stdio, detach: bool = False) -> Created:
         # detach changes nothing here: the process is the caller's child either way
+        from sampan.runtime.native_exec import exec_in_container  # `exec` only, not `run`
+
         return exec_in_container(self, cid, process, stdio)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
 import socket
 import subprocess
@@ -50,13 +49,13 @@ class RuncRuntime:
              console: bool = False) -> tuple[subprocess.CompletedProcess, int | None]:
         """Run one runc verb; returns (result, pty master received on the console socket)."""
         work = self._work(cid)
-        log = work / f"log-{secrets.token_hex(4)}.json"
+        log = work / f"log-{os.urandom(4).hex()}.json"
         cmd = [self.binary, "--root", str(self.state_dir / self.name), "--log", str(log), "--log-format", "json"]
         listener = None
         if console:
-            sock_path = work / f"console-{secrets.token_hex(4)}.sock"
+            sock_path = work / f"console-{os.urandom(4).hex()}.sock"
             if len(str(sock_path)) > 100:  # AF_UNIX paths are limited to 108 bytes
-                sock_path = Path(tempfile.gettempdir()) / f"sampan-console-{secrets.token_hex(8)}.sock"
+                sock_path = Path(tempfile.gettempdir()) / f"sampan-console-{os.urandom(8).hex()}.sock"
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
             listener.bind(str(sock_path))
             listener.listen(1)
@@ -159,7 +158,7 @@ class RuncRuntime:
         if any(k not in process for k in INHERITED):
             process = with_container_defaults(process, Path(self.state(cid).bundle))
         work = self._work(cid)
-        tag = secrets.token_hex(4)
+        tag = os.urandom(4).hex()
         proc_file, pidfile = work / f"process-{tag}.json", work / f"exec-{tag}.pid"
         proc_file.write_text(json.dumps(dict(process, terminal=stdio.terminal)))
         try:

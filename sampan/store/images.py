@@ -21,12 +21,9 @@ from sampan.oci.reference import parse_reference
 from sampan.state.db import Database
 from sampan.state.lock import file_lock
 from sampan.state.paths import Paths
-from sampan.store import maintenance
 from sampan.store.blobs import BlobStore
 from sampan.store.catalog import Catalog
-from sampan.store.compression import close_reader, open_decompressed
 from sampan.store.layers import Unpacker, layer_from_dir, layer_from_tar
-from sampan.store.layout import ensure_layout_file, write_index
 from sampan.store.types import ImageInfo, LayerRef
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
@@ -73,6 +70,8 @@ class ImageStore:
     def _ensure_dirs(self) -> None:
         for p in (self.paths.blobs, self.paths.tmp, self.paths.layers):
             p.mkdir(parents=True, exist_ok=True)
+        from sampan.store.layout import ensure_layout_file
+
         ensure_layout_file(self.paths)
 
     def gc_lock(self, shared: bool):
@@ -137,6 +136,8 @@ class ImageStore:
         if ref is not None:
             self._tag_ref(ref)  # fail before reading a big tar
         exec_config = apply_changes({}, list(changes or ()))
+        from sampan.store.compression import close_reader, open_decompressed
+
         plain, _kind = open_decompressed(fileobj)
         try:
             layer = self.add_layer_from_tar(plain)
@@ -227,7 +228,7 @@ class ImageStore:
                     config_json=config_bytes.decode(), layers=layers, intermediate=intermediate)
                 if tag:
                     self.catalog.set_tag(conn, tag, config_digest)
-        write_index(self.paths, self.catalog)
+        self._write_index()
         return self._get(config_digest)
 
     # --- finding images ----------------------------------------------------------
@@ -287,7 +288,7 @@ class ImageStore:
         tag = str(self._tag_ref(ref))
         with self.db.tx() as conn:
             self.catalog.set_tag(conn, tag, info.id)
-        write_index(self.paths, self.catalog)
+        self._write_index()
         return self._get(info.id)
 
     def untag(self, ref: str) -> bool:
@@ -295,22 +296,37 @@ class ImageStore:
         with self.db.tx() as conn:
             gone = self.catalog.delete_tag(conn, tag)
         if gone:
-            write_index(self.paths, self.catalog)
+            self._write_index()
         return gone
+
+    def _write_index(self) -> None:
+        from sampan.store.layout import write_index
+
+        write_index(self.paths, self.catalog)
 
     # --- removal and reports (maintenance.py) ---------------------------------------------
     def remove(self, name_or_id: str, force: bool = False) -> list[str]:
+        from sampan.store import maintenance
+
         return maintenance.remove(self, name_or_id, force)
 
     def prune(self, dangling_only: bool = True, keep: Iterable[str] = ()) -> list[str]:
+        from sampan.store import maintenance
+
         return maintenance.prune(self, dangling_only, keep)
 
     def history(self, name_or_id: str) -> list[dict]:
+        from sampan.store import maintenance
+
         return maintenance.history(self.resolve(name_or_id))
 
     def disk_usage(self) -> dict:
+        from sampan.store import maintenance
+
         return maintenance.disk_usage(self)
 
     def check(self, repair: bool = False) -> list[str]:
         """Problems found in the store, one line each (for `sampan system check`)."""
+        from sampan.store import maintenance
+
         return maintenance.check(self, repair)

@@ -18,11 +18,11 @@ from sampan.state.atomic import atomic_write_bytes, fsync_dir
 from sampan.state.lock import file_lock
 from sampan.state.paths import Paths
 from sampan.store.blobs import BlobStore
-from sampan.store.compression import Readable, close_reader, open_decompressed
 from sampan.store.types import LayerRef
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
 if TYPE_CHECKING:
+    from sampan.store.compression import Readable
     from typing import BinaryIO
 
 # tarfile and the extract/diff modules are imported inside the functions that use
@@ -211,6 +211,8 @@ class Unpacker:
             raise StoreCorrupt(f"layer blob {layer.digest} is missing from the store; remove "
                                "the image and pull or import it again") from None
         with f:
+            from sampan.store.compression import close_reader, open_decompressed
+
             plain, _kind = open_decompressed(f)
             try:
                 hr = HashingReader(plain)
