@@ -10,6 +10,10 @@ from tests.support.busybox import write_busybox_tar
 
 IS_ROOT = os.geteuid() == 0
 
+# Every CLI a test starts runs in its own process: no warm zygote may outlive a test.
+# tests/integration/engine/test_zygote.py turns it back on for its own commands.
+os.environ["SAMPAN_NO_ZYGOTE"] = "1"
+
 
 def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="needs root")

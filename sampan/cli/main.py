@@ -104,9 +104,33 @@ def _parse_globals(argv: list[str], g: Globals) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `sampan` command: through a warm zygote when one runs (see cli/zygote.py),
+    else in this process (and then a zygote is started for the next command)."""
+    argv = sys.argv[1:] if argv is None else argv
+    g = Globals()
+    rest = _parse_globals(argv, g)
+    if (not rest or rest[0] not in COMMANDS or os.environ.get("SAMPAN_NO_ZYGOTE")
+            or os.geteuid() != 0):
+        return run_command(argv)
+    runroot = g.runroot or os.environ.get("SAMPAN_RUNROOT") or "/run/sampan"
+    from sampan.cli.zygote_client import try_run
+    code = try_run(argv, os.path.abspath(runroot))
+    if code is not None:
+        return code
+    code = run_command(argv)
+    try:
+        sys.stdout.flush()
+        from sampan.cli.zygote import spawn
+        spawn(os.path.abspath(runroot))
+    except Exception:
+        pass  # a zygote is only an optimisation
+    return code
+
+
+def run_command(argv: list[str]) -> int:
+    """Parse and run one command in this process; errors become one line and an exit code."""
     from sampan.errors import SampanError
 
-    argv = sys.argv[1:] if argv is None else argv
     g = Globals()
     rest = _parse_globals(argv, g)
     if not rest or rest[0] in ("-h", "--help", "help"):

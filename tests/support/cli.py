@@ -19,8 +19,18 @@ class Result:
 
 
 class Sampan:
-    def __init__(self, root: Path, runroot: Path, runtime: str | None = None):
-        self.root, self.runroot, self.runtime = root, runroot, runtime
+    def __init__(self, root: Path, runroot: Path, runtime: str | None = None, zygote: bool = False):
+        self.root, self.runroot, self.runtime, self.zygote = root, runroot, runtime, zygote
+
+    def env(self) -> dict:
+        """Tests run each command in its own process: no zygote (tests/integration/engine/
+        test_zygote.py covers that path), so no warm process outlives a test."""
+        env = dict(os.environ)
+        if self.zygote:
+            env.pop("SAMPAN_NO_ZYGOTE", None)
+        else:
+            env["SAMPAN_NO_ZYGOTE"] = "1"
+        return env
 
     def argv(self, *args: str) -> list[str]:
         g = ["--root", str(self.root), "--runroot", str(self.runroot)]
@@ -31,7 +41,7 @@ class Sampan:
     def __call__(self, *args: str, input: bytes | None = None, timeout: float = 60,
                  check: bool = False) -> Result:
         p = subprocess.run(self.argv(*args), input=input, capture_output=True, timeout=timeout,
-                           stdin=None if input is not None else subprocess.DEVNULL)
+                           stdin=None if input is not None else subprocess.DEVNULL, env=self.env())
         r = Result(p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace"))
         if check and r.rc != 0:
             raise AssertionError(f"sampan {' '.join(args)} failed ({r.rc}): {r.err}")

@@ -66,6 +66,22 @@ def _prune(g, argv) -> int:
     return 0
 
 
+def _zygote(g, argv) -> int:
+    """The warm process that makes commands start fast (see sampan/cli/zygote.py)."""
+    import os
+
+    from sampan.cli.zygote_client import socket_path, stop
+    p = Parser("system zygote")
+    p.add_argument("action", choices=["status", "stop"])
+    ns = p.parse_args(argv)
+    runroot = os.path.abspath(g.runroot or os.environ.get("SAMPAN_RUNROOT") or "/run/sampan")
+    if ns.action == "stop":
+        print("stopped" if stop(runroot) else "no zygote was running")
+    else:
+        print("running" if os.path.exists(socket_path(runroot)) else "not running")
+    return 0
+
+
 def main(command: str, argv: list[str], g) -> int:
     if command == "info":
         return _info(g, argv)
@@ -78,6 +94,8 @@ def main(command: str, argv: list[str], g) -> int:
         return _info(g, argv[1:])
     if verb == "prune":
         return _prune(g, argv[1:])
+    if verb == "zygote":
+        return _zygote(g, argv[1:])
     sys.stdout.write("Usage:  sampan system COMMAND\n\nCommands:\n  df      Show disk usage\n"
                      "  info    Display system-wide information\n  prune   Remove unused data\n")
     return 0 if verb in ("-h", "--help") else 125

@@ -34,7 +34,7 @@ def test_run_it_is_a_real_terminal(sampan):
     master, slave = pty.openpty()
     _set_size(slave, 30, 100)
     proc = subprocess.Popen(sampan.argv("run", "-it", "--rm", "busybox", "sh"),
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env=sampan.env(),
                             preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
     os.close(slave)
     try:
@@ -68,7 +68,7 @@ def test_exec_it(sampan):
     master, slave = pty.openpty()
     _set_size(slave, 24, 80)
     proc = subprocess.Popen(sampan.argv("exec", "-it", "box", "sh"),
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env=sampan.env(),
                             preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
     os.close(slave)
     try:

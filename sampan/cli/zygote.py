@@ -1,0 +1,181 @@
+"""The zygote: a warm sampan process that forks one worker per command.
+
+Started in the background by a CLI that found none (`python -m sampan.cli.zygote
+RUNROOT`), it imports the modules the common commands need, listens on
+RUNROOT/zygote.sock (root only), and for each request forks a worker that takes
+over the client's stdio, cwd, umask and environment and runs the command as the
+CLI would. It holds no state of its own (no database handle, no caches used), so
+every worker starts clean. It exits when idle for a while, when its run root
+disappears, when its code changed on disk, or on `sampan system zygote stop`.
+"""
+
+from __future__ import annotations
+
+import array
+import io
+import marshal
+import os
+import signal
+import socket
+import sys
+import time
+
+from sampan.cli.zygote_client import SOCKET_NAME, code_stamp
+
+IDLE_EXIT = 600.0       # seconds without a request
+_PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.commands.lifecycle",
+            "sampan.cli.commands.exec", "sampan.cli.commands.logs", "sampan.cli.commands.start",
+            "sampan.cli.commands.images", "sampan.cli.commands.inspect", "sampan.cli.attach_client",
+            "sampan.cli.tty_proxy", "sampan.engine.engine", "sampan.engine.create",
+            "sampan.engine.lifecycle", "sampan.engine.monitor", "sampan.engine.finish",
+            "sampan.engine.execute", "sampan.engine.networking", "sampan.engine.views",
+            "sampan.store", "sampan.store.images", "sampan.runtime.native", "sampan.runtime.base",
+            "sampan.network", "sampan.network.manager", "sampan.specgen.spec", "sampan.volumes",
+            "sqlite3", "json", "selectors", "tarfile")
+
+
+def _recv_request(conn: socket.socket) -> tuple[dict, list[int]] | None:
+    head, fds = _recvmsg(conn, 4)
+    if len(head) < 4:
+        return None
+    size = int.from_bytes(head, "big")
+    body = b""
+    while len(body) < size:
+        chunk, more = _recvmsg(conn, size - len(body))
+        if not chunk:
+            return None
+        body += chunk
+        fds += more
+    return marshal.loads(body), fds
+
+
+def _recvmsg(conn: socket.socket, n: int) -> tuple[bytes, list[int]]:
+    fds = array.array("i")
+    data, ancdata, _, _ = conn.recvmsg(n, socket.CMSG_SPACE(16 * fds.itemsize))
+    for level, kind, payload in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
+    return data, list(fds)
+
+
+def _become_worker(conn: socket.socket, req: dict, fds: list[int]) -> None:
+    """In the forked child: take the client's place, run the command, report its exit code."""
+    for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for target, fd in enumerate(fds[:3]):
+        os.dup2(fd, target)
+    for fd in fds:
+        if fd > 2:
+            os.close(fd)
+    os.chdir(req["cwd"])
+    os.umask(req["umask"])
+    os.environ.clear()
+    os.environ.update(req["env"])
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8", errors="replace")
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace",
+                                  line_buffering=os.isatty(1), write_through=not os.isatty(1))
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
+                                  errors="backslashreplace", line_buffering=True)
+    sys.argv = ["sampan"] + list(req["argv"])
+    conn.sendall(os.getpid().to_bytes(4, "big"))
+    from sampan.cli.main import run_command
+    try:
+        code = run_command(list(req["argv"]))
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except KeyboardInterrupt:
+        code = 130
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        pass
+    try:
+        conn.sendall(int(code).to_bytes(4, "big", signed=True))
+    except OSError:
+        pass
+    os._exit(0)
+
+
+def serve(runroot: str) -> None:
+    import importlib
+
+    for name in _PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+    stamp = code_stamp()
+    path = os.path.join(runroot, SOCKET_NAME)
+    tmp = f"{path}.{os.getpid()}"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(tmp)
+    os.chmod(tmp, 0o600)
+    listener.listen(64)
+    os.replace(tmp, path)  # the newest zygote takes over the name
+    inode = os.stat(path).st_ino
+    listener.settimeout(1.0)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
+    last = time.monotonic()
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except socket.timeout:
+            if (time.monotonic() - last > IDLE_EXIT or not os.path.isdir(runroot)
+                    or _socket_gone(path, inode)):
+                break
+            continue
+        last = time.monotonic()
+        conn.settimeout(None)
+        got = _recv_request(conn)
+        if got is None:
+            conn.close()
+            continue
+        req, fds = got
+        if req.get("stop") or req.get("stamp") != stamp:
+            for fd in fds:
+                os.close(fd)
+            conn.close()
+            break  # stopped, or our code is stale: the client runs in-process and starts a new one
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            _become_worker(conn, req, fds)
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+    if not _socket_gone(path, inode):
+        os.unlink(path)
+
+
+def _socket_gone(path: str, inode: int) -> bool:
+    """Another zygote took the name (or it was removed): this one is not reachable."""
+    try:
+        return os.stat(path).st_ino != inode
+    except OSError:
+        return True
+
+
+def spawn(runroot: str) -> None:
+    """Start a zygote for runroot in the background (from a CLI that found none)."""
+    os.makedirs(runroot, exist_ok=True)
+    pid = os.fork()
+    if pid:
+        os.waitpid(pid, 0)
+        return
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.closerange(3, 65536)
+        os.execv(sys.executable, [sys.executable, "-m", "sampan.cli.zygote", runroot])
+    finally:
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

@@ -1,0 +1,82 @@
+"""The zygote path (the default for a root user): commands run in workers forked from a
+warm process, with the caller's stdio, cwd, environment and exit code."""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from tests.support.cli import Sampan
+
+
+@pytest.fixture
+def zsampan(sampan):
+    z = Sampan(sampan.root, sampan.runroot, zygote=True)
+    yield z
+    from tests.support.leaks import processes_with
+    deadline = time.monotonic() + 10
+    # stop the one that listens; one whose name a newer zygote took exits by itself within 1 s
+    while processes_with(f"sampan.cli.zygote {sampan.runroot}") and time.monotonic() < deadline:
+        z("system", "zygote", "stop")
+        time.sleep(0.2)
+
+
+def test_commands_through_the_zygote(zsampan, tmp_path):
+    z = zsampan
+    assert z.ok("run", "--rm", "busybox", "echo", "first") == "first\n"  # in-process; starts a zygote
+    deadline = time.monotonic() + 20
+    while not (z.runroot / "zygote.sock").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert z.ok("system", "zygote", "status").strip() == "running"
+    # stdio, exit code and stderr come back from the worker
+    r = z("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert (r.rc, r.out, r.err) == (3, "out\n", "err\n")
+    # stdin is the caller's
+    r = z("run", "--rm", "-i", "busybox", "cat", input=b"piped\n")
+    assert r.out == "piped\n"
+    # cwd and environment are the caller's: a relative bind mount and -e KEY from env
+    (tmp_path / "f.txt").write_text("here\n")
+    env = z.env() | {"FROM_ENV": "yes"}
+    p = subprocess.run(z.argv("run", "--rm", "-v", "./:/mnt", "-e", "FROM_ENV", "busybox", "sh", "-c",
+                              "cat /mnt/f.txt; echo $FROM_ENV"),
+                       capture_output=True, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
+    assert p.stdout == b"here\nyes\n", p.stderr
+    # errors stay one line with the right code
+    r = z("run", "--rm", "no-such-image")
+    assert r.rc == 125 and r.err.count("\n") == 1
+
+
+def test_signals_reach_the_worker(zsampan):
+    z = zsampan
+    z.ok("run", "--rm", "busybox", "true")
+    deadline = time.monotonic() + 20
+    while not (z.runroot / "zygote.sock").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    p = subprocess.Popen(z.argv("run", "--name", "sig", "busybox", "sh", "-c",
+                                "trap 'exit 9' INT; while true; do sleep 0.1; done"),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                         env=z.env())
+    deadline = time.monotonic() + 20
+    while "Up" not in z.ok("ps") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    p.send_signal(2)  # Ctrl-C in a terminal: passed to the worker, which passes it to the container
+    assert p.wait(timeout=20) == 9
+    z.ok("rm", "sig")
+
+
+def test_stale_code_is_not_served(zsampan):
+    z = zsampan
+    z.ok("run", "--rm", "busybox", "true")
+    deadline = time.monotonic() + 20
+    while not (z.runroot / "zygote.sock").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    import sampan.cli.zygote_client as zc
+    path = zc.__file__
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # "edit" the code
+    try:
+        assert z.ok("run", "--rm", "busybox", "echo", "fresh") == "fresh\n"
+    finally:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
