@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from sampan.errors import Conflict, InvalidArgument, NetworkError, NetworkNotFound
+from sampan.oci.digest import sha256_hex_small
 from sampan.network import bridges, cni, dns, netns as netns_mod, subnets
 from sampan.network.conflist import (build_conflist, forward_policy_drops, runtime_config,
                                      start_forward_policy_probe)
@@ -32,8 +33,7 @@ SUBNET_LOCK = Path("/run/lock/sampan-subnets.lock")
 
 
 def _root_tag(paths: Paths) -> str:
-    import hashlib
-    return hashlib.sha256(str(paths.root).encode()).hexdigest()[:6]
+    return sha256_hex_small(str(paths.root).encode())[:6]
 
 
 class NetworkManager:
@@ -49,7 +49,7 @@ class NetworkManager:
     @property
     def tag(self) -> str:
         """Short hash of the root that names this root's bridges; computed when a network
-        is made, not per command (hashlib costs ~3 ms to import)."""
+        is made, not per command."""
         if self._tag is None:
             self._tag = _root_tag(self.paths)
         return self._tag

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from sampan.errors import InvalidArgument
-from sampan.oci.digest import is_digest
+from sampan.oci.digest import is_digest, sha256_hex_small
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; its names are for annotations only
 if TYPE_CHECKING:
@@ -317,14 +317,12 @@ def parse_config(data: bytes) -> dict[str, Any]:
 
 def chain_ids(diff_ids: list[str]) -> list[str]:
     """ChainID of every layer prefix, as the OCI image spec defines them (bottom first)."""
-    import hashlib  # lazily: OpenSSL's _hashlib costs ~3 ms to import
-
     out: list[str] = []
     for d in diff_ids:
         if not out:
             out.append(d)
         else:
-            out.append("sha256:" + hashlib.sha256(f"{out[-1]} {d}".encode()).hexdigest())
+            out.append("sha256:" + sha256_hex_small(f"{out[-1]} {d}".encode()))
     return out
 
 

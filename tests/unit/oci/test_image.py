@@ -94,3 +94,10 @@ def test_chain_ids_follow_the_spec():
     assert chain_ids([D1, D2, D3]) == [D1, expect2, expect3]
     assert chain_id([D1]) == D1
     assert chain_id([D1, D2, D3]) == expect3
+
+
+@given(st.binary(max_size=300))
+def test_small_sha256_is_sha256(data):
+    from sampan.oci.digest import sha256_hex_small
+    assert sha256_hex_small(data) == hashlib.sha256(data).hexdigest()
+
