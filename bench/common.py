@@ -38,7 +38,16 @@ class SampanBench:
         self.run("import", "--change", 'CMD ["sh"]', str(tar), "busybox")
         return tar
 
+    def wait_for_zygote(self, timeout: float = 20) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (self.runroot / "zygote.sock").exists():
+                return True
+            time.sleep(0.05)
+        return False
+
     def close(self) -> None:
+        self.run("system", "zygote", "stop", check=False)
         ids = self.run("ps", "-aq", "--no-trunc", check=False).split()
         if ids:
             self.run("rm", "-f", *ids, check=False)
@@ -68,11 +77,11 @@ def docker_import_busybox(tar: Path) -> None:
                    check=True, capture_output=True)
 
 
-def timed(argv: list[str], n: int) -> list[float]:
+def timed(argv: list[str], n: int, env: dict | None = None) -> list[float]:
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
-        p = subprocess.run(argv, capture_output=True)
+        p = subprocess.run(argv, capture_output=True, env=env)
         times.append(time.perf_counter() - t0)
         if p.returncode != 0:
             raise SystemExit(f"{' '.join(argv)} failed: {p.stderr.decode().strip()}")

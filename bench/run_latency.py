@@ -5,6 +5,7 @@ side by side with Docker when its daemon is running. Prints a table; asserts not
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 
 from common import SampanBench, docker_available, docker_import_busybox, env_note, median_ms, timed
@@ -18,7 +19,13 @@ def main() -> None:
     rows = []
     try:
         tar = b.import_busybox()
-        subprocess.run(b.argv("run", "--rm", "busybox", "true"), check=True)  # unpack, first bridge
+        no_zygote = dict(os.environ, SAMPAN_NO_ZYGOTE="1")
+        subprocess.run(b.argv("run", "--rm", "busybox", "true"), check=True, env=no_zygote)  # unpack
+        t = timed(b.argv("run", "--rm", "--network", "none", "busybox", "true"), ns.n, env=no_zygote)
+        rows.append(("sampan native, none, in-process (cold CLI)", median_ms(t), min(t) * 1000))
+        subprocess.run(b.argv("run", "--rm", "busybox", "true"), check=True)  # starts the zygote
+        if not b.wait_for_zygote():
+            print("warning: no zygote started; the rows below run in-process")
         for label, extra in (("sampan native, --network none", ["--network", "none"]),
                              ("sampan runc,   --network none", ["--runtime", "runc", "--network", "none"]),
                              ("sampan native, bridge (default)", []),

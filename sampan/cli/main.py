@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     """The `sampan` command: through a warm zygote when one runs (see cli/zygote.py),
     else in this process (and then a zygote is started for the next command)."""
     argv = sys.argv[1:] if argv is None else argv
+    from sampan.state.trace import mark
+    mark("cli start")
     g = Globals()
     rest = _parse_globals(argv, g)
     if (not rest or rest[0] not in COMMANDS or os.environ.get("SAMPAN_NO_ZYGOTE")
@@ -116,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     from sampan.cli.zygote_client import try_run
     code = try_run(argv, os.path.abspath(runroot))
     if code is not None:
+        mark("cli exit (zygote)")
         return code
     code = run_command(argv)
     try:

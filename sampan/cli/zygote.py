@@ -79,6 +79,8 @@ def _become_worker(conn: socket.socket, req: dict, fds: list[int]) -> None:
                                   errors="backslashreplace", line_buffering=True)
     sys.argv = ["sampan"] + list(req["argv"])
     conn.sendall(os.getpid().to_bytes(4, "big"))
+    from sampan.state.trace import mark
+    mark("zygote worker start")
     from sampan.cli.main import run_command
     try:
         code = run_command(list(req["argv"]))

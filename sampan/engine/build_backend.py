@@ -67,9 +67,9 @@ class EngineBuildBackend:
         root, init, ovl_work = work / "rootfs", work / "init", work / "work"
         make_init_layer(init)
         hostname = cid[:12]
-        atomic_write_bytes(work / "hostname", (hostname + "\n").encode())
+        atomic_write_bytes(work / "hostname", (hostname + "\n").encode(), durable=False)
         from sampan.engine.create import HOSTS_BASE
-        atomic_write_bytes(work / "hosts", (HOSTS_BASE + f"127.0.1.1\t{hostname}\n").encode())
+        atomic_write_bytes(work / "hosts", (HOSTS_BASE + f"127.0.1.1\t{hostname}\n").encode(), durable=False)
         mode = "bridge" if network in ("default", "bridge", "") else network
         net_manager = None
         netns = None
@@ -81,10 +81,10 @@ class EngineBuildBackend:
                     net_manager = nm(self.ctx)
                     ns_path, _ = net_manager.setup(cid, "bridge", (), (), hostname)
                     netns = str(ns_path)
-                    atomic_write_bytes(work / "resolv.conf", net_manager.resolv_conf())
+                    atomic_write_bytes(work / "resolv.conf", net_manager.resolv_conf(), durable=False)
                 else:
                     from sampan.network.dns import host_resolv_conf
-                    atomic_write_bytes(work / "resolv.conf", host_resolv_conf())
+                    atomic_write_bytes(work / "resolv.conf", host_resolv_conf(), durable=False)
                 return self._run_container(cid, work, root, argv, env, cwd, user, mode, netns, hostname, output)
             finally:
                 rootfs.unmount(root)
@@ -106,7 +106,7 @@ class EngineBuildBackend:
                        "/etc/resolv.conf": str(work / "resolv.conf")},
             netns=netns or (NETNS_HOST if mode == "host" else NETNS_NEW),
             cgroups_path=f"/sampan/{cid}"))
-        atomic_write_json(work / "config.json", spec)
+        atomic_write_json(work / "config.json", spec, durable=False)
         runtime = get_runtime(self.runtime_name, self.ctx.paths.runtime_state / self.runtime_name)
         become_subreaper()
         r, w = os.pipe2(os.O_CLOEXEC)

@@ -141,6 +141,8 @@ def _parse_add_host(spec: str) -> list[str]:
 
 
 def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
+    from sampan.state.trace import mark
+    mark("create begin")
     config, image = build_config(ctx, opts)
     cid = os.urandom(32).hex()
     table = ctx.containers
@@ -157,13 +159,13 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
             files[d].mkdir()
         from sampan.engine.runstate import make_init_layer
         make_init_layer(files["init"])
-        _write_etc_files(files, config)
         ref = opts.image
         rec = ContainerRecord(id=cid, name=name, image_id=image.id, image_ref=ref,
                               created=now_rfc3339(), config=config, state="created")
         _volumes_for(ctx, rec)  # named volumes are created on first use
         write_bundle(ctx, rec)
         table.insert(rec)
+        mark("create end")
     except BaseException:
         import shutil  # lazily: shutil pulls in bz2 and lzma
         shutil.rmtree(files["dir"], ignore_errors=True)
@@ -171,25 +173,26 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
     return rec
 
 
-def _write_etc_files(files: dict, config: dict) -> None:
+def write_etc_files(files: dict, config: dict) -> None:
+    """The container's /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted)."""
     hostname = config["hostname"]
-    atomic_write_bytes(files["hostname"], (hostname + "\n").encode())
+    atomic_write_bytes(files["hostname"], (hostname + "\n").encode(), durable=False)
     if config["network"] == "host":
         for src, dst in (("/etc/hosts", "hosts"), ("/etc/resolv.conf", "resolv")):
             try:
                 data = open(src, "rb").read()
             except OSError:
                 data = HOSTS_BASE.encode() if dst == "hosts" else b""
-            atomic_write_bytes(files[dst], data)
+            atomic_write_bytes(files[dst], data, durable=False)
         return
     extra = "".join(f"{ip}\t{host}\n" for host, ip in config.get("add_hosts", []))
-    atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode())
+    atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode(), durable=False)
     if config.get("dns"):
         resolv = "".join(f"nameserver {d}\n" for d in config["dns"])
     else:
         from sampan.network.dns import host_resolv_conf
         resolv = host_resolv_conf().decode()
-    atomic_write_bytes(files["resolv"], resolv.encode())
+    atomic_write_bytes(files["resolv"], resolv.encode(), durable=False)
 
 
 def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
@@ -232,4 +235,4 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
 
 def write_bundle(ctx: Context, rec: ContainerRecord, netns: str | None = None) -> None:
     """The OCI bundle: <root>/containers/<id>/config.json."""
-    atomic_write_json(ctx.container_files(rec.id)["config"], container_spec(ctx, rec, netns))
+    atomic_write_json(ctx.container_files(rec.id)["config"], container_spec(ctx, rec, netns), durable=False)

@@ -26,6 +26,7 @@ from sampan.engine.logs import LogWriter
 from sampan.engine.monitor_loop import PumpLoop, exit_code, wakeup_pipe
 from sampan.engine.records import now_rfc3339
 from sampan.errors import SampanError
+from sampan.state.trace import mark
 
 
 class MonitorJob:
@@ -125,7 +126,9 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     fds_for_child: list[int] = []
     stdin_w = out_r = err_r = master = None
     try:
+        mark("monitor: prepare")
         sandbox = runstate.prepare_start(ctx, rec)  # rootfs, network; sandbox holds host ports
+        mark("monitor: runtime create")
         if job.tty:
             stdio = Stdio(terminal=True)
         else:
@@ -155,7 +158,9 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
                 clients.append(c)
             except socket.timeout:
                 pass
+        mark("monitor: runtime start")
         runtime.start(job.cid)
+        mark("monitor: started")
     except BaseException as e:
         _fail_start(ctx, rec, runtime, e, status_fd)
         os._exit(0)
@@ -178,9 +183,11 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     logw = LogWriter(log_path, max_size, max_files)
     loop = PumpLoop(pid, logw, listener, clients, wake_r, stdin_w, outputs, master)
     status = loop.run()
+    mark("monitor: exited")
     logw.close()
     from sampan.engine.finish import finish
     info = finish(ctx, job.cid, exit_code(status), runtime)
+    mark("monitor: finished")
     loop.send_exit(info)
     os._exit(0)
 

@@ -21,11 +21,13 @@ def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
     if not network:
         return None
     from sampan.engine import networking
-    from sampan.engine.create import write_bundle
+    from sampan.engine.create import write_bundle, write_etc_files
 
+    # The bundle and /etc files are written without fsync (see atomic_write_bytes):
+    # they are made again here, at every start, from the database.
+    write_etc_files(ctx.container_files(rec.id), rec.config)
     sandbox = networking.connect(ctx, rec)
-    if sandbox.netns is not None:
-        write_bundle(ctx, ctx.containers.get(rec.id) or rec, sandbox.netns)
+    write_bundle(ctx, ctx.containers.get(rec.id) or rec, sandbox.netns)
     return sandbox
 
 

@@ -19,7 +19,14 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path | str, data: bytes, mode: int = 0o644) -> None:
+def atomic_write_bytes(path: Path | str, data: bytes, mode: int = 0o644, durable: bool = True) -> None:
+    """Replace path with data: readers see the old or the new file, never half of one.
+
+    durable=False skips the fsyncs (about 1.5 ms each here): for files that are
+    regenerated from the database whenever they are needed (a container's bundle and
+    /etc files are rewritten at every start), atomicity is what matters, not surviving
+    a power cut.
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -28,7 +35,8 @@ def atomic_write_bytes(path: Path | str, data: bytes, mode: int = 0o644) -> None
         while view:
             n = os.write(fd, view)
             view = view[n:]
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
     finally:
         os.close(fd)
     try:
@@ -36,8 +44,9 @@ def atomic_write_bytes(path: Path | str, data: bytes, mode: int = 0o644) -> None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
-def atomic_write_json(path: Path | str, obj: Any, mode: int = 0o644) -> None:
-    atomic_write_bytes(path, json.dumps(obj, indent=None, separators=(",", ":")).encode(), mode)
+def atomic_write_json(path: Path | str, obj: Any, mode: int = 0o644, durable: bool = True) -> None:
+    atomic_write_bytes(path, json.dumps(obj, indent=None, separators=(",", ":")).encode(), mode, durable)
