@@ -28,7 +28,7 @@ from sampan.runtime.spec import INHERITED, with_container_defaults
 from sampan.runtime.statefile import check_id
 from sampan.runtime.validate import check_process_object
 
-EXEC_ERROR = re.compile(r'(exec: "[^"]*": .*)$')
+EXEC_ERROR = r'(exec: "[^"]*": .*)$'  # a pattern: compiled (and cached by re) on first use
 
 
 class RuncRuntime:
@@ -91,7 +91,7 @@ class RuncRuntime:
         low = msg.lower()
         if "does not exist" in low:
             raise ContainerNotFound(f"container {cid} does not exist in the runtime")
-        m = EXEC_ERROR.search(msg)
+        m = re.search(EXEC_ERROR, msg)
         if m and ("not found" in m.group(1) or "no such file" in m.group(1)):
             raise CommandNotFound(m.group(1))
         if m and "permission denied" in m.group(1):

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 ALLOWED = ("CMD", "ENTRYPOINT", "ENV", "WORKDIR", "USER", "EXPOSE", "LABEL", "VOLUME",
            "STOPSIGNAL")
-_PORT_RE = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?(?:/(tcp|udp|sctp))?$", re.IGNORECASE)
+_PORT_PATTERN = r"^(\d{1,5})(?:-(\d{1,5}))?(?:/(tcp|udp|sctp))?$"  # compiled by re's cache on use
 
 
 def _bad(line: str, why: str) -> InvalidArgument:
@@ -103,7 +103,7 @@ def apply_change(config: dict[str, Any], line: str, cmd_set: bool = False) -> st
     elif op == "EXPOSE":
         ports = dict(config.get("ExposedPorts") or {})
         for w in _words(line, arg) or [""]:
-            m = _PORT_RE.match(w)
+            m = re.match(_PORT_PATTERN, w, re.IGNORECASE)
             if not m or int(m.group(1)) > 65535 or (m.group(2) and int(m.group(2)) > 65535):
                 raise _bad(line, f"{w!r} is not a port (like 80, 53/udp, 8000-8010/tcp)")
             lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
