@@ -15,24 +15,37 @@ from sampan.engine.context import Context
 from sampan.engine.records import now_rfc3339
 
 
-def finish(ctx: Context, cid: str, code: int, runtime=None) -> dict:
-    """Record the exit (with OOM-kill from the cgroup, read before it is removed) and clean up."""
+def finish(ctx: Context, cid: str, code: int, runtime=None, notify=None) -> dict:
+    """Record the exit (with OOM-kill from the cgroup, read before it is removed), tell the
+    attached client through notify(info), then clean up.
+
+    The client is told as soon as the record says what `ps` and `inspect` should say
+    (exited; or gone, for --rm), so `run` returns while mounts and cgroups are still
+    being released: every step of that cleanup is idempotent and `rm -f` finishes it.
+    """
     table = ctx.containers
     rec = table.get(cid)
+    info = {"exit_code": code, "oom_killed": False}
     if rec is None:
-        return {"exit_code": code, "oom_killed": False}
+        if notify:
+            notify(info)
+        return info
     runtime = runtime or ctx.runtime_for(rec)
-    oom = False
     try:
-        oom = code == 137 and runtime.oom_killed(cid)
+        info["oom_killed"] = code == 137 and runtime.oom_killed(cid)
     except Exception:
         pass
-    table.update(cid, state="exited", exit_code=code, finished_at=now_rfc3339(), oom_killed=oom)
+    table.update(cid, state="exited", exit_code=code, finished_at=now_rfc3339(),
+                 oom_killed=info["oom_killed"])
+    if rec.config.get("auto_remove"):
+        table.delete(cid)
+    if notify:
+        notify(info)
     try:
-        runstate.cleanup_after_exit(ctx, table.get(cid) or rec, runtime)
+        runstate.cleanup_after_exit(ctx, rec, runtime)
     except Exception:
         traceback.print_exc()
-    return {"exit_code": code, "oom_killed": oom}
+    return info
 
 
 def main(arg: str) -> None:
@@ -41,7 +54,6 @@ def main(arg: str) -> None:
 
     job = unpack(arg)
     ctx = Context(Paths.from_env(job["root"], job["runroot"]), job["runtime"])
-    info = finish(ctx, job["cid"], job["code"])
     clients = [socket.socket(fileno=fd) for fd in job["clients"]]
-    send_exit(clients, info)
+    finish(ctx, job["cid"], job["code"], notify=lambda info: send_exit(clients, info))
     os._exit(0)

@@ -186,9 +186,8 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     mark("monitor: exited")
     logw.close()
     from sampan.engine.finish import finish
-    info = finish(ctx, job.cid, exit_code(status), runtime)
+    finish(ctx, job.cid, exit_code(status), runtime, notify=loop.send_exit)
     mark("monitor: finished")
-    loop.send_exit(info)
     os._exit(0)
 
 

@@ -8,7 +8,6 @@ import time
 import urllib.request
 
 from tests.integration.engine.conftest import settle, spare_veths
-from tests.support.leaks import snapshot
 
 
 def _free_port() -> int:
@@ -31,8 +30,29 @@ def _get(url: str, timeout: float = 10.0) -> str:
             time.sleep(0.1)
 
 
-def _links():
-    return set(snapshot("/nonexistent")["links"])
+def _links(sampan) -> set[str]:
+    """This root's bridges and the veths plugged into them (other tests run in parallel)."""
+    import subprocess
+    bridges = {n for n in _bridges(sampan)}
+    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    links = set()
+    for line in out.splitlines():
+        name = line.split(":")[1].split("@")[0].strip()
+        if name in bridges or any(f"master {b} " in line for b in bridges):
+            links.add(name)
+    return links
+
+
+def _bridges(sampan) -> list[str]:
+    from sampan.network import NetworkManager
+    from sampan.state.db import Database
+    from sampan.state.paths import Paths
+
+    db = Database(Paths(sampan.root, sampan.runroot).db)
+    try:
+        return [n.bridge for n in NetworkManager(Paths(sampan.root, sampan.runroot), db).list()]
+    finally:
+        db.close()
 
 
 def test_published_port_answers_on_loopback(sampan):
@@ -50,7 +70,7 @@ def test_published_port_answers_on_loopback(sampan):
 def test_port_conflicts_name_the_holder_and_leave_nothing(sampan):
     port = _free_port()
     sampan.ok("run", "-d", "--name", "web1", "-p", f"{port}:80", "busybox", "httpd", "-f", "-p", "80")
-    links_before = _links()
+    links_before = _links(sampan)
     r = sampan("run", "-d", "--name", "web2", "-p", f"{port}:80", "busybox", "true")
     assert r.rc == 125
     assert r.err.strip() == f"sampan: 0.0.0.0:{port} is published by container web1; choose another host port"
@@ -72,7 +92,7 @@ def test_port_conflicts_name_the_holder_and_leave_nothing(sampan):
         holder.kill()
         holder.wait()
     settle(sampan)
-    assert _links() - links_before - spare_veths(sampan) == set()
+    assert _links(sampan) - links_before - spare_veths(sampan) == set()
 
 
 def test_same_container_port_in_many_containers(sampan):
