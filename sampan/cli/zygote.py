@@ -31,7 +31,7 @@ _PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.com
             "sampan.engine.execute", "sampan.engine.networking", "sampan.engine.views",
             "sampan.store", "sampan.store.images", "sampan.runtime.native", "sampan.runtime.base",
             "sampan.network", "sampan.network.manager", "sampan.specgen.spec", "sampan.volumes",
-            "sqlite3", "json", "selectors", "tarfile")
+            "sqlite3", "json", "selectors", "tarfile", "random", "shutil")
 
 
 def _recv_request(conn: socket.socket) -> tuple[dict, list[int]] | None:

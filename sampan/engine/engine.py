@@ -151,6 +151,18 @@ class Engine:
         from sampan.engine.commit import commit
         return commit(self.ctx, self.container(ref), repo, changes, message, author)
 
+    def reconcile(self) -> list[str]:
+        """Release what crashed processes left: network sandboxes (veths, rules, netns) of
+        containers that no longer run. `system prune` calls it; a container's own next
+        start or `rm -f` also finishes its leftovers."""
+        def alive(cid: str) -> bool:
+            rec = self.ctx.containers.get(cid)
+            if rec is None:
+                return False
+            st = status_of(rec)
+            return st.state == RUNNING or st.monitor_alive
+        return self.networks().reconcile(alive)
+
     def prune_containers(self) -> list[str]:
         removed = []
         for rec in self.ctx.containers.all():

@@ -58,6 +58,8 @@ def _prune(g, argv) -> int:
     engine = g.engine()
     for cid in engine.prune_containers():
         print(f"Deleted container: {cid}")
+    for cid in engine.reconcile():
+        print(f"Released network leftovers of: {cid[:12]}")
     if ns.volumes:
         for v in engine.prune_volumes():
             print(f"Deleted volume: {v}")

@@ -131,3 +131,33 @@ def test_bad_network_input(sampan):
         assert r.rc == 125, (args, r.err)
         assert word in r.err and "Traceback" not in r.err
     assert sampan.ok("ps", "-aq") == ""
+
+
+def test_container_network_mode_shares_the_stack(sampan):
+    sampan.ok("run", "-d", "--name", "netowner", "busybox", "httpd", "-f", "-p", "8080")
+    out = sampan.ok("run", "--rm", "--network", "container:netowner", "busybox", "sh", "-c",
+                    "wget -q -O- http://127.0.0.1:8080/ >/dev/null 2>&1; echo rc=$?; ls /sys/class/net")
+    # httpd answers (404 for /) on the owner's loopback: the stack is shared
+    assert "eth0" in out.split()
+    owner_ip = sampan.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "netowner").strip()
+    out = sampan.ok("run", "--rm", "--network", "container:netowner", "busybox", "ip", "-4", "-o", "addr")
+    assert owner_ip in out
+
+
+def test_killed_monitor_leaves_nothing_after_prune(sampan):
+    import os
+    import signal
+    import sqlite3
+    cid = sampan.ok("run", "-d", "--name", "doomed", "-p", "80", "busybox", "sleep", "100").strip()
+    conn = sqlite3.connect(sampan.root / "sampan.db")
+    pid, monitor = conn.execute("SELECT pid, monitor_pid FROM containers WHERE id=?", (cid,)).fetchone()
+    conn.close()
+    os.kill(monitor, signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
+    links_before = _links(sampan)
+    settle(sampan)
+    sampan.ok("system", "prune", "-f")  # removes the dead container and releases its sandbox
+    settle(sampan)
+    assert sampan.ok("ps", "-aq") == ""
+    assert not [l for l in _links(sampan) if l in links_before and l not in spare_veths(sampan)
+                and not l.startswith("sp")]
