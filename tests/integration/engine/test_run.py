@@ -137,3 +137,14 @@ def test_runtimes_agree(sampan, runtime):
     out = sampan.ok("run", "--rm", "--runtime", runtime, "-h", "named", "busybox", "sh", "-c",
                     "hostname; echo $$; grep CapEff /proc/1/status")
     assert out.split() == ["named", "1", "CapEff:", DOCKER_DEFAULT_CAPS]
+
+
+def test_cpus_and_no_new_privileges(sampan):
+    out = sampan.ok("run", "--rm", "--cpus", "0.5", "--security-opt", "no-new-privileges", "busybox", "sh", "-c",
+                    "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max; "
+                    "grep NoNewPrivs /proc/self/status")
+    quota, nnp = out.strip().split("\n")
+    assert quota == "50000"
+    assert nnp.split() == ["NoNewPrivs:", "1"]
+    # off by default, as in Docker (setuid tools keep working)
+    assert sampan.ok("run", "--rm", "busybox", "grep", "NoNewPrivs", "/proc/self/status").split() == ["NoNewPrivs:", "0"]

@@ -1,0 +1,45 @@
+"""json-file logs: Docker's record format, line splitting, size-limited rotation, tail."""
+
+import json
+
+from sampan.engine.logs import LogWriter, read_records
+
+
+def test_records_are_docker_json_file_lines(tmp_path):
+    path = tmp_path / "c-json.log"
+    w = LogWriter(path)
+    w.write("stdout", "héllo \"q\" \\ \x01\tpart".encode())
+    w.write("stdout", b"ial\nsecond\n")
+    w.write("stderr", b"no newline at the end")
+    w.close()
+    lines = path.read_text().splitlines()
+    recs = [json.loads(l) for l in lines]
+    assert [r["log"] for r in recs] == ['héllo "q" \\ \x01\tpartial\n', "second\n", "no newline at the end"]
+    assert [r["stream"] for r in recs] == ["stdout", "stdout", "stderr"]
+    assert all(r["time"].endswith("Z") and len(r["time"]) == 30 for r in recs)
+
+
+def test_rotation_bounds_the_disk_and_keeps_the_newest(tmp_path):
+    path = tmp_path / "c-json.log"
+    w = LogWriter(path, max_size=2000, max_files=3)
+    for i in range(500):
+        w.write("stdout", f"line {i:04d}\n".encode())
+    w.close()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["c-json.log", "c-json.log.1", "c-json.log.2"]
+    assert all(p.stat().st_size <= 2000 for p in tmp_path.iterdir())
+    recs = read_records(path)
+    assert recs[-1]["log"] == "line 0499\n"
+    numbers = [int(r["log"].split()[1]) for r in recs]
+    assert numbers == sorted(numbers) and numbers == list(range(numbers[0], 500))
+    assert [r["log"] for r in read_records(path, tail=2)] == ["line 0498\n", "line 0499\n"]
+
+
+def test_very_long_line_is_split(tmp_path):
+    path = tmp_path / "c-json.log"
+    w = LogWriter(path)
+    w.write("stdout", b"x" * 40000)
+    w.close()
+    recs = read_records(path)
+    assert "".join(r["log"] for r in recs) == "x" * 40000
+    assert max(len(r["log"]) for r in recs) <= 16384
