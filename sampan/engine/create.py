@@ -64,7 +64,7 @@ def _caps(names: list[str]) -> list[str]:
 
 def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     """Check every option and resolve the image. Returns (container config, image info)."""
-    image = ctx.images.resolve(opts.image)
+    image = image_for_run(ctx, opts.image, opts.pull)
     icfg = (image.config or {}).get("config") or {}
     from sampan.engine import networking
     net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all, icfg.get("ExposedPorts"),
@@ -121,6 +121,37 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "image_config": icfg,
     }
     return config, image
+
+
+def image_for_run(ctx: Context, ref: str, pull: str):
+    """The local image, pulled first when Docker would (`--pull missing` is the default)."""
+    from sampan.errors import ImageNotFound, SampanError
+
+    if pull not in ("missing", "always", "never"):
+        raise InvalidArgument(f"invalid --pull {pull!r}: missing, always or never")
+    if pull != "always":
+        try:
+            return ctx.images.resolve(ref)
+        except ImageNotFound:
+            if pull == "never" or _looks_like_id(ref):
+                raise
+    import sys
+
+    from sampan.oci.reference import parse_reference
+    familiar = parse_reference(ref).familiar()
+    if pull == "missing":
+        sys.stderr.write(f"Unable to find image '{familiar}' locally\n")
+    from sampan.registry import pull as registry_pull
+    try:
+        return registry_pull(ctx.images, ref)
+    except SampanError as e:
+        raise ImageNotFound(f"{e.message} (`sampan images` lists local images; `sampan import` or "
+                            f"`sampan load` adds one without a registry)") from None
+
+
+def _looks_like_id(ref: str) -> bool:
+    hexpart = ref[7:] if ref.startswith("sha256:") else ref
+    return len(hexpart) >= 12 and all(c in "0123456789abcdef" for c in hexpart)
 
 
 def _check_ip(value: str, flag: str) -> str:

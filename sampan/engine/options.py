@@ -37,6 +37,7 @@ class RunOptions(_Options):
         publish=[], publish_all=False, tty=False, interactive=False, auto_remove=False,
         labels={}, security_opt=[], cap_add=[], cap_drop=[], stop_signal=None, stop_timeout=None,
         runtime=None, log_max_size=None, log_max_files=None,
+        pull="missing",         # missing | always | never, as `docker run --pull`
     )
 
     def __init__(self, image: str, **kw) -> None:

@@ -48,6 +48,8 @@ def container_parser(command: str) -> Parser:
     a("--stop-signal", help="Signal to stop the container")
     a("--stop-timeout", type=int, help="Seconds to wait for the stop signal before killing")
     a("--runtime", help="OCI runtime for this container: native, runc or crun")
+    a("--pull", default="missing", choices=["missing", "always", "never"],
+      help="Pull the image before running: missing (default), always or never")
     a("--log-opt", action="append", default=[], help="Log options: max-size=10m, max-file=3")
     a("image", help="Image to run")
     a("args", nargs=argparse.REMAINDER, help="Command and arguments")
@@ -83,7 +85,7 @@ def run_options(ns):
         interactive=ns.interactive, auto_remove=ns.rm, labels=key_values(ns.label, "label"),
         security_opt=ns.security_opt, cap_add=ns.cap_add, cap_drop=ns.cap_drop,
         stop_signal=ns.stop_signal, stop_timeout=ns.stop_timeout, runtime=ns.runtime,
-        log_max_size=log.get("max-size"), log_max_files=max_files)
+        log_max_size=log.get("max-size"), log_max_files=max_files, pull=ns.pull)
 
 
 def main(command: str, argv: list[str], g) -> int:

@@ -43,7 +43,7 @@ def test_commands_through_the_zygote(zsampan, tmp_path):
                        capture_output=True, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
     assert p.stdout == b"here\nyes\n", p.stderr
     # errors stay one line with the right code
-    r = z("run", "--rm", "no-such-image")
+    r = z("run", "--rm", "--pull", "never", "no-such-image")
     assert r.rc == 125 and r.err.count("\n") == 1
 
 

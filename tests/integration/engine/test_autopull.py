@@ -1,0 +1,28 @@
+"""`run` pulls a missing image as Docker does (`--pull missing`), from a real registry."""
+
+import pytest
+
+from tests.unit.registry.registry_server import RegistryServer
+
+
+@pytest.fixture
+def registry(tmp_path):
+    srv = RegistryServer(tmp_path / "registry").start()
+    yield srv
+    srv.stop()
+    srv.wipe()
+
+
+def test_run_pulls_a_missing_image(sampan, registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("SAMPAN_CONFIG", str(tmp_path / "config.json"))
+    ref = f"{registry.host}/team/box:1"
+    sampan.ok("push", "-q", "busybox", ref)
+    sampan.ok("rmi", "busybox")
+    r = sampan("run", "--rm", ref, "echo", "pulled and ran")
+    assert r.rc == 0 and r.out == "pulled and ran\n"
+    assert f"Unable to find image '{ref}' locally" in r.err
+    assert ref in sampan.ok("images", "--format", "{{.Repository}}:{{.Tag}}")
+    # --pull never does not go to the registry
+    sampan.ok("rmi", ref)
+    r = sampan("run", "--rm", "--pull", "never", ref, "true")
+    assert r.rc == 125 and "Unable to find" not in r.err
