@@ -218,6 +218,8 @@ def write_etc_files(files: dict, config: dict) -> None:
         return
     extra = "".join(f"{ip}\t{host}\n" for host, ip in config.get("add_hosts", []))
     atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode(), durable=False)
+    # the network package rewrites /etc/hosts as peers come and go; it appends this file
+    atomic_write_bytes(files["hosts"].with_name("hosts.extra"), extra.encode(), durable=False)
     if config.get("dns"):
         resolv = "".join(f"nameserver {d}\n" for d in config["dns"])
     else:

@@ -41,6 +41,10 @@ class HostsFiles:
         path = self.path_of(cid)
         data = self.render(cid) if path else None
         if path and data is not None:
+            try:  # the container's own --add-host lines, kept by the engine beside the file
+                data += Path(path + ".extra").read_bytes()
+            except OSError:
+                pass
             try:
                 dns.rewrite_in_place(Path(path), data)
             except OSError:

@@ -161,3 +161,9 @@ def test_killed_monitor_leaves_nothing_after_prune(sampan):
     assert sampan.ok("ps", "-aq") == ""
     assert not [l for l in _links(sampan) if l in links_before and l not in spare_veths(sampan)
                 and not l.startswith("sp")]
+
+
+def test_add_host_dns_hostname(sampan):
+    out = sampan.ok("run", "--rm", "--add-host", "db.local:10.1.2.3", "--dns", "9.9.9.9", "-h", "myhost",
+                    "busybox", "sh", "-c", "grep db.local /etc/hosts; cat /etc/resolv.conf; hostname")
+    assert out.split("\n")[:3] == ["10.1.2.3\tdb.local", "nameserver 9.9.9.9", "myhost"]
