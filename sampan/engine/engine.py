@@ -299,7 +299,8 @@ class Engine:
             raise InvalidState(f"container {rec.name} has no network namespace of its own "
                                f"(--network {rec.config.get('network')})")
         files = self.ctx.container_files(rec.id)
-        manager.attach(rec.id, netns, network, (), aliases, rec.config["hostname"], hosts_path=files["hosts"])
+        names = [rec.name] + [a for a in aliases if a != rec.name]  # peers find it by name too
+        manager.attach(rec.id, netns, network, (), names, rec.config["hostname"], hosts_path=files["hosts"])
 
     def network_disconnect(self, network: str, ref: str) -> None:
         rec = self.container(ref)

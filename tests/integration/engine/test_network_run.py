@@ -167,3 +167,22 @@ def test_add_host_dns_hostname(sampan):
     out = sampan.ok("run", "--rm", "--add-host", "db.local:10.1.2.3", "--dns", "9.9.9.9", "-h", "myhost",
                     "busybox", "sh", "-c", "grep db.local /etc/hosts; cat /etc/resolv.conf; hostname")
     assert out.split("\n")[:3] == ["10.1.2.3\tdb.local", "nameserver 9.9.9.9", "myhost"]
+
+
+def test_publish_all_and_connect_disconnect(sampan, busybox_tar):
+    sampan.ok("import", "--change", "EXPOSE 80", "--change", 'CMD ["httpd", "-f", "-p", "80"]',
+              str(busybox_tar), "exposed")
+    sampan.ok("run", "-d", "--name", "pa", "-P", "exposed")
+    line = sampan.ok("port", "pa").strip()
+    assert line.startswith("80/tcp -> 0.0.0.0:")
+    port = int(line.rsplit(":", 1)[1])
+    assert port > 0
+    sampan.ok("network", "create", "side")
+    sampan.ok("run", "-d", "--name", "peer", "--network", "side", "busybox", "sleep", "100")
+    sampan.ok("network", "connect", "side", "pa")
+    out = sampan.ok("exec", "peer", "sh", "-c", "ping -c1 -W2 pa >/dev/null && echo reach")
+    assert out.strip() == "reach"
+    assert "eth1" in sampan.ok("exec", "pa", "ls", "/sys/class/net")
+    sampan.ok("network", "disconnect", "side", "pa")
+    assert "eth1" not in sampan.ok("exec", "pa", "ls", "/sys/class/net")
+    sampan.ok("rm", "-f", "pa", "peer")
