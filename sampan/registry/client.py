@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import time
 from contextlib import contextmanager
 from typing import Iterator
 from urllib.parse import urlencode, urlparse
 
-import httpx
+# httpx's __init__ imports its own command line tool (click + rich, ~90 ms of every push and
+# pull) whenever those are installed; a None entry makes that optional import fail at once.
+# Removed right after, so anyone who does want httpx's CLI can still import it.
+if "httpx" not in sys.modules and "httpx._main" not in sys.modules:
+    sys.modules["httpx._main"] = None   # type: ignore[assignment]
+    try:
+        import httpx
+    finally:
+        del sys.modules["httpx._main"]
+import httpx  # noqa: E402
 
 from sampan.errors import ImageNotFound, RegistryError
 from sampan.registry import credentials, names
