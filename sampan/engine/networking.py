@@ -127,6 +127,9 @@ def disconnect(ctx: Context, rec: ContainerRecord) -> None:
     if mode_of(rec.config.get("network", "none")) != "bridge":
         return
     manager = nm(ctx)
+    caps = set(rec.config.get("cap_add") or [])
+    if not caps & {"CAP_NET_ADMIN", "ALL", "CAP_ALL"} and manager.recycle(rec.id):
+        return  # its sandbox, untouched (no NET_ADMIN), now waits for the next container
     netns = manager.netns_of(rec.id)
     if netns is not None or manager.attachments(rec.id):
         manager.release(rec.id, netns or manager.netns_path(rec.id), background=True, replenish=True)

@@ -313,6 +313,22 @@ class NetworkManager:
         self.hosts.write(cid)
         self.hosts.refresh(network)
 
+    def recycle(self, cid: str, max_spares: int = 2) -> bool:
+        """Keep a finished container's sandbox as a spare for the next container instead of
+        tearing it down and making a new one (~250 ms of CNI work saved per container).
+
+        Only for a single port-less attachment on the default network whose namespace still
+        exists; the caller vouches that the container could not change its network setup
+        (no CAP_NET_ADMIN: without it, addresses, routes, rules and net sysctls are as CNI
+        left them). Returns False when the caller should release() instead."""
+        rows = self.store.attachment_rows("cid=?", (cid,))
+        if len(rows) != 1 or rows[0]["network"] != DEFAULT_NETWORK:
+            return False
+        if not netns_mod.is_netns(Path(rows[0]["netns"])):
+            return False
+        return self.store.recycle_as_spare(cid, rows[0]["network"], "spare" + os.urandom(16).hex(),
+                                           max_spares)
+
     def release(self, cid: str, netns: Path, background: bool = True, replenish: bool = False) -> None:
         """Tear down every attachment of cid and its netns. With background=True the
         CNI DELs run in a detached process and this returns at once; host ports stay

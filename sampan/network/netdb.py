@@ -117,6 +117,20 @@ class NetDB:
             conn.executemany("INSERT INTO net_ports VALUES (?,?,?,?,?,?)",
                              [(cid, network, m.host_ip, m.host_port, m.proto, m.container_port) for m in ports])
 
+    def recycle_as_spare(self, cid: str, network: str, spare_id: str, max_spares: int) -> bool:
+        """Turn cid's (port-less) attachment into a spare sandbox, unless enough spares wait."""
+        with self.db.tx() as conn:
+            waiting = conn.execute("SELECT COUNT(*) FROM net_attachments WHERE network=? AND state=?",
+                                   (network, SPARE)).fetchone()[0]
+            if waiting >= max_spares:
+                return False
+            if conn.execute("SELECT 1 FROM net_ports WHERE cid=?", (cid,)).fetchone():
+                return False
+            n = conn.execute("UPDATE net_attachments SET cid=?, aliases='[]', hostname='', hosts_path='', "
+                             "state=? WHERE cid=? AND network=? AND state=?",
+                             (spare_id, SPARE, cid, network, ACTIVE)).rowcount
+            return n == 1
+
     def set_state(self, cid: str, network: str, state: str) -> None:
         with self.db.tx() as conn:
             conn.execute("UPDATE net_attachments SET state=? WHERE cid=? AND network=?", (state, cid, network))
