@@ -10,6 +10,7 @@ from pathlib import Path
 from sampan.errors import DigestMismatch, RegistryError
 from sampan.oci.layerdigest import LayerDigester
 from sampan.registry.client import RegistryClient
+from sampan.registry.digestworker import BackgroundDigester
 from sampan.registry.manifests import ACCEPT, MAX_MANIFEST_BYTES, Descriptor
 from sampan.registry.progress import ProgressSink, short
 
@@ -84,13 +85,17 @@ def download_layer(client: RegistryClient, repo: str, desc: Descriptor, diff_id:
     """Stream one layer to dest, checking size (stop past declared), digest, and diff_id."""
     key = short(desc.digest)
     progress.begin(key, desc.size)
-    digester = LayerDigester(expected_size=desc.size, budget=layer_budget())
+    digester = BackgroundDigester(LayerDigester(expected_size=desc.size, budget=layer_budget()))
+    received = 0
     try:
         with client.request("GET", f"/v2/{repo}/blobs/{desc.digest}", scopes=_scope(client, repo),
                             what=f"fetching layer {key}") as r, open(dest, "wb") as out:
             for chunk in r.iter_bytes():
                 if stop is not None and stop.is_set():
                     raise Aborted()
+                received += len(chunk)
+                if received > desc.size:     # checked here too: the worker may lag behind
+                    raise DigestMismatch(f"blob is larger than its declared {desc.size} bytes")
                 digester.update(chunk)
                 out.write(chunk)
                 progress.advance(key, len(chunk))
@@ -99,6 +104,8 @@ def download_layer(client: RegistryClient, repo: str, desc: Descriptor, diff_id:
         digest, size, got_diff_id, _ = digester.finish()
     except DigestMismatch as e:
         raise DigestMismatch(f"{client.image}: layer {key}: {e}; refused") from None
+    finally:
+        digester.abandon()
     if size != desc.size:
         raise DigestMismatch(f"{client.image}: layer {key} is {size} bytes, the manifest "
                              f"declares {desc.size}; refused")
