@@ -95,6 +95,8 @@ class RegistryClient:
             return self._base
         errors: list[str] = []
         for scheme in self._schemes:
+            if scheme == "https" and len(self._schemes) > 1 and not _speaks_tls(self.host):
+                continue     # a plain-HTTP registry: skip the HTTPS probe (and loading the CAs)
             base = f"{scheme}://{self.host}"
             try:
                 with self._http().stream("GET", base + "/v2/") as probe:
@@ -247,6 +249,30 @@ class RegistryClient:
         """GET /v2/ with credentials: succeeds only if the registry accepts them."""
         with self.request("GET", "/v2/", scopes=[], what="logging in"):
             pass
+
+
+def _speaks_tls(hostport: str) -> bool:
+    """Whether hostport answers a TLS handshake (certificates unchecked: only used to choose
+    between HTTPS and plain HTTP where both are allowed; HTTPS is then verified as usual).
+    Unknown (unreachable, timeout): True, so the real HTTPS probe reports the error."""
+    import socket
+    import ssl
+    parts = urlparse("//" + hostport)
+    try:
+        host, port = parts.hostname or hostport, parts.port or 443
+    except ValueError:
+        return True
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=5) as sock:
+            with ctx.wrap_socket(sock, server_hostname=host):
+                return True
+    except ssl.SSLError:
+        return False      # something answered, but not TLS
+    except OSError:
+        return True
 
 
 def _basic(auth: tuple[str, str]) -> str:
