@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from sampan.specgen.securejoin import read_in_root, secure_join
+from sampan.state.securejoin import read_in_root, secure_join
 
 
 def _whited_out(layer: Path, path: str) -> bool:

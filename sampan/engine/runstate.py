@@ -56,7 +56,7 @@ def make_init_layer(init) -> None:
 def _copy_up_new_volumes(ctx: Context, rec: ContainerRecord, root) -> None:
     """Docker copies the image's files at a volume's mount point into the volume when the
     volume is empty on first use (unless nocopy). Done once, marked by a file."""
-    from sampan.specgen.securejoin import secure_join
+    from sampan.state.securejoin import secure_join
 
     for m in rec.config["mounts"]:
         if m["kind"] != "volume" or "nocopy" in m.get("options", []):

@@ -6,10 +6,10 @@ Runs in the container's init before pivot_root (prepare) and after it
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 
+from sampan.state.securejoin import secure_join as _secure_join
 from sampan.runtime.mountopts import (MNT_DETACH, MS_BIND, MS_NOATIME, MS_NODEV, MS_NODIRATIME,
                                       MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RELATIME, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE,
                                       PROPAGATION, parse_options)
@@ -23,34 +23,7 @@ DEV_SYMLINKS = [("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"),
 
 def secure_join(root: str, path: str) -> str:
     """root + path with every symlink resolved as if root were '/', never escaping root."""
-    parts = [p for p in path.split("/") if p]
-    resolved: list[str] = []
-    links = 0
-    while parts:
-        part = parts.pop(0)
-        if part == ".":
-            continue
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = os.path.join(root, *resolved, part)
-        try:
-            st = os.lstat(candidate)
-        except OSError:
-            resolved.append(part)
-            continue
-        if stat.S_ISLNK(st.st_mode):
-            links += 1
-            if links > 255:
-                raise OSError(errno.ELOOP, "too many symlinks", path)
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                resolved = []
-            parts = [p for p in target.split("/") if p] + parts
-        else:
-            resolved.append(part)
-    return os.path.join(root, *resolved)
+    return str(_secure_join(root, path))
 
 
 def _kept_flags(path: str) -> int:

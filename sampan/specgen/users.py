@@ -9,7 +9,7 @@ supplementary groups are those listing the user by name.
 from __future__ import annotations
 
 from sampan.errors import InvalidArgument
-from sampan.specgen.securejoin import read_in_root
+from sampan.state.securejoin import read_in_root
 
 
 class ExecUser:
