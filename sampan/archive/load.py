@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from sampan.archive.reader import ArchiveReader
-from sampan.errors import DigestMismatch, InvalidArgument, SampanError
+from sampan.errors import DigestMismatch, InvalidArgument
 from sampan.oci import image as oci
 from sampan.oci.layerdigest import LayerDigester
 from sampan.oci.reference import parse_reference

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
-from pathlib import Path
 from typing import BinaryIO
 
 from sampan.engine import rootfs
@@ -64,7 +63,3 @@ def export(ctx: Context, rec: ContainerRecord, out: BinaryIO) -> None:
     finally:
         if mounted_here:
             rootfs.unmount(root)
-
-
-def changed_upper(ctx: Context, rec: ContainerRecord) -> Path:
-    return ctx.container_files(rec.id)["upper"]

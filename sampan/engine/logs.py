@@ -76,7 +76,7 @@ class LogWriter:
         self._f.close()
 
 
-def _files_oldest_first(path: Path) -> list[Path]:
+def _files_oldest_first(path) -> list:
     from pathlib import Path
     path = Path(path)
     rotated = sorted(path.parent.glob(path.name + ".*"),
@@ -95,7 +95,7 @@ def parse_line(raw: bytes) -> dict | None:
     return rec
 
 
-def read_records(path: Path, tail: int | None = None, since: str | None = None) -> list[dict]:
+def read_records(path, tail: int | None = None, since: str | None = None) -> list[dict]:
     records: list[dict] = []
     for f in _files_oldest_first(path):
         with open(f, "rb") as fh:
@@ -108,7 +108,7 @@ def read_records(path: Path, tail: int | None = None, since: str | None = None) 
     return records
 
 
-def follow_records(path: Path, still_running, poll: float = 0.05) -> Iterator[dict]:
+def follow_records(path, still_running, poll: float = 0.05):
     """Yield records appended to the current log file until still_running() is false."""
     f = open(path, "rb")
     f.seek(0, os.SEEK_END)
