@@ -38,7 +38,7 @@ def finish(ctx: Context, cid: str, code: int, runtime=None, notify=None) -> dict
     table.update(cid, state="exited", exit_code=code, finished_at=now_rfc3339(),
                  oom_killed=info["oom_killed"])
     if rec.config.get("auto_remove"):
-        table.delete(cid)
+        table.delete(cid, exit_code=code)
     if notify:
         notify(info)
     try:

@@ -127,8 +127,9 @@ def wait(ctx: Context, rec: ContainerRecord, timeout: float | None = None) -> in
                 pidfd = None
         while True:
             cur = ctx.containers.get(rec.id)
-            if cur is None:  # removed (--rm): the monitor recorded nothing we can read now
-                return rec.exit_code
+            if cur is None:  # removed (--rm): its exit code was kept for us
+                code = ctx.containers.exit_code_of_removed(rec.id)
+                return rec.exit_code if code is None else code
             st = status_of(cur)
             if st.state != RUNNING and not (st.state == CREATED and st.monitor_alive):
                 return st.exit_code

@@ -29,7 +29,15 @@ CREATE TABLE IF NOT EXISTS containers (
     error TEXT NOT NULL DEFAULT '',
     restart_count INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS container_exits (
+    id TEXT PRIMARY KEY,
+    exit_code INTEGER NOT NULL,
+    removed REAL NOT NULL
+);
 """
+
+# How long `wait` can still learn the exit code of a container that --rm removed.
+EXIT_TOMBSTONE_SECONDS = 24 * 3600
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -98,9 +106,18 @@ class ContainerTable:
         with self.db.tx() as conn:
             conn.execute(f"UPDATE containers SET {sets} WHERE id=?", (*fields.values(), cid))
 
-    def delete(self, cid: str) -> None:
+    def delete(self, cid: str, exit_code: int | None = None) -> None:
+        """Remove the record; with exit_code (--rm), keep it for a day so `wait` still can tell."""
         with self.db.tx() as conn:
             conn.execute("DELETE FROM containers WHERE id=?", (cid,))
+            if exit_code is not None:
+                now = time.time()
+                conn.execute("DELETE FROM container_exits WHERE removed < ?", (now - EXIT_TOMBSTONE_SECONDS,))
+                conn.execute("INSERT OR REPLACE INTO container_exits VALUES (?,?,?)", (cid, exit_code, now))
+
+    def exit_code_of_removed(self, cid: str) -> int | None:
+        row = self.db.conn.execute("SELECT exit_code FROM container_exits WHERE id=?", (cid,)).fetchone()
+        return None if row is None else row["exit_code"]
 
     def get(self, cid: str) -> ContainerRecord | None:
         row = self.db.conn.execute("SELECT * FROM containers WHERE id=?", (cid,)).fetchone()

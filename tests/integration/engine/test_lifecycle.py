@@ -187,3 +187,10 @@ def _record(sampan, cid):
     row = dict(conn.execute("SELECT pid, monitor_pid FROM containers WHERE id=?", (cid,)).fetchone())
     conn.close()
     return row
+
+
+def test_wait_on_an_auto_removed_container_gives_its_exit_code(sampan):
+    cid = sampan.ok("run", "-d", "--rm", "busybox", "sh", "-c", "sleep 0.5; exit 6").strip()
+    r = sampan("wait", cid)
+    assert r.out.strip() == "6", r.err
+    assert _wait_for(lambda: sampan.ok("ps", "-aq") == "")
