@@ -127,12 +127,16 @@ def disconnect(ctx: Context, rec: ContainerRecord) -> None:
     if mode_of(rec.config.get("network", "none")) != "bridge":
         return
     manager = nm(ctx)
+    if not manager.attachments(rec.id):
+        # Already released, or recycled by another cleanup of this container (the monitor's
+        # and `rm -f`'s can overlap): its old netns file may now be a spare's. Orphans of a
+        # crash are reconcile()'s job.
+        return
     caps = set(rec.config.get("cap_add") or [])
     if not caps & {"CAP_NET_ADMIN", "ALL", "CAP_ALL"} and manager.recycle(rec.id):
         return  # its sandbox, untouched (no NET_ADMIN), now waits for the next container
     netns = manager.netns_of(rec.id)
-    if netns is not None or manager.attachments(rec.id):
-        manager.release(rec.id, netns or manager.netns_path(rec.id), background=True, replenish=True)
+    manager.release(rec.id, netns or manager.netns_path(rec.id), background=True, replenish=True)
 
 
 def port_lines(ctx: Context, rec: ContainerRecord) -> list[str]:

@@ -44,12 +44,18 @@ def _network_teardown(root, runroot):
     try:
         nm = NetworkManager(paths, db)
         nm.settle()
+        bridges = [info.bridge for info in nm.list()]
         for info in nm.list():
             if info.name != "bridge":
                 nm.remove(info.name)
         nm.destroy_default()
     finally:
         db.close()
+    # CNI's per-container rules name their bridge: none of this root's may be left
+    import subprocess
+    rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    leaked = [line for line in rules.splitlines() if any(f'name: \\"{b}\\"' in line for b in bridges)]
+    assert not leaked, f"iptables rules left for this root's bridges: {leaked[:3]}"
 
 
 @pytest.fixture
