@@ -30,13 +30,19 @@ def _read_until(fd: int, needle: bytes, timeout: float = 15.0) -> bytes:
     return buf
 
 
-def test_run_it_is_a_real_terminal(sampan):
+def _spawn_on_pty(sampan, rows: int, cols: int, *args: str):
+    """Start `sampan ARGS` with a new pty of that size as its controlling terminal."""
     master, slave = pty.openpty()
-    _set_size(slave, 30, 100)
-    proc = subprocess.Popen(sampan.argv("run", "-it", "--rm", "busybox", "sh"),
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env=sampan.env(),
+    _set_size(slave, rows, cols)
+    proc = subprocess.Popen(sampan.argv(*args), stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True, env=sampan.env(),
                             preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
     os.close(slave)
+    return proc, master
+
+
+def test_run_it_is_a_real_terminal(sampan):
+    proc, master = _spawn_on_pty(sampan, 30, 100, "run", "-it", "--rm", "busybox", "sh")
     try:
         _read_until(master, b"# ")
         os.write(master, b"tty; stty size\r")
@@ -65,12 +71,7 @@ def test_run_it_is_a_real_terminal(sampan):
 
 def test_exec_it(sampan):
     sampan.ok("run", "-d", "--name", "box", "busybox", "sleep", "100")
-    master, slave = pty.openpty()
-    _set_size(slave, 24, 80)
-    proc = subprocess.Popen(sampan.argv("exec", "-it", "box", "sh"),
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env=sampan.env(),
-                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
-    os.close(slave)
+    proc, master = _spawn_on_pty(sampan, 24, 80, "exec", "-it", "box", "sh")
     try:
         _read_until(master, b"# ")
         os.write(master, b"tty; stty size; exit 3\r")
