@@ -90,10 +90,6 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         if p.destination in seen:
             raise InvalidArgument(f"duplicate mount point: {p.destination}")
         seen.add(p.destination)
-    for p in plans:
-        if p.kind == "bind" and not os.path.exists(p.source):
-            # Docker creates a missing bind source; an absent path is most often a typo.
-            os.makedirs(p.source, exist_ok=True)
     user_spec = opts.user if opts.user is not None else (icfg.get("User") or "")
     lowers = ctx.images.layer_dirs(image)
     exec_user = resolve_user(LayeredRoot(lowers), user_spec)
@@ -175,6 +171,10 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
     from sampan.state.trace import mark
     mark("create begin")
     config, image = build_config(ctx, opts)
+    for m in config["mounts"]:
+        # As Docker, a missing bind source is created - only once every option checked out.
+        if m["kind"] == "bind" and not os.path.exists(m["source"]):
+            os.makedirs(m["source"], exist_ok=True)
     cid = os.urandom(32).hex()
     table = ctx.containers
     name = opts.name.lstrip("/") if opts.name else random_name({r.name for r in table.all()})
