@@ -23,13 +23,15 @@ from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 
 
 class EngineBuildBackend:
-    def __init__(self, ctx: Context, runtime: str | None = None):
+    def __init__(self, ctx: Context, runtime: str | None = None, pull: str = "missing"):
         self.ctx = ctx
         self.runtime_name = runtime or ctx.default_runtime
+        self.pull = pull  # base images: missing (Docker's default), always, never
 
     # ---- images and layers ----
     def base_image(self, ref: str):
-        info = self.ctx.images.resolve(ref)
+        from sampan.engine.create import image_for_run
+        info = image_for_run(self.ctx, ref, self.pull)
         return info.id, info.config, list(info.layers)
 
     def layer_dirs(self, layers: list) -> list[Path]:

@@ -241,13 +241,13 @@ class Engine:
         from sampan.archive import load
         return load(self.ctx.images, fileobj)
 
-    def build(self, options, progress_mode: str = "auto", stream=None):
+    def build(self, options, progress_mode: str = "auto", stream=None, pull: str = "missing"):
         """Build an image (sampan.build.executor.BuildOptions) with RUN steps as containers."""
         from sampan.build.executor import build
         from sampan.build.progress import make_progress
         from sampan.engine.build_backend import EngineBuildBackend
 
-        backend = EngineBuildBackend(self.ctx)
+        backend = EngineBuildBackend(self.ctx, pull=pull)
         progress = make_progress(progress_mode, stream)
         try:
             return build(backend, self.ctx.db, options, progress)

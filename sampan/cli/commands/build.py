@@ -19,8 +19,9 @@ def main(command: str, argv: list[str], g) -> int:
     p.add_argument("--build-arg", action="append", default=[], help="Set a build-time variable")
     p.add_argument("--target", help="Set the target build stage to build")
     p.add_argument("--no-cache", action="store_true", help="Do not use cache when building the image")
-    p.add_argument("--pull", nargs="?", const="always", default="never",
-                   help="Accepted: base images come from the local store (never pulls here)")
+    p.add_argument("--pull", nargs="?", const="always", default="missing",
+                   choices=["missing", "always", "never", "true", "false"],
+                   help="Pull base images: missing (default, as Docker), always (--pull), never")
     p.add_argument("--network", default="default", help="Network for RUN steps: default, none or host")
     p.add_argument("-q", "--quiet", action="store_true", help="Suppress the build output, print the image ID")
     p.add_argument("--progress", choices=["auto", "plain", "tty", "quiet"], default="auto",
@@ -37,7 +38,8 @@ def main(command: str, argv: list[str], g) -> int:
                         build_args=parse_build_args(ns.build_arg, dict(os.environ)), target=ns.target,
                         no_cache=ns.no_cache, network=ns.network, labels=key_values(ns.label, "label"))
     mode = "quiet" if ns.quiet else ns.progress
-    result = g.engine().build(opts, mode, sys.stderr)
+    pull = {"true": "always", "false": "missing"}.get(ns.pull, ns.pull)
+    result = g.engine().build(opts, mode, sys.stderr, pull=pull)
     if ns.quiet:
         print(result.image_id)
     return 0

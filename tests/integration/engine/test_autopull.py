@@ -26,3 +26,18 @@ def test_run_pulls_a_missing_image(sampan, registry, tmp_path, monkeypatch):
     sampan.ok("rmi", ref)
     r = sampan("run", "--rm", "--pull", "never", ref, "true")
     assert r.rc == 125 and "Unable to find" not in r.err
+
+
+def test_build_pulls_a_missing_base_image(sampan, registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("SAMPAN_CONFIG", str(tmp_path / "config.json"))
+    ref = f"{registry.host}/team/base:1"
+    sampan.ok("push", "-q", "busybox", ref)
+    sampan.ok("rmi", "busybox")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM {ref}\nRUN echo built > /f\nCMD [\"cat\", \"/f\"]\n")
+    sampan.ok("build", "-q", "-t", "child", str(ctx))
+    assert sampan.ok("run", "--rm", "--network", "none", "child") == "built\n"
+    sampan.ok("rmi", "child", ref)
+    r = sampan("build", "--pull", "never", "-t", "child", str(ctx))
+    assert r.rc == 1 and "Dockerfile:1" in r.err
