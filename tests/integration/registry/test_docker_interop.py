@@ -182,6 +182,19 @@ def test_containerd_pulls_and_runs_what_sampan_pushed(registry, sampan):
         subprocess.run([*ctr, "containers", "rm", f"c-{sampan.tok}"], capture_output=True)
         subprocess.run([*ctr, "images", "rm", "--sync", ref], capture_output=True)
         subprocess.run(["ctr", "-a", sock, "namespaces", "rm", ns], capture_output=True)
+        _remove_cgroups_named(ns)  # containerd leaves the namespace's (empty) cgroup behind
+
+
+def _remove_cgroups_named(name: str) -> None:
+    for base in Path("/sys/fs/cgroup").iterdir():
+        top = base / name
+        if not top.is_dir():
+            continue
+        for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass
 
 
 def _saved(sampan: Sampan, tmp_path: Path) -> Path:
