@@ -172,6 +172,17 @@ def _commit_layer(ctx: StepContext, st: StageState, upper: Path, text: str) -> N
     _drop_upper(ctx, upper)
 
 
+def _start_step(ctx: StepContext, st: StageState, key: str, title: str) -> int | None:
+    """Announce a step; None when its result came from the cache (and was applied)."""
+    n = ctx.progress.start(title)
+    ctx.total_steps += 1
+    if _lookup(ctx, st, key):
+        ctx.cached_steps += 1
+        ctx.progress.cached(n)
+        return None
+    return n
+
+
 def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> None:
     argv = run_argv(instr, st.cfg.get("Shell"))
     args = {k: v for k, v in st.args.items() if k not in PROXY_ARGS}
@@ -179,11 +190,8 @@ def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> 
     if network not in ("default", "bridge", "none", "host"):
         raise fail(ctx.filename, instr.line, f"RUN --network={network}: use default (bridge), none or host")
     key = step_key(st.cache_key, "RUN", argv, args, network)
-    n = ctx.progress.start(title)
-    ctx.total_steps += 1
-    if _lookup(ctx, st, key):
-        ctx.cached_steps += 1
-        ctx.progress.cached(n)
+    n = _start_step(ctx, st, key, title)
+    if n is None:
         return
     upper = _new_upper(ctx)
     lowers = ctx.backend.layer_dirs(st.layers)
@@ -225,11 +233,8 @@ def do_workdir(ctx: StepContext, st: StageState, instr: Instruction, title: str)
     st.image_config = saved
     user = st.cfg.get("User") or ""
     key = step_key(st.cache_key, "WORKDIR", path, user)
-    n = ctx.progress.start(title)
-    ctx.total_steps += 1
-    if _lookup(ctx, st, key):
-        ctx.cached_steps += 1
-        ctx.progress.cached(n)
+    n = _start_step(ctx, st, key, title)
+    if n is None:
         return
     st.image_config = trial
     lowers = ctx.backend.layer_dirs(st.layers)
@@ -325,11 +330,8 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
     inline = [(n, hashlib.sha256(d).hexdigest(), m, t) for n, d, m, t in files]
     key = step_key(st.cache_key, instr.cmd, srcs, dest, workdir, chown_text, chmod,
                    instr.flags.get("from"), digest, inline)
-    n = ctx.progress.start(title)
-    ctx.total_steps += 1
-    if _lookup(ctx, st, key):
-        ctx.cached_steps += 1
-        ctx.progress.cached(n)
+    n = _start_step(ctx, st, key, title)
+    if n is None:
         return
     lowers = ctx.backend.layer_dirs(st.layers)  # only now: a cache hit needs no unpacked layers
     try:

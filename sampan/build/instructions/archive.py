@@ -38,18 +38,14 @@ def sniff_archive(path: Path) -> str | None:
 
 
 def _safe_name(name: str) -> str | None:
-    """The member's clean relative path, or None when it would land outside the root."""
-    parts: list[str] = []
-    for part in name.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                return None
-            parts.pop()
-            continue
-        parts.append(part)
-    return "/".join(parts)
+    """The member's clean relative path, or None when it would land outside the root.
+    Absolute names count from the root, as ADD reads rootfs tarballs."""
+    from sampan.errors import UnsafeArchive
+    from sampan.store.tarpath import clean_member_path
+    try:
+        return clean_member_path(name.lstrip("/"))
+    except UnsafeArchive:
+        return None
 
 
 def _through_symlink(root: Path, rel: str) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import tempfile
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from sampan.errors import SampanError
 from sampan.runtime.base import Stdio, become_subreaper, get_runtime
+from sampan.runtime.handshake import reap
 from tests.integration.runtime.bundle import make_bundle, token
 from tests.support import leaks
 
@@ -92,14 +92,7 @@ class Harness:
             except SampanError:
                 pass
         for pid in self.pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+            reap(pid)
 
 
 @pytest.fixture(params=["native", "runc"])
