@@ -194,8 +194,7 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
         rec = ContainerRecord(id=cid, name=name, image_id=image.id, image_ref=ref,
                               created=now_rfc3339(), config=config, state="created")
         _volumes_for(ctx, rec)  # named volumes are created on first use
-        write_bundle(ctx, rec)
-        table.insert(rec)
+        table.insert(rec)  # the bundle itself is written at every start (runstate.prepare_start)
         mark("create end")
     except BaseException:
         import shutil  # lazily: shutil pulls in bz2 and lzma
