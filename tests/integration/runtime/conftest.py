@@ -114,3 +114,15 @@ def h(request, busybox_tar):
         shutil.rmtree(base, ignore_errors=True)
     problems = {k: v for k, v in problems.items() if v}
     assert not problems, f"test leaked host state: {problems}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_parent_cgroups():
+    """The bundles put containers under /sampan-test/<id>; leave no empty parent behind
+    (rmdir fails harmlessly while another worker still has a container in it)."""
+    yield
+    for parent in Path("/sys/fs/cgroup").glob("*/sampan-test"):
+        try:
+            parent.rmdir()
+        except OSError:
+            pass
