@@ -119,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     code = try_run(argv, os.path.abspath(runroot))
     if code is not None:
         mark("cli exit (zygote)")
-        return code
+        # This process only relayed: skip the interpreter's teardown (~2 ms).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code & 0xFF)
     code = run_command(argv)
     try:
         sys.stdout.flush()
