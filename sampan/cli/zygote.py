@@ -1,12 +1,14 @@
-"""The zygote: a warm sampan process that forks one worker per command.
+"""The zygote: a warm sampan process with a worker forked ahead for the next command.
 
 Started in the background by a CLI that found none (`python -m sampan.cli.zygote
-RUNROOT`), it imports the modules the common commands need, listens on
-RUNROOT/zygote.sock (root only), and for each request forks a worker that takes
-over the client's stdio, cwd, umask and environment and runs the command as the
-CLI would. It holds no state of its own (no database handle, no caches used), so
-every worker starts clean. It exits when idle for a while, when its run root
-disappears, when its code changed on disk, or on `sampan system zygote stop`.
+RUNROOT`), it imports the modules the common commands need and listens on
+RUNROOT/zygote.sock (root only). One forked "spare" waits on that socket; the
+client it accepts hands over its stdio, cwd, umask and environment, and the spare
+runs the command as the CLI would, while the zygote forks the next spare. The
+zygote holds no state of its own (no database handle, no caches used), so every
+worker starts clean. It exits when idle for a while, when its run root
+disappears, when its code changed on disk, or on `sampan system zygote stop`;
+its spare follows it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import array
 import io
 import marshal
 import os
+import select
 import signal
 import socket
 import sys
@@ -23,6 +26,7 @@ import time
 from sampan.cli.zygote_client import SOCKET_NAME, code_stamp
 
 IDLE_EXIT = 600.0       # seconds without a request
+TOOK, STOP = b"t", b"s"  # what a spare worker tells the zygote
 _PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.commands.lifecycle",
             "sampan.cli.commands.exec", "sampan.cli.commands.logs", "sampan.cli.commands.start",
             "sampan.cli.commands.images", "sampan.cli.commands.inspect", "sampan.cli.attach_client",
@@ -32,6 +36,8 @@ _PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.com
             "sampan.store", "sampan.store.images", "sampan.runtime.native", "sampan.runtime.base",
             "sampan.network", "sampan.network.manager", "sampan.specgen.spec", "sampan.volumes",
             "sqlite3", "json", "selectors", "tarfile", "random", "shutil")
+# Built once here rather than in every worker (module, function, argument)
+_WARM = (("sampan.cli.commands.run", "container_parser", "run"),)
 
 
 def _recv_request(conn: socket.socket) -> tuple[dict, list[int]] | None:
@@ -101,6 +107,7 @@ def _become_worker(conn: socket.socket, req: dict, fds: list[int]) -> None:
 
 
 def serve(runroot: str) -> None:
+    import gc
     import importlib
 
     for name in _PRELOAD:
@@ -108,6 +115,12 @@ def serve(runroot: str) -> None:
             importlib.import_module(name)
         except Exception:
             pass
+    for module, func, arg in _WARM:
+        try:
+            getattr(sys.modules[module], func)(arg)
+        except Exception:
+            pass
+    gc.freeze()  # what is loaded now is never collected: forked workers do not copy it page by page
     stamp = code_stamp()
     path = os.path.join(runroot, SOCKET_NAME)
     tmp = f"{path}.{os.getpid()}"
@@ -117,38 +130,57 @@ def serve(runroot: str) -> None:
     listener.listen(64)
     os.replace(tmp, path)  # the newest zygote takes over the name
     inode = os.stat(path).st_ino
-    listener.settimeout(1.0)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped by the kernel
+    events_r, events_w = os.pipe2(os.O_CLOEXEC)  # spare -> zygote: TOOK a request, or STOP
+    alive_r, alive_w = os.pipe2(os.O_CLOEXEC)    # zygote -> spare: end of file once it is gone
+    pipes = (events_w, alive_r, alive_w)
+    _fork_spare(listener, pipes, stamp)
     last = time.monotonic()
     while True:
-        try:
-            conn, _ = listener.accept()
-        except socket.timeout:
+        ready, _, _ = select.select([events_r], [], [], 1.0)
+        if not ready:
             if (time.monotonic() - last > IDLE_EXIT or not os.path.isdir(runroot)
                     or _socket_gone(path, inode)):
                 break
             continue
         last = time.monotonic()
-        conn.settimeout(None)
-        got = _recv_request(conn)
-        if got is None:
-            conn.close()
-            continue
-        req, fds = got
-        if req.get("stop") or req.get("stamp") != stamp:
-            for fd in fds:
-                os.close(fd)
-            conn.close()
+        events = os.read(events_r, 64)
+        if STOP in events:
             break  # stopped, or our code is stale: the client runs in-process and starts a new one
-        pid = os.fork()
-        if pid == 0:
-            listener.close()
-            _become_worker(conn, req, fds)
-        for fd in fds:
-            os.close(fd)
-        conn.close()
+        _fork_spare(listener, pipes, stamp)  # the spare became a worker: have the next one ready
+    listener.shutdown(socket.SHUT_RDWR)  # wakes the waiting spare, which exits
     if not _socket_gone(path, inode):
         os.unlink(path)
+
+
+def _fork_spare(listener: socket.socket, pipes: tuple[int, int, int], stamp: int) -> None:
+    """Fork the next worker ahead of time. It waits for a client itself, so a command does
+    not wait for a fork of the zygote (~3 ms); the zygote forks the next spare meanwhile."""
+    events_w, alive_r, alive_w = pipes
+    if os.fork():
+        return
+    try:
+        os.close(alive_w)  # only the zygote holds it: its exit is our end of file
+        ready, _, _ = select.select([listener, alive_r], [], [])
+        if alive_r in ready:
+            os._exit(0)
+        conn, _ = listener.accept()  # fails once the zygote shut the listener down
+        os.write(events_w, TOOK)
+        listener.close()
+        os.close(alive_r)
+        got = _recv_request(conn)
+        if got is None:
+            os._exit(0)
+        req, fds = got
+        if req.get("stop") or req.get("stamp") != stamp:
+            os.write(events_w, STOP)
+            for fd in fds:
+                os.close(fd)
+            os._exit(0)  # closing the connection tells the client: it runs the command itself
+        os.close(events_w)
+        _become_worker(conn, req, fds)
+    finally:
+        os._exit(0)
 
 
 def _socket_gone(path: str, inode: int) -> bool:

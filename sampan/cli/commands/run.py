@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 
 from sampan.cli.args import Parser, key_values
@@ -12,6 +13,7 @@ NETWORK_HELP = ("Connect the container to a network: bridge (default), a network
                 "none, host, or container:NAME")
 
 
+@functools.lru_cache(maxsize=2)  # parsing does not change it; the zygote builds it once for all workers
 def container_parser(command: str) -> Parser:
     p = Parser(command, "Create and run a new container from an image" if command == "run"
                else "Create a new container")

@@ -80,3 +80,40 @@ def test_stale_code_is_not_served(zsampan):
         assert z.ok("run", "--rm", "busybox", "echo", "fresh") == "fresh\n"
     finally:
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _zygote_started(z) -> None:
+    z.ok("run", "--rm", "busybox", "true")
+    deadline = time.monotonic() + 20
+    while not (z.runroot / "zygote.sock").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_commands_at_once_each_get_a_worker(zsampan):
+    z = zsampan
+    _zygote_started(z)
+    procs = [subprocess.Popen(z.argv("run", "--rm", "busybox", "echo", str(i)), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=z.env())
+             for i in range(4)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert [(p.returncode, o) for p, (o, _) in zip(procs, outs)] == [(0, f"{i}\n".encode()) for i in range(4)]
+
+
+def test_the_waiting_spare_worker_follows_a_killed_zygote(zsampan):
+    from tests.support.leaks import processes_with
+    z = zsampan
+    _zygote_started(z)
+    pattern = f"sampan.cli.zygote {z.runroot}"
+    deadline = time.monotonic() + 10
+    while len(processes_with(pattern)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pids = [int(p.split(":")[0]) for p in processes_with(pattern)]
+    assert len(pids) == 2  # the zygote and its spare worker
+    parent = {p: int(open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1]) for p in pids}
+    zygote = next(p for p in pids if parent[p] not in pids)
+    os.kill(zygote, 9)
+    deadline = time.monotonic() + 5
+    while processes_with(pattern) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_with(pattern) == []
+    assert z.ok("run", "--rm", "busybox", "echo", "still") == "still\n"  # served in-process meanwhile
