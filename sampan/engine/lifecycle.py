@@ -51,11 +51,31 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
             raise InvalidState(f"container {rec.name} is being started by another command")
         if st.lost:
             runstate.cleanup_after_exit(ctx, rec)
-        job = MonitorJob(cid=rec.id, attach_wait=attach_client,
+        sandbox = _prepare(ctx, rec)
+        job = MonitorJob(rec, sandbox, attach_wait=attach_client,
                          open_stdin=rec.config["open_stdin"] if open_stdin is None else open_stdin,
                          tty=rec.config["tty"])
-        status_fd, _ = spawn(ctx, job)
+        try:
+            status_fd, _ = spawn(ctx, job)
+        finally:
+            sandbox.close()  # the monitor holds the host ports now
         return _await_monitor(ctx, rec, status_fd, attach_client)
+
+
+def _prepare(ctx: Context, rec: ContainerRecord):
+    """Mount, network and bundle, here rather than in the monitor: this process has the
+    database and the image open already. A failure is written down and undone."""
+    try:
+        return runstate.prepare_start(ctx, rec)
+    except BaseException as e:
+        from sampan.errors import SampanError
+        msg = e.message if isinstance(e, SampanError) else f"{type(e).__name__}: {e}"
+        code = e.exit_code if isinstance(e, SampanError) else 125
+        try:
+            runstate.record_failed_start(ctx, rec, msg, code)
+        except Exception:
+            pass  # the original failure is the one to report; rm -f finishes the cleanup
+        raise
 
 
 def _await_monitor(ctx: Context, rec: ContainerRecord, status_fd: int, attach_client: bool) -> Started:

@@ -1,10 +1,12 @@
 """The monitor: a small process per running container that outlives the CLI.
 
-It is forked (twice, so it is nobody's zombie) from the CLI that starts the
-container. It mounts the root filesystem, asks the OCI runtime to create and
-start the container as its own child (it is a child subreaper), owns the
-container's stdio, writes the logs, serves attach clients, records the exit
-code and time, cleans mounts and runtime state, and honours --rm.
+It is forked, in a session of its own, from the CLI that starts the container,
+once that CLI has mounted the root filesystem and made the network sandbox
+(runstate.prepare_start; the monitor inherits the sandbox's host-port sockets).
+It asks the OCI runtime to create and start the container as its own child (it
+is a child subreaper), owns the container's stdio, writes the logs, serves
+attach clients, records the exit code and time, cleans mounts and runtime
+state, and honours --rm.
 
 It talks back to the CLI that spawned it through a status pipe (JSON lines):
 {"phase": "created"} when an attach client may connect, then {"ok": true,
@@ -30,36 +32,43 @@ from sampan.state.trace import mark
 
 
 class MonitorJob:
-    __slots__ = ("cid", "attach_wait", "open_stdin", "tty")
+    __slots__ = ("rec", "sandbox", "attach_wait", "open_stdin", "tty")
 
-    def __init__(self, cid: str, attach_wait: bool, open_stdin: bool, tty: bool) -> None:
-        self.cid = cid
+    def __init__(self, rec, sandbox, attach_wait: bool, open_stdin: bool, tty: bool) -> None:
+        self.rec = rec                  # the container, as prepare_start left it
+        self.sandbox = sandbox          # networking.Sandbox: its port sockets stay open in the monitor
         self.attach_wait = attach_wait  # wait for one attach client before starting (run, start -a)
         self.open_stdin = open_stdin    # -i: a stdin pipe fed by attach clients
         self.tty = tty
 
+    @property
+    def cid(self) -> str:
+        return self.rec.id
+
+
+_spawned: set[int] = set()  # monitors this process forked and has not reaped yet
+
 
 def spawn(ctx, job: MonitorJob) -> tuple[int, int]:
-    """Fork the monitor. Returns (status_read_fd, monitor_pid)."""
+    """Fork the monitor. Returns (status_read_fd, monitor_pid).
+
+    One fork, not a daemon's two: the monitor is this process's child until this
+    process exits (the CLI, moments later), and a longer-lived caller reaps it at
+    its next spawn. setsid() keeps it out of the terminal's job control."""
+    _reap_finished()
     # SQLite must never be carried across fork: a child that closes an inherited
     # connection drops the parent's POSIX locks, and a later writer may then lose
     # the WAL. Close it here; both sides reopen lazily.
     ctx.db.close()
     r, w = os.pipe2(os.O_CLOEXEC)
-    pid_r, pid_w = os.pipe2(os.O_CLOEXEC)
+    keep = [w] + [s.fileno() for s in (job.sandbox.sockets if job.sandbox else [])]
     gc.freeze()  # keep the forked monitor from dirtying the parent's heap pages
-    first = os.fork()
-    if first == 0:
+    pid = os.fork()
+    if pid == 0:
         try:
             os.close(r)
-            os.close(pid_r)
             os.setsid()
-            second = os.fork()
-            if second:
-                os.write(pid_w, str(second).encode())
-                os._exit(0)
-            os.close(pid_w)
-            _close_inherited_fds(keep=w)
+            _close_inherited_fds(keep)
             _run(ctx, job, w)
         except BaseException:  # never return into the CLI's code in a forked child
             try:
@@ -68,20 +77,30 @@ def spawn(ctx, job: MonitorJob) -> tuple[int, int]:
             except OSError:
                 pass
         os._exit(0)
-    os.close(w)
-    os.close(pid_w)
-    os.waitpid(first, 0)
-    data = os.read(pid_r, 32)
-    os.close(pid_r)
     gc.unfreeze()
-    return r, int(data or b"0")
+    os.close(w)
+    _spawned.add(pid)
+    return r, pid
 
 
-def _close_inherited_fds(keep: int) -> None:
+def _reap_finished() -> None:
+    for pid in list(_spawned):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _spawned.discard(pid)
+
+
+def _close_inherited_fds(keep: list[int]) -> None:
     """Drop every fd the CLI had open (e.g. a container lock held by `start`): the monitor
     lives long, and an inherited flock would be held for the container's whole life."""
-    os.closerange(3, keep)
-    os.closerange(keep + 1, 65536)
+    low = 3
+    for fd in sorted(set(keep)):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 65536)
 
 
 def _daemonize_stdio(log_path: str) -> None:
@@ -115,19 +134,13 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     become_subreaper()
-    table = ctx.containers
-    rec = table.get(job.cid)
-    me = os.getpid()
-    table.update(job.cid, monitor_pid=me, monitor_start=procs.start_time(me))
-
+    rec, sandbox = job.rec, job.sandbox
     wake_r = wakeup_pipe()
 
     runtime = ctx.runtime_for(rec)
     fds_for_child: list[int] = []
     stdin_w = out_r = err_r = master = None
     try:
-        mark("monitor: prepare")
-        sandbox = runstate.prepare_start(ctx, rec)  # rootfs, network; sandbox holds host ports
         mark("monitor: runtime create")
         if job.tty:
             stdio = Stdio(terminal=True)
@@ -166,9 +179,11 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
         os._exit(0)
 
     pid = created.pid
-    table.update(job.cid, state="running", pid=pid, pid_start=procs.start_time(pid),
-                 started_at=now_rfc3339(), exit_code=0, oom_killed=False, error="",
-                 finished_at="")
+    me = os.getpid()
+    ctx.containers.update(job.cid, state="running", pid=pid, pid_start=procs.start_time(pid),
+                          monitor_pid=me, monitor_start=procs.start_time(me),
+                          started_at=now_rfc3339(), exit_code=0, oom_killed=False, error="",
+                          finished_at="")
     _say(status_fd, {"ok": True, "pid": pid})
     os.close(status_fd)
 
@@ -229,9 +244,7 @@ def _fail_start(ctx, rec, runtime, exc: BaseException, status_fd: int) -> None:
         msg, kind, code = f"{type(exc).__name__}: {exc}", "RuntimeFailure", 125
         traceback.print_exc()
     try:
-        ctx.containers.update(rec.id, state="exited" if rec.state != "created" else "created",
-                              exit_code=code, error=msg, finished_at=now_rfc3339())
-        runstate.cleanup_after_exit(ctx, rec, runtime)
+        runstate.record_failed_start(ctx, rec, msg, code, runtime)
     except Exception:
         traceback.print_exc()
     _say(status_fd, {"error": msg, "kind": kind, "exit_code": code})

@@ -63,15 +63,22 @@ def _name_of(ctx: Context, cid: str) -> str | None:
 
 
 class Sandbox:
-    __slots__ = ("netns", "sockets")
+    __slots__ = ("netns", "sockets", "config")
 
-    def __init__(self, netns: str | None = None, sockets: list | None = None) -> None:
+    def __init__(self, netns: str | None = None, sockets: list | None = None,
+                 config: dict | None = None) -> None:
         self.netns = netns                # path to join; None = a new empty one; "host"
         self.sockets = sockets or []      # host ports held while the container lives
+        self.config = config              # the container's config as updated by connect(), if it was
+
+    def close(self) -> None:
+        """Drop this process's hold on the host ports (the monitor keeps its own)."""
+        for s in self.sockets:
+            s.close()
 
 
 def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
-    """Make the container's network sandbox (monitor, before the runtime starts)."""
+    """Make the container's network sandbox (before its monitor starts the runtime)."""
     c = rec.config
     mode = mode_of(c["network"])
     if mode == "none":
@@ -100,14 +107,15 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
         if not c.get("dns"):
             # Bind-mounted file: rewrite it in place, not by rename.
             files["resolv"].write_bytes(manager.resolv_conf())
-        ctx.containers.update(rec.id, config={**c, "net": {
+        config = {**c, "net": {
             "ip": att.ip, "prefix": att.prefix, "gateway": att.gateway, "mac": att.mac,
-            "ports": [list(p) for p in att.ports] or [list(p) for p in maps], "netns": str(netns)}})
+            "ports": [list(p) for p in att.ports] or [list(p) for p in maps], "netns": str(netns)}}
+        ctx.containers.update(rec.id, config=config)
     except BaseException:
         for s in socks:
             s.close()
         raise
-    return Sandbox(netns=str(netns), sockets=socks)
+    return Sandbox(netns=str(netns), sockets=socks, config=config)
 
 
 def _container_netns(ctx: Context, cid: str) -> str:

@@ -10,12 +10,13 @@ import os
 
 from sampan.engine import rootfs
 from sampan.engine.context import Context
-from sampan.engine.records import ContainerRecord
+from sampan.engine.records import ContainerRecord, now_rfc3339
 
 
 def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
-    """Mount the root filesystem and (with network) make the network sandbox.
-    Returns the Sandbox, whose host-port sockets the caller keeps open."""
+    """Mount the root filesystem and (with network) make the network sandbox and write
+    the OCI bundle. Returns the Sandbox, whose host-port sockets the monitor keeps open;
+    rec.config is updated with the network's answers."""
     mount_rootfs(ctx, rec)
     (ctx.paths.runroot / "a").mkdir(parents=True, exist_ok=True)
     if not network:
@@ -27,7 +28,9 @@ def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
     # they are made again here, at every start, from the database.
     write_etc_files(ctx.container_files(rec.id), rec.config)
     sandbox = networking.connect(ctx, rec)
-    write_bundle(ctx, ctx.containers.get(rec.id) or rec, sandbox.netns)
+    if sandbox.config is not None:
+        rec.config = sandbox.config  # the address it got, as connect() wrote it down
+    write_bundle(ctx, rec, sandbox.netns)
     return sandbox
 
 
@@ -74,6 +77,15 @@ def _copy_up_new_volumes(ctx: Context, rec: ContainerRecord, root) -> None:
             os.chown(data, st.st_uid, st.st_gid)
             os.chmod(data, st.st_mode & 0o7777)
         marker.touch()
+
+
+def record_failed_start(ctx: Context, rec: ContainerRecord, message: str, exit_code: int,
+                        runtime=None) -> None:
+    """A start that failed leaves the container as it was (created or exited) with the
+    error written down, and nothing mounted or attached."""
+    ctx.containers.update(rec.id, state="exited" if rec.state != "created" else "created",
+                          exit_code=exit_code, error=message, finished_at=now_rfc3339())
+    cleanup_after_exit(ctx, rec, runtime)
 
 
 def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None) -> None:
