@@ -12,6 +12,7 @@ from sampan.errors import InvalidArgument, InvalidState, RuntimeFailure, SampanE
 from sampan.runtime import channel
 from sampan.runtime.base import Created, RuntimeState, Stdio
 from sampan.runtime.cgroups import CgroupV1, is_v2, open_cgroup
+from sampan.runtime.cgroups.prime import prime
 from sampan.runtime.child import ChildContext, container_init
 from sampan.runtime.forking import fork_in_pidns
 from sampan.runtime.handshake import compile_seccomp, ensure_std_fds, join_cgroup, wait_ready
@@ -53,6 +54,7 @@ class NativeRuntime:
         devnull = -1
         try:
             cgroup.create(linux.get("resources") or {})
+            prime()  # the join below then waits less of its RCU grace period: see prime.py
             fifo = self.states.fifo(cid)
             os.mkfifo(fifo, 0o600)
             sock, child_sock = channel.pair()

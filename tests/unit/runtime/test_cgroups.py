@@ -186,3 +186,29 @@ def test_v2_device_rules_go_to_a_bpf_program_deny_all_first(tmp_path, no_bpf):
     assert where == str(root / "d")
     assert rules[0] == {"allow": False, "access": "rwm"} and rules[1] == rule
     assert {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"} in rules[2:]
+
+
+def test_prime_finds_the_callers_own_cgroup_procs_file_v1(tmp_path):
+    from sampan.runtime.cgroups.prime import own_procs_file
+    root = tmp_path / "cg"
+    (root / "pids" / "user.slice").mkdir(parents=True)
+    (root / "pids" / "user.slice" / "cgroup.procs").write_text("")
+    (root / "systemd" / "user.slice").mkdir(parents=True)
+    (root / "systemd" / "user.slice" / "cgroup.procs").write_text("")
+    proc = tmp_path / "cgroup"
+    # name=systemd comes first but is never the one written to; the unified line is ignored on v1
+    proc.write_text("9:name=systemd:/user.slice\n8:pids:/user.slice\n0::/user.slice\n")
+    assert own_procs_file(str(proc), str(root)) == str(root / "pids" / "user.slice" / "cgroup.procs")
+
+
+def test_prime_finds_the_callers_own_cgroup_procs_file_v2(tmp_path):
+    from sampan.runtime.cgroups.prime import own_procs_file
+    root = tmp_path / "cg"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "cgroup.controllers").write_text("memory pids\n")
+    (root / "a" / "b" / "cgroup.procs").write_text("")
+    proc = tmp_path / "cgroup"
+    proc.write_text("0::/a/b\n")
+    assert own_procs_file(str(proc), str(root)) == str(root / "a" / "b" / "cgroup.procs")
+    proc.write_text("0::/gone\n")
+    assert own_procs_file(str(proc), str(root)) is None  # nothing to write: prime does nothing

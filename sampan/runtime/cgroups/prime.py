@@ -1,0 +1,61 @@
+"""Pay, in the background and ahead of time, the wait that the next cgroup move costs.
+
+A write to cgroup.procs (v1 or v2) takes the kernel's cgroup_threadgroup_rwsem for
+writing. When nobody took it during the last RCU grace period, that writer first waits
+a whole grace period (6-12 ms on the 2-core VM this was measured on); a writer that
+comes while such a wait is under way, or in the grace period after it, does not wait
+again. So a caller that will move a task soon (the monitor, about 10 ms before the
+runtime moves the container's init into its cgroup) calls prime() first: a thread
+"moves" this process into the cgroup it is already in, which changes nothing but
+starts that wait at once. The container's join then takes ~0.6 ms instead of ~8.
+
+The thread only writes one file and never forks, so a fork in the caller meanwhile
+(the runtime's, into a new pid namespace) is unaffected by it.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+
+_ROOT = "/sys/fs/cgroup"
+
+
+def prime() -> None:
+    """Start the grace period now, in a thread. Best effort: any failure is ignored."""
+    path = own_procs_file()
+    if path is not None:
+        _thread.start_new_thread(_rewrite_own_pid, (path,))
+
+
+def own_procs_file(proc_cgroup: str = "/proc/self/cgroup", root: str = _ROOT) -> str | None:
+    """The cgroup.procs file of a cgroup this process is in, on a hierarchy it can write:
+    the unified one on cgroup v2, else the first named controller of v1 (never name=...)."""
+    try:
+        with open(proc_cgroup) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    unified = os.path.exists(os.path.join(root, "cgroup.controllers"))
+    for line in lines:
+        hid, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if unified:
+            if hid != "0":
+                continue
+            base = root
+        else:
+            if not controllers or controllers.startswith("name="):
+                continue
+            base = os.path.join(root, controllers)  # e.g. pids, or cpu,cpuacct
+        candidate = os.path.join(base, path.lstrip("/"), "cgroup.procs")
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def _rewrite_own_pid(path: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(str(os.getpid()))
+    except OSError:
+        pass
