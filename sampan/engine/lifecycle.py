@@ -51,6 +51,8 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
             raise InvalidState(f"container {rec.name} is being started by another command")
         if st.lost:
             runstate.cleanup_after_exit(ctx, rec)
+        from sampan.runtime.cgroups.prime import prime
+        prime()  # the runtime moves the container into its cgroup ~12 ms from now: see prime.py
         sandbox = _prepare(ctx, rec)
         job = MonitorJob(rec, sandbox, attach_wait=attach_client,
                          open_stdin=rec.config["open_stdin"] if open_stdin is None else open_stdin,

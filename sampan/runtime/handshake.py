@@ -43,10 +43,13 @@ def wait_ready(sock, pid: int) -> int | None:
         raise
 
 
-def join_cgroup(cgroup, pid: int, sock) -> None:
-    """Move the child into the container's cgroup while it sets itself up, then tell it.
-    If that fails, the child's own error (if it already failed) is the one to report."""
+def join_cgroup(cgroup, pid: int, sock, make=None) -> None:
+    """Move the child into the container's cgroup while it sets itself up (first calling
+    make(), which makes the cgroup, when given), then tell it. If that fails, the child's
+    own error (if it already failed) is the one to report."""
     try:
+        if make is not None:
+            make()
         cgroup.join(pid)
     except BaseException as join_error:
         reap(pid)

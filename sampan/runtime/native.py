@@ -23,6 +23,13 @@ from sampan.runtime.syscalls import Syscalls
 from sampan.runtime.validate import validate
 
 
+def _make_cgroup(cgroup, resources: dict) -> None:
+    """Made once the child is forked: the mkdir may wait for a grace period that a cgroup
+    move started (see prime.py), and the child sets itself up meanwhile."""
+    cgroup.create(resources)
+    prime()  # keeps the join that follows from waiting a grace period of its own
+
+
 class NativeRuntime:
     name = "native"
 
@@ -50,11 +57,10 @@ class NativeRuntime:
         ensure_std_fds()
         self.states.reserve(cid)
         cgroup = open_cgroup(cgroup_path)
+        resources = linux.get("resources") or {}
         sock = child_sock = None
         devnull = -1
         try:
-            cgroup.create(linux.get("resources") or {})
-            prime()  # the join below then waits less of its RCU grace period: see prime.py
             fifo = self.states.fifo(cid)
             os.mkfifo(fifo, 0o600)
             sock, child_sock = channel.pair()
@@ -62,7 +68,7 @@ class NativeRuntime:
             ctx = ChildContext(
                 sock=child_sock, stdio=stdio, devnull=devnull, spec=spec,
                 rootfs=str((bundle / spec["root"]["path"]).resolve()), fifo=str(fifo),
-                cgroup_hierarchies=cgroup.mount_sources() if isinstance(cgroup, CgroupV1) else {},
+                cgroup_hierarchies=cgroup.mount_sources(resources) if isinstance(cgroup, CgroupV1) else {},
                 cgroup_v2=is_v2(), seccomp=compile_seccomp(linux))
             pidns = next((ns for ns in linux.get("namespaces") or [] if ns.get("type") == "pid"), None)
             join_fd = os.open(pidns["path"], os.O_RDONLY | os.O_CLOEXEC) if pidns and pidns.get("path") else None
@@ -74,7 +80,7 @@ class NativeRuntime:
                     os.close(join_fd)
             child_sock.close()
             child_sock = None
-            join_cgroup(cgroup, pid, sock)
+            join_cgroup(cgroup, pid, sock, make=lambda: _make_cgroup(cgroup, resources))
             master = wait_ready(sock, pid)
             st = proc_stat(pid)
             self.states.save(ContainerRecord(cid, pid, st[1] if st else 0, str(bundle), cgroup_path,

@@ -4,10 +4,16 @@ A write to cgroup.procs (v1 or v2) takes the kernel's cgroup_threadgroup_rwsem f
 writing. When nobody took it during the last RCU grace period, that writer first waits
 a whole grace period (6-12 ms on the 2-core VM this was measured on); a writer that
 comes while such a wait is under way, or in the grace period after it, does not wait
-again. So a caller that will move a task soon (the monitor, about 10 ms before the
-runtime moves the container's init into its cgroup) calls prime() first: a thread
-"moves" this process into the cgroup it is already in, which changes nothing but
-starts that wait at once. The container's join then takes ~0.6 ms instead of ~8.
+again. So a caller that will move a task soon calls prime() first: a thread "moves" this
+process into the cgroup it is already in, which changes nothing but starts that
+wait at once. A move 6-12 ms later then takes ~0.6 ms instead of ~8.
+
+While that first wait runs, the writer holds cgroup_mutex, so making a cgroup
+(mkdir) waits for it too. Hence two calls on the way to a container's start: the
+engine primes as it begins a start, ~12 ms before the runtime's move (its mkdir
+comes after the wait is over), and the native runtime primes again right after its
+mkdir, which is quick once the first wait is over and keeps the no-wait window
+open until its own move.
 
 The thread only writes one file and never forks, so a fork in the caller meanwhile
 (the runtime's, into a new pid namespace) is unaffected by it.
@@ -22,10 +28,17 @@ _ROOT = "/sys/fs/cgroup"
 
 
 def prime() -> None:
-    """Start the grace period now, in a thread. Best effort: any failure is ignored."""
+    """Start the grace period now, in a thread; return once the thread's write is under way.
+    Best effort: any failure is ignored."""
     path = own_procs_file()
-    if path is not None:
-        _thread.start_new_thread(_rewrite_own_pid, (path,))
+    if path is None:
+        return
+    started = _thread.allocate_lock()
+    started.acquire()
+    _thread.start_new_thread(_rewrite_own_pid, (path, started))
+    # Wait for the thread to reach its write: left to the interpreter's thread switching,
+    # it would get its first turn only after up to 5 ms (sys.getswitchinterval()).
+    started.acquire(timeout=1)
 
 
 def own_procs_file(proc_cgroup: str = "/proc/self/cgroup", root: str = _ROOT) -> str | None:
@@ -53,9 +66,15 @@ def own_procs_file(proc_cgroup: str = "/proc/self/cgroup", root: str = _ROOT) ->
     return None
 
 
-def _rewrite_own_pid(path: str) -> None:
+def _rewrite_own_pid(path: str, started) -> None:
     try:
-        with open(path, "w") as f:
-            f.write(str(os.getpid()))
+        f = open(path, "w")
+    except OSError:
+        started.release()
+        return
+    started.release()
+    try:
+        f.write(str(os.getpid()))  # the grace period is waited here, without the GIL
+        f.close()
     except OSError:
         pass

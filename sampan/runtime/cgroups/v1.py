@@ -71,12 +71,14 @@ class CgroupV1(Cgroup):
             want.add("blkio")
         return want
 
+    def planned(self, resources: dict) -> dict[str, Path]:
+        """The hierarchies (name -> dir) that create(resources) makes, known beforehand."""
+        want = self.wanted(resources or {})
+        return {name: d for name, d in self.dirs().items() if want & set(name.split(","))}
+
     def create(self, resources: dict) -> None:
         resources = resources or {}
-        want = self.wanted(resources)
-        for name, d in self.dirs().items():
-            if not want & set(name.split(",")):
-                continue
+        for name, d in self.planned(resources).items():
             mkdir(d)
             if "cpuset" in name.split(","):
                 self._inherit_cpuset(d)
@@ -154,9 +156,11 @@ class CgroupV1(Cgroup):
     def remove(self) -> None:
         kill_and_remove(list(self.existing().values()))
 
-    def mount_sources(self) -> dict[str, str]:
-        """For the container's /sys/fs/cgroup: joined hierarchy name -> cgroup mount options."""
-        return {name: ("none,name=" + name if name == "systemd" else name) for name in self.existing()}
+    def mount_sources(self, resources: dict | None = None) -> dict[str, str]:
+        """For the container's /sys/fs/cgroup: joined hierarchy name -> cgroup mount options.
+        With resources: those that create(resources) will make (the child is forked first)."""
+        names = self.existing() if resources is None else self.planned(resources)
+        return {name: ("none,name=" + name if name == "systemd" else name) for name in names}
 
 
 def device_rule(rule: dict) -> str | None:

@@ -76,3 +76,16 @@ def test_an_early_child_failure_is_reported_not_masked(h, tmp_path):
         assert msg == f"join network namespace {not_a_namespace}: setns: Invalid argument", msg
     with pytest.raises(ContainerNotFound):
         h.rt.state(cid)
+
+
+def test_a_cgroup_the_kernel_refuses_is_one_line_and_leaves_nothing(h):
+    # the native runtime makes the cgroup after forking the init: the child must go too
+    def edit(spec):
+        spec["linux"]["resources"] = {"cpu": {"quota": 1, "period": 100000}}  # quota < 1 ms: EINVAL
+    cid, bundle = h.bundle(["true"], edit)
+    with pytest.raises(RuntimeFailure) as e:
+        h.rt.create(cid, bundle, Stdio())
+    assert "\n" not in str(e.value).strip()
+    with pytest.raises(ContainerNotFound):
+        h.rt.state(cid)
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/sampan-test/{cid}"))

@@ -138,6 +138,10 @@ def test_v1_joins_only_the_hierarchies_it_needs(tmp_path, monkeypatch):
     (root / "devices" / "cgroup.procs").write_text("")
     cg = open_cgroup("/s/plain", root)
     monkeypatch.setattr(v1, "write", lambda path, value: None)
+    # known before the cgroup exists: the runtime forks the child first
+    assert set(cg.mount_sources({})) == {"memory", "cpu", "pids", "devices"}
+    assert "cpuset" in cg.mount_sources({"cpu": {"cpus": "0"}})
+    assert cg.existing() == {}
     cg.create({})
     assert set(cg.existing()) == {"memory", "cpu", "pids", "devices"}
     assert set(cg.mount_sources()) == {"memory", "cpu", "pids", "devices"}
