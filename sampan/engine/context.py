@@ -48,6 +48,12 @@ class Context:
         name = rec.config.get("runtime") or self.default_runtime
         return get_runtime(name, self.paths.runtime_state / name)
 
+    def container_lock(self, cid: str):
+        """The container's own lock (state.lock.file_lock): held by start and rm, discarded
+        once the container is removed."""
+        from sampan.state.lock import file_lock
+        return file_lock(self.paths.locks / cid)
+
     def attach_socket(self, cid: str) -> str:
         # unix socket paths are limited to 107 bytes: keep it short.
         return str(self.paths.runroot / "a" / (cid[:16] + ".sock"))

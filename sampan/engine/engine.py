@@ -143,7 +143,7 @@ class Engine:
     def export(self, ref: str, out: BinaryIO) -> None:
         from sampan.engine.inspect_fs import export
         rec = self.container(ref)
-        with lifecycle._lock(self.ctx, rec.id):
+        with self.ctx.container_lock(rec.id):
             export(self.ctx, rec, out)
 
     def commit(self, ref: str, repo: str | None, changes: list[str], message: str | None,

@@ -45,6 +45,9 @@ def finish(ctx: Context, cid: str, code: int, runtime=None, notify=None) -> dict
         runstate.cleanup_after_exit(ctx, rec, runtime)
     except Exception:
         traceback.print_exc()
+    if rec.config.get("auto_remove"):
+        with ctx.container_lock(cid) as lock:  # after a start or rm that held it is done
+            lock.discard()
     return info
 
 

@@ -16,7 +16,6 @@ from sampan.engine.records import ContainerRecord
 from sampan.engine.status import CREATED, RUNNING, status_of
 from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState,
                            RuntimeFailure)
-from sampan.state.lock import file_lock
 
 _ERRORS = {"CommandNotFound": CommandNotFound, "CommandNotExecutable": CommandNotExecutable}
 
@@ -29,10 +28,6 @@ class Started:
         self.conn = conn  # the attach socket when attached
 
 
-def _lock(ctx: Context, cid: str):
-    return file_lock(ctx.paths.locks / cid)
-
-
 def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
           open_stdin: bool | None = None) -> Started:
     """Spawn the container's monitor; return once the container runs (or failed to).
@@ -40,7 +35,7 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
     The container's lock is held until the monitor has answered, so a second `start`
     (or `rm`) waits and then sees the container running instead of racing its setup.
     """
-    with _lock(ctx, rec.id):
+    with ctx.container_lock(rec.id):
         rec = ctx.containers.get(rec.id) or rec
         st = status_of(rec)
         if st.state == RUNNING:
@@ -197,7 +192,7 @@ def stop(ctx: Context, rec: ContainerRecord, timeout: int | None = None) -> str 
 
 
 def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: bool = False) -> None:
-    with _lock(ctx, rec.id):
+    with ctx.container_lock(rec.id) as lock:
         current = ctx.containers.get(rec.id)
         if current is None:  # another command removed it while we waited for the lock
             raise ContainerNotFound(f"no such container: {rec.name} (it was just removed)")
@@ -214,6 +209,7 @@ def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: boo
         runstate.cleanup_after_exit(ctx, rec)
         runstate.remove_files(ctx, rec)
         ctx.containers.delete(rec.id)
+        lock.discard()
         if volumes:
             runstate.remove_anonymous_volumes(ctx, rec)
 

@@ -24,6 +24,7 @@ def main(argv: list[str]) -> int:
         # cid's lock is already ours: inherited, locked, from the parent
         networks = {r["network"] for r in nm.store.attachment_rows("cid=?", (cid,))}
         nm.teardown.release_now(cid, Path(netns))
+        nm.teardown.discard_lock_if_done(cid)  # still ours until this process exits
         for network in networks:
             nm.refresh_hosts(network)  # peers stop resolving the name of a container that is gone
         if replenish:

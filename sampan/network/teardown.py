@@ -11,7 +11,6 @@ idempotent, so doing it twice is harmless.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 from sampan.network import cni, netns as netns_mod
 from sampan.network.conflist import runtime_config
 from sampan.network.netdb import ACTIVE, SPARE, TEARING, NetDB
-from sampan.state.lock import file_lock
+from sampan.state.lock import acquire, discard, file_lock
 from sampan.state.paths import Paths
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
@@ -40,10 +39,15 @@ class Teardown:
 
     @contextmanager
     def locked(self, cid: str) -> Iterator[None]:
-        # Never unlinked: a waiter blocked on the old inode would otherwise share
-        # the "lock" with a newcomer who made a fresh file. Zero bytes on tmpfs.
+        """cid's teardown lock; discarded (see state.lock) once cid has nothing left to tear down."""
         with file_lock(self._lock_path(cid)):
             yield
+            self.discard_lock_if_done(cid)
+
+    def discard_lock_if_done(self, cid: str) -> None:
+        """For a holder of cid's lock (the background teardown holds it by inheritance)."""
+        if not self.store.attachment_rows("cid=?", (cid,)):
+            discard(self._lock_path(cid))
 
     def detach_one(self, cid: str, network: str) -> list[str]:
         found = self.store.attachment(cid, network)
@@ -79,10 +83,8 @@ class Teardown:
         # Take cid's lock here and hand the locked file to the child (flock belongs to
         # the open file, which the child inherits): from the moment we return, anyone
         # waiting on cid blocks until the child has finished.
-        self.paths.locks.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._lock_path(cid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = acquire(self._lock_path(cid))
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
             for r in rows:
                 self.store.set_state(cid, r["network"], TEARING)
             # its errors go to a log under runroot: nobody is waiting to read them

@@ -194,3 +194,21 @@ def test_wait_on_an_auto_removed_container_gives_its_exit_code(sampan):
     r = sampan("wait", cid)
     assert r.out.strip() == "6", r.err
     assert _wait_for(lambda: sampan.ok("ps", "-aq") == "")
+
+
+def test_lock_files_go_with_their_containers(sampan):
+    from tests.integration.engine.conftest import settle
+    sampan.ok("run", "--rm", "busybox", "true")                      # bridge: a teardown lock too
+    sampan.ok("run", "--rm", "--network", "none", "busybox", "true")
+    cid = sampan.ok("run", "-d", "busybox", "sleep", "100").strip()
+    sampan.ok("rm", "-f", cid)
+    sampan.ok("create", "--name", "made", "busybox", "true")
+    sampan.ok("rm", "made")
+    settle(sampan)
+    deadline = time.monotonic() + 10
+    left = ["?"]
+    while left and time.monotonic() < deadline:  # --rm's monitor discards its lock after cleanup
+        left = [p.name for p in (sampan.runroot / "locks").iterdir()
+                if len(p.name) == 64 or p.name.startswith("net-teardown-")]
+        time.sleep(0.05)
+    assert left == []
