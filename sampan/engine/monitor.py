@@ -28,6 +28,7 @@ from sampan.engine.logs import LogWriter
 from sampan.engine.monitor_loop import PumpLoop, exit_code, wakeup_pipe
 from sampan.engine.records import now_rfc3339
 from sampan.errors import SampanError
+from sampan.state.db import close_all
 from sampan.state.trace import mark
 
 
@@ -56,10 +57,7 @@ def spawn(ctx, job: MonitorJob) -> tuple[int, int]:
     process exits (the CLI, moments later), and a longer-lived caller reaps it at
     its next spawn. setsid() keeps it out of the terminal's job control."""
     _reap_finished()
-    # SQLite must never be carried across fork: a child that closes an inherited
-    # connection drops the parent's POSIX locks, and a later writer may then lose
-    # the WAL. Close it here; both sides reopen lazily.
-    ctx.db.close()
+    close_all()  # SQLite must never be carried across fork (see state.db); both sides reopen
     r, w = os.pipe2(os.O_CLOEXEC)
     keep = [w] + [s.fileno() for s in (job.sandbox.sockets if job.sandbox else [])]
     gc.freeze()  # keep the forked monitor from dirtying the parent's heap pages

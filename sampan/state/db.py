@@ -16,6 +16,18 @@ if TYPE_CHECKING:
     from typing import Iterator
 
 
+_open: set["Database"] = set()  # every Database of this process with a live connection
+
+
+def close_all() -> None:
+    """Close every connection this process has open: call before fork(). SQLite must never
+    be carried across fork: a child that closes (or just uses a second connection beside)
+    an inherited one confuses the locks SQLite keeps per process, and a later writer may
+    lose the WAL. Each Database reopens lazily."""
+    for db in list(_open):
+        db.close()
+
+
 class Database:
     def __init__(self, path: Path | str):
         self.path = Path(path)
@@ -32,6 +44,7 @@ class Database:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._conn = conn
+            _open.add(self)
         return self._conn
 
     def ensure_schema(self, name: str, sql: str) -> None:
@@ -57,3 +70,4 @@ class Database:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        _open.discard(self)
