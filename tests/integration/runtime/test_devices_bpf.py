@@ -9,6 +9,7 @@ import pytest
 
 from sampan.runtime.cgroups.devices_bpf import attach
 from tests.integration.runtime.bundle import token
+from tests.support.forked import in_child
 
 UNIFIED = Path("/sys/fs/cgroup/unified")
 if (Path("/sys/fs/cgroup") / "cgroup.controllers").exists():
@@ -23,27 +24,17 @@ def test_bpf_device_rules_are_enforced_by_the_kernel():
         attach(str(cg), [{"allow": False, "access": "rwm"},
                          {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
                          {"allow": True, "type": "c", "major": 1, "minor": 9, "access": "r"}])
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.close(r)
-                (cg / "cgroup.procs").write_text("0")
-                results = []
-                for path, mode in (("/dev/null", os.O_RDWR), ("/dev/zero", os.O_RDONLY),
-                                   ("/dev/urandom", os.O_RDONLY), ("/dev/urandom", os.O_WRONLY)):
-                    try:
-                        os.close(os.open(path, mode))
-                        results.append("ok")
-                    except PermissionError:
-                        results.append("denied")
-                os.write(w, " ".join(results).encode())
-            finally:
-                os._exit(0)
-        os.close(w)
-        out = os.read(r, 1000).decode()
-        os.close(r)
-        os.waitpid(pid, 0)
-        assert out.split() == ["ok", "denied", "ok", "denied"]
+        def try_devices() -> bytes:  # in a child: the test process stays out of the cgroup
+            (cg / "cgroup.procs").write_text("0")
+            results = []
+            for path, mode in (("/dev/null", os.O_RDWR), ("/dev/zero", os.O_RDONLY),
+                               ("/dev/urandom", os.O_RDONLY), ("/dev/urandom", os.O_WRONLY)):
+                try:
+                    os.close(os.open(path, mode))
+                    results.append("ok")
+                except PermissionError:
+                    results.append("denied")
+            return " ".join(results).encode()
+        assert in_child(try_devices).decode().split() == ["ok", "denied", "ok", "denied"]
     finally:
         cg.rmdir()
