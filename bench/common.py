@@ -100,6 +100,18 @@ def mem_used_kib() -> int:
     return info["MemTotal"] - info["MemAvailable"]
 
 
+def pss_kib(pid: int) -> int:
+    """A process's proportional set size: its private pages plus its share of shared ones."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def env_note() -> str:
     return (f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cpus, "
             f"PYTHONDONTWRITEBYTECODE={'set' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'unset'}")
