@@ -67,14 +67,17 @@ def own_procs_file(proc_cgroup: str = "/proc/self/cgroup", root: str = _ROOT) ->
 
 
 def _rewrite_own_pid(path: str, started) -> None:
+    # Plain fds, no buffered file object: the caller may fork while we wait in write(),
+    # and a child must not inherit a Python I/O lock held by this thread.
     try:
-        f = open(path, "w")
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     except OSError:
         started.release()
         return
     started.release()
     try:
-        f.write(str(os.getpid()))  # the grace period is waited here, without the GIL
-        f.close()
+        os.write(fd, str(os.getpid()).encode())  # the grace period is waited here, without the GIL
     except OSError:
         pass
+    finally:
+        os.close(fd)
