@@ -60,7 +60,10 @@ def spawn(ctx, job: MonitorJob) -> tuple[int, int]:
     close_all()  # SQLite must never be carried across fork (see state.db); both sides reopen
     r, w = os.pipe2(os.O_CLOEXEC)
     keep = [w] + [s.fileno() for s in (job.sandbox.sockets if job.sandbox else [])]
-    gc.freeze()  # keep the forked monitor from dirtying the parent's heap pages
+    # Keep the forked monitor's collections off the parent's heap pages. A zygote worker's
+    # heap is frozen already (cli/zygote.py): leave that as it is afterwards.
+    thaw = gc.get_freeze_count() == 0
+    gc.freeze()
     pid = os.fork()
     if pid == 0:
         try:
@@ -75,7 +78,8 @@ def spawn(ctx, job: MonitorJob) -> tuple[int, int]:
             except OSError:
                 pass
         os._exit(0)
-    gc.unfreeze()
+    if thaw:
+        gc.unfreeze()
     os.close(w)
     _spawned.add(pid)
     return r, pid
