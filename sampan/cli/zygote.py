@@ -168,9 +168,14 @@ def _fork_spare(listener: socket.socket, pipes: tuple[int, int, int], stamp: int
         os.write(events_w, TOOK)
         listener.close()
         os.close(alive_r)
-        got = _recv_request(conn)
+        conn.settimeout(10)  # a client that connects and says nothing must not keep us forever
+        try:
+            got = _recv_request(conn)
+        except OSError:
+            got = None
         if got is None:
             os._exit(0)
+        conn.settimeout(None)
         req, fds = got
         if req.get("stop") or req.get("stamp") != stamp:
             os.write(events_w, STOP)
