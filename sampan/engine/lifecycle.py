@@ -65,11 +65,8 @@ def _prepare(ctx: Context, rec: ContainerRecord):
     try:
         return runstate.prepare_start(ctx, rec)
     except BaseException as e:
-        from sampan.errors import SampanError
-        msg = e.message if isinstance(e, SampanError) else f"{type(e).__name__}: {e}"
-        code = e.exit_code if isinstance(e, SampanError) else 125
         try:
-            runstate.record_failed_start(ctx, rec, msg, code)
+            runstate.record_failed_start(ctx, rec, e)
         except Exception:
             pass  # the original failure is the one to report; rm -f finishes the cleanup
         raise

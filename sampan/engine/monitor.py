@@ -240,13 +240,11 @@ def _listen(path: str) -> socket.socket:
 
 
 def _fail_start(ctx, rec, runtime, exc: BaseException, status_fd: int) -> None:
-    if isinstance(exc, SampanError):
-        msg, kind, code = exc.message, type(exc).__name__, exc.exit_code
-    else:
-        msg, kind, code = f"{type(exc).__name__}: {exc}", "RuntimeFailure", 125
-        traceback.print_exc()
+    msg, kind, code = runstate.describe_failure(exc)
+    if not isinstance(exc, SampanError):
+        traceback.print_exc()  # a bug: the monitor's log keeps the traceback
     try:
-        runstate.record_failed_start(ctx, rec, msg, code, runtime)
+        runstate.record_failed_start(ctx, rec, exc, runtime)
     except Exception:
         traceback.print_exc()
     _say(status_fd, {"error": msg, "kind": kind, "exit_code": code})

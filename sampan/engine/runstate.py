@@ -79,10 +79,18 @@ def _copy_up_new_volumes(ctx: Context, rec: ContainerRecord, root) -> None:
         marker.touch()
 
 
-def record_failed_start(ctx: Context, rec: ContainerRecord, message: str, exit_code: int,
-                        runtime=None) -> None:
+def describe_failure(exc: BaseException) -> tuple[str, str, int]:
+    """(message, error kind, exit code) of a failed start, as the user will be told."""
+    from sampan.errors import SampanError
+    if isinstance(exc, SampanError):
+        return exc.message, type(exc).__name__, exc.exit_code
+    return f"{type(exc).__name__}: {exc}", "RuntimeFailure", 125
+
+
+def record_failed_start(ctx: Context, rec: ContainerRecord, exc: BaseException, runtime=None) -> None:
     """A start that failed leaves the container as it was (created or exited) with the
     error written down, and nothing mounted or attached."""
+    message, _, exit_code = describe_failure(exc)
     ctx.containers.update(rec.id, state="exited" if rec.state != "created" else "created",
                           exit_code=exit_code, error=message, finished_at=now_rfc3339())
     cleanup_after_exit(ctx, rec, runtime)

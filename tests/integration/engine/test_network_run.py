@@ -1,6 +1,7 @@
 """`run` on the network: published ports with real traffic on 127.0.0.1, names on user
 networks, conflicts named clearly with nothing left behind."""
 
+import json
 import socket
 import subprocess
 import sys
@@ -204,3 +205,27 @@ def test_finished_sandbox_is_recycled_unless_it_could_be_changed(sampan):
     settle(sampan)
     for _ in range(3):  # the spare pool holds at most 2: a recycled one would show up here
         assert "192.0.2.1" not in sampan.ok("run", "--rm", "busybox", "ip", "-4", "-o", "addr")
+
+
+def test_a_start_that_cannot_get_its_port_leaves_the_container_created_and_unmounted(sampan):
+    from tests.support.leaks import mounts_under
+    port = _free_port()
+    sampan.ok("create", "--name", "late", "-p", f"{port}:80", "busybox", "true")
+    holder = subprocess.Popen([sys.executable, "-c",
+                               f"import socket,time; s=socket.socket(); s.bind(('0.0.0.0',{port})); "
+                               f"s.listen(); print('ok', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"ok\n"
+        r = sampan("start", "late")
+        assert r.rc == 125 and r.err.count("\n") == 1
+        assert f"0.0.0.0:{port} is in use by pid {holder.pid}" in r.err
+        state = json.loads(sampan.ok("inspect", "late"))[0]["State"]
+        assert state["Status"] == "created" and f"{port}" in state["Error"]
+        assert mounts_under(str(sampan.root)) == []  # the start's root filesystem mount was undone
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sampan("start", "-a", "late").rc == 0  # the port is free again: it starts
+    sampan.ok("rm", "late")
+    settle(sampan)
