@@ -338,6 +338,11 @@ class Engine:
         from sampan.engine.system import disk_usage
         return disk_usage(self)
 
+    def check(self) -> list:
+        """`system check`: read-only findings (store.verify.Finding) about this root."""
+        from sampan.engine.check import check_root
+        return check_root(self.ctx.paths)
+
 
 def _same_ref(a: str, b: str) -> bool:
     from sampan.oci.reference import parse_reference

@@ -1,4 +1,4 @@
-"""`info`, `version`, `system df|info|prune`."""
+"""`info`, `version`, `system check|df|info|prune`."""
 
 from __future__ import annotations
 
@@ -68,6 +68,26 @@ def _prune(g, argv) -> int:
     return 0
 
 
+def _check(g, argv) -> int:
+    p = Parser("system check", description="Check that the state under --root is consistent "
+               "(blobs match their digests, records match their files). Changes nothing. "
+               "Exit status 1 when a problem was found; notes are harmless leftovers.")
+    p.parse_args(argv)
+    engine = g.engine()
+    findings = engine.check()
+    problems = sum(1 for f in findings if f.kind == "problem")
+    notes = len(findings) - problems
+    for f in findings:
+        print(f"{'problem:' if f.kind == 'problem' else 'note:   '} {f.message}")
+    root = engine.ctx.paths.root
+    tail = f" ({notes} note{'s' * (notes != 1)})" if notes else ""
+    if problems:
+        print(f"{problems} problem{'s' * (problems != 1)} found in {root}{tail}")
+        return 1
+    print(f"no problems found in {root}{tail}")
+    return 0
+
+
 def _zygote(g, argv) -> int:
     """The warm process that makes commands start fast (see sampan/cli/zygote.py)."""
     import os
@@ -96,8 +116,11 @@ def main(command: str, argv: list[str], g) -> int:
         return _info(g, argv[1:])
     if verb == "prune":
         return _prune(g, argv[1:])
+    if verb == "check":
+        return _check(g, argv[1:])
     if verb == "zygote":
         return _zygote(g, argv[1:])
-    sys.stdout.write("Usage:  sampan system COMMAND\n\nCommands:\n  df      Show disk usage\n"
+    sys.stdout.write("Usage:  sampan system COMMAND\n\nCommands:\n"
+                     "  check   Check the state for damage (read-only)\n  df      Show disk usage\n"
                      "  info    Display system-wide information\n  prune   Remove unused data\n")
     return 0 if verb in ("-h", "--help") else 125
