@@ -154,6 +154,9 @@ def test_each_damage_is_one_line_with_the_right_exit_code(sampan, used, damage, 
     if damage is _truncate_layer_blob:
         path, size = kept
         assert path.stat().st_size == size  # reported, not deleted or repaired
+    if damage is _corrupt_index_json:  # the advice works
+        sampan.ok("tag", "busybox:latest", "busybox:latest")
+        assert _check(sampan)[:2] == (0, [])
     if damage is _remove_container_dir:
         assert used[0] in findings[0] and used[1][:12] in findings[0]
         # the advice works: rm -f clears the record, and the root is clean again
@@ -203,3 +206,15 @@ def test_following_the_advice_for_a_corrupt_blob_repairs_the_root(sampan, used, 
     sampan.ok("import", str(busybox_tar), "busybox")
     sampan.ok("run", "--rm", "--network", "none", "busybox", "true")
     assert _check(sampan)[:2] == (0, [])
+
+
+def test_missing_database_is_a_problem(state_dirs, busybox_tar):
+    root, runroot = state_dirs
+    s = Sampan(root, runroot)
+    s.ok("import", str(busybox_tar), "busybox")
+    db = Paths(root, runroot).db
+    for name in (db.name, db.name + "-wal", db.name + "-shm"):
+        db.with_name(name).unlink(missing_ok=True)
+    r = s("system", "check")
+    assert r.rc == 1 and f"problem: {db} is missing" in r.out, r
+    assert not db.exists()
