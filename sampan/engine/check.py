@@ -100,8 +100,9 @@ def _containers(paths: Paths, db) -> list[Finding]:
         d = paths.container_dir(rec.id)
         if catalog.get(rec.image_id) is None:
             out.append(problem(f"container {rec.name}",
-                               f"{who} uses image {rec.image_id} ({rec.image_ref}), which is no "
-                               f"longer in the store, so it cannot start: `sampan rm -f {rec.name}`"))
+                               f"{who} uses image {rec.image_id} ({rec.image_ref}), which is "
+                               "no longer in the store, so it cannot start: "
+                               f"`sampan rm -f {rec.name}`"))
         if not d.is_dir():
             out.append(problem(f"container {rec.name}",
                                f"{who} has lost its directory {d} (its files and logs are gone): "

@@ -124,6 +124,12 @@ def _corrupt_index_json(sampan, name, cid):
     _paths(sampan).index_json.write_bytes(b'{"schemaVersion":2,"manif')
 
 
+def _config_blob_made_a_directory(sampan, name, cid):
+    path = _paths(sampan).blobs / digest_hex(_image(sampan).id)
+    path.unlink()
+    path.mkdir()
+
+
 # damage, expected kind of its one finding, words the finding must contain
 DAMAGES = [
     (_truncate_layer_blob, "problem", ["does not match its digest", "image busybox:latest",
@@ -135,6 +141,7 @@ DAMAGES = [
     (_drop_temp_file, "note", ["leftover temp file", "blob-"]),
     (_remove_volume_data, "problem", ["lost its data directory", "mkdir -p"]),
     (_orphan_volume_dir, "note", ["belongs to no volume", "gone"]),
+    (_config_blob_made_a_directory, "problem", ["cannot be read", "rmi -f"]),
     (_corrupt_index_json, "problem", ["index.json is not valid JSON", "sampan tag"]),
 ]
 
@@ -218,3 +225,27 @@ def test_missing_database_is_a_problem(state_dirs, busybox_tar):
     r = s("system", "check")
     assert r.rc == 1 and f"problem: {db} is missing" in r.out, r
     assert not db.exists()
+
+
+def test_running_container_is_not_a_problem(sampan):
+    name = "run-" + os.urandom(4).hex()
+    sampan.ok("run", "-d", "--network", "none", "--name", name, "busybox", "sleep", "60")
+    try:
+        r = sampan("system", "check")  # no _check: the running container's log may grow
+        assert r.rc == 0 and r.out == f"no problems found in {sampan.root}\n", r
+    finally:
+        sampan.ok("rm", "-f", name)
+
+
+def test_container_whose_image_record_is_gone(sampan, used):
+    import sqlite3
+    conn = sqlite3.connect(_paths(sampan).db)
+    with conn:
+        conn.execute("DELETE FROM tags")
+        conn.execute("DELETE FROM images")
+    conn.close()
+    rc, findings, _ = _check(sampan)
+    assert rc == 1
+    mine = [f for f in findings if f"container {used[0]} " in f]
+    assert len(mine) == 1 and "no longer in the store" in mine[0], findings
+    assert any("index.json is stale" in f for f in findings), findings
