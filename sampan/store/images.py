@@ -324,9 +324,3 @@ class ImageStore:
         from sampan.store import maintenance
 
         return maintenance.disk_usage(self)
-
-    def check(self, repair: bool = False) -> list[str]:
-        """Problems found in the store, one line each (for `sampan system check`)."""
-        from sampan.store import maintenance
-
-        return maintenance.check(self, repair)

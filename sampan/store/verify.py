@@ -1,7 +1,6 @@
 """Read-only verification of the image store, for `sampan system check`.
 
-Unlike ``maintenance.check`` (which may repair), nothing here writes, locks or
-deletes: it reads blobs, the layout files, unpacked layer dirs and the catalog,
+Nothing here writes, locks or deletes: it reads blobs, the layout files, unpacked layer dirs and the catalog,
 and returns findings. A *problem* is damage that breaks something (a blob
 whose bytes do not match its digest, an image whose blob is gone); a *note* is
 a harmless leftover of an interrupted operation (a half-unpacked layer that
