@@ -115,6 +115,15 @@ def links() -> set[str]:
     return set(os.listdir("/sys/class/net"))
 
 
+def bridge_ports(bridge: str) -> set[str]:
+    """The links enslaved to one bridge: a test's own, unlike the host's whole link list,
+    which tests running beside it change at any moment."""
+    try:
+        return set(os.listdir(f"/sys/class/net/{bridge}/brif"))
+    except FileNotFoundError:
+        return set()
+
+
 class Httpd:
     """busybox httpd inside a netns, serving one file whose content the test knows."""
 

@@ -11,7 +11,7 @@ import pytest
 
 from sampan.errors import Conflict
 
-from .conftest import Box, Httpd, UdpEcho, http_get, in_ns, iptables_lines, links, udp_ask
+from .conftest import Box, Httpd, UdpEcho, bridge_ports, http_get, in_ns, iptables_lines, links, udp_ask
 
 
 def test_published_tcp_port_answers_on_loopback_and_host_addresses(nm, tmp_path):
@@ -100,12 +100,12 @@ def test_same_container_port_in_many_containers_never_conflicts(nm, tmp_path):
             b.release()
 
 
-def _nothing_left(nm, links_before, rules_needle):
-    assert links() == links_before
+def _nothing_left(nm, ports_before, bridge):
+    assert bridge_ports(bridge) == ports_before
     netns_dir = nm.paths.runroot / "netns"
     assert not netns_dir.exists() or not list(netns_dir.iterdir())
     assert not nm.store.attachment_rows()
-    assert not iptables_lines(rules_needle)
+    assert not iptables_lines(bridge)
 
 
 def test_port_held_by_host_process_fails_first_and_leaves_nothing(nm):
@@ -119,7 +119,7 @@ def test_port_held_by_host_process_fails_first_and_leaves_nothing(nm):
             if f":{port:04X} 00000000:0000 0A" in open("/proc/net/tcp").read():
                 break
             time.sleep(0.02)
-        before = links()
+        before = bridge_ports(nm.inspect("bridge").bridge)
         for spec in (f"{port}:80", f"127.0.0.1:{port}:80"):
             with pytest.raises(Conflict) as e:
                 Box(nm, [spec])
@@ -138,12 +138,12 @@ def test_port_published_by_another_container_names_it(nm):
     port = web1.maps[0].host_port
     names = {web1.cid: "web1"}
     try:
-        before = links()
+        before = bridge_ports(nm.inspect("bridge").bridge)
         rules_before = iptables_lines(nm.inspect("bridge").bridge)
         with pytest.raises(Conflict) as e:
             Box(nm, [f"{port}:8080"], owner_lookup=names.get)
         assert str(e.value) == f"0.0.0.0:{port} is published by container web1; choose another host port"
-        assert links() == before
+        assert bridge_ports(nm.inspect("bridge").bridge) == before
         assert iptables_lines(nm.inspect("bridge").bridge) == rules_before
         assert len(nm.store.attachment_rows()) == 1
         # the same number on udp is another port
