@@ -26,7 +26,9 @@ import time
 from sampan.cli.zygote_client import SOCKET_NAME, code_stamp
 
 IDLE_EXIT = 600.0       # seconds without a request
-TOOK, STOP = b"t", b"s"  # what a spare worker tells the zygote
+# What a spare worker tells the zygote, one line each: it took a client; stop (asked to,
+# or the code changed); keep PATH (a database its command uses: see _fork_keeper).
+TOOK, STOP, KEEP = b"took", b"stop", b"keep "
 _PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.commands.lifecycle",
             "sampan.cli.commands.exec", "sampan.cli.commands.logs", "sampan.cli.commands.start",
             "sampan.cli.commands.images", "sampan.cli.commands.inspect", "sampan.cli.attach_client",
@@ -64,7 +66,7 @@ def _recvmsg(conn: socket.socket, n: int) -> tuple[bytes, list[int]]:
     return data, list(fds)
 
 
-def _become_worker(conn: socket.socket, req: dict, fds: list[int]) -> None:
+def _become_worker(conn: socket.socket, req: dict, fds: list[int], events_w: int) -> None:
     """In the forked child: take the client's place, run the command, report its exit code."""
     for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
@@ -84,6 +86,8 @@ def _become_worker(conn: socket.socket, req: dict, fds: list[int]) -> None:
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
                                   errors="backslashreplace", line_buffering=True)
     sys.argv = ["sampan"] + list(req["argv"])
+    _ask_for_keeper(list(req["argv"]), events_w)
+    os.close(events_w)
     conn.sendall(os.getpid().to_bytes(4, "big"))
     from sampan.state.trace import mark
     mark("zygote worker start")
@@ -104,6 +108,39 @@ def _become_worker(conn: socket.socket, req: dict, fds: list[int]) -> None:
     except OSError:
         pass
     os._exit(0)
+
+
+def _ask_for_keeper(argv: list[str], events_w: int) -> None:
+    from sampan.cli.main import Globals, _parse_globals
+    from sampan.state.paths import Paths
+
+    g = Globals()
+    _parse_globals(argv, g)
+    db = str(Paths.from_env(g.root, g.runroot).db)  # with the client's cwd and environment
+    if os.path.exists(db) and len(db) < 4000:
+        os.write(events_w, KEEP + db.encode() + b"\n")
+
+
+def _fork_keeper(db: str, alive_r: int) -> None:
+    """Hold db open in a process of its own while the zygote lives. A command's last
+    act on the database before it forks a monitor is to close it, and SQLite
+    checkpoints the WAL into the database (an fsync, ~2 ms here) when the connection
+    closing is the last one open; with this one open it never is. The WAL is still
+    checkpointed every 1000 pages by the commit that crosses that mark.
+    Forked from the zygote, which never opens a database, so it inherits none."""
+    if os.fork():
+        return
+    try:
+        os.closerange(3, alive_r)
+        os.closerange(alive_r + 1, 65536)
+        import sqlite3
+        conn = sqlite3.connect(f"file:{db}?mode=rw", uri=True, timeout=30)
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # open it; no transaction is kept
+        select.select([alive_r], [], [])  # until the zygote is gone
+    except Exception:
+        pass
+    finally:
+        os._exit(0)
 
 
 def serve(runroot: str) -> None:
@@ -136,7 +173,10 @@ def serve(runroot: str) -> None:
     pipes = (events_w, alive_r, alive_w)
     _fork_spare(listener, pipes, stamp)
     last = time.monotonic()
-    while True:
+    kept: set[str] = set()
+    pending = b""
+    stop = False
+    while not stop:
         ready, _, _ = select.select([events_r], [], [], 1.0)
         if not ready:
             if (time.monotonic() - last > IDLE_EXIT or not os.path.isdir(runroot)
@@ -144,10 +184,15 @@ def serve(runroot: str) -> None:
                 break
             continue
         last = time.monotonic()
-        events = os.read(events_r, 64)
-        if STOP in events:
-            break  # stopped, or our code is stale: the client runs in-process and starts a new one
-        _fork_spare(listener, pipes, stamp)  # the spare became a worker: have the next one ready
+        *lines, pending = (pending + os.read(events_r, 4096)).split(b"\n")
+        for line in lines:
+            if line == STOP:
+                stop = True  # stopped, or our code is stale: the client runs in-process and starts a new one
+            elif line == TOOK:
+                _fork_spare(listener, pipes, stamp)  # the spare became a worker: have the next one ready
+            elif line.startswith(KEEP) and line[len(KEEP):].decode() not in kept:
+                kept.add(line[len(KEEP):].decode())
+                _fork_keeper(line[len(KEEP):].decode(), alive_r)
     listener.shutdown(socket.SHUT_RDWR)  # wakes the waiting spare, which exits
     if not _socket_gone(path, inode):
         os.unlink(path)
@@ -165,7 +210,7 @@ def _fork_spare(listener: socket.socket, pipes: tuple[int, int, int], stamp: int
         if alive_r in ready:
             os._exit(0)
         conn, _ = listener.accept()  # fails once the zygote shut the listener down
-        os.write(events_w, TOOK)
+        os.write(events_w, TOOK + b"\n")
         listener.close()
         os.close(alive_r)
         conn.settimeout(10)  # a client that connects and says nothing must not keep us forever
@@ -178,12 +223,11 @@ def _fork_spare(listener: socket.socket, pipes: tuple[int, int, int], stamp: int
         conn.settimeout(None)
         req, fds = got
         if req.get("stop") or req.get("stamp") != stamp:
-            os.write(events_w, STOP)
+            os.write(events_w, STOP + b"\n")
             for fd in fds:
                 os.close(fd)
             os._exit(0)  # closing the connection tells the client: it runs the command itself
-        os.close(events_w)
-        _become_worker(conn, req, fds)
+        _become_worker(conn, req, fds, events_w)
     finally:
         os._exit(0)
 

@@ -117,3 +117,32 @@ def test_the_waiting_spare_worker_follows_a_killed_zygote(zsampan):
         time.sleep(0.05)
     assert processes_with(pattern) == []
     assert z.ok("run", "--rm", "busybox", "echo", "still") == "still\n"  # served in-process meanwhile
+
+
+def test_the_database_is_held_open_while_the_zygote_lives(zsampan):
+    # so that a command closing it is never the last connection (no checkpoint on its path)
+    z = zsampan
+    _zygote_started(z)
+    db = str(z.root / "sampan.db")
+
+    def holders() -> list[int]:
+        found = []
+        for pid in os.listdir("/proc"):
+            try:
+                if pid.isdigit() and any(os.readlink(f"/proc/{pid}/fd/{fd}") == db
+                                         for fd in os.listdir(f"/proc/{pid}/fd")):
+                    found.append(int(pid))
+            except OSError:
+                pass
+        return found
+
+    z.ok("ps")  # a command on an existing database asks for a keeper
+    deadline = time.monotonic() + 10
+    while not holders() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(holders()) == 1
+    z.ok("system", "zygote", "stop")
+    deadline = time.monotonic() + 10
+    while holders() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert holders() == []  # it leaves with the zygote
