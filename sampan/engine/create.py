@@ -177,8 +177,9 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
             os.makedirs(m["source"], exist_ok=True)
     cid = os.urandom(32).hex()
     table = ctx.containers
-    name = opts.name.lstrip("/") if opts.name else random_name({r.name for r in table.all()})
-    if opts.name and any(r.name == name for r in table.all()):
+    taken = table.names()
+    name = opts.name.lstrip("/") if opts.name else random_name(taken)
+    if opts.name and name in taken:
         clash = table.find(name)
         raise Conflict(f'the container name "/{name}" is already in use by container {clash.id[:12]}; '
                        f"remove it (`sampan rm {name}`) or choose another --name")

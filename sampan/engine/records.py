@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS container_exits (
     exit_code INTEGER NOT NULL,
     removed REAL NOT NULL
 );
+-- every --rm prunes the day-old tombstones: without this, a scan of a day's worth of runs
+CREATE INDEX IF NOT EXISTS container_exits_removed ON container_exits(removed);
 """
 
 # How long `wait` can still learn the exit code of a container that --rm removed.
@@ -122,6 +124,10 @@ class ContainerTable:
     def get(self, cid: str) -> ContainerRecord | None:
         row = self.db.conn.execute("SELECT * FROM containers WHERE id=?", (cid,)).fetchone()
         return ContainerRecord.from_row(row) if row else None
+
+    def names(self) -> set[str]:
+        """Every container's name, without decoding every record (create needs only these)."""
+        return {row[0] for row in self.db.conn.execute("SELECT name FROM containers")}
 
     def all(self) -> list[ContainerRecord]:
         rows = self.db.conn.execute("SELECT * FROM containers ORDER BY created DESC").fetchall()
