@@ -35,10 +35,11 @@ def finish(ctx: Context, cid: str, code: int, runtime=None, notify=None) -> dict
         info["oom_killed"] = code == 137 and runtime.oom_killed(cid)
     except Exception:
         pass
-    table.update(cid, state="exited", exit_code=code, finished_at=now_rfc3339(),
-                 oom_killed=info["oom_killed"])
     if rec.config.get("auto_remove"):
-        table.delete(cid, exit_code=code)
+        table.delete(cid, exit_code=code)  # gone, its exit code kept for `wait`: one write, not two
+    else:
+        table.update(cid, state="exited", exit_code=code, finished_at=now_rfc3339(),
+                     oom_killed=info["oom_killed"])
     if notify:
         notify(info)
     try:
