@@ -126,14 +126,8 @@ def _verify_blobs(store: ImageStore, images: list[ImageInfo], out: list[Finding]
         for d in {info.manifest_digest, info.id, *(l.digest for l in info.layers)}:
             users.setdefault(d, []).append(info)
     bad: set[str] = set()
-    blob_dir = store.paths.blobs
-    for name in list_dir(blob_dir, out):
-        path = blob_dir / name
-        if not is_hex64(name):
-            out.append(note(str(path), f"{path} is not a blob (its name is no sha256 digest): "
-                                       "nothing uses it; delete it"))
-            continue
-        digest = "sha256:" + name
+    for path in _digest_named(store.paths.blobs, "a blob (its name is no sha256 digest)", out):
+        digest = "sha256:" + path.name
         who = users.get(digest, [])
         fix = (_reimport(who[0]) if who else
                "no image uses it: delete it (`rm " + str(path) + "`)")
@@ -256,17 +250,23 @@ def _index_entries(index) -> set[tuple] | None:
         return None
 
 
+def _digest_named(directory: Path, what: str, out: list[Finding]) -> list[Path]:
+    """The entries of directory named by a sha256 hex digest; any other is a note."""
+    found = []
+    for name in list_dir(directory, out):
+        path = directory / name
+        if is_hex64(name):
+            found.append(path)
+        else:
+            out.append(note(str(path), f"{path} is not {what}: nothing uses it; delete it"))
+    return found
+
+
 def _verify_unpacked(store: ImageStore, images: list[ImageInfo], out: list[Finding]) -> None:
     """layers/<chain>: complete ones have their diff/; half-unpacked or unused ones are notes."""
     used = {c for info in images for c in info.chain_ids}
-    root = store.paths.layers
-    for name in list_dir(root, out):
-        d = root / name
-        if not is_hex64(name):
-            out.append(note(str(d), f"{d} is not an unpacked layer (its name is no chain id): "
-                                    "nothing uses it; delete it"))
-            continue
-        chain = "sha256:" + name
+    for d in _digest_named(store.paths.layers, "an unpacked layer (its name is no chain id)", out):
+        chain = "sha256:" + d.name
         if not (d / COMPLETE).exists():
             out.append(note(f"layer {chain}", f"layer {chain} was left half unpacked at {d} (an "
                                               "interrupted unpack): harmless, it is unpacked "

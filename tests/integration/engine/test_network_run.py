@@ -68,6 +68,14 @@ def test_published_port_answers_on_loopback(sampan):
     sampan.ok("rm", "-f", "web")
 
 
+def _hold_port(port: int) -> subprocess.Popen:
+    """A host process listening on 0.0.0.0:port (it prints ok once it does)."""
+    return subprocess.Popen([sys.executable, "-c",
+                             f"import socket,time; s=socket.socket(); s.bind(('0.0.0.0',{port})); "
+                             f"s.listen(); print('ok', flush=True); time.sleep(60)"],
+                            stdout=subprocess.PIPE)
+
+
 def test_port_conflicts_name_the_holder_and_leave_nothing(sampan):
     port = _free_port()
     sampan.ok("run", "-d", "--name", "web1", "-p", f"{port}:80", "busybox", "httpd", "-f", "-p", "80")
@@ -79,10 +87,7 @@ def test_port_conflicts_name_the_holder_and_leave_nothing(sampan):
     sampan.ok("rm", "-f", "web1")
     settle(sampan)
 
-    holder = subprocess.Popen([sys.executable, "-c",
-                               f"import socket,time; s=socket.socket(); s.bind(('0.0.0.0',{port})); "
-                               f"s.listen(); print('ok', flush=True); time.sleep(60)"],
-                              stdout=subprocess.PIPE)
+    holder = _hold_port(port)
     try:
         assert holder.stdout.readline() == b"ok\n"
         r = sampan("run", "--rm", "-p", f"{port}:80", "busybox", "true")
@@ -211,10 +216,7 @@ def test_a_start_that_cannot_get_its_port_leaves_the_container_created_and_unmou
     from tests.support.leaks import mounts_under
     port = _free_port()
     sampan.ok("create", "--name", "late", "-p", f"{port}:80", "busybox", "true")
-    holder = subprocess.Popen([sys.executable, "-c",
-                               f"import socket,time; s=socket.socket(); s.bind(('0.0.0.0',{port})); "
-                               f"s.listen(); print('ok', flush=True); time.sleep(60)"],
-                              stdout=subprocess.PIPE)
+    holder = _hold_port(port)
     try:
         assert holder.stdout.readline() == b"ok\n"
         r = sampan("start", "late")
