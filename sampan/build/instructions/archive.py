@@ -13,6 +13,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sampan.build.instructions.copy import TreeWriter
 
+# Members are checked one by one before extraction (below): extract them as they are.
+# Python 3.11.4+ asks for that explicitly (tar extraction filters); Debian 12's 3.11.2
+# has no filter argument at all.
+_TRUSTED = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
+
 _MAGIC = [(b"\x1f\x8b", "gz"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz")]
 _MAX_URL_BYTES = 8 << 30
 
@@ -90,8 +95,7 @@ def extract_archive(path: Path, writer: "TreeWriter", dest: str) -> None:
                 member.name = rel
                 if chown is not None:
                     member.uid, member.gid = chown
-                tf.extract(member, target, set_attrs=True, numeric_owner=True,
-                           filter="fully_trusted")
+                tf.extract(member, target, set_attrs=True, numeric_owner=True, **_TRUSTED)
     except tarfile.TarError as err:
         raise CopyError(f"cannot extract {path.name}: {err}") from None
 
