@@ -7,8 +7,8 @@ client it accepts hands over its stdio, cwd, umask and environment, and the spar
 runs the command as the CLI would, while the zygote forks the next spare. The
 zygote holds no state of its own (no database handle, no caches used), so every
 worker starts clean. It exits when idle for a while, when its run root
-disappears, when its code changed on disk, or on `sampan system zygote stop`;
-its spare follows it.
+disappears, when its code changed on disk or a client runs another Python (a
+new venv), or on `sampan system zygote stop`; its spare follows it.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ _PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.com
             "sampan.store", "sampan.store.images", "sampan.runtime.native", "sampan.runtime.base",
             "sampan.network", "sampan.network.manager", "sampan.specgen.spec", "sampan.volumes",
             "sqlite3", "json", "selectors", "tarfile", "random", "shutil")
+_PYTHON = os.path.realpath(sys.executable)  # a client of another interpreter gets a zygote of its own
 # Built once here rather than in every worker (module, function, argument)
 _WARM = (("sampan.cli.commands.run", "container_parser", "run"),)
 
@@ -222,7 +223,7 @@ def _fork_spare(listener: socket.socket, pipes: tuple[int, int, int], stamp: int
             os._exit(0)
         conn.settimeout(None)
         req, fds = got
-        if req.get("stop") or req.get("stamp") != stamp:
+        if req.get("stop") or req.get("stamp") != stamp or req.get("python") != _PYTHON:
             os.write(events_w, STOP + b"\n")
             for fd in fds:
                 os.close(fd)

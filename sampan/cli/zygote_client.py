@@ -62,7 +62,8 @@ def try_run(argv: list[str], runroot: str) -> int | None:
     try:
         sock.connect(path)
         request = marshal.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
-                                 "umask": _umask(), "stamp": code_stamp()})
+                                 "umask": _umask(), "stamp": code_stamp(),
+                                 "python": os.path.realpath(sys.executable)})
         # fds 0, 1, 2 as C ints (array.array would import collections: ~2.5 ms)
         fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))
         sock.sendmsg([len(request).to_bytes(4, "big"), request],
