@@ -77,7 +77,10 @@ def docker_import_busybox(tar: Path) -> None:
                    check=True, capture_output=True)
 
 
-def timed(argv: list[str], n: int, env: dict | None = None) -> list[float]:
+def timed(argv: list[str], n: int, env: dict | None = None, warmup: int = 0) -> list[float]:
+    """Wall time of n runs of argv, after `warmup` runs that are not counted."""
+    for _ in range(warmup):
+        subprocess.run(argv, capture_output=True, env=env)
     times = []
     for _ in range(n):
         t0 = time.perf_counter()

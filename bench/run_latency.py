@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""`run --rm IMG true` latency, median of N: sampan (native, runc; no network, bridge)
-side by side with Docker when its daemon is running. Prints a table; asserts nothing."""
+"""`run --rm IMG true` latency, median of N after 3 runs not counted (a warm zygote, as
+Docker's daemon is warm): sampan (native, runc; no network, bridge) side by side with
+Docker when its daemon is running. Prints a table; asserts nothing."""
 
 from __future__ import annotations
 
@@ -30,13 +31,13 @@ def main() -> None:
                              ("sampan runc,   --network none", ["--runtime", "runc", "--network", "none"]),
                              ("sampan native, bridge (default)", []),
                              ("sampan native, bridge + -p", ["-p", "80"])):
-            t = timed(b.argv("run", "--rm", *extra, "busybox", "true"), ns.n)
+            t = timed(b.argv("run", "--rm", *extra, "busybox", "true"), ns.n, warmup=3)
             rows.append((label, median_ms(t), min(t) * 1000))
         if docker_available():
             docker_import_busybox(tar)
             for label, extra in (("docker, --network none", ["--network", "none"]),
                                  ("docker, bridge (default)", [])):
-                t = timed(["docker", "run", "--rm", *extra, "sampan-bench-busybox", "true"], ns.n)
+                t = timed(["docker", "run", "--rm", *extra, "sampan-bench-busybox", "true"], ns.n, warmup=3)
                 rows.append((label, median_ms(t), min(t) * 1000))
         else:
             rows.append(("docker (daemon not running: not measured)", float("nan"), float("nan")))
