@@ -156,7 +156,8 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
                 fds_for_child.append(in_r)
             fds_for_child += [out_w, err_w]
             stdio = Stdio(stdin=in_fd, stdout=out_w, stderr=err_w)
-        created = runtime.create(job.cid, cdir, stdio)
+        # the database is first needed once the container runs: open it while its init mounts
+        created = runtime.create(job.cid, cdir, stdio, meanwhile=lambda: ctx.containers.db.conn)
         for fd in fds_for_child:
             os.close(fd)
         master = created.pty_master

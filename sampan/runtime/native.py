@@ -45,7 +45,7 @@ class NativeRuntime:
 
     # ---- create / start ----
     @_os_errors("create")
-    def create(self, cid: str, bundle: Path, stdio: Stdio) -> Created:
+    def create(self, cid: str, bundle: Path, stdio: Stdio, meanwhile=None) -> Created:
         check_id(cid)
         bundle = Path(bundle).absolute()
         spec = load_spec(bundle)
@@ -81,6 +81,8 @@ class NativeRuntime:
             child_sock.close()
             child_sock = None
             join_cgroup(cgroup, pid, sock, make=lambda: _make_cgroup(cgroup, resources))
+            if meanwhile is not None:
+                meanwhile()  # the child is mounting its filesystems: wait_ready() would idle
             master = wait_ready(sock, pid)
             st = proc_stat(pid)
             self.states.save(ContainerRecord(cid, pid, st[1] if st else 0, str(bundle), cgroup_path,

@@ -101,7 +101,7 @@ class RuncRuntime:
         raise RuntimeFailure(f"{self.name} {verb} {cid}: {msg}")
 
     @os_errors("create")
-    def create(self, cid: str, bundle: Path, stdio: Stdio) -> Created:
+    def create(self, cid: str, bundle: Path, stdio: Stdio, meanwhile=None) -> Created:
         check_id(cid)
         bundle = Path(bundle).absolute()
         try:
@@ -111,6 +111,8 @@ class RuncRuntime:
         if bool((spec.get("process") or {}).get("terminal")) != stdio.terminal:
             raise InvalidArgument("process.terminal in config.json must match the terminal requested")
         pidfile = self._work(cid) / "init.pid"
+        if meanwhile is not None:
+            meanwhile()  # runc runs to completion below: nothing to overlap it with
         result, master = self._run(cid, ["create", "--bundle", str(bundle), "--pid-file", str(pidfile), cid],
                                    stdio, console=stdio.terminal)
         if result.returncode != 0:

@@ -98,3 +98,20 @@ def test_terminal_flag_must_match_the_spec(h):
         h.rt.create(cid, bundle, Stdio())
     with pytest.raises(ContainerNotFound):
         h.rt.state(cid)
+
+
+def test_meanwhile_is_called_once_during_create(h):
+    from sampan.runtime.base import Stdio
+    cid, bundle = h.bundle(["sh", "-c", "exit 3"])
+    calls = []
+    r, w = os.pipe()
+    created = h.rt.create(cid, bundle, Stdio(stdout=w, stderr=w), meanwhile=lambda: calls.append(1))
+    os.close(w)
+    h.cids.append(cid)
+    h.pids.append(created.pid)
+    assert calls == [1]
+    assert h.rt.state(cid).status == "created"  # the command waits for start()
+    h.rt.start(cid)
+    _, status = os.waitpid(created.pid, 0)
+    assert exit_code(status) == 3
+    read_all(r)
