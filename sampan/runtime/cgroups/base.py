@@ -35,6 +35,26 @@ def write(path: Path, value: str) -> None:
         raise RuntimeFailure(f"cannot write {value!r} to {path}: {e.strerror}") from None
 
 
+def write_each(path: Path, values: list[str]) -> None:
+    """Write each value as a write(2) of its own through one open file: a cgroup control
+    file such as devices.allow takes one rule per write, and reopening it for each of a
+    dozen rules cost ~0.1 ms apiece."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise KernelFeatureMissing(f"cgroup file {path} is missing: is that controller enabled?") from None
+    except OSError as e:
+        raise RuntimeFailure(f"cannot open {path}: {e.strerror}") from None
+    try:
+        for value in values:
+            try:
+                os.write(fd, value.encode())
+            except OSError as e:
+                raise RuntimeFailure(f"cannot write {value!r} to {path}: {e.strerror}") from None
+    finally:
+        os.close(fd)
+
+
 def mkdir(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -85,6 +105,10 @@ def kill_and_remove(dirs: list[Path], timeout: float = 5.0) -> None:
 
 class Cgroup(ABC):
     """One container's cgroup."""
+
+    @abstractmethod
+    def make(self, resources: dict) -> None:
+        """Make the cgroup's directories only (idempotent): no limits yet."""
 
     @abstractmethod
     def create(self, resources: dict) -> None:

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from sampan.runtime.cgroups.base import (RUNC_ALLOWED_DEVICES, Cgroup, kill_and_remove, mkdir,
-                                         read_keyed, read_pids, write)
+                                         read_keyed, read_pids, write, write_each)
 
 ALWAYS = ("memory", "pids", "cpu", "cpuacct", "devices")
 
@@ -76,13 +76,15 @@ class CgroupV1(Cgroup):
         want = self.wanted(resources or {})
         return {name: d for name, d in self.dirs().items() if want & set(name.split(","))}
 
-    def create(self, resources: dict) -> None:
-        resources = resources or {}
-        for name, d in self.planned(resources).items():
+    def make(self, resources: dict) -> None:
+        for name, d in self.planned(resources or {}).items():
             mkdir(d)
             if "cpuset" in name.split(","):
                 self._inherit_cpuset(d)
-        self._apply(resources)
+
+    def create(self, resources: dict) -> None:
+        self.make(resources)
+        self._apply(resources or {})
 
     def _inherit_cpuset(self, d: Path) -> None:
         # a fresh v1 cpuset is empty and refuses tasks: copy cpus/mems down from the nearest parent
@@ -102,13 +104,17 @@ class CgroupV1(Cgroup):
         dd = self._dir("devices")
         if dd is not None:
             # deny everything, then allow the listed rules in order, as runc does on v1
-            write(dd / "devices.deny", "a")
-            for rule in res.get("devices") or []:
-                line = device_rule(rule)
-                if line:
-                    write(dd / ("devices.allow" if rule.get("allow") else "devices.deny"), line)
-            for rule in RUNC_ALLOWED_DEVICES:
-                write(dd / "devices.allow", device_rule(rule))
+            # (runs of allow or deny rules go through one open file each)
+            rules = [(False, "a")] + [(bool(r.get("allow")), device_rule(r)) for r in res.get("devices") or []]
+            rules += [(True, device_rule(r)) for r in RUNC_ALLOWED_DEVICES]
+            rules = [(allow, line) for allow, line in rules if line]
+            while rules:
+                allow = rules[0][0]
+                run = 0
+                while run < len(rules) and rules[run][0] == allow:
+                    run += 1
+                write_each(dd / ("devices.allow" if allow else "devices.deny"), [line for _, line in rules[:run]])
+                rules = rules[run:]
         mem = res.get("memory") or {}
         md = self._dir("memory")
         if md is not None and mem.get("limit") is not None:

@@ -53,9 +53,12 @@ class CgroupV2(Cgroup):
                 if c in REQUIRED:
                     raise
 
-    def create(self, resources: dict) -> None:
+    def make(self, resources: dict) -> None:
         self._enable_controllers()
         mkdir(self.path)
+
+    def create(self, resources: dict) -> None:
+        self.make(resources)
         self._apply(resources or {})
 
     def _apply(self, res: dict) -> None:

@@ -138,6 +138,7 @@ def test_v1_joins_only_the_hierarchies_it_needs(tmp_path, monkeypatch):
     (root / "devices" / "cgroup.procs").write_text("")
     cg = open_cgroup("/s/plain", root)
     monkeypatch.setattr(v1, "write", lambda path, value: None)
+    monkeypatch.setattr(v1, "write_each", lambda path, values: None)
     # known before the cgroup exists: the runtime forks the child first
     assert set(cg.mount_sources({})) == {"memory", "cpu", "pids", "devices"}
     assert "cpuset" in cg.mount_sources({"cpu": {"cpus": "0"}})
@@ -156,6 +157,7 @@ def test_v1_device_rules_deny_all_then_allow(tmp_path, monkeypatch):
     cg = open_cgroup("/s/dev", root)
     written = []
     monkeypatch.setattr(v1, "write", lambda path, value: written.append((path.name, value)))
+    monkeypatch.setattr(v1, "write_each", lambda path, values: written.extend((path.name, v) for v in values))
     cg.create({"devices": [{"allow": False, "access": "rwm"},
                            {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
                            {"allow": True, "type": "c", "major": 136, "access": "rwm"}]})
