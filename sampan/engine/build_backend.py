@@ -100,6 +100,7 @@ class EngineBuildBackend:
         from sampan.runtime.base import Stdio, become_subreaper, get_runtime
         from sampan.specgen.spec import NETNS_HOST, NETNS_NEW, SpecInputs, generate
         from sampan.specgen.users import resolve_user
+        from sampan.engine.create import cgroups_path
 
         spec = generate(SpecInputs(
             rootfs=str(root), argv=argv, env=env, cwd=cwd or "/", user=resolve_user(root, user),
@@ -107,7 +108,7 @@ class EngineBuildBackend:
             etc_files={"/etc/hosts": str(work / "hosts"), "/etc/hostname": str(work / "hostname"),
                        "/etc/resolv.conf": str(work / "resolv.conf")},
             netns=netns or (NETNS_HOST if mode == "host" else NETNS_NEW),
-            cgroups_path=f"/sampan/{cid}"))
+            cgroups_path=cgroups_path(cid)))
         atomic_write_json(work / "config.json", spec, durable=False)
         runtime = get_runtime(self.runtime_name, self.ctx.paths.runtime_state / self.runtime_name)
         become_subreaper()

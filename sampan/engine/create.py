@@ -260,10 +260,15 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         etc_files={"/etc/hosts": str(files["hosts"]), "/etc/hostname": str(files["hostname"]),
                    "/etc/resolv.conf": str(files["resolv"])},
         netns=netns or (NETNS_HOST if c["network"] == "host" else NETNS_NEW),
-        cgroups_path=f"/sampan/{rec.id}", memory=c["memory"], cpu_quota=c["cpu_quota"],
+        cgroups_path=cgroups_path(rec.id), memory=c["memory"], cpu_quota=c["cpu_quota"],
         pids_limit=c["pids_limit"], no_new_privileges=c["no_new_privileges"],
         cap_add=c["cap_add"], cap_drop=c["cap_drop"],
         annotations={"io.sampan.name": rec.name}))
+
+
+def cgroups_path(cid: str) -> str:
+    """The container's cgroup, relative to the hierarchy roots (OCI linux.cgroupsPath)."""
+    return f"/sampan/{cid}"
 
 
 def write_bundle(ctx: Context, rec: ContainerRecord, netns: str | None = None) -> None:

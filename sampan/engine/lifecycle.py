@@ -15,7 +15,7 @@ from sampan.engine.monitor import MonitorJob, spawn
 from sampan.engine.records import ContainerRecord
 from sampan.engine.status import CREATED, RUNNING, status_of
 from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState,
-                           RuntimeFailure)
+                           RuntimeFailure, SampanError)
 
 _ERRORS = {"CommandNotFound": CommandNotFound, "CommandNotExecutable": CommandNotExecutable}
 
@@ -46,8 +46,7 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
             raise InvalidState(f"container {rec.name} is being started by another command")
         if st.lost:
             runstate.cleanup_after_exit(ctx, rec)
-        from sampan.runtime.cgroups.prime import prime
-        prime()  # the runtime moves the container into its cgroup ~12 ms from now: see prime.py
+        _prepare_cgroup(ctx.runtime_for(rec), rec)  # a failed start removes it (cleanup_after_exit)
         sandbox = _prepare(ctx, rec)
         job = MonitorJob(rec, sandbox, attach_wait=attach_client,
                          open_stdin=rec.config["open_stdin"] if open_stdin is None else open_stdin,
@@ -57,6 +56,22 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
         finally:
             sandbox.close()  # the monitor holds the host ports now
         return _await_monitor(ctx, rec, status_fd, attach_client)
+
+
+def _prepare_cgroup(runtime, rec: ContainerRecord) -> None:
+    """The runtime moves the container into its cgroup ~12 ms from now, and that move
+    waits an RCU grace period unless one passed just before (runtime/cgroups/prime.py):
+    start it now. The native runtime also makes the cgroup first, as the wait holds up
+    making one."""
+    from sampan.engine.create import cgroups_path
+    if hasattr(runtime, "prepare_cgroup"):
+        try:
+            runtime.prepare_cgroup(cgroups_path(rec.id))
+            return
+        except SampanError:
+            pass  # create() makes it and reports why it cannot
+    from sampan.runtime.cgroups.prime import prime
+    prime()
 
 
 def _prepare(ctx: Context, rec: ContainerRecord):

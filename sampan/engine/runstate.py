@@ -103,6 +103,12 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None) -> None
         runtime.delete(rec.id, force=True)
     except Exception:
         pass
+    if hasattr(runtime, "discard_cgroup"):  # made ahead by a start that failed before create()
+        from sampan.engine.create import cgroups_path
+        try:
+            runtime.discard_cgroup(cgroups_path(rec.id))
+        except Exception:
+            pass
     rootfs.unmount(files["rootfs"])
     try:
         from sampan.engine import networking

@@ -44,6 +44,18 @@ class NativeRuntime:
         return self._sys
 
     # ---- create / start ----
+    def prepare_cgroup(self, cgroups_path: str) -> None:
+        """Make a container's cgroup (directories only) ahead of create(), then start the
+        grace period its first move waits for (cgroups/prime.py): made after that wait
+        began, the mkdir would wait for it too. create() finds the cgroup made; a failed
+        start removes it with discard_cgroup()."""
+        open_cgroup(cgroups_path).make({})
+        prime()
+
+    def discard_cgroup(self, cgroups_path: str) -> None:
+        """Undo prepare_cgroup() for a start that failed before create()."""
+        open_cgroup(cgroups_path).remove()
+
     @_os_errors("create")
     def create(self, cid: str, bundle: Path, stdio: Stdio, meanwhile=None) -> Created:
         check_id(cid)

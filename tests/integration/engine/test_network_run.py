@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from tests.integration.engine.conftest import settle, spare_veths
 
@@ -222,9 +223,10 @@ def test_a_start_that_cannot_get_its_port_leaves_the_container_created_and_unmou
         r = sampan("start", "late")
         assert r.rc == 125 and r.err.count("\n") == 1
         assert f"0.0.0.0:{port} is in use by pid {holder.pid}" in r.err
-        state = json.loads(sampan.ok("inspect", "late"))[0]["State"]
-        assert state["Status"] == "created" and f"{port}" in state["Error"]
+        info = json.loads(sampan.ok("inspect", "late"))[0]
+        assert info["State"]["Status"] == "created" and f"{port}" in info["State"]["Error"]
         assert mounts_under(str(sampan.root)) == []  # the start's root filesystem mount was undone
+        assert not list(Path("/sys/fs/cgroup").glob(f"*/sampan/{info['Id']}"))  # nor its cgroup made ahead
     finally:
         holder.kill()
         holder.wait()
