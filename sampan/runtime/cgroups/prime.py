@@ -9,11 +9,11 @@ process into the cgroup it is already in, which changes nothing but starts that
 wait at once. A move 6-12 ms later then takes ~0.6 ms instead of ~8.
 
 While that first wait runs, the writer holds cgroup_mutex, so making a cgroup
-(mkdir) waits for it too. Hence two calls on the way to a container's start: the
-engine primes as it begins a start, ~12 ms before the runtime's move (its mkdir
-comes after the wait is over), and the native runtime primes again right after its
-mkdir, which is quick once the first wait is over and keeps the no-wait window
-open until its own move.
+(mkdir) waits for it too. Hence, on the way to a container's start: as the start
+begins, ~12 ms before the runtime's move, the native runtime makes the cgroup's
+directories and then primes (NativeRuntime.prepare_cgroup; other runtimes only
+prime); right before its move it primes again, which is quick once the first wait
+is over and keeps the no-wait window open until the move.
 
 The thread only writes one file and never forks, so a fork in the caller meanwhile
 (the runtime's, into a new pid namespace) is unaffected by it.
