@@ -53,6 +53,9 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
                          tty=rec.config["tty"])
         try:
             status_fd, _ = spawn(ctx, job)
+        except BaseException as e:
+            _undo_start(ctx, rec, e)  # prepared, but no monitor to run it
+            raise
         finally:
             sandbox.close()  # the monitor holds the host ports now
         return _await_monitor(ctx, rec, status_fd, attach_client)
@@ -80,11 +83,15 @@ def _prepare(ctx: Context, rec: ContainerRecord):
     try:
         return runstate.prepare_start(ctx, rec)
     except BaseException as e:
-        try:
-            runstate.record_failed_start(ctx, rec, e)
-        except Exception:
-            pass  # the original failure is the one to report; rm -f finishes the cleanup
+        _undo_start(ctx, rec, e)
         raise
+
+
+def _undo_start(ctx: Context, rec: ContainerRecord, exc: BaseException) -> None:
+    try:
+        runstate.record_failed_start(ctx, rec, exc)
+    except Exception:
+        pass  # the original failure is the one to report; rm -f finishes the cleanup
 
 
 def _await_monitor(ctx: Context, rec: ContainerRecord, status_fd: int, attach_client: bool) -> Started:
