@@ -6,20 +6,12 @@ side by side with Docker when its daemon runs. Asserts nothing."""
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import time
 import urllib.request
 
 from common import SampanBench, docker_available, docker_import_busybox, env_note, median_ms
-
-
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from tests.support.net import free_port  # importable: common put the repo on sys.path
 
 
 def _ttfb(start_argv: list[str], port: int) -> float:
@@ -49,7 +41,7 @@ def main() -> None:
         b.wait_for_zygote()
         times = []
         for i in range(ns.n):
-            port = _free_port()
+            port = free_port()
             times.append(_ttfb(b.argv("run", "-d", "--name", f"ttfb{i}", "-p", f"{port}:80", "busybox", *cmd), port))
             b.run("rm", "-f", f"ttfb{i}")
         rows.append(("sampan run -d -p PORT:80 ... httpd", median_ms(times)))
@@ -57,7 +49,7 @@ def main() -> None:
             docker_import_busybox(tar)
             times = []
             for i in range(ns.n):
-                port = _free_port()
+                port = free_port()
                 times.append(_ttfb(["docker", "run", "-d", "--name", f"sampan-ttfb{i}", "-p", f"{port}:80",
                                     "sampan-bench-busybox", *cmd], port))
                 subprocess.run(["docker", "rm", "-f", f"sampan-ttfb{i}"], capture_output=True)

@@ -2,7 +2,6 @@
 networks, conflicts named clearly with nothing left behind."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -10,14 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.integration.engine.conftest import settle, spare_veths
-
-
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from tests.support.net import free_port
 
 
 def _get(url: str, timeout: float = 10.0) -> str:
@@ -58,7 +50,7 @@ def _bridges(sampan) -> list[str]:
 
 
 def test_published_port_answers_on_loopback(sampan):
-    port = _free_port()
+    port = free_port()
     sampan.ok("run", "-d", "--name", "web", "-p", f"{port}:80", "busybox", "sh", "-c",
               "echo hello from web > /var/www/index.html; exec httpd -f -p 80 -h /var/www")
     assert _get(f"http://127.0.0.1:{port}/index.html") == "hello from web\n"
@@ -78,7 +70,7 @@ def _hold_port(port: int) -> subprocess.Popen:
 
 
 def test_port_conflicts_name_the_holder_and_leave_nothing(sampan):
-    port = _free_port()
+    port = free_port()
     sampan.ok("run", "-d", "--name", "web1", "-p", f"{port}:80", "busybox", "httpd", "-f", "-p", "80")
     links_before = _links(sampan)
     r = sampan("run", "-d", "--name", "web2", "-p", f"{port}:80", "busybox", "true")
@@ -215,7 +207,7 @@ def test_finished_sandbox_is_recycled_unless_it_could_be_changed(sampan):
 
 def test_a_start_that_cannot_get_its_port_leaves_the_container_created_and_unmounted(sampan):
     from tests.support.leaks import mounts_under
-    port = _free_port()
+    port = free_port()
     sampan.ok("create", "--name", "late", "-p", f"{port}:80", "busybox", "true")
     holder = _hold_port(port)
     try:

@@ -22,12 +22,22 @@ def zsampan(sampan):
         time.sleep(0.2)
 
 
-def test_commands_through_the_zygote(zsampan, tmp_path):
-    z = zsampan
-    assert z.ok("run", "--rm", "busybox", "echo", "first") == "first\n"  # in-process; starts a zygote
+def _wait_for_zygote(z) -> None:
+    """The first command runs in-process and starts a zygote in the background."""
     deadline = time.monotonic() + 20
     while not (z.runroot / "zygote.sock").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def _zygote_started(z) -> None:
+    z.ok("run", "--rm", "busybox", "true")
+    _wait_for_zygote(z)
+
+
+def test_commands_through_the_zygote(zsampan, tmp_path):
+    z = zsampan
+    assert z.ok("run", "--rm", "busybox", "echo", "first") == "first\n"  # in-process; starts a zygote
+    _wait_for_zygote(z)
     assert z.ok("system", "zygote", "status").strip() == "running"
     # stdio, exit code and stderr come back from the worker
     r = z("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3")
@@ -49,10 +59,7 @@ def test_commands_through_the_zygote(zsampan, tmp_path):
 
 def test_signals_reach_the_worker(zsampan):
     z = zsampan
-    z.ok("run", "--rm", "busybox", "true")
-    deadline = time.monotonic() + 20
-    while not (z.runroot / "zygote.sock").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _zygote_started(z)
     p = subprocess.Popen(z.argv("run", "--name", "sig", "busybox", "sh", "-c",
                                 "trap 'exit 9' INT; while true; do sleep 0.1; done"),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
@@ -68,10 +75,7 @@ def test_signals_reach_the_worker(zsampan):
 
 def test_stale_code_is_not_served(zsampan):
     z = zsampan
-    z.ok("run", "--rm", "busybox", "true")
-    deadline = time.monotonic() + 20
-    while not (z.runroot / "zygote.sock").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _zygote_started(z)
     import sampan.cli.zygote_client as zc
     path = zc.__file__
     st = os.stat(path)
@@ -82,11 +86,6 @@ def test_stale_code_is_not_served(zsampan):
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def _zygote_started(z) -> None:
-    z.ok("run", "--rm", "busybox", "true")
-    deadline = time.monotonic() + 20
-    while not (z.runroot / "zygote.sock").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 def test_commands_at_once_each_get_a_worker(zsampan):

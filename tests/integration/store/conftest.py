@@ -5,11 +5,7 @@ import pytest
 from sampan.state.db import Database
 from sampan.state.paths import Paths
 from sampan.store import ImageStore
-
-
-def mounts_under(prefix: str) -> list[str]:
-    with open("/proc/self/mountinfo") as f:
-        return [line.split()[4] for line in f if line.split()[4].startswith(prefix)]
+from tests.support.leaks import mounts_under
 
 
 @pytest.fixture
