@@ -71,17 +71,11 @@ class BlobStore:
                                  f"{expected_digest}")
         if self.has(digest):
             return digest
-        fd, tmp = self._temp()
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            self.commit_temp(tmp, digest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return digest
+
+        def write(f) -> str:
+            f.write(data)
+            return digest
+        return self._write_new(write)
 
     def put_stream(self, fileobj: BinaryIO, expected_digest: str | None = None,
                    expected_size: int | None = None) -> tuple[str, int]:
@@ -96,37 +90,47 @@ class BlobStore:
         import hashlib
         h = hashlib.sha256()
         total = 0
+
+        def write(f) -> str:
+            nonlocal total
+            while True:
+                want = CHUNK
+                if expected_size is not None:
+                    # read at most one byte past the limit: enough to know it overflowed
+                    want = min(CHUNK, expected_size - total + 1)
+                chunk = fileobj.read(want)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if expected_size is not None and total > expected_size:
+                    raise DigestMismatch(f"blob {expected_digest or ''} sent more than its "
+                                         f"declared {expected_size} bytes".replace("  ", " "))
+                h.update(chunk)
+                f.write(chunk)
+            if expected_size is not None and total != expected_size:
+                raise DigestMismatch(f"blob {expected_digest or ''} ended after {total} of "
+                                     f"its declared {expected_size} bytes".replace("  ", " "))
+            digest = "sha256:" + h.hexdigest()
+            if expected_digest is not None and digest != expected_digest:
+                raise DigestMismatch(f"content digest {digest} does not match the expected "
+                                     f"{expected_digest}")
+            return digest
+        return self._write_new(write), total
+
+    def _write_new(self, write) -> str:
+        """write(f) fills a fresh temp file and returns the digest it checked; the file is
+        then fsynced and moved into place under it. Any failure removes the temp file."""
         fd, tmp = self._temp()
         try:
             with os.fdopen(fd, "wb") as f:
-                while True:
-                    want = CHUNK
-                    if expected_size is not None:
-                        # read at most one byte past the limit: enough to know it overflowed
-                        want = min(CHUNK, expected_size - total + 1)
-                    chunk = fileobj.read(want)
-                    if not chunk:
-                        break
-                    total += len(chunk)
-                    if expected_size is not None and total > expected_size:
-                        raise DigestMismatch(f"blob {expected_digest or ''} sent more than its "
-                                             f"declared {expected_size} bytes".replace("  ", " "))
-                    h.update(chunk)
-                    f.write(chunk)
-                if expected_size is not None and total != expected_size:
-                    raise DigestMismatch(f"blob {expected_digest or ''} ended after {total} of "
-                                         f"its declared {expected_size} bytes".replace("  ", " "))
-                digest = "sha256:" + h.hexdigest()
-                if expected_digest is not None and digest != expected_digest:
-                    raise DigestMismatch(f"content digest {digest} does not match the expected "
-                                         f"{expected_digest}")
+                digest = write(f)
                 f.flush()
                 os.fsync(f.fileno())
             self.commit_temp(tmp, digest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return digest, total
+        return digest
 
     def delete(self, digest: str) -> bool:
         try:
