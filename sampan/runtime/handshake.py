@@ -22,8 +22,9 @@ def ensure_std_fds() -> None:
                 os.close(got)
 
 
-def wait_ready(sock, pid: int) -> int | None:
-    """Read the child's messages until 'ready'; returns the pty master if one was sent."""
+def wait_ready(sock, pid: int) -> tuple[int | None, dict]:
+    """Read the child's messages until 'ready'; returns (the pty master if one was sent,
+    the 'ready' message)."""
     master = None
     try:
         while True:
@@ -33,7 +34,7 @@ def wait_ready(sock, pid: int) -> int | None:
             if msg["type"] == "pty":
                 master = fd
             elif msg["type"] == "ready":
-                return master
+                return master, msg
             elif msg["type"] == "error":
                 channel.raise_error(msg)
     except BaseException:
@@ -67,11 +68,12 @@ def join_cgroup(cgroup, pid: int, sock, make=None) -> None:
         pass  # the child already failed and left: wait_ready() reads why
 
 
-def reap(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+def reap(pid: int, kill: bool = True) -> None:
+    if kill:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     try:
         os.waitpid(pid, 0)
     except ChildProcessError:

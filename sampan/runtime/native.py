@@ -95,7 +95,7 @@ class NativeRuntime:
             join_cgroup(cgroup, pid, sock, make=lambda: _make_cgroup(cgroup, resources))
             if meanwhile is not None:
                 meanwhile()  # the child is mounting its filesystems: wait_ready() would idle
-            master = wait_ready(sock, pid)
+            master, _ = wait_ready(sock, pid)
             st = proc_stat(pid)
             self.states.save(ContainerRecord(cid, pid, st[1] if st else 0, str(bundle), cgroup_path,
                                              time.time()))
