@@ -34,7 +34,8 @@ _PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.com
             "sampan.cli.commands.images", "sampan.cli.commands.inspect", "sampan.cli.attach_client",
             "sampan.cli.tty_proxy", "sampan.engine.engine", "sampan.engine.create",
             "sampan.engine.lifecycle", "sampan.engine.monitor", "sampan.engine.finish",
-            "sampan.engine.execute", "sampan.engine.networking", "sampan.engine.views",
+            "sampan.engine.execute", "sampan.engine.exec_io", "sampan.runtime.native_exec",
+            "sampan.engine.networking", "sampan.engine.views",
             "sampan.store", "sampan.store.images", "sampan.runtime.native", "sampan.runtime.base",
             "sampan.network", "sampan.network.manager", "sampan.specgen.spec", "sampan.volumes",
             "sqlite3", "json", "selectors", "tarfile", "random", "shutil")
