@@ -45,8 +45,8 @@ def exec_in_container(rt, cid: str, process: dict, stdio: Stdio) -> Created:
             pid_fd = os.open(f"/proc/{rec.pid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         if not is_alive(rec):
             raise InvalidState(f"container {cid} stopped: cannot exec in it")
-        process = with_container_defaults(process, Path(rec.bundle))
         spec = load_spec(Path(rec.bundle))
+        process = with_container_defaults(process, Path(rec.bundle), spec)
         seccomp = compile_seccomp(spec.get("linux") or {})
         sock, child_sock = channel.pair()
         devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
