@@ -25,8 +25,9 @@ import termios
 
 from sampan.errors import CommandNotExecutable, CommandNotFound
 from sampan.runtime import channel
-from sampan.runtime.child import (NO_STDIO, ChildContext, check_cwd_inside_root, report_and_exit,
-                                  reset_signals, setup_stdio, setup_terminal, wait_joined)
+from sampan.runtime.child_common import (NO_STDIO, ChildContext, check_cwd_inside_root,
+                                         report_and_exit, reset_signals, setup_stdio, setup_terminal,
+                                         wait_joined)
 from sampan.runtime.confine import confine
 from sampan.runtime.process import Step, apply_process
 from sampan.runtime.syscalls import CLONE_NEWPID

@@ -10,7 +10,7 @@ from sampan.errors import InvalidArgument, InvalidState
 from sampan.runtime import channel
 from sampan.runtime.base import Created, Stdio
 from sampan.runtime.cgroups import open_cgroup
-from sampan.runtime.child import ChildContext
+from sampan.runtime.child_common import ChildContext
 from sampan.runtime.exec_join import exec_child
 from sampan.runtime.handshake import compile_seccomp, ensure_std_fds, join_cgroup, reap, wait_ready
 from sampan.runtime.sealed_exe import needs_seal

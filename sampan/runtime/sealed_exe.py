@@ -90,6 +90,14 @@ def reexec(ctx, proc: dict) -> None:
     os.execve(exe, [python, "-I", "-S", "-c", _BOOT, pkg_parent, str(data)], {})
 
 
+class _Stdio:
+    """What join() reads of base.Stdio (whose module costs ~4 ms to import here)."""
+    stdin = stdout = stderr = None
+
+    def __init__(self, terminal: bool) -> None:
+        self.terminal = terminal
+
+
 def main(data_fd: int) -> None:
     """The sealed interpreter's entry point: pick up where exec_join.exec_child left off.
     Nothing may reach fds 0-2 (the command's stdio) from here: errors go to the channel."""
@@ -101,15 +109,14 @@ def main(data_fd: int) -> None:
         sys.prctl(PR_SET_DUMPABLE, 0)  # execve made us dumpable again
         import _socket
 
-        from sampan.runtime.base import Stdio
-        from sampan.runtime.child import ChildContext, report_and_exit
+        from sampan.runtime.child_common import ChildContext, report_and_exit
         from sampan.runtime.exec_join import join
         from sampan.runtime.process import Step
 
         with os.fdopen(data_fd, "rb") as f:
             state = json.loads(f.read())
         sock = _socket.socket(fileno=state["sock"])
-        ctx = ChildContext(sock=sock, stdio=Stdio(terminal=state["terminal"]), devnull=-1,
+        ctx = ChildContext(sock=sock, stdio=_Stdio(state["terminal"]), devnull=-1,
                            ns_fds=[tuple(x) for x in state["ns_fds"]], pid_fd=state["pid_fd"],
                            seccomp=bytes.fromhex(state["seccomp"]) if state["seccomp"] else None)
         for fd in [ctx.sock.fileno(), ctx.pid_fd] + [fd for fd, _ in ctx.ns_fds]:
