@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sampan.errors import InvalidArgument, InvalidState
+from sampan.errors import InvalidArgument, InvalidState, RuntimeFailure
 from sampan.runtime import channel
 from sampan.runtime.base import Created, Stdio
 from sampan.runtime.cgroups import open_cgroup
@@ -65,7 +65,12 @@ def exec_in_container(rt, cid: str, process: dict, stdio: Stdio) -> Created:
         join_cgroup(open_cgroup(rec.cgroup_path), joiner, sock)  # the command is forked in it
         master, ready = wait_ready(sock, joiner)
         reap(joiner, kill=False)  # gone once it said ready: the command is now our child
-        return Created(pid=int(ready["pid"]), pty_master=master)
+        pid = ready.get("pid")
+        if not _is_our_child(pid):  # a message forged through the channel (the command's
+            if master is not None:  # process holds it for a moment, ptrace-able by a container
+                os.close(master)    # with CAP_SYS_PTRACE): never signal or wait for another pid
+            raise RuntimeFailure(f"exec in {cid}: the runtime child named a process that is not ours")
+        return Created(pid=pid, pty_master=master)
     finally:
         for fd, _ in ns_fds:
             os.close(fd)
@@ -76,6 +81,16 @@ def exec_in_container(rt, cid: str, process: dict, stdio: Stdio) -> Created:
                 s.close()
         if devnull >= 0:
             os.close(devnull)
+
+
+def _is_our_child(pid) -> bool:
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # leaves it to be reaped
+        return True
+    except ChildProcessError:
+        return False
 
 
 def _same_ns(pid: int, name: str) -> bool:

@@ -85,3 +85,21 @@ def test_a_sealed_interpreter_only_where_a_container_process_could_reach_ours():
     assert needs_seal(_spec(no_caps=True), plain)  # no list: every capability
     assert needs_seal(_spec(pid_path="/proc/1/ns/pid"), plain)  # someone else's pid namespace
     assert needs_seal({"process": {"capabilities": {"bounding": []}}, "linux": {"namespaces": []}}, plain)
+
+
+def test_only_a_child_of_ours_is_taken_for_the_exec_d_process():
+    """A "ready" forged through the channel must not make the engine wait for, or pass
+    signals to, some other process."""
+    from sampan.runtime.native_exec import _is_our_child
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        assert _is_our_child(pid)
+        assert _is_our_child(pid)  # asking leaves it to be reaped
+    finally:
+        os.waitpid(pid, 0)
+    assert not _is_our_child(pid)
+    assert not _is_our_child(1)
+    assert not _is_our_child("12") and not _is_our_child(True) and not _is_our_child(None)
