@@ -31,11 +31,14 @@ def wait_ready(sock, pid: int) -> tuple[int | None, dict]:
             msg, fd = channel.recv(sock)
             if msg is None:
                 raise RuntimeFailure("container setup failed: the runtime child exited without a word")
-            if msg["type"] == "pty":
-                master = fd
-            elif msg["type"] == "ready":
+            kind = msg.get("type")
+            if kind == "pty" and master is None:
+                master = fd  # the first: the child sends it before it starts anything
+            elif fd is not None:
+                os.close(fd)
+            if kind == "ready":
                 return master, msg
-            elif msg["type"] == "error":
+            if kind == "error":
                 channel.raise_error(msg)
     except BaseException:
         if master is not None:
