@@ -187,3 +187,19 @@ def test_exec_it_still_talks_to_the_terminal(sampan):
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+def test_exec_into_a_sys_ptrace_container_behaves_the_same(sampan, chk):
+    """Such a container gets the joiner re-executed from a sealed interpreter copy
+    (test_exec_attack.py shows that): stdio, exit codes, errors and -t are unchanged."""
+    sampan.ok("run", "-d", "--name", "box", "--network", "none", "--cap-add", "SYS_PTRACE",
+              "-v", f"{chk}:/chk:ro", "busybox", "sleep", "300")
+    r = sampan("exec", "-i", "box", "sh", "-c", "cat; echo err >&2; exit 5", input=b"in\n")
+    assert (r.rc, r.out, r.err) == (5, "in\n", "err\n")
+    r = sampan("exec", "box", "nope")
+    assert r.rc == 127 and r.err.count("\n") == 1 and "nope" in r.err
+    r = sampan("exec", "-u", "33", "-w", "/tmp", "box", "sh", "-c", "id -u; pwd")
+    assert r.out == "33\n/tmp\n"
+    assert_no_terminal_of_the_callers(probe(sampan, "exec", "box"), stdin="/dev/null")
+    f = probe(sampan, "exec", "-it", "box")
+    assert f["tty"].startswith("/dev/pts/") and f["ctty"] == "yes", f
