@@ -89,7 +89,8 @@ def copy_to(ctx: Context, rec: ContainerRecord, ref: str, src: str | BinaryIO, d
                 return
             from sampan.store import tar_at
 
-            where = cp_paths.place(node.is_dir(), cp_paths.top_name(sp, _rebase(sp, follow)),
+            # with -L the copy keeps the link's own name (Docker's rebase): sp.base either way
+            where = cp_paths.place(node.is_dir(), cp_paths.top_name(sp),
                                    _with_path(dp, dpath), dexists, disdir, label)
             _check_writable(view, where.directory, f"{ref}:{where.directory}")
             _extract(tar_at.Members().tree(node, where.name), view.rootfd, where.directory,
@@ -133,11 +134,6 @@ def _open_local_src(sp: cp_paths.CpPath, follow: bool, label: str):
         node.close()
         raise InvalidArgument(f"cannot copy {label!r}: not a directory", exit_code=1)
     return node
-
-
-def _rebase(sp: cp_paths.CpPath, follow: bool) -> str | None:
-    """With -L the copy keeps the name of the link the user gave (Docker's rebase)."""
-    return sp.base if follow else None
 
 
 # ---- destinations ----------------------------------------------------------
@@ -264,11 +260,10 @@ def _extract_stream(src: BinaryIO, rootfd: int, dest: str, owner, archive: bool)
 
 
 def _unprivileged(members):
-    """What leaves a container without -a: no set-id bits, no file capabilities."""
+    """What leaves a container without -a: no set-id bits (and, read with xattrs=None,
+    no xattrs, so no file capabilities)."""
     for ti, reader in members:
         ti.mode &= ~(stat.S_ISUID | stat.S_ISGID)
-        ti.pax_headers = {k: v for k, v in ti.pax_headers.items()
-                          if k != "SCHILY.xattr.security.capability"}
         yield ti, reader
 
 
