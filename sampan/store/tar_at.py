@@ -55,6 +55,12 @@ class ExactReader:
             os.close(self.fd)
             self.fd = -1
 
+    def __enter__(self) -> "ExactReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 def header(node: Node, name: str) -> tarfile.TarInfo:
     """The header of `node` named `name`, without xattrs or hardlink detection."""
