@@ -23,9 +23,6 @@ if TYPE_CHECKING:
 XATTR_PAX_PREFIX = "SCHILY.xattr."
 CHUNK = 1 << 20
 
-Member = "tuple[tarfile.TarInfo, BinaryIO | None]"
-
-
 class ExactReader:
     """Reads exactly `size` bytes of an fd: what the file holds, then NULs if it shrank.
     Owns the fd."""
@@ -62,8 +59,9 @@ class ExactReader:
         self.close()
 
 
-def header(node: Node, name: str) -> tarfile.TarInfo:
-    """The header of `node` named `name`, without xattrs or hardlink detection."""
+def header(node: Node, name: str) -> tarfile.TarInfo | None:
+    """The header of `node` named `name`, without xattrs or hardlink detection; None
+    for a socket (it cannot live in an archive; Docker skips them too)."""
     st = node.st
     ti = tarfile.TarInfo(name)
     ti.mode = stat.S_IMODE(st.st_mode)
@@ -85,7 +83,7 @@ def header(node: Node, name: str) -> tarfile.TarInfo:
     elif stat.S_ISFIFO(mode):
         ti.type = tarfile.FIFOTYPE
     else:
-        return None  # a socket: it cannot live in an archive (Docker skips them too)
+        return None
     return ti
 
 
