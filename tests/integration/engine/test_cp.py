@@ -157,6 +157,9 @@ def test_cp_in_follows_dockers_destination_rules(sampan, ctr, in_tmp):
     sampan.ok("cp", "hd/.", "cx:/d/sub")                # dir/. -> contents into a dir
     sampan.ok("cp", "-a", "hd", "cx:/kept")             # -a: the source's owners
     sampan.ok("cp", "h", "cx:/lnk")                     # a symlink destination: written at its target
+    (tmp_path / "hl").symlink_to(tmp_path / "h")
+    sampan.ok("cp", "hl", "cx:/copied-link")           # a local symlink is copied as a symlink
+    sampan.ok("cp", "-L", "hl", "cx:/d")               # -L: its target, under the link's name
     one_line_error(sampan("cp", "hd", "cx:/f"), text="cannot copy a directory to a file")
     one_line_error(sampan("cp", "h", "cx:/no/such/dir/x"), text="No such container:path: cx:/no/such/dir")
     one_line_error(sampan("cp", "nothere", "cx:/"), text="nothere")
@@ -164,6 +167,8 @@ def test_cp_in_follows_dockers_destination_rules(sampan, ctr, in_tmp):
     assert root.read("newfile") == root.read("d/h") == root.read("f") == b"host\n"
     assert root.read("d/a") == b"host\n"               # through /lnk -> /d/a
     assert root["lnk"].issym()
+    assert root["copied-link"].issym() and root["copied-link"].linkname == str(tmp_path / "h")
+    assert root.read("d/hl") == b"host\n"
     assert {"newdir/x", "newdir/s/y", "d/hd/s/y", "d/sub/x", "d/sub/s/y", "d/sub/b"} <= set(root.names)
     assert (root["newdir/x"].uid, root["newdir/x"].gid) == (0, 0)  # root's, without -a
     assert (root["kept/x"].uid, root["kept/x"].gid) == (1234, 1235)
