@@ -167,6 +167,10 @@ def test_copy_from_a_stage_with_such_a_tree(env):
     build(env, "FROM busybox AS u\nRUN mkdir -p /u/s && echo img > /u/s/secret\n"
                "FROM busybox\nCOPY --from=evilimg:1 /t/ /dst/\nCOPY --from=u /u/ /dst/\n")
     assert inside(env, "cat /dst/s/secret") == "img\n"
+    # a source that is a link to a host file resolves in the stage's root: not found there
+    r = build(env, f"FROM busybox AS evil\nRUN ln -s {h.secret} /lnk\n"
+                   "FROM busybox\nCOPY --from=evil /lnk /got\n", ok=False)
+    assert r.rc == 1 and "not found" in r.err and "host secret" not in r.err
 
 
 def test_workdir_and_copy_through_a_link_an_earlier_run_made(env):
