@@ -74,8 +74,9 @@ def _kernel_openat2():
 def _call_openat2(fn, dirfd: int, path: str, flags: int, mode: int, resolve: int) -> int:
     import ctypes
 
-    # the kernel refuses a mode unless the open may create
-    how = _How.make(flags, mode if flags & (os.O_CREAT | os.O_TMPFILE) else 0, resolve)
+    # the kernel refuses a mode unless the open may create (O_TMPFILE includes O_DIRECTORY's bit)
+    creates = flags & os.O_CREAT or flags & os.O_TMPFILE == os.O_TMPFILE
+    how = _How.make(flags, mode if creates else 0, resolve)
     for _ in range(_RETRIES):
         fd = fn(_SYS_OPENAT2, dirfd, os.fsencode(path), ctypes.byref(how), ctypes.sizeof(how))
         if fd >= 0:

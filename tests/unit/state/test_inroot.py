@@ -147,3 +147,13 @@ def test_a_directory_swapped_with_a_symlink_never_leads_out(mode, tree):
         t.join()
     assert b"host bytes" not in seen
     assert b"inside" in seen
+
+
+def test_in_root_opens_a_directory_with_o_directory(mode, tree):
+    """O_DIRECTORY shares a bit with O_TMPFILE: no mode may be sent with it (EINVAL)."""
+    root, host, rfd = tree
+    fd = inroot.open_in_root(rfd, "etclink", os.O_PATH | os.O_DIRECTORY)
+    try:
+        assert os.path.samestat(os.fstat(fd), os.stat(root / "etc"))
+    finally:
+        os.close(fd)
