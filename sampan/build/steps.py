@@ -247,7 +247,8 @@ def do_workdir(ctx: StepContext, st: StageState, instr: Instruction, title: str)
             # BuildKit creates a missing WORKDIR (mode 0755) owned by the current USER.
             owner = resolve_chown(user, view) if user else None
             spec = copyinstr.CopySpec(sources=[], dest=path, chown=owner)
-            copyinstr.TreeWriter(upper, lowers, spec).ensure_dir(view.resolve(path), None)
+            with copyinstr.TreeWriter(upper, lowers, spec) as writer:
+                writer.ensure_dir(writer.resolve(path), None)
         except _USER_ERRORS as err:
             _drop_upper(ctx, upper)
             raise _user_error(ctx, instr, err) from None

@@ -65,9 +65,22 @@ class ExtractRefused(UnsafeArchive):
 class ExtractOptions:
     owner: tuple[int, int] | None = None  # every member gets this owner (ADD --chown, cp)
     keep_owner: bool | None = None  # the archive's numeric owners; None: when running as root
+    chmod: int | None = None  # every file and directory gets this mode (COPY --chmod)
     devices: bool | None = None  # make device nodes; None: when root (skipped otherwise)
     no_overwrite_dir_nondir: bool = False  # docker cp: never swap a dir for a non-dir or back
     allow_whiteout_names: bool = False  # a `.wh.` name means a whiteout in an image layer
+
+
+class Member(tarfile.TarInfo):
+    """A header made from a file rather than read from an archive (COPY): an exact
+    mtime in ns, and `opener` returning a readable for a regular file's bytes."""
+
+    __slots__ = ("mtime_ns", "opener")
+
+    def __init__(self, name: str = ""):
+        super().__init__(name)
+        self.mtime_ns: int | None = None
+        self.opener = None
 
 
 class Tree(Protocol):
@@ -184,6 +197,8 @@ def capability_ok(value: bytes) -> bool:
 
 
 def _mtime_ns(ti: tarfile.TarInfo) -> int:
+    if isinstance(ti, Member) and ti.mtime_ns is not None:
+        return ti.mtime_ns
     return int(round(float(ti.mtime) * 1_000_000_000))
 
 
@@ -232,12 +247,14 @@ class Extractor:
         return fd
 
     def _owner(self, ti: tarfile.TarInfo) -> tuple[int, int] | None:
+        if not self.is_root:
+            return None  # owners can only be set as root; then files are the caller's
         if self.opts.owner is not None:
             return self.opts.owner
         return (ti.uid, ti.gid) if self.keep_owner else None
 
     # --- entries ------------------------------------------------------------
-    def apply(self, ti: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
+    def apply(self, ti: tarfile.TarInfo, tar: tarfile.TarFile | None = None) -> None:
         name = ti.name
         try:
             self._apply(ti, tar)
@@ -250,7 +267,7 @@ class Extractor:
         except (OverflowError, ValueError) as e:  # absurd ids, times, NULs in link names
             raise ExtractRefused(name, str(e)) from None
 
-    def _apply(self, ti: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
+    def _apply(self, ti: tarfile.TarInfo, tar: tarfile.TarFile | None) -> None:
         rel = clean_name(ti.name)
         if not rel:
             if not ti.isdir():
@@ -304,22 +321,23 @@ class Extractor:
     def _directory(self, pfd: int, rel: str, base: str, ti: tarfile.TarInfo, made: bool) -> None:
         fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
         try:
-            self._fd_meta(fd, ti, mode=(ti.mode & 0o7777) | (0 if self.is_root else 0o700))
+            self._fd_meta(fd, ti, mode=self._mode(ti) | (0 if self.is_root else 0o700))
             st = os.fstat(fd)
         finally:
             os.close(fd)
         self._dirs.append((rel, ti, st.st_dev, st.st_ino))
 
-    def _regular(self, pfd: int, base: str, ti: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
+    def _regular(self, pfd: int, base: str, ti: tarfile.TarInfo, tar: tarfile.TarFile | None) -> None:
         fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o600, dir_fd=pfd)
         try:
-            src = tar.extractfile(ti)
+            src = ti.opener() if isinstance(ti, Member) else tar.extractfile(ti)
             if src is not None:
-                while chunk := src.read(CHUNK):
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(fd, view):]
+                with src:
+                    while chunk := src.read(CHUNK):
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[os.write(fd, view):]
             self._fd_meta(fd, ti)
         finally:
             os.close(fd)
@@ -364,10 +382,13 @@ class Extractor:
         owner = self._owner(ti)
         if owner is not None:
             os.fchown(fd, *owner)  # before chmod: chown clears setuid bits
-        os.fchmod(fd, ti.mode & 0o7777 if mode is None else mode)
+        os.fchmod(fd, self._mode(ti) if mode is None else mode)
         self._xattrs(fd, ti)  # after chown: chown drops security.capability
         ns = _mtime_ns(ti)
         os.utime(fd, ns=(ns, ns))
+
+    def _mode(self, ti: tarfile.TarInfo) -> int:
+        return ti.mode & 0o7777 if self.opts.chmod is None else self.opts.chmod
 
     def _node_meta(self, pfd: int, base: str, ti: tarfile.TarInfo, symlink: bool) -> None:
         """A symlink, fifo or device node made just now: name-based *at calls that
@@ -379,7 +400,7 @@ class Extractor:
             fd = os.open(base, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
             try:
                 if not stat.S_ISLNK(os.fstat(fd).st_mode):  # chmod through /proc follows links
-                    os.chmod(inroot.proc_path(fd), ti.mode & 0o7777)
+                    os.chmod(inroot.proc_path(fd), self._mode(ti))
                     self._xattrs(inroot.proc_path(fd), ti)
             finally:
                 os.close(fd)
@@ -412,7 +433,7 @@ class Extractor:
                     st = os.fstat(fd)
                     if (st.st_dev, st.st_ino) != (dev, ino):
                         continue
-                    os.fchmod(fd, ti.mode & 0o7777)
+                    os.fchmod(fd, self._mode(ti))
                     ns = _mtime_ns(ti)
                     os.utime(fd, ns=(ns, ns))
             finally:

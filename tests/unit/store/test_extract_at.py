@@ -333,3 +333,31 @@ def test_property_host_never_written(tmp_path_factory, data):
             assert sorted(os.listdir(box.root.parent)) == ["host", "root"]
         finally:
             inroot.use_fallback(False)
+
+
+def test_member_made_from_a_file_and_chmod_option(box):
+    """COPY's members: bytes from an opener, an exact mtime in ns, --chmod on files and
+    directories (never through a link)."""
+    from sampan.store.extract_at import Extractor, FdTree, Member
+
+    d = Member("d")
+    d.type, d.mode = tarfile.DIRTYPE, 0o700
+    f = Member("d/f")
+    f.type, f.size, f.mode = tarfile.REGTYPE, 3, 0o600
+    f.mtime_ns = 1_500_000_000_123_456_789
+    f.opener = lambda: io.BytesIO(b"abc")
+    s = Member("d/s")
+    s.type, s.linkname = tarfile.SYMTYPE, str(box.secret)
+    rfd = inroot.open_root(box.root)
+    try:
+        with Extractor(FdTree(rfd), "/", ExtractOptions(chmod=0o751)) as ex:
+            for m in (d, f, s):
+                ex.apply(m)
+            ex.finish()
+    finally:
+        os.close(rfd)
+    st_ = os.lstat(box.root / "d" / "f")
+    assert (box.root / "d" / "f").read_bytes() == b"abc" and st_.st_mtime_ns == f.mtime_ns
+    assert stat.S_IMODE(st_.st_mode) == 0o751
+    assert stat.S_IMODE(os.lstat(box.root / "d").st_mode) == 0o751
+    assert box.untouched()

@@ -1,0 +1,111 @@
+"""Copy a directory tree from one hostile tree into another, through fds at both ends.
+
+The source is walked one entry at a time by name relative to its parent's fd
+with O_PATH|O_NOFOLLOW; what an entry is comes from fstat of that fd and what
+it holds from the same inode (a file reopened through /proc/self/fd, a link
+read with readlinkat), so a link in the source is copied as a link and never
+followed. Each entry becomes an extract_at Member, so the destination side has
+extract_at's rules: parents resolved inside the destination's root, whatever
+is in the way unlinked, files made O_EXCL|O_NOFOLLOW.
+
+Volume copy-up uses it: the image decides what is in the tree, and a volume's
+directory is on the host.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tarfile
+
+from sampan.store.extract_at import XATTR_PAX_PREFIX, ExtractOptions, Extractor, Member, Tree
+
+_PATH = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def member_of(rel: str, fd: int, st: os.stat_result) -> Member | None:
+    """A header for the entry pinned by the O_PATH fd `fd`; None for a socket."""
+    m = Member(rel)
+    m.mode = stat.S_IMODE(st.st_mode)
+    m.uid, m.gid = st.st_uid, st.st_gid
+    m.mtime, m.mtime_ns = st.st_mtime, st.st_mtime_ns
+    fmt = stat.S_IFMT(st.st_mode)
+    if fmt == stat.S_IFREG:
+        m.type, m.size = tarfile.REGTYPE, st.st_size
+        m.opener = lambda: open(f"/proc/self/fd/{fd}", "rb")  # this inode, not a name
+    elif fmt == stat.S_IFDIR:
+        m.type = tarfile.DIRTYPE
+    elif fmt == stat.S_IFLNK:
+        m.type, m.linkname = tarfile.SYMTYPE, os.readlink("", dir_fd=fd)
+    elif fmt in (stat.S_IFCHR, stat.S_IFBLK):
+        m.type = tarfile.CHRTYPE if fmt == stat.S_IFCHR else tarfile.BLKTYPE
+        m.devmajor, m.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+    elif fmt == stat.S_IFIFO:
+        m.type = tarfile.FIFOTYPE
+    else:
+        return None  # sockets are not copied
+    if fmt != stat.S_IFLNK:
+        m.pax_headers = {XATTR_PAX_PREFIX + k: v.decode("utf-8", "surrogateescape")
+                         for k, v in _xattrs(fd).items()}
+    return m
+
+
+def _xattrs(fd: int) -> dict[str, bytes]:
+    path = f"/proc/self/fd/{fd}"
+    try:
+        return {n: os.getxattr(path, n) for n in os.listxattr(path)}
+    except OSError as e:
+        if e.errno in (errno.ENOTSUP, errno.EPERM, errno.ENODATA, errno.ENOENT):
+            return {}
+        raise
+
+
+def copy_tree_at(src_fd: int, dest: int | Tree, dest_path: str = "/",
+                 options: ExtractOptions | None = None) -> int:
+    """Copy what is below the directory `src_fd` into `dest_path` of `dest` (a
+    directory fd, or a Tree). Entries that vanish mid-walk are skipped. Returns the
+    number of entries copied; ExtractRefused for one the destination refused."""
+    from sampan.store.extract_at import FdTree
+
+    tree = FdTree(dest) if isinstance(dest, int) else dest
+    count = 0
+    top = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=src_fd)
+    stack: list[tuple[int, str, list[str]]] = [(top, "", _names(top))]
+    with Extractor(tree, dest_path, options) as ex:
+        try:
+            while stack:
+                dfd, rel, names = stack[-1]
+                if not names:
+                    os.close(dfd)
+                    stack.pop()
+                    continue
+                name = names.pop()
+                path = f"{rel}/{name}" if rel else name
+                try:
+                    fd = os.open(name, _PATH, dir_fd=dfd)
+                except FileNotFoundError:
+                    continue  # gone since the listing
+                try:
+                    st = os.fstat(fd)
+                    m = member_of(path, fd, st)
+                    if m is None:
+                        continue
+                    ex.apply(m)
+                    count += 1
+                    if stat.S_ISDIR(st.st_mode):
+                        sub = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+                        stack.append((sub, path, _names(sub)))
+                finally:
+                    os.close(fd)
+            ex.finish()
+        finally:
+            for dfd, _, _ in stack:
+                os.close(dfd)
+    return count
+
+
+def _names(dfd: int) -> list[str]:
+    """A directory's names, reversed so that pop() takes them in sorted order."""
+    with os.scandir(dfd) as it:
+        return sorted((e.name for e in it), reverse=True)
