@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("fs", "Inspect changes to files or directories on a container's filesystem"),
     "commit": ("fs", "Create a new image from a container's changes"),
     "export": ("fs", "Export a container's filesystem as a tar archive"),
+    "cp": ("cp", "Copy files/folders between a container and the local filesystem"),
     "inspect": ("inspect", "Return low-level information on containers and images"),
     "images": ("images", "List images"),
     "import": ("images", "Import the contents from a tarball to create a filesystem image"),

@@ -146,6 +146,18 @@ class Engine:
         with self.ctx.container_lock(rec.id):
             export(self.ctx, rec, out)
 
+    def copy_from_container(self, ref: str, src: str, dst: str | BinaryIO, follow_link: bool = False,
+                            archive: bool = False) -> None:
+        """`cp CONTAINER:SRC DST`: to a local path, or as a tar stream into `dst`."""
+        from sampan.engine.cp import copy_from
+        copy_from(self.ctx, self.container(ref), ref, src, dst, follow_link, archive)
+
+    def copy_to_container(self, ref: str, src: str | BinaryIO, dst: str, follow_link: bool = False,
+                          archive: bool = False) -> None:
+        """`cp SRC CONTAINER:DST`: a local path, or a tar stream read from `src`."""
+        from sampan.engine.cp import copy_to
+        copy_to(self.ctx, self.container(ref), ref, src, dst, follow_link, archive)
+
     def commit(self, ref: str, repo: str | None, changes: list[str], message: str | None,
                author: str | None) -> str:
         from sampan.engine.commit import commit

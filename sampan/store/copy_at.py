@@ -1,10 +1,10 @@
 """Copy a directory tree from one hostile tree into another, through fds at both ends.
 
-The source is walked one entry at a time by name relative to its parent's fd
-with O_PATH|O_NOFOLLOW; what an entry is comes from fstat of that fd and what
-it holds from the same inode (a file reopened through /proc/self/fd, a link
-read with readlinkat), so a link in the source is copied as a link and never
-followed. Each entry becomes an extract_at Member, so the destination side has
+The source is walked by store/walk_at (each entry opened by name relative to
+its parent's fd with O_PATH|O_NOFOLLOW, what it is from fstat of that fd); what
+it holds comes from the same inode (a file reopened through /proc/self/fd, a
+link read with readlinkat), so a link in the source is copied as a link and
+never followed. Each entry becomes an extract_at Member, so the destination side has
 extract_at's rules: parents resolved inside the destination's root, whatever
 is in the way unlinked, files made O_EXCL|O_NOFOLLOW.
 
@@ -20,9 +20,6 @@ import stat
 import tarfile
 
 from sampan.store.extract_at import XATTR_PAX_PREFIX, ExtractOptions, Extractor, Member, Tree
-
-_PATH = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
-
 
 def member_of(rel: str, fd: int, st: os.stat_result) -> Member | None:
     """A header for the entry pinned by the O_PATH fd `fd`; None for a socket."""
@@ -64,48 +61,20 @@ def _xattrs(fd: int) -> dict[str, bytes]:
 def copy_tree_at(src_fd: int, dest: int | Tree, dest_path: str = "/",
                  options: ExtractOptions | None = None) -> int:
     """Copy what is below the directory `src_fd` into `dest_path` of `dest` (a
-    directory fd, or a Tree). Entries that vanish mid-walk are skipped. Returns the
-    number of entries copied; ExtractRefused for one the destination refused."""
+    directory fd, or a Tree). Entries that vanish mid-walk are skipped (store/walk_at
+    walks the source). Returns the number of entries copied; ExtractRefused for one
+    the destination refused."""
     from sampan.store.extract_at import FdTree
+    from sampan.store.walk_at import walk_fd
 
     tree = FdTree(dest) if isinstance(dest, int) else dest
     count = 0
-    top = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=src_fd)
-    stack: list[tuple[int, str, list[str]]] = [(top, "", _names(top))]
     with Extractor(tree, dest_path, options) as ex:
-        try:
-            while stack:
-                dfd, rel, names = stack[-1]
-                if not names:
-                    os.close(dfd)
-                    stack.pop()
-                    continue
-                name = names.pop()
-                path = f"{rel}/{name}" if rel else name
-                try:
-                    fd = os.open(name, _PATH, dir_fd=dfd)
-                except FileNotFoundError:
-                    continue  # gone since the listing
-                try:
-                    st = os.fstat(fd)
-                    m = member_of(path, fd, st)
-                    if m is None:
-                        continue
-                    ex.apply(m)
-                    count += 1
-                    if stat.S_ISDIR(st.st_mode):
-                        sub = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
-                        stack.append((sub, path, _names(sub)))
-                finally:
-                    os.close(fd)
-            ex.finish()
-        finally:
-            for dfd, _, _ in stack:
-                os.close(dfd)
+        for node in walk_fd(src_fd):
+            m = member_of(node.rel, node.fd, node.st)
+            if m is None:
+                continue
+            ex.apply(m)  # reads a file's bytes now, while the walk still pins its inode
+            count += 1
+        ex.finish()
     return count
-
-
-def _names(dfd: int) -> list[str]:
-    """A directory's names, reversed so that pop() takes them in sorted order."""
-    with os.scandir(dfd) as it:
-        return sorted((e.name for e in it), reverse=True)

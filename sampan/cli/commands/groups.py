@@ -9,7 +9,7 @@ from sampan.cli.main import COMMANDS
 CONTAINER = {"ls": "ps", "list": "ps", "ps": "ps", "run": "run", "create": "create", "start": "start",
              "stop": "stop", "kill": "kill", "restart": "restart", "wait": "wait", "rm": "rm",
              "remove": "rm", "logs": "logs", "exec": "exec", "top": "top", "diff": "diff",
-             "commit": "commit", "export": "export", "inspect": "inspect", "port": "port",
+             "commit": "commit", "export": "export", "cp": "cp", "inspect": "inspect", "port": "port",
              "prune": "container-prune"}
 IMAGE = {"ls": "images", "list": "images", "import": "import", "tag": "tag", "rm": "rmi",
          "remove": "rmi", "history": "history", "inspect": "inspect", "build": "build",
