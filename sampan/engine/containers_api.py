@@ -1,0 +1,101 @@
+"""`engine.containers`: list (ps), inspect, ports, rm of many, prune.
+
+The verbs of one container's life (create, run, start, stop, kill, exec, logs, ...) are
+Engine's own methods (engine.py): they are on `run`'s path and stay lean there.
+"""
+
+from __future__ import annotations
+
+from sampan.engine import filters as flt
+from sampan.engine import lifecycle
+from sampan.engine.context import Context
+from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
+from sampan.engine.records import ContainerRecord
+from sampan.engine.reports import ContainerSummary, PortReport, PruneReport, RemoveReport
+from sampan.engine.status import RUNNING, Status, status_of
+from sampan.errors import InvalidArgument, SampanError
+
+CONTAINER_FILTERS = ("status", "name", "id", "label", "exited")
+STATES = ("created", "running", "exited", "paused", "restarting", "removing", "dead")
+
+
+class ContainersAPI:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def list(self, opts: ListOptions | None = None) -> list[ContainerSummary]:
+        """Newest first; running ones only unless ``all``, a ``status=`` filter or a ``limit``.
+        Filters: status=, name= (substring), id= (prefix), label=KEY[=VALUE], exited=CODE."""
+        opts = opts or ListOptions()
+        want = flt.parse(opts.filters, CONTAINER_FILTERS, "ps")
+        for s in want.get("status", ()):
+            if s not in STATES:
+                raise InvalidArgument(f"invalid filter 'status={s}': status is one of {', '.join(STATES)}")
+        show_all = opts.all or opts.limit > 0 or "status" in want
+        out = []
+        for rec in self.ctx.containers.all():
+            st = status_of(rec)
+            if not show_all and st.state != RUNNING:
+                continue
+            if "status" in want and st.state not in want["status"]:
+                continue
+            if "name" in want and not flt.any_substring(rec.name, want["name"]):
+                continue
+            if "id" in want and not flt.any_prefix(rec.id, want["id"]):
+                continue
+            if "label" in want and not flt.labels_match(rec.config.get("labels"), want["label"]):
+                continue
+            if "exited" in want and not (st.state == "exited" and str(st.exit_code) in want["exited"]):
+                continue
+            out.append(summary(rec, st))
+            if 0 < opts.limit <= len(out):
+                break
+        return out
+
+    def inspect(self, ref: str) -> dict:
+        """Docker's ContainerInspectResponse."""
+        from sampan.engine import views
+        return views.inspect_container(self.ctx, self.ctx.containers.find(ref))
+
+    def ports(self, ref: str) -> list[PortReport]:
+        """Published ports of a running container (none when it is not running)."""
+        rec = self.ctx.containers.find(ref)
+        return _ports(rec) if status_of(rec).state == RUNNING else []
+
+    def remove(self, refs: list[str], opts: RemoveOptions | None = None) -> list[RemoveReport]:
+        """`rm A B C`: one report per reference, in order; a failure does not stop the rest."""
+        opts = opts or RemoveOptions()
+        out = []
+        for ref in refs:
+            try:
+                rec = self.ctx.containers.find(ref)
+                lifecycle.remove(self.ctx, rec, force=opts.force, volumes=opts.volumes)
+                out.append(RemoveReport(ref=ref, id=rec.id, name=rec.name))
+            except SampanError as e:
+                out.append(RemoveReport(ref=ref, error=e))
+        return out
+
+    def prune(self, opts: PruneOptions | None = None) -> PruneReport:
+        """Every container that is not running (and whose monitor is gone)."""
+        report = PruneReport()
+        for rec in self.ctx.containers.all():
+            st = status_of(rec)
+            if st.state != RUNNING and not st.monitor_alive:
+                lifecycle.remove(self.ctx, rec)
+                report.deleted.append(rec.id)
+        return report
+
+
+def _ports(rec: ContainerRecord) -> list[PortReport]:
+    return [PortReport(private_port=int(cport), public_port=int(hport), ip=hip or "0.0.0.0", type=proto)
+            for cport, hport, hip, proto in (rec.config.get("net") or {}).get("ports", [])]
+
+
+def summary(rec: ContainerRecord, st: Status | None = None) -> ContainerSummary:
+    from sampan.engine.views import command_text, status_text
+    st = st or status_of(rec)
+    return ContainerSummary(
+        id=rec.id, name=rec.name, image=rec.image_ref, image_id=rec.image_id,
+        command=command_text(rec), created=rec.created, state=st.state, status=status_text(rec, st),
+        exit_code=st.exit_code, ports=_ports(rec) if st.state == RUNNING else [],
+        labels=dict(rec.config.get("labels") or {}), network=rec.config.get("network", ""))
