@@ -47,7 +47,7 @@ class ContainersAPI:
                 continue
             if "exited" in want and not (st.state == "exited" and str(st.exit_code) in want["exited"]):
                 continue
-            out.append(summary(rec, st))
+            out.append(summary(self.ctx, rec, st))
             if 0 < opts.limit <= len(out):
                 break
         return out
@@ -91,11 +91,13 @@ def _ports(rec: ContainerRecord) -> list[PortReport]:
             for cport, hport, hip, proto in (rec.config.get("net") or {}).get("ports", [])]
 
 
-def summary(rec: ContainerRecord, st: Status | None = None) -> ContainerSummary:
-    from sampan.engine.views import command_text, status_text
+def summary(ctx: Context, rec: ContainerRecord, st: Status | None = None) -> ContainerSummary:
+    from sampan.engine.views import command_text, mount_points, network_settings, status_text
     st = st or status_of(rec)
+    running = st.state == RUNNING
     return ContainerSummary(
         id=rec.id, name=rec.name, image=rec.image_ref, image_id=rec.image_id,
         command=command_text(rec), created=rec.created, state=st.state, status=status_text(rec, st),
-        exit_code=st.exit_code, ports=_ports(rec) if st.state == RUNNING else [],
-        labels=dict(rec.config.get("labels") or {}), network=rec.config.get("network", ""))
+        exit_code=st.exit_code, ports=_ports(rec) if running else [],
+        labels=dict(rec.config.get("labels") or {}), network=rec.config.get("network", ""),
+        networks=network_settings(rec.config, running)["Networks"], mounts=mount_points(ctx, rec.config))

@@ -101,14 +101,17 @@ class ContainerSummary:
     exit_code: int | None
     ports: list[PortReport] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
-    network: str = ""
+    network: str = ""              # the network mode: bridge, a network's name, none, host, ...
+    networks: dict[str, dict] = field(default_factory=dict)   # Docker's EndpointSettings by network
+    mounts: list[dict] = field(default_factory=list)          # Docker's MountPoint list
 
     def to_docker(self) -> dict:
         return {"Id": self.id, "Names": ["/" + self.name], "Image": self.image,
                 "ImageID": self.image_id, "Command": self.command,
                 "Created": int(parse_time(self.created)), "Ports": [p.to_docker() for p in self.ports],
                 "Labels": self.labels, "State": self.state, "Status": self.status,
-                "HostConfig": {"NetworkMode": self.network}}
+                "HostConfig": {"NetworkMode": self.network},
+                "NetworkSettings": {"Networks": self.networks}, "Mounts": self.mounts}
 
 
 @dataclass

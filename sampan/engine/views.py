@@ -25,10 +25,8 @@ def command_text(rec: ContainerRecord) -> str:
     return " ".join(rec.config.get("argv") or [])
 
 
-def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
-    st = status_of(rec)
-    c = rec.config
-    files = ctx.container_files(rec.id)
+def mount_points(ctx: Context, c: dict) -> list[dict]:
+    """A container's mounts as Docker's MountPoint list (inspect's and ps's `Mounts`)."""
     mounts = []
     for m in c["mounts"]:
         if m["kind"] == "volume":
@@ -42,6 +40,14 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
         else:
             mounts.append({"Type": "tmpfs", "Source": "", "Destination": m["destination"],
                            "Mode": ",".join(m["options"]), "RW": not m["readonly"], "Propagation": ""})
+    return mounts
+
+
+def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
+    st = status_of(rec)
+    c = rec.config
+    files = ctx.container_files(rec.id)
+    mounts = mount_points(ctx, c)
     argv = c.get("argv") or []
     icfg = c.get("image_config") or {}
     entry = [c["entrypoint_override"]] if c.get("entrypoint_override") else icfg.get("Entrypoint")
@@ -89,11 +95,11 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "StopSignal": c.get("stop_signal"), "StopTimeout": c.get("stop_timeout"),
             "ExposedPorts": icfg.get("ExposedPorts"),
         },
-        "NetworkSettings": _network_settings(c, st.state == RUNNING),
+        "NetworkSettings": network_settings(c, st.state == RUNNING),
     }
 
 
-def _network_settings(c: dict, running: bool) -> dict:
+def network_settings(c: dict, running: bool) -> dict:
     net = (c.get("net") or {}) if running else {}
     ports: dict = {}
     for cport, hport, hip, proto in net.get("ports", []):

@@ -80,12 +80,16 @@ def test_filters_of_images_volumes_and_networks(sampan):
 
 def test_engine_reports_are_structured(sampan):
     sampan.ok("tag", "busybox", "two:1")
-    sampan.ok("create", "--name", "c1", "--label", "role=db", "busybox", "true")
+    sampan.ok("create", "--name", "c1", "--label", "role=db", "-v", "dbdata:/data", "--network", "none",
+              "busybox", "true")
     engine = Engine(str(sampan.root), str(sampan.runroot))
     try:
         [c] = engine.containers.list(ListOptions(all=True, filters={"label": ["role=db"]}))
         assert (c.name, c.state, c.status) == ("c1", "created", "Created")
-        assert c.to_docker()["Names"] == ["/c1"] and c.to_docker()["Labels"] == {"role": "db"}
+        d = c.to_docker()
+        assert d["Names"] == ["/c1"] and d["Labels"] == {"role": "db"} and d["Ports"] == []
+        assert [(m["Type"], m["Name"], m["Destination"]) for m in d["Mounts"]] == [("volume", "dbdata", "/data")]
+        assert d["HostConfig"] == {"NetworkMode": "none"} and "none" in d["NetworkSettings"]["Networks"]
         assert engine.containers.list(ListOptions(all=True, filters={"label": ["role=web"]})) == []
         [img] = engine.images.list(ListOptions(filters={"reference": ["two"]}))
         assert img.containers == 1 and img.to_docker()["RepoTags"] == ["busybox:latest", "two:1"]
@@ -94,7 +98,7 @@ def test_engine_reports_are_structured(sampan):
         assert reports[0].to_docker() == [{"Untagged": "two:1"}]
         assert isinstance(reports[1].error, Conflict) and "c1" in reports[1].error.message
         assert isinstance(reports[2].error, ImageNotFound)
-        [gone, nope] = engine.containers.remove(["c1", "nope"], RemoveOptions())
+        [gone, nope] = engine.containers.remove(["c1", "nope"], RemoveOptions(volumes=True))
         assert gone.ok and gone.name == "c1" and len(gone.id) == 64
         assert isinstance(nope.error, ContainerNotFound)
         [done] = engine.images.remove(["busybox"])
