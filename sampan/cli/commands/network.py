@@ -14,8 +14,8 @@ def _port(argv, g) -> int:
     p.add_argument("container")
     p.add_argument("private_port", nargs="?", help="PORT[/PROTO] to show")
     ns = p.parse_args(argv)
-    lines = [f"{p.private_port}/{p.type} -> {p.ip}:{p.public_port}"
-             for p in g.engine().containers.ports(ns.container)]
+    lines = [f"{port.private_port}/{port.type} -> {port.ip}:{port.public_port}"
+             for port in g.engine().containers.ports(ns.container)]
     if ns.private_port:
         want = ns.private_port if "/" in ns.private_port else ns.private_port + "/tcp"
         lines = [l.split(" -> ", 1)[1] for l in lines if l.startswith(want + " ")]
