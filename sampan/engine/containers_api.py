@@ -14,8 +14,10 @@ from sampan.engine.records import ContainerRecord
 from sampan.engine.reports import ContainerSummary, PortReport, PruneReport, RemoveReport
 from sampan.engine.status import RUNNING, Status, status_of
 from sampan.errors import InvalidArgument, SampanError
+from sampan.oci.times import parse_time
 
-CONTAINER_FILTERS = ("status", "name", "id", "label", "exited")
+CONTAINER_FILTERS = ("status", "name", "id", "label", "exited", "ancestor", "network", "volume",
+                     "before", "since")
 STATES = ("created", "running", "exited", "paused", "restarting", "removing", "dead")
 
 
@@ -25,32 +27,81 @@ class ContainersAPI:
 
     def list(self, opts: ListOptions | None = None) -> list[ContainerSummary]:
         """Newest first; running ones only unless ``all``, a ``status=`` filter or a ``limit``.
-        Filters: status=, name= (substring), id= (prefix), label=KEY[=VALUE], exited=CODE."""
+        Filters: status=, name= (substring), id= (prefix), label=KEY[=VALUE], exited=CODE,
+        ancestor=IMAGE (its ref or id), network=NAME|ID, volume=NAME|DESTINATION,
+        before=CONTAINER, since=CONTAINER (created before or after that one)."""
         opts = opts or ListOptions()
         want = flt.parse(opts.filters, CONTAINER_FILTERS, "ps")
-        for s in want.get("status", ()):
-            if s not in STATES:
-                raise InvalidArgument(f"invalid filter 'status={s}': status is one of {', '.join(STATES)}")
+        tests = self._tests(want)
         show_all = opts.all or opts.limit > 0 or "status" in want
         out = []
         for rec in self.ctx.containers.all():
             st = status_of(rec)
             if not show_all and st.state != RUNNING:
                 continue
-            if "status" in want and st.state not in want["status"]:
-                continue
-            if "name" in want and not flt.any_substring(rec.name, want["name"]):
-                continue
-            if "id" in want and not flt.any_prefix(rec.id, want["id"]):
-                continue
-            if "label" in want and not flt.labels_match(rec.config.get("labels"), want["label"]):
-                continue
-            if "exited" in want and not (st.state == "exited" and str(st.exit_code) in want["exited"]):
-                continue
-            out.append(summary(self.ctx, rec, st))
-            if 0 < opts.limit <= len(out):
-                break
+            if all(test(rec, st) for test in tests):
+                out.append(summary(self.ctx, rec, st))
+                if 0 < opts.limit <= len(out):
+                    break
         return out
+
+    def _tests(self, want: dict[str, list[str]]) -> list:
+        """One predicate (record, status) -> bool per filter key given; all must hold."""
+        tests = []
+        for s in want.get("status", ()):
+            if s not in STATES:
+                raise InvalidArgument(f"invalid filter 'status={s}': status is one of {', '.join(STATES)}")
+        if "status" in want:
+            tests.append(lambda rec, st: st.state in want["status"])
+        if "name" in want:
+            tests.append(lambda rec, st: flt.any_substring(rec.name, want["name"]))
+        if "id" in want:
+            tests.append(lambda rec, st: flt.any_prefix(rec.id, want["id"]))
+        if "label" in want:
+            tests.append(lambda rec, st: flt.labels_match(rec.config.get("labels"), want["label"]))
+        if "exited" in want:
+            tests.append(lambda rec, st: st.state == "exited" and str(st.exit_code) in want["exited"])
+        if "ancestor" in want:
+            ancestors = self._image_ids(want["ancestor"])
+            tests.append(lambda rec, st: rec.image_id in ancestors)
+        if "network" in want:  # the network the container was created on (not later connects)
+            networks = self._network_keys(want["network"])
+            tests.append(lambda rec, st: rec.config.get("network") in networks)
+        if "volume" in want:
+            vols = set(want["volume"])
+            tests.append(lambda rec, st: any(m["kind"] == "volume" and {m["source"], m["destination"]} & vols
+                                             for m in rec.config["mounts"]))
+        if "before" in want:
+            before = min(parse_time(self.ctx.containers.find(r).created) for r in want["before"])
+            tests.append(lambda rec, st: parse_time(rec.created) < before)
+        if "since" in want:
+            since = max(parse_time(self.ctx.containers.find(r).created) for r in want["since"])
+            tests.append(lambda rec, st: parse_time(rec.created) > since)
+        return tests
+
+    def _image_ids(self, refs: list[str]) -> set[str]:
+        """The ids of the images named (an unknown one matches nothing, as Docker)."""
+        from sampan.errors import NotFound
+        ids = set()
+        for ref in refs:
+            try:
+                ids.add(self.ctx.images.resolve(ref).id)
+            except NotFound:
+                pass
+        return ids
+
+    def _network_keys(self, names: list[str]) -> set[str]:
+        """What a container's config may say for the networks named: name, id, and
+        "bridge" for the default network."""
+        from sampan.engine.networking import nm
+        keys = set(names)
+        for name in names:
+            try:
+                info = nm(self.ctx).inspect(name)
+            except SampanError:
+                continue
+            keys |= {info.name, info.id}
+        return keys
 
     def inspect(self, ref: str) -> dict:
         """Docker's ContainerInspectResponse."""

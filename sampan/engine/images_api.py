@@ -14,8 +14,9 @@ from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
 from sampan.engine.reports import (ImageHistoryItem, ImagePruneReport, ImageRemoveReport,
                                    ImageSummary)
 from sampan.errors import Conflict, SampanError
+from sampan.oci.times import parse_time
 
-IMAGE_FILTERS = ("dangling", "reference", "label")
+IMAGE_FILTERS = ("dangling", "reference", "label", "before", "since")
 
 
 class ImagesAPI:
@@ -37,10 +38,15 @@ class ImagesAPI:
 
     def list(self, opts: ListOptions | None = None) -> list[ImageSummary]:
         """Newest first; intermediate build images only with ``all``.
-        Filters: dangling=true|false, reference=GLOB (REPO or REPO:TAG), label=KEY[=VALUE]."""
+        Filters: dangling=true|false, reference=GLOB (REPO or REPO:TAG), label=KEY[=VALUE],
+        before=IMAGE, since=IMAGE (created before or after that one)."""
         opts = opts or ListOptions()
         want = flt.parse(opts.filters, IMAGE_FILTERS, "images")
         dangling = flt.boolean(want, "dangling")
+        def created(ref: str) -> float:
+            return parse_time(self.ctx.images.resolve(ref).created)
+        before = min(map(created, want["before"])) if "before" in want else None
+        since = max(map(created, want["since"])) if "since" in want else None
         users = self._usage()
         out = []
         for img in self.ctx.images.list_images(all=opts.all):
@@ -48,6 +54,10 @@ class ImagesAPI:
                 continue
             if "reference" in want and not flt.reference_match(img.repo_tags, want["reference"]):
                 continue
+            if before is not None or since is not None:
+                t = parse_time(img.created)
+                if (before is not None and t >= before) or (since is not None and t <= since):
+                    continue
             summary = self._summary(img, users)
             if "label" in want and not flt.labels_match(summary.labels, want["label"]):
                 continue

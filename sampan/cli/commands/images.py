@@ -53,7 +53,8 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("-q", "--quiet", action="store_true", help="Only show image IDs")
         p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
         p.add_argument("-f", "--filter", action="append", default=[],
-                       help="Filter output (dangling=true|false, reference=GLOB, label=KEY[=VALUE])")
+                       help="Filter output (dangling=true|false, reference=GLOB, label=KEY[=VALUE], "
+                            "before=IMAGE, since=IMAGE)")
         p.add_argument("--format", help="Format output using a Go-like template")
         p.add_argument("repository", nargs="?")
         return _images(p.parse_args(argv), g.engine())

@@ -21,7 +21,9 @@ def main(command: str, argv: list[str], g) -> int:
     p.add_argument("-a", "--all", action="store_true", help="Show all containers (default shows just running)")
     p.add_argument("-q", "--quiet", action="store_true", help="Only display container IDs")
     p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
-    p.add_argument("-f", "--filter", action="append", default=[], help="Filter (status=, name=, id=, label=, exited=)")
+    p.add_argument("-f", "--filter", action="append", default=[],
+                   help="Filter (status=, name=, id=, label=, exited=, ancestor=, network=, volume=, "
+                        "before=, since=)")
     p.add_argument("--format", help="Format output using a Go-like template, e.g. '{{.Names}}'")
     p.add_argument("-l", "--latest", action="store_true", help="Show the latest created container")
     p.add_argument("-n", "--last", type=int, default=-1, help="Show n last created containers")

@@ -117,3 +117,32 @@ def test_inspect_through_the_facade(sampan):
     net = json.loads(sampan.ok("network", "inspect", "insp"))[0]
     assert net["Name"] == "insp" and net["Driver"] == "bridge" and net["Containers"] == {}
     assert net["Created"].endswith("Z")
+
+
+def test_ps_and_images_filters_by_relation(sampan):
+    sampan.ok("tag", "busybox", "other:1")
+    sampan.ok("build", "-q", "--network=none", "-t", "newer:1", "-", input=b"FROM busybox\nLABEL n=1\n")
+    sampan.ok("create", "--name", "first", "--network", "none", "-v", "fv:/data", "busybox", "true")
+    sampan.ok("create", "--name", "second", "newer:1", "true")
+    sampan.ok("create", "--name", "third", "--network", "none", "busybox", "true")
+
+    def names(*filters):
+        argv = ["ps", "-a", "--format", "{{.Names}}"]
+        for f in filters:
+            argv += ["-f", f]
+        return sampan.ok(*argv).split()
+
+    assert names("ancestor=busybox") == ["third", "first"]
+    assert names("ancestor=other:1") == ["third", "first"]  # the same image by another name
+    assert names("ancestor=newer:1") == ["second"]
+    assert names("ancestor=unknown:1") == []
+    assert names("network=none") == ["third", "first"]
+    assert names("volume=fv") == names("volume=/data") == ["first"]
+    assert names("before=third") == ["second", "first"]
+    assert names("since=first") == ["third", "second"]
+    assert names("since=first", "before=third") == ["second"]
+    fmt = ["--format", "{{.Repository}}:{{.Tag}}"]
+    assert sampan.ok("images", *fmt, "-f", "since=busybox").split() == ["newer:1"]
+    assert sorted(sampan.ok("images", *fmt, "-f", "before=newer:1").split()) == ["busybox:latest", "other:1"]
+    r = sampan("ps", "-a", "-f", "before=nosuch")
+    assert r.rc == 125 and "nosuch" in r.err and "Traceback" not in r.err
