@@ -35,6 +35,7 @@ _PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.com
             "sampan.cli.tty_proxy", "sampan.engine.engine", "sampan.engine.create",
             "sampan.engine.lifecycle", "sampan.engine.monitor", "sampan.engine.finish",
             "sampan.engine.execute", "sampan.engine.networking", "sampan.engine.views",
+            "sampan.engine.containers_api", "sampan.engine.images_api", "sampan.engine.reports",
             "sampan.store", "sampan.store.images", "sampan.runtime.native", "sampan.runtime.base",
             "sampan.network", "sampan.network.manager", "sampan.specgen.spec", "sampan.volumes",
             "sqlite3", "json", "selectors", "tarfile", "random", "shutil")

@@ -145,15 +145,3 @@ def disconnect(ctx: Context, rec: ContainerRecord) -> None:
         return  # its sandbox, untouched (no NET_ADMIN), now waits for the next container
     netns = manager.netns_of(rec.id)
     manager.release(rec.id, netns or manager.netns_path(rec.id), background=True, replenish=True)
-
-
-def port_lines(ctx: Context, rec: ContainerRecord) -> list[str]:
-    from sampan.network import PortMapping
-    return [PortMapping(*p).describe() for p in (rec.config.get("net") or {}).get("ports", [])]
-
-
-def ps_ports(rec: ContainerRecord) -> str:
-    out = []
-    for cport, hport, hip, proto in (rec.config.get("net") or {}).get("ports", []):
-        out.append(f"{hip or '0.0.0.0'}:{hport}->{cport}/{proto}")
-    return ", ".join(out)

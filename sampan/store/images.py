@@ -24,7 +24,7 @@ from sampan.state.paths import Paths
 from sampan.store.blobs import BlobStore
 from sampan.store.catalog import Catalog
 from sampan.store.layers import Unpacker, layer_from_dir, layer_from_tar
-from sampan.store.types import ImageInfo, LayerRef
+from sampan.store.types import ImageDeletion, ImageInfo, LayerRef
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
 if TYPE_CHECKING:
@@ -305,12 +305,12 @@ class ImageStore:
         write_index(self.paths, self.catalog)
 
     # --- removal and reports (maintenance.py) ---------------------------------------------
-    def remove(self, name_or_id: str, force: bool = False) -> list[str]:
+    def remove(self, name_or_id: str, force: bool = False) -> ImageDeletion:
         from sampan.store import maintenance
 
         return maintenance.remove(self, name_or_id, force)
 
-    def prune(self, dangling_only: bool = True, keep: Iterable[str] = ()) -> list[str]:
+    def prune(self, dangling_only: bool = True, keep: Iterable[str] = ()) -> list[ImageDeletion]:
         from sampan.store import maintenance
 
         return maintenance.prune(self, dangling_only, keep)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from sampan.cli.args import Parser
-from sampan.cli.output import for_each
+from sampan.cli.output import for_each, report_items
 
 
 def main(command: str, argv: list[str], g) -> int:
@@ -35,4 +35,5 @@ def main(command: str, argv: list[str], g) -> int:
         return for_each(ns.containers, lambda r: (engine.kill(r, ns.signal), r)[1])
     if command == "wait":
         return for_each(ns.containers, engine.wait)
-    return for_each(ns.containers, lambda r: (engine.remove(r, ns.force, ns.volumes), r)[1])
+    from sampan.engine.options import RemoveOptions
+    return report_items(engine.containers.remove(ns.containers, RemoveOptions(force=ns.force, volumes=ns.volumes)))
