@@ -60,7 +60,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     if pids == -1:
         pids = None
     sec = security.parse_security_opts(opts.security_opt)
-    security.check_caps(opts.cap_add, opts.cap_drop, opts.privileged)
+    security.check_caps(opts.cap_add, opts.cap_drop)
     devices = security.parse_devices(opts.devices)
     stop_signal = opts.stop_signal or icfg.get("StopSignal") or "SIGTERM"
     parse_signal(stop_signal)

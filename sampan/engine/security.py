@@ -83,7 +83,7 @@ def _short(opt: str) -> str:
     return opt if len(opt) <= 60 else opt[:57] + "..."
 
 
-def check_caps(cap_add: list[str], cap_drop: list[str], privileged: bool) -> None:
+def check_caps(cap_add: list[str], cap_drop: list[str]) -> None:
     """Every name must be a capability (or ALL); an added one must be held by the engine."""
     available = capmod.bounding_set()
     for name in cap_add:

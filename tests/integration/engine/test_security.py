@@ -52,6 +52,17 @@ def test_a_default_container_cannot_reach_the_kernel_s_dangerous_parts(sampan, r
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
+def test_the_filter_holds_for_another_user_and_with_no_new_privileges(sampan, runtime):
+    # the native runtime loads the filter before setuid, or last when no_new_privs is set
+    for extra in ([], ["--security-opt", "no-new-privileges"]):
+        r = run(sampan, runtime, "-u", "1000:1000", *extra, "busybox", "sh", "-c",
+                "id -u; grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; unshare -U true; echo unshare=$?")
+        assert r.out.splitlines()[0] == "1000", r.err
+        assert status_field(r.out, "Seccomp") == "2" and "unshare=1" in r.out
+        assert status_field(r.out, "NoNewPrivs") == ("1" if extra else "0")
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_exec_runs_under_the_same_filter(sampan, runtime):
     cid = sampan.ok("run", "-d", "--network", "none", "--runtime", runtime, "busybox", "sleep", "60").strip()
     r = sampan("exec", cid, "sh", "-c", "grep Seccomp: /proc/self/status; unshare -U -r true; echo unshare=$?")
@@ -211,3 +222,14 @@ def test_inspect_shows_the_security_settings_as_docker(sampan, tmp_path):
     r = sampan("create", "--network", "none", "--privileged", "busybox")
     priv = json.loads(sampan.ok("inspect", r.out.strip()))[0]["HostConfig"]
     assert priv["Privileged"] is True and priv["SecurityOpt"] is None and priv["Devices"] == []
+
+
+def test_a_privileged_container_s_network_sandbox_is_never_handed_on(sampan):
+    # --privileged holds NET_ADMIN: what it did to its network must not reach the next container
+    from tests.integration.engine.conftest import settle
+    out = sampan.ok("run", "--rm", "--privileged", "busybox", "sh", "-c",
+                    "ip addr add 192.0.2.7/32 dev eth0 && ip -4 -o addr show eth0")
+    assert "192.0.2.7" in out
+    settle(sampan)
+    for _ in range(3):  # the spare pool holds at most 2: a recycled sandbox would show up here
+        assert "192.0.2.7" not in sampan.ok("run", "--rm", "busybox", "ip", "-4", "-o", "addr")

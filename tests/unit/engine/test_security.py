@@ -67,23 +67,23 @@ def test_the_cli_sends_the_profile_not_its_path(tmp_path):
 
 def test_an_unknown_capability_is_named_once(held):
     with pytest.raises(InvalidArgument) as e:
-        security.check_caps(["CAP_NOPE"], [], False)
+        security.check_caps(["CAP_NOPE"], [])
     assert e.value.message.count("NOPE") == 1 and "\n" not in e.value.message
     with pytest.raises(InvalidArgument, match='"CAP_NOPE"'):
-        security.check_caps([], ["nope"], False)
+        security.check_caps([], ["nope"])
 
 
 def test_capability_spelling_is_docker_s(held):
-    security.check_caps(["net_admin", "Cap_Sys_Time", "ALL", "all"], ["CHOWN"], False)
+    security.check_caps(["net_admin", "Cap_Sys_Time", "ALL", "all"], ["CHOWN"])
     assert capmod.normalize("net_admin") == "CAP_NET_ADMIN"
     assert capmod.normalize("all") == "ALL"
 
 
 def test_a_capability_the_engine_lacks_cannot_be_added(held):
     with pytest.raises(InvalidArgument) as e:
-        security.check_caps(["sys_resource"], [], False)
+        security.check_caps(["sys_resource"], [])
     assert "CAP_SYS_RESOURCE" in e.value.message and "bounding set" in e.value.message
-    security.check_caps([], ["SYS_RESOURCE"], False)  # dropping it is harmless
+    security.check_caps([], ["SYS_RESOURCE"])  # dropping it is harmless
 
 
 def test_all_means_what_the_engine_holds(held):
