@@ -37,11 +37,13 @@ _PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.com
             "sampan.engine.execute", "sampan.engine.networking", "sampan.engine.views",
             "sampan.engine.containers_api", "sampan.engine.images_api", "sampan.engine.reports",
             "sampan.store", "sampan.store.images", "sampan.runtime.native", "sampan.runtime.base",
+            "sampan.runtime.seccomp",
             "sampan.network", "sampan.network.manager", "sampan.specgen.spec", "sampan.volumes",
             "sqlite3", "json", "selectors", "tarfile", "random", "shutil")
 _PYTHON = os.path.realpath(sys.executable)  # a client of another interpreter gets a zygote of its own
 # Built once here rather than in every worker (module, function, argument)
-_WARM = (("sampan.cli.commands.run", "container_parser", "run"),)
+_WARM = (("sampan.cli.commands.run", "container_parser", "run"),
+         ("sampan.runtime.seccomp", "warm", None))  # dlopen libseccomp once
 
 
 def _recv_request(conn: socket.socket) -> tuple[dict, list[int]] | None:

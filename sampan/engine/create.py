@@ -10,6 +10,7 @@ import os
 import re
 import signal as _signal
 
+from sampan.engine import security
 from sampan.engine.context import Context
 from sampan.engine.layered import LayeredRoot
 from sampan.engine.mounts import MountPlan, parse_tmpfs, parse_volume
@@ -42,26 +43,6 @@ def parse_signal(value: str | None, default: str = "SIGTERM") -> int:
     raise InvalidArgument(f"invalid signal {value!r}: use a name such as SIGTERM or a number")
 
 
-def _validate_security(opts: RunOptions) -> bool:
-    nnp = False
-    for o in opts.security_opt:
-        if o in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"):
-            nnp = True
-        elif o in ("no-new-privileges:false", "no-new-privileges=false"):
-            nnp = False
-        else:
-            raise InvalidArgument(f"unsupported --security-opt {o!r}: sampan supports no-new-privileges")
-    return nnp
-
-
-def _caps(names: list[str]) -> list[str]:
-    out = []
-    for n in names:
-        n = n.upper()
-        out.append(n if n.startswith("CAP_") or n == "ALL" else "CAP_" + n)
-    return out
-
-
 def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     """Check every option and resolve the image. Returns (container config, image info)."""
     image = image_for_run(ctx, opts.image, opts.pull)
@@ -78,7 +59,9 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     pids = units.parse_pids_limit(opts.pids_limit) if opts.pids_limit else None
     if pids == -1:
         pids = None
-    nnp = _validate_security(opts)
+    sec = security.parse_security_opts(opts.security_opt)
+    security.check_caps(opts.cap_add, opts.cap_drop)
+    devices = security.parse_devices(opts.devices)
     stop_signal = opts.stop_signal or icfg.get("StopSignal") or "SIGTERM"
     parse_signal(stop_signal)
     plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
@@ -109,13 +92,16 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "memory": memory, "cpu_quota": cpu_quota, "cpus": opts.cpus, "pids_limit": pids,
         "network": net["network"], "ports": net["ports"], "aliases": net["aliases"],
         "dns": list(opts.dns), "add_hosts": add_hosts, "auto_remove": opts.auto_remove, "labels": dict(opts.labels),
-        "no_new_privileges": nnp, "cap_add": _caps(opts.cap_add), "cap_drop": _caps(opts.cap_drop),
+        "no_new_privileges": sec["no_new_privileges"], "seccomp": sec["seccomp"],
+        "security_opt": sec["security_opt"], "cap_add": list(opts.cap_add), "cap_drop": list(opts.cap_drop),
+        "privileged": bool(opts.privileged), "devices": devices,
         "stop_signal": stop_signal, "stop_timeout": opts.stop_timeout,
         "runtime": opts.runtime or ctx.default_runtime,
         "log": {"max_size": log_max, "max_files": opts.log_max_files or 3},
         "entrypoint_override": opts.entrypoint, "args": list(opts.args),
         "image_config": icfg,
     }
+    security.check_runtime_can_load(config, security.caps_of(config))
     return config, image
 
 
@@ -254,6 +240,7 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         if plan.kind == "volume":
             src = str(ctx.paths.volumes / plan.source / "_data")
         mounts.append(oci_mount(plan, src))
+    devices, device_rules = security.devices_of(c)
     return generate(SpecInputs(
         rootfs=str(files["rootfs"]), argv=c["argv"], env=env, cwd=c["workdir"], user=user,
         hostname=c["hostname"], tty=c["tty"], readonly_rootfs=c["read_only"], mounts=mounts,
@@ -262,7 +249,8 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         netns=netns or (NETNS_HOST if c["network"] == "host" else NETNS_NEW),
         cgroups_path=cgroups_path(rec.id), memory=c["memory"], cpu_quota=c["cpu_quota"],
         pids_limit=c["pids_limit"], no_new_privileges=c["no_new_privileges"],
-        cap_add=c["cap_add"], cap_drop=c["cap_drop"],
+        caps=security.caps_of(c), seccomp=c.get("seccomp"), privileged=bool(c.get("privileged")),
+        devices=devices, device_rules=device_rules,
         annotations={"io.sampan.name": rec.name}))
 
 

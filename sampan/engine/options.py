@@ -62,7 +62,9 @@ class RunOptions(_Options):
         read_only=False, memory=None, cpus=None, pids_limit=None,
         network="bridge", network_aliases=[], dns=[], add_hosts=[], mac_address=None,
         publish=[], publish_all=False, tty=False, interactive=False, auto_remove=False,
-        labels={}, security_opt=[], cap_add=[], cap_drop=[], stop_signal=None, stop_timeout=None,
+        labels={}, security_opt=[], cap_add=[], cap_drop=[], privileged=False,
+        devices=[],             # --device HOST[:CONTAINER][:rwm]
+        stop_signal=None, stop_timeout=None,
         runtime=None, log_max_size=None, log_max_files=None,
         pull="missing",         # missing | always | never, as `docker run --pull`
     )

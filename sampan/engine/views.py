@@ -77,7 +77,9 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "NanoCpus": int(float(c["cpus"]) * 1e9) if c.get("cpus") else 0,
             "PidsLimit": c.get("pids_limit"), "CapAdd": c.get("cap_add") or None,
             "CapDrop": c.get("cap_drop") or None,
-            "SecurityOpt": ["no-new-privileges"] if c.get("no_new_privileges") else None,
+            "SecurityOpt": c.get("security_opt", ["no-new-privileges"] if c.get("no_new_privileges") else None)
+            or None,
+            "Privileged": bool(c.get("privileged")), "Devices": list(c.get("devices") or []),
             "Runtime": c.get("runtime"),
             "Tmpfs": {m["destination"]: ",".join(m["options"]) for m in c["mounts"] if m["kind"] == "tmpfs"} or None,
             "LogConfig": {"Type": "json-file", "Config": {"max-size": str(c["log"]["max_size"]),

@@ -44,7 +44,7 @@ def exec_in_container(rt, cid: str, process: dict, stdio: Stdio) -> Created:
         if not is_alive(rec):
             raise InvalidState(f"container {cid} stopped: cannot exec in it")
         process = with_container_defaults(process, Path(rec.bundle))
-        seccomp = compile_seccomp(load_spec(Path(rec.bundle)).get("linux") or {})
+        seccomp = compile_seccomp(load_spec(Path(rec.bundle)).get("linux") or {}, rt.seccomp_cache)
         sock, child_sock = channel.pair()
         devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
         ctx = ChildContext(sock=child_sock, stdio=stdio, devnull=devnull, ns_fds=ns_fds, seccomp=seccomp)
