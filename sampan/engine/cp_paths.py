@@ -1,6 +1,6 @@
 """`cp`'s path rules, Docker's (docker cp reference; moby's archive.PrepareArchiveCopy).
 
-Pure functions: which argument names a container, what a trailing ``/`` or ``/.``
+Pure functions: what a trailing ``/`` or ``/.``
 asserts, and where a source lands given what the destination is.
 """
 
@@ -10,17 +10,6 @@ import posixpath
 from dataclasses import dataclass
 
 from sampan.errors import InvalidArgument
-
-
-def split_arg(arg: str) -> tuple[str | None, str]:
-    """(container, path) of `CONTAINER:PATH`, (None, arg) for a local path. A local
-    path with a colon must be explicit: `./file:name` or `/abs/file:name`."""
-    if arg.startswith("/"):
-        return None, arg
-    name, sep, path = arg.partition(":")
-    if not sep or name.startswith("."):
-        return None, arg
-    return name, path
 
 
 @dataclass(frozen=True)

@@ -20,29 +20,6 @@ _TRUE = {"1", "t", "T", "true", "TRUE", "True"}   # Go's strconv.ParseBool
 _FALSE = {"0", "f", "F", "false", "FALSE", "False"}
 
 
-def inline_seccomp_files(security_opt: list[str]) -> list[str]:
-    """The CLI's part (Docker's too): `seccomp=PATH` becomes `seccomp=<the file's JSON>`,
-    read where the user is, so the engine (and `inspect`) hold the profile itself."""
-    out = []
-    for opt in security_opt:
-        key, sep, value = _split(opt)
-        if key == "seccomp" and sep and value not in (UNCONFINED, BUILTIN, "") and not value.lstrip().startswith("{"):
-            try:
-                with open(value, encoding="utf-8") as f:
-                    text = f.read()
-            except (OSError, UnicodeDecodeError) as e:
-                why = getattr(e, "strerror", None) or str(e)
-                raise InvalidArgument(f"cannot read seccomp profile {value}: {why}") from None
-            import json
-            try:
-                text = json.dumps(json.loads(text), separators=(",", ":"))
-            except ValueError as e:
-                raise InvalidArgument(f"invalid seccomp profile {value}: not valid JSON ({e})") from None
-            opt = "seccomp=" + text
-        out.append(opt)
-    return out
-
-
 def _split(opt: str) -> tuple[str, str, str]:
     """Docker splits at the first '=' or, for old spellings, the first ':'."""
     if "=" in opt:

@@ -9,7 +9,7 @@ from sampan.errors import InvalidArgument, SampanError
 
 
 def main(command: str, argv: list[str], g) -> int:
-    from sampan.engine.cp_paths import split_arg
+    from sampan.cli.cp_args import split_arg
 
     p = Parser(command, "Copy files/folders between a container and the local filesystem\n\n"
                "Use '-' as the source to read a tar archive from stdin and extract it to a\n"

@@ -64,7 +64,7 @@ def container_parser(command: str) -> Parser:
 
 def run_options(ns):
     from sampan.engine import RunOptions
-    from sampan.engine.security import inline_seccomp_files
+    from sampan.cli.security_opts import inline_seccomp_files
     from sampan.specgen.command import parse_env_option, read_env_file
 
     env: list[str] = []

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sampan.engine.cp_paths import Placement, parse, place, split_arg, top_name
+from sampan.cli.cp_args import split_arg
+from sampan.engine.cp_paths import Placement, parse, place, top_name
 from sampan.errors import InvalidArgument
 
 

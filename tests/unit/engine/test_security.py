@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from sampan.cli.security_opts import inline_seccomp_files
 from sampan.engine import security
 from sampan.errors import InvalidArgument
 from sampan.runtime import caps as capmod
@@ -55,14 +56,14 @@ def test_security_opts_that_are_true_already_are_accepted():
 def test_the_cli_sends_the_profile_not_its_path(tmp_path):
     f = tmp_path / "p.json"
     f.write_text('{\n  "defaultAction": "SCMP_ACT_ALLOW",\n  "syscalls": []\n}\n')
-    out = security.inline_seccomp_files(["no-new-privileges", f"seccomp={f}", "seccomp=unconfined"])
+    out = inline_seccomp_files(["no-new-privileges", f"seccomp={f}", "seccomp=unconfined"])
     assert out == ["no-new-privileges", 'seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]}',
                    "seccomp=unconfined"]
     with pytest.raises(InvalidArgument, match="cannot read seccomp profile"):
-        security.inline_seccomp_files([f"seccomp={tmp_path}/missing.json"])
+        inline_seccomp_files([f"seccomp={tmp_path}/missing.json"])
     (tmp_path / "bad.json").write_text("{nope")
     with pytest.raises(InvalidArgument, match="not valid JSON"):
-        security.inline_seccomp_files([f"seccomp={tmp_path}/bad.json"])
+        inline_seccomp_files([f"seccomp={tmp_path}/bad.json"])
 
 
 def test_an_unknown_capability_is_named_once(held):
