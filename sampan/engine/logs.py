@@ -27,7 +27,7 @@ class LogWriter:
         self.path = str(path)  # a str, not a Path: the lean monitor does not import pathlib
         self.max_size = max_size
         self.max_files = max(1, max_files)
-        self._f = open(self.path, "ab", buffering=0)
+        self._f = _open_log(self.path)
         self._size = self._f.tell()
         self._partial: dict[str, bytes] = {}
 
@@ -68,12 +68,18 @@ class LogWriter:
                 dst = f"{self.path}.{i}"
                 if os.path.exists(src):
                     os.replace(src, dst)
-        self._f = open(self.path, "ab", buffering=0)
+        self._f = _open_log(self.path)
         self._size = 0
 
     def close(self) -> None:
         self.flush_partial()
         self._f.close()
+
+
+def _open_log(path: str):
+    """Append-only and 0600: a log holds whatever the container prints (tokens too)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    return open(fd, "ab", buffering=0)
 
 
 def _files_oldest_first(path) -> list:

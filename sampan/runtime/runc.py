@@ -58,6 +58,7 @@ class RuncRuntime:
                 sock_path = Path(tempfile.gettempdir()) / f"sampan-console-{os.urandom(8).hex()}.sock"
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
             listener.bind(str(sock_path))
+            os.chmod(sock_path, 0o600)  # before listen: nobody else may hand us a "console"
             listener.listen(1)
             args = args[:1] + ["--console-socket", str(sock_path)] + args[1:]
         devnull = subprocess.DEVNULL

@@ -59,7 +59,7 @@ class BlobStore:
         """Move a verified, fsynced temp file into place under its digest."""
         dest = self.path(digest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o600)  # images may hold secrets: root's alone, as the rest of the root
         os.replace(tmp, dest)
         fsync_dir(dest.parent)
 

@@ -189,7 +189,8 @@ class Unpacker:
             d = self.layer_dir(chain_id)
             if d.exists():
                 shutil.rmtree(d)  # a crash left it half done
-            (d / "diff").mkdir(parents=True)
+            d.mkdir(0o700)
+            (d / "diff").mkdir()  # its mode is the tar's, set by the extractor
             try:
                 size = self._extract(layer, d / "diff")
                 fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
