@@ -204,6 +204,9 @@ def load(store: Any, fileobj: BinaryIO) -> list[str]:
     scratch = getattr(getattr(store, "paths", None), "tmp", None)
     if scratch is not None:
         os.makedirs(scratch, exist_ok=True)
+    sweep = getattr(store, "sweep_temps", None)
+    if callable(sweep):
+        sweep()  # a killed load's blobs, before this one spools and writes its own
     with ArchiveReader(fileobj, scratch) as ar:
         if ar.has("manifest.json"):
             images = _docker_images(ar)
