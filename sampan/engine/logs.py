@@ -63,11 +63,14 @@ class LogWriter:
         if self.max_files == 1:
             os.truncate(self.path, 0)
         else:
-            for i in range(self.max_files - 1, 0, -1):
+            # shift .1 -> .2 -> ... only as far as rotated files exist: max-file may be huge
+            n = 1
+            while n < self.max_files - 1 and os.path.exists(f"{self.path}.{n}"):
+                n += 1
+            for i in range(n, 0, -1):
                 src = self.path if i == 1 else f"{self.path}.{i - 1}"
-                dst = f"{self.path}.{i}"
                 if os.path.exists(src):
-                    os.replace(src, dst)
+                    os.replace(src, f"{self.path}.{i}")
         self._f = _open_log(self.path)
         self._size = 0
 

@@ -119,6 +119,13 @@ class ImageStore:
         self._ensure_dirs()
         return layer_from_tar(self.blobs, fileobj_uncompressed)
 
+    def check_layer(self, fileobj: BinaryIO) -> None:
+        """Refuse a layer blob (gzip, zstd or plain tar) that would not unpack: for load and
+        pull, which take layers as they are shipped (import checks as it stores)."""
+        from sampan.store.layers import check_layer_blob
+        self._ensure_dirs()
+        check_layer_blob(fileobj, self.paths.tmp)
+
     def add_layer_from_dir(self, upper: Path) -> LayerRef | None:
         self._ensure_dirs()
         return layer_from_dir(self.blobs, Path(upper))

@@ -1,5 +1,6 @@
 """Scratch files of the store (``<root>/tmp``) that say who owns them, so the leftovers
-of a killed ``import``, ``pull`` or ``load`` (hundreds of MB) are removed by the next
+of a killed ``import``, ``pull`` or ``load`` (hundreds of MB; an xattr probe of a layer
+check) are removed by the next
 command that writes to the store, and a live writer's are never touched.
 
 A name is ``KIND-PID-START-RANDOM``: PID and START (its start time in clock ticks
@@ -13,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-KINDS = ("blob", "pull", "load")
+KINDS = ("blob", "pull", "load", "probe")
 # Names of sampan versions before owners were stamped (blob-<hex>, pull-<mkdtemp>):
 # removed once nothing in them changed for this long.
 LEGACY_AGE = 3600.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sampan.cli.args import Parser
+from sampan.cli.args import Parser, int64
 from sampan.cli.output import format_template, table
 
 
@@ -14,7 +14,7 @@ def main(command: str, argv: list[str], g) -> int:
     p.add_argument("-f", "--filter", action="append", default=[], help="Filter (status=, name=, id=, label=, exited=)")
     p.add_argument("--format", help="Format output using a Go-like template, e.g. '{{.Names}}'")
     p.add_argument("-l", "--latest", action="store_true", help="Show the latest created container")
-    p.add_argument("-n", "--last", type=int, default=-1, help="Show n last created containers")
+    p.add_argument("-n", "--last", type=int64, default=-1, help="Show n last created containers")
     ns = p.parse_args(argv)
     rows = g.engine().list_containers(all=ns.all or ns.latest or ns.last > 0, filters=ns.filter)
     if ns.latest:
