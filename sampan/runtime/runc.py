@@ -42,7 +42,8 @@ class RuncRuntime:
 
     def _work(self, cid: str) -> Path:
         d = self.state_dir / f"{self.name}-work" / cid
-        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for p in (self.state_dir, d.parent, d):  # an exec's process.json holds its env
+            p.mkdir(mode=0o700, parents=True, exist_ok=True)
         return d
 
     def _run(self, cid: str, args: list[str], stdio: Stdio | None = None,
