@@ -102,7 +102,9 @@ class Paths:
         """Make the state dirs, private. A root last opened by an older sampan (files 0644
         under 0755 dirs) has its modes fixed once; a marker file records that it was done."""
         private_dir(self.root)
-        private_dir(self.runroot)
+        if private_dir(self.runroot):  # an older sampan's run root: its contents too, once
+            from sampan.state.private import tighten_runroot
+            tighten_runroot(self)
         for p in (self.blobs.parent, self.blobs, self.layers, self.containers, self.volumes,
                   self.tmp, self.locks, self.runtime_state):
             try:
@@ -114,21 +116,23 @@ class Paths:
             tighten_root(self)
 
 
-def private_dir(path: Path) -> None:
-    """Make path a directory only its owner may enter, or tighten one that is wider
-    (one stat when it is already right: this runs at every command)."""
+def private_dir(path: Path) -> bool:
+    """Make path a directory only its owner may enter, or tighten one that is wider (one
+    stat when it is already right: this runs at every command). True if it was wider."""
     try:
         os.mkdir(path, PRIVATE_DIR)
-        return
+        return False
     except FileExistsError:
         pass
     except FileNotFoundError:
         os.makedirs(path.parent, exist_ok=True)
         return private_dir(path)
     mode = os.stat(path).st_mode
-    if mode & 0o077:
-        if mode & 0o1000:
-            from sampan.errors import InvalidArgument
-            raise InvalidArgument(f"{path} is a shared directory (sticky bit, like /tmp): give "
-                                  "sampan a directory of its own for --root and --runroot")
-        os.chmod(path, PRIVATE_DIR)
+    if not mode & 0o077:
+        return False
+    if mode & 0o1000:
+        from sampan.errors import InvalidArgument
+        raise InvalidArgument(f"{path} is a shared directory (sticky bit, like /tmp): give "
+                              "sampan a directory of its own for --root and --runroot")
+    os.chmod(path, PRIVATE_DIR)
+    return True

@@ -41,6 +41,15 @@ def tighten_root(paths: Paths) -> None:
     os.close(os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, SECRET_FILE))
 
 
+def tighten_runroot(paths: Paths) -> None:
+    """The run root of an older sampan (0755, found when it is tightened): attach sockets,
+    locks, runtime state. The netns pins are the kernel's nsfs inodes: left alone."""
+    for name in os.listdir(paths.runroot):
+        if name != "netns":
+            _tighten_tree(str(paths.runroot / name), 3)
+    _tighten_tree(str(paths.runroot / "netns"), 0)
+
+
 def _tighten_tree(path: str, depth: int) -> None:
     try:
         st = os.lstat(path)
@@ -48,7 +57,7 @@ def _tighten_tree(path: str, depth: int) -> None:
         return
     if stat.S_ISLNK(st.st_mode) or os.path.basename(path) in _CONTAINER_OWNED:
         return
-    if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
+    if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode) or stat.S_ISSOCK(st.st_mode):
         _tighten(path, st)
     if stat.S_ISDIR(st.st_mode) and depth > 0:
         try:

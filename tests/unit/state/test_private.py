@@ -27,21 +27,23 @@ def test_old_root_is_fixed_once_and_container_files_are_left(tmp_path, monkeypat
     paths = Paths(tmp_path / "root", tmp_path / "run")
     cdir = paths.root / "containers" / ("c" * 64)
     for d in (paths.blobs, cdir / "upper" / "etc", paths.layers / ("a" * 64) / "diff",
-              paths.volumes / "v" / "_data", paths.runroot):
+              paths.volumes / "v" / "_data", paths.runroot / "runtime" / "native" / "c"):
         d.mkdir(parents=True)
     files = {paths.db: 0o644, paths.root / "sampan.db-wal": 0o644, paths.blobs / ("b" * 64): 0o644,
              cdir / "config.json": 0o644, cdir / ("c" * 64 + "-json.log"): 0o644,
              cdir / ("c" * 64 + "-json.log.1"): 0o644, cdir / "hosts": 0o644,
-             cdir / "upper" / "etc" / "motd": 0o644, paths.layers / ("a" * 64) / "complete": 0o644}
+             cdir / "upper" / "etc" / "motd": 0o644, paths.layers / ("a" * 64) / "complete": 0o644,
+             paths.runroot / "runtime" / "native" / "c" / "state.json": 0o644}
     for f, m in files.items():
         f.write_text("x")
         os.chmod(f, m)
-    for d in [paths.root, paths.runroot] + [p for p in paths.root.rglob("*") if p.is_dir()]:
+    for d in [paths.root, paths.runroot] + [p for top in (paths.root, paths.runroot)
+                                            for p in top.rglob("*") if p.is_dir()]:
         os.chmod(d, 0o755)
     paths.ensure()
     for f in (paths.db, paths.root / "sampan.db-wal", paths.blobs / ("b" * 64), cdir / "config.json",
               cdir / ("c" * 64 + "-json.log"), cdir / ("c" * 64 + "-json.log.1"),
-              paths.layers / ("a" * 64) / "complete"):
+              paths.layers / ("a" * 64) / "complete", paths.runroot / "runtime" / "native" / "c" / "state.json"):
         assert _mode(f) == 0o600, f
     for d in (paths.root, paths.runroot, paths.containers, cdir, paths.blobs, paths.volumes / "v"):
         assert _mode(d) == 0o700, d

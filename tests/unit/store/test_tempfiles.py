@@ -59,3 +59,22 @@ def test_legacy_names_go_once_quiet(tmp_path):
 
 def test_sweep_of_a_missing_dir(tmp_path):
     assert sweep(tmp_path / "nope") == []
+
+
+def test_pull_staging_is_stamped_and_sweeps_a_dead_pull_first(tmp_path):
+    from sampan.registry.staging import scratch_dir
+    from sampan.state.paths import Paths
+
+    class Store:
+        paths = Paths(tmp_path / "root", tmp_path / "run")
+    tmp = Store.paths.tmp
+    tmp.mkdir(parents=True)
+    dead_proc = subprocess.Popen(["true"])
+    dead_proc.wait()
+    stale = tmp / f"pull-{dead_proc.pid}-3-00dd00dd00dd"
+    stale.mkdir()
+    (stale / "sha256-abc").write_bytes(b"x" * 4096)
+    d = scratch_dir(Store())
+    assert not stale.exists()
+    assert d.parent == tmp and d.name.startswith(f"pull-{owner_stamp()}-")
+    assert sweep(tmp) == [] and d.exists()  # a live pull's dir is kept
