@@ -3,6 +3,7 @@ half-made, no traceback."""
 
 import gzip
 import os
+import random
 
 import pytest
 
@@ -47,9 +48,14 @@ def test_memory_limit_is_what_was_asked(sampan):
     assert int(out) == 3 << 29
 
 
-@pytest.mark.parametrize("content", [b"", os.urandom(100_000), b"hello\n", gzip.compress(os.urandom(5000)),
-                                     gzip.compress(b"\0" * 10240)[:40]])
-def test_load_of_empty_or_garbage(sampan, tmp_path, content):
+_NOISE = random.Random(9).randbytes(100_000)
+GARBAGE = {"empty": b"", "random": _NOISE, "text": b"hello\n", "gzipped random": gzip.compress(_NOISE[:5000]),
+           "truncated gzip": gzip.compress(b"\0" * 10240)[:40]}
+
+
+@pytest.mark.parametrize("what", list(GARBAGE))
+def test_load_of_empty_or_garbage(sampan, tmp_path, what):
+    content = GARBAGE[what]
     f = tmp_path / "in.tar"
     f.write_bytes(content)
     for r in (sampan("load", "-i", str(f)), sampan("load", input=content)):
