@@ -73,6 +73,12 @@ class Globals:
         self.debug = bool(os.environ.get("SAMPAN_DEBUG"))
 
     def engine(self):
+        """Every command that touches state comes here (help and version never do)."""
+        if os.geteuid() != 0:
+            from sampan.errors import PermissionDenied
+            raise PermissionDenied("permission denied: sampan needs root (containers are made "
+                                   "of namespaces, mounts and cgroups, and its state is root's "
+                                   "alone): run it with sudo")
         from sampan.engine import Engine
         return Engine(self.root, self.runroot, self.runtime)
 

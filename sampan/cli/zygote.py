@@ -217,6 +217,8 @@ def _fork_spare(listener: socket.socket, pipes: tuple[int, int, int], stamp: int
         os.write(events_w, TOOK + b"\n")
         listener.close()
         os.close(alive_r)
+        if _peer_uid(conn) != os.geteuid():
+            os._exit(0)  # the socket is 0600 in a 0700 run root; this is the last line anyway
         conn.settimeout(10)  # a client that connects and says nothing must not keep us forever
         try:
             got = _recv_request(conn)
@@ -244,9 +246,19 @@ def _socket_gone(path: str, inode: int) -> bool:
         return True
 
 
+def _peer_uid(conn: socket.socket) -> int:
+    """The connecting process's uid, as the kernel saw it at connect (SO_PEERCRED)."""
+    import struct
+    _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                           struct.calcsize("3i")))
+    return uid
+
+
 def spawn(runroot: str) -> None:
     """Start a zygote for runroot in the background (from a CLI that found none)."""
-    os.makedirs(runroot, exist_ok=True)
+    from pathlib import Path
+    from sampan.state.paths import private_dir
+    private_dir(Path(runroot))
     pid = os.fork()
     if pid:
         os.waitpid(pid, 0)

@@ -25,6 +25,7 @@ from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
+ETC_MODE = 0o644
 HOSTS_BASE = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
               "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
               "ff02::2\tip6-allrouters\n")
@@ -171,10 +172,11 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
                        f"remove it (`sampan rm {name}`) or choose another --name")
     config["hostname"] = config["hostname"] or (os.uname().nodename if opts.network == "host" else cid[:12])
     files = ctx.container_files(cid)
-    files["dir"].mkdir(parents=True)
+    files["dir"].mkdir(0o700)  # config.json, logs: root's alone
     try:
         for d in ("upper", "work", "rootfs"):
             files[d].mkdir()
+        os.chmod(files["upper"], 0o755)  # the container's "/" (overlay shows upper's mode), whatever the umask
         from sampan.engine.runstate import make_init_layer
         make_init_layer(files["init"])
         ref = opts.image
@@ -191,19 +193,21 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
 
 
 def write_etc_files(files: dict, config: dict) -> None:
-    """The container's /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted)."""
+    """The container's /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted):
+    0644, as the container's non-root users must read them (its private dir keeps the
+    host's users out)."""
     hostname = config["hostname"]
-    atomic_write_bytes(files["hostname"], (hostname + "\n").encode(), durable=False)
+    atomic_write_bytes(files["hostname"], (hostname + "\n").encode(), ETC_MODE, durable=False)
     if config["network"] == "host":
         for src, dst in (("/etc/hosts", "hosts"), ("/etc/resolv.conf", "resolv")):
             try:
                 data = open(src, "rb").read()
             except OSError:
                 data = HOSTS_BASE.encode() if dst == "hosts" else b""
-            atomic_write_bytes(files[dst], data, durable=False)
+            atomic_write_bytes(files[dst], data, ETC_MODE, durable=False)
         return
     extra = "".join(f"{ip}\t{host}\n" for host, ip in config.get("add_hosts", []))
-    atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode(), durable=False)
+    atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode(), ETC_MODE, durable=False)
     # the network package rewrites /etc/hosts as peers come and go; it appends this file
     atomic_write_bytes(files["hosts"].with_name("hosts.extra"), extra.encode(), durable=False)
     if config.get("dns"):
@@ -211,7 +215,7 @@ def write_etc_files(files: dict, config: dict) -> None:
     else:
         from sampan.network.dns import host_resolv_conf
         resolv = host_resolv_conf().decode()
-    atomic_write_bytes(files["resolv"], resolv.encode(), durable=False)
+    atomic_write_bytes(files["resolv"], resolv.encode(), ETC_MODE, durable=False)
 
 
 def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:

@@ -18,7 +18,7 @@ def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
     the OCI bundle. Returns the Sandbox, whose host-port sockets the monitor keeps open;
     rec.config is updated with the network's answers."""
     mount_rootfs(ctx, rec)
-    (ctx.paths.runroot / "a").mkdir(parents=True, exist_ok=True)
+    (ctx.paths.runroot / "a").mkdir(0o700, parents=True, exist_ok=True)  # attach sockets
     if not network:
         return None
     from sampan.engine import networking
@@ -76,7 +76,7 @@ def _copy_up_new_volumes(ctx: Context, rec: ContainerRecord, root) -> None:
         except UnsafeArchive as err:
             raise UnsafeArchive(f"cannot fill volume {m['source']} with the image's "
                                 f"{m['destination']}: {err.message}") from None
-        marker.touch()
+        marker.touch(0o600)
 
 
 def _copy_up(root, destination: str, data) -> None:

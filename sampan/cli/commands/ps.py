@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sampan.cli.args import Parser
+from sampan.cli.args import Parser, int64
 from sampan.cli.output import format_template, table
 from sampan.oci.times import ago, parse_time
 
@@ -26,7 +26,7 @@ def main(command: str, argv: list[str], g) -> int:
                         "before=, since=)")
     p.add_argument("--format", help="Format output using a Go-like template, e.g. '{{.Names}}'")
     p.add_argument("-l", "--latest", action="store_true", help="Show the latest created container")
-    p.add_argument("-n", "--last", type=int, default=-1, help="Show n last created containers")
+    p.add_argument("-n", "--last", type=int64, default=-1, help="Show n last created containers")
     ns = p.parse_args(argv)
     from sampan.engine.options import ListOptions
     limit = 1 if ns.latest else ns.last

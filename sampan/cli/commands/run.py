@@ -6,7 +6,7 @@ import argparse
 import functools
 import os
 
-from sampan.cli.args import Parser, key_values
+from sampan.cli.args import Parser, int64, key_values
 from sampan.errors import InvalidArgument
 
 NETWORK_HELP = ("Connect the container to a network: bridge (default), a network's name, "
@@ -52,7 +52,7 @@ def container_parser(command: str) -> Parser:
       help="Give the container every capability, the host's devices, no seccomp: it can reach the host")
     a("--device", action="append", default=[], help="Add a host device: HOST[:CONTAINER][:PERMISSIONS]")
     a("--stop-signal", help="Signal to stop the container")
-    a("--stop-timeout", type=int, help="Seconds to wait for the stop signal before killing")
+    a("--stop-timeout", type=int64, help="Seconds to wait for the stop signal before killing")
     a("--runtime", help="OCI runtime for this container: native, runc or crun")
     a("--pull", default="missing", choices=["missing", "always", "never"],
       help="Pull the image before running: missing (default), always or never")
@@ -80,9 +80,8 @@ def run_options(ns):
         raise InvalidArgument(f"unknown --log-opt {sorted(unknown)[0]!r}: use max-size or max-file")
     max_files = None
     if "max-file" in log:
-        if not log["max-file"].isdigit() or int(log["max-file"]) < 1:
-            raise InvalidArgument(f"invalid --log-opt max-file={log['max-file']}: a positive whole number")
-        max_files = int(log["max-file"])
+        from sampan.specgen.units import parse_int
+        max_files = parse_int(log["max-file"], "--log-opt max-file", 1)
     return RunOptions(
         image=ns.image, args=list(ns.args), name=ns.name, env=env, workdir=ns.workdir, user=ns.user,
         entrypoint=ns.entrypoint, hostname=ns.hostname, volumes=ns.volume, tmpfs=ns.tmpfs,
