@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from sampan.archive.reader import ArchiveReader
-from sampan.errors import DigestMismatch, InvalidArgument
+from sampan.errors import DigestMismatch, InvalidArgument, SampanError, UnsafeArchive
 from sampan.oci import image as oci
 from sampan.oci.layerdigest import LayerDigester
 from sampan.oci.reference import parse_reference
@@ -204,6 +204,9 @@ def load(store: Any, fileobj: BinaryIO) -> list[str]:
     scratch = getattr(getattr(store, "paths", None), "tmp", None)
     if scratch is not None:
         os.makedirs(scratch, exist_ok=True)
+    sweep = getattr(store, "sweep_temps", None)
+    if callable(sweep):
+        sweep()  # a killed load's blobs, before this one spools and writes its own
     with ArchiveReader(fileobj, scratch) as ar:
         if ar.has("manifest.json"):
             images = _docker_images(ar)
@@ -216,7 +219,23 @@ def load(store: Any, fileobj: BinaryIO) -> list[str]:
             raise InvalidArgument("not an image archive: no manifest.json or index.json")
         if not images:
             raise InvalidArgument("archive contains no image for this platform")
+        _check_entries(store, ar, images)
         return _commit(store, ar, images)
+
+
+def _check_entries(store: Any, ar: ArchiveReader, images: list[PendingImage]) -> None:
+    """Every layer must unpack: refused now, as `import` refuses, not at the first `run`
+    (entries that climb out with '..', absolute names, hardlinks to nothing earlier, writes
+    through a symlink, xattrs the kernel refuses, ...)."""
+    check = getattr(store, "check_layer", None)
+    if check is None:
+        return
+    for path in dict.fromkeys(lf.path for img in images for lf in img.layers):
+        try:
+            with ar.open(path, "layer") as f:
+                check(f)
+        except SampanError as e:
+            raise UnsafeArchive(f"archive layer {path[:80]}: {e.message}; refused") from None
 
 
 def _commit(store: Any, ar: ArchiveReader, images: list[PendingImage]) -> list[str]:

@@ -4,10 +4,12 @@ to climb out (absolute, '..') makes the whole archive refused."""
 
 from __future__ import annotations
 
+import lzma
 import posixpath
 import shutil
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -40,11 +42,14 @@ class ArchiveReader:
             self._spool.seek(0)
             fileobj = self._spool
         try:
-            self.tar = tarfile.open(fileobj=fileobj, mode="r:*")
+            self.tar = _open_tar(fileobj)
             members = self.tar.getmembers()
-        except (tarfile.TarError, EOFError, OSError) as e:
+        except InvalidArgument:
             self.close()
-            raise InvalidArgument(f"not an image archive (tar): {e}") from None
+            raise
+        except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as e:
+            self.close()
+            raise InvalidArgument(f"not an image archive (tar): {str(e).splitlines()[0][:200]}") from None
         self.members: dict[str, tarfile.TarInfo] = {}
         for m in members:
             self.members[clean(m.name)] = m
@@ -103,6 +108,30 @@ class ArchiveReader:
                                   f"(limit {limit})")
         with self.open(path, what) as f:
             return f.read(limit + 1)[:limit]
+
+
+_MODES = {"none": ("r:", "tar"), "gzip": ("r:gz", "gzip tar"), "bzip2": ("r:bz2", "bzip2 tar"),
+          "xz": ("r:xz", "xz tar")}
+
+
+def _open_tar(f: BinaryIO) -> tarfile.TarFile:
+    """tarfile.open with the compression its first bytes show: one error, in one line (mode
+    "r:*" lists every method it tried, one per line)."""
+    from sampan.store.compression import sniff
+    start = f.tell()
+    head = f.read(512)
+    f.seek(start)
+    if not head:
+        raise InvalidArgument("not an image archive: the input is empty")
+    kind = sniff(head)
+    if kind not in _MODES:
+        raise InvalidArgument(f"not an image archive: {kind}-compressed input is not supported; "
+                              "decompress it first")
+    mode, what = _MODES[kind]
+    try:
+        return tarfile.open(fileobj=f, mode=mode)
+    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as e:
+        raise InvalidArgument(f"not an image archive ({what}): {str(e).splitlines()[0][:200]}") from None
 
 
 def _seekable(f: BinaryIO) -> bool:

@@ -1,4 +1,5 @@
-"""The build cache: step key -> the image state after the step, in SQLite.
+"""The build cache: step key -> what the step added (steps.py: its history entry and
+layer), in SQLite.
 
 A key chains the parent's key, the expanded instruction, the build args it
 used and, for COPY/ADD, the content digest of its sources; so a hit means

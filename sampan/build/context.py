@@ -8,15 +8,17 @@ cache key.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import stat
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import BinaryIO, Iterator, Protocol
 
 from sampan.build.ignore import IgnoreMatcher, _translate, clean
 from sampan.build.rootfs import MergedView
+from sampan.state import inroot
 
 _MAX_SYMLINKS = 40
 _META = re.compile(r"[*?\[\\]")
@@ -28,6 +30,27 @@ class SourceFS(Protocol):
     def host(self, rel: str) -> Path | None: ...
     def listdir(self, rel: str) -> list[str]: ...
     def ignored(self, rel: str) -> bool: ...
+    def open_file(self, rel: str) -> BinaryIO: ...
+    def readlink(self, rel: str) -> str: ...
+
+
+def _regular_file(fd: int, rel: str) -> BinaryIO:
+    """The fd as a binary file when it is a regular file (a name swapped since it was
+    listed could now be a fifo or a device: never read those)."""
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file any more", rel)
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def _readlink(fd: int, rel: str) -> str:
+    try:
+        if not stat.S_ISLNK(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a symbolic link any more", rel)
+        return os.readlink("", dir_fd=fd)
+    finally:
+        os.close(fd)
 
 
 class ContextFS:
@@ -82,13 +105,33 @@ class ContextFS:
         return bool(rel) and self.ignore.ignored(rel)
 
     def scandir(self, rel: str) -> list[tuple[str, os.stat_result]]:
-        """(name, lstat) of a dir's entries, sorted; one syscall batch instead of many."""
+        """(name, lstat) of a dir's entries, sorted; one syscall batch instead of many.
+        The dir is opened by fd below the context, so a swapped-in link is not listed."""
         try:
-            with os.scandir(os.path.join(self.root, rel) if rel else self.root) as it:
-                entries = [(e.name, e.stat(follow_symlinks=False)) for e in it]
+            fd = self._open(rel, os.O_RDONLY | os.O_DIRECTORY)
         except (FileNotFoundError, NotADirectoryError):
             return []
+        try:
+            with os.scandir(fd) as it:
+                entries = [(e.name, e.stat(follow_symlinks=False)) for e in it]
+        finally:
+            os.close(fd)
         return sorted(entries)
+
+    def _open(self, rel: str, flags: int) -> int:
+        """rel (already resolved: no symlink in it) opened below the context root,
+        following no symlink: the context's links never lead a read out of it."""
+        rfd = inroot.open_root(self.root)
+        try:
+            return inroot.open_beneath(rfd, rel, flags)
+        finally:
+            os.close(rfd)
+
+    def open_file(self, rel: str) -> BinaryIO:
+        return _regular_file(self._open(rel, os.O_RDONLY | os.O_NONBLOCK), rel)
+
+    def readlink(self, rel: str) -> str:
+        return _readlink(self._open(rel, os.O_PATH), rel)
 
 
 class StageFS:
@@ -111,6 +154,12 @@ class StageFS:
 
     def ignored(self, rel: str) -> bool:
         return False
+
+    def open_file(self, rel: str) -> BinaryIO:
+        return _regular_file(self.view.open(rel, os.O_RDONLY | os.O_NONBLOCK), rel)
+
+    def readlink(self, rel: str) -> str:
+        return _readlink(self.view.open(rel, os.O_PATH), rel)
 
 
 class SourceError(ValueError):
@@ -200,24 +249,21 @@ def hash_sources(fs: SourceFS, paths: list[str], known: "DigestMemo | None" = No
             h.update(f"\0{sub}\0{st.st_mode:o}\0{st.st_uid}\0{st.st_gid}\0".encode())
             full = f"{top}/{sub}".strip("/") if sub else top
             if stat.S_ISREG(st.st_mode):
-                host = fs.host(full)
-                assert host is not None
-                digest = known.get(host, st) if known is not None else None
+                host = fs.host(full) if known is not None else None
+                digest = known.get(host, st) if host is not None and known is not None else None
                 if digest is None:
-                    digest = _file_digest(host)
-                    if known is not None:
+                    digest = _file_digest(fs.open_file(full))
+                    if host is not None and known is not None:
                         known.put(host, st, digest)
                 h.update(digest)
             elif stat.S_ISLNK(st.st_mode):
-                host = fs.host(full)
-                assert host is not None
-                h.update(os.readlink(host).encode())
+                h.update(fs.readlink(full).encode())
     return "sha256:" + h.hexdigest()
 
 
-def _file_digest(path: Path) -> bytes:
+def _file_digest(f: BinaryIO) -> bytes:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with f:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.digest()

@@ -130,19 +130,35 @@ def parse_dockerfile(text: str, filename: str = "Dockerfile") -> Dockerfile:
 
 
 def _error_line(text: str, message: str) -> int | None:
-    """The parser's errors carry no line: find the shortest prefix that fails the same way."""
+    """The parser's errors carry no line: find the shortest prefix that fails the same way.
+    Its errors belong to one instruction, so every prefix that holds it fails that way and
+    none shorter does: doubling then halving parses O(log n) prefixes (trying them one by
+    one cost 16 s on a Dockerfile of 2000 lines)."""
     import dockerfile as bk
 
     lines = text.splitlines(keepends=True)
-    if len(lines) > 2000:
-        return None
-    for n in range(1, len(lines) + 1):
+
+    def fails_so(n: int) -> bool:
         try:
             bk.parse_string("".join(lines[:n]))
         except bk.GoParseError as err:
-            if str(err) == message:
-                return n
-    return None
+            return str(err) == message
+        return False
+
+    hi = 1
+    while hi < len(lines) and not fails_so(hi):
+        hi *= 2
+    hi = min(hi, len(lines))
+    if not fails_so(hi):
+        return None
+    lo = hi // 2  # fails_so(lo) is false (or lo is 0)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fails_so(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 def _instruction(c, filename: str) -> Instruction:

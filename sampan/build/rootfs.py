@@ -7,9 +7,12 @@ answers those questions from the layer dirs without mounting anything.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
+
+from sampan.state import inroot
 
 _OPAQUE_XATTR = "trusted.overlay.opaque"
 _MAX_SYMLINKS = 40
@@ -53,16 +56,33 @@ class MergedView:
 
     def find(self, rel: str) -> Path | None:
         """The topmost real entry for rel ("a/b", no symlink resolution), or None."""
+        found = self.locate(rel)
+        return found[0] / found[1] if found is not None else None
+
+    def locate(self, rel: str) -> tuple[Path, str] | None:
+        """(layer dir, "a/b") of the topmost real entry for rel, or None."""
         parts = [p for p in rel.split("/") if p]
         if not parts:
-            return self.layers[0] if self.layers else None
+            return (self.layers[0], "") if self.layers else None
         for layer in self.layers:
             state, found, _ = self._probe(layer, parts)
             if state == "found":
-                return found
+                return layer, "/".join(parts)
             if state == "hidden":
                 return None
         return None
+
+    def open(self, rel: str, flags: int = os.O_RDONLY) -> int:
+        """An fd of the entry rel names (no symlink followed: O_PATH gives a link itself),
+        opened below its layer's directory: a name never leads out of the layer."""
+        found = self.locate(rel)
+        if found is None:
+            raise FileNotFoundError(errno.ENOENT, "no such file in the image", "/" + rel.lstrip("/"))
+        rfd = inroot.open_root(found[0])
+        try:
+            return inroot.open_beneath(rfd, found[1], flags)
+        finally:
+            os.close(rfd)
 
     def lstat(self, rel: str) -> os.stat_result | None:
         found = self.find(rel)

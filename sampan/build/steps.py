@@ -1,13 +1,12 @@
 """One Dockerfile step at a time: cache lookup, execution, cache record.
 
 Every step except ARG produces a new state (config, layers, history) keyed by
-a chain key; a cache hit restores the recorded state, so a rebuild with no
-change gives the same image id.
+a chain key; a cache hit gives back what the step added (its history entry with
+its time, its layer), so a rebuild with no change gives the same image id.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -62,17 +61,30 @@ class StepContext:
     temp_dirs: list[Path] = field(default_factory=list)
 
 
-def _snapshot(st: StageState, backend: BuildBackend) -> dict:
-    return {"config": st.image_config, "layers": [backend.layer_to_json(l) for l in st.layers],
-            "history": st.history, "cmd_set": st.cmd_set}
+# A cache entry holds what its step added (a history entry, maybe a layer), not the whole
+# state: the key names the parent state, so a hit is always applied to that very state,
+# and the config a step leaves is computed again (metadata, WORKDIR) or unchanged (RUN,
+# COPY). Whole-state entries made every step O(steps so far): a Dockerfile of n lines
+# wrote O(n^2) bytes to the database (840 MB for 4000 ENV lines). Older whole-state
+# entries are still read.
+CACHE_FORMAT = 2
 
 
 def _restore(st: StageState, value: dict, backend: BuildBackend) -> bool:
+    if value.get("v") == CACHE_FORMAT:
+        layer = None
+        if value.get("layer") is not None:
+            layer = backend.layer_from_json(value["layer"])
+            if layer is None:
+                return False  # the store has since dropped the layer: rebuild the step
+            st.layers.append(layer)
+        st.history.append(value["history"])
+        return True
     layers = []
     for item in value["layers"]:
         layer = backend.layer_from_json(item)
         if layer is None:
-            return False  # the store has since dropped a layer: rebuild the step
+            return False
         layers.append(layer)
     st.image_config = value["config"]
     st.layers = layers
@@ -94,9 +106,11 @@ def _lookup(ctx: StepContext, st: StageState, key: str) -> bool:
     return True
 
 
-def _record(ctx: StepContext, st: StageState, key: str) -> None:
+def _record(ctx: StepContext, st: StageState, key: str, layer=None) -> None:
+    """After a step ran: its history entry (the last) and the layer it added, if any."""
     st.cache_key = key
-    ctx.cache.put(key, _snapshot(st, ctx.backend))
+    ctx.cache.put(key, {"v": CACHE_FORMAT, "history": st.history[-1],
+                        "layer": ctx.backend.layer_to_json(layer) if layer is not None else None})
 
 
 def _user_error(ctx: StepContext, instr: Instruction, err: Exception) -> BuildError:
@@ -123,22 +137,17 @@ def do_arg(ctx: StepContext, st: StageState, instr: Instruction, meta: dict[str,
 
 
 def do_metadata(ctx: StepContext, st: StageState, instr: Instruction) -> None:
-    trial = copy.deepcopy(st.image_config)
-    saved_config, saved_cmd = st.image_config, st.cmd_set
-    st.image_config = trial
+    """The handler changes the config in place (a failure fails the build, so there is
+    nothing to roll back); the cache gives back only the history entry, with its time."""
     st.used = set()
     try:
         text = HANDLERS[instr.cmd](instr, st)
     except _USER_ERRORS as err:
-        st.image_config, st.cmd_set = saved_config, saved_cmd
         raise _user_error(ctx, instr, err) from None
     key = step_key(st.cache_key, "meta", text, st.cmd_set)
-    new_cmd_set = st.cmd_set
-    st.image_config, st.cmd_set = saved_config, saved_cmd
     if _lookup(ctx, st, key):
         return
-    st.image_config, st.cmd_set = trial, new_cmd_set
-    st.history = st.history + [{"created": now_rfc3339(), "created_by": text, "empty_layer": True}]
+    st.history.append({"created": now_rfc3339(), "created_by": text, "empty_layer": True})
     _record(ctx, st, key)
 
 
@@ -155,21 +164,23 @@ def _drop_upper(ctx: StepContext, upper: Path) -> None:
         ctx.temp_dirs.remove(upper)
 
 
-def _commit_layer(ctx: StepContext, st: StageState, upper: Path, text: str) -> None:
+def _commit_layer(ctx: StepContext, st: StageState, upper: Path, text: str):
+    """Add the upper dir as a layer (None when it holds no change) and its history entry."""
     layer = ctx.backend.add_layer_from_dir(upper)
     entry = {"created": now_rfc3339(), "created_by": text}
     if layer is None:
         entry["empty_layer"] = True
     else:
-        st.layers = st.layers + [layer]
-    st.history = st.history + [entry]
+        st.layers.append(layer)
+    st.history.append(entry)
     # The upper dir already IS the layer unpacked: a backend that can adopt it as
     # such saves unpacking the tar it was just made into (optional method).
     adopt = getattr(ctx.backend, "adopt_layer_dir", None)
     if layer is not None and adopt is not None and adopt(st.layers, upper):
         ctx.temp_dirs.remove(upper)
-        return
+        return layer
     _drop_upper(ctx, upper)
+    return layer
 
 
 def _start_step(ctx: StepContext, st: StageState, key: str, title: str) -> int | None:
@@ -215,44 +226,40 @@ def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> 
         err = fail(ctx.filename, instr.line, f"RUN failed: {message}")
         err.output_tail = lines  # type: ignore[attr-defined]
         raise err
-    _commit_layer(ctx, st, upper, run_created_by(argv, args))
-    _record(ctx, st, key)
+    layer = _commit_layer(ctx, st, upper, run_created_by(argv, args))
+    _record(ctx, st, key, layer)
     ctx.progress.done(n)
 
 
 def do_workdir(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> None:
-    trial = copy.deepcopy(st.image_config)
-    saved = st.image_config
-    st.image_config = trial
     try:
-        text = HANDLERS["WORKDIR"](instr, st)
+        text = HANDLERS["WORKDIR"](instr, st)  # sets WorkingDir in place (a failure ends the build)
     except _USER_ERRORS as err:
-        st.image_config = saved
         raise _user_error(ctx, instr, err) from None
-    path = trial["config"]["WorkingDir"]
-    st.image_config = saved
+    path = st.cfg["WorkingDir"]
     user = st.cfg.get("User") or ""
     key = step_key(st.cache_key, "WORKDIR", path, user)
     n = _start_step(ctx, st, key, title)
     if n is None:
         return
-    st.image_config = trial
     lowers = ctx.backend.layer_dirs(st.layers)
     view = MergedView(lowers)
+    layer = None
     if view.is_dir(path):
-        st.history = st.history + [{"created": now_rfc3339(), "created_by": text, "empty_layer": True}]
+        st.history.append({"created": now_rfc3339(), "created_by": text, "empty_layer": True})
     else:
         upper = _new_upper(ctx)
         try:
             # BuildKit creates a missing WORKDIR (mode 0755) owned by the current USER.
             owner = resolve_chown(user, view) if user else None
             spec = copyinstr.CopySpec(sources=[], dest=path, chown=owner)
-            copyinstr.TreeWriter(upper, lowers, spec).ensure_dir(view.resolve(path), None)
+            with copyinstr.TreeWriter(upper, lowers, spec) as writer:
+                writer.ensure_dir(writer.resolve(path), None)
         except _USER_ERRORS as err:
             _drop_upper(ctx, upper)
             raise _user_error(ctx, instr, err) from None
-        _commit_layer(ctx, st, upper, text)
-    _record(ctx, st, key)
+        layer = _commit_layer(ctx, st, upper, text)
+    _record(ctx, st, key, layer)
     ctx.progress.done(n)
 
 
@@ -350,6 +357,6 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
         _drop_upper(ctx, upper)
         raise _user_error(ctx, instr, err) from None
     flags = "".join(f"--{k}={v} " for k, v in sorted(instr.flags.items()) if k in ("from", "chown", "chmod"))
-    _commit_layer(ctx, st, upper, f"{instr.cmd} {flags}{' '.join(srcs)} {dest}")
-    _record(ctx, st, key)
+    layer = _commit_layer(ctx, st, upper, f"{instr.cmd} {flags}{' '.join(srcs)} {dest}")
+    _record(ctx, st, key, layer)
     ctx.progress.done(n)

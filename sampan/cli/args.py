@@ -24,6 +24,17 @@ class Parser(argparse.ArgumentParser):
         raise InvalidArgument(f"{message}\nSee 'sampan {self.command} --help'.")
 
 
+def int64(text: str) -> int:
+    """argparse type for Docker's integer flags (Go int64s): a clear error past them."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid whole number: {text[:40]!r}") from None
+    if not -2**63 <= n < 2**63:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is out of range")
+    return n
+
+
 def key_values(items: list[str] | None, what: str) -> dict[str, str]:
     out = {}
     for item in items or []:

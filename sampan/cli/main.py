@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("fs", "Inspect changes to files or directories on a container's filesystem"),
     "commit": ("fs", "Create a new image from a container's changes"),
     "export": ("fs", "Export a container's filesystem as a tar archive"),
+    "cp": ("cp", "Copy files/folders between a container and the local filesystem"),
     "inspect": ("inspect", "Return low-level information on containers and images"),
     "images": ("images", "List images"),
     "import": ("images", "Import the contents from a tarball to create a filesystem image"),
@@ -72,6 +73,12 @@ class Globals:
         self.debug = bool(os.environ.get("SAMPAN_DEBUG"))
 
     def engine(self):
+        """Every command that touches state comes here (help and version never do)."""
+        if os.geteuid() != 0:
+            from sampan.errors import PermissionDenied
+            raise PermissionDenied("permission denied: sampan needs root (containers are made "
+                                   "of namespaces, mounts and cgroups, and its state is root's "
+                                   "alone): run it with sudo")
         from sampan.engine import Engine
         return Engine(self.root, self.runroot, self.runtime)
 

@@ -36,6 +36,22 @@ def for_each(names, action) -> int:
     return code
 
 
+def report_items(reports, show=lambda r: r.ref) -> int:
+    """for_each for the engine's per-item reports (engine/reports.py: each has .error): print
+    show(report) for each done (nothing when it returns None), one line on stderr per failure,
+    and exit 1 if any failed."""
+    code = 0
+    for r in reports:
+        if r.error is None:
+            out = show(r)
+            if out is not None:
+                print(out)
+        else:
+            sys.stderr.write(f"sampan: {r.error.message}\n")
+            code = 1
+    return code
+
+
 def show_objects(objs: list, fmt: str | None) -> None:
     """`inspect` output: a JSON array, or one template line per object with --format."""
     if fmt:

@@ -36,12 +36,15 @@ _PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.com
             "sampan.engine.lifecycle", "sampan.engine.monitor", "sampan.engine.finish",
             "sampan.engine.execute", "sampan.engine.exec_io", "sampan.runtime.native_exec",
             "sampan.engine.networking", "sampan.engine.views",
+            "sampan.engine.containers_api", "sampan.engine.images_api", "sampan.engine.reports",
             "sampan.store", "sampan.store.images", "sampan.runtime.native", "sampan.runtime.base",
+            "sampan.runtime.seccomp",
             "sampan.network", "sampan.network.manager", "sampan.specgen.spec", "sampan.volumes",
             "sqlite3", "json", "selectors", "tarfile", "random", "shutil")
 _PYTHON = os.path.realpath(sys.executable)  # a client of another interpreter gets a zygote of its own
 # Built once here rather than in every worker (module, function, argument)
-_WARM = (("sampan.cli.commands.run", "container_parser", "run"),)
+_WARM = (("sampan.cli.commands.run", "container_parser", "run"),
+         ("sampan.runtime.seccomp", "warm", None))  # dlopen libseccomp once
 
 
 def _recv_request(conn: socket.socket) -> tuple[dict, list[int]] | None:
@@ -215,6 +218,8 @@ def _fork_spare(listener: socket.socket, pipes: tuple[int, int, int], stamp: int
         os.write(events_w, TOOK + b"\n")
         listener.close()
         os.close(alive_r)
+        if _peer_uid(conn) != os.geteuid():
+            os._exit(0)  # the socket is 0600 in a 0700 run root; this is the last line anyway
         conn.settimeout(10)  # a client that connects and says nothing must not keep us forever
         try:
             got = _recv_request(conn)
@@ -242,9 +247,19 @@ def _socket_gone(path: str, inode: int) -> bool:
         return True
 
 
+def _peer_uid(conn: socket.socket) -> int:
+    """The connecting process's uid, as the kernel saw it at connect (SO_PEERCRED)."""
+    import struct
+    _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                           struct.calcsize("3i")))
+    return uid
+
+
 def spawn(runroot: str) -> None:
     """Start a zygote for runroot in the background (from a CLI that found none)."""
-    os.makedirs(runroot, exist_ok=True)
+    from pathlib import Path
+    from sampan.state.paths import private_dir
+    private_dir(Path(runroot))
     pid = os.fork()
     if pid:
         os.waitpid(pid, 0)

@@ -69,9 +69,10 @@ class EngineBuildBackend:
         root, init, ovl_work = work / "rootfs", work / "init", work / "work"
         make_init_layer(init)
         hostname = cid[:12]
-        atomic_write_bytes(work / "hostname", (hostname + "\n").encode(), durable=False)
-        from sampan.engine.create import HOSTS_BASE
-        atomic_write_bytes(work / "hosts", (HOSTS_BASE + f"127.0.1.1\t{hostname}\n").encode(), durable=False)
+        from sampan.engine.create import ETC_MODE, HOSTS_BASE
+        atomic_write_bytes(work / "hostname", (hostname + "\n").encode(), ETC_MODE, durable=False)
+        atomic_write_bytes(work / "hosts", (HOSTS_BASE + f"127.0.1.1\t{hostname}\n").encode(), ETC_MODE,
+                           durable=False)
         mode = "bridge" if network in ("default", "bridge", "") else network
         net_manager = None
         netns = None
@@ -83,10 +84,10 @@ class EngineBuildBackend:
                     net_manager = nm(self.ctx)
                     ns_path, _ = net_manager.setup(cid, "bridge", (), (), hostname)
                     netns = str(ns_path)
-                    atomic_write_bytes(work / "resolv.conf", net_manager.resolv_conf(), durable=False)
+                    atomic_write_bytes(work / "resolv.conf", net_manager.resolv_conf(), ETC_MODE, durable=False)
                 else:
                     from sampan.network.dns import host_resolv_conf
-                    atomic_write_bytes(work / "resolv.conf", host_resolv_conf(), durable=False)
+                    atomic_write_bytes(work / "resolv.conf", host_resolv_conf(), ETC_MODE, durable=False)
                 return self._run_container(cid, work, root, argv, env, cwd, user, mode, netns, hostname, output)
             finally:
                 rootfs.unmount(root)

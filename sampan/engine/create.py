@@ -10,6 +10,7 @@ import os
 import re
 import signal as _signal
 
+from sampan.engine import security
 from sampan.engine.context import Context
 from sampan.engine.layered import LayeredRoot
 from sampan.engine.mounts import MountPlan, parse_tmpfs, parse_volume
@@ -24,6 +25,7 @@ from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
+ETC_MODE = 0o644
 HOSTS_BASE = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
               "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
               "ff02::2\tip6-allrouters\n")
@@ -42,26 +44,6 @@ def parse_signal(value: str | None, default: str = "SIGTERM") -> int:
     raise InvalidArgument(f"invalid signal {value!r}: use a name such as SIGTERM or a number")
 
 
-def _validate_security(opts: RunOptions) -> bool:
-    nnp = False
-    for o in opts.security_opt:
-        if o in ("no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"):
-            nnp = True
-        elif o in ("no-new-privileges:false", "no-new-privileges=false"):
-            nnp = False
-        else:
-            raise InvalidArgument(f"unsupported --security-opt {o!r}: sampan supports no-new-privileges")
-    return nnp
-
-
-def _caps(names: list[str]) -> list[str]:
-    out = []
-    for n in names:
-        n = n.upper()
-        out.append(n if n.startswith("CAP_") or n == "ALL" else "CAP_" + n)
-    return out
-
-
 def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     """Check every option and resolve the image. Returns (container config, image info)."""
     image = image_for_run(ctx, opts.image, opts.pull)
@@ -78,7 +60,9 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     pids = units.parse_pids_limit(opts.pids_limit) if opts.pids_limit else None
     if pids == -1:
         pids = None
-    nnp = _validate_security(opts)
+    sec = security.parse_security_opts(opts.security_opt)
+    security.check_caps(opts.cap_add, opts.cap_drop)
+    devices = security.parse_devices(opts.devices)
     stop_signal = opts.stop_signal or icfg.get("StopSignal") or "SIGTERM"
     parse_signal(stop_signal)
     plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
@@ -109,13 +93,16 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "memory": memory, "cpu_quota": cpu_quota, "cpus": opts.cpus, "pids_limit": pids,
         "network": net["network"], "ports": net["ports"], "aliases": net["aliases"],
         "dns": list(opts.dns), "add_hosts": add_hosts, "auto_remove": opts.auto_remove, "labels": dict(opts.labels),
-        "no_new_privileges": nnp, "cap_add": _caps(opts.cap_add), "cap_drop": _caps(opts.cap_drop),
+        "no_new_privileges": sec["no_new_privileges"], "seccomp": sec["seccomp"],
+        "security_opt": sec["security_opt"], "cap_add": list(opts.cap_add), "cap_drop": list(opts.cap_drop),
+        "privileged": bool(opts.privileged), "devices": devices,
         "stop_signal": stop_signal, "stop_timeout": opts.stop_timeout,
         "runtime": opts.runtime or ctx.default_runtime,
         "log": {"max_size": log_max, "max_files": opts.log_max_files or 3},
         "entrypoint_override": opts.entrypoint, "args": list(opts.args),
         "image_config": icfg,
     }
+    security.check_runtime_can_load(config, security.caps_of(config))
     return config, image
 
 
@@ -185,10 +172,11 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
                        f"remove it (`sampan rm {name}`) or choose another --name")
     config["hostname"] = config["hostname"] or (os.uname().nodename if opts.network == "host" else cid[:12])
     files = ctx.container_files(cid)
-    files["dir"].mkdir(parents=True)
+    files["dir"].mkdir(0o700)  # config.json, logs: root's alone
     try:
         for d in ("upper", "work", "rootfs"):
             files[d].mkdir()
+        os.chmod(files["upper"], 0o755)  # the container's "/" (overlay shows upper's mode), whatever the umask
         from sampan.engine.runstate import make_init_layer
         make_init_layer(files["init"])
         ref = opts.image
@@ -205,19 +193,21 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
 
 
 def write_etc_files(files: dict, config: dict) -> None:
-    """The container's /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted)."""
+    """The container's /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted):
+    0644, as the container's non-root users must read them (its private dir keeps the
+    host's users out)."""
     hostname = config["hostname"]
-    atomic_write_bytes(files["hostname"], (hostname + "\n").encode(), durable=False)
+    atomic_write_bytes(files["hostname"], (hostname + "\n").encode(), ETC_MODE, durable=False)
     if config["network"] == "host":
         for src, dst in (("/etc/hosts", "hosts"), ("/etc/resolv.conf", "resolv")):
             try:
                 data = open(src, "rb").read()
             except OSError:
                 data = HOSTS_BASE.encode() if dst == "hosts" else b""
-            atomic_write_bytes(files[dst], data, durable=False)
+            atomic_write_bytes(files[dst], data, ETC_MODE, durable=False)
         return
     extra = "".join(f"{ip}\t{host}\n" for host, ip in config.get("add_hosts", []))
-    atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode(), durable=False)
+    atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode(), ETC_MODE, durable=False)
     # the network package rewrites /etc/hosts as peers come and go; it appends this file
     atomic_write_bytes(files["hosts"].with_name("hosts.extra"), extra.encode(), durable=False)
     if config.get("dns"):
@@ -225,7 +215,7 @@ def write_etc_files(files: dict, config: dict) -> None:
     else:
         from sampan.network.dns import host_resolv_conf
         resolv = host_resolv_conf().decode()
-    atomic_write_bytes(files["resolv"], resolv.encode(), durable=False)
+    atomic_write_bytes(files["resolv"], resolv.encode(), ETC_MODE, durable=False)
 
 
 def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
@@ -254,6 +244,7 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         if plan.kind == "volume":
             src = str(ctx.paths.volumes / plan.source / "_data")
         mounts.append(oci_mount(plan, src))
+    devices, device_rules = security.devices_of(c)
     return generate(SpecInputs(
         rootfs=str(files["rootfs"]), argv=c["argv"], env=env, cwd=c["workdir"], user=user,
         hostname=c["hostname"], tty=c["tty"], readonly_rootfs=c["read_only"], mounts=mounts,
@@ -262,7 +253,8 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         netns=netns or (NETNS_HOST if c["network"] == "host" else NETNS_NEW),
         cgroups_path=cgroups_path(rec.id), memory=c["memory"], cpu_quota=c["cpu_quota"],
         pids_limit=c["pids_limit"], no_new_privileges=c["no_new_privileges"],
-        cap_add=c["cap_add"], cap_drop=c["cap_drop"],
+        caps=security.caps_of(c), seccomp=c.get("seccomp"), privileged=bool(c.get("privileged")),
+        devices=devices, device_rules=device_rules,
         annotations={"io.sampan.name": rec.name}))
 
 

@@ -10,7 +10,7 @@ from sampan.engine.records import ContainerRecord
 from sampan.engine.status import status_of
 from sampan.errors import InvalidArgument, InvalidState
 from sampan.specgen.command import merge_env
-from sampan.specgen.defaults import DEFAULT_CAPS, default_rlimits
+from sampan.specgen.defaults import default_rlimits
 from sampan.specgen.users import resolve_user
 
 
@@ -26,7 +26,8 @@ def exec_process(ctx: Context, rec: ContainerRecord, opts: ExecOptions) -> dict:
     eu = resolve_user(root, user_spec)
     env = merge_env(c["image_env"], c["user_env"] + list(opts.env), hostname=c["hostname"],
                     tty=opts.tty, home=eu.home)
-    caps = [x for x in DEFAULT_CAPS + c.get("cap_add", []) if x not in c.get("cap_drop", [])]
+    from sampan.engine.security import caps_of
+    caps = caps_of(c)
     user = {"uid": eu.uid, "gid": eu.gid}
     if eu.additional_gids:
         user["additionalGids"] = eu.additional_gids

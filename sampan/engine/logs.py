@@ -27,7 +27,7 @@ class LogWriter:
         self.path = str(path)  # a str, not a Path: the lean monitor does not import pathlib
         self.max_size = max_size
         self.max_files = max(1, max_files)
-        self._f = open(self.path, "ab", buffering=0)
+        self._f = _open_log(self.path)
         self._size = self._f.tell()
         self._partial: dict[str, bytes] = {}
 
@@ -63,17 +63,26 @@ class LogWriter:
         if self.max_files == 1:
             os.truncate(self.path, 0)
         else:
-            for i in range(self.max_files - 1, 0, -1):
+            # shift .1 -> .2 -> ... only as far as rotated files exist: max-file may be huge
+            n = 1
+            while n < self.max_files - 1 and os.path.exists(f"{self.path}.{n}"):
+                n += 1
+            for i in range(n, 0, -1):
                 src = self.path if i == 1 else f"{self.path}.{i - 1}"
-                dst = f"{self.path}.{i}"
                 if os.path.exists(src):
-                    os.replace(src, dst)
-        self._f = open(self.path, "ab", buffering=0)
+                    os.replace(src, f"{self.path}.{i}")
+        self._f = _open_log(self.path)
         self._size = 0
 
     def close(self) -> None:
         self.flush_partial()
         self._f.close()
+
+
+def _open_log(path: str):
+    """Append-only and 0600: a log holds whatever the container prints (tokens too)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    return open(fd, "ab", buffering=0)
 
 
 def _files_oldest_first(path) -> list:

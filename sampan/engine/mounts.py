@@ -71,6 +71,9 @@ def parse_tmpfs(spec: str) -> MountPlan:
     dest, _, opts = spec.partition(":")
     dest = _check_dest(dest, spec)
     options = [o for o in opts.split(",") if o] if opts else []
+    from sampan.specgen.units import check_tmpfs_option
+    for o in options:
+        check_tmpfs_option(o, spec)
     return MountPlan("tmpfs", dest, "", "ro" in options, options)
 
 

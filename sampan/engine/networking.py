@@ -140,20 +140,17 @@ def disconnect(ctx: Context, rec: ContainerRecord) -> None:
         # and `rm -f`'s can overlap): its old netns file may now be a spare's. Orphans of a
         # crash are reconcile()'s job.
         return
-    caps = set(rec.config.get("cap_add") or [])
-    if not caps & {"CAP_NET_ADMIN", "ALL", "CAP_ALL"} and manager.recycle(rec.id):
+    if not _may_have_changed_its_network(rec.config) and manager.recycle(rec.id):
         return  # its sandbox, untouched (no NET_ADMIN), now waits for the next container
     netns = manager.netns_of(rec.id)
     manager.release(rec.id, netns or manager.netns_path(rec.id), background=True, replenish=True)
 
 
-def port_lines(ctx: Context, rec: ContainerRecord) -> list[str]:
-    from sampan.network import PortMapping
-    return [PortMapping(*p).describe() for p in (rec.config.get("net") or {}).get("ports", [])]
+def _may_have_changed_its_network(config: dict) -> bool:
+    """NET_ADMIN (added in any spelling, with ALL, or by --privileged) lets a container
+    change addresses, routes and net sysctls: its sandbox is not handed to another."""
+    if config.get("privileged"):
+        return True
+    added = {n.strip().upper().removeprefix("CAP_") for n in config.get("cap_add") or []}
+    return bool(added & {"NET_ADMIN", "ALL"})
 
-
-def ps_ports(rec: ContainerRecord) -> str:
-    out = []
-    for cport, hport, hip, proto in (rec.config.get("net") or {}).get("ports", []):
-        out.append(f"{hip or '0.0.0.0'}:{hport}->{cport}/{proto}")
-    return ", ".join(out)

@@ -23,6 +23,33 @@ class _Options:
         return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self._DEFAULTS)})"
 
 
+class ListOptions(_Options):
+    """ps, images, volume ls, network ls. ``filters``: "key=value" strings (the CLI's -f) or
+    Docker's filter map {"key": ["value", ...]} (the API's); engine/filters.py parses both.
+    ``all``: stopped containers too (ps), intermediate images too (images). ``limit``: the
+    newest N containers (ps -n), -1 for all."""
+    _DEFAULTS = dict(all=False, filters=None, limit=-1)
+
+
+class RemoveOptions(_Options):
+    """rm, rmi, volume rm. ``volumes``: rm also removes the container's anonymous volumes."""
+    _DEFAULTS = dict(force=False, volumes=False)
+
+
+class PruneOptions(_Options):
+    """container/image/volume/network/system prune. ``all``: tagged images too (image prune),
+    named volumes too (volume prune); ``volumes``: system prune also prunes volumes."""
+    _DEFAULTS = dict(all=False, volumes=False)
+
+
+class VolumeCreateOptions(_Options):
+    _DEFAULTS = dict(name=None, driver="local", labels={})
+
+
+class NetworkCreateOptions(_Options):
+    _DEFAULTS = dict(name="", driver="bridge", subnet=None, gateway=None, internal=False, labels={})
+
+
 class RunOptions(_Options):
     _DEFAULTS = dict(
         image="", args=[], name=None,
@@ -35,7 +62,9 @@ class RunOptions(_Options):
         read_only=False, memory=None, cpus=None, pids_limit=None,
         network="bridge", network_aliases=[], dns=[], add_hosts=[], mac_address=None,
         publish=[], publish_all=False, tty=False, interactive=False, auto_remove=False,
-        labels={}, security_opt=[], cap_add=[], cap_drop=[], stop_signal=None, stop_timeout=None,
+        labels={}, security_opt=[], cap_add=[], cap_drop=[], privileged=False,
+        devices=[],             # --device HOST[:CONTAINER][:rwm]
+        stop_signal=None, stop_timeout=None,
         runtime=None, log_max_size=None, log_max_files=None,
         pull="missing",         # missing | always | never, as `docker run --pull`
     )

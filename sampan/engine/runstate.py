@@ -18,7 +18,7 @@ def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
     the OCI bundle. Returns the Sandbox, whose host-port sockets the monitor keeps open;
     rec.config is updated with the network's answers."""
     mount_rootfs(ctx, rec)
-    (ctx.paths.runroot / "a").mkdir(parents=True, exist_ok=True)
+    (ctx.paths.runroot / "a").mkdir(0o700, parents=True, exist_ok=True)  # attach sockets
     if not network:
         return None
     from sampan.engine import networking
@@ -58,25 +58,55 @@ def make_init_layer(init) -> None:
 
 def _copy_up_new_volumes(ctx: Context, rec: ContainerRecord, root) -> None:
     """Docker copies the image's files at a volume's mount point into the volume when the
-    volume is empty on first use (unless nocopy). Done once, marked by a file."""
-    from sampan.state.securejoin import secure_join
-
+    volume is empty on first use (unless nocopy). Done once, marked by a file.
+    The image decides what is there (links to host paths included) and other containers
+    may be writing into the volume: both ends are walked by fd (store/copy_at), the
+    mount point resolved inside the container's root, no link followed out of either."""
     for m in rec.config["mounts"]:
         if m["kind"] != "volume" or "nocopy" in m.get("options", []):
             continue
         vol_dir = ctx.paths.volumes / m["source"]
         marker = vol_dir / ".copied"
-        data = vol_dir / "_data"
         if marker.exists():
             continue
-        src = secure_join(root, m["destination"])
-        if src.is_dir() and not src.is_symlink() and not any(data.iterdir()):
-            import shutil  # lazily: shutil pulls in bz2 and lzma
-            shutil.copytree(src, data, symlinks=True, dirs_exist_ok=True)
-            st = os.stat(src)
-            os.chown(data, st.st_uid, st.st_gid)
-            os.chmod(data, st.st_mode & 0o7777)
-        marker.touch()
+        from sampan.errors import UnsafeArchive
+
+        try:
+            _copy_up(root, m["destination"], vol_dir / "_data")
+        except UnsafeArchive as err:
+            raise UnsafeArchive(f"cannot fill volume {m['source']} with the image's "
+                                f"{m['destination']}: {err.message}") from None
+        marker.touch(0o600)
+
+
+def _copy_up(root, destination: str, data) -> None:
+    from sampan.state import inroot
+    from sampan.store.copy_at import copy_tree_at
+    from sampan.store.extract_at import ExtractOptions
+
+    rootfd = inroot.open_root(root)
+    try:
+        try:
+            src = inroot.open_in_root(rootfd, destination, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return  # nothing (or no directory) there in the image: nothing to copy
+    finally:
+        os.close(rootfd)
+    try:
+        dfd = os.open(data, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            with os.scandir(dfd) as it:
+                if next(it, None) is not None:
+                    return  # only an empty volume is filled
+            # the image's owners, modes, links and device nodes, as Docker copies them
+            copy_tree_at(src, dfd, "/", ExtractOptions(keep_owner=True, allow_whiteout_names=True))
+            st = os.fstat(src)
+            os.fchown(dfd, st.st_uid, st.st_gid)
+            os.fchmod(dfd, st.st_mode & 0o7777)
+        finally:
+            os.close(dfd)
+    finally:
+        os.close(src)
 
 
 def describe_failure(exc: BaseException) -> tuple[str, str, int]:

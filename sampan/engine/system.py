@@ -14,8 +14,7 @@ def cgroup_version() -> int:
     return 2 if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else 1
 
 
-def info(engine) -> dict:
-    ctx = engine.ctx
+def info(ctx) -> dict:
     recs = ctx.containers.all()
     states = [status_of(r).state for r in recs]
     images = ctx.images.list_images(all=True)
@@ -43,8 +42,7 @@ def _os_name() -> str:
     return "Linux"
 
 
-def disk_usage(engine) -> dict:
-    ctx = engine.ctx
+def disk_usage(ctx) -> dict:
     recs = ctx.containers.all()
     used_images = {r.image_id for r in recs}
     images = ctx.images.list_images(all=True)

@@ -1,53 +1,13 @@
-"""How containers look to users: Docker's `ps` rows and `inspect` JSON."""
+"""How containers look to users: Docker's `ps` status text and `inspect` JSON."""
 
 from __future__ import annotations
 
-import calendar
 import time
 
 from sampan.engine.context import Context
-from sampan.engine.networking import ps_ports
 from sampan.engine.records import ZERO_TIME, ContainerRecord
 from sampan.engine.status import CREATED, RUNNING, Status, status_of
-
-
-def parse_time(rfc: str) -> float:
-    if not rfc:
-        return 0.0
-    base, _, frac = rfc.rstrip("Z").partition(".")
-    try:
-        t = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
-    except ValueError:
-        return 0.0
-    return t + (float("0." + frac) if frac else 0.0)
-
-
-def human_duration(seconds: float) -> str:
-    """Docker's units.HumanDuration."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    m = s // 60
-    if m == 1:
-        return "About a minute"
-    if m < 60:
-        return f"{m} minutes"
-    h = round(s / 3600)
-    if h == 1:
-        return "About an hour"
-    if h < 48:
-        return f"{h} hours"
-    if h < 24 * 7 * 2:
-        return f"{h // 24} days"
-    if h < 24 * 30 * 2:
-        return f"{h // 24 // 7} weeks"
-    if h < 24 * 365 * 2:
-        return f"{h // 24 // 30} months"
-    return f"{h // 24 // 365} years"
+from sampan.oci.times import human_duration, parse_time
 
 
 def status_text(rec: ContainerRecord, st: Status) -> str:
@@ -65,21 +25,8 @@ def command_text(rec: ContainerRecord) -> str:
     return " ".join(rec.config.get("argv") or [])
 
 
-def ps_row(rec: ContainerRecord, st: Status | None = None) -> dict:
-    st = st or status_of(rec)
-    return {
-        "ID": rec.id, "Image": rec.image_ref, "Command": command_text(rec),
-        "CreatedAt": rec.created, "Created": parse_time(rec.created),
-        "RunningFor": human_duration(time.time() - parse_time(rec.created)) + " ago",
-        "Status": status_text(rec, st), "State": st.state, "Names": rec.name,
-        "Ports": ps_ports(rec) if st.state == RUNNING else "", "ExitCode": st.exit_code,
-    }
-
-
-def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
-    st = status_of(rec)
-    c = rec.config
-    files = ctx.container_files(rec.id)
+def mount_points(ctx: Context, c: dict) -> list[dict]:
+    """A container's mounts as Docker's MountPoint list (inspect's and ps's `Mounts`)."""
     mounts = []
     for m in c["mounts"]:
         if m["kind"] == "volume":
@@ -93,6 +40,14 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
         else:
             mounts.append({"Type": "tmpfs", "Source": "", "Destination": m["destination"],
                            "Mode": ",".join(m["options"]), "RW": not m["readonly"], "Propagation": ""})
+    return mounts
+
+
+def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
+    st = status_of(rec)
+    c = rec.config
+    files = ctx.container_files(rec.id)
+    mounts = mount_points(ctx, c)
     argv = c.get("argv") or []
     icfg = c.get("image_config") or {}
     entry = [c["entrypoint_override"]] if c.get("entrypoint_override") else icfg.get("Entrypoint")
@@ -122,7 +77,9 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "NanoCpus": int(float(c["cpus"]) * 1e9) if c.get("cpus") else 0,
             "PidsLimit": c.get("pids_limit"), "CapAdd": c.get("cap_add") or None,
             "CapDrop": c.get("cap_drop") or None,
-            "SecurityOpt": ["no-new-privileges"] if c.get("no_new_privileges") else None,
+            "SecurityOpt": c.get("security_opt", ["no-new-privileges"] if c.get("no_new_privileges") else None)
+            or None,
+            "Privileged": bool(c.get("privileged")), "Devices": list(c.get("devices") or []),
             "Runtime": c.get("runtime"),
             "Tmpfs": {m["destination"]: ",".join(m["options"]) for m in c["mounts"] if m["kind"] == "tmpfs"} or None,
             "LogConfig": {"Type": "json-file", "Config": {"max-size": str(c["log"]["max_size"]),
@@ -140,11 +97,11 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "StopSignal": c.get("stop_signal"), "StopTimeout": c.get("stop_timeout"),
             "ExposedPorts": icfg.get("ExposedPorts"),
         },
-        "NetworkSettings": _network_settings(c, st.state == RUNNING),
+        "NetworkSettings": network_settings(c, st.state == RUNNING),
     }
 
 
-def _network_settings(c: dict, running: bool) -> dict:
+def network_settings(c: dict, running: bool) -> dict:
     net = (c.get("net") or {}) if running else {}
     ports: dict = {}
     for cport, hport, hip, proto in net.get("ports", []):

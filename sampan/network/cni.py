@@ -66,7 +66,8 @@ def spawn(command: str, call: CniCall, conflist: dict, plugin: dict, prev: dict 
     exe = os.path.join(call.cni_path, plugin["type"])
     try:
         p = subprocess.Popen([exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=_env(command, call), close_fds=True)
+                             env=_env(command, call), close_fds=True,
+                             umask=0o077)  # host-local's address leases live in sampan's private root
     except FileNotFoundError:
         raise NetworkError(f"CNI plugin {plugin['type']!r} not found in {call.cni_path}; "
                            "install containernetworking-plugins") from None

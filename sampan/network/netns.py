@@ -66,7 +66,7 @@ def _make(target: Path, errors: list[BaseException]) -> None:
 def create_netns(target: Path) -> Path:
     """Make a new network namespace pinned at `target` (a new empty file), with lo up."""
     import threading
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(0o700, parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
     os.close(fd)
     errors: list[BaseException] = []

@@ -12,7 +12,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
-from sampan.errors import RegistryError
+from sampan.errors import RegistryError, SampanError
 from sampan.oci.digest import is_digest
 from sampan.oci.reference import parse_reference
 from sampan.registry.client import RegistryClient
@@ -103,6 +103,7 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
                     for f in futures:
                         f.cancel()
                     raise
+        _check_layers(store, image, jobs)
         fresh = bool(jobs) or not store.has_blob(digest)
         staging.add_bytes(digest, raw)
         staging.commit()
@@ -118,6 +119,19 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
     finally:
         staging.cleanup()
         sink.close()
+
+
+def _check_layers(store: Any, image: str, jobs: list) -> None:
+    """Every downloaded layer must unpack: refused at pull, not at the first `run`."""
+    check = getattr(store, "check_layer", None)
+    if check is None:
+        return
+    for desc, _diff_id, dest in jobs:
+        try:
+            with open(dest, "rb") as f:
+                check(f)
+        except SampanError as e:
+            raise RegistryError(f"{image}: layer {short(desc.digest)}: {e.message}; refused") from None
 
 
 def _tag_ref(reference: Any, digest: str) -> str | None:

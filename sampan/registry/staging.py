@@ -15,11 +15,22 @@ from typing import Any
 
 
 def scratch_dir(store: Any) -> Path:
-    """A private dir on the store's filesystem (so copies are cheap), else in /tmp."""
+    """A private dir on the store's filesystem (so copies are cheap), else in /tmp. Its name
+    says which process owns it: a killed pull's is removed by the next store writer (first
+    this one, before it downloads anything)."""
     base = getattr(getattr(store, "paths", None), "tmp", None)
-    if base is not None:
-        Path(base).mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="pull-", dir=base))
+    if base is None:
+        return Path(tempfile.mkdtemp(prefix="pull-"))
+    from sampan.store.tempfiles import sweep, temp_name
+    Path(base).mkdir(parents=True, exist_ok=True)
+    sweep(Path(base))
+    while True:
+        d = Path(base) / temp_name("pull")
+        try:
+            d.mkdir(0o700)
+            return d
+        except FileExistsError:
+            continue
 
 
 def _adopter(store: Any):

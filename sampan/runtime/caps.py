@@ -38,6 +38,33 @@ def cap_number(name: str) -> int:
         raise InvalidArgument(f"unknown capability {name!r} in the container config") from None
 
 
+def bounding_set(status: str = "/proc/self/status") -> list[str]:
+    """The capabilities this process may still give (its CapBnd), in number order: what
+    `--cap-add ALL` and `--privileged` mean (a VM's root may lack some, e.g. CAP_SYS_RESOURCE)."""
+    with open(status) as f:
+        for line in f:
+            if line.startswith("CapBnd:"):
+                bits = int(line.split()[1], 16)
+                return [n for i, n in enumerate(CAP_NAMES) if bits >> i & 1]
+    return list(CAP_NAMES)
+
+
+def normalize(name: str, available: list[str] | None = None) -> str:
+    """Docker's spelling rules for --cap-add/--cap-drop: case-insensitive, CAP_ optional,
+    ALL kept. With `available`, a capability outside it is refused (as Docker does)."""
+    key = name.strip().upper()
+    if key == "ALL":
+        return key
+    if not key.startswith("CAP_"):
+        key = "CAP_" + key
+    if key not in CAP_NUMBERS:
+        raise InvalidArgument(f'unknown capability "{key}": see `man 7 capabilities` for the names')
+    if available is not None and key not in available:
+        raise InvalidArgument(f'capability "{key}" is not available: sampan itself does not hold it '
+                              "(it is not in its bounding set)")
+    return key
+
+
 def mask(names: list[str] | None) -> int:
     m = 0
     for n in names or []:

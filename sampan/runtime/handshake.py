@@ -83,12 +83,13 @@ def reap(pid: int, kill: bool = True) -> None:
         pass
 
 
-def compile_seccomp(linux: dict) -> bytes | None:
+def compile_seccomp(linux: dict, cache_dir=None) -> bytes | None:
+    """linux.seccomp as BPF; cache_dir keeps compiled programs (see seccomp.compile_cached)."""
     profile = linux.get("seccomp")
     if not profile:
         return None
-    from sampan.runtime.seccomp import compile_bpf  # libseccomp only when a profile is given
+    from sampan.runtime.seccomp import compile_cached  # libseccomp only when a profile is given
     try:
-        return compile_bpf(profile)
+        return compile_cached(profile, cache_dir)
     except OSError as e:
         raise RuntimeFailure(f"cannot compile the seccomp profile: {e.strerror or e}") from None

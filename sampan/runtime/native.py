@@ -36,6 +36,7 @@ class NativeRuntime:
 
     def __init__(self, state_dir: Path, sys=None) -> None:
         self.states = StateDir(state_dir)
+        self.seccomp_cache = self.states.root / ".seccomp"  # not a valid container id
         self._sys = sys
 
     @property
@@ -82,7 +83,7 @@ class NativeRuntime:
                 sock=child_sock, stdio=stdio, devnull=devnull, spec=spec,
                 rootfs=str((bundle / spec["root"]["path"]).resolve()), fifo=str(fifo),
                 cgroup_hierarchies=cgroup.mount_sources(resources) if isinstance(cgroup, CgroupV1) else {},
-                cgroup_v2=is_v2(), seccomp=compile_seccomp(linux))
+                cgroup_v2=is_v2(), seccomp=compile_seccomp(linux, self.seccomp_cache))
             pidns = next((ns for ns in linux.get("namespaces") or [] if ns.get("type") == "pid"), None)
             join_fd = os.open(pidns["path"], os.O_RDONLY | os.O_CLOEXEC) if pidns and pidns.get("path") else None
             try:

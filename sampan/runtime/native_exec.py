@@ -47,7 +47,7 @@ def exec_in_container(rt, cid: str, process: dict, stdio: Stdio) -> Created:
             raise InvalidState(f"container {cid} stopped: cannot exec in it")
         spec = load_spec(Path(rec.bundle))
         process = with_container_defaults(process, Path(rec.bundle), spec)
-        seccomp = compile_seccomp(spec.get("linux") or {})
+        seccomp = compile_seccomp(spec.get("linux") or {}, rt.seccomp_cache)
         sock, child_sock = channel.pair()
         devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
         ctx = ChildContext(sock=child_sock, stdio=stdio, devnull=devnull, ns_fds=ns_fds, seccomp=seccomp,

@@ -130,14 +130,12 @@ class RootfsBuilder:
             self.sys.mount(None, dest, None, flags | MS_REMOUNT | MS_BIND)
 
     def make_devices(self) -> None:
-        dev = os.path.join(self.rootfs, "dev")
-        wanted = {name: ("c", major, minor, 0o666, 0, 0) for name, major, minor in DEFAULT_DEVICES}
-        for d in self.linux.get("devices") or []:
-            name = d["path"][len("/dev/"):] if d["path"].startswith("/dev/") else d["path"].lstrip("/")
-            wanted[name] = (d.get("type", "c"), d.get("major", 0), d.get("minor", 0),
-                            d.get("fileMode", 0o666), d.get("uid", 0), d.get("gid", 0))
+        wanted = {"/dev/" + name: ("c", major, minor, 0o666, 0, 0) for name, major, minor in DEFAULT_DEVICES}
+        for d in self.linux.get("devices") or []:  # a path outside /dev (--device H:/x) is made there
+            wanted["/" + d["path"].lstrip("/")] = (d.get("type", "c"), d.get("major", 0), d.get("minor", 0),
+                                                   d.get("fileMode", 0o666), d.get("uid", 0), d.get("gid", 0))
         for name, (kind, major, minor, mode, uid, gid) in wanted.items():
-            path = secure_join(dev, name)
+            path = secure_join(self.rootfs, name)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             kind_bits = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}[kind]
             try:

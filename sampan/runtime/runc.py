@@ -43,7 +43,8 @@ class RuncRuntime:
 
     def _work(self, cid: str) -> Path:
         d = self.state_dir / f"{self.name}-work" / cid
-        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for p in (self.state_dir, d.parent, d):  # an exec's process.json holds its env
+            p.mkdir(mode=0o700, parents=True, exist_ok=True)
         return d
 
     def _run(self, cid: str, args: list[str], stdio: Stdio | None = None,
@@ -59,6 +60,7 @@ class RuncRuntime:
                 sock_path = Path(tempfile.gettempdir()) / f"sampan-console-{os.urandom(8).hex()}.sock"
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
             listener.bind(str(sock_path))
+            os.chmod(sock_path, 0o600)  # before listen: nobody else may hand us a "console"
             listener.listen(1)
             args = args[:1] + ["--console-socket", str(sock_path)] + args[1:]
         devnull = subprocess.DEVNULL

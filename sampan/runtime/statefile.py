@@ -89,7 +89,11 @@ class StateDir:
         # describes): rename for atomicity, no fsync on the start path
         path = self.dir(rec.id) / "state.json"
         tmp = path.with_name(".state.json.tmp")
-        tmp.write_text(json.dumps(rec.to_json()))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, json.dumps(rec.to_json()).encode())
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
 
     def load(self, cid: str) -> ContainerRecord:

@@ -20,8 +20,10 @@ READONLY_PATHS = [
 ]
 
 
-def base_mounts() -> list[dict]:
-    """The kernel filesystems every container gets, in mount order."""
+def base_mounts(writable_sys: bool = False) -> list[dict]:
+    """The kernel filesystems every container gets, in mount order (/sys and its cgroup
+    read-write only for --privileged)."""
+    ro = [] if writable_sys else ["ro"]
     return [
         {"destination": "/proc", "type": "proc", "source": "proc",
          "options": ["nosuid", "noexec", "nodev"]},
@@ -30,9 +32,9 @@ def base_mounts() -> list[dict]:
         {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
          "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
         {"destination": "/sys", "type": "sysfs", "source": "sysfs",
-         "options": ["nosuid", "noexec", "nodev", "ro"]},
+         "options": ["nosuid", "noexec", "nodev", *ro]},
         {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-         "options": ["ro", "nosuid", "noexec", "nodev"]},
+         "options": [*ro, "nosuid", "noexec", "nodev"]},
         {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
          "options": ["nosuid", "noexec", "nodev"]},
         {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sampan.specgen import defaults
+from sampan.specgen.seccomp import resolve as resolve_seccomp
+from sampan.specgen.seccomp_default import DEFAULT_PROFILE
 from sampan.specgen.users import ExecUser
 
 NETNS_NEW = "new"    # an empty network namespace (loopback only): --network none
@@ -14,15 +16,17 @@ class SpecInputs:
 
     __slots__ = ("rootfs", "argv", "env", "cwd", "user", "hostname", "tty", "readonly_rootfs",
                  "mounts", "etc_files", "netns", "cgroups_path", "memory", "cpu_quota",
-                 "pids_limit", "no_new_privileges", "cap_add", "cap_drop", "annotations")
+                 "pids_limit", "no_new_privileges", "caps", "seccomp", "privileged", "devices",
+                 "device_rules", "annotations")
 
     def __init__(self, rootfs: str, argv: list[str], env: list[str], cwd: str, user: ExecUser,
                  hostname: str, tty: bool = False, readonly_rootfs: bool = False,
                  mounts: list[dict] | None = None, etc_files: dict[str, str] | None = None,
                  netns: str = NETNS_NEW, cgroups_path: str = "", memory: int | None = None,
                  cpu_quota: int | None = None, pids_limit: int | None = None,
-                 no_new_privileges: bool = False, cap_add: list[str] | None = None,
-                 cap_drop: list[str] | None = None,
+                 no_new_privileges: bool = False, caps: list[str] | None = None,
+                 seccomp: str | dict | None = None, privileged: bool = False,
+                 devices: list[dict] | None = None, device_rules: list[dict] | None = None,
                  annotations: dict[str, str] | None = None) -> None:
         self.rootfs = rootfs
         self.argv = argv
@@ -40,17 +44,41 @@ class SpecInputs:
         self.cpu_quota = cpu_quota
         self.pids_limit = pids_limit
         self.no_new_privileges = no_new_privileges
-        self.cap_add = [] if cap_add is None else cap_add
-        self.cap_drop = [] if cap_drop is None else cap_drop
+        self.caps = list(defaults.DEFAULT_CAPS) if caps is None else caps  # see container_caps()
+        self.seccomp = seccomp  # None: the default profile; "unconfined"; a Docker-format profile
+        self.privileged = privileged
+        self.devices = [] if devices is None else devices  # OCI linux.devices (specgen.devices)
+        self.device_rules = [] if device_rules is None else device_rules  # cgroup rules for them
         self.annotations = {} if annotations is None else annotations
 
 
-def _caps(inputs: SpecInputs) -> list[str]:
-    caps = list(defaults.DEFAULT_CAPS)
-    for c in inputs.cap_add:
-        if c not in caps:
-            caps.append(c)
-    return [c for c in caps if c not in inputs.cap_drop]
+def container_caps(cap_add: list[str], cap_drop: list[str], privileged: bool,
+                   available: list[str]) -> list[str]:
+    """Docker's rules (TweakCapabilities) on names already normalized (CAP_X or ALL):
+    --privileged and --cap-add ALL mean every capability in `available` (what the
+    engine itself holds); --cap-drop ALL keeps only what --cap-add lists."""
+    if privileged:
+        return list(available)
+    if "ALL" in cap_add:
+        return [c for c in available if c not in cap_drop]
+    base = [] if "ALL" in cap_drop else [c for c in defaults.DEFAULT_CAPS if c not in cap_drop]
+    for c in cap_add:
+        if c not in base:
+            base.append(c)
+    return base
+
+
+def _seccomp(inputs: SpecInputs, caps: list[str]) -> dict | None:
+    """As Docker: the default profile unless unconfined; none for --privileged unless a
+    profile was given; rules gated on capabilities follow the bounding set."""
+    profile = inputs.seccomp
+    if profile == "unconfined":
+        return None
+    if profile is None:
+        if inputs.privileged:
+            return None
+        profile = DEFAULT_PROFILE
+    return resolve_seccomp(profile, caps)
 
 
 def _namespaces(inputs: SpecInputs) -> list[dict]:
@@ -63,7 +91,10 @@ def _namespaces(inputs: SpecInputs) -> list[dict]:
 
 
 def _resources(inputs: SpecInputs) -> dict:
-    res: dict = {"devices": defaults.device_rules()}
+    if inputs.privileged:
+        res: dict = {"devices": [{"allow": True, "access": "rwm"}]}
+    else:
+        res = {"devices": defaults.device_rules() + inputs.device_rules}
     if inputs.memory:
         # Docker without --memory-swap: swap limit = 2x memory; we give none, so the
         # limit means what users expect and the OOM killer acts at the limit.
@@ -76,7 +107,7 @@ def _resources(inputs: SpecInputs) -> dict:
 
 
 def _mounts(inputs: SpecInputs) -> list[dict]:
-    mounts = defaults.base_mounts()
+    mounts = defaults.base_mounts(writable_sys=inputs.privileged)
     user_dests = {m["destination"].rstrip("/") or "/" for m in inputs.mounts}
     # A user mount on a default path (e.g. --tmpfs /dev/shm) replaces the default.
     mounts = [m for m in mounts if m["destination"] not in user_dests]
@@ -97,7 +128,7 @@ def _sysctls(inputs: SpecInputs) -> dict:
 
 
 def generate(inputs: SpecInputs) -> dict:
-    caps = _caps(inputs)
+    caps = list(inputs.caps)
     user: dict = {"uid": inputs.user.uid, "gid": inputs.user.gid}
     if inputs.user.additional_gids:
         user["additionalGids"] = list(inputs.user.additional_gids)
@@ -114,6 +145,20 @@ def generate(inputs: SpecInputs) -> dict:
         "rlimits": defaults.default_rlimits(),
         "noNewPrivileges": inputs.no_new_privileges,
     }
+    linux = {
+        "namespaces": _namespaces(inputs),
+        "cgroupsPath": inputs.cgroups_path,
+        "resources": _resources(inputs),
+        "sysctl": _sysctls(inputs),
+        # --privileged: nothing of /proc or /sys hidden or read-only, as Docker
+        "maskedPaths": [] if inputs.privileged else list(defaults.MASKED_PATHS),
+        "readonlyPaths": [] if inputs.privileged else list(defaults.READONLY_PATHS),
+    }
+    if inputs.devices:
+        linux["devices"] = list(inputs.devices)
+    seccomp = _seccomp(inputs, caps)
+    if seccomp is not None:
+        linux["seccomp"] = seccomp
     return {
         "ociVersion": "1.0.2",
         "process": process,
@@ -121,12 +166,5 @@ def generate(inputs: SpecInputs) -> dict:
         "hostname": inputs.hostname,
         "mounts": _mounts(inputs),
         "annotations": dict(inputs.annotations),
-        "linux": {
-            "namespaces": _namespaces(inputs),
-            "cgroupsPath": inputs.cgroups_path,
-            "resources": _resources(inputs),
-            "sysctl": _sysctls(inputs),
-            "maskedPaths": list(defaults.MASKED_PATHS),
-            "readonlyPaths": list(defaults.READONLY_PATHS),
-        },
+        "linux": linux,
     }

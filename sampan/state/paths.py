@@ -11,6 +11,14 @@ from pathlib import Path
 
 DEFAULT_ROOT = "/var/lib/sampan"
 DEFAULT_RUNROOT = "/run/sampan"
+# Root and run root are root's alone: they hold the database, every container's config
+# (its -e environment) and logs. 0700, not Docker's 0710: Docker needs the group bit for
+# its user-namespace-remapped root; nothing that is not host root ever walks these paths
+# here (a container sees only its rootfs after pivot_root; overlayfs reaches lower and
+# upper dirs with the mounter's credentials; bind mounts are made by root).
+PRIVATE_DIR = 0o700
+# Present once every file of the root has its private mode (see state/private.py).
+MODES_MARK = ".modes-v1"
 
 
 class Paths:
@@ -91,6 +99,40 @@ class Paths:
         return self.runroot / "runtime"
 
     def ensure(self) -> None:
-        for p in (self.root, self.blobs, self.layers, self.containers, self.volumes,
-                  self.tmp, self.runroot, self.locks, self.runtime_state):
-            p.mkdir(parents=True, exist_ok=True)
+        """Make the state dirs, private. A root last opened by an older sampan (files 0644
+        under 0755 dirs) has its modes fixed once; a marker file records that it was done."""
+        private_dir(self.root)
+        if private_dir(self.runroot):  # an older sampan's run root: its contents too, once
+            from sampan.state.private import tighten_runroot
+            tighten_runroot(self)
+        for p in (self.blobs.parent, self.blobs, self.layers, self.containers, self.volumes,
+                  self.tmp, self.locks, self.runtime_state):
+            try:
+                os.mkdir(p, PRIVATE_DIR)
+            except FileExistsError:
+                pass
+        if not os.path.exists(self.root / MODES_MARK):
+            from sampan.state.private import tighten_root
+            tighten_root(self)
+
+
+def private_dir(path: Path) -> bool:
+    """Make path a directory only its owner may enter, or tighten one that is wider (one
+    stat when it is already right: this runs at every command). True if it was wider."""
+    try:
+        os.mkdir(path, PRIVATE_DIR)
+        return False
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(path.parent, exist_ok=True)
+        return private_dir(path)
+    mode = os.stat(path).st_mode
+    if not mode & 0o077:
+        return False
+    if mode & 0o1000:
+        from sampan.errors import InvalidArgument
+        raise InvalidArgument(f"{path} is a shared directory (sticky bit, like /tmp): give "
+                              "sampan a directory of its own for --root and --runroot")
+    os.chmod(path, PRIVATE_DIR)
+    return True

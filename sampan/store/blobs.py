@@ -46,10 +46,12 @@ class BlobStore:
             raise NotFound(f"blob {digest} is not in the store") from None
 
     def _temp(self) -> tuple[int, str]:
-        # not tempfile.mkstemp: tempfile drags shutil, bz2 and lzma onto the `run` path
+        # not tempfile.mkstemp: tempfile drags shutil, bz2 and lzma onto the `run` path;
+        # the name says which process owns it (store/tempfiles.py sweeps a dead one's)
+        from sampan.store.tempfiles import temp_name
         self.paths.tmp.mkdir(parents=True, exist_ok=True)
         while True:
-            path = str(self.paths.tmp / f"blob-{os.urandom(8).hex()}")
+            path = str(self.paths.tmp / temp_name("blob"))
             try:
                 return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), path
             except FileExistsError:
@@ -59,7 +61,7 @@ class BlobStore:
         """Move a verified, fsynced temp file into place under its digest."""
         dest = self.path(digest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o600)  # images may hold secrets: root's alone, as the rest of the root
         os.replace(tmp, dest)
         fsync_dir(dest.parent)
 

@@ -8,6 +8,7 @@ change is one database transaction followed by an index.json rewrite.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 from sampan.errors import (Conflict, DigestMismatch, ImageNotFound, InvalidArgument,
@@ -24,7 +25,7 @@ from sampan.state.paths import Paths
 from sampan.store.blobs import BlobStore
 from sampan.store.catalog import Catalog
 from sampan.store.layers import Unpacker, layer_from_dir, layer_from_tar
-from sampan.store.types import ImageInfo, LayerRef
+from sampan.store.types import ImageDeletion, ImageInfo, LayerRef
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class ImageStore:
         self.blobs = BlobStore(paths)
         self.catalog = Catalog(db)
         self.unpacker = Unpacker(paths, self.blobs)
+        self._swept = False
 
     def _ensure_dirs(self) -> None:
         for p in (self.paths.blobs, self.paths.tmp, self.paths.layers):
@@ -73,10 +75,22 @@ class ImageStore:
         from sampan.store.layout import ensure_layout_file
 
         ensure_layout_file(self.paths)
+        self.sweep_temps()
 
+    def sweep_temps(self) -> None:
+        """Remove scratch files a killed import/pull/load left (once per process and store:
+        a listdir of tmp/ when there are none)."""
+        if not self._swept:
+            self._swept = True
+            from sampan.store.tempfiles import sweep
+            sweep(self.paths.tmp)
+
+    @contextmanager
     def gc_lock(self, shared: bool):
         """Shared while recording images, exclusive while deleting blobs."""
-        return file_lock(self.paths.locks / "store-gc.lock", shared=shared)
+        with file_lock(self.paths.locks / "store-gc.lock", shared=shared) as held:
+            self.sweep_temps()
+            yield held
 
     # --- blobs ----------------------------------------------------------------
     def put_blob_bytes(self, data: bytes, expected_digest: str | None = None) -> str:
@@ -104,6 +118,13 @@ class ImageStore:
     def add_layer_from_tar(self, fileobj_uncompressed) -> LayerRef:
         self._ensure_dirs()
         return layer_from_tar(self.blobs, fileobj_uncompressed)
+
+    def check_layer(self, fileobj: BinaryIO) -> None:
+        """Refuse a layer blob (gzip, zstd or plain tar) that would not unpack: for load and
+        pull, which take layers as they are shipped (import checks as it stores)."""
+        from sampan.store.layers import check_layer_blob
+        self._ensure_dirs()
+        check_layer_blob(fileobj, self.paths.tmp)
 
     def add_layer_from_dir(self, upper: Path) -> LayerRef | None:
         self._ensure_dirs()
@@ -305,12 +326,12 @@ class ImageStore:
         write_index(self.paths, self.catalog)
 
     # --- removal and reports (maintenance.py) ---------------------------------------------
-    def remove(self, name_or_id: str, force: bool = False) -> list[str]:
+    def remove(self, name_or_id: str, force: bool = False) -> ImageDeletion:
         from sampan.store import maintenance
 
         return maintenance.remove(self, name_or_id, force)
 
-    def prune(self, dangling_only: bool = True, keep: Iterable[str] = ()) -> list[str]:
+    def prune(self, dangling_only: bool = True, keep: Iterable[str] = ()) -> list[ImageDeletion]:
         from sampan.store import maintenance
 
         return maintenance.prune(self, dangling_only, keep)

@@ -120,22 +120,45 @@ class _Tee:
         return data
 
 
-def layer_from_tar(blobs: BlobStore, fileobj: Readable) -> LayerRef:
-    """Store an uncompressed tar stream as a gzip layer blob, checking its entry names."""
+def check_entries(stream: Readable, scratch: Path) -> None:
+    """Refuse (UnsafeArchive) a plain layer tar whose entries the extractor would refuse,
+    so a bad layer is refused as it enters the store, not at its first `run`. Reads the
+    stream to the tar's end. scratch: a dir on the store's filesystem for the xattr probe."""
+    import shutil
     import tarfile
     from sampan.store.tarpath import ShapeChecker
+    from sampan.store.tempfiles import temp_name
+    probe = scratch / temp_name("probe")
+    probe.mkdir(0o700, parents=True)
+    try:
+        shape = ShapeChecker(str(probe))
+        try:
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
+                for ti in tar:
+                    shape.check(ti)
+            shape.finish()
+        except tarfile.TarError as e:
+            raise InvalidArgument(f"not a valid tar archive: {e}") from None
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+
+
+def check_layer_blob(fileobj: BinaryIO, scratch: Path) -> None:
+    """check_entries on a layer as stored or shipped (gzip, zstd or plain)."""
+    from sampan.store.compression import close_reader, open_decompressed
+    plain, _kind = open_decompressed(fileobj)
+    try:
+        check_entries(plain, scratch)
+    finally:
+        close_reader(plain)
+
+
+def layer_from_tar(blobs: BlobStore, fileobj: Readable) -> LayerRef:
+    """Store an uncompressed tar stream as a gzip layer blob, checking its entries."""
     sink = LayerSink(blobs)
     try:
         tee = _Tee(fileobj, sink)
-        try:
-            shape = ShapeChecker()
-            with tarfile.open(fileobj=tee, mode="r|") as tar:
-                for ti in tar:
-                    kind = ("dir" if ti.isdir() else "symlink" if ti.issym()
-                            else "hardlink" if ti.islnk() else "file")
-                    shape.check(ti.name, kind, ti.linkname)
-        except tarfile.TarError as e:
-            raise InvalidArgument(f"not a valid tar archive: {e}") from None
+        check_entries(tee, blobs.paths.tmp)
         while tee.read(CHUNK):  # trailing padding belongs to the diff_id too
             pass
     except BaseException:
@@ -189,7 +212,8 @@ class Unpacker:
             d = self.layer_dir(chain_id)
             if d.exists():
                 shutil.rmtree(d)  # a crash left it half done
-            (d / "diff").mkdir(parents=True)
+            d.mkdir(0o700)
+            (d / "diff").mkdir()  # its mode is the tar's, set by the extractor
             try:
                 size = self._extract(layer, d / "diff")
                 fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)

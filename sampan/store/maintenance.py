@@ -15,7 +15,7 @@ from sampan.errors import Conflict, InvalidArgument
 from sampan.oci.reference import parse_reference
 from sampan.store.catalog import Catalog
 from sampan.store.layout import write_index
-from sampan.store.types import ImageInfo
+from sampan.store.types import ImageDeletion, ImageInfo
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
 if TYPE_CHECKING:
@@ -41,53 +41,52 @@ def _named_tag(name: str, info: ImageInfo) -> str | None:
     return None
 
 
-def remove(store: "ImageStore", name_or_id: str, force: bool = False) -> list[str]:
+def remove(store: "ImageStore", name_or_id: str, force: bool = False) -> ImageDeletion:
     info = store.resolve(name_or_id)
     tag = _named_tag(name_or_id, info)
     if tag is not None and len(info.full_tags) > 1:
         with store.db.tx() as conn:
             Catalog.delete_tag(conn, tag)
         write_index(store.paths, store.catalog)
-        return [f"Untagged: {_familiar(tag)}"]
+        return ImageDeletion(untagged=[_familiar(tag)])
     if tag is None and len(info.full_tags) > 1 and not force:
         raise Conflict(f"conflict: unable to delete {info.short_id} (must be forced) - image is "
                        "referenced in multiple repositories; remove it by name:tag, or force")
     return delete_image(store, info)
 
 
-def delete_image(store: "ImageStore", info: ImageInfo) -> list[str]:
+def delete_image(store: "ImageStore", info: ImageInfo) -> ImageDeletion:
     with store.gc_lock(shared=False):
         with store.db.tx() as conn:
             refs = Catalog.delete_image(conn, info.id)
             used_digests, used_chains = store.catalog.layer_usage()
             Catalog.delete_unused_layer_rows(
                 conn, [l.digest for l in info.layers if l.digest not in used_digests])
-        lines = [f"Untagged: {_familiar(r)}" for r in sorted(refs)]
-        lines.append(f"Deleted: {info.id}")
+        done = ImageDeletion([_familiar(r) for r in sorted(refs)], [info.id])
         for d in {info.id, info.manifest_digest, *(l.digest for l in info.layers)}:
             if d not in used_digests:
                 store.blobs.delete(d)
         for chain in reversed(info.chain_ids):
             if chain not in used_chains:
                 store.unpacker.remove(chain)
-                lines.append(f"Deleted: {chain}")
+                done.deleted.append(chain)
     write_index(store.paths, store.catalog)
-    return lines
+    return done
 
 
-def prune(store: "ImageStore", dangling_only: bool = True, keep: Iterable[str] = ()) -> list[str]:
+def prune(store: "ImageStore", dangling_only: bool = True, keep: Iterable[str] = ()) -> list[ImageDeletion]:
     """Delete dangling (untagged) images, or every image when not dangling_only,
     except the ids in ``keep`` (the engine passes the images containers use).
     Also clears orphans: unreferenced blobs and temp files older than an hour,
     unpacked layers no image uses."""
     keep = set(keep)
-    lines: list[str] = []
+    done: list[ImageDeletion] = []
     for info in store.catalog.all():
         if info.id in keep or (dangling_only and info.full_tags):
             continue
-        lines += delete_image(store, info)
+        done.append(delete_image(store, info))
     collect_orphans(store)
-    return lines
+    return done
 
 
 def collect_orphans(store: "ImageStore", grace: float = ORPHAN_GRACE_SECONDS) -> int:

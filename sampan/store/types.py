@@ -88,3 +88,24 @@ class ImageInfo:
     @property
     def chain_ids(self) -> list[str]:
         return chain_ids(self.diff_ids)
+
+
+class ImageDeletion:
+    """What removing one image did: tags taken off (familiar form), then ids deleted (the
+    image id, then the chain ids of unpacked layers no other image uses), in that order."""
+
+    __slots__ = ("untagged", "deleted")
+
+    def __init__(self, untagged: list[str] | None = None, deleted: list[str] | None = None) -> None:
+        self.untagged = [] if untagged is None else untagged
+        self.deleted = [] if deleted is None else deleted
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ImageDeletion):
+            return NotImplemented
+        return (self.untagged, self.deleted) == (other.untagged, other.deleted)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ImageDeletion(untagged={self.untagged!r}, deleted={self.deleted!r})"

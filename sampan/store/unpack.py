@@ -17,37 +17,24 @@ import shutil
 import stat
 import tarfile
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 
 from sampan.errors import PermissionDenied, UnsafeArchive
-from sampan.store.compression import Readable
+from sampan.store.tarentry import (XATTR_PAX_PREFIX, check_symlink, device, kind_of, member_xattrs,
+                                   mtime_ns, owner, refuse, set_xattrs)
 from sampan.store.tarpath import (AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX,
                                   clean_member_path, split_parent)
 
+__all__ = ["OPAQUE_XATTR", "XATTR_PAX_PREFIX", "SafeExtractor", "extract_tar", "member_xattrs"]
+
 OPAQUE_XATTR = "trusted.overlay.opaque"
-XATTR_PAX_PREFIX = "SCHILY.xattr."
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FD_CACHE_MAX = 64
 # errors that an entry's own name or shape causes (too long, dir/file clash, link limits)
 _ENTRY_ERRNOS = {errno.ENAMETOOLONG, errno.EINVAL, errno.EEXIST, errno.ENOTDIR, errno.EISDIR,
                  errno.ELOOP, errno.EMLINK, errno.ENOTEMPTY, errno.EXDEV}
 CHUNK = 1 << 20
-
-
-def _mtime_ns(ti: tarfile.TarInfo) -> int:
-    return int(round(float(ti.mtime) * 1_000_000_000))
-
-
-def member_xattrs(ti: tarfile.TarInfo) -> dict[str, bytes]:
-    """xattrs carried in PAX headers, minus overlayfs' own (a tar must not forge those)."""
-    out = {}
-    for k, v in (ti.pax_headers or {}).items():
-        if k.startswith(XATTR_PAX_PREFIX):
-            name = k[len(XATTR_PAX_PREFIX):]
-            if name.startswith("trusted.overlay."):
-                continue
-            out[name] = v.encode("utf-8", "surrogateescape")
-    return out
 
 
 class SafeExtractor:
@@ -126,24 +113,13 @@ class SafeExtractor:
         else:
             os.unlink(base, dir_fd=pfd)
 
-    # --- metadata -----------------------------------------------------------
-    def _set_xattrs(self, target, ti: tarfile.TarInfo, follow: bool = True) -> None:
-        for name, value in member_xattrs(ti).items():
-            try:
-                os.setxattr(target, name, value, follow_symlinks=follow)
-            except OSError as e:
-                if e.errno in (errno.ENOTSUP, errno.EPERM) and not self.is_root:
-                    continue  # trusted.* / security.* need root; user.* may be unsupported
-                if e.errno == errno.ENOTSUP:
-                    continue
-                raise
-
+    # --- metadata (checked by tarentry, as the entry-time checker checks it) ------
     def _set_fd_meta(self, fd: int, ti: tarfile.TarInfo) -> None:
+        ns = mtime_ns(ti)
         if self.is_root:
-            os.fchown(fd, ti.uid, ti.gid)  # before chmod: chown clears setuid bits
+            os.fchown(fd, *owner(ti))  # before chmod: chown clears setuid bits
         os.fchmod(fd, ti.mode & 0o7777)
-        self._set_xattrs(fd, ti)  # after chown: chown drops security.capability
-        ns = _mtime_ns(ti)
+        set_xattrs(fd, ti, self.is_root)  # after chown: chown drops security.capability
         os.utime(fd, ns=(ns, ns))
 
     # --- entries ------------------------------------------------------------
@@ -152,7 +128,7 @@ class SafeExtractor:
         path = clean_member_path(name)
         if not path:
             if not ti.isdir():
-                raise UnsafeArchive(f"refusing tar entry {name!r}: the root must be a directory")
+                raise refuse(name, "the root must be a directory")
             self._dirs.append(("", ti))
             return
         parent, base = split_parent(path)
@@ -160,7 +136,8 @@ class SafeExtractor:
         if base.startswith(WHITEOUT_PREFIX):
             self._whiteout(pfd, parent, base, name)
             return
-        if ti.isdir():
+        kind = kind_of(ti)
+        if kind == "dir":
             try:
                 st = os.stat(base, dir_fd=pfd, follow_symlinks=False)
                 is_dir = stat.S_ISDIR(st.st_mode)
@@ -173,22 +150,21 @@ class SafeExtractor:
             self._dirs.append((path, ti))
             self._written[path] = True
             return
-        if ti.islnk():
+        if kind == "hardlink":
             self._hardlink(pfd, path, base, ti)
             return
         self._remove_existing(pfd, path, base)
-        if ti.isreg():
+        if kind == "file":
             self._regular(pfd, base, ti, tar)
-        elif ti.issym():
+        elif kind == "symlink":
+            check_symlink(ti)
+            ns = mtime_ns(ti)
             os.symlink(ti.linkname, base, dir_fd=pfd)
             if self.is_root:
-                os.chown(base, ti.uid, ti.gid, dir_fd=pfd, follow_symlinks=False)
-            ns = _mtime_ns(ti)
+                os.chown(base, *owner(ti), dir_fd=pfd, follow_symlinks=False)
             os.utime(base, ns=(ns, ns), dir_fd=pfd, follow_symlinks=False)
-        elif ti.ischr() or ti.isblk() or ti.isfifo():
-            self._special(pfd, base, ti, name)
         else:
-            raise UnsafeArchive(f"refusing tar entry {name!r}: unsupported entry type {ti.type!r}")
+            self._special(pfd, base, ti, name)
         self._written[path] = False
 
     def _regular(self, pfd: int, base: str, ti: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
@@ -210,8 +186,11 @@ class SafeExtractor:
         if target == path:
             return
         if self._written.get(target) is not False:
-            raise UnsafeArchive(f"refusing tar entry {ti.name!r}: hardlink to {ti.linkname!r}, "
-                                "which is not a file extracted earlier from this layer")
+            raise refuse(ti.name, f"hardlink to {ti.linkname[:200]!r}, which is not a file "
+                                  "extracted earlier from this layer")
+        if target.startswith(path + "/"):
+            raise refuse(ti.name, f"hardlink to {ti.linkname[:200]!r} would replace the "
+                                  "directory that holds its own target")
         tparent, tbase = split_parent(target)
         tfd = self._dir_fd(tparent, False, ti.name)
         self._remove_existing(pfd, path, base)
@@ -219,19 +198,19 @@ class SafeExtractor:
         self._written[path] = False
 
     def _special(self, pfd: int, base: str, ti: tarfile.TarInfo, name: str) -> None:
+        ns = mtime_ns(ti)
+        ids = owner(ti) if self.is_root else None
         if ti.isfifo():
             os.mkfifo(base, 0o600, dir_fd=pfd)
         else:
             if not self.is_root:
-                raise UnsafeArchive(f"refusing tar entry {name!r}: device nodes can only be "
-                                    "unpacked as root")
+                raise refuse(name, "device nodes can only be unpacked as root")
             kind = stat.S_IFCHR if ti.ischr() else stat.S_IFBLK
-            os.mknod(base, kind | 0o600, os.makedev(ti.devmajor, ti.devminor), dir_fd=pfd)
+            os.mknod(base, kind | 0o600, device(ti), dir_fd=pfd)
         # the node was just made by us and is not a symlink: name-based calls are safe
-        if self.is_root:
-            os.chown(base, ti.uid, ti.gid, dir_fd=pfd, follow_symlinks=False)
+        if ids is not None:
+            os.chown(base, *ids, dir_fd=pfd, follow_symlinks=False)
         os.chmod(base, ti.mode & 0o7777, dir_fd=pfd)
-        ns = _mtime_ns(ti)
         os.utime(base, ns=(ns, ns), dir_fd=pfd, follow_symlinks=False)
 
     def _whiteout(self, pfd: int, parent: str, base: str, name: str) -> None:
@@ -246,7 +225,7 @@ class SafeExtractor:
             return
         target = base[len(WHITEOUT_PREFIX):]
         if target in ("", ".", ".."):
-            raise UnsafeArchive(f"refusing tar entry {name!r}: whiteout of nothing")
+            raise refuse(name, "whiteout of nothing")
         tpath = f"{parent}/{target}" if parent else target
         if tpath in self._written:
             return  # a whiteout hides lower layers only, never its own layer's files (OCI spec)
@@ -264,7 +243,22 @@ class SafeExtractor:
                 fd = self._dir_fd(path, False, ti.name) if path else self.root_fd
             except UnsafeArchive:
                 continue  # replaced or whited out by a later entry of the same tar
-            self._set_fd_meta(fd, ti)
+            with _entry_errors(ti.name):
+                self._set_fd_meta(fd, ti)
+
+
+@contextmanager
+def _entry_errors(name: str):
+    """An error that the entry itself causes refuses the layer in one line; a full disk
+    or an I/O error is not the archive's fault and goes up as it is."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in _ENTRY_ERRNOS:
+            raise
+        raise UnsafeArchive(f"cannot extract tar entry {name[:200]!r}: {e.strerror}") from None
+    except (OverflowError, ValueError) as e:  # NULs in names, what tarentry did not foresee
+        raise UnsafeArchive(f"cannot extract tar entry {name[:200]!r}: {e}") from None
 
 
 def extract_tar(stream: Readable, dest: Path, is_root: bool | None = None) -> int:
@@ -273,15 +267,8 @@ def extract_tar(stream: Readable, dest: Path, is_root: bool | None = None) -> in
     try:
         with tarfile.open(fileobj=stream, mode="r|") as tar, SafeExtractor(dest, is_root) as ex:
             for ti in tar:
-                try:
+                with _entry_errors(ti.name):
                     ex.apply(ti, tar)
-                except OSError as e:
-                    if e.errno not in _ENTRY_ERRNOS:
-                        raise  # disk full, I/O error: not the archive's fault
-                    raise UnsafeArchive(f"cannot extract tar entry {ti.name!r}: "
-                                        f"{e.strerror}") from None
-                except (OverflowError, ValueError) as e:  # absurd ids, times, NULs in links
-                    raise UnsafeArchive(f"cannot extract tar entry {ti.name!r}: {e}") from None
                 count += 1
             ex.finish()
     except tarfile.TarError as e:

@@ -81,8 +81,9 @@ class VolumeStore:
                     raise Conflict(f"volume {name} already exists")
                 return self._info(row), False
             data = self.paths.volumes / name / "_data"
-            data.mkdir(parents=True, exist_ok=True)
-            os.chmod(data, 0o755)
+            data.parent.mkdir(0o700, parents=True, exist_ok=True)  # host users stay out
+            data.mkdir(exist_ok=True)
+            os.chmod(data, 0o755)  # the container's own dir (copy-up may give it the image's mode)
             conn.execute("INSERT INTO volumes(name, created, labels, anonymous) VALUES (?,?,?,?)",
                          (name, _now(), json.dumps(labels or {}), int(anonymous)))
             row = conn.execute("SELECT * FROM volumes WHERE name=?", (name,)).fetchone()

@@ -26,14 +26,13 @@ class MetadataError(ValueError):
     """A bad value in a metadata instruction; the caller adds the line."""
 
 
-def set_env(env: list[str], name: str, value: str) -> list[str]:
-    out = [e for e in env if e.partition("=")[0] != name]
-    out.append(f"{name}={value}")
-    return out
-
-
-def env_dict(env: list[str]) -> dict[str, str]:
-    return dict(e.partition("=")[::2] for e in env)
+def _own_dict(st: "StageState", key: str) -> dict:
+    """The config's dict at key, changed in place: copying it at every LABEL made a
+    Dockerfile of n LABEL lines cost n^2 (the config belongs to this stage alone)."""
+    d = st.cfg.get(key)
+    if d is None:
+        d = st.cfg[key] = {}
+    return d
 
 
 def _pairs(instr: Instruction, st: "StageState") -> list[tuple[str, str]]:
@@ -44,24 +43,21 @@ def _pairs(instr: Instruction, st: "StageState") -> list[tuple[str, str]]:
 
 def do_env(instr: Instruction, st: "StageState") -> str:
     pairs = _pairs(instr, st)
-    cfg = st.cfg
-    env = cfg.get("Env") or []
-    for k, v in pairs:
+    for k, _ in pairs:
         if not k:
             raise MetadataError("ENV names can not be blank")
-        env = set_env(env, k, v)
-    cfg["Env"] = env
+    for k, v in pairs:
+        st.set_env(k, v)
     return "ENV " + " ".join(f"{k}={v}" for k, v in pairs)
 
 
 def do_label(instr: Instruction, st: "StageState") -> str:
     pairs = _pairs(instr, st)
-    labels = dict(st.cfg.get("Labels") or {})
+    if any(not k for k, _ in pairs):
+        raise MetadataError("LABEL names can not be blank")
+    labels = _own_dict(st, "Labels")
     for k, v in pairs:
-        if not k:
-            raise MetadataError("LABEL names can not be blank")
         labels[k] = v
-    st.cfg["Labels"] = labels
     return "LABEL " + " ".join(f"{k}={v}" for k, v in pairs)
 
 
@@ -82,13 +78,12 @@ def parse_port(spec: str) -> list[str]:
 
 def do_expose(instr: Instruction, st: "StageState") -> str:
     env = st.expand_env()
-    ports = dict(st.cfg.get("ExposedPorts") or {})
     added = []
     for raw in instr.args:  # each token is one word after expansion, as in BuildKit
-        for p in parse_port(st.word(raw, env)):
-            ports[p] = {}
-            added.append(p)
-    st.cfg["ExposedPorts"] = ports
+        added += parse_port(st.word(raw, env))
+    ports = _own_dict(st, "ExposedPorts")
+    for p in added:
+        ports[p] = {}
     return "EXPOSE " + " ".join(added)
 
 
@@ -111,15 +106,15 @@ def do_workdir(instr: Instruction, st: "StageState") -> str:
 
 def do_volume(instr: Instruction, st: "StageState") -> str:
     env = st.expand_env()
-    vols = dict(st.cfg.get("Volumes") or {})
     added = []
     for raw in instr.args:
         v = st.word(raw, env)
         if not v.strip():
             raise MetadataError("VOLUME specified can not be an empty string")
-        vols[v] = {}
         added.append(v)
-    st.cfg["Volumes"] = vols
+    vols = _own_dict(st, "Volumes")
+    for v in added:
+        vols[v] = {}
     return "VOLUME [" + " ".join(added) + "]"
 
 
@@ -210,7 +205,9 @@ def do_shell(instr: Instruction, st: "StageState") -> str:
 
 
 def do_onbuild(instr: Instruction, st: "StageState") -> str:
-    st.cfg["OnBuild"] = list(st.cfg.get("OnBuild") or []) + [instr.args[0]]
+    if st.cfg.get("OnBuild") is None:
+        st.cfg["OnBuild"] = []
+    st.cfg["OnBuild"].append(instr.args[0])
     return "ONBUILD " + instr.args[0]
 
 

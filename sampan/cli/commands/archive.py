@@ -21,12 +21,12 @@ def main(command: str, argv: list[str], g) -> int:
         if not ns.output:
             if sys.stdout.isatty():
                 raise InvalidArgument("refusing to write a tar archive to a terminal: use -o FILE or redirect")
-            engine.save(ns.images, sys.stdout.buffer, ns.format)
+            engine.images.save(ns.images, sys.stdout.buffer, ns.format)
             return 0
         tmp = ns.output + ".partial"
         try:
             with open(tmp, "wb") as f:
-                engine.save(ns.images, f, ns.format)
+                engine.images.save(ns.images, f, ns.format)
             os.replace(tmp, ns.output)
         finally:
             if os.path.exists(tmp):
@@ -42,11 +42,11 @@ def main(command: str, argv: list[str], g) -> int:
         except OSError as e:
             raise InvalidArgument(f"cannot open {ns.input}: {e.strerror}") from None
         with f:
-            loaded = engine.load(f)
+            loaded = engine.images.load(f)
     else:
         if sys.stdin.isatty():
             raise InvalidArgument("no archive given: use -i FILE or pipe one to STDIN")
-        loaded = engine.load(sys.stdin.buffer)
+        loaded = engine.images.load(sys.stdin.buffer)
     if not ns.quiet:
         for ref in loaded:
             print(f"Loaded image: {ref}" if not ref.startswith("sha256:") else f"Loaded image ID: {ref}")

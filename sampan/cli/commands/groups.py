@@ -9,7 +9,7 @@ from sampan.cli.main import COMMANDS
 CONTAINER = {"ls": "ps", "list": "ps", "ps": "ps", "run": "run", "create": "create", "start": "start",
              "stop": "stop", "kill": "kill", "restart": "restart", "wait": "wait", "rm": "rm",
              "remove": "rm", "logs": "logs", "exec": "exec", "top": "top", "diff": "diff",
-             "commit": "commit", "export": "export", "inspect": "inspect", "port": "port",
+             "commit": "commit", "export": "export", "cp": "cp", "inspect": "inspect", "port": "port",
              "prune": "container-prune"}
 IMAGE = {"ls": "images", "list": "images", "import": "import", "tag": "tag", "rm": "rmi",
          "remove": "rmi", "history": "history", "inspect": "inspect", "build": "build",
@@ -23,14 +23,16 @@ def _prune(g, argv, what: str) -> int:
     if what == "image":
         p.add_argument("-a", "--all", action="store_true", help="Remove all unused images")
     ns = p.parse_args(argv)
+    from sampan.engine.options import PruneOptions
     engine = g.engine()
     if what == "container":
-        removed = engine.prune_containers()
+        removed = engine.containers.prune().deleted
         if removed:
             print("Deleted Containers:\n" + "\n".join(removed))
     else:
-        for line in engine.prune_images(all=ns.all):
-            print(line)
+        from sampan.cli.commands.images import print_removed
+        for r in engine.images.prune(PruneOptions(all=ns.all)).images:
+            print_removed(r)
     return 0
 
 

@@ -22,12 +22,11 @@ def main(command: str, argv: list[str], g) -> int:
         for kind in ([ns.type] if ns.type else ["container", "image"]):
             try:
                 if kind == "container":
-                    obj = engine.inspect_container(name)
+                    obj = engine.containers.inspect(name)
                 elif kind == "image":
-                    from sampan.cli.commands.images import image_inspect
-                    obj = image_inspect(engine, name)
+                    obj = engine.images.inspect(name)
                 else:
-                    obj = engine.ctx.volumes.get(name).to_docker()
+                    obj = engine.volumes.inspect(name)
                 break
             except NotFound:
                 continue

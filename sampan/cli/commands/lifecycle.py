@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import sys
 
-from sampan.cli.args import Parser
-from sampan.cli.output import for_each
+from sampan.cli.args import Parser, int64
+from sampan.cli.output import for_each, report_items
 
 
 def main(command: str, argv: list[str], g) -> int:
     p = Parser(command)
     if command in ("stop", "restart"):
-        p.add_argument("-t", "--time", "--timeout", type=int, dest="time",
+        p.add_argument("-t", "--time", "--timeout", type=int64, dest="time",
                        help="Seconds to wait before killing the container")
     if command == "kill":
         p.add_argument("-s", "--signal", default="SIGKILL", help="Signal to send (default SIGKILL)")
@@ -35,4 +35,5 @@ def main(command: str, argv: list[str], g) -> int:
         return for_each(ns.containers, lambda r: (engine.kill(r, ns.signal), r)[1])
     if command == "wait":
         return for_each(ns.containers, engine.wait)
-    return for_each(ns.containers, lambda r: (engine.remove(r, ns.force, ns.volumes), r)[1])
+    from sampan.engine.options import RemoveOptions
+    return report_items(engine.containers.remove(ns.containers, RemoveOptions(force=ns.force, volumes=ns.volumes)))

@@ -17,9 +17,12 @@ def main(command: str, argv: list[str], g) -> int:
     ns = p.parse_args(argv)
     tail = None
     if ns.tail != "all":
-        if not ns.tail.lstrip("-").isdigit():
-            raise InvalidArgument(f"invalid --tail {ns.tail!r}: a number of lines, or all")
-        tail = int(ns.tail) if int(ns.tail) >= 0 else None
+        from sampan.specgen.units import INT64_MAX, parse_int
+        try:
+            n = parse_int(ns.tail, "--tail", -INT64_MAX)
+        except InvalidArgument:
+            raise InvalidArgument(f"invalid --tail {ns.tail[:40]!r}: a number of lines, or all") from None
+        tail = n if n >= 0 else None
     out, err = sys.stdout.buffer, sys.stderr.buffer
     for rec in g.engine().logs(ns.container, tail=tail, follow=ns.follow):
         line = rec["log"].encode()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sampan.cli.args import Parser, key_values
-from sampan.cli.output import for_each, format_template, inspect_each, table
+from sampan.cli.output import format_template, inspect_each, report_items, table
 from sampan.errors import SampanError
 
 VERBS = ("create", "ls", "list", "inspect", "rm", "remove", "prune", "connect", "disconnect")
@@ -14,7 +14,8 @@ def _port(argv, g) -> int:
     p.add_argument("container")
     p.add_argument("private_port", nargs="?", help="PORT[/PROTO] to show")
     ns = p.parse_args(argv)
-    lines = g.engine().ports(ns.container)
+    lines = [f"{port.private_port}/{port.type} -> {port.ip}:{port.public_port}"
+             for port in g.engine().containers.ports(ns.container)]
     if ns.private_port:
         want = ns.private_port if "/" in ns.private_port else ns.private_port + "/tcp"
         lines = [l.split(" -> ", 1)[1] for l in lines if l.startswith(want + " ")]
@@ -45,16 +46,20 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("--label", action="append", default=[])
         p.add_argument("name")
         ns = p.parse_args(argv[1:])
-        if ns.driver != "bridge":
-            raise SampanError(f"network driver {ns.driver!r} is not supported: only bridge")
-        info = engine.networks().create(ns.name, ns.subnet, ns.gateway, ns.internal, key_values(ns.label, "label"))
+        from sampan.engine.options import NetworkCreateOptions
+        info = engine.networks.create(NetworkCreateOptions(
+            name=ns.name, driver=ns.driver, subnet=ns.subnet, gateway=ns.gateway, internal=ns.internal,
+            labels=key_values(ns.label, "label")))
         print(info.id)
     elif verb == "ls":
         p.add_argument("-q", "--quiet", action="store_true")
         p.add_argument("--no-trunc", action="store_true")
+        p.add_argument("-f", "--filter", action="append", default=[],
+                       help="Filter output (name=, id=, label=KEY[=VALUE], driver=)")
         p.add_argument("--format")
         ns = p.parse_args(argv[1:])
-        nets = engine.networks().list()
+        from sampan.engine.options import ListOptions
+        nets = engine.networks.list(ListOptions(filters=ns.filter))
         if ns.quiet:
             for n in nets:
                 print(n.id if ns.no_trunc else n.id[:12])
@@ -69,15 +74,15 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("-f", "--format")
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
-        return inspect_each(ns.names, lambda n: _network_json(engine, n), ns.format)
+        return inspect_each(ns.names, engine.networks.inspect, ns.format)
     elif verb == "rm":
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
-        return for_each(ns.names, engine.network_remove)
+        return report_items(engine.networks.remove(ns.names), lambda r: r.name)
     elif verb == "prune":
         p.add_argument("-f", "--force", action="store_true")
         p.parse_args(argv[1:])
-        removed = engine.network_prune()
+        removed = engine.networks.prune().deleted
         if removed:
             print("Deleted Networks:\n" + "\n".join(removed))
     elif verb == "connect":
@@ -85,24 +90,12 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("network")
         p.add_argument("container")
         ns = p.parse_args(argv[1:])
-        engine.network_connect(ns.network, ns.container, ns.alias)
+        engine.networks.connect(ns.network, ns.container, ns.alias)
     elif verb == "disconnect":
         p.add_argument("-f", "--force", action="store_true")
         p.add_argument("network")
         p.add_argument("container")
         ns = p.parse_args(argv[1:])
-        engine.network_disconnect(ns.network, ns.container)
+        engine.networks.disconnect(ns.network, ns.container, force=ns.force)
     return 0
 
-
-def _network_json(engine, name: str) -> dict:
-    info = engine.networks().inspect(name)
-    d = info.to_json()
-    d["Containers"] = {a.cid: {"Name": _cname(engine, a.cid), "IPv4Address": a.cidr, "MacAddress": a.mac}
-                       for a in engine.networks().containers(info.name)}
-    return d
-
-
-def _cname(engine, cid: str) -> str:
-    rec = engine.ctx.containers.get(cid)
-    return rec.name if rec else cid[:12]

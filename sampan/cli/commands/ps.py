@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from sampan.cli.args import Parser
+from sampan.cli.args import Parser, int64
 from sampan.cli.output import format_template, table
+from sampan.oci.times import ago, parse_time
+
+
+def row(s) -> dict:
+    """A ContainerSummary as the fields `--format` templates know (Docker's ps columns)."""
+    return {"ID": s.id, "Image": s.image, "Command": s.command, "CreatedAt": s.created,
+            "Created": parse_time(s.created), "RunningFor": ago(s.created), "Status": s.status,
+            "State": s.state, "Names": s.name, "ExitCode": s.exit_code,
+            "Ports": ", ".join(f"{p.ip}:{p.public_port}->{p.private_port}/{p.type}" for p in s.ports),
+            "Labels": ",".join(f"{k}={v}" for k, v in s.labels.items())}
 
 
 def main(command: str, argv: list[str], g) -> int:
@@ -11,16 +21,16 @@ def main(command: str, argv: list[str], g) -> int:
     p.add_argument("-a", "--all", action="store_true", help="Show all containers (default shows just running)")
     p.add_argument("-q", "--quiet", action="store_true", help="Only display container IDs")
     p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
-    p.add_argument("-f", "--filter", action="append", default=[], help="Filter (status=, name=, id=, label=, exited=)")
+    p.add_argument("-f", "--filter", action="append", default=[],
+                   help="Filter (status=, name=, id=, label=, exited=, ancestor=, network=, volume=, "
+                        "before=, since=)")
     p.add_argument("--format", help="Format output using a Go-like template, e.g. '{{.Names}}'")
     p.add_argument("-l", "--latest", action="store_true", help="Show the latest created container")
-    p.add_argument("-n", "--last", type=int, default=-1, help="Show n last created containers")
+    p.add_argument("-n", "--last", type=int64, default=-1, help="Show n last created containers")
     ns = p.parse_args(argv)
-    rows = g.engine().list_containers(all=ns.all or ns.latest or ns.last > 0, filters=ns.filter)
-    if ns.latest:
-        rows = rows[:1]
-    elif ns.last > 0:
-        rows = rows[:ns.last]
+    from sampan.engine.options import ListOptions
+    limit = 1 if ns.latest else ns.last
+    rows = [row(s) for s in g.engine().containers.list(ListOptions(all=ns.all, filters=ns.filter, limit=limit))]
     if ns.quiet:
         for r in rows:
             print(r["ID"] if ns.no_trunc else r["ID"][:12])

@@ -30,14 +30,14 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("--platform", help="Platform to pull, e.g. linux/arm64")
         p.add_argument("image")
         ns = p.parse_args(argv)
-        info = g.engine().pull(ns.image, ns.platform, _tls(ns.tls_verify), ns.quiet)
+        info = g.engine().images.pull(ns.image, ns.platform, _tls(ns.tls_verify), ns.quiet)
         print(info.id if ns.quiet else f"Status: pulled {ns.image} ({info.short_id})")
         return 0
     if command == "push":
         p.add_argument("image")
         p.add_argument("destination", nargs="?", help="Push to this reference instead")
         ns = p.parse_args(argv)
-        digest = g.engine().push(ns.image, ns.destination, _tls(ns.tls_verify), ns.quiet)
+        digest = g.engine().images.push(ns.image, ns.destination, _tls(ns.tls_verify), ns.quiet)
         print(digest if ns.quiet else f"{ns.destination or ns.image}: digest: {digest}")
         return 0
     if command == "login":

@@ -6,7 +6,7 @@ import argparse
 import functools
 import os
 
-from sampan.cli.args import Parser, key_values
+from sampan.cli.args import Parser, int64, key_values
 from sampan.errors import InvalidArgument
 
 NETWORK_HELP = ("Connect the container to a network: bridge (default), a network's name, "
@@ -44,11 +44,15 @@ def container_parser(command: str) -> Parser:
     a("-p", "--publish", action="append", default=[], help="Publish a container's port to the host")
     a("-P", "--publish-all", action="store_true", help="Publish all exposed ports to random ports")
     a("-l", "--label", action="append", default=[], help="Set metadata on the container")
-    a("--security-opt", action="append", default=[], help="Security options (no-new-privileges)")
-    a("--cap-add", action="append", default=[], help="Add Linux capabilities")
-    a("--cap-drop", action="append", default=[], help="Drop Linux capabilities")
+    a("--security-opt", action="append", default=[],
+      help="Security options: no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined")
+    a("--cap-add", action="append", default=[], help="Add Linux capabilities (ALL: all that sampan holds)")
+    a("--cap-drop", action="append", default=[], help="Drop Linux capabilities (ALL: every one)")
+    a("--privileged", action="store_true",
+      help="Give the container every capability, the host's devices, no seccomp: it can reach the host")
+    a("--device", action="append", default=[], help="Add a host device: HOST[:CONTAINER][:PERMISSIONS]")
     a("--stop-signal", help="Signal to stop the container")
-    a("--stop-timeout", type=int, help="Seconds to wait for the stop signal before killing")
+    a("--stop-timeout", type=int64, help="Seconds to wait for the stop signal before killing")
     a("--runtime", help="OCI runtime for this container: native, runc or crun")
     a("--pull", default="missing", choices=["missing", "always", "never"],
       help="Pull the image before running: missing (default), always or never")
@@ -60,6 +64,7 @@ def container_parser(command: str) -> Parser:
 
 def run_options(ns):
     from sampan.engine import RunOptions
+    from sampan.cli.security_opts import inline_seccomp_files
     from sampan.specgen.command import parse_env_option, read_env_file
 
     env: list[str] = []
@@ -75,9 +80,8 @@ def run_options(ns):
         raise InvalidArgument(f"unknown --log-opt {sorted(unknown)[0]!r}: use max-size or max-file")
     max_files = None
     if "max-file" in log:
-        if not log["max-file"].isdigit() or int(log["max-file"]) < 1:
-            raise InvalidArgument(f"invalid --log-opt max-file={log['max-file']}: a positive whole number")
-        max_files = int(log["max-file"])
+        from sampan.specgen.units import parse_int
+        max_files = parse_int(log["max-file"], "--log-opt max-file", 1)
     return RunOptions(
         image=ns.image, args=list(ns.args), name=ns.name, env=env, workdir=ns.workdir, user=ns.user,
         entrypoint=ns.entrypoint, hostname=ns.hostname, volumes=ns.volume, tmpfs=ns.tmpfs,
@@ -85,9 +89,17 @@ def run_options(ns):
         network=ns.network, network_aliases=ns.network_alias, dns=ns.dns, add_hosts=ns.add_host,
         mac_address=ns.mac_address, publish=ns.publish, publish_all=ns.publish_all, tty=ns.tty,
         interactive=ns.interactive, auto_remove=ns.rm, labels=key_values(ns.label, "label"),
-        security_opt=ns.security_opt, cap_add=ns.cap_add, cap_drop=ns.cap_drop,
+        security_opt=inline_seccomp_files(ns.security_opt), cap_add=ns.cap_add, cap_drop=ns.cap_drop,
+        privileged=ns.privileged, devices=ns.device,
         stop_signal=ns.stop_signal, stop_timeout=ns.stop_timeout, runtime=ns.runtime,
         log_max_size=log.get("max-size"), log_max_files=max_files, pull=ns.pull)
+
+
+def _warn_privileged(ns) -> None:
+    if ns.privileged:
+        import sys
+        sys.stderr.write("WARNING: --privileged: the container has every capability, the host's devices "
+                         "and no seccomp filter; it can take over the host\n")
 
 
 def main(command: str, argv: list[str], g) -> int:
@@ -98,12 +110,16 @@ def main(command: str, argv: list[str], g) -> int:
         raise InvalidArgument("the input device is not a TTY: drop -t, or run from a terminal")
     engine = g.engine()
     if command == "create":
-        print(engine.create(opts).id)
+        rec = engine.create(opts)
+        _warn_privileged(ns)
+        print(rec.id)
         return 0
     if detach:
         rec, _ = engine.run(opts, detach=True)
+        _warn_privileged(ns)
         print(rec.id)
         return 0
     _, started = engine.run(opts, detach=False)
+    _warn_privileged(ns)
     from sampan.cli.attach_client import attach_session
     return attach_session(started.conn, tty=ns.tty, stdin=ns.interactive)

@@ -13,7 +13,7 @@ def _info(g, argv) -> int:
     p = Parser("info")
     p.add_argument("-f", "--format")
     ns = p.parse_args(argv)
-    info = g.engine().info()
+    info = g.engine().system.info()
     if ns.format:
         from sampan.cli.output import format_template
         print(format_template(ns.format, info))
@@ -35,16 +35,17 @@ def _df(g, argv) -> int:
     p = Parser("system df")
     p.add_argument("--format")
     ns = p.parse_args(argv)
-    du = g.engine().disk_usage()
+    du = g.engine().system.disk_usage()
+    kinds = (("Images", du.images, "Images"), ("Containers", du.containers, "Containers"),
+             ("Volumes", du.volumes, "Local Volumes"))
     if ns.format == "json":
-        print_json(du)
+        print_json({key: vars(d) for key, d, _ in kinds})
         return 0
     rows = []
-    for kind, label in (("Images", "Images"), ("Containers", "Containers"), ("Volumes", "Local Volumes")):
-        d = du[kind]
-        pct = f" ({100 * d['reclaimable'] // d['size']}%)" if d["size"] else ""
-        rows.append([label, str(d["total"]), str(d["active"]), human_size(d["size"]),
-                     human_size(d["reclaimable"]) + pct])
+    for _, d, label in kinds:
+        pct = f" ({100 * d.reclaimable // d.size}%)" if d.size else ""
+        rows.append([label, str(d.total), str(d.active), human_size(d.size),
+                     human_size(d.reclaimable) + pct])
     table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], rows)
     return 0
 
@@ -55,16 +56,17 @@ def _prune(g, argv) -> int:
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--volumes", action="store_true", help="Prune anonymous volumes")
     ns = p.parse_args(argv)
-    engine = g.engine()
-    for cid in engine.prune_containers():
+    from sampan.cli.commands.images import print_removed
+    from sampan.engine.options import PruneOptions
+    report = g.engine().system.prune(PruneOptions(all=ns.all, volumes=ns.volumes))
+    for cid in report.containers.deleted:
         print(f"Deleted container: {cid}")
-    for cid in engine.reconcile():
+    for cid in report.network_leftovers:
         print(f"Released network leftovers of: {cid[:12]}")
-    if ns.volumes:
-        for v in engine.prune_volumes():
-            print(f"Deleted volume: {v}")
-    for line in engine.prune_images(all=ns.all):
-        print(line)
+    for v in report.volumes.deleted if report.volumes else []:
+        print(f"Deleted volume: {v}")
+    for r in report.images.images:
+        print_removed(r)
     return 0
 
 
@@ -73,13 +75,12 @@ def _check(g, argv) -> int:
                "(blobs match their digests, records match their files). Changes nothing. "
                "Exit status 1 when a problem was found; notes are harmless leftovers.")
     p.parse_args(argv)
-    engine = g.engine()
-    findings = engine.check()
-    problems = sum(1 for f in findings if f.kind == "problem")
-    notes = len(findings) - problems
-    for f in findings:
+    report = g.engine().system.check()
+    problems = report.problems
+    notes = len(report.findings) - problems
+    for f in report.findings:
         print(f"{'problem:' if f.kind == 'problem' else 'note:   '} {f.message}")
-    root = engine.ctx.paths.root
+    root = report.root
     tail = f" ({notes} note{'s' * (notes != 1)})" if notes else ""
     if problems:
         print(f"{problems} problem{'s' * (problems != 1)} found in {root}{tail}")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sampan.cli.args import Parser, key_values
-from sampan.cli.output import for_each, format_template, inspect_each, table
-from sampan.errors import SampanError
+from sampan.cli.output import format_template, inspect_each, report_items, table
+from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions, VolumeCreateOptions
 
 VERBS = ("create", "ls", "inspect", "rm", "prune")
 
@@ -23,15 +23,16 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("-d", "--driver", default="local")
         p.add_argument("name", nargs="?")
         ns = p.parse_args(argv[1:])
-        if ns.driver != "local":
-            raise SampanError(f"volume driver {ns.driver!r} is not supported: only local")
-        info, _ = engine.ctx.volumes.create(ns.name, key_values(ns.label, "label"))
+        info = engine.volumes.create(VolumeCreateOptions(name=ns.name, driver=ns.driver,
+                                                         labels=key_values(ns.label, "label")))
         print(info.name)
     elif verb == "ls":
         p.add_argument("-q", "--quiet", action="store_true")
+        p.add_argument("-f", "--filter", action="append", default=[],
+                       help="Filter output (dangling=true|false, name=, label=KEY[=VALUE], driver=)")
         p.add_argument("--format")
         ns = p.parse_args(argv[1:])
-        vols = engine.ctx.volumes.list()
+        vols = engine.volumes.list(ListOptions(filters=ns.filter))
         if ns.quiet:
             for v in vols:
                 print(v.name)
@@ -44,17 +45,17 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("-f", "--format")
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
-        return inspect_each(ns.names, lambda n: engine.ctx.volumes.get(n).to_docker(), ns.format)
+        return inspect_each(ns.names, engine.volumes.inspect, ns.format)
     elif verb == "rm":
         p.add_argument("-f", "--force", action="store_true")
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
-        return for_each(ns.names, lambda n: (engine.remove_volume(n, ns.force), n)[1])
+        return report_items(engine.volumes.remove(ns.names, RemoveOptions(force=ns.force)))
     elif verb == "prune":
         p.add_argument("-a", "--all", action="store_true", help="Remove all unused volumes, not just anonymous ones")
         p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
         ns = p.parse_args(argv[1:])
-        removed = engine.prune_volumes(all=ns.all)
+        removed = engine.volumes.prune(PruneOptions(all=ns.all)).deleted
         if removed:
             print("Deleted Volumes:\n" + "\n".join(removed) + "\n")
         print(f"Total reclaimed space: {len(removed)} volume(s)")

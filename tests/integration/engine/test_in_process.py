@@ -3,13 +3,14 @@ engines on one root in one process must not hand an open SQLite connection to a 
 monitor (that broke the monitor's own database work: "disk I/O error")."""
 
 from sampan.engine import Engine, RunOptions
+from sampan.engine.options import ListOptions
 from sampan.state import db as dbmod
 
 
 def test_two_engines_in_one_process_each_start_containers(sampan):
     engines = [Engine(str(sampan.root), str(sampan.runroot)) for _ in range(2)]
     try:
-        engines[0].list_containers(all=True)  # its connection is open when the other forks
+        engines[0].containers.list(ListOptions(all=True))  # its connection is open when the other forks
         for i, engine in enumerate(engines + engines):
             rec, _ = engine.run(RunOptions(image="busybox", args=["sh", "-c", f"exit {i}"], network="none"),
                                 detach=True)

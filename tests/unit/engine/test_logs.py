@@ -43,3 +43,28 @@ def test_very_long_line_is_split(tmp_path):
     recs = read_records(path)
     assert "".join(r["log"] for r in recs) == "x" * 40000
     assert max(len(r["log"]) for r in recs) <= 16384
+
+
+def test_huge_max_files_rotates_in_constant_time(tmp_path):
+    path = tmp_path / "c-json.log"
+    w = LogWriter(path, max_size=200, max_files=2**62)   # --log-opt max-file=4611686018427387904
+    for i in range(20):
+        w.write("stdout", f"line {i:04d} ".encode() * 8 + b"\n")
+    w.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 20 and "c-json.log.19" in names   # nothing dropped, nothing looped over
+    assert "line 0019" in path.read_text() and "line 0000" in (tmp_path / "c-json.log.19").read_text()
+
+
+def test_log_files_are_private(tmp_path):
+    import os
+    old = os.umask(0)
+    try:
+        w = LogWriter(tmp_path / "c-json.log", max_size=100, max_files=3)
+        for _ in range(5):
+            w.write("stdout", b"x" * 80 + b"\n")
+        w.close()
+    finally:
+        os.umask(old)
+    for p in tmp_path.iterdir():
+        assert p.stat().st_mode & 0o777 == 0o600, p

@@ -14,6 +14,7 @@ from sampan.errors import (Conflict, DigestMismatch, ImageNotFound, InvalidArgum
 from sampan.state.db import Database
 from sampan.state.paths import Paths
 from sampan.store import ImageStore, LayerRef
+from sampan.store.types import ImageDeletion
 from tests.unit.store.conftest import tree_files
 from tests.unit.store.tarmaker import entry, make_tar
 
@@ -144,7 +145,7 @@ def test_tag_untag_and_rmi_semantics(store, busybox_tar):
     with pytest.raises(InvalidArgument):
         store.tag("busybox", f"app@{info.manifest_digest}")
     # by a tag among several: untag only
-    assert store.remove("app:2") == ["Untagged: app:2"]
+    assert store.remove("app:2") == ImageDeletion(untagged=["app:2"])
     assert "app:2" not in index_names(store)
     # by id with several tags: refused unless forced
     with pytest.raises(Conflict) as e:
@@ -153,9 +154,9 @@ def test_tag_untag_and_rmi_semantics(store, busybox_tar):
     assert store.untag("localhost:5000/app:1") is True
     assert store.untag("localhost:5000/app:1") is False
     [diff] = store.layer_dirs(info)
-    lines = store.remove("busybox")
-    assert lines[0] == "Untagged: busybox:latest" and lines[1] == f"Deleted: {info.id}"
-    assert lines[2] == f"Deleted: {info.layers[0].diff_id}"  # the layer's chain id
+    done = store.remove("busybox")
+    assert done.untagged == ["busybox:latest"]
+    assert done.deleted == [info.id, info.layers[0].diff_id]  # then the layer's chain id
     assert not diff.exists() and tree_files(store.paths.blobs) == []
     assert json.loads(store.paths.index_json.read_text())["manifests"] == []
     with pytest.raises(ImageNotFound):
@@ -168,8 +169,8 @@ def test_force_remove_by_id_and_shared_layers(store, busybox_tar):
     b = store.write_image({"config": {"Labels": {"b": "1"}}}, a.layers, "b")
     assert b.id != a.id and b.layers == a.layers
     [diff] = store.layer_dirs(b)
-    lines = store.remove(a.id, force=True)
-    assert lines == ["Untagged: a2:latest", "Untagged: a:latest", f"Deleted: {a.id}"]
+    done = store.remove(a.id, force=True)
+    assert done == ImageDeletion(["a2:latest", "a:latest"], [a.id])
     assert diff.exists() and store.has_blob(a.layers[0].digest)  # still used by b
     assert not store.has_blob(a.id) and not store.has_blob(a.manifest_digest)
     assert store.layer_dirs("b") == [diff]
@@ -184,10 +185,11 @@ def test_retag_leaves_dangling_image_and_prune_removes_it(store, busybox_tar):
     assert {i.id for i in store.list_images()} == {old.id, new.id}
     idx = json.loads(store.paths.index_json.read_text())["manifests"]
     assert {m["digest"] for m in idx} == {old.manifest_digest, new.manifest_digest}
-    assert store.prune() == [f"Deleted: {old.id}"]
+    assert store.prune() == [ImageDeletion([], [old.id])]
     assert [i.id for i in store.list_images()] == [new.id]
     assert store.prune(dangling_only=False, keep=[new.id]) == []
-    assert store.prune(dangling_only=False)[:2] == ["Untagged: app:latest", f"Deleted: {new.id}"]
+    [done] = store.prune(dangling_only=False)
+    assert done.untagged == ["app:latest"] and done.deleted[0] == new.id
     assert tree_files(store.paths.blobs) == []
 
 

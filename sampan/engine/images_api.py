@@ -1,0 +1,176 @@
+"""`engine.images`: list, inspect, history, tag, rmi, prune, import, pull, push, save, load.
+
+Each verb takes plain arguments or typed options (engine/options.py) and returns a
+report (engine/reports.py); nothing here formats text for a person.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+from sampan.engine import filters as flt
+from sampan.engine.context import Context
+from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
+from sampan.engine.reports import (ImageHistoryItem, ImagePruneReport, ImageRemoveReport,
+                                   ImageSummary)
+from sampan.errors import Conflict, SampanError
+from sampan.oci.times import parse_time
+
+IMAGE_FILTERS = ("dangling", "reference", "label", "before", "since")
+
+
+class ImagesAPI:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def _usage(self) -> dict[str, list]:
+        """image id -> the containers that use it."""
+        users: dict[str, list] = {}
+        for rec in self.ctx.containers.all():
+            users.setdefault(rec.image_id, []).append(rec)
+        return users
+
+    def _summary(self, img, users: dict[str, list]) -> ImageSummary:
+        cfg = (img.config or {}).get("config") or {}
+        return ImageSummary(id=img.id, repo_tags=list(img.repo_tags), repo_digests=[],
+                            created=img.created, size=img.size, labels=dict(cfg.get("Labels") or {}),
+                            containers=len(users.get(img.id, ())))
+
+    def list(self, opts: ListOptions | None = None) -> list[ImageSummary]:
+        """Newest first; intermediate build images only with ``all``.
+        Filters: dangling=true|false, reference=GLOB (REPO or REPO:TAG), label=KEY[=VALUE],
+        before=IMAGE, since=IMAGE (created before or after that one)."""
+        opts = opts or ListOptions()
+        want = flt.parse(opts.filters, IMAGE_FILTERS, "images")
+        dangling = flt.boolean(want, "dangling")
+        def created(ref: str) -> float:
+            return parse_time(self.ctx.images.resolve(ref).created)
+        before = min(map(created, want["before"])) if "before" in want else None
+        since = max(map(created, want["since"])) if "since" in want else None
+        users = self._usage()
+        out = []
+        for img in self.ctx.images.list_images(all=opts.all):
+            if dangling is not None and (not img.repo_tags) != dangling:
+                continue
+            if "reference" in want and not flt.reference_match(img.repo_tags, want["reference"]):
+                continue
+            if before is not None or since is not None:
+                t = parse_time(img.created)
+                if (before is not None and t >= before) or (since is not None and t <= since):
+                    continue
+            summary = self._summary(img, users)
+            if "label" in want and not flt.labels_match(summary.labels, want["label"]):
+                continue
+            out.append(summary)
+        return out
+
+    def get(self, ref: str) -> ImageSummary:
+        return self._summary(self.ctx.images.resolve(ref), self._usage())
+
+    def inspect(self, ref: str) -> dict:
+        """Docker's ImageInspect."""
+        img = self.ctx.images.resolve(ref)
+        cfg = img.config or {}
+        return {
+            "Id": img.id, "RepoTags": list(img.repo_tags),
+            "RepoDigests": [], "Parent": "", "Comment": "", "Created": img.created,
+            "Config": cfg.get("config") or {}, "Architecture": cfg.get("architecture", ""),
+            "Os": cfg.get("os", ""), "Author": cfg.get("author", ""), "Size": img.size,
+            "GraphDriver": {"Name": "overlay", "Data": {}},
+            "RootFS": {"Type": "layers", "Layers": [l.diff_id for l in img.layers]},
+            "Metadata": {"LastTagTime": ""}, "ManifestDigest": img.manifest_digest,
+        }
+
+    def history(self, ref: str) -> list[ImageHistoryItem]:
+        return [ImageHistoryItem(id=r.get("id") or "<missing>", created=r.get("created") or "",
+                                 created_by=r.get("created_by") or "", size=r.get("size") or 0,
+                                 comment=r.get("comment") or "", tags=list(r.get("tags") or []))
+                for r in self.ctx.images.history(ref)]
+
+    def tag(self, source: str, target: str) -> None:
+        self.ctx.images.tag(source, target)
+
+    # ---- removal ----
+    def remove(self, refs: list[str], opts: RemoveOptions | None = None) -> list[ImageRemoveReport]:
+        """`rmi A B C`: one report per reference, in order; a failure does not stop the rest."""
+        opts = opts or RemoveOptions()
+        out = []
+        for ref in refs:
+            try:
+                out.append(self.remove_one(ref, force=opts.force))
+            except SampanError as e:
+                out.append(ImageRemoveReport(ref=ref, error=e))
+        return out
+
+    def remove_one(self, ref: str, force: bool = False) -> ImageRemoveReport:
+        """Docker's rmi, except that -f never pulls an image from under a container: it untags.
+        Raises the typed error (ImageNotFound, Conflict) when it cannot."""
+        images = self.ctx.images
+        image = images.resolve(ref)
+        users = self._usage().get(image.id, [])
+        if users:
+            tags = list(image.repo_tags or [])
+            by_tag = [t for t in tags if _same_ref(ref, t)]
+            if by_tag and len(tags) > 1:
+                done = images.remove(ref)  # only untags: other tags remain
+                return ImageRemoveReport(ref=ref, untagged=done.untagged, deleted=done.deleted)
+            if not force:
+                names = ", ".join(u.name for u in users[:3])
+                raise Conflict(f"image {ref} is used by container {names}: remove the container first, "
+                               f"or `rmi -f` to untag it (the image stays while a container uses it)")
+            untagged = []
+            for t in by_tag or tags:
+                images.untag(t)
+                untagged.append(t)
+            return ImageRemoveReport(ref=ref, untagged=untagged)
+        done = images.remove(ref, force=force)
+        return ImageRemoveReport(ref=ref, untagged=done.untagged, deleted=done.deleted)
+
+    def prune(self, opts: PruneOptions | None = None) -> ImagePruneReport:
+        """Images no container uses: untagged ones, or every one with ``all``."""
+        opts = opts or PruneOptions()
+        used = set(self._usage())
+        report = ImagePruneReport()
+        for img in self.ctx.images.list_images(all=True):
+            if img.id in used or (img.repo_tags and not opts.all):
+                continue
+            done = self.ctx.images.remove(img.id, force=True)
+            report.images.append(ImageRemoveReport(ref=img.id, untagged=done.untagged, deleted=done.deleted))
+            report.space_reclaimed += img.size or 0
+        return report
+
+    # ---- in and out ----
+    def import_rootfs(self, fileobj: BinaryIO, ref: str | None, changes: list[str],
+                      message: str | None) -> ImageSummary:
+        img = self.ctx.images.import_rootfs(fileobj, ref, changes, message)
+        return self._summary(img, {})
+
+    def pull(self, ref: str, platform: str | None = None, tls_verify: bool | None = None,
+             quiet: bool = False) -> ImageSummary:
+        from sampan.registry import pull
+        img = pull(self.ctx.images, ref, platform=platform, tls_verify=tls_verify,
+                   progress=False if quiet else None)
+        return self._summary(img, self._usage())
+
+    def push(self, local: str, dest: str | None = None, tls_verify: bool | None = None,
+             quiet: bool = False) -> str:
+        """Returns the manifest digest pushed."""
+        from sampan.registry import push
+        return push(self.ctx.images, local, dest, tls_verify=tls_verify, progress=False if quiet else None)
+
+    def save(self, refs: list[str], out: BinaryIO, format: str = "docker") -> None:
+        from sampan.archive import save
+        save(self.ctx.images, refs, out, format)
+
+    def load(self, fileobj: BinaryIO) -> list[str]:
+        """The references (or ids, for untagged images) loaded."""
+        from sampan.archive import load
+        return load(self.ctx.images, fileobj)
+
+
+def _same_ref(a: str, b: str) -> bool:
+    from sampan.oci.reference import parse_reference
+    try:
+        return str(parse_reference(a)) == str(parse_reference(b))
+    except SampanError:
+        return False

@@ -1,0 +1,55 @@
+"""`engine.system`: info, df, prune, check, and releasing crashed processes' leftovers."""
+
+from __future__ import annotations
+
+from sampan.engine.context import Context
+from sampan.engine.options import PruneOptions
+from sampan.engine.reports import CheckReport, DiskUsageReport, SystemPruneReport, UsageSummary
+from sampan.engine.status import RUNNING, status_of
+
+
+class SystemAPI:
+    def __init__(self, engine) -> None:
+        self.engine = engine            # prune goes through the other subjects' facades
+        self.ctx: Context = engine.ctx
+
+    def info(self) -> dict:
+        """Docker's SystemInfo, the fields sampan knows."""
+        from sampan.engine.system import info
+        return info(self.ctx)
+
+    def disk_usage(self) -> DiskUsageReport:
+        from sampan.engine.system import disk_usage
+        du = disk_usage(self.ctx)
+        return DiskUsageReport(**{k.lower(): UsageSummary(**v) for k, v in du.items()})
+
+    def check(self) -> CheckReport:
+        """`system check`: read-only findings about this root (changes nothing)."""
+        from sampan.engine.check import check_root
+        return CheckReport(root=str(self.ctx.paths.root), findings=check_root(self.ctx.paths))
+
+    def reconcile(self) -> list[str]:
+        """Release what crashed processes left: network sandboxes (veths, rules, netns) of
+        containers that no longer run. Returns their ids. `system prune` calls it; a
+        container's own next start or `rm -f` also finishes its leftovers."""
+        from sampan.engine.networking import nm
+
+        def alive(cid: str) -> bool:
+            rec = self.ctx.containers.get(cid)
+            if rec is None:
+                return False
+            st = status_of(rec)
+            return st.state == RUNNING or st.monitor_alive
+        return nm(self.ctx).reconcile(alive)
+
+    def prune(self, opts: PruneOptions | None = None) -> SystemPruneReport:
+        """Stopped containers, crashed leftovers, anonymous volumes (with ``volumes``), and
+        dangling images (every unused image with ``all``), in that order."""
+        opts = opts or PruneOptions()
+        e = self.engine
+        containers = e.containers.prune()
+        leftovers = self.reconcile()
+        volumes = e.volumes.prune() if opts.volumes else None
+        images = e.images.prune(PruneOptions(all=opts.all))
+        return SystemPruneReport(containers=containers, network_leftovers=leftovers, volumes=volumes,
+                                 images=images)

@@ -1,0 +1,56 @@
+"""RFC 3339 timestamps (image and container `created`) and Docker's human durations.
+
+Shared by the engine (a container's `Status` text, "Up 3 minutes", is part of
+Docker's API) and the CLI (the CREATED column is computed client-side, as Docker's).
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+
+
+def parse_time(rfc: str) -> float:
+    """Seconds since the epoch of an RFC 3339 UTC time; 0.0 when empty or unreadable."""
+    if not rfc:
+        return 0.0
+    base, _, frac = rfc.rstrip("Z").partition(".")
+    try:
+        t = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return 0.0
+    return t + (float("0." + frac) if frac else 0.0)
+
+
+def human_duration(seconds: float) -> str:
+    """Docker's units.HumanDuration."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    m = s // 60
+    if m == 1:
+        return "About a minute"
+    if m < 60:
+        return f"{m} minutes"
+    h = round(s / 3600)
+    if h == 1:
+        return "About an hour"
+    if h < 48:
+        return f"{h} hours"
+    if h < 24 * 7 * 2:
+        return f"{h // 24} days"
+    if h < 24 * 30 * 2:
+        return f"{h // 24 // 7} weeks"
+    if h < 24 * 365 * 2:
+        return f"{h // 24 // 30} months"
+    return f"{h // 24 // 365} years"
+
+
+def ago(rfc: str) -> str:
+    """"5 minutes ago", or N/A for an unknown time (Docker's CREATED column)."""
+    t = parse_time(rfc)
+    return human_duration(time.time() - t) + " ago" if t else "N/A"
