@@ -48,10 +48,19 @@ def exit_code_of(status: int) -> int:
 
 
 class ExecHandle:
-    """A process started inside a container; the caller is its parent (or subreaper)."""
+    """A process started inside a container; the caller is its parent (or subreaper).
+    With -t, pty_master is the terminal's master (the caller proxies it); without -t and -d,
+    pipes are the process's stdio, which pump() copies to and from the caller's."""
 
-    def __init__(self, pid: int, pty_master: int | None):
-        self.pid, self.pty_master = pid, pty_master
+    def __init__(self, pid: int, pty_master: int | None, pipes=None, stdio_fds: tuple = (0, 1, 2)):
+        self.pid, self.pty_master, self.pipes, self.stdio_fds = pid, pty_master, pipes, stdio_fds
+
+    def pump(self) -> int:
+        """Copy the process's stdio until it exits; returns its exit code."""
+        if self.pipes is None:
+            return self.wait()
+        from sampan.engine.exec_io import pump
+        return exit_code_of(pump(self.pid, self.pipes, *self.stdio_fds))
 
     def wait(self) -> int:
         while True:
@@ -65,12 +74,34 @@ class ExecHandle:
 
 
 def run_exec(ctx: Context, rec: ContainerRecord, opts: ExecOptions, stdio_fds: tuple) -> ExecHandle:
+    """Start the process. The caller's stdio_fds are never handed to it (exec_io.py): with
+    -t it gets a pty made for it, with -d /dev/null, else pipes that ExecHandle.pump copies."""
     from sampan.runtime.base import Stdio, become_subreaper
 
     process = exec_process(ctx, rec, opts)
     become_subreaper()
-    stdin, stdout, stderr = stdio_fds
-    stdio = Stdio(terminal=True) if opts.tty else Stdio(stdin=stdin if opts.interactive else None,
-                                                        stdout=stdout, stderr=stderr)
-    created = ctx.runtime_for(rec).exec(rec.id, process, stdio, detach=opts.detach)
-    return ExecHandle(created.pid, created.pty_master)
+    pipes = None
+    if opts.tty:
+        stdio = Stdio(terminal=True)
+    elif opts.detach:
+        stdio = Stdio()
+    else:
+        from sampan.engine.exec_io import ExecPipes
+        pipes = ExecPipes(opts.interactive, merge_output=_same_file(stdio_fds[1], stdio_fds[2]))
+        stdio = Stdio(*pipes.child_stdio)
+    try:
+        created = ctx.runtime_for(rec).exec(rec.id, process, stdio, detach=opts.detach)
+    except BaseException:
+        if pipes is not None:
+            pipes.close()
+        raise
+    if pipes is not None:
+        pipes.close_child_ends()
+    return ExecHandle(created.pid, created.pty_master, pipes, stdio_fds)
+
+
+def _same_file(a: int, b: int) -> bool:
+    try:
+        return os.path.samestat(os.fstat(a), os.fstat(b))
+    except OSError:
+        return False

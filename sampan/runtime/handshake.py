@@ -22,19 +22,23 @@ def ensure_std_fds() -> None:
                 os.close(got)
 
 
-def wait_ready(sock, pid: int) -> int | None:
-    """Read the child's messages until 'ready'; returns the pty master if one was sent."""
+def wait_ready(sock, pid: int) -> tuple[int | None, dict]:
+    """Read the child's messages until 'ready'; returns (the pty master if one was sent,
+    the 'ready' message)."""
     master = None
     try:
         while True:
             msg, fd = channel.recv(sock)
             if msg is None:
                 raise RuntimeFailure("container setup failed: the runtime child exited without a word")
-            if msg["type"] == "pty":
-                master = fd
-            elif msg["type"] == "ready":
-                return master
-            elif msg["type"] == "error":
+            kind = msg.get("type")
+            if kind == "pty" and master is None:
+                master = fd  # the first: the child sends it before it starts anything
+            elif fd is not None:
+                os.close(fd)
+            if kind == "ready":
+                return master, msg
+            if kind == "error":
                 channel.raise_error(msg)
     except BaseException:
         if master is not None:
@@ -67,11 +71,12 @@ def join_cgroup(cgroup, pid: int, sock, make=None) -> None:
         pass  # the child already failed and left: wait_ready() reads why
 
 
-def reap(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+def reap(pid: int, kill: bool = True) -> None:
+    if kill:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     try:
         os.waitpid(pid, 0)
     except ChildProcessError:

@@ -13,7 +13,8 @@ from sampan.runtime import channel
 from sampan.runtime.base import Created, RuntimeState, Stdio
 from sampan.runtime.cgroups import CgroupV1, is_v2, open_cgroup
 from sampan.runtime.cgroups.prime import prime
-from sampan.runtime.child import ChildContext, container_init
+from sampan.runtime.child import container_init
+from sampan.runtime.child_common import ChildContext
 from sampan.runtime.forking import fork_in_pidns
 from sampan.runtime.handshake import compile_seccomp, ensure_std_fds, join_cgroup, wait_ready
 from sampan.runtime.oserrors import os_errors as _os_errors
@@ -96,7 +97,7 @@ class NativeRuntime:
             join_cgroup(cgroup, pid, sock, make=lambda: _make_cgroup(cgroup, resources))
             if meanwhile is not None:
                 meanwhile()  # the child is mounting its filesystems: wait_ready() would idle
-            master = wait_ready(sock, pid)
+            master, _ = wait_ready(sock, pid)
             st = proc_stat(pid)
             self.states.save(ContainerRecord(cid, pid, st[1] if st else 0, str(bundle), cgroup_path,
                                              time.time()))

@@ -1,17 +1,19 @@
-"""exec: start one more process inside a running container."""
+"""exec: start one more process inside a running container (the caller's side; the
+forked child's is exec_join.py)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from sampan.errors import InvalidArgument, InvalidState
+from sampan.errors import InvalidArgument, InvalidState, RuntimeFailure
 from sampan.runtime import channel
 from sampan.runtime.base import Created, Stdio
 from sampan.runtime.cgroups import open_cgroup
-from sampan.runtime.child import ChildContext, exec_child
-from sampan.runtime.forking import fork_in_pidns
-from sampan.runtime.handshake import compile_seccomp, ensure_std_fds, join_cgroup, wait_ready
+from sampan.runtime.child_common import ChildContext
+from sampan.runtime.exec_join import exec_child
+from sampan.runtime.handshake import compile_seccomp, ensure_std_fds, join_cgroup, reap, wait_ready
+from sampan.runtime.sealed_exe import needs_seal
 from sampan.runtime.spec import load_spec, with_container_defaults
 from sampan.runtime.statefile import is_alive
 from sampan.runtime.syscalls import CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS
@@ -43,16 +45,31 @@ def exec_in_container(rt, cid: str, process: dict, stdio: Stdio) -> Created:
             pid_fd = os.open(f"/proc/{rec.pid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         if not is_alive(rec):
             raise InvalidState(f"container {cid} stopped: cannot exec in it")
-        process = with_container_defaults(process, Path(rec.bundle))
-        seccomp = compile_seccomp(load_spec(Path(rec.bundle)).get("linux") or {}, rt.seccomp_cache)
+        spec = load_spec(Path(rec.bundle))
+        process = with_container_defaults(process, Path(rec.bundle), spec)
+        seccomp = compile_seccomp(spec.get("linux") or {}, rt.seccomp_cache)
         sock, child_sock = channel.pair()
         devnull = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
-        ctx = ChildContext(sock=child_sock, stdio=stdio, devnull=devnull, ns_fds=ns_fds, seccomp=seccomp)
-        pid = fork_in_pidns(rt.sys, lambda: exec_child(rt.sys, ctx, process), join_fd=pid_fd)
+        ctx = ChildContext(sock=child_sock, stdio=stdio, devnull=devnull, ns_fds=ns_fds, seccomp=seccomp,
+                           pid_fd=pid_fd, seal=needs_seal(spec, process))
+        sys = rt.sys
+        # The joiner stays in our pid namespace; it forks the command into the container's.
+        joiner = os.fork()
+        if joiner == 0:
+            try:
+                exec_child(sys, ctx, process)
+            finally:
+                os._exit(1)
         child_sock.close()
         child_sock = None
-        join_cgroup(open_cgroup(rec.cgroup_path), pid, sock)
-        master = wait_ready(sock, pid)
+        join_cgroup(open_cgroup(rec.cgroup_path), joiner, sock)  # the command is forked in it
+        master, ready = wait_ready(sock, joiner)
+        reap(joiner, kill=False)  # gone once it said ready: the command is now our child
+        pid = ready.get("pid")
+        if not _is_our_child(pid):  # a message forged through the channel (the command's
+            if master is not None:  # process holds it for a moment, ptrace-able by a container
+                os.close(master)    # with CAP_SYS_PTRACE): never signal or wait for another pid
+            raise RuntimeFailure(f"exec in {cid}: the runtime child named a process that is not ours")
         return Created(pid=pid, pty_master=master)
     finally:
         for fd, _ in ns_fds:
@@ -64,6 +81,16 @@ def exec_in_container(rt, cid: str, process: dict, stdio: Stdio) -> Created:
                 s.close()
         if devnull >= 0:
             os.close(devnull)
+
+
+def _is_our_child(pid) -> bool:
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # leaves it to be reaped
+        return True
+    except ChildProcessError:
+        return False
 
 
 def _same_ns(pid: int, name: str) -> bool:

@@ -3,7 +3,8 @@ ours (logs, pid files, console sockets) under state_dir/<binary>-work, so runc's
 nothing but its own containers.
 
 runc's own stdio becomes the container's stdio (non-terminal mode), so its
-error text is taken from its JSON log file, not from stderr. Processes are
+error text is taken from its JSON log file, not from stderr; the engine gives
+it pipes (or /dev/null), never a descriptor of its own caller's. Processes are
 always started detached: they are reparented to the caller (a subreaper),
 which reaps them exactly as with the native runtime.
 """
@@ -71,8 +72,11 @@ class RuncRuntime:
                        stderr=stdio.stderr if stdio.stderr is not None else devnull)
         master = None
         try:
+            # A session of its own: the caller's controlling terminal stays out of runc's reach
+            # and its children's (runc makes each container process a session leader later).
             proc = subprocess.Popen(cmd + args, stdin=fds["stdin"], stderr=fds["stderr"],
-                                    stdout=subprocess.PIPE if stdio is None else fds["stdout"])
+                                    stdout=subprocess.PIPE if stdio is None else fds["stdout"],
+                                    start_new_session=True)
             if listener is not None:
                 master = _receive_master(listener, proc)
             out = proc.stdout.read() if proc.stdout else b""

@@ -22,14 +22,14 @@ def load_spec(bundle: Path) -> dict:
         raise InvalidArgument(f"cannot read {bundle}/config.json: {e.strerror}") from None
 
 
-def with_container_defaults(process: dict, bundle: Path) -> dict:
+def with_container_defaults(process: dict, bundle: Path, spec: dict | None = None) -> dict:
     """An exec'd process without capabilities, no_new_privs or rlimits gets the container's,
-    so it never keeps the runtime's own full root capabilities."""
+    so it never keeps the runtime's own full root capabilities. spec: the bundle's, if read."""
     missing = [k for k in INHERITED if k not in process]
     if not missing:
         return process
     try:
-        init = load_spec(bundle).get("process") or {}
+        init = (spec if spec is not None else load_spec(bundle)).get("process") or {}
     except InvalidArgument:
         init = {}
     out = dict(process)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 
 from sampan.cli.args import Parser
 from sampan.errors import InvalidArgument
@@ -34,4 +36,28 @@ def main(command: str, argv: list[str], g) -> int:
     if handle.pty_master is not None:
         from sampan.cli.tty_proxy import proxy
         return proxy(handle.pty_master, ns.interactive, handle.wait)
-    return handle.wait()
+    with _signals_to(handle.pid):
+        return handle.pump()
+
+
+_PROXIED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+
+
+@contextlib.contextmanager
+def _signals_to(pid: int):
+    """The process runs in a session of its own, out of reach of the terminal's signals:
+    pass them on while it runs, as `run` does for its container (Docker's sig-proxy)."""
+    def forward(sig, _frame):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+    old = {}
+    for name in _PROXIED:
+        sig = getattr(signal, name)
+        old[sig] = signal.signal(sig, forward)
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)

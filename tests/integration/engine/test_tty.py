@@ -1,44 +1,17 @@
 """`run -it` through a real pty: raw mode, window size and its changes, Ctrl-C, exit code."""
 
-import fcntl
 import os
-import pty
 import signal
-import struct
-import subprocess
-import termios
 import time
 
-
-def _set_size(fd: int, rows: int, cols: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-
-def _read_until(fd: int, needle: bytes, timeout: float = 15.0) -> bytes:
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while needle not in buf:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"did not see {needle!r} in {buf[-500:]!r}")
-        import select
-        if select.select([fd], [], [], 0.2)[0]:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            buf += chunk
-    return buf
+from tests.support.ptys import read_until as _read_until
+from tests.support.ptys import set_size as _set_size
+from tests.support.ptys import spawn_on_pty
 
 
 def _spawn_on_pty(sampan, rows: int, cols: int, *args: str):
     """Start `sampan ARGS` with a new pty of that size as its controlling terminal."""
-    master, slave = pty.openpty()
-    _set_size(slave, rows, cols)
-    proc = subprocess.Popen(sampan.argv(*args), stdin=slave, stdout=slave, stderr=slave,
-                            start_new_session=True, env=sampan.env(),
-                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
-    os.close(slave)
-    return proc, master
+    return spawn_on_pty(sampan.argv(*args), sampan.env(), rows, cols)
 
 
 def test_run_it_is_a_real_terminal(sampan):
