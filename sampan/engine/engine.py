@@ -23,7 +23,7 @@ from sampan.engine import lifecycle
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord
 from sampan.engine.status import RUNNING, status_of
-from sampan.errors import InvalidState, SampanError
+from sampan.errors import ContainerNotFound, InvalidState, SampanError
 from sampan.state.paths import Paths
 
 if TYPE_CHECKING:
@@ -64,7 +64,13 @@ class Engine:
 
     # ---- containers ----
     def container(self, ref: str) -> ContainerRecord:
-        return self.ctx.containers.find(ref)
+        """The container as it is now: one whose monitor died is stopped and recorded first."""
+        from sampan.engine.monitor_lost import noticed
+        rec = noticed(self.ctx, self.ctx.containers.find(ref))
+        if rec is None:
+            raise ContainerNotFound(f"no such container: {ref} (its monitor died and, run with "
+                                    "--rm, it was removed)")
+        return rec
 
     def create(self, opts: RunOptions) -> ContainerRecord:
         from sampan.engine.create import create_container
@@ -105,10 +111,16 @@ class Engine:
         return note
 
     def wait(self, ref: str) -> int:
-        return lifecycle.wait(self.ctx, self.container(ref))
+        # not self.container(): wait settles a lost monitor itself and reads the exit code
+        # that --rm keeps
+        return lifecycle.wait(self.ctx, self.ctx.containers.find(ref))
 
     def remove(self, ref: str, force: bool = False, volumes: bool = False) -> str:
-        rec = self.container(ref)
+        from sampan.engine.monitor_lost import noticed
+        found = self.ctx.containers.find(ref)
+        rec = noticed(self.ctx, found)
+        if rec is None:
+            return found.id  # its monitor died and --rm removed it: as asked
         lifecycle.remove(self.ctx, rec, force=force, volumes=volumes)
         return rec.id
 
@@ -124,7 +136,9 @@ class Engine:
         yield from logs.read_records(path, tail=tail)
         if follow and path.exists():
             def running() -> bool:
+                from sampan.engine.monitor_lost import noticed
                 cur = self.ctx.containers.get(rec.id)
+                cur = cur and noticed(self.ctx, cur)
                 return cur is not None and status_of(cur).state == RUNNING
             yield from logs.follow_records(path, running)
 

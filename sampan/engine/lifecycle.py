@@ -167,6 +167,10 @@ def wait(ctx: Context, rec: ContainerRecord, timeout: float | None = None) -> in
                 code = ctx.containers.exit_code_of_removed(rec.id)
                 return rec.exit_code if code is None else code
             st = status_of(cur)
+            if st.monitor_lost:  # nobody will record its exit: stop it and record why
+                from sampan.engine.monitor_lost import settle
+                settle(ctx, cur)
+                continue
             if st.state != RUNNING and not (st.state == CREATED and st.monitor_alive):
                 return st.exit_code
             if deadline is not None and time.monotonic() > deadline:
