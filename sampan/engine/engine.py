@@ -198,14 +198,19 @@ class Engine:
         from sampan.build.progress import make_progress
         from sampan.engine.build_backend import EngineBuildBackend
 
+        from sampan.engine.build_scratch import sweep_dead
+        sweep_dead(self.ctx)  # what killed builds left: containers, mounts, sandboxes, dirs
         backend = EngineBuildBackend(self.ctx, pull=pull)
         progress = make_progress(progress_mode, stream)
         try:
             return build(backend, self.ctx.db, options, progress)
         finally:
-            close = getattr(progress, "close", None)
-            if close:
-                close()
+            try:
+                backend.close()
+            finally:
+                close = getattr(progress, "close", None)
+                if close:
+                    close()
 
     def login(self, registry: str | None, username: str, password: str, tls_verify: bool | None = None):
         from sampan.registry import login

@@ -341,6 +341,23 @@ class NetworkManager:
             for network in networks:
                 self.hosts.refresh(network)
 
+    def release_unrecorded(self, cid: str, network: str = DEFAULT_NETWORK) -> None:
+        """Undo an attach of cid that its process may have been killed in the middle of,
+        before the attachment was recorded: the bridge plugin may have made a veth, leased
+        an address and added NAT rules. CNI DEL is idempotent, so this is harmless when
+        nothing was made; then cid's namespace file goes too. Not for a recorded
+        attachment: release() tears those down with the configuration they were made with."""
+        info = self.store.network(network)
+        ns = self.netns_path(cid)
+        if info is not None:
+            with self.teardown.locked(cid):
+                if self.store.attachment_rows("cid=?", (cid,)):
+                    return  # recorded after all: release() is the way
+                conflist = build_conflist(info, self.ipam_dir, portmap=False, firewall=True)
+                cni.del_chain(cni.CniCall(cid, ns, "eth0", self.cni_path), conflist, runtime_config(()),
+                              None, ignore_errors=True)
+        netns_mod.remove_netns(ns)
+
     def settle(self, cid: str | None = None, network: str | None = None) -> None:
         """Wait for background teardowns (of cid, or every one of this root) to finish,
         spare sandboxes they prepare included. `network` is accepted for clarity of
