@@ -72,6 +72,16 @@ class Engine:
                                     "--rm, it was removed)")
         return rec
 
+    def monitor_lost(self, cid: str) -> str:
+        """An attached client lost the container's monitor: settle the container (see
+        monitor_lost.py); the line to tell the user."""
+        from sampan.engine.monitor_lost import MONITOR_DIED, noticed
+        rec = self.ctx.containers.get(cid)
+        cur = rec and noticed(self.ctx, rec)
+        if cur is None or cur.error == MONITOR_DIED:
+            return f"container {(rec.name if rec else cid[:12])}: {MONITOR_DIED}"
+        return "lost the connection to the container's monitor"
+
     def create(self, opts: RunOptions) -> ContainerRecord:
         from sampan.engine.create import create_container
         return create_container(self.ctx, opts)

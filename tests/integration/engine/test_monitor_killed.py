@@ -115,3 +115,23 @@ def test_auto_removed_container_whose_monitor_died(sampan):
     assert sampan.ok("ps", "-aq") == ""  # --rm: gone, as its own exit would have left it
     _assert_stopped_and_clean(sampan, cid, processes)
     assert sampan("rm", "-f", cid).rc == 1  # no such container any more
+
+
+@pytest.mark.parametrize("runtime", ["native", "runc"])
+def test_attached_run_whose_monitor_dies_says_so(sampan, runtime):
+    run = subprocess.Popen(sampan.argv("--runtime", runtime, "run", "--name", "fg", "--network", "none",
+                                       "busybox", "sh", "-c", TICKER),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=sampan.env(), text=True)
+    try:
+        assert run.stdout.readline() == "tick 0\n"
+        cid = sampan.ok("ps", "-q", "--no-trunc").strip()
+        processes = leaks.cgroup_processes(cid)
+        _kill_monitor(_record(sampan, cid)["monitor_pid"])
+        out, err = run.communicate(timeout=20)
+    finally:
+        run.kill()
+        run.wait()
+    assert (run.returncode, err) == (125, f"sampan: container fg: {MONITOR_DIED}\n")
+    _assert_stopped_and_clean(sampan, cid, processes)  # settled by the run itself
+    assert sampan.ok("ps", "-a", "--format", "{{.Names}} {{.Status}}").startswith("fg Exited (137)")
