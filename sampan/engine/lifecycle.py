@@ -14,10 +14,11 @@ from sampan.engine.create import parse_signal
 from sampan.engine.monitor import MonitorJob, spawn
 from sampan.engine.records import ContainerRecord
 from sampan.engine.status import CREATED, RUNNING, status_of
-from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState,
+from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState, NoSpace,
                            RuntimeFailure, SampanError)
 
-_ERRORS = {"CommandNotFound": CommandNotFound, "CommandNotExecutable": CommandNotExecutable}
+_ERRORS = {"CommandNotFound": CommandNotFound, "CommandNotExecutable": CommandNotExecutable,
+           "NoSpace": NoSpace}
 
 
 class Started:
@@ -231,6 +232,8 @@ def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: boo
             _kill_monitor(rec)
         runstate.cleanup_after_exit(ctx, rec)
         runstate.remove_files(ctx, rec)
+        from sampan.engine import networking
+        networking.forget(ctx, rec)  # records a full disk kept, now that its files are gone
         ctx.containers.delete(rec.id)
         lock.discard()
         if volumes:

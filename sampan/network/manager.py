@@ -253,7 +253,9 @@ class NetworkManager:
             try:
                 return ns, self.attach(cid, ns, info.name, mappings, aliases, hostname, hosts_path=hosts_path)
             except BaseException:
-                self.remove_netns(ns)
+                # attached perhaps, and then the hosts files failed (a full disk): undo all
+                with self.teardown.locked(cid):
+                    self.teardown.release_now(cid, ns)
                 raise
         ns = Path(row["netns"])
         try:
@@ -281,10 +283,11 @@ class NetworkManager:
         conflist["plugins"].insert(1, plugin)
         try:
             result = cni.invoke("ADD", call, conflist, plugin, result, runtime) or result
+            self.store.update_chain(cid, network, conflist, result, mappings)
         except BaseException:
+            # unrecorded (a full disk, say), the release would not know to DEL it
             cni.invoke_quietly("DEL", call, conflist, plugin, result, runtime)
             raise
-        self.store.update_chain(cid, network, conflist, result, mappings)
 
     def prepare_spare(self, network: str = DEFAULT_NETWORK) -> bool:
         """Make one sandbox on `network` ahead of time (unless one is waiting already)."""
