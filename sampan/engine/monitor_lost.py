@@ -48,6 +48,7 @@ def settle(ctx: Context, rec: ContainerRecord) -> ContainerRecord | None:
             return cur  # another command settled it, or it was never lost
         runtime = ctx.runtime_for(cur)
         _kill(cur, runtime)
+        _note_in_log(ctx, cur)
         if cur.config.get("auto_remove"):
             # as the monitor's own finish would: gone, the exit code kept for `wait`
             ctx.containers.delete(cur.id, exit_code=EXIT_CODE)
@@ -76,3 +77,17 @@ def _kill(rec: ContainerRecord, runtime) -> None:
     deadline = time.monotonic() + 10
     while procs.alive(rec.pid, rec.pid_start) and time.monotonic() < deadline:
         time.sleep(0.01)
+
+
+def _note_in_log(ctx: Context, rec: ContainerRecord) -> None:
+    """The log ends where the monitor died: say so in it, so `logs` does not just stop."""
+    from sampan.engine.logs import LogWriter
+
+    log = rec.config.get("log") or {}
+    try:
+        w = LogWriter(ctx.container_files(rec.id)["log"], log.get("max_size", 10 << 20),
+                      log.get("max_files", 3))
+        w.write("stderr", f"sampan: {MONITOR_DIED}; its output after that was not logged\n".encode())
+        w.close()
+    except OSError:
+        pass  # (its directory is gone, or the disk is full) the record says it anyway

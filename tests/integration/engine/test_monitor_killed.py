@@ -73,6 +73,7 @@ def test_killed_monitor_is_noticed_and_recorded(sampan, runtime, network):
     assert sampan.ok("ps", "-q") == ""  # not among the running ones
     logs = sampan("logs", cid, timeout=10)
     assert logs.rc == 0 and logs.out.startswith("tick 0\ntick 1\ntick 2\ntick 3\n")
+    assert logs.err == f"sampan: {MONITOR_DIED}; its output after that was not logged\n"
     assert sampan("logs", "-f", cid, timeout=10).rc == 0  # nothing left to follow
     assert sampan.ok("wait", cid, timeout=10).strip() == "137"
     assert sampan("stop", cid, timeout=10).rc == 0
