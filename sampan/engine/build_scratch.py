@@ -110,7 +110,7 @@ class BuildScratch:
             proc = subprocess.Popen(
                 [sys.executable, "-I", "-c", boot, pkg_parent, str(self.ctx.paths.root),
                  str(self.ctx.paths.runroot), str(self.path()), str(me), str(procs.start_time(me))],
-                stdin=r, stdout=log, stderr=log, start_new_session=True, close_fds=True)
+                stdin=r, stdout=log, stderr=log, start_new_session=True, close_fds=True, cwd="/")
         except OSError:
             os.close(w)
             return  # no guard: the next build sweeps instead

@@ -123,7 +123,14 @@ class Engine:
     def wait(self, ref: str) -> int:
         # not self.container(): wait settles a lost monitor itself and reads the exit code
         # that --rm keeps
-        return lifecycle.wait(self.ctx, self.ctx.containers.find(ref))
+        try:
+            rec = self.ctx.containers.find(ref)
+        except ContainerNotFound:
+            code = self.ctx.containers.exit_code_of_removed(ref)  # --rm, gone before we looked
+            if code is None:
+                raise
+            return code
+        return lifecycle.wait(self.ctx, rec)
 
     def remove(self, ref: str, force: bool = False, volumes: bool = False) -> str:
         from sampan.engine.monitor_lost import noticed
