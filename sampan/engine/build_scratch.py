@@ -104,8 +104,11 @@ class BuildScratch:
         pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         boot = ("import sys; sys.path.insert(0, sys.argv[1]); "
                 "from sampan.engine.build_guard import main; main(sys.argv[2:])")
-        log = os.open(self.ctx.paths.runroot / "build-guard.log",
-                      os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        try:
+            log = os.open(self.ctx.paths.runroot / "build-guard.log",
+                          os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        except OSError:
+            log = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-I", "-c", boot, pkg_parent, str(self.ctx.paths.root),
