@@ -75,8 +75,14 @@ class Engine:
     def monitor_lost(self, cid: str) -> str:
         """An attached client lost the container's monitor: settle the container (see
         monitor_lost.py); the line to tell the user."""
+        import time
+
+        from sampan.engine import procs
         from sampan.engine.monitor_lost import MONITOR_DIED, noticed
         rec = self.ctx.containers.get(cid)
+        deadline = time.monotonic() + 2
+        while rec and procs.alive(rec.monitor_pid, rec.monitor_start) and time.monotonic() < deadline:
+            time.sleep(0.01)  # its sockets close while it exits, before /proc says it is gone
         cur = rec and noticed(self.ctx, rec)
         if cur is None or cur.error == MONITOR_DIED:
             return f"container {(rec.name if rec else cid[:12])}: {MONITOR_DIED}"
