@@ -61,6 +61,10 @@ class PermissionDenied(SampanError):
     """Not root, or the kernel refused an operation for lack of privilege."""
 
 
+class NoSpace(SampanError):
+    """A write failed because the filesystem it went to is full (or over its quota)."""
+
+
 class KernelFeatureMissing(SampanError):
     """A kernel feature sampan needs (overlayfs, a namespace, a cgroup controller) is absent."""
 

@@ -31,7 +31,8 @@ from sampan.build.plan import PROXY_ARGS
 from sampan.build.progress import Progress
 from sampan.build.rootfs import MergedView
 from sampan.build.stage_state import StageState
-from sampan.errors import BuildError, ImageNotFound
+from sampan.errors import BuildError, ImageNotFound, SampanError
+from sampan.state.nospace import no_space
 
 _TAIL_LINES = 10
 _USER_ERRORS = (ExpandError, MetadataError, copyinstr.CopyError, SourceError, UserError)
@@ -113,7 +114,13 @@ def _record(ctx: StepContext, st: StageState, key: str, layer=None) -> None:
                         "layer": ctx.backend.layer_to_json(layer) if layer is not None else None})
 
 
-def _user_error(ctx: StepContext, instr: Instruction, err: Exception) -> BuildError:
+def _user_error(ctx: StepContext, instr: Instruction, err: Exception,
+                writing: Path | None = None) -> SampanError:
+    """The error to show for a step that failed on the user's input; a full disk is not the
+    user's input (writing: the dir the step was writing into, to name when err names none)."""
+    full = no_space(err, (writing,) if writing is not None else ())
+    if full is not None:
+        return full
     if isinstance(err, OSError) and not isinstance(err, _USER_ERRORS):
         where = f" {err.filename}" if err.filename else ""
         return fail(ctx.filename, instr.line, f"{instr.cmd}: cannot read{where}: {err.strerror or err}")
@@ -355,7 +362,7 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
             copyinstr.write_files(spec, lowers, upper, files)
     except _FILE_ERRORS as err:
         _drop_upper(ctx, upper)
-        raise _user_error(ctx, instr, err) from None
+        raise _user_error(ctx, instr, err, writing=upper) from None
     flags = "".join(f"--{k}={v} " for k, v in sorted(instr.flags.items()) if k in ("from", "chown", "chmod"))
     layer = _commit_layer(ctx, st, upper, f"{instr.cmd} {flags}{' '.join(srcs)} {dest}")
     _record(ctx, st, key, layer)

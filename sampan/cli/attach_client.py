@@ -29,8 +29,9 @@ def _winsize(fd: int) -> tuple[int, int] | None:
         return None
 
 
-def attach_session(conn, *, tty: bool, stdin: bool) -> int:
-    """Pump data until the monitor says the container exited; return its exit code."""
+def attach_session(conn, *, tty: bool, stdin: bool, on_lost=None) -> int:
+    """Pump data until the monitor says the container exited; return its exit code.
+    If the monitor goes without a word, on_lost() gives the line to show (exit 125)."""
     sel = selectors.DefaultSelector()
     sel.register(conn, selectors.EVENT_READ, "conn")
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -64,7 +65,8 @@ def attach_session(conn, *, tty: bool, stdin: bool) -> int:
                 if key.data == "conn":
                     data = conn.recv(65536)
                     if not data:
-                        sys.stderr.write("sampan: lost the connection to the container's monitor\n")
+                        why = on_lost() if on_lost else "lost the connection to the container's monitor"
+                        sys.stderr.write(f"sampan: {why}\n")
                         return 125
                     for kind, payload in reader.feed(data):
                         if kind == attach.STDOUT:

@@ -171,10 +171,22 @@ def run_command(argv: list[str]) -> int:
     except BrokenPipeError:
         return 0
     except Exception as e:  # a bug: say so in one line; --debug shows the traceback
+        full = _no_space(e, g)
+        if full is not None:  # not a bug: a full disk, wherever in the code it was met
+            sys.stderr.write(f"sampan: {full.message}\n")
+            return full.exit_code
         if g.debug:
             raise
         sys.stderr.write(f"sampan: internal error: {type(e).__name__}: {e} (run with --debug for details)\n")
         return 125
+
+
+def _no_space(exc: Exception, g: Globals):
+    from sampan.state.nospace import no_space
+    from sampan.state.paths import Paths
+
+    paths = Paths.from_env(g.root, g.runroot)
+    return no_space(exc, (paths.root, paths.runroot), paths.db)
 
 
 if __name__ == "__main__":

@@ -4,19 +4,20 @@ and RUN steps as real containers through the same runtime as `sampan run`.
 A RUN step's container is supervised by the build process itself (no monitor):
 its root is overlay(init, image layers..., upper) where upper becomes the step's
 layer, and the init layer holds the runtime's mount points so they never leak
-into the layer.
+into the layer. Every temp dir lives in the build's scratch dir, where a RUN step
+records its container first, so a killed build's leftovers are found and swept
+(build_scratch.py).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 from sampan.engine import rootfs
+from sampan.engine.build_scratch import BuildScratch
 from sampan.engine.context import Context
 from sampan.engine.runstate import make_init_layer
 from sampan.state.atomic import atomic_write_bytes, atomic_write_json
@@ -27,6 +28,11 @@ class EngineBuildBackend:
         self.ctx = ctx
         self.runtime_name = runtime or ctx.default_runtime
         self.pull = pull  # base images: missing (Docker's default), always, never
+        self.scratch = BuildScratch(ctx)
+
+    def close(self) -> None:
+        """Remove the build's scratch dir (and whatever an interrupted step left in it)."""
+        self.scratch.close()
 
     # ---- images and layers ----
     def base_image(self, ref: str):
@@ -47,8 +53,7 @@ class EngineBuildBackend:
         self.ctx.images.tag(image_id, ref)
 
     def temp_dir(self) -> Path:
-        self.ctx.paths.tmp.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix="build-", dir=self.ctx.paths.tmp))
+        return self.scratch.temp_dir()
 
     def layer_to_json(self, layer) -> dict:
         return layer.to_json()
@@ -65,18 +70,18 @@ class EngineBuildBackend:
     def run(self, lowers: list[Path], upper: Path, argv: list[str], env: list[str], cwd: str,
             user: str, network: str, output: Callable[[bytes], None]) -> int:
         cid = secrets.token_hex(32)
-        work = self.temp_dir()
-        root, init, ovl_work = work / "rootfs", work / "init", work / "work"
-        make_init_layer(init)
-        hostname = cid[:12]
-        from sampan.engine.create import ETC_MODE, HOSTS_BASE
-        atomic_write_bytes(work / "hostname", (hostname + "\n").encode(), ETC_MODE, durable=False)
-        atomic_write_bytes(work / "hosts", (HOSTS_BASE + f"127.0.1.1\t{hostname}\n").encode(), ETC_MODE,
-                           durable=False)
         mode = "bridge" if network in ("default", "bridge", "") else network
+        work = self.scratch.run_dir(cid, self.runtime_name, network=mode == "bridge")
         net_manager = None
         netns = None
         try:
+            root, init, ovl_work = work / "rootfs", work / "init", work / "work"
+            make_init_layer(init)
+            hostname = cid[:12]
+            from sampan.engine.create import ETC_MODE, HOSTS_BASE
+            atomic_write_bytes(work / "hostname", (hostname + "\n").encode(), ETC_MODE, durable=False)
+            atomic_write_bytes(work / "hosts", (HOSTS_BASE + f"127.0.1.1\t{hostname}\n").encode(),
+                               ETC_MODE, durable=False)
             rootfs.mount_overlay([init] + list(lowers), upper, ovl_work, root)
             try:
                 if mode == "bridge":
@@ -94,7 +99,7 @@ class EngineBuildBackend:
                 if net_manager is not None and netns is not None:
                     net_manager.release(cid, Path(netns), background=True, replenish=True)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            self.scratch.run_done(cid, work)
 
     def _run_container(self, cid, work, root, argv, env, cwd, user, mode, netns, hostname, output) -> int:
         from sampan.errors import CommandNotExecutable, CommandNotFound

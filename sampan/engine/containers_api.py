@@ -9,11 +9,12 @@ from __future__ import annotations
 from sampan.engine import filters as flt
 from sampan.engine import lifecycle
 from sampan.engine.context import Context
+from sampan.engine.monitor_lost import all_noticed, noticed
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
 from sampan.engine.records import ContainerRecord
 from sampan.engine.reports import ContainerSummary, PortReport, PruneReport, RemoveReport
 from sampan.engine.status import RUNNING, Status, status_of
-from sampan.errors import InvalidArgument, SampanError
+from sampan.errors import ContainerNotFound, InvalidArgument, SampanError
 from sampan.oci.times import parse_time
 
 CONTAINER_FILTERS = ("status", "name", "id", "label", "exited", "ancestor", "network", "volume",
@@ -35,7 +36,7 @@ class ContainersAPI:
         tests = self._tests(want)
         show_all = opts.all or opts.limit > 0 or "status" in want
         out = []
-        for rec in self.ctx.containers.all():
+        for rec in all_noticed(self.ctx):
             st = status_of(rec)
             if not show_all and st.state != RUNNING:
                 continue
@@ -106,12 +107,20 @@ class ContainersAPI:
     def inspect(self, ref: str) -> dict:
         """Docker's ContainerInspectResponse."""
         from sampan.engine import views
-        return views.inspect_container(self.ctx, self.ctx.containers.find(ref))
+        return views.inspect_container(self.ctx, self._find(ref))
 
     def ports(self, ref: str) -> list[PortReport]:
         """Published ports of a running container (none when it is not running)."""
-        rec = self.ctx.containers.find(ref)
+        rec = self._find(ref)
         return _ports(rec) if status_of(rec).state == RUNNING else []
+
+    def _find(self, ref: str) -> ContainerRecord:
+        """The container as it is now: one whose monitor died is stopped and recorded first."""
+        rec = noticed(self.ctx, self.ctx.containers.find(ref))
+        if rec is None:
+            raise ContainerNotFound(f"no such container: {ref} (its monitor died and, run with "
+                                    "--rm, it was removed)")
+        return rec
 
     def remove(self, refs: list[str], opts: RemoveOptions | None = None) -> list[RemoveReport]:
         """`rm A B C`: one report per reference, in order; a failure does not stop the rest."""
@@ -119,9 +128,11 @@ class ContainersAPI:
         out = []
         for ref in refs:
             try:
-                rec = self.ctx.containers.find(ref)
-                lifecycle.remove(self.ctx, rec, force=opts.force, volumes=opts.volumes)
-                out.append(RemoveReport(ref=ref, id=rec.id, name=rec.name))
+                found = self.ctx.containers.find(ref)
+                rec = noticed(self.ctx, found)
+                if rec is not None:  # (None: its monitor died and --rm removed it: as asked)
+                    lifecycle.remove(self.ctx, rec, force=opts.force, volumes=opts.volumes)
+                out.append(RemoveReport(ref=ref, id=found.id, name=found.name))
             except SampanError as e:
                 out.append(RemoveReport(ref=ref, error=e))
         return out
@@ -129,7 +140,7 @@ class ContainersAPI:
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:
         """Every container that is not running (and whose monitor is gone)."""
         report = PruneReport()
-        for rec in self.ctx.containers.all():
+        for rec in all_noticed(self.ctx):
             st = status_of(rec)
             if st.state != RUNNING and not st.monitor_alive:
                 lifecycle.remove(self.ctx, rec)

@@ -26,6 +26,11 @@ from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 ETC_MODE = 0o644
+
+# Room a new container needs on the root's filesystem: its record, directories, bundle and
+# /etc files take some tens of KiB; its logs and its own writes come later.
+MIN_FREE = 1 << 20
+
 HOSTS_BASE = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
               "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
               "ff02::2\tip6-allrouters\n")
@@ -171,6 +176,8 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
         raise Conflict(f'the container name "/{name}" is already in use by container {clash.id[:12]}; '
                        f"remove it (`sampan rm {name}`) or choose another --name")
     config["hostname"] = config["hostname"] or (os.uname().nodename if opts.network == "host" else cid[:12])
+    from sampan.state.nospace import require_free
+    require_free(ctx.paths.root, MIN_FREE)  # not a half-made container on a full disk
     files = ctx.container_files(cid)
     files["dir"].mkdir(0o700)  # config.json, logs: root's alone
     try:

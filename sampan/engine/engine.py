@@ -23,7 +23,7 @@ from sampan.engine import lifecycle
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord
 from sampan.engine.status import RUNNING, status_of
-from sampan.errors import InvalidState, SampanError
+from sampan.errors import ContainerNotFound, InvalidState, SampanError
 from sampan.state.paths import Paths
 
 if TYPE_CHECKING:
@@ -64,7 +64,29 @@ class Engine:
 
     # ---- containers ----
     def container(self, ref: str) -> ContainerRecord:
-        return self.ctx.containers.find(ref)
+        """The container as it is now: one whose monitor died is stopped and recorded first."""
+        from sampan.engine.monitor_lost import noticed
+        rec = noticed(self.ctx, self.ctx.containers.find(ref))
+        if rec is None:
+            raise ContainerNotFound(f"no such container: {ref} (its monitor died and, run with "
+                                    "--rm, it was removed)")
+        return rec
+
+    def monitor_lost(self, cid: str) -> str:
+        """An attached client lost the container's monitor: settle the container (see
+        monitor_lost.py); the line to tell the user."""
+        import time
+
+        from sampan.engine import procs
+        from sampan.engine.monitor_lost import MONITOR_DIED, noticed
+        rec = self.ctx.containers.get(cid)
+        deadline = time.monotonic() + 2
+        while rec and procs.alive(rec.monitor_pid, rec.monitor_start) and time.monotonic() < deadline:
+            time.sleep(0.01)  # its sockets close while it exits, before /proc says it is gone
+        cur = rec and noticed(self.ctx, rec)
+        if cur is None or cur.error == MONITOR_DIED:
+            return f"container {(rec.name if rec else cid[:12])}: {MONITOR_DIED}"
+        return "lost the connection to the container's monitor"
 
     def create(self, opts: RunOptions) -> ContainerRecord:
         from sampan.engine.create import create_container
@@ -105,10 +127,23 @@ class Engine:
         return note
 
     def wait(self, ref: str) -> int:
-        return lifecycle.wait(self.ctx, self.container(ref))
+        # not self.container(): wait settles a lost monitor itself and reads the exit code
+        # that --rm keeps
+        try:
+            rec = self.ctx.containers.find(ref)
+        except ContainerNotFound:
+            code = self.ctx.containers.exit_code_of_removed(ref)  # --rm, gone before we looked
+            if code is None:
+                raise
+            return code
+        return lifecycle.wait(self.ctx, rec)
 
     def remove(self, ref: str, force: bool = False, volumes: bool = False) -> str:
-        rec = self.container(ref)
+        from sampan.engine.monitor_lost import noticed
+        found = self.ctx.containers.find(ref)
+        rec = noticed(self.ctx, found)
+        if rec is None:
+            return found.id  # its monitor died and --rm removed it: as asked
         lifecycle.remove(self.ctx, rec, force=force, volumes=volumes)
         return rec.id
 
@@ -124,7 +159,9 @@ class Engine:
         yield from logs.read_records(path, tail=tail)
         if follow and path.exists():
             def running() -> bool:
+                from sampan.engine.monitor_lost import noticed
                 cur = self.ctx.containers.get(rec.id)
+                cur = cur and noticed(self.ctx, cur)
                 return cur is not None and status_of(cur).state == RUNNING
             yield from logs.follow_records(path, running)
 
@@ -184,14 +221,19 @@ class Engine:
         from sampan.build.progress import make_progress
         from sampan.engine.build_backend import EngineBuildBackend
 
+        from sampan.engine.build_scratch import sweep_dead
+        sweep_dead(self.ctx)  # what killed builds left: containers, mounts, sandboxes, dirs
         backend = EngineBuildBackend(self.ctx, pull=pull)
         progress = make_progress(progress_mode, stream)
         try:
             return build(backend, self.ctx.db, options, progress)
         finally:
-            close = getattr(progress, "close", None)
-            if close:
-                close()
+            try:
+                backend.close()
+            finally:
+                close = getattr(progress, "close", None)
+                if close:
+                    close()
 
     def login(self, registry: str | None, username: str, password: str, tls_verify: bool | None = None):
         from sampan.registry import login

@@ -14,10 +14,11 @@ from sampan.engine.create import parse_signal
 from sampan.engine.monitor import MonitorJob, spawn
 from sampan.engine.records import ContainerRecord
 from sampan.engine.status import CREATED, RUNNING, status_of
-from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState,
+from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState, NoSpace,
                            RuntimeFailure, SampanError)
 
-_ERRORS = {"CommandNotFound": CommandNotFound, "CommandNotExecutable": CommandNotExecutable}
+_ERRORS = {"CommandNotFound": CommandNotFound, "CommandNotExecutable": CommandNotExecutable,
+           "NoSpace": NoSpace}
 
 
 class Started:
@@ -167,6 +168,10 @@ def wait(ctx: Context, rec: ContainerRecord, timeout: float | None = None) -> in
                 code = ctx.containers.exit_code_of_removed(rec.id)
                 return rec.exit_code if code is None else code
             st = status_of(cur)
+            if st.monitor_lost:  # nobody will record its exit: stop it and record why
+                from sampan.engine.monitor_lost import settle
+                settle(ctx, cur)
+                continue
             if st.state != RUNNING and not (st.state == CREATED and st.monitor_alive):
                 return st.exit_code
             if deadline is not None and time.monotonic() > deadline:
@@ -227,6 +232,8 @@ def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: boo
             _kill_monitor(rec)
         runstate.cleanup_after_exit(ctx, rec)
         runstate.remove_files(ctx, rec)
+        from sampan.engine import networking
+        networking.forget(ctx, rec)  # records a full disk kept, now that its files are gone
         ctx.containers.delete(rec.id)
         lock.discard()
         if volumes:

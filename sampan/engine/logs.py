@@ -30,6 +30,7 @@ class LogWriter:
         self._f = _open_log(self.path)
         self._size = self._f.tell()
         self._partial: dict[str, bytes] = {}
+        self._dropped = 0  # bytes of output that a full disk kept out of the log
 
     def write(self, stream: str, data: bytes) -> None:
         buf = self._partial.get(stream, b"") + data
@@ -53,9 +54,36 @@ class LogWriter:
         # must not import the json package (its regexes cost ~1 MB per container).
         rec = (f'{{"log":{_json_str(line.decode("utf-8", "replace"))},"stream":"{stream}",'
                f'"time":"{rfc3339nano()}"}}\n').encode()
-        if self._size + len(rec) > self.max_size and self._size > 0:
-            self._rotate()
-        self._f.write(rec)
+        try:
+            if self._dropped:
+                note = (f"sampan: {self._dropped} bytes of output were not logged: the disk was full "
+                        f"({self.path})\n")
+                self._append(f'{{"log":{_json_str(note)},"stream":"stderr","time":"{rfc3339nano()}"}}\n'
+                             .encode())
+                self._dropped = 0
+            if self._size + len(rec) > self.max_size and self._size > 0:
+                self._rotate()
+            self._append(rec)
+        except OSError:
+            # A full disk (or a failing one) must not end the monitor, and with it the
+            # container: drop the output, and say so in the log once it can be written.
+            self._dropped += len(line)
+
+    def _append(self, rec: bytes) -> None:
+        """Write one whole record, or none: a short write is cut off again."""
+        if self._f.closed:  # a rotation could not open the new file: try again
+            self._f = open(self.path, "ab", buffering=0)
+            self._size = self._f.tell()
+        view = memoryview(rec)
+        try:
+            while view:
+                view = view[self._f.write(view):]
+        except OSError:
+            try:
+                os.ftruncate(self._f.fileno(), self._size)
+            except OSError:
+                pass
+            raise
         self._size += len(rec)
 
     def _rotate(self) -> None:

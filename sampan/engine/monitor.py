@@ -241,7 +241,7 @@ def _listen(path: str) -> socket.socket:
 
 
 def _fail_start(ctx, rec, runtime, exc: BaseException, status_fd: int) -> None:
-    msg, kind, code = runstate.describe_failure(exc)
+    msg, kind, code = runstate.describe_failure(exc, ctx)
     if not isinstance(exc, SampanError):
         traceback.print_exc()  # a bug: the monitor's log keeps the traceback
     try:

@@ -98,6 +98,7 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
     if maps:
         maps = manager.check_ports(maps, owner_lookup=lambda cid: _name_of(ctx, cid))
         socks = manager.reserve_ports(maps)
+    netns = None
     try:
         files = ctx.container_files(rec.id)
         # Peers find it by its name and its aliases, as on Docker's user networks.
@@ -112,8 +113,12 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
             "ports": [list(p) for p in att.ports] or [list(p) for p in maps], "netns": str(netns)}}
         ctx.containers.update(rec.id, config=config)
     except BaseException:
-        for s in socks:
-            s.close()
+        try:
+            if netns is not None:  # made, then a write failed (a full disk): undo it here
+                manager.release(rec.id, netns, background=False)
+        finally:
+            for s in socks:
+                s.close()
         raise
     return Sandbox(netns=str(netns), sockets=socks, config=config)
 
@@ -140,8 +145,11 @@ def disconnect(ctx: Context, rec: ContainerRecord) -> None:
         # and `rm -f`'s can overlap): its old netns file may now be a spare's. Orphans of a
         # crash are reconcile()'s job.
         return
-    if not _may_have_changed_its_network(rec.config) and manager.recycle(rec.id):
-        return  # its sandbox, untouched (no NET_ADMIN), now waits for the next container
+    try:
+        if not _may_have_changed_its_network(rec.config) and manager.recycle(rec.id):
+            return  # its sandbox, untouched (no NET_ADMIN), now waits for the next container
+    except Exception:
+        pass  # the database cannot record it as a spare (a full disk): release it instead
     netns = manager.netns_of(rec.id)
     manager.release(rec.id, netns or manager.netns_path(rec.id), background=True, replenish=True)
 
@@ -153,4 +161,16 @@ def _may_have_changed_its_network(config: dict) -> bool:
         return True
     added = {n.strip().upper().removeprefix("CAP_") for n in config.get("cap_add") or []}
     return bool(added & {"NET_ADMIN", "ALL"})
+
+
+def forget(ctx: Context, rec: ContainerRecord) -> None:
+    """Release what a failed release left recorded (a full disk refused to delete the
+    records; the host's side went first, see network/teardown.py), before the
+    container's own record goes and nothing names them any more."""
+    if mode_of(rec.config.get("network", "none")) != "bridge":
+        return
+    from sampan.network.netdb import ACTIVE
+    manager = nm(ctx)
+    if manager.store.attachment_rows("cid=? AND state=?", (rec.id, ACTIVE)):  # not being torn down
+        manager.release(rec.id, manager.netns_of(rec.id) or manager.netns_path(rec.id), background=False)
 

@@ -109,21 +109,28 @@ def _copy_up(root, destination: str, data) -> None:
         os.close(src)
 
 
-def describe_failure(exc: BaseException) -> tuple[str, str, int]:
+def describe_failure(exc: BaseException, ctx: Context | None = None) -> tuple[str, str, int]:
     """(message, error kind, exit code) of a failed start, as the user will be told."""
     from sampan.errors import SampanError
     if isinstance(exc, SampanError):
         return exc.message, type(exc).__name__, exc.exit_code
+    if ctx is not None:
+        from sampan.state.nospace import no_space
+        full = no_space(exc, (ctx.paths.root, ctx.paths.runroot), ctx.paths.db)
+        if full is not None:
+            return full.message, "NoSpace", full.exit_code
     return f"{type(exc).__name__}: {exc}", "RuntimeFailure", 125
 
 
 def record_failed_start(ctx: Context, rec: ContainerRecord, exc: BaseException, runtime=None) -> None:
     """A start that failed leaves the container as it was (created or exited) with the
     error written down, and nothing mounted or attached."""
-    message, _, exit_code = describe_failure(exc)
-    ctx.containers.update(rec.id, state="exited" if rec.state != "created" else "created",
-                          exit_code=exit_code, error=message, finished_at=now_rfc3339())
-    cleanup_after_exit(ctx, rec, runtime)
+    message, _, exit_code = describe_failure(exc, ctx)
+    try:
+        ctx.containers.update(rec.id, state="exited" if rec.state != "created" else "created",
+                              exit_code=exit_code, error=message, finished_at=now_rfc3339())
+    finally:  # a full disk may refuse the record: the mount and the sandbox go all the same
+        cleanup_after_exit(ctx, rec, runtime)
 
 
 def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None) -> None:
@@ -143,9 +150,13 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None) -> None
     try:
         from sampan.engine import networking
         networking.disconnect(ctx, rec)
-    except Exception:
-        import traceback
-        traceback.print_exc()  # the monitor's log; reconcile finishes it later
+    except Exception as e:
+        # Reconcile finishes it later. A full disk is no bug: the host's side is released
+        # first, only the records are left (and the user is told once, by the caller).
+        from sampan.state.nospace import no_space
+        if no_space(e, (), ctx.paths.db) is None:
+            import traceback
+            traceback.print_exc()  # the monitor's log
     try:
         os.unlink(ctx.attach_socket(rec.id))
     except FileNotFoundError:

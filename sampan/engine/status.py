@@ -1,9 +1,9 @@
 """A container's true status, from the kernel rather than from what was written down.
 
 One place answers "what is it now?" and "can I start / stop / remove it?".
-The monitor records the exit; if the monitor itself was killed, the pid's
-start time tells whether the container still runs, and a dead container with
-no recorded exit is reported as exited with an unknown code.
+The monitor records the exit. If the monitor itself died, the record still says
+running: `monitor_lost` says so, and the engine stops and records such a container
+as soon as a command looks at it (engine/monitor_lost.py).
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ EXIT_UNKNOWN = 255  # the monitor died before it could record the exit code
 
 
 class Status:
-    __slots__ = ("state", "exit_code", "monitor_alive", "lost")
+    __slots__ = ("state", "exit_code", "monitor_alive", "lost", "monitor_lost")
 
-    def __init__(self, state: str, exit_code: int, monitor_alive: bool, lost: bool = False) -> None:
+    def __init__(self, state: str, exit_code: int, monitor_alive: bool, lost: bool = False,
+                 monitor_lost: bool = False) -> None:
         self.state = state                  # created | running | exited
         self.exit_code = exit_code
         self.monitor_alive = monitor_alive
         self.lost = lost                    # exited, but nobody saw how (monitor was killed)
+        self.monitor_lost = monitor_lost    # recorded running, but its monitor is gone
 
     @property
     def running(self) -> bool:
@@ -40,12 +42,14 @@ def status_of(rec: ContainerRecord) -> Status:
     monitor_alive = procs.alive(rec.monitor_pid, rec.monitor_start)
     if rec.state == RUNNING:
         if procs.alive(rec.pid, rec.pid_start):
-            return Status(RUNNING, 0, monitor_alive)
+            # Without its monitor nobody logs it or will see it exit: not for long (see
+            # monitor_lost.py); until then it does run.
+            return Status(RUNNING, 0, monitor_alive, monitor_lost=not monitor_alive)
         if monitor_alive:
             # Exited a moment ago: the monitor is recording it. Report it as running
             # until the record lands, so `wait` reads a real exit code.
             return Status(RUNNING, 0, True)
-        return Status(EXITED, EXIT_UNKNOWN, False, lost=True)
+        return Status(EXITED, EXIT_UNKNOWN, False, lost=True, monitor_lost=True)
     if rec.state == EXITED:
         return Status(EXITED, rec.exit_code, monitor_alive)
     # created: a monitor may be setting it up right now

@@ -32,12 +32,17 @@ class SystemAPI:
         """Release what crashed processes left: network sandboxes (veths, rules, netns) of
         containers that no longer run. Returns their ids. `system prune` calls it; a
         container's own next start or `rm -f` also finishes its leftovers."""
+        from sampan.engine.build_scratch import live_run_cids, sweep_dead
+        from sampan.engine.monitor_lost import all_noticed
         from sampan.engine.networking import nm
+
+        all_noticed(self.ctx)  # containers whose monitor died: stopped and released first
+        sweep_dead(self.ctx)  # what killed builds left
 
         def alive(cid: str) -> bool:
             rec = self.ctx.containers.get(cid)
-            if rec is None:
-                return False
+            if rec is None:  # a RUN step of a build in progress? (it records itself first)
+                return cid in live_run_cids(self.ctx)
             st = status_of(rec)
             return st.state == RUNNING or st.monitor_alive
         return nm(self.ctx).reconcile(alive)

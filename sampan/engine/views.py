@@ -58,7 +58,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
         "Status": st.state, "Running": st.state == RUNNING, "Paused": False, "Restarting": False,
         "OOMKilled": bool(rec.oom_killed), "Dead": False,
         "Pid": rec.pid if st.state == RUNNING else 0, "ExitCode": st.exit_code,
-        "Error": rec.error or ("the monitor was killed; the exit code is unknown" if st.lost else ""),
+        "Error": rec.error or ("monitor process died; the exit code is unknown" if st.lost else ""),
         "StartedAt": rec.started_at or ZERO_TIME, "FinishedAt": rec.finished_at or ZERO_TIME,
     }
     from sampan.specgen.command import merge_env

@@ -78,7 +78,13 @@ def spawn(command: str, call: CniCall, conflist: dict, plugin: dict, prev: dict 
 def finish(p: subprocess.Popen, command: str, plugin_type: str) -> dict | None:
     out, err = p.communicate(p._sampan_stdin)  # type: ignore[attr-defined]
     if p.returncode != 0:
-        raise NetworkError(f"CNI {plugin_type} {command} failed: {_error_text(out, err)}")
+        text = _error_text(out, err)
+        if "no space left on device" in text:  # the IPAM's lease files: a full disk, said so
+            import re
+            where = re.search(r" (/\S+): no space left on device", text)
+            raise NetworkError("no space left on device" + (f": {where.group(1)}" if where else
+                                                            f" (CNI {plugin_type} {command})"))
+        raise NetworkError(f"CNI {plugin_type} {command} failed: {text}")
     if not out.strip():
         return None
     try:

@@ -253,7 +253,9 @@ class NetworkManager:
             try:
                 return ns, self.attach(cid, ns, info.name, mappings, aliases, hostname, hosts_path=hosts_path)
             except BaseException:
-                self.remove_netns(ns)
+                # attached perhaps, and then the hosts files failed (a full disk): undo all
+                with self.teardown.locked(cid):
+                    self.teardown.release_now(cid, ns)
                 raise
         ns = Path(row["netns"])
         try:
@@ -281,10 +283,11 @@ class NetworkManager:
         conflist["plugins"].insert(1, plugin)
         try:
             result = cni.invoke("ADD", call, conflist, plugin, result, runtime) or result
+            self.store.update_chain(cid, network, conflist, result, mappings)
         except BaseException:
+            # unrecorded (a full disk, say), the release would not know to DEL it
             cni.invoke_quietly("DEL", call, conflist, plugin, result, runtime)
             raise
-        self.store.update_chain(cid, network, conflist, result, mappings)
 
     def prepare_spare(self, network: str = DEFAULT_NETWORK) -> bool:
         """Make one sandbox on `network` ahead of time (unless one is waiting already)."""
@@ -340,6 +343,23 @@ class NetworkManager:
         if not background:
             for network in networks:
                 self.hosts.refresh(network)
+
+    def release_unrecorded(self, cid: str, network: str = DEFAULT_NETWORK) -> None:
+        """Undo an attach of cid that its process may have been killed in the middle of,
+        before the attachment was recorded: the bridge plugin may have made a veth, leased
+        an address and added NAT rules. CNI DEL is idempotent, so this is harmless when
+        nothing was made; then cid's namespace file goes too. Not for a recorded
+        attachment: release() tears those down with the configuration they were made with."""
+        info = self.store.network(network)
+        ns = self.netns_path(cid)
+        if info is not None:
+            with self.teardown.locked(cid):
+                if self.store.attachment_rows("cid=?", (cid,)):
+                    return  # recorded after all: release() is the way
+                conflist = build_conflist(info, self.ipam_dir, portmap=False, firewall=True)
+                cni.del_chain(cni.CniCall(cid, ns, "eth0", self.cni_path), conflist, runtime_config(()),
+                              None, ignore_errors=True)
+        netns_mod.remove_netns(ns)
 
     def settle(self, cid: str | None = None, network: str | None = None) -> None:
         """Wait for background teardowns (of cid, or every one of this root) to finish,

@@ -53,22 +53,33 @@ class Teardown:
         found = self.store.attachment(cid, network)
         if found is None:
             return []
-        att, row = found
-        conflist = json.loads(row["conflist"])
-        result = json.loads(row["result"])
-        call = cni.CniCall(row["cni_id"], Path(row["netns"]), att.ifname, self.cni_path)
-        errors = cni.del_chain(call, conflist, runtime_config(att.ports), result, ignore_errors=True)
+        errors = self._delete(cid, *found)
         self.store.delete_attachment(cid, network)
         return errors
 
     def release_now(self, cid: str, netns: Path | None) -> list[str]:
+        """CNI DEL of every attachment of cid, then its netns, then the records. The host's
+        state goes first: if the database cannot be written (a full disk), no veth, address
+        or rule outlives the failure; the records stay, and the next release or reconcile
+        (DEL is idempotent) removes them."""
         errors: list[str] = []
-        for r in self.store.attachment_rows("cid=?", (cid,)):
-            errors += self.detach_one(cid, r["network"])
+        rows = self.store.attachment_rows("cid=?", (cid,))
+        for r in rows:
+            att = self.store.attachment(cid, r["network"])
+            if att is not None:
+                errors += self._delete(cid, *att)
             netns = netns or Path(r["netns"])
         if netns is not None:
             netns_mod.remove_netns(netns)
+        for r in rows:
+            self.store.delete_attachment(cid, r["network"])
         return errors
+
+    def _delete(self, cid: str, att, row) -> list[str]:
+        conflist = json.loads(row["conflist"])
+        result = json.loads(row["result"])
+        call = cni.CniCall(row["cni_id"], Path(row["netns"]), att.ifname, self.cni_path)
+        return cni.del_chain(call, conflist, runtime_config(att.ports), result, ignore_errors=True)
 
     def release(self, cid: str, netns: Path, background: bool, replenish: str = "") -> None:
         import subprocess
@@ -85,8 +96,14 @@ class Teardown:
         # waiting on cid blocks until the child has finished.
         fd = acquire(self._lock_path(cid))
         try:
-            for r in rows:
-                self.store.set_state(cid, r["network"], TEARING)
+            try:
+                for r in rows:
+                    self.store.set_state(cid, r["network"], TEARING)
+            except Exception:
+                # the database refuses even this (a full disk): tear down here and now,
+                # under the lock we hold, so that nothing outlives the failure
+                self.release_now(cid, netns)
+                return
             # its errors go to a log under runroot: nobody is waiting to read them
             log = os.open(self.paths.runroot / "network-teardown.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
                           0o600)

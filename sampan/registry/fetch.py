@@ -104,6 +104,10 @@ def download_layer(client: RegistryClient, repo: str, desc: Descriptor, diff_id:
         digest, size, got_diff_id, _ = digester.finish()
     except DigestMismatch as e:
         raise DigestMismatch(f"{client.image}: layer {key}: {e}; refused") from None
+    except OSError as e:
+        if e.filename is None:
+            e.filename = str(dest)  # a write names no file: say where (a full disk, say)
+        raise
     finally:
         digester.abandon()
     if size != desc.size:

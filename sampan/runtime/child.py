@@ -8,16 +8,18 @@ over the channel and exits.
 from __future__ import annotations
 
 import os
+import signal
 
 from sampan.runtime import channel
 from sampan.runtime.child_common import (NO_STDIO, ChildContext, check_cwd_inside_root,
                                          report_and_exit, reset_signals, setup_stdio, setup_terminal,
                                          wait_joined)
 from sampan.runtime.confine import confine
+from sampan.runtime.forking import forked_via_intermediate
 from sampan.runtime.process import Step, apply_process
 from sampan.runtime.rootfs import RootfsBuilder
 from sampan.runtime.syscalls import (CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
-                                     CLONE_NEWUTS)
+                                     CLONE_NEWUTS, PR_SET_PDEATHSIG)
 
 NS_FLAGS = {"mount": CLONE_NEWNS, "uts": CLONE_NEWUTS, "ipc": CLONE_NEWIPC,
             "network": CLONE_NEWNET, "cgroup": CLONE_NEWCGROUP}
@@ -29,9 +31,42 @@ def _write_sysctls(sysctls: dict) -> None:
             f.write(str(value))
 
 
+def die_with_parent(sys, parent_pid: int) -> None:
+    """The container's init gets SIGKILL when the process that created it (the monitor, or a
+    build) dies, even by SIGKILL: nothing else would stop it, and a container nobody
+    supervises has lost its logs and its exit code (the pid namespace takes every other
+    process of the container with its init). Armed only when that process is our parent:
+    through fork_in_pidns's intermediate, the parent exits at once."""
+    if not parent_pid or forked_via_intermediate():
+        return
+    sys.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if _host_ppid() != parent_pid:  # it died before the signal was armed
+        os._exit(1)
+
+
+def _rearm_parent_death(sys, parent_pid: int) -> None:
+    """A change of user or group clears the parent-death signal: set it again (best effort:
+    the container's own seccomp profile may already be loaded and refuse prctl)."""
+    if parent_pid and not forked_via_intermediate():
+        try:
+            sys.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _host_ppid() -> int:
+    """Our parent's pid as the host sees it (getppid() says 0 in a new pid namespace): read
+    before pivot_root, /proc is still the host's."""
+    with open("/proc/self/stat", "rb") as f:
+        data = f.read()
+    return int(data[data.rindex(b")") + 2:].split()[1])
+
+
 def _finish(sys, ctx: ChildContext, proc: dict, step: Step, wait_fifo: int | None,
             mkdir_cwd: bool = True) -> None:
-    path, argv, env = apply_process(sys, proc, step, mkdir_cwd=mkdir_cwd, seccomp=ctx.seccomp)
+    rearm = (lambda: _rearm_parent_death(sys, ctx.parent_pid)) if ctx.parent_pid else None
+    path, argv, env = apply_process(sys, proc, step, mkdir_cwd=mkdir_cwd, seccomp=ctx.seccomp,
+                                    after_setuid=rearm)
     check_cwd_inside_root()
     step.name = "report ready"
     channel.send(ctx.sock, {"type": "ready"})
@@ -54,6 +89,8 @@ def container_init(sys, ctx: ChildContext) -> None:
         terminal = ctx.stdio.terminal
         setup_stdio(NO_STDIO if terminal else ctx.stdio, ctx.devnull)  # 0-2 were the caller's
         confine(sys, [ctx.sock.fileno()])
+        step.name = "tie the container to its supervisor"
+        die_with_parent(sys, ctx.parent_pid)
         spec, linux = ctx.spec, ctx.spec.get("linux") or {}
         proc = spec["process"]
         flags = 0

@@ -20,12 +20,13 @@ class ChildContext:
     """What the forked child needs. A plain class: dataclasses cost ~10 ms to import."""
 
     __slots__ = ("sock", "stdio", "devnull", "spec", "rootfs", "fifo", "cgroup_hierarchies",
-                 "cgroup_v2", "ns_fds", "seccomp", "pid_fd", "seal")
+                 "cgroup_v2", "ns_fds", "seccomp", "pid_fd", "seal", "parent_pid")
 
     def __init__(self, sock: object, stdio: object, devnull: int, spec: dict | None = None,
                  rootfs: str = "", fifo: str = "", cgroup_hierarchies: dict | None = None,
                  cgroup_v2: bool = False, ns_fds: list | None = None,
-                 seccomp: bytes | None = None, pid_fd: int | None = None, seal: bool = False) -> None:
+                 seccomp: bytes | None = None, pid_fd: int | None = None, seal: bool = False,
+                 parent_pid: int = 0) -> None:
         self.sock = sock  # child end of the channel
         self.stdio = stdio  # base.Stdio
         self.devnull = devnull
@@ -38,6 +39,7 @@ class ChildContext:
         self.seccomp = seccomp  # linux.seccomp of the container, compiled to BPF
         self.pid_fd = pid_fd  # exec: the container's pid namespace, when it is not the caller's
         self.seal = seal  # exec: run the joiner from a sealed copy of the interpreter (sealed_exe.py)
+        self.parent_pid = parent_pid  # init: die with this process (its supervisor), see child.py
 
 
 def reset_signals() -> None:

@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from typing import Callable
 
 
+_via_intermediate = False  # set in the intermediate child, so its own child inherits it
+
+
+def forked_via_intermediate() -> bool:
+    """In a child forked by fork_in_pidns: did an intermediate process (now gone) fork us,
+    rather than the caller itself?"""
+    return _via_intermediate
+
+
 def _other_threads() -> bool:
     threading = _sys.modules.get("threading")
     return threading is not None and threading.active_count() > 1
@@ -55,6 +64,8 @@ def _fork_via_intermediate(sys, child: Callable[[], None], new_ns: bool, join_fd
     mid = os.fork()
     if mid == 0:
         try:
+            global _via_intermediate
+            _via_intermediate = True
             os.close(r)
             _enter(sys, new_ns, join_fd)
             pid = _fork(child)

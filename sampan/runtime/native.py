@@ -8,7 +8,7 @@ import signal
 import time
 from pathlib import Path
 
-from sampan.errors import InvalidArgument, InvalidState, RuntimeFailure, SampanError
+from sampan.errors import ContainerNotFound, InvalidArgument, InvalidState, RuntimeFailure, SampanError
 from sampan.runtime import channel
 from sampan.runtime.base import Created, RuntimeState, Stdio
 from sampan.runtime.cgroups import CgroupV1, is_v2, open_cgroup
@@ -83,7 +83,8 @@ class NativeRuntime:
                 sock=child_sock, stdio=stdio, devnull=devnull, spec=spec,
                 rootfs=str((bundle / spec["root"]["path"]).resolve()), fifo=str(fifo),
                 cgroup_hierarchies=cgroup.mount_sources(resources) if isinstance(cgroup, CgroupV1) else {},
-                cgroup_v2=is_v2(), seccomp=compile_seccomp(linux, self.seccomp_cache))
+                cgroup_v2=is_v2(), seccomp=compile_seccomp(linux, self.seccomp_cache),
+                parent_pid=os.getpid())
             pidns = next((ns for ns in linux.get("namespaces") or [] if ns.get("type") == "pid"), None)
             join_fd = os.open(pidns["path"], os.O_RDONLY | os.O_CLOEXEC) if pidns and pidns.get("path") else None
             try:
@@ -155,7 +156,12 @@ class NativeRuntime:
 
     @_os_errors("delete")
     def delete(self, cid: str, force: bool = False) -> None:
-        rec = self.states.load(cid)
+        try:
+            rec = self.states.load(cid)
+        except ContainerNotFound:
+            if force:  # a create killed before it saved the state: its reserved dir is left
+                self.states.remove(cid)
+            raise
         status = self.states.status(rec)
         if status == "running" and not force:
             raise InvalidState(f"container {cid} is running: stop it first or delete with force")

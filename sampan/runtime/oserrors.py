@@ -14,6 +14,10 @@ def os_errors(verb: str):
             try:
                 return fn(self, cid, *args, **kwargs)
             except OSError as e:
+                from sampan.state.nospace import no_space
+                full = no_space(e)
+                if full is not None:
+                    raise full from None
                 where = f" ({e.filename})" if e.filename else ""
                 raise RuntimeFailure(f"{verb} container {cid}: {e.strerror or e}{where}") from None
         return inner

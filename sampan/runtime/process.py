@@ -70,7 +70,8 @@ def _load_seccomp(sys, bpf: bytes, step: Step) -> None:
 
 
 def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True,
-                  seccomp: bytes | None = None) -> tuple[str, list[str], dict[str, str]]:
+                  seccomp: bytes | None = None,
+                  after_setuid=None) -> tuple[str, list[str], dict[str, str]]:
     """Everything after namespaces and the root are ready; returns (path, argv, env) for execve.
 
     A seccomp filter is loaded last when no_new_privs is set (the fewest syscalls run under
@@ -100,6 +101,8 @@ def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True,
     os.setgroups([int(g) for g in user.get("additionalGids") or []])
     os.setgid(gid)
     os.setuid(uid)
+    if after_setuid is not None:
+        after_setuid()
     os.umask(int(user["umask"]) if user.get("umask") is not None else 0o022)  # never the caller's
     if capabilities is not None:
         step.name = "set capabilities"

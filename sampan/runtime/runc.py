@@ -148,7 +148,11 @@ class RuncRuntime:
 
     @os_errors("delete")
     def delete(self, cid: str, force: bool = False) -> None:
-        self._simple(cid, "delete", ["delete"] + (["--force"] if force else []) + [cid])
+        try:
+            self._simple(cid, "delete", ["delete"] + (["--force"] if force else []) + [cid])
+        except ContainerNotFound:
+            shutil.rmtree(self._work(cid), ignore_errors=True)  # our files of a create that died
+            raise
         shutil.rmtree(self._work(cid), ignore_errors=True)
 
     def _simple(self, cid: str, verb: str, args: list[str]) -> None:

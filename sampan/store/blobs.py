@@ -129,8 +129,10 @@ class BlobStore:
                 f.flush()
                 os.fsync(f.fileno())
             self.commit_temp(tmp, digest)
-        except BaseException:
+        except BaseException as e:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(e, OSError) and e.filename is None:
+                e.filename = tmp  # a write names no file: say where (a full disk, say)
             raise
         return digest
 

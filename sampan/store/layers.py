@@ -95,16 +95,22 @@ class LayerSink:
                 os.unlink(self._tmp)
             else:
                 self._blobs.commit_temp(self._tmp, digest)
-        except BaseException:
-            self.abort()
+        except BaseException as e:
+            self.abort(e)
             raise
         return LayerRef("sha256:" + self._diff.hexdigest(), digest, self.csize, OCI_LAYER_GZIP,
                         self.usize)
 
-    def abort(self) -> None:
-        if not self._f.closed:
-            self._f.close()
-        Path(self._tmp).unlink(missing_ok=True)
+    def abort(self, exc: BaseException | None = None) -> None:
+        try:
+            if not self._f.closed:
+                self._f.close()
+        except OSError:
+            pass  # its buffered bytes could not be written (a full disk): the file goes anyway
+        finally:
+            Path(self._tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = self._tmp  # a write names no file: say where
 
 
 class _Tee:
@@ -161,8 +167,8 @@ def layer_from_tar(blobs: BlobStore, fileobj: Readable) -> LayerRef:
         check_entries(tee, blobs.paths.tmp)
         while tee.read(CHUNK):  # trailing padding belongs to the diff_id too
             pass
-    except BaseException:
-        sink.abort()
+    except BaseException as e:
+        sink.abort(e)
         raise
     return sink.commit()
 
@@ -174,8 +180,8 @@ def layer_from_dir(blobs: BlobStore, upper: Path) -> LayerRef | None:
     sink = LayerSink(blobs)
     try:
         write_upper_tar(upper, sink)
-    except BaseException:
-        sink.abort()
+    except BaseException as e:
+        sink.abort(e)
         raise
     return sink.commit()
 

@@ -248,13 +248,16 @@ class SafeExtractor:
 
 
 @contextmanager
-def _entry_errors(name: str):
+def _entry_errors(name: str, dest: Path | None = None):
     """An error that the entry itself causes refuses the layer in one line; a full disk
-    or an I/O error is not the archive's fault and goes up as it is."""
+    or an I/O error is not the archive's fault and goes up as it is (naming the entry's
+    path under dest when the write named no file)."""
     try:
         yield
     except OSError as e:
         if e.errno not in _ENTRY_ERRNOS:
+            if e.filename is None and dest is not None:
+                e.filename = str(dest / name)
             raise
         raise UnsafeArchive(f"cannot extract tar entry {name[:200]!r}: {e.strerror}") from None
     except (OverflowError, ValueError) as e:  # NULs in names, what tarentry did not foresee
@@ -267,7 +270,7 @@ def extract_tar(stream: Readable, dest: Path, is_root: bool | None = None) -> in
     try:
         with tarfile.open(fileobj=stream, mode="r|") as tar, SafeExtractor(dest, is_root) as ex:
             for ti in tar:
-                with _entry_errors(ti.name):
+                with _entry_errors(ti.name, dest):
                     ex.apply(ti, tar)
                 count += 1
             ex.finish()

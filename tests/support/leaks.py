@@ -61,3 +61,34 @@ def snapshot(root_marker: str) -> dict[str, list[str]]:
         "iptables": sorted(l for l in _run("iptables-save").splitlines() if not l.startswith(("#", ":"))),
         "processes": processes_with(root_marker),
     }
+
+
+def start_time(pid: int) -> int:
+    """pid's start time (clock ticks since boot); 0 when it is gone or a zombie."""
+    try:
+        data = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return 0
+    fields = data[data.rfind(b")") + 2:].split()
+    return 0 if fields[0] == b"Z" else int(fields[19])
+
+
+def cgroup_processes(cid: str) -> set[tuple[int, int]]:
+    """(pid, start time) of every process in container cid's cgroup (sampan's /sampan/<cid>),
+    to check later that exactly these processes are gone (a pid alone may be reused)."""
+    found = set()
+    for procs in Path("/sys/fs/cgroup").glob(f"*/sampan/{cid}/cgroup.procs"):
+        for line in procs.read_text().split():
+            start = start_time(int(line))
+            if start:
+                found.add((int(line), start))
+    if Path("/sys/fs/cgroup/cgroup.controllers").exists():  # v2: one hierarchy
+        procs = Path(f"/sys/fs/cgroup/sampan/{cid}/cgroup.procs")
+        if procs.exists():
+            found |= {(int(p), start_time(int(p))) for p in procs.read_text().split() if start_time(int(p))}
+    return found
+
+
+def still_alive(processes: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Those of cgroup_processes()'s answer that still run (zombies count as gone)."""
+    return {(pid, start) for pid, start in processes if start_time(pid) == start}

@@ -6,7 +6,24 @@ import os
 import sys
 
 from sampan.cli.args import Parser, key_values
-from sampan.errors import InvalidArgument
+from sampan.errors import InvalidArgument, SampanError
+
+_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def _stop_cleanly_on_signals() -> None:
+    """SIGTERM and SIGHUP would end the process without unwinding: a RUN step's container,
+    mount and sandbox would stay (until the build's guard or the next build swept them).
+    Raise instead, as SIGINT does, and ignore further signals while the build cleans up."""
+    import signal
+
+    def stop(signum, frame):
+        for name in _STOP_SIGNALS:
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+        raise SampanError(f"build stopped by {signal.Signals(signum).name}", exit_code=128 + signum)
+
+    for name in _STOP_SIGNALS:
+        signal.signal(getattr(signal, name), stop)
 
 
 def main(command: str, argv: list[str], g) -> int:
@@ -39,6 +56,7 @@ def main(command: str, argv: list[str], g) -> int:
                         no_cache=ns.no_cache, network=ns.network, labels=key_values(ns.label, "label"))
     mode = "quiet" if ns.quiet else ns.progress
     pull = {"true": "always", "false": "missing"}.get(ns.pull, ns.pull)
+    _stop_cleanly_on_signals()
     result = g.engine().build(opts, mode, sys.stderr, pull=pull)
     if ns.quiet:
         print(result.image_id)

@@ -119,7 +119,8 @@ def main(command: str, argv: list[str], g) -> int:
         _warn_privileged(ns)
         print(rec.id)
         return 0
-    _, started = engine.run(opts, detach=False)
+    rec, started = engine.run(opts, detach=False)
     _warn_privileged(ns)
     from sampan.cli.attach_client import attach_session
-    return attach_session(started.conn, tty=ns.tty, stdin=ns.interactive)
+    return attach_session(started.conn, tty=ns.tty, stdin=ns.interactive,
+                          on_lost=lambda: engine.monitor_lost(rec.id))

@@ -21,7 +21,8 @@ def main(command: str, argv: list[str], g) -> int:
         rec = engine.container(ns.containers[0])
         started = engine.start(rec.id, attach=True, interactive=ns.interactive)
         from sampan.cli.attach_client import attach_session
-        return attach_session(started.conn, tty=rec.config["tty"], stdin=ns.interactive)
+        return attach_session(started.conn, tty=rec.config["tty"], stdin=ns.interactive,
+                              on_lost=lambda: engine.monitor_lost(rec.id))
     failed = 0
     for ref in ns.containers:
         try:

@@ -1,8 +1,6 @@
 """Detached containers: logs, exec, stop/kill/restart/wait, the monitor, volumes, limits."""
 
 import json
-import os
-import signal
 import time
 
 from tests.support.leaks import mounts_under
@@ -165,28 +163,6 @@ def test_pids_limit_stops_fork_loop(sampan):
     assert limit == "20"
     assert int(started) < 20
     assert "can't fork" in err
-
-
-def test_monitor_killed_ps_tells_truth_and_rm_cleans(sampan):
-    cid = sampan.ok("run", "-d", "--name", "orphan", "busybox", "sleep", "100").strip()
-    rec = _record(sampan, cid)
-    os.kill(rec["monitor_pid"], signal.SIGKILL)
-    time.sleep(0.2)
-    assert "Up " in sampan.ok("ps")  # the container itself still runs
-    os.kill(rec["pid"], signal.SIGKILL)
-    assert _wait_for(lambda: "Exited" in sampan.ok("ps", "-a"))
-    sampan.ok("rm", "-f", "orphan")
-    assert sampan.ok("ps", "-aq") == ""
-    assert mounts_under(str(sampan.root)) == []
-
-
-def _record(sampan, cid):
-    import sqlite3
-    conn = sqlite3.connect(sampan.root / "sampan.db")
-    conn.row_factory = sqlite3.Row
-    row = dict(conn.execute("SELECT pid, monitor_pid FROM containers WHERE id=?", (cid,)).fetchone())
-    conn.close()
-    return row
 
 
 def test_wait_on_an_auto_removed_container_gives_its_exit_code(sampan):

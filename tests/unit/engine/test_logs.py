@@ -68,3 +68,37 @@ def test_log_files_are_private(tmp_path):
         os.umask(old)
     for p in tmp_path.iterdir():
         assert p.stat().st_mode & 0o777 == 0o600, p
+
+
+def test_a_full_disk_drops_output_whole_records_and_says_so(tmp_path):
+    import errno
+
+    class NearlyFull:
+        """The log file on a disk with room for 5 more bytes, then none, until freed."""
+
+        def __init__(self, f):
+            self.f, self.room = f, 5
+
+        def write(self, data):
+            if self.room is None:
+                return self.f.write(data)
+            if not self.room:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            n, self.room = self.f.write(bytes(data[:self.room])), 0
+            return n
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    path = tmp_path / "c-json.log"
+    w = LogWriter(path)
+    w.write("stdout", b"before\n")
+    w._f = disk = NearlyFull(w._f)
+    w.write("stdout", b"lost 1\nlost 2\n")  # the container writes on: no exception reaches it
+    disk.room = None  # space again
+    w.write("stdout", b"after\n")
+    w.close()
+    recs = [json.loads(line) for line in path.read_text().splitlines()]  # every line whole
+    assert [r["log"] for r in recs] == [
+        "before\n", f"sampan: 14 bytes of output were not logged: the disk was full ({path})\n", "after\n"]
+    assert recs[1]["stream"] == "stderr"
