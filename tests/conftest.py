@@ -37,7 +37,9 @@ def state_dirs():
     yield root, runroot
     # A monitor may still be releasing mounts for a moment after its client returned
     # (it answers first, then cleans up): a real leak is still there seconds later.
-    deadline = time.monotonic() + 5
+    # Under load a background teardown (which then makes a spare sandbox) can take
+    # seconds: wait for it, since removing its root under it would strand that sandbox.
+    deadline = time.monotonic() + 30
     while True:
         after = leaks.snapshot(str(base))
         if not (after["mounts"] or after["processes"]) or time.monotonic() > deadline:

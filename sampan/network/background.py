@@ -27,12 +27,20 @@ def main(argv: list[str]) -> int:
         nm.teardown.discard_lock_if_done(cid)  # still ours until this process exits
         for network in networks:
             nm.refresh_hosts(network)  # peers stop resolving the name of a container that is gone
-        if replenish:
+        if replenish and _root_still_there(paths):
             os.nice(5)  # yield the CPU to whatever the user runs next
-            nm.prepare_spare(replenish)
+            if nm.prepare_spare(replenish) and not _root_still_there(paths):
+                nm.drop_spares(replenish)  # the root went while we made it
     finally:
         db.close()
     return 0
+
+
+def _root_still_there(paths) -> bool:
+    """A root removed while this ran (`rm -rf` of a test's root) must not get a new
+    sandbox: its records would go to the unlinked database and the netns, veth and
+    rules would stay on the host with nothing left to name them."""
+    return paths.db.exists() and paths.runroot.is_dir()
 
 
 if __name__ == "__main__":

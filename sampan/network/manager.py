@@ -304,6 +304,11 @@ class NetworkManager:
                 raise
         return True
 
+    def drop_spares(self, network: str = DEFAULT_NETWORK) -> None:
+        """Tear down the sandboxes kept ready on `network`."""
+        info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
+        self._drop_spares(info.name)
+
     def _drop_spares(self, network: str) -> None:
         for r in self.store.attachment_rows("network=? AND state=?", (network, SPARE)):
             with self.teardown.locked(r["cid"]):
