@@ -5,24 +5,7 @@ from __future__ import annotations
 
 import os
 
-
-def start_time(pid: int) -> int:
-    """The process's start time in clock ticks since boot, or 0 if it does not exist."""
-    if pid <= 0:
-        return 0
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return 0
-    # comm may contain spaces and parens: split after the last ')'
-    fields = data[data.rfind(b")") + 2:].split()
-    if fields and fields[0] == b"Z":
-        return 0  # a zombie has finished; only its parent's wait is left
-    try:
-        return int(fields[19])
-    except (IndexError, ValueError):
-        return 0
+from sampan.state.procstat import start_time
 
 
 def alive(pid: int, started: int) -> bool:

@@ -19,7 +19,8 @@ from sampan.runtime.forking import fork_in_pidns
 from sampan.runtime.handshake import compile_seccomp, ensure_std_fds, join_cgroup, wait_ready
 from sampan.runtime.oserrors import os_errors as _os_errors
 from sampan.runtime.spec import load_spec
-from sampan.runtime.statefile import ContainerRecord, StateDir, check_id, is_alive, proc_stat
+from sampan.runtime.statefile import ContainerRecord, StateDir, check_id, is_alive
+from sampan.state.procstat import proc_stat
 from sampan.runtime.syscalls import Syscalls
 from sampan.runtime.validate import validate
 

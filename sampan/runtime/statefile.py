@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from sampan.errors import ContainerNotFound, Conflict, InvalidArgument
+from sampan.state.procstat import proc_stat
 
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _ID_CHARS = _ALNUM | frozenset("_.-")
@@ -46,17 +47,6 @@ def valid_id(cid: str) -> bool:
 def check_id(cid: str) -> None:
     if not valid_id(cid):
         raise InvalidArgument(f"invalid container id {cid!r}: use letters, digits, '_', '.', '-'")
-
-
-def proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state letter, start time in clock ticks) of pid, or None if it does not exist."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(b")") + 2:].split()
-    return fields[0].decode(), int(fields[19])
 
 
 def is_alive(rec: ContainerRecord) -> bool:

@@ -14,6 +14,8 @@ import os
 import time
 from pathlib import Path
 
+from sampan.state.procstat import start_time
+
 KINDS = ("blob", "pull", "load", "probe")
 # Names of sampan versions before owners were stamped (blob-<hex>, pull-<mkdtemp>):
 # removed once nothing in them changed for this long.
@@ -22,23 +24,11 @@ LEGACY_AGE = 3600.0
 _stamp: str | None = None
 
 
-def _start_time(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(b")") + 2:].split()
-    if fields[0] in (b"Z", b"X"):
-        return None  # exited, not yet reaped: it writes nothing more
-    return int(fields[19])
-
-
 def owner_stamp() -> str:
     global _stamp
     pid = os.getpid()
     if _stamp is None or not _stamp.startswith(f"{pid}-"):  # recomputed in a forked child
-        _stamp = f"{pid}-{_start_time(pid)}"
+        _stamp = f"{pid}-{start_time(pid)}"
     return _stamp
 
 
@@ -52,7 +42,7 @@ def _owner_gone(rest: str) -> bool | None:
     parts = rest.split("-")
     if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
         return None
-    return _start_time(int(parts[0])) != int(parts[1])
+    return start_time(int(parts[0])) != int(parts[1])
 
 
 def _quiet_for(path: Path, age: float) -> bool:

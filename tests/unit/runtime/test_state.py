@@ -6,7 +6,8 @@ import pytest
 from sampan.errors import Conflict, ContainerNotFound, InvalidArgument, InvalidState
 from sampan.runtime.base import Stdio, get_runtime
 from sampan.runtime.native import NativeRuntime
-from sampan.runtime.statefile import ContainerRecord, StateDir, proc_stat
+from sampan.runtime.statefile import ContainerRecord, StateDir
+from sampan.state.procstat import proc_stat
 from sampan.runtime.syscalls import RecordingSyscalls
 
 
