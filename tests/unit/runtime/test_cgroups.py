@@ -218,3 +218,20 @@ def test_prime_finds_the_callers_own_cgroup_procs_file_v2(tmp_path):
     assert own_procs_file(str(proc), str(root)) == str(root / "a" / "b" / "cgroup.procs")
     proc.write_text("0::/gone\n")
     assert own_procs_file(str(proc), str(root)) is None  # nothing to write: prime does nothing
+
+
+def test_hierarchy_and_controllers_for_info(tmp_path):
+    from sampan.runtime.cgroups import controllers, hierarchy
+    hybrid = fake_v1(tmp_path / "hybrid")
+    (hybrid / "unified" / "cgroup.controllers").write_text("")
+    (hybrid / "systemd").mkdir()  # name=systemd: a hierarchy without a controller
+    (hybrid / "systemd" / "cgroup.procs").write_text("")
+    assert hierarchy(hybrid) == "hybrid"
+    assert controllers(hybrid) == ["cpu", "cpuset", "memory", "pids"]
+    legacy = fake_v1(tmp_path / "legacy")
+    assert hierarchy(legacy) == "legacy"
+    unified = tmp_path / "unified"
+    unified.mkdir()
+    (unified / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    assert hierarchy(unified) == "unified"
+    assert controllers(unified) == ["cpuset", "cpu", "io", "memory", "pids"]
