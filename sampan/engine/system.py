@@ -7,11 +7,12 @@ import platform
 
 from sampan import __version__
 from sampan.engine.status import RUNNING, status_of
+from sampan.runtime import cgroups
 from sampan.volumes.store import dir_size
 
 
 def cgroup_version() -> int:
-    return 2 if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else 1
+    return 2 if cgroups.is_v2() else 1
 
 
 def info(ctx) -> dict:
@@ -22,7 +23,8 @@ def info(ctx) -> dict:
         "ServerVersion": __version__, "Containers": len(recs),
         "ContainersRunning": states.count(RUNNING), "ContainersPaused": 0,
         "ContainersStopped": len(recs) - states.count(RUNNING), "Images": len(images),
-        "Driver": "overlay", "CgroupVersion": str(cgroup_version()),
+        "Driver": "overlay", "CgroupDriver": "cgroupfs", "CgroupVersion": str(cgroup_version()),
+        "CgroupHierarchy": cgroups.hierarchy(), "CgroupControllers": " ".join(cgroups.controllers()),
         "DefaultRuntime": ctx.default_runtime, "Runtimes": ["native", "runc", "crun"],
         "KernelVersion": platform.release(), "OperatingSystem": _os_name(),
         "Architecture": platform.machine(), "NCPU": os.cpu_count(),

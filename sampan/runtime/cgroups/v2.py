@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sampan.errors import SampanError
+from sampan.errors import KernelFeatureMissing, SampanError
 from sampan.runtime.cgroups.base import (RUNC_ALLOWED_DEVICES, Cgroup, kill_and_remove, mkdir,
                                          read_keyed, read_pids, write)
 
@@ -32,6 +32,11 @@ class CgroupV2(Cgroup):
 
     def _enable_controllers(self) -> None:
         available = set((self.root / "cgroup.controllers").read_text().split())
+        for c in REQUIRED:
+            if c not in available:
+                raise KernelFeatureMissing(
+                    f"the cgroup v2 {c} controller is not available in {self.root} (not in its "
+                    f"cgroup.controllers): boot without cgroup_disable={c}, or run sampan where it is delegated")
         wanted = [c for c in WANTED if c in available]
         parent = self.root
         for part in Path(self.rel).parts[:-1] or ():
@@ -49,9 +54,11 @@ class CgroupV2(Cgroup):
                 continue
             try:  # one at a time: a controller the host keeps for itself must not block the others
                 write(control, "+" + c)
-            except SampanError:
+            except SampanError as e:
                 if c in REQUIRED:
-                    raise
+                    raise KernelFeatureMissing(
+                        f"cannot enable the cgroup v2 {c} controller for containers ({e}): "
+                        f"enable it with `echo +{c} > {control}` (and in each parent group above)") from None
 
     def make(self, resources: dict) -> None:
         self._enable_controllers()

@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.integration.engine.conftest import settle, spare_veths
+from tests.support import cgroups
 from tests.support.net import free_port
 
 
@@ -218,7 +219,7 @@ def test_a_start_that_cannot_get_its_port_leaves_the_container_created_and_unmou
         info = json.loads(sampan.ok("inspect", "late"))[0]
         assert info["State"]["Status"] == "created" and f"{port}" in info["State"]["Error"]
         assert mounts_under(str(sampan.root)) == []  # the start's root filesystem mount was undone
-        assert not list(Path("/sys/fs/cgroup").glob(f"*/sampan/{info['Id']}"))  # nor its cgroup made ahead
+        assert not cgroups.dirs(f"sampan/{info['Id']}")  # nor its cgroup made ahead
     finally:
         holder.kill()
         holder.wait()

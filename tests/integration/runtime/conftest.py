@@ -13,7 +13,7 @@ from sampan.errors import SampanError
 from sampan.runtime.base import Stdio, become_subreaper, get_runtime
 from sampan.runtime.handshake import reap
 from tests.integration.runtime.bundle import make_bundle, token
-from tests.support import leaks
+from tests.support import cgroups, leaks
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -121,7 +121,7 @@ def _remove_parent_cgroups():
     """The bundles put containers under /sampan-test/<id>; leave no empty parent behind
     (rmdir fails harmlessly while another worker still has a container in it)."""
     yield
-    for parent in Path("/sys/fs/cgroup").glob("*/sampan-test"):
+    for parent in cgroups.parents_named("sampan-test"):
         try:
             parent.rmdir()
         except OSError:

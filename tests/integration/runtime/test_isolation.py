@@ -9,6 +9,7 @@ import pytest
 from tests.integration.runtime.bundle import DOCKER_CAPS
 from sampan.runtime.caps import mask
 from tests.integration.runtime.conftest import read_all
+from tests.support import cgroups
 
 DOCKER_MASK = f"{mask(DOCKER_CAPS):016x}"
 
@@ -56,11 +57,14 @@ def test_mounts_devices_and_masks(h):
     assert rc == 0, out
     mountinfo, devs, links, rest = out.split("---\n")
     mounts = {l.split()[4]: l.split() for l in mountinfo.splitlines()}
-    for mp in ("/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup/memory"):
+    # v1: a tmpfs with a mount per hierarchy; v2: the one cgroup2 mount
+    cgroup_mp = "/sys/fs/cgroup" if cgroups.V2 else "/sys/fs/cgroup/memory"
+    for mp in ("/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", cgroup_mp):
         assert mp in mounts, mp
     assert "ro" in mounts["/sys"][5].split(",")
     assert "ro" in mounts["/proc/sys"][5].split(",")
-    assert "ro" in mounts["/sys/fs/cgroup/memory"][5].split(",")
+    assert "ro" in mounts[cgroup_mp][5].split(",")
+    assert mounts[cgroup_mp][-3] == ("cgroup2" if cgroups.V2 else "cgroup")
     assert "newinstance" in " ".join(mounts["/dev/pts"]) or "ptmxmode=666" in " ".join(mounts["/dev/pts"])
     for d in ("null", "zero", "full", "random", "urandom", "tty", "pts", "shm"):
         assert d in devs.split(), d
@@ -126,13 +130,18 @@ def test_memory_limit_visible_inside(h):
     def edit(spec):
         spec["linux"]["resources"] = {"memory": {"limit": 64 << 20, "swap": 64 << 20},
                                       "cpu": {"quota": 50000, "period": 100000}, "pids": {"limit": 50}}
-    rc, out = h.run(["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
-                     "/sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/pids/pids.max; cat /proc/self/cgroup"], edit)
+    files = ("memory.max memory.swap.max cpu.max pids.max" if cgroups.V2 else
+             "memory/memory.limit_in_bytes memory/memory.memsw.limit_in_bytes cpu/cpu.cfs_quota_us pids/pids.max")
+    rc, out = h.run(["sh", "-c", f"cd /sys/fs/cgroup && cat {files}; cat /proc/self/cgroup"], edit)
     assert rc == 0, out
     lines = out.splitlines()
-    assert lines[:3] == [str(64 << 20), "50000", "50"]
+    if cgroups.V2:  # swap alone (OCI's swap is memory+swap), quota with its period
+        assert lines[:4] == [str(64 << 20), "0", "50000 100000", "50"], out
+    else:
+        assert lines[:4] == [str(64 << 20), str(64 << 20), "50000", "50"], out
     # cgroup namespace: the container sees itself at its cgroup's root
-    assert any(l.endswith(":memory:/") for l in lines[3:]), out
+    assert any(l.endswith(":/") and (l.startswith("0::") if cgroups.V2 else ":memory:" in l)
+               for l in lines[4:]), out
 
 
 def test_pids_limit_stops_a_fork_loop(h):

@@ -11,6 +11,7 @@ import pytest
 
 from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState)
 from tests.integration.runtime.conftest import exit_code, read_all
+from tests.support import cgroups
 
 
 @pytest.mark.parametrize("code", [0, 3])
@@ -59,22 +60,21 @@ def test_sigkill_gives_137_and_states_follow_the_kernel(h):
 def test_delete_force_removes_processes_and_cgroup(h):
     cid, created, r = h.create(["sh", "-c", "sleep 100 & sleep 100"])
     h.rt.start(cid)
-    cg_path = Path("/sys/fs/cgroup/pids/sampan-test") / cid
-    assert cg_path.is_dir()
-    assert len((cg_path / "cgroup.procs").read_text().split()) >= 1
+    procs = cgroups.procs_file(f"sampan-test/{cid}")
+    assert len(procs.read_text().split()) >= 1
     h.rt.delete(cid, force=True)
     _, status = os.waitpid(created.pid, 0)
     read_all(r)
     assert exit_code(status) == 137
-    assert not cg_path.exists()
-    assert not any(p.exists() for p in Path("/sys/fs/cgroup").glob(f"*/sampan-test/{cid}"))
+    assert not procs.parent.exists()
+    assert not cgroups.dirs(f"sampan-test/{cid}")
 
 
 def test_kill_all_signals_every_process(h):
     # pid 1 ignores SIGTERM (no handler), so only --all ends the sleeps and lets init finish
     cid, created, r = h.create(["sh", "-c", "sleep 100 & sleep 100 & wait; echo survived"])
     h.rt.start(cid)
-    cg = Path("/sys/fs/cgroup/pids/sampan-test") / cid / "cgroup.procs"
+    cg = cgroups.procs_file(f"sampan-test/{cid}")
     for _ in range(1000):
         if len(cg.read_text().split()) >= 3:
             break

@@ -11,6 +11,7 @@ import pytest
 from sampan.errors import ContainerNotFound, RuntimeFailure
 from sampan.runtime.base import Stdio
 from tests.integration.runtime.bundle import token
+from tests.support import cgroups
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_a_failing_setup_step_is_one_line_and_leaves_nothing(h):
     assert "no_such_knob" in msg or "sysctl" in msg
     with pytest.raises(ContainerNotFound):
         h.rt.state(cid)
-    assert not list(Path("/sys/fs/cgroup").glob(f"*/sampan-test/{cid}"))
+    assert not cgroups.dirs(f"sampan-test/{cid}")
 
 
 def test_delete_of_a_created_container_removes_its_waiting_init(h):
@@ -54,7 +55,7 @@ def test_delete_of_a_created_container_removes_its_waiting_init(h):
     _, status = os.waitpid(created.pid, 0)
     os.close(r)
     assert os.WIFSIGNALED(status)
-    assert not list(Path("/sys/fs/cgroup").glob(f"*/sampan-test/{cid}"))
+    assert not cgroups.dirs(f"sampan-test/{cid}")
     with pytest.raises(ContainerNotFound):
         h.rt.state(cid)
 
@@ -88,4 +89,4 @@ def test_a_cgroup_the_kernel_refuses_is_one_line_and_leaves_nothing(h):
     assert "\n" not in str(e.value).strip()
     with pytest.raises(ContainerNotFound):
         h.rt.state(cid)
-    assert not list(Path("/sys/fs/cgroup").glob(f"*/sampan-test/{cid}"))
+    assert not cgroups.dirs(f"sampan-test/{cid}")

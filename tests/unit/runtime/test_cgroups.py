@@ -7,6 +7,7 @@ import pytest
 import sampan.runtime.cgroups.v1 as v1
 import sampan.runtime.cgroups.v2 as v2
 from sampan.runtime.cgroups import CgroupV1, CgroupV2, is_v2, open_cgroup
+from sampan.errors import KernelFeatureMissing
 from sampan.runtime.cgroups.v2 import shares_to_weight
 
 RES = {"memory": {"limit": 1 << 26, "swap": 1 << 26}, "cpu": {"quota": 50000, "period": 100000},
@@ -179,8 +180,18 @@ def test_v2_an_optional_controller_that_cannot_be_enabled_is_skipped(tmp_path, m
     monkeypatch.setattr(v2, "write", lambda p, v: refuse_io(p, v) if v != "+pids" else real_write(p, v))
     open_cgroup("a", root).create({})
     monkeypatch.setattr(v2, "write", refuse_io)
-    with pytest.raises(RuntimeFailure):
+    with pytest.raises(KernelFeatureMissing) as e:
         open_cgroup("b", fake_v2(tmp_path / "cg2")).create({})  # pids is required
+    # one line that names the controller and how to enable it
+    assert "pids controller" in str(e.value) and "echo +pids > " in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_v2_a_required_controller_missing_from_the_root_is_named(tmp_path):
+    root = fake_v2(tmp_path / "cg")
+    (root / "cgroup.controllers").write_text("cpu io pids\n")
+    with pytest.raises(KernelFeatureMissing, match="cgroup v2 memory controller is not available"):
+        open_cgroup("a", root).create({})
 
 
 def test_v2_device_rules_go_to_a_bpf_program_deny_all_first(tmp_path, no_bpf):
@@ -218,3 +229,20 @@ def test_prime_finds_the_callers_own_cgroup_procs_file_v2(tmp_path):
     assert own_procs_file(str(proc), str(root)) == str(root / "a" / "b" / "cgroup.procs")
     proc.write_text("0::/gone\n")
     assert own_procs_file(str(proc), str(root)) is None  # nothing to write: prime does nothing
+
+
+def test_hierarchy_and_controllers_for_info(tmp_path):
+    from sampan.runtime.cgroups import controllers, hierarchy
+    hybrid = fake_v1(tmp_path / "hybrid")
+    (hybrid / "unified" / "cgroup.controllers").write_text("")
+    (hybrid / "systemd").mkdir()  # name=systemd: a hierarchy without a controller
+    (hybrid / "systemd" / "cgroup.procs").write_text("")
+    assert hierarchy(hybrid) == "hybrid"
+    assert controllers(hybrid) == ["cpu", "cpuset", "memory", "pids"]
+    legacy = fake_v1(tmp_path / "legacy")
+    assert hierarchy(legacy) == "legacy"
+    unified = tmp_path / "unified"
+    unified.mkdir()
+    (unified / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    assert hierarchy(unified) == "unified"
+    assert controllers(unified) == ["cpuset", "cpu", "io", "memory", "pids"]

@@ -1,0 +1,28 @@
+"""Where a container's cgroup is on this host's hierarchy: v1 (a tree per controller) or
+v2 (one unified tree), so that a test checks the same thing on both (scripts/test-vm runs
+the suite on a pure v2 guest; this development host is v1 hybrid)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+V2 = (ROOT / "cgroup.controllers").exists()
+VERSION = 2 if V2 else 1
+
+
+def procs_file(rel: str) -> Path:
+    """The cgroup.procs that lists the container's processes (v1: the pids controller's)."""
+    rel = rel.strip("/")
+    return ROOT / rel / "cgroup.procs" if V2 else ROOT / "pids" / rel / "cgroup.procs"
+
+
+def dirs(rel: str) -> list[Path]:
+    """Every directory the cgroup at `rel` has on this host (one on v2, one per controller on v1)."""
+    rel = rel.strip("/")
+    return [p for p in ([ROOT / rel] if V2 else ROOT.glob(f"*/{rel}")) if p.is_dir()]
+
+
+def parents_named(name: str) -> list[Path]:
+    """The parent groups called `name` (e.g. sampan-test) at the top of the hierarchy."""
+    return dirs(name)
