@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal as _signal
+import sys
 
 from sampan.engine import security
 from sampan.engine.context import Context
@@ -63,6 +64,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     memory = units.parse_memory(opts.memory) if opts.memory else None
     cpu_quota = units.parse_cpus(opts.cpus) if opts.cpus else None
     pids = units.parse_pids_limit(opts.pids_limit) if opts.pids_limit else None
+    limits = _more_limits(opts, memory)
     if pids == -1:
         pids = None
     sec = security.parse_security_opts(opts.security_opt)
@@ -96,6 +98,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "hostname": opts.hostname, "tty": opts.tty, "open_stdin": opts.interactive,
         "mounts": [p.to_json() for p in plans], "read_only": opts.read_only,
         "memory": memory, "cpu_quota": cpu_quota, "cpus": opts.cpus, "pids_limit": pids,
+        **limits,
         "network": net["network"], "ports": net["ports"], "aliases": net["aliases"],
         "dns": list(opts.dns), "add_hosts": add_hosts, "auto_remove": opts.auto_remove, "labels": dict(opts.labels),
         "no_new_privileges": sec["no_new_privileges"], "seccomp": sec["seccomp"],
@@ -259,7 +262,7 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
                    "/etc/resolv.conf": str(files["resolv"])},
         netns=netns or (NETNS_HOST if c["network"] == "host" else NETNS_NEW),
         cgroups_path=cgroups_path(rec.id), memory=c["memory"], cpu_quota=c["cpu_quota"],
-        pids_limit=c["pids_limit"], no_new_privileges=c["no_new_privileges"],
+        pids_limit=c["pids_limit"], limits={k: c[k] for k in LIMIT_KEYS if c.get(k) is not None}, no_new_privileges=c["no_new_privileges"],
         caps=security.caps_of(c), seccomp=c.get("seccomp"), privileged=bool(c.get("privileged")),
         devices=devices, device_rules=device_rules,
         annotations={"io.sampan.name": rec.name}))
@@ -273,3 +276,32 @@ def cgroups_path(cid: str) -> str:
 def write_bundle(ctx: Context, rec: ContainerRecord, netns: str | None = None) -> None:
     """The OCI bundle: <root>/containers/<id>/config.json."""
     atomic_write_json(ctx.container_files(rec.id)["config"], container_spec(ctx, rec, netns), durable=False)
+
+
+LIMIT_KEYS = ("memory_swap", "memory_reservation", "cpu_shares", "cpuset_cpus", "cpuset_mems", "blkio_weight")
+
+
+def _more_limits(opts, memory: int | None) -> dict:
+    """--memory-swap, --memory-reservation, --cpu-shares, --cpuset-*, --blkio-weight: the values
+    for the spec's linux.resources (None: not given)."""
+    out = dict.fromkeys(LIMIT_KEYS)
+    if opts.memory_swap and opts.memory_swap.strip() != "0":  # 0: unset, as in Docker
+        out["memory_swap"] = units.parse_memory_swap(opts.memory_swap, memory)
+    if opts.memory_reservation:
+        out["memory_reservation"] = units.parse_memory_reservation(opts.memory_reservation, memory)
+    if opts.cpu_shares and opts.cpu_shares.strip() != "0":
+        out["cpu_shares"] = units.parse_cpu_shares(opts.cpu_shares)
+    if opts.cpuset_cpus:
+        out["cpuset_cpus"] = units.parse_cpuset(opts.cpuset_cpus, "--cpuset-cpus", units.CPUS_ONLINE)
+    if opts.cpuset_mems:
+        out["cpuset_mems"] = units.parse_cpuset(opts.cpuset_mems, "--cpuset-mems", units.MEMS_ONLINE)
+    if opts.blkio_weight and opts.blkio_weight.strip() != "0":
+        weight = units.parse_blkio_weight(opts.blkio_weight)
+        from sampan.runtime.cgroups import blkio_weight_file
+        if blkio_weight_file() is None:
+            # as Docker: the container still runs, without the weight
+            sys.stderr.write("WARNING: this kernel's block IO controller or scheduler takes no weight "
+                             "(no blkio.weight, io.weight or io.bfq.weight): --blkio-weight discarded\n")
+        else:
+            out["blkio_weight"] = weight
+    return out

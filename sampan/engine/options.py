@@ -60,6 +60,8 @@ class RunOptions(_Options):
         volumes=[],             # -v specs
         tmpfs=[],               # --tmpfs specs
         read_only=False, memory=None, cpus=None, pids_limit=None,
+        memory_swap=None, memory_reservation=None, cpu_shares=None,   # strings as given
+        cpuset_cpus=None, cpuset_mems=None, blkio_weight=None,
         network="bridge", network_aliases=[], dns=[], add_hosts=[], mac_address=None,
         publish=[], publish_all=False, tty=False, interactive=False, auto_remove=False,
         labels={}, security_opt=[], cap_add=[], cap_drop=[], privileged=False,

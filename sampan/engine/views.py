@@ -75,6 +75,9 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "NetworkMode": c["network"], "AutoRemove": bool(c["auto_remove"]),
             "ReadonlyRootfs": bool(c["read_only"]), "Memory": c.get("memory") or 0,
             "NanoCpus": int(float(c["cpus"]) * 1e9) if c.get("cpus") else 0,
+            "MemorySwap": _memory_swap(c), "MemoryReservation": c.get("memory_reservation") or 0,
+            "CpuShares": c.get("cpu_shares") or 0, "CpusetCpus": c.get("cpuset_cpus") or "",
+            "CpusetMems": c.get("cpuset_mems") or "", "BlkioWeight": c.get("blkio_weight") or 0,
             "PidsLimit": c.get("pids_limit"), "CapAdd": c.get("cap_add") or None,
             "CapDrop": c.get("cap_drop") or None,
             "SecurityOpt": c.get("security_opt", ["no-new-privileges"] if c.get("no_new_privileges") else None)
@@ -113,3 +116,10 @@ def network_settings(c: dict, running: bool) -> dict:
     return {"Networks": {name: endpoint}, "Ports": ports, "IPAddress": net.get("ip", ""),
             "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),
             "SandboxKey": net.get("netns", "")}
+
+
+def _memory_swap(c: dict) -> int:
+    """Docker's HostConfig.MemorySwap: memory plus swap; with --memory alone sampan gives no
+    swap, so it equals Memory; 0 with no memory limit."""
+    swap = c.get("memory_swap")
+    return swap if swap is not None else (c.get("memory") or 0)

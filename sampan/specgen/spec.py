@@ -17,7 +17,7 @@ class SpecInputs:
     __slots__ = ("rootfs", "argv", "env", "cwd", "user", "hostname", "tty", "readonly_rootfs",
                  "mounts", "etc_files", "netns", "cgroups_path", "memory", "cpu_quota",
                  "pids_limit", "no_new_privileges", "caps", "seccomp", "privileged", "devices",
-                 "device_rules", "annotations")
+                 "device_rules", "annotations", "limits")
 
     def __init__(self, rootfs: str, argv: list[str], env: list[str], cwd: str, user: ExecUser,
                  hostname: str, tty: bool = False, readonly_rootfs: bool = False,
@@ -27,7 +27,7 @@ class SpecInputs:
                  no_new_privileges: bool = False, caps: list[str] | None = None,
                  seccomp: str | dict | None = None, privileged: bool = False,
                  devices: list[dict] | None = None, device_rules: list[dict] | None = None,
-                 annotations: dict[str, str] | None = None) -> None:
+                 annotations: dict[str, str] | None = None, limits: dict | None = None) -> None:
         self.rootfs = rootfs
         self.argv = argv
         self.env = env
@@ -48,6 +48,8 @@ class SpecInputs:
         self.seccomp = seccomp  # None: the default profile; "unconfined"; a Docker-format profile
         self.privileged = privileged
         self.devices = [] if devices is None else devices  # OCI linux.devices (specgen.devices)
+        # memory_swap, memory_reservation, cpu_shares, cpuset_cpus, cpuset_mems, blkio_weight
+        self.limits = {} if limits is None else limits
         self.device_rules = [] if device_rules is None else device_rules  # cgroup rules for them
         self.annotations = {} if annotations is None else annotations
 
@@ -95,12 +97,23 @@ def _resources(inputs: SpecInputs) -> dict:
         res: dict = {"devices": [{"allow": True, "access": "rwm"}]}
     else:
         res = {"devices": defaults.device_rules() + inputs.device_rules}
+    lim = inputs.limits
     if inputs.memory:
         # Docker without --memory-swap: swap limit = 2x memory; we give none, so the
         # limit means what users expect and the OOM killer acts at the limit.
-        res["memory"] = {"limit": inputs.memory, "swap": inputs.memory}
+        res["memory"] = {"limit": inputs.memory, "swap": lim.get("memory_swap", inputs.memory)}
+    if "memory_reservation" in lim:
+        res.setdefault("memory", {})["reservation"] = lim["memory_reservation"]
+    cpu: dict = {}
     if inputs.cpu_quota:
-        res["cpu"] = {"quota": inputs.cpu_quota, "period": 100_000}
+        cpu = {"quota": inputs.cpu_quota, "period": 100_000}
+    for key, field in (("cpu_shares", "shares"), ("cpuset_cpus", "cpus"), ("cpuset_mems", "mems")):
+        if key in lim:
+            cpu[field] = lim[key]
+    if cpu:
+        res["cpu"] = cpu
+    if "blkio_weight" in lim:
+        res["blockIO"] = {"weight": lim["blkio_weight"]}
     if inputs.pids_limit:
         res["pids"] = {"limit": inputs.pids_limit}
     return res

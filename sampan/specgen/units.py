@@ -117,3 +117,78 @@ def check_tmpfs_option(option: str, spec: str) -> None:
                               "k, m, g, t, p or e" + (", or a percentage" if key == "size" else ""))
     if len(digits.lstrip("0")) > 19 or int(digits) * _TMPFS_MULT[unit] > INT64_MAX:
         raise _too_large(value, flag, INT64_MAX)
+
+
+MIN_MEMORY = 6 * 1024 * 1024
+
+
+def parse_memory_swap(value: str, memory: int | None) -> int:
+    """--memory-swap, as Docker: memory plus swap in bytes, -1 for unlimited swap; it needs
+    --memory and cannot be below it."""
+    n = -1 if value.strip() == "-1" else parse_bytes(value, "--memory-swap")
+    if memory is None:
+        raise InvalidArgument("--memory-swap needs --memory: it is the limit of memory plus swap")
+    if n != -1 and n < memory:
+        raise InvalidArgument(f"invalid value {shown(value)} for --memory-swap: it is memory plus swap, "
+                              f"so it cannot be smaller than --memory ({memory} bytes); -1 for unlimited swap")
+    return n
+
+
+def parse_memory_reservation(value: str, memory: int | None) -> int:
+    n = parse_bytes(value, "--memory-reservation")
+    if n < MIN_MEMORY:
+        raise InvalidArgument(f"invalid value {shown(value)} for --memory-reservation: the minimum is 6m")
+    if memory is not None and n > memory:
+        raise InvalidArgument(f"invalid value {shown(value)} for --memory-reservation: "
+                              f"it cannot be above --memory ({memory} bytes)")
+    return n
+
+
+def parse_cpu_shares(value: str) -> int:
+    """The v1 cpu.shares range; the kernel would clamp anything outside it silently."""
+    return parse_int(value, "--cpu-shares", 2, 262144)
+
+
+def parse_blkio_weight(value: str) -> int:
+    return parse_int(value, "--blkio-weight", 10, 1000)
+
+
+def _ascii_digits(s: str) -> bool:
+    return s.isascii() and s.isdigit()
+
+
+def parse_id_list(text: str) -> set[int] | None:
+    """'0-2,5' -> {0, 1, 2, 5}; None when it is not such a list."""
+    out: set[int] = set()
+    for part in text.strip().split(","):
+        lo, dash, hi = part.partition("-")
+        if not _ascii_digits(lo) or (dash and not _ascii_digits(hi)) or len(part) > 12:
+            return None
+        a, b = int(lo), int(hi) if dash else int(lo)
+        if b < a or b > 65535:
+            return None
+        out.update(range(a, b + 1))
+    return out
+
+
+def parse_cpuset(value: str, flag: str, online_file: str) -> str:
+    """--cpuset-cpus / --cpuset-mems: a list such as 0-1,3, every entry online on this host."""
+    wanted = parse_id_list(value)
+    if wanted is None:
+        raise InvalidArgument(f"invalid value {shown(value)} for {flag}: expected a list such as 0-1,3")
+    try:
+        with open(online_file) as f:
+            online_text = f.read().strip()
+    except OSError:
+        online_text = "0"  # no NUMA node directory: one memory node
+    online = parse_id_list(online_text) or {0}
+    missing = sorted(wanted - online)
+    if missing:
+        what = "CPU" if flag.endswith("cpus") else "memory node"
+        raise InvalidArgument(f"invalid value {shown(value)} for {flag}: {what} {missing[0]} is not available "
+                              f"on this host (online: {online_text})")
+    return value.strip()
+
+
+CPUS_ONLINE = "/sys/devices/system/cpu/online"
+MEMS_ONLINE = "/sys/devices/system/node/online"

@@ -34,7 +34,13 @@ def container_parser(command: str) -> Parser:
     a("--tmpfs", action="append", default=[], help="Mount a tmpfs: DEST[:OPTIONS]")
     a("--read-only", action="store_true", help="Mount the container's root filesystem read-only")
     a("-m", "--memory", help="Memory limit (e.g. 512m, 2g)")
+    a("--memory-swap", help="Memory plus swap limit (e.g. 1g); -1 for unlimited swap")
+    a("--memory-reservation", help="Memory soft limit (e.g. 256m)")
     a("--cpus", help="Number of CPUs (e.g. 1.5)")
+    a("-c", "--cpu-shares", help="CPU shares, relative weight (2-262144; 1024 is the default)")
+    a("--cpuset-cpus", help="CPUs the container may use (e.g. 0-1,3)")
+    a("--cpuset-mems", help="Memory nodes the container may use (e.g. 0)")
+    a("--blkio-weight", help="Block IO relative weight (10-1000)")
     a("--pids-limit", help="Limit the number of processes (-1 for unlimited)")
     a("--network", "--net", default="bridge", help=NETWORK_HELP)
     a("--network-alias", action="append", default=[], help="Add a network-scoped alias for the container")
@@ -86,6 +92,8 @@ def run_options(ns):
         image=ns.image, args=list(ns.args), name=ns.name, env=env, workdir=ns.workdir, user=ns.user,
         entrypoint=ns.entrypoint, hostname=ns.hostname, volumes=ns.volume, tmpfs=ns.tmpfs,
         read_only=ns.read_only, memory=ns.memory, cpus=ns.cpus, pids_limit=ns.pids_limit,
+        memory_swap=ns.memory_swap, memory_reservation=ns.memory_reservation, cpu_shares=ns.cpu_shares,
+        cpuset_cpus=ns.cpuset_cpus, cpuset_mems=ns.cpuset_mems, blkio_weight=ns.blkio_weight,
         network=ns.network, network_aliases=ns.network_alias, dns=ns.dns, add_hosts=ns.add_host,
         mac_address=ns.mac_address, publish=ns.publish, publish_all=ns.publish_all, tty=ns.tty,
         interactive=ns.interactive, auto_remove=ns.rm, labels=key_values(ns.label, "label"),

@@ -38,10 +38,33 @@ def controllers(root: Path = DEFAULT_ROOT) -> list[str]:
         return []
 
 
+def blkio_weight_file(root: Path = DEFAULT_ROOT) -> str | None:
+    """Which file a container's block IO weight would go to, None when this kernel cannot
+    take one: v1 blkio.weight (CFQ/BFQ era); v2 io.bfq.weight (BFQ loaded) or io.weight
+    (the iocost controller, whose root-only io.cost.qos tells it is built in)."""
+    if is_v2(root):
+        if "io" not in controllers(root):
+            return None
+        if any("bfq" in _read(p) for p in Path("/sys/block").glob("*/queue/scheduler")):
+            return "io.bfq.weight"
+        return "io.weight" if (root / "io.cost.qos").exists() else None
+    for name in ("blkio.weight", "blkio.bfq.weight"):
+        if (root / "blkio" / name).exists():
+            return name
+    return None
+
+
+def _read(p: Path) -> str:
+    try:
+        return p.read_text()
+    except OSError:
+        return ""
+
+
 def open_cgroup(path: str, root: Path = DEFAULT_ROOT) -> Cgroup:
     """The cgroup at `path` (e.g. /sampan/ID), relative to the hierarchy root(s)."""
     rel = os.path.normpath("/" + path).lstrip("/")
     return CgroupV2(root, rel) if is_v2(root) else CgroupV1(root, rel)
 
 
-__all__ = ["Cgroup", "CgroupV1", "CgroupV2", "open_cgroup", "is_v2", "hierarchy", "controllers"]
+__all__ = ["Cgroup", "CgroupV1", "CgroupV2", "open_cgroup", "is_v2", "hierarchy", "controllers", "blkio_weight_file"]

@@ -138,6 +138,11 @@ class CgroupV1(Cgroup):
                 write(sd / "cpuset.cpus", cpu["cpus"])
             if cpu.get("mems"):
                 write(sd / "cpuset.mems", cpu["mems"])
+        weight = (res.get("blockIO") or {}).get("weight")
+        bd = self._dir("blkio")
+        if bd is not None and weight:
+            name = "blkio.weight" if (bd / "blkio.weight").exists() else "blkio.bfq.weight"
+            write(bd / name, str(weight))
         pids = res.get("pids") or {}
         pd = self._dir("pids")
         if pd is not None and pids.get("limit") is not None:

@@ -17,6 +17,11 @@ def shares_to_weight(shares: int) -> int:
     return 1 + ((int(shares) - 2) * 9999) // 262142
 
 
+def blkio_to_io_weight(weight: int) -> int:
+    """v1 blkio.weight [10, 1000] -> v2 io.weight [1, 10000], as runc converts."""
+    return 1 + ((int(weight) - 10) * 9999) // 990
+
+
 def _attach_devices(cgroup_dir: str, rules: list[dict]) -> None:
     from sampan.runtime.cgroups.devices_bpf import attach  # BPF only when a cgroup is made
     attach(cgroup_dir, rules)
@@ -94,6 +99,13 @@ class CgroupV2(Cgroup):
             write(self.path / "cpuset.cpus", cpu["cpus"])
         if cpu.get("mems"):
             write(self.path / "cpuset.mems", cpu["mems"])
+        weight = (res.get("blockIO") or {}).get("weight")
+        if weight:
+            # BFQ's weight has v1's range; iocost's io.weight is wider (as runc chooses)
+            if (self.path / "io.bfq.weight").exists():
+                write(self.path / "io.bfq.weight", str(weight))
+            else:
+                write(self.path / "io.weight", str(blkio_to_io_weight(weight)))
         pids = res.get("pids") or {}
         if pids.get("limit") is not None:
             limit = int(pids["limit"])

@@ -246,3 +246,37 @@ def test_hierarchy_and_controllers_for_info(tmp_path):
     (unified / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
     assert hierarchy(unified) == "unified"
     assert controllers(unified) == ["cpuset", "cpu", "io", "memory", "pids"]
+
+
+def test_v2_writes_reservation_weights_and_cpuset(tmp_path):
+    root = fake_v2(tmp_path / "cg")
+    cg = open_cgroup("w", root)
+    (root / "w").mkdir()
+    cg.create({"memory": {"limit": 1 << 26, "swap": 1 << 27, "reservation": 1 << 25},
+               "cpu": {"shares": 512, "cpus": "0", "mems": "0"}, "blockIO": {"weight": 500}})
+    d = root / "w"
+    got = {f: (d / f).read_text() for f in ("memory.swap.max", "memory.low", "cpu.weight", "cpuset.cpus",
+                                            "cpuset.mems", "io.weight")}
+    assert got == {"memory.swap.max": str(1 << 26), "memory.low": str(1 << 25), "cpu.weight": "20",
+                   "cpuset.cpus": "0", "cpuset.mems": "0", "io.weight": "4950"}
+    (d / "io.bfq.weight").write_text("")  # BFQ's file, when present, takes v1's range as is
+    cg.create({"blockIO": {"weight": 500}})
+    assert (d / "io.bfq.weight").read_text() == "500"
+
+
+def test_v1_writes_soft_limit_shares_and_blkio_weight(tmp_path):
+    root = fake_v1(tmp_path / "cg")
+    (root / "blkio").mkdir()
+    (root / "blkio" / "cgroup.procs").write_text("")
+    cg = open_cgroup("s", root)
+    for d in cg.dirs().values():
+        d.mkdir(parents=True)
+    (root / "cpuset/s/cpuset.cpus").write_text("")
+    (root / "cpuset/s/cpuset.mems").write_text("")
+    (root / "blkio/s/blkio.weight").write_text("")
+    cg.create({"memory": {"limit": 1 << 26, "swap": -1, "reservation": 1 << 25},
+               "cpu": {"shares": 512, "cpus": "1", "mems": "0"}, "blockIO": {"weight": 300}})
+    got = {p: (root / p).read_text() for p in ("memory/s/memory.soft_limit_in_bytes", "cpu/s/cpu.shares",
+                                               "cpuset/s/cpuset.cpus", "blkio/s/blkio.weight")}
+    assert got == {"memory/s/memory.soft_limit_in_bytes": str(1 << 25), "cpu/s/cpu.shares": "512",
+                   "cpuset/s/cpuset.cpus": "1", "blkio/s/blkio.weight": "300"}
