@@ -51,16 +51,12 @@ def parse_signal(value: str | None, default: str = "SIGTERM") -> int:
 
 
 def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
-    """Check every option and resolve the image. Returns (container config, image info)."""
-    image = image_for_run(ctx, opts.image, opts.pull)
-    icfg = (image.config or {}).get("config") or {}
-    from sampan.engine import networking
-    net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all, icfg.get("ExposedPorts"),
-                          opts.network_aliases)
+    """Check every option and resolve the image. Returns (container config, image info).
+    What the image does not decide is checked before it is looked up: a mistyped flag is
+    one line at once, not a pull and then the line."""
     add_hosts = [_parse_add_host(h) for h in opts.add_hosts]
     for d in opts.dns:
         _check_ip(d, "--dns")
-    argv = merge_command(icfg.get("Entrypoint"), icfg.get("Cmd"), opts.entrypoint, opts.args)
     memory = units.parse_memory(opts.memory) if opts.memory else None
     cpu_quota = units.parse_cpus(opts.cpus) if opts.cpus else None
     pids = units.parse_pids_limit(opts.pids_limit) if opts.pids_limit else None
@@ -70,9 +66,21 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     sec = security.parse_security_opts(opts.security_opt)
     security.check_caps(opts.cap_add, opts.cap_drop)
     devices = security.parse_devices(opts.devices)
+    if opts.stop_signal:
+        parse_signal(opts.stop_signal)
+    plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
+    if opts.name is not None and not _NAME_RE.match(opts.name.lstrip("/")):
+        raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
+    log_max = units.parse_bytes(opts.log_max_size, "--log-opt max-size") if opts.log_max_size else 10 * 1024 * 1024
+
+    image = image_for_run(ctx, opts.image, opts.pull)
+    icfg = (image.config or {}).get("config") or {}
+    from sampan.engine import networking
+    net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all, icfg.get("ExposedPorts"),
+                          opts.network_aliases)
+    argv = merge_command(icfg.get("Entrypoint"), icfg.get("Cmd"), opts.entrypoint, opts.args)
     stop_signal = opts.stop_signal or icfg.get("StopSignal") or "SIGTERM"
     parse_signal(stop_signal)
-    plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
     for v in (icfg.get("Volumes") or {}):
         if not any(p.destination == os.path.normpath(v) for p in plans):
             plans.append(MountPlan("volume", os.path.normpath(v)))  # image VOLUME: anonymous
@@ -87,9 +95,6 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     workdir = opts.workdir or icfg.get("WorkingDir") or "/"
     if not workdir.startswith("/"):
         raise InvalidArgument(f"the working directory {workdir!r} is not an absolute path")
-    if opts.name is not None and not _NAME_RE.match(opts.name.lstrip("/")):
-        raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
-    log_max = units.parse_bytes(opts.log_max_size, "--log-opt max-size") if opts.log_max_size else 10 * 1024 * 1024
     config = {
         "argv": argv, "user_env": list(opts.env), "image_env": icfg.get("Env") or [],
         "workdir": workdir, "user": user_spec,

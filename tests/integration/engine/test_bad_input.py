@@ -35,6 +35,16 @@ def test_absurd_sizes_and_counts(sampan, flags):
     assert sampan("ps", "-aq").out == ""
 
 
+@pytest.mark.parametrize("flags, named", [
+    (["--cap-add", "CAP_NOPE"], "CAP_NOPE"), (["--memory", "lots"], "lots"),
+    (["--security-opt", "seccomp=unconfined-ish"], "seccomp"), (["--name", "/bad name"], "bad name"),
+])
+def test_a_bad_flag_is_named_before_the_image_is_looked_for(sampan, flags, named):
+    """Docker pulls a missing image, then rejects the flag; here the flag comes first."""
+    err = _one_line_125(sampan("run", "--rm", "--pull", "never", *flags, "no-such-image", "true"))
+    assert named in err and "no-such-image" not in err
+
+
 def test_absurd_counts_elsewhere(sampan):
     sampan.ok("create", "--name", "cc", "busybox", "true")
     _one_line_125(sampan("stop", "-t", "99999999999999999999999", "cc"))
