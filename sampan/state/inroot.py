@@ -190,28 +190,6 @@ def split_parent(path: str) -> tuple[str, str]:
     return "/".join(parts[:-1]), parts[-1]
 
 
-def makedirs_beneath(dirfd: int, path: str, mode: int = 0o755) -> int:
-    """mkdir -p below dirfd following no symlink; returns an O_PATH fd of the last dir.
-    An existing non-directory (or symlink) in the way raises ENOTDIR / ELOOP."""
-    cur = os.dup(dirfd)
-    try:
-        for part in [p for p in path.split("/") if p not in ("", ".")]:
-            if part == "..":
-                raise OSError(errno.EXDEV, "path climbs above its directory", path)
-            try:
-                os.mkdir(part, mode, dir_fd=cur)
-            except FileExistsError:
-                pass
-            nxt = os.open(part, os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=cur)
-            os.close(cur)
-            cur = nxt
-        out, cur = cur, -1
-        return out
-    finally:
-        if cur >= 0:
-            os.close(cur)
-
-
 def proc_path(fd: int) -> str:
     """A path string for an fd (for calls that take only names: os.listxattr, shutil).
     It names the very inode the fd holds, whatever happens to the tree's names."""
