@@ -40,6 +40,7 @@ from typing import Protocol
 
 from sampan.errors import UnsafeArchive
 from sampan.state import inroot
+from sampan.store.tarentry import write_member
 from sampan.store.tarpath import AUFS_META_PREFIX, WHITEOUT_PREFIX
 
 XATTR_PAX_PREFIX = "SCHILY.xattr."
@@ -334,10 +335,7 @@ class Extractor:
             src = ti.opener() if isinstance(ti, Member) else tar.extractfile(ti)
             if src is not None:
                 with src:
-                    while chunk := src.read(CHUNK):
-                        view = memoryview(chunk)
-                        while view:
-                            view = view[os.write(fd, view):]
+                    write_member(fd, src, CHUNK)
             self._fd_meta(fd, ti)
         finally:
             os.close(fd)

@@ -112,3 +112,11 @@ def set_xattrs(target, ti: tarfile.TarInfo, is_root: bool) -> None:
                 raise refuse(ti.name, f"cannot set xattr {name[:60]!r} ({len(value)} bytes): "
                                       f"{e.strerror}") from None
             raise
+
+
+def write_member(fd: int, src, chunk: int = 1 << 20) -> None:
+    """All of a member's content (a file object) into fd: os.write may write less than asked."""
+    while data := src.read(chunk):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sampan.errors import PermissionDenied, UnsafeArchive
 from sampan.store.tarentry import (XATTR_PAX_PREFIX, check_symlink, device, kind_of, member_xattrs,
-                                   mtime_ns, owner, refuse, set_xattrs)
+                                   mtime_ns, owner, refuse, set_xattrs, write_member)
 from sampan.store.tarpath import (AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX,
                                   clean_member_path, split_parent)
 
@@ -173,10 +173,7 @@ class SafeExtractor:
         try:
             src = tar.extractfile(ti)
             if src is not None:
-                while chunk := src.read(CHUNK):
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(fd, view):]
+                write_member(fd, src, CHUNK)
             self._set_fd_meta(fd, ti)
         finally:
             os.close(fd)
