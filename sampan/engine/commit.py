@@ -6,6 +6,7 @@ import copy
 
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord, now_rfc3339
+from sampan.specgen.command import entrypoint_argv
 
 
 def commit(ctx: Context, rec: ContainerRecord, repo: str | None, changes: list[str],
@@ -21,7 +22,7 @@ def commit(ctx: Context, rec: ContainerRecord, repo: str | None, changes: list[s
     if c.get("args") or c.get("entrypoint_override") is not None:
         exec_cfg["Cmd"] = c.get("args") or None
     if c.get("entrypoint_override") is not None:
-        exec_cfg["Entrypoint"] = [c["entrypoint_override"]] if c["entrypoint_override"] else None
+        exec_cfg["Entrypoint"] = entrypoint_argv(c["entrypoint_override"]) or None
     if c.get("user_env"):
         env = {e.split("=", 1)[0]: e for e in exec_cfg.get("Env") or []}
         env.update({e.split("=", 1)[0]: e for e in c["user_env"]})

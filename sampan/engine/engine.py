@@ -36,6 +36,21 @@ class Engine:
     def __init__(self, root: str | None = None, runroot: str | None = None, runtime: str | None = None):
         self.ctx = Context(Paths.from_env(root, runroot), runtime)
 
+    @staticmethod
+    def warm() -> None:
+        """Import every verb's modules now. A long-lived front end (the API service forks a
+        child per call) pays once; its children then start with them loaded."""
+        import sampan.engine.containers_api  # noqa: F401
+        import sampan.engine.create  # noqa: F401
+        import sampan.engine.execute  # noqa: F401
+        import sampan.engine.images_api  # noqa: F401
+        import sampan.engine.lifecycle  # noqa: F401
+        import sampan.engine.logs  # noqa: F401
+        import sampan.engine.networks_api  # noqa: F401
+        import sampan.engine.system_api  # noqa: F401
+        import sampan.engine.views  # noqa: F401
+        import sampan.engine.volumes_api  # noqa: F401
+
     # ---- subjects: each imported on first use, so `run` pays for none of them ----
     @cached_property
     def containers(self):

@@ -8,6 +8,7 @@ from sampan.engine.context import Context
 from sampan.engine.records import ZERO_TIME, ContainerRecord
 from sampan.engine.status import CREATED, RUNNING, Status, status_of
 from sampan.oci.times import human_duration, parse_time
+from sampan.specgen.command import entrypoint_argv
 
 
 def status_text(rec: ContainerRecord, st: Status) -> str:
@@ -50,9 +51,8 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
     mounts = mount_points(ctx, c)
     argv = c.get("argv") or []
     icfg = c.get("image_config") or {}
-    entry = [c["entrypoint_override"]] if c.get("entrypoint_override") else icfg.get("Entrypoint")
-    if c.get("entrypoint_override") == "":
-        entry = None
+    override = entrypoint_argv(c.get("entrypoint_override"))
+    entry = icfg.get("Entrypoint") if override is None else (override or None)
     cmd = c.get("args") or (icfg.get("Cmd") if c.get("entrypoint_override") is None else None)
     state = {
         "Status": st.state, "Running": st.state == RUNNING, "Paused": False, "Restarting": False,

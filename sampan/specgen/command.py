@@ -6,15 +6,26 @@ from sampan.errors import InvalidArgument
 from sampan.specgen.defaults import DEFAULT_PATH
 
 
+def entrypoint_argv(entrypoint: str | list[str] | None) -> list[str] | None:
+    """An entrypoint override as argv: --entrypoint's one string ("" clears it) or the
+    API's list ([] or [""] clears it). None: not overridden."""
+    if entrypoint is None:
+        return None
+    if isinstance(entrypoint, str):
+        return [entrypoint] if entrypoint else []
+    return [] if entrypoint in ([], [""]) else list(entrypoint)
+
+
 def merge_command(image_entrypoint: list[str] | None, image_cmd: list[str] | None,
-                  entrypoint: str | None, args: list[str]) -> list[str]:
-    """Return argv. `entrypoint` is --entrypoint (None: not given, "": cleared).
+                  entrypoint: str | list[str] | None, args: list[str]) -> list[str]:
+    """Return argv. `entrypoint` is --entrypoint (None: not given, "": cleared) or the
+    API's list (entrypoint_argv).
 
     As Docker: overriding the entrypoint also drops the image's CMD; command-line
     args replace CMD; the result is entrypoint + cmd.
     """
     if entrypoint is not None:
-        ep = [entrypoint] if entrypoint else []
+        ep = entrypoint_argv(entrypoint) or []
         cmd = list(args)
     else:
         ep = list(image_entrypoint or [])

@@ -105,6 +105,22 @@ def _zygote(g, argv) -> int:
     return 0
 
 
+def _service(g, argv) -> int:
+    p = Parser("system service", description="Serve the Docker Engine API, so that the docker CLI, "
+               "docker-compose, docker-py and testcontainers drive sampan: "
+               "export DOCKER_HOST=unix:///run/sampan/sampan.sock")
+    p.add_argument("-t", "--time", type=float, default=5.0,
+                   help="Seconds without a client before the service exits (0: never; default 5)")
+    p.add_argument("address", nargs="?", help="unix:///PATH to listen on (default unix://RUNROOT/sampan.sock)")
+    ns = p.parse_args(argv)
+    if ns.time < 0:
+        from sampan.errors import InvalidArgument
+        raise InvalidArgument("--time must be 0 (never exit) or a number of seconds")
+    g.engine()  # the same root check as every command: one clear line when not root
+    from sampan.server.service import serve
+    return serve(ns.address, ns.time, g.root, g.runroot, g.runtime)
+
+
 def main(command: str, argv: list[str], g) -> int:
     if command == "info":
         return _info(g, argv)
@@ -121,7 +137,10 @@ def main(command: str, argv: list[str], g) -> int:
         return _check(g, argv[1:])
     if verb == "zygote":
         return _zygote(g, argv[1:])
+    if verb == "service":
+        return _service(g, argv[1:])
     sys.stdout.write("Usage:  sampan system COMMAND\n\nCommands:\n"
                      "  check   Check the state for damage (read-only)\n  df      Show disk usage\n"
-                     "  info    Display system-wide information\n  prune   Remove unused data\n")
+                     "  info    Display system-wide information\n  prune   Remove unused data\n"
+                     "  service Serve the Docker Engine API (for docker, docker-compose, docker-py)\n")
     return 0 if verb in ("-h", "--help") else 125

@@ -1,0 +1,156 @@
+"""/containers/...: list, create, inspect, start, stop, kill, restart, wait, remove."""
+
+from __future__ import annotations
+
+import time
+
+from sampan.server.errors import ApiError, NotModified
+from sampan.server.http import Reply, Request, json_reply
+from sampan.server.create_body import run_options
+from sampan.server.router import Routes
+from sampan.server.routes_common import race_client, ref_of
+
+routes = Routes()
+
+
+# ---- what each child does (module-level: they run in the forked child) ----
+
+def _list(engine, all_: bool, limit: int, filters):
+    from sampan.engine.options import ListOptions
+    return [s.to_docker() for s in engine.containers.list(ListOptions(all=all_, limit=limit, filters=filters))]
+
+
+def _create(engine, opts):
+    rec = engine.create(opts)
+    return rec.id
+
+
+def _inspect(engine, ref: str):
+    return engine.containers.inspect(ref)
+
+
+def _start(engine, ref: str):
+    from sampan.engine.status import RUNNING, status_of
+    if status_of(engine.container(ref)).state == RUNNING:
+        raise NotModified()
+    engine.start(ref)
+
+
+def _stop(engine, ref: str, timeout, signal):
+    from sampan.engine.status import RUNNING, status_of
+    if status_of(engine.container(ref)).state != RUNNING:
+        raise NotModified()
+    engine.stop(ref, timeout)
+
+
+def _restart(engine, ref: str, timeout):
+    engine.restart(ref, timeout)
+
+
+def _kill(engine, ref: str, signal: str):
+    engine.kill(ref, signal)
+
+
+def _remove(engine, ref: str, force: bool, volumes: bool):
+    from sampan.engine.options import RemoveOptions
+    [report] = engine.containers.remove([ref], RemoveOptions(force=force, volumes=volumes))
+    if report.error is not None:
+        raise report.error
+
+
+def _wait(engine, emit, ref: str, condition: str):
+    """Tell the parent once the wait is in place (the client must hear 200 before it
+    starts the container), then block until the condition holds and emit the exit code."""
+    from sampan.engine.status import RUNNING, status_of
+    from sampan.errors import ContainerNotFound
+    rec = engine.container(ref)
+    cid, baseline = rec.id, rec.started_at
+    emit("waiting")
+    seen_running = False
+    while True:
+        try:
+            cur = engine.container(cid)
+        except ContainerNotFound:
+            emit(engine.wait(cid))  # removed: the exit code --rm kept
+            return
+        st = status_of(cur)
+        running = st.state == RUNNING or (st.state == "created" and st.monitor_alive)
+        seen_running = seen_running or running or cur.started_at != baseline
+        if condition == "removed" or (condition == "next-exit" and not seen_running) or running:
+            time.sleep(0.02)
+            continue
+        emit(st.exit_code)
+        return
+
+
+# ---- handlers ----
+
+@routes.get("/containers/json")
+async def list_containers(req: Request) -> Reply:
+    filters = req.q_json("filters", None)
+    return json_reply(await req.call(_list, req.q_bool("all"), req.q_int("limit", -1) or -1, filters))
+
+
+@routes.post("/containers/create")
+async def create(req: Request) -> Reply:
+    opts, warnings = run_options(await req.json({}), req.q("name"))
+    cid = await req.call(_create, opts)
+    return json_reply({"Id": cid, "Warnings": warnings}, 201)
+
+
+@routes.get("/containers/{id}/json")
+async def inspect(req: Request) -> Reply:
+    return json_reply(await req.call(_inspect, ref_of(req)))
+
+
+@routes.post("/containers/{id}/start")
+async def start(req: Request) -> Reply:
+    await req.call(_start, ref_of(req))
+    return Reply(204)
+
+
+@routes.post("/containers/{id}/stop")
+async def stop(req: Request) -> Reply:
+    await req.call(_stop, ref_of(req), req.q_int("t"), req.q("signal"))
+    return Reply(204)
+
+
+@routes.post("/containers/{id}/restart")
+async def restart(req: Request) -> Reply:
+    await req.call(_restart, ref_of(req), req.q_int("t"))
+    return Reply(204)
+
+
+@routes.post("/containers/{id}/kill")
+async def kill(req: Request) -> Reply:
+    await req.call(_kill, ref_of(req), req.q("signal") or "SIGKILL")
+    return Reply(204)
+
+
+@routes.delete("/containers/{id}")
+async def remove(req: Request) -> Reply:
+    await req.call(_remove, ref_of(req), req.q_bool("force"), req.q_bool("v"))
+    return Reply(204)
+
+
+@routes.post("/containers/{id}/wait")
+async def wait(req: Request) -> Reply | None:
+    condition = req.q("condition") or "not-running"
+    if condition not in ("not-running", "next-exit", "removed"):
+        raise ApiError(400, f"invalid condition {condition!r}: not-running, next-exit or removed")
+    items = req.stream(_wait, ref_of(req), condition)
+    try:
+        await items.__anext__()  # the wait is in place (or the container is unknown: 404)
+        stream = await req.conn.start_stream("application/json")
+
+        async def finish() -> None:
+            code = 0
+            async for code in items:
+                pass
+            await stream.write_json({"StatusCode": code, "Error": None})
+            await stream.end()
+
+        await race_client(req, finish())
+    finally:
+        await items.aclose()
+    return None

@@ -1,0 +1,270 @@
+"""POST /containers/create: Docker's ContainerConfig + HostConfig + NetworkingConfig
+into the engine's RunOptions.
+
+Clients send every field, most at their zero value. A field sampan does not
+support is ignored while it holds its zero value; set, it becomes one of the
+`Warnings` of the answer (a restart policy, a healthcheck), or a 400 when
+ignoring it would make the container unsafe or wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sampan.engine.options import RunOptions
+from sampan.server.errors import ApiError
+
+# Set to anything but their zero value, these are reported back, not honoured.
+_WARN_HOST = {
+    "RestartPolicy": "restart policies are not supported yet: the container will not be restarted",
+    "Init": "--init is not supported yet: the command runs as PID 1",
+    "DnsSearch": "DNS search domains are not supported yet",
+    "DnsOptions": "DNS options are not supported yet",
+    "Ulimits": "ulimits are not supported yet",
+    "ShmSize": "--shm-size is not supported yet: /dev/shm keeps its default size",
+    "Sysctls": "sysctls are not supported yet",
+    "GroupAdd": "--group-add is not supported yet",
+    "OomKillDisable": "--oom-kill-disable is not supported",
+    "CpuRealtimePeriod": "realtime CPU scheduling is not supported",
+}
+_WARN_CONFIG = {
+    "Healthcheck": "healthchecks are not run yet: the container has no health status",
+}
+# Namespaces shared with the host or another container: refusing is safer than ignoring.
+_REFUSE_MODES = ("PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode")
+
+
+def _zero(v: Any) -> bool:
+    if isinstance(v, dict):
+        return all(_zero(x) for x in v.values()) or not v
+    return v in (None, "", 0, False, [], "no")
+
+
+def run_options(body: Any, name: str | None) -> tuple[RunOptions, list[str]]:
+    if not isinstance(body, dict):
+        raise ApiError(400, "the container config must be a JSON object")
+    host = _obj(body, "HostConfig")
+    netcfg = _obj(body, "NetworkingConfig")
+    image = body.get("Image")
+    if not image or not isinstance(image, str):
+        raise ApiError(400, "config has no image: give Image")
+    warnings = [msg for key, msg in _WARN_HOST.items() if not _zero(host.get(key))]
+    warnings += [msg for key, msg in _WARN_CONFIG.items() if not _zero(body.get(key))
+                 and (body[key].get("Test") or [None])[0] not in (None, "NONE")]
+    for key in _REFUSE_MODES:
+        mode = host.get(key)
+        if mode and mode != "private" and not (key == "CgroupnsMode" and mode in ("private", "host")):
+            raise ApiError(400, f"{key} {mode!r} is not supported: the container gets namespaces of its own")
+
+    volumes, tmpfs = _mounts(body, host)
+    network, aliases = _network(host, netcfg)
+    opts = dict(
+        name=name or None,
+        args=_strings(body, "Cmd") or [],
+        entrypoint=_entrypoint(body.get("Entrypoint")),
+        env=_strings(body, "Env") or [],
+        workdir=body.get("WorkingDir") or None,
+        user=body.get("User") or None,
+        hostname=body.get("Hostname") or None,
+        tty=bool(body.get("Tty")),
+        interactive=bool(body.get("OpenStdin")),
+        labels=_str_map(body, "Labels"),
+        stop_signal=body.get("StopSignal") or None,
+        stop_timeout=_int(body.get("StopTimeout")) if body.get("StopTimeout") is not None else None,
+        mac_address=body.get("MacAddress") or None,
+        volumes=volumes, tmpfs=tmpfs,
+        read_only=bool(host.get("ReadonlyRootfs")),
+        publish=_publish(host.get("PortBindings")),
+        publish_all=bool(host.get("PublishAllPorts")),
+        auto_remove=bool(host.get("AutoRemove")),
+        network=network, network_aliases=aliases,
+        dns=_strings(host, "Dns") or [],
+        add_hosts=_strings(host, "ExtraHosts") or [],
+        cap_add=_strings(host, "CapAdd") or [],
+        cap_drop=_strings(host, "CapDrop") or [],
+        privileged=bool(host.get("Privileged")),
+        security_opt=_strings(host, "SecurityOpt") or [],
+        devices=[_device(d) for d in host.get("Devices") or []],
+        runtime=host.get("Runtime") or None,
+        pull="never",  # Docker's create never pulls: a 404 makes the client pull and retry
+    )
+    opts.update(_resources(host))
+    opts.update(_log(host.get("LogConfig")))
+    try:
+        return RunOptions(image=image, **opts), warnings
+    except TypeError as e:
+        raise ApiError(400, str(e)) from None
+
+
+def _obj(body: dict, key: str) -> dict:
+    v = body.get(key)
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise ApiError(400, f"{key} must be a JSON object")
+    return v
+
+
+def _strings(body: dict, key: str) -> list[str] | None:
+    v = body.get(key)
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return [v]
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ApiError(400, f"{key} must be a list of strings")
+    return list(v)
+
+
+def _str_map(body: dict, key: str) -> dict[str, str]:
+    v = body.get(key) or {}
+    if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str) for k, x in v.items()):
+        raise ApiError(400, f"{key} must map strings to strings")
+    return dict(v)
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ApiError(400, f"expected an integer, got {v!r}")
+    return v
+
+
+def _entrypoint(v: Any) -> list[str] | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return [v]
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise ApiError(400, "Entrypoint must be a list of strings")
+    return list(v)
+
+
+def _mounts(body: dict, host: dict) -> tuple[list[str], list[str]]:
+    """Binds, Mounts, Tmpfs and the image-style anonymous Volumes, as -v / --tmpfs specs."""
+    volumes = list(_strings(host, "Binds") or [])
+    tmpfs = [f"{dst}:{opt}" if opt else dst for dst, opt in _str_map(host, "Tmpfs").items()]
+    for m in host.get("Mounts") or []:
+        if not isinstance(m, dict):
+            raise ApiError(400, "each of Mounts must be a JSON object")
+        kind, src, dst = m.get("Type") or "volume", m.get("Source") or "", m.get("Target") or ""
+        if not dst:
+            raise ApiError(400, "a mount needs a Target")
+        ro = ":ro" if m.get("ReadOnly") else ""
+        if kind == "bind":
+            if not src:
+                raise ApiError(400, f"bind mount {dst} needs a Source")
+            volumes.append(f"{src}:{dst}{ro}")
+        elif kind == "volume":
+            volumes.append(f"{src}:{dst}{ro}" if src else dst)
+        elif kind == "tmpfs":
+            t = m.get("TmpfsOptions") or {}
+            opts = []
+            if t.get("SizeBytes"):
+                opts.append(f"size={_int(t['SizeBytes'])}")
+            if t.get("Mode"):
+                opts.append(f"mode={_int(t['Mode']):o}")
+            tmpfs.append(dst + (":" + ",".join(opts) if opts else ""))
+        else:
+            raise ApiError(400, f"mount type {kind!r} is not supported (bind, volume or tmpfs)")
+    declared = {v.split(":")[1] if ":" in v else v for v in volumes}
+    for dst in (body.get("Volumes") or {}):
+        if dst not in declared:
+            volumes.append(dst)  # an anonymous volume, as VOLUME in an image
+    return volumes, tmpfs
+
+
+def _publish(bindings: Any) -> list[str]:
+    """{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} -> ["8080:80/tcp"]."""
+    if not bindings:
+        return []
+    if not isinstance(bindings, dict):
+        raise ApiError(400, "PortBindings must be a JSON object")
+    out = []
+    for port, hosts in bindings.items():
+        for h in hosts or [{}]:
+            ip, hport = (h or {}).get("HostIp") or "", (h or {}).get("HostPort") or ""
+            if ":" in ip:
+                ip = f"[{ip}]"
+            if ip:
+                out.append(f"{ip}:{hport}:{port}")
+            elif hport:
+                out.append(f"{hport}:{port}")
+            else:
+                out.append(port)
+    return out
+
+
+def _network(host: dict, netcfg: dict) -> tuple[str, list[str]]:
+    mode = host.get("NetworkMode") or "default"
+    if mode == "default":
+        mode = "bridge"
+    endpoints = netcfg.get("EndpointsConfig") or {}
+    if not isinstance(endpoints, dict):
+        raise ApiError(400, "EndpointsConfig must be a JSON object")
+    aliases: list[str] = []
+    ep = endpoints.get(mode) or (next(iter(endpoints.values())) if len(endpoints) == 1 else None) or {}
+    if isinstance(ep, dict):
+        aliases = [a for a in (ep.get("Aliases") or []) if isinstance(a, str)]
+    return mode, aliases
+
+
+def _device(d: Any) -> str:
+    if not isinstance(d, dict) or not d.get("PathOnHost"):
+        raise ApiError(400, "each of Devices needs a PathOnHost")
+    spec = d["PathOnHost"]
+    if d.get("PathInContainer"):
+        spec += ":" + d["PathInContainer"]
+    if d.get("CgroupPermissions"):
+        spec += ":" + d["CgroupPermissions"]
+    return spec
+
+
+def _resources(host: dict) -> dict:
+    out: dict = {}
+
+    def given(key: str) -> Any:
+        v = host.get(key)
+        return None if v in (None, 0, "") else v
+
+    if given("Memory"):
+        out["memory"] = str(_int(host["Memory"]))
+    if given("MemorySwap"):
+        out["memory_swap"] = str(_int(host["MemorySwap"]))
+    if given("MemoryReservation"):
+        out["memory_reservation"] = str(_int(host["MemoryReservation"]))
+    if given("NanoCpus"):
+        out["cpus"] = repr(_int(host["NanoCpus"]) / 1e9)
+    elif given("CpuQuota") and _int(host["CpuQuota"]) > 0:
+        period = _int(host.get("CpuPeriod") or 100000)
+        out["cpus"] = repr(host["CpuQuota"] / period)
+    if given("CpuShares"):
+        out["cpu_shares"] = str(_int(host["CpuShares"]))
+    if given("CpusetCpus"):
+        out["cpuset_cpus"] = str(host["CpusetCpus"])
+    if given("CpusetMems"):
+        out["cpuset_mems"] = str(host["CpusetMems"])
+    if given("BlkioWeight"):
+        out["blkio_weight"] = str(_int(host["BlkioWeight"]))
+    if given("PidsLimit") and _int(host["PidsLimit"]) > 0:
+        out["pids_limit"] = _int(host["PidsLimit"])
+    return out
+
+
+def _log(cfg: Any) -> dict:
+    if not cfg:
+        return {}
+    if not isinstance(cfg, dict):
+        raise ApiError(400, "LogConfig must be a JSON object")
+    kind = cfg.get("Type") or "json-file"
+    if kind not in ("json-file", "local"):
+        raise ApiError(400, f"log driver {kind!r} is not supported (json-file)")
+    conf = cfg.get("Config") or {}
+    out: dict = {}
+    if conf.get("max-size"):
+        out["log_max_size"] = conf["max-size"]
+    if conf.get("max-file"):
+        try:
+            out["log_max_files"] = int(conf["max-file"])
+        except ValueError:
+            raise ApiError(400, f"invalid max-file {conf['max-file']!r}") from None
+    return out

@@ -1,0 +1,8 @@
+"""Every route group of the API, in the order they are matched (the more specific first)."""
+
+from __future__ import annotations
+
+
+def all_groups() -> list:
+    from sampan.server import container_routes, system_routes
+    return [system_routes.routes, container_routes.routes]

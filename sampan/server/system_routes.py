@@ -1,0 +1,43 @@
+"""/_ping, /version, /info: what a client asks first."""
+
+from __future__ import annotations
+
+import platform
+
+from sampan import __version__
+from sampan.server.http import Reply, Request, json_reply
+from sampan.server.router import MAX_VERSION, MIN_VERSION, Routes, version_str
+
+routes = Routes()
+
+
+@routes.get("/_ping")
+@routes.head("/_ping")
+async def ping(req: Request) -> Reply:
+    return Reply(200, b"OK", "text/plain; charset=utf-8",
+                 headers=[("Cache-Control", "no-cache, no-store, must-revalidate"), ("Pragma", "no-cache")])
+
+
+@routes.get("/version")
+async def version(req: Request) -> Reply:
+    kernel = platform.release()
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    return json_reply({
+        "Platform": {"Name": "sampan"},
+        "Components": [{"Name": "Engine", "Version": __version__,
+                        "Details": {"ApiVersion": version_str(MAX_VERSION),
+                                    "MinAPIVersion": version_str(MIN_VERSION),
+                                    "Os": "linux", "Arch": arch, "KernelVersion": kernel}}],
+        "Version": __version__, "ApiVersion": version_str(MAX_VERSION),
+        "MinAPIVersion": version_str(MIN_VERSION), "GitCommit": "", "GoVersion": "",
+        "Os": "linux", "Arch": arch, "KernelVersion": kernel, "BuildTime": "",
+    })
+
+
+def _info(engine) -> dict:
+    return engine.system.info()
+
+
+@routes.get("/info")
+async def info(req: Request) -> Reply:
+    return json_reply(await req.call(_info))

@@ -1,0 +1,92 @@
+"""The service's own behaviour: version negotiation, errors, bad input, one state with the CLI."""
+
+import json
+import socket
+
+import pytest
+
+from tests.support.api import docker_clis
+
+
+def raw(service, data: bytes, timeout: float = 10) -> bytes:
+    """Send bytes on the socket; everything the service answers until it closes or pauses."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(str(service.sock))
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+
+
+def test_ping_names_the_api_version(service):
+    out = raw(service, b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"Api-Version: 1.50\r\n" in out and out.endswith(b"OK")
+
+
+def test_versions_outside_the_range_are_refused_with_a_message(service):
+    old = raw(service, b"GET /v1.12/version HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert old.startswith(b"HTTP/1.1 400 ") and b"too old" in old
+    new = raw(service, b"GET /v9.99/version HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert new.startswith(b"HTTP/1.1 400 ") and b"too new" in new
+
+
+def test_garbage_fails_that_request_and_the_service_goes_on(service):
+    out = raw(service, b"\x00\x01garbage\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400 ")
+    bad_json = raw(service, b"POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: 5\r\n\r\n{nope")
+    assert bad_json.startswith(b"HTTP/1.1 400 ") and b"invalid JSON" in bad_json
+    assert raw(service, b"DELETE /_ping HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 405 ")
+    assert raw(service, b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 404 ")
+    assert raw(service, b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 200 OK")
+
+
+def test_a_huge_json_body_is_refused_without_reading_it_all(service):
+    head = (b"POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % (1 << 30))
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(20)
+        s.connect(str(service.sock))
+        s.sendall(head)
+        chunk = b"[" * (1 << 20)
+        answer = b""
+        try:
+            for _ in range(64):
+                s.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            answer = s.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            pass
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+
+
+def test_errors_carry_docker_statuses_and_messages(service):
+    out = raw(service, b"GET /v1.41/containers/nope/json HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 404 ")
+    body = json.loads(out.split(b"\r\n\r\n", 1)[1])
+    assert "nope" in body["message"]
+
+
+@pytest.mark.parametrize("cli", docker_clis())
+def test_docker_run_detached_shows_in_sampan_ps_and_back(service, cli):
+    r = service.docker("run", "-d", "--name", "api-made", "busybox", "sleep", "30", cli=cli)
+    assert r.rc == 0, r.err
+    cid = r.out.strip()
+    assert cid in service.cli.ok("ps", "-q", "--no-trunc")
+    service.cli.ok("run", "-d", "--name", "cli-made", "busybox", "sleep", "30")
+    names = service.docker("ps", "--format", "{{.Names}}", cli=cli).out.split()
+    assert sorted(names) == ["api-made", "cli-made"]
+    assert service.docker("rm", "-f", "api-made", "cli-made", cli=cli).rc == 0
+    assert service.cli.ok("ps", "-aq") == ""

@@ -1,0 +1,83 @@
+"""The API service under test: `sampan system service` on a private root, driven by real
+clients (the docker CLI, docker-py, docker-compose, testcontainers). Never a mock."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from tests.support.cli import SAMPAN, Result
+
+
+def docker_clis() -> list[str]:
+    """Every docker CLI on this machine: Debian's docker.io (20.10, API 1.41) and a newer
+    one in /usr/local/bin when present."""
+    found = []
+    for path in ("/usr/local/bin/docker", "/usr/bin/docker"):
+        if os.access(path, os.X_OK) and os.path.realpath(path) not in map(os.path.realpath, found):
+            found.append(path)
+    return found
+
+
+class Service:
+    def __init__(self, root: Path, runroot: Path) -> None:
+        self.root, self.runroot = root, runroot
+        self.sock = runroot / "api.sock"
+        self.host = f"unix://{self.sock}"
+        self.config = runroot.parent / "docker-config"   # the clients' own config (logins)
+        self.log = runroot.parent / "service.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "Service":
+        self.config.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, SAMPAN_NO_ZYGOTE="1")
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                SAMPAN + ["--root", str(self.root), "--runroot", str(self.runroot), "system", "service",
+                          "--time", "0", self.host],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"service exited {self.proc.returncode}: {self.log.read_text()}")
+            try:
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.connect(str(self.sock))
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("service did not listen within 20 s")
+
+    def env(self, **extra: str) -> dict:
+        return dict(os.environ, DOCKER_HOST=self.host, DOCKER_CONFIG=str(self.config), DOCKER_BUILDKIT="0",
+                    **extra)
+
+    def docker(self, *args: str, cli: str = "docker", input: bytes | None = None, timeout: float = 60,
+               env: dict | None = None) -> Result:
+        """Run a docker CLI against the service."""
+        exe = cli if os.path.isabs(cli) else shutil.which(cli)
+        assert exe, f"no {cli} on PATH"
+        p = subprocess.run([exe, *args], input=input, capture_output=True, timeout=timeout,
+                           stdin=None if input is not None else subprocess.DEVNULL, env=env or self.env())
+        return Result(p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace"))
+
+    def client(self, **kw):
+        """A docker-py client on the service."""
+        import docker
+        return docker.DockerClient(base_url=self.host, **kw)
+
+    def stop(self) -> str:
+        """Stop the service; its log (a traceback in it fails the test that owns it)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.log.read_text() if self.log.exists() else ""
