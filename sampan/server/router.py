@@ -62,7 +62,10 @@ class Routes:
 
 class Router:
     def __init__(self, groups: list[Routes]) -> None:
+        import os
         self.table = [entry for g in groups for entry in g.table]
+        # SAMPAN_API_TRACE=1: one line per request on the service's stderr (what a client sends)
+        self.trace = os.environ.get("SAMPAN_API_TRACE") == "1"
 
     def _find(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
         allowed = False
@@ -77,6 +80,9 @@ class Router:
         raise ApiError(404, "page not found")
 
     async def dispatch(self, req: Request) -> None:
+        if self.trace:
+            print(f"api: {req.method} {req.path}{'?' if req.query else ''}"
+                  f"{'&'.join(f'{k}={v[-1]}' for k, v in req.query.items())}", file=sys.stderr, flush=True)
         conn = req.conn
         try:
             path = req.path
