@@ -234,3 +234,11 @@ class CheckReport:
     @property
     def problems(self) -> int:
         return sum(1 for f in self.findings if f.kind == "problem")
+
+
+@dataclass
+class DoctorReport:
+    """`doctor`: one finding per host feature (engine.doctor.Finding: name, status ok|warn|
+    missing, detail, fix, needed); ``can_run``: no needed feature is missing."""
+    findings: list = field(default_factory=list)
+    can_run: bool = True
