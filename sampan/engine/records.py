@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from sampan.errors import Conflict, ContainerNotFound
+from sampan.oci.times import now_rfc3339  # noqa: F401  (the engine's modules take it from here)
 from sampan.state.db import Database
 
 SCHEMA = """
@@ -42,11 +43,6 @@ CREATE INDEX IF NOT EXISTS container_exits_removed ON container_exits(removed);
 EXIT_TOMBSTONE_SECONDS = 24 * 3600
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
-
-
-def now_rfc3339() -> str:
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
 
 
 class ContainerRecord:

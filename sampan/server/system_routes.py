@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 
 from sampan import __version__
+from sampan.oci.platform import goarch
 from sampan.server.http import Reply, Request, json_reply
 from sampan.server.router import MAX_VERSION, MIN_VERSION, Routes, version_str
 
@@ -21,7 +22,7 @@ async def ping(req: Request) -> Reply:
 @routes.get("/version")
 async def version(req: Request) -> Reply:
     kernel = platform.release()
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    arch = goarch()
     return json_reply({
         "Platform": {"Name": "sampan"},
         "Components": [{"Name": "Engine", "Version": __version__,
