@@ -28,7 +28,7 @@ from sampan.build.instructions.users import UserError, parse_chmod, resolve_chow
 from sampan.build.parse import Instruction, fail
 from sampan.build.plan import PROXY_ARGS
 from sampan.build.progress import Progress
-from sampan.build.rootfs import MergedView
+from sampan.store.merged_view import MergedView
 from sampan.build.stage_state import StageState
 from sampan.errors import ImageNotFound, SampanError
 from sampan.oci.times import now_rfc3339
