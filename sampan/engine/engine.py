@@ -250,6 +250,25 @@ class Engine:
                 if close:
                     close()
 
+    def build_archive(self, tar_path: str, opts, write) -> tuple[str, list[str]]:
+        """Build from a context tar (engine.options.ArchiveBuildOptions; the API's POST /build);
+        `write(text)` gets the output. Returns (image id, tags)."""
+        from sampan.engine.build_archive import build_archive
+        return build_archive(self, tar_path, opts, write)
+
+    def spool_dir(self) -> str:
+        """Where a front end may spool a client's upload (a build context, an image archive)
+        before handing it to a verb: under the run root, made on first use."""
+        path = self.ctx.paths.runroot / "api-spool"
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return str(path)
+
+    def check_login(self, registry: str | None, username: str, password: str,
+                    tls_verify: bool | None = None) -> str:
+        """Only check the credentials with the registry (kept nowhere); its domain."""
+        from sampan.registry import check_login
+        return check_login(registry, username, password, tls_verify)
+
     def login(self, registry: str | None, username: str, password: str, tls_verify: bool | None = None):
         from sampan.registry import login
         return login(registry, username, password, tls_verify)

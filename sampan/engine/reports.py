@@ -234,3 +234,15 @@ class CheckReport:
     @property
     def problems(self) -> int:
         return sum(1 for f in self.findings if f.kind == "problem")
+
+
+@dataclass
+class ProgressEvent:
+    """One step of a pull or push, for a front end to show its own way (the API server
+    sends Docker's JSON messages). ``id``: the layer (12 hex) or a tag, "" for a whole-image
+    line; ``status``: what happened ("Downloading", "Pull complete", "Digest: sha256:...");
+    ``current``/``total``: bytes so far and expected, while data moves."""
+    status: str
+    id: str = ""
+    current: int | None = None
+    total: int | None = None
