@@ -78,7 +78,8 @@ def build_archive(engine, tar_path: str, opts: ArchiveBuildOptions,
     name = inner_path(opts.dockerfile or "Dockerfile")
     scratch = ctx.paths.runroot / "api-build"
     scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
-    workdir = Path(tempfile.mkdtemp(prefix="context-", dir=scratch))
+    sweep_stale(scratch)
+    workdir = Path(tempfile.mkdtemp(prefix=f"context-{os.getpid()}-", dir=scratch))
     try:
         context = workdir / "context"
         context.mkdir(mode=0o755)
@@ -91,6 +92,21 @@ def build_archive(engine, tar_path: str, opts: ArchiveBuildOptions,
         return result.image_id, list(result.tags)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def sweep_stale(scratch: Path) -> None:
+    """Contexts of builds whose process was killed (its client hung up): a killed process
+    runs no `finally`, so the next build removes what it left."""
+    for entry in scratch.iterdir():
+        parts = entry.name.split("-")
+        if len(parts) < 3 or not parts[1].isdigit():
+            continue
+        try:
+            os.kill(int(parts[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except PermissionError:
+            pass
 
 
 class _Writer:

@@ -138,3 +138,31 @@ def test_bad_build_requests_get_one_clear_400(service, tmp_path):
     assert status == 400 and b"leaked" not in answer, answer
     assert not list((service.runroot / "api-spool").iterdir())
     assert os.path.exists(secret)
+
+
+def test_a_client_hanging_up_mid_build_leaves_nothing_behind(service, tmp_path):
+    import socket
+    import time
+    slow = _tar([_file("Dockerfile", b"FROM busybox\nRUN sleep 37\n")])
+    head = (f"POST /build HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\n"
+            f"Content-Length: {len(slow)}\r\n\r\n").encode()
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(str(service.sock))
+        s.sendall(head + slow)
+        assert s.recv(4096).startswith(b"HTTP/1.1 200")  # the build is under way
+        time.sleep(1)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "sleep 37" in _processes():
+        time.sleep(0.2)
+    assert "sleep 37" not in _processes()
+    # the next build sweeps the killed one's context; nothing of either stays
+    r = service.docker("build", "-q", str(_context(tmp_path)), timeout=180)
+    assert r.rc == 0, r.err
+    assert not list((service.runroot / "api-build").iterdir())
+    assert not list((service.runroot / "api-spool").iterdir())
+
+
+def _processes() -> str:
+    import subprocess
+    return subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
