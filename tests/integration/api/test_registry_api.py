@@ -110,3 +110,44 @@ def test_malformed_registry_auth_is_a_400(service, auth_registry):
     assert status == 400, body
     status, body = http(service, "POST", "/images/create?fromImage=bad..name&tag=1")
     assert 400 <= status < 500, body
+
+
+@pytest.fixture(scope="module")
+def tls_auth_registry(tmp_path_factory):
+    srv = RegistryServer(tmp_path_factory.mktemp("apitlsreg"), users={USER: PASSWORD}, tls=True).start()
+    yield srv
+    srv.stop()
+    srv.wipe()
+
+
+@pytest.fixture
+def trusted(tls_auth_registry, tmp_path, monkeypatch):
+    """The registry's CA in a certs.d the service (started after this) reads."""
+    import shutil
+    certs_d = tmp_path / "certs.d"
+    (certs_d / tls_auth_registry.host).mkdir(parents=True)
+    shutil.copy(tls_auth_registry.cert, certs_d / tls_auth_registry.host / "ca.crt")
+    monkeypatch.setenv("SAMPAN_CERTS_D", str(certs_d))
+    return tls_auth_registry
+
+
+def test_login_push_pull_over_tls(trusted, service, private_config):
+    name = f"{trusted.host}/secure/box:1"
+    r = _login(service, trusted, password="wrong")
+    assert r.rc != 0 and "wrong username or password" in r.err, r.err
+    assert _login(service, trusted).rc == 0
+    assert service.docker("tag", "busybox", name).rc == 0
+    r = service.docker("push", name, timeout=120)
+    assert r.rc == 0 and "digest: sha256:" in r.out, (r.out, r.err)
+    service.cli.ok("rmi", name)
+    r = service.docker("pull", name, timeout=120)
+    assert r.rc == 0 and "Digest: sha256:" in r.out, (r.out, r.err)
+    assert "secure/box" in service.cli.ok("images")
+    assert not private_config.exists()
+
+
+def test_an_untrusted_certificate_is_one_clear_line(service, tls_auth_registry):
+    r = _login(service, tls_auth_registry)
+    assert r.rc != 0 and "certificate verify failed" in r.err, r.err
+    r = service.docker("pull", f"{tls_auth_registry.host}/secure/box:1", timeout=60)
+    assert r.rc != 0 and "certificate" in r.err and len(r.err.strip().splitlines()) == 1, r.err
