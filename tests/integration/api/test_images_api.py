@@ -73,17 +73,23 @@ def test_rmi_of_an_image_in_use_is_a_conflict_with_dockers_message(service, cli)
     assert "conflict: unable to remove repository reference \"busybox\" (must force)" in r.err, r.err
     assert len(r.err.strip().splitlines()) == 1
     assert "busybox" in service.cli.ok("images")
+    # -f takes the tag off and leaves the image to the container that uses it
+    r = service.docker("rmi", "-f", "busybox", cli=cli)
+    assert r.rc == 0 and "Untagged: busybox:latest" in r.out, (r.out, r.err)
+    assert "busybox" not in service.cli.ok("images")
+    service.cli.ok("rm", "user")
 
 
-def test_save_and_load_round_trip_with_the_docker_cli(service, tmp_path):
+@pytest.mark.parametrize("cli", docker_clis())
+def test_save_and_load_round_trip_with_the_docker_cli(service, tmp_path, cli):
     archive = tmp_path / "box.tar"
-    assert service.docker("tag", "busybox", "saved/box:1").rc == 0
-    r = service.docker("save", "-o", str(archive), "saved/box:1")
+    assert service.docker("tag", "busybox", "saved/box:1", cli=cli).rc == 0
+    r = service.docker("save", "-o", str(archive), "saved/box:1", cli=cli)
     assert r.rc == 0, r.err
     with tarfile.open(archive) as t:
         assert "manifest.json" in t.getnames()
-    assert service.docker("rmi", "saved/box:1").rc == 0
-    r = service.docker("load", "-i", str(archive))
+    assert service.docker("rmi", "saved/box:1", cli=cli).rc == 0
+    r = service.docker("load", "-i", str(archive), cli=cli)
     assert r.rc == 0 and "Loaded image: saved/box:1" in r.out, (r.out, r.err)
     assert "saved/box" in service.cli.ok("images")
     out = service.cli.ok("run", "--rm", "saved/box:1", "echo", "from-loaded")
@@ -128,6 +134,11 @@ def test_prune_removes_dangling_images(service):
     r = service.docker("image", "prune", "-f")
     assert r.rc == 0 and image_id in r.out, (r.out, r.err)
     assert service.docker("image", "inspect", image_id).rc != 0
+    assert "busybox" in service.cli.ok("images")  # tagged: kept without -a
+    service.cli.ok("tag", "busybox", "spare/box:1")
+    r = service.docker("image", "prune", "-a", "-f")
+    assert r.rc == 0 and "untagged: spare/box:1" in r.out, (r.out, r.err)
+    assert "spare/box" not in service.cli.ok("images")
 
 
 def test_hostile_names_and_archives_get_one_clear_4xx(service):
