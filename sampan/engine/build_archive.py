@@ -88,7 +88,8 @@ def build_archive(engine, tar_path: str, opts: ArchiveBuildOptions,
         options = BuildOptions(dockerfile_text=text, context_dir=context, dockerfile_name=name,
                                tags=list(opts.tags), build_args=dict(opts.build_args), target=opts.target,
                                no_cache=opts.no_cache, labels=dict(opts.labels))
-        result = engine.build(options, "quiet" if opts.quiet else "plain", _Writer(write), pull=opts.pull)
+        result = engine.build(options, "quiet" if opts.quiet else "plain", _Writer(write), pull=opts.pull,
+                              auths=dict(opts.auths) or None)
         return result.image_id, list(result.tags)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

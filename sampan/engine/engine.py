@@ -230,15 +230,17 @@ class Engine:
         return commit(self.ctx, self.container(ref), repo, changes, message, author)
 
     # ---- images: build (the rest is engine.images) and registry logins ----
-    def build(self, options, progress_mode: str = "auto", stream=None, pull: str = "missing"):
-        """Build an image (sampan.build.executor.BuildOptions) with RUN steps as containers."""
+    def build(self, options, progress_mode: str = "auto", stream=None, pull: str = "missing",
+              auths: dict | None = None):
+        """Build an image (sampan.build.executor.BuildOptions) with RUN steps as containers.
+        ``auths``: {registry: (user, password)} to pull base images with, this build only."""
         from sampan.build.executor import build
         from sampan.build.progress import make_progress
         from sampan.engine.build_backend import EngineBuildBackend
 
         from sampan.engine.build_scratch import sweep_dead
         sweep_dead(self.ctx)  # what killed builds left: containers, mounts, sandboxes, dirs
-        backend = EngineBuildBackend(self.ctx, pull=pull)
+        backend = EngineBuildBackend(self.ctx, pull=pull, auths=auths)
         progress = make_progress(progress_mode, stream)
         try:
             return build(backend, self.ctx.db, options, progress)

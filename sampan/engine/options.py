@@ -87,4 +87,5 @@ class ArchiveBuildOptions(_Options):
     """A build whose context comes as a tar (the API's POST /build): ``dockerfile`` is a
     path inside the context."""
     _DEFAULTS = dict(dockerfile="Dockerfile", tags=[], build_args={}, target=None, no_cache=False,
-                     pull="missing", labels={}, quiet=False)
+                     pull="missing", labels={}, quiet=False,
+                     auths={})  # {registry: (user, password)} for base images (X-Registry-Config)

@@ -14,6 +14,7 @@ import os
 from sampan.server.errors import ApiError
 from sampan.server.http import Reply, Request
 from sampan.server.progress_json import send_json_stream
+from sampan.server.registry_auth import decode_auth_map
 from sampan.server.router import Routes
 
 routes = Routes()
@@ -57,7 +58,7 @@ def _options(req: Request):
         tags=[t for t in req.q_list("t") if t], build_args=_json_map(req, "buildargs"),
         target=req.q("target") or None, no_cache=req.q_bool("nocache"),
         pull="always" if req.q_bool("pull") else "missing", labels=_json_map(req, "labels"),
-        quiet=req.q_bool("q"))
+        quiet=req.q_bool("q"), auths=decode_auth_map(req.headers.get("x-registry-config")))
 
 
 def _messages(quiet: bool):

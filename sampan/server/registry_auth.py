@@ -34,6 +34,26 @@ def decode_auth(value: str | None) -> tuple[str, str] | None:
     return credentials_of(data, "X-Registry-Auth header")
 
 
+def decode_auth_map(value: str | None) -> dict[str, tuple[str, str]]:
+    """X-Registry-Config (a build's): base64url JSON {registry: AuthConfig}, every login the
+    client has; {registry: (username, password)} for those with a user."""
+    if not value or not value.strip():
+        return {}
+    raw = value.strip()
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "invalid X-Registry-Config header: not base64-encoded JSON") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ApiError(400, "invalid X-Registry-Config header: not a JSON object of logins")
+    out = {}
+    for server, entry in data.items():
+        creds = credentials_of(entry, "X-Registry-Config header")
+        if creds:
+            out[server] = creds
+    return out
+
+
 def credentials_of(data: dict, what: str) -> tuple[str, str] | None:
     """(username, password) from an AuthConfig object; None when it names no user."""
     user, password = data.get("username") or "", data.get("password") or ""

@@ -151,3 +151,24 @@ def test_an_untrusted_certificate_is_one_clear_line(service, tls_auth_registry):
     assert r.rc != 0 and "certificate verify failed" in r.err, r.err
     r = service.docker("pull", f"{tls_auth_registry.host}/secure/box:1", timeout=60)
     assert r.rc != 0 and "certificate" in r.err and len(r.err.strip().splitlines()) == 1, r.err
+
+
+def test_build_pulls_a_private_base_image_with_the_clients_logins(service, auth_registry, private_config,
+                                                                   tmp_path):
+    base = f"{auth_registry.host}/team/base:1"
+    assert _login(service, auth_registry).rc == 0
+    assert service.docker("tag", "busybox", base).rc == 0
+    assert service.docker("push", base, timeout=120).rc == 0
+    assert service.docker("rmi", base).rc == 0
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM {base}\nRUN echo private > /p\n")
+    # a client with no login: the registry refuses the base image
+    anonymous = {**service.env(), "DOCKER_CONFIG": str(tmp_path / "nobody")}
+    r = service.docker("build", "-t", "from-private", str(ctx), env=anonymous, timeout=180)
+    assert r.rc != 0 and "authentication" in r.err, (r.out, r.err)
+    # the logged-in client sends its logins (X-Registry-Config) with the build
+    r = service.docker("build", "-t", "from-private", str(ctx), timeout=180)
+    assert r.rc == 0, (r.out, r.err)
+    assert service.cli.ok("run", "--rm", "from-private", "cat", "/p").strip() == "private"
+    assert not private_config.exists()
