@@ -19,6 +19,7 @@ from typing import Callable
 
 from sampan.engine.context import Context
 from sampan.engine.options import ArchiveBuildOptions
+from sampan.engine.reports import BuildEvent
 from sampan.errors import InvalidArgument, UnsafeArchive
 
 DOCKERFILE_MAX = 4 << 20
@@ -70,9 +71,9 @@ def read_dockerfile(context: Path, name: str) -> str:
 
 
 def build_archive(engine, tar_path: str, opts: ArchiveBuildOptions,
-                  write: Callable[[str], None]) -> tuple[str, list[str]]:
-    """Unpack, build, clean up. `write` gets the build's output text as it comes.
-    Returns (image id, tags)."""
+                  on_event: Callable[[BuildEvent], None]) -> tuple[str, list[str]]:
+    """Unpack, build, clean up. `on_event` gets the build's progress as it comes (nothing
+    with ``quiet``). Returns (image id, tags)."""
     from sampan.build.executor import BuildOptions
     ctx: Context = engine.ctx
     name = inner_path(opts.dockerfile or "Dockerfile")
@@ -88,8 +89,8 @@ def build_archive(engine, tar_path: str, opts: ArchiveBuildOptions,
         options = BuildOptions(dockerfile_text=text, context_dir=context, dockerfile_name=name,
                                tags=list(opts.tags), build_args=dict(opts.build_args), target=opts.target,
                                no_cache=opts.no_cache, labels=dict(opts.labels))
-        result = engine.build(options, "quiet" if opts.quiet else "plain", _Writer(write), pull=opts.pull,
-                              auths=dict(opts.auths) or None)
+        result = engine.build(options, "quiet" if opts.quiet else "plain", None, pull=opts.pull,
+                              auths=dict(opts.auths) or None, on_event=on_event)
         return result.image_id, list(result.tags)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -108,21 +109,3 @@ def sweep_stale(scratch: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
         except PermissionError:
             pass
-
-
-class _Writer:
-    """A text stream for the build's plain progress that hands each write on."""
-
-    def __init__(self, write: Callable[[str], None]) -> None:
-        self._write = write
-
-    def write(self, text: str) -> int:
-        if text:
-            self._write(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False

@@ -231,9 +231,10 @@ class Engine:
 
     # ---- images: build (the rest is engine.images) and registry logins ----
     def build(self, options, progress_mode: str = "auto", stream=None, pull: str = "missing",
-              auths: dict | None = None):
+              auths: dict | None = None, on_event=None):
         """Build an image (sampan.build.executor.BuildOptions) with RUN steps as containers.
-        ``auths``: {registry: (user, password)} to pull base images with, this build only."""
+        ``auths``: {registry: (user, password)} to pull base images with, this build only;
+        ``on_event``: typed BuildEvents (engine.reports) instead of the text views."""
         from sampan.build.executor import build
         from sampan.build.progress import make_progress
         from sampan.engine.build_backend import EngineBuildBackend
@@ -241,7 +242,11 @@ class Engine:
         from sampan.engine.build_scratch import sweep_dead
         sweep_dead(self.ctx)  # what killed builds left: containers, mounts, sandboxes, dirs
         backend = EngineBuildBackend(self.ctx, pull=pull, auths=auths)
-        progress = make_progress(progress_mode, stream)
+        if on_event is not None and progress_mode != "quiet":
+            from sampan.engine.build_events import EventProgress
+            progress = EventProgress(on_event)
+        else:
+            progress = make_progress(progress_mode, stream)
         try:
             return build(backend, self.ctx.db, options, progress)
         finally:
@@ -252,11 +257,11 @@ class Engine:
                 if close:
                     close()
 
-    def build_archive(self, tar_path: str, opts, write) -> tuple[str, list[str]]:
+    def build_archive(self, tar_path: str, opts, on_event) -> tuple[str, list[str]]:
         """Build from a context tar (engine.options.ArchiveBuildOptions; the API's POST /build);
-        `write(text)` gets the output. Returns (image id, tags)."""
+        `on_event(BuildEvent)` gets the progress. Returns (image id, tags)."""
         from sampan.engine.build_archive import build_archive
-        return build_archive(self, tar_path, opts, write)
+        return build_archive(self, tar_path, opts, on_event)
 
     def spool_dir(self) -> str:
         """Where a front end may spool a client's upload (a build context, an image archive)

@@ -246,3 +246,16 @@ class ProgressEvent:
     id: str = ""
     current: int | None = None
     total: int | None = None
+
+
+@dataclass
+class BuildEvent:
+    """One moment of a build, for a front end to show its own way (the API server: Docker's
+    {"stream": ...} lines). ``kind``: "step" (``text`` its title, "[2/3] RUN make"),
+    "output" (a line a step printed), "note" (what a step did), "cached", "done"
+    (``seconds`` it took), "error" (``text`` why), "message" (a block: warnings, a failed
+    step's last output). ``step`` numbers the steps in the order they started."""
+    kind: str
+    step: int = 0
+    text: str = ""
+    seconds: float = 0.0

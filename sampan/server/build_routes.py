@@ -3,7 +3,7 @@
 The body is the context as a tar (maybe gzip). It is spooled to a file under the run
 root, unpacked by the engine with its hardened extractor into a scratch directory and
 built from there; both are removed afterwards. The answer is Docker's JSON stream:
-{"stream": text} lines of output, then {"aux": {"ID": ...}} and "Successfully built"
+{"stream": text} lines (the engine's typed BuildEvents, rendered as the classic builder's), then {"aux": {"ID": ...}} and "Successfully built"
 (docker-py finds the image id in either), or an errorDetail if the build fails.
 """
 
@@ -13,7 +13,7 @@ import os
 
 from sampan.server.errors import ApiError
 from sampan.server.http import Reply, Request
-from sampan.server.progress_json import send_json_stream
+from sampan.server.progress_json import BuildLines, send_json_stream
 from sampan.server.registry_auth import decode_auth_map
 from sampan.server.router import Routes
 
@@ -62,6 +62,8 @@ def _options(req: Request):
 
 
 def _messages(quiet: bool):
+    lines = BuildLines()
+
     def convert(item) -> list[dict]:
         if isinstance(item, tuple):
             _, image_id, tags = item
@@ -70,7 +72,7 @@ def _messages(quiet: bool):
                 return done + [{"stream": image_id + "\n"}]
             done.append({"stream": f"Successfully built {image_id.split(':')[-1][:12]}\n"})
             return done + [{"stream": f"Successfully tagged {t}\n"} for t in tags]
-        return [{"stream": item}]
+        return lines(item)
     return convert
 
 

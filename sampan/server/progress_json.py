@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator, Callable
 
-from sampan.engine.reports import ProgressEvent
+from sampan.engine.reports import BuildEvent, ProgressEvent
 from sampan.server.errors import ApiError
 from sampan.server.routes_common import race_client
 
@@ -47,6 +47,34 @@ def _size(n: int) -> str:
             return f"{n:.4g}{unit}" if unit != "B" else f"{n}B"
         n /= 1000
     return f"{n}"
+
+
+class BuildLines:
+    """BuildEvents as the classic builder's {"stream": ...} lines: "Step 2/3 : RUN make",
+    the step's output, " ---> Using cache". The builder's own bookkeeping steps
+    ([internal] loads, exporting) are not shown, as Docker's classic builder has none."""
+
+    def __init__(self) -> None:
+        self._hidden: set[int] = set()
+
+    def __call__(self, ev: BuildEvent) -> list[dict]:
+        if ev.kind == "step":
+            label, sep, rest = ev.text.partition("] ")
+            if not ev.text.startswith("[") or not sep or label.startswith("[internal"):
+                self._hidden.add(ev.step)
+                return []
+            return [stream_message(f"Step {label[1:]} : {rest}\n")]
+        if ev.step in self._hidden:
+            return []
+        if ev.kind == "output":
+            return [stream_message(ev.text + "\n")]
+        if ev.kind == "cached":
+            return [stream_message(" ---> Using cache\n")]
+        if ev.kind == "note":
+            return [stream_message(f" ---> {ev.text}\n")]
+        if ev.kind == "message":
+            return [stream_message(ev.text if ev.text.endswith("\n") else ev.text + "\n")]
+        return []  # done; error: the errorDetail that ends the stream says it
 
 
 def stream_message(text: str) -> dict:

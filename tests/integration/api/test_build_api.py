@@ -35,6 +35,7 @@ def test_docker_build_then_run(service, tmp_path, cli):
     r = service.docker("build", "-t", "built/x:1", "--build-arg", "GREETING=hi", str(ctx), cli=cli, timeout=180)
     assert r.rc == 0, (r.out, r.err)
     assert "Successfully built" in r.out and "Successfully tagged built/x:1" in r.out, r.out
+    assert "Step 2/3 : RUN echo" in r.out and "[internal]" not in r.out, r.out
     out = service.cli.ok("run", "--rm", "built/x:1")
     assert out.split("\n")[:2] == ["hi from run", "data from copy"], out
     assert not list((service.runroot / "api-spool").iterdir())

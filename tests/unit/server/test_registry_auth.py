@@ -39,3 +39,17 @@ def test_progress_messages_have_dockers_shape():
     moving = progress_message(ProgressEvent("Downloading", "abc", 500, 1000))
     assert moving["progressDetail"] == {"current": 500, "total": 1000} and "500B/1kB" in moving["progress"]
     assert error_message("boom") == {"errorDetail": {"message": "boom"}, "error": "boom"}
+
+
+def test_build_events_read_as_the_classic_builders_lines():
+    from sampan.engine.reports import BuildEvent
+    from sampan.server.progress_json import BuildLines
+    lines = BuildLines()
+    events = [BuildEvent("step", 1, "[internal] load build definition from Dockerfile"),
+              BuildEvent("note", 1, "transferring dockerfile: 20B done"),
+              BuildEvent("step", 2, "[1/2] FROM busybox"), BuildEvent("done", 2),
+              BuildEvent("step", 3, "[2/2] RUN echo hi"), BuildEvent("output", 3, "hi"),
+              BuildEvent("step", 4, "[2/2] COPY . /"), BuildEvent("cached", 4),
+              BuildEvent("step", 5, "exporting to image"), BuildEvent("note", 5, "writing image x")]
+    text = "".join(m["stream"] for ev in events for m in lines(ev))
+    assert text == "Step 1/2 : FROM busybox\nStep 2/2 : RUN echo hi\nhi\nStep 2/2 : COPY . /\n ---> Using cache\n"
