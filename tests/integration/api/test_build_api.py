@@ -167,3 +167,16 @@ def test_a_client_hanging_up_mid_build_leaves_nothing_behind(service, tmp_path):
 def _processes() -> str:
     import subprocess
     return subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+def test_docker_compose_builds_its_service_image(service, tmp_path):
+    import subprocess
+    ctx = _context(tmp_path)
+    (ctx / "docker-compose.yml").write_text(
+        "version: '3'\nservices:\n  app:\n    build:\n      context: .\n      args:\n"
+        "        GREETING: compose\n    image: composed/app:1\n")
+    p = subprocess.run(["/usr/bin/docker-compose", "-p", "apibuild", "build"], cwd=ctx, env=service.env(),
+                       capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    out = service.cli.ok("run", "--rm", "composed/app:1")
+    assert out.startswith("compose from run"), out

@@ -106,6 +106,8 @@ def test_docker_py_lists_gets_and_saves(service):
         data = b"".join(img.save())
         with tarfile.open(fileobj=io.BytesIO(data)) as t:
             assert "manifest.json" in t.getnames()
+        [loaded] = client.images.load(data)
+        assert loaded.id == img.id
         img.tag("pyrepo/box", "2")
         assert "pyrepo/box:2" in client.images.get("pyrepo/box:2").tags
         client.images.remove("pyrepo/box:2")
