@@ -55,9 +55,14 @@ def _remove(engine, name: str, force: bool):
         users = [c for c in engine.containers.list(ListOptions(all=True)) if c.image_id == image.id]
         if not users:
             raise
-        raise ApiError(409, f'conflict: unable to remove repository reference "{name}" (must force) - '
-                            f"container {users[0].id[:12]} is using its referenced image "
-                            f"{image.id.split(':')[-1][:12]}") from None
+        short = image.id.split(":")[-1][:12]
+        if image.id.split(":")[-1].startswith(name.split(":")[-1]) and name not in image.repo_tags:
+            message = (f"conflict: unable to delete {short} (must be forced) - image is being used "
+                       f"by container {users[0].id[:12]}")
+        else:
+            message = (f'conflict: unable to remove repository reference "{name}" (must force) - '
+                       f"container {users[0].id[:12]} is using its referenced image {short}")
+        raise ApiError(409, message) from None
 
 
 def _prune(engine, all_: bool):

@@ -38,6 +38,10 @@ def test_docker_build_then_run(service, tmp_path, cli):
     assert "Step 2/3 : RUN echo" in r.out and "[internal]" not in r.out, r.out
     out = service.cli.ok("run", "--rm", "built/x:1")
     assert out.split("\n")[:2] == ["hi from run", "data from copy"], out
+    r = service.docker("run", "-d", "--name", "built-x", "built/x:1", cli=cli)
+    assert r.rc == 0, r.err
+    assert service.cli.ok("wait", "built-x").strip() == "0"
+    assert service.cli.ok("logs", "built-x").split("\n")[:2] == ["hi from run", "data from copy"]
     assert not list((service.runroot / "api-spool").iterdir())
     assert not list((service.runroot / "api-build").iterdir())
 

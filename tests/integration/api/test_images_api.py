@@ -73,6 +73,9 @@ def test_rmi_of_an_image_in_use_is_a_conflict_with_dockers_message(service, cli)
     assert "conflict: unable to remove repository reference \"busybox\" (must force)" in r.err, r.err
     assert len(r.err.strip().splitlines()) == 1
     assert "busybox" in service.cli.ok("images")
+    image_id = service.cli.ok("image", "inspect", "--format", "{{.Id}}", "busybox").strip()
+    r = service.docker("rmi", image_id.split(":")[1][:12], cli=cli)
+    assert r.rc != 0 and "conflict: unable to delete" in r.err and "(must be forced)" in r.err, r.err
     # -f takes the tag off and leaves the image to the container that uses it
     r = service.docker("rmi", "-f", "busybox", cli=cli)
     assert r.rc == 0 and "Untagged: busybox:latest" in r.out, (r.out, r.err)
