@@ -13,7 +13,6 @@ import sys
 
 from sampan.engine import security
 from sampan.engine.context import Context
-from sampan.engine.layered import LayeredRoot
 from sampan.engine.mounts import MountPlan, parse_tmpfs, parse_volume
 from sampan.engine.names import random_name
 from sampan.engine.options import RunOptions
@@ -23,6 +22,7 @@ from sampan.specgen import units
 from sampan.specgen.command import merge_command, merge_env
 from sampan.specgen.users import resolve_user
 from sampan.state.atomic import atomic_write_bytes, atomic_write_json
+from sampan.store.merged_view import MergedView
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
@@ -91,7 +91,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         seen.add(p.destination)
     user_spec = opts.user if opts.user is not None else (icfg.get("User") or "")
     lowers = ctx.images.layer_dirs(image)
-    exec_user = resolve_user(LayeredRoot(lowers), user_spec)
+    exec_user = resolve_user(MergedView(lowers), user_spec)
     workdir = opts.workdir or icfg.get("WorkingDir") or "/"
     if not workdir.startswith("/"):
         raise InvalidArgument(f"the working directory {workdir!r} is not an absolute path")

@@ -11,7 +11,7 @@ from typing import BinaryIO, Callable
 from sampan.engine import filters as flt
 from sampan.engine.context import Context
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
-from sampan.engine.reports import (ImageHistoryItem, ImagePruneReport, ImageRemoveReport,
+from sampan.engine.reports import (ImageHistoryItem, ImageTreeReport, ImagePruneReport, ImageRemoveReport,
                                    ImageSummary, ProgressEvent)
 from sampan.errors import Conflict, SampanError
 from sampan.oci.times import parse_time
@@ -89,6 +89,16 @@ class ImagesAPI:
                                  created_by=r.get("created_by") or "", size=r.get("size") or 0,
                                  comment=r.get("comment") or "", tags=list(r.get("tags") or []))
                 for r in self.ctx.images.history(ref)]
+
+    def tree(self, refs: list[str] | None = None) -> ImageTreeReport:
+        """`image tree`: the given images (every tagged one by default) as a tree of shared layers."""
+        from sampan.engine.image_tree import image_tree
+        store = self.ctx.images
+        if refs:
+            infos = [store.resolve(r) for r in refs]
+        else:
+            infos = [i for i in store.list_images(all=True) if i.repo_tags] or store.list_images(all=True)
+        return image_tree(infos)
 
     def tag(self, source: str, target: str) -> None:
         self.ctx.images.tag(source, target)

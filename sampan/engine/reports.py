@@ -237,6 +237,36 @@ class CheckReport:
 
 
 @dataclass
+class DoctorReport:
+    """`doctor`: one finding per host feature (engine.doctor.Finding: name, status ok|warn|
+    missing, detail, fix, needed); ``can_run``: no needed feature is missing."""
+    findings: list = field(default_factory=list)
+    can_run: bool = True
+
+
+@dataclass
+class LayerNode:
+    """One layer of `image tree`: the layers below it are its ancestors in the tree, so a
+    node shared by several images appears once. ``images``: the images whose top layer it is."""
+    diff_id: str
+    size: int                      # uncompressed bytes (the blob's when unknown)
+    created_by: str                # the instruction that made it, from the image's history
+    users: int                     # how many of the shown images stand on it
+    images: list[str] = field(default_factory=list)
+    children: list = field(default_factory=list)
+
+
+@dataclass
+class ImageTreeReport:
+    """`image tree`: roots of the layer tree; ``stored``: bytes of the distinct layers,
+    ``unshared``: what the images would take if none shared a layer."""
+    roots: list = field(default_factory=list)
+    stored: int = 0
+    unshared: int = 0
+    images: int = 0
+
+
+@dataclass
 class ProgressEvent:
     """One step of a pull or push, for a front end to show its own way (the API server
     sends Docker's JSON messages). ``id``: the layer (12 hex) or a tag, "" for a whole-image
