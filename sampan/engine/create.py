@@ -119,8 +119,9 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     return config, image
 
 
-def image_for_run(ctx: Context, ref: str, pull: str):
-    """The local image, pulled first when Docker would (`--pull missing` is the default)."""
+def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None):
+    """The local image, pulled first when Docker would (`--pull missing` is the default).
+    ``auths``: {registry domain: (user, password)} for this call (a build's X-Registry-Config)."""
     from sampan.errors import ImageNotFound, SampanError
 
     if pull not in ("missing", "always", "never"):
@@ -139,10 +140,19 @@ def image_for_run(ctx: Context, ref: str, pull: str):
         sys.stderr.write(f"Unable to find image '{familiar}' locally\n")
     from sampan.registry import pull as registry_pull
     try:
-        return registry_pull(ctx.images, ref)
+        return registry_pull(ctx.images, ref, auth=_auth_for(ref, auths))
     except SampanError as e:
         raise ImageNotFound(f"{e.message} (`sampan images` lists local images; `sampan import` or "
                             f"`sampan load` adds one without a registry)") from None
+
+
+def _auth_for(ref: str, auths: dict | None):
+    if not auths:
+        return None
+    from sampan.oci.reference import parse_reference
+    from sampan.registry.names import normalize_login_target
+    domain = normalize_login_target(parse_reference(ref).domain)
+    return next((cred for key, cred in auths.items() if normalize_login_target(key) == domain), None)
 
 
 def _looks_like_id(ref: str) -> bool:

@@ -264,3 +264,28 @@ class ImageTreeReport:
     stored: int = 0
     unshared: int = 0
     images: int = 0
+
+
+@dataclass
+class ProgressEvent:
+    """One step of a pull or push, for a front end to show its own way (the API server
+    sends Docker's JSON messages). ``id``: the layer (12 hex) or a tag, "" for a whole-image
+    line; ``status``: what happened ("Downloading", "Pull complete", "Digest: sha256:...");
+    ``current``/``total``: bytes so far and expected, while data moves."""
+    status: str
+    id: str = ""
+    current: int | None = None
+    total: int | None = None
+
+
+@dataclass
+class BuildEvent:
+    """One moment of a build, for a front end to show its own way (the API server: Docker's
+    {"stream": ...} lines). ``kind``: "step" (``text`` its title, "[2/3] RUN make"),
+    "output" (a line a step printed), "note" (what a step did), "cached", "done"
+    (``seconds`` it took), "error" (``text`` why), "message" (a block: warnings, a failed
+    step's last output). ``step`` numbers the steps in the order they started."""
+    kind: str
+    step: int = 0
+    text: str = ""
+    seconds: float = 0.0
