@@ -265,8 +265,9 @@ class Engine:
 
     def spool_dir(self) -> str:
         """Where a front end may spool a client's upload (a build context, an image archive)
-        before handing it to a verb: under the run root, made on first use."""
-        path = self.ctx.paths.runroot / "api-spool"
+        before handing it to a verb: under the root, on disk (the run root is often a tmpfs,
+        and a context can be gigabytes), made on first use."""
+        path = self.ctx.paths.root / "api-spool"
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         return str(path)
 

@@ -42,7 +42,7 @@ def test_docker_build_then_run(service, tmp_path, cli):
     assert r.rc == 0, r.err
     assert service.cli.ok("wait", "built-x").strip() == "0"
     assert service.cli.ok("logs", "built-x").split("\n")[:2] == ["hi from run", "data from copy"]
-    assert not list((service.runroot / "api-spool").iterdir())
+    assert not list((service.root / "api-spool").iterdir())
     assert not list((service.runroot / "api-build").iterdir())
 
 
@@ -141,7 +141,7 @@ def test_bad_build_requests_get_one_clear_400(service, tmp_path):
     link = _tar([_link("Dockerfile", str(secret))])
     status, answer = http(service, "POST", "/build", link, {"Content-Type": "application/x-tar"})
     assert status == 400 and b"leaked" not in answer, answer
-    assert not list((service.runroot / "api-spool").iterdir())
+    assert not list((service.root / "api-spool").iterdir())
     assert os.path.exists(secret)
 
 
@@ -165,7 +165,7 @@ def test_a_client_hanging_up_mid_build_leaves_nothing_behind(service, tmp_path):
     r = service.docker("build", "-q", str(_context(tmp_path)), timeout=180)
     assert r.rc == 0, r.err
     assert not list((service.runroot / "api-build").iterdir())
-    assert not list((service.runroot / "api-spool").iterdir())
+    assert not list((service.root / "api-spool").iterdir())
 
 
 def _processes() -> str:
