@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "network": ("network", "Manage networks"),
     "container": ("groups", "Manage containers"),
     "image": ("groups", "Manage images"),
+    "compose": ("compose", "Run docker-compose against sampan's API (starting the service when needed)"),
     "system": ("system", "Manage sampan"),
     "info": ("system", "Display system-wide information"),
     "version": ("system", "Show the sampan version information"),
