@@ -18,7 +18,7 @@ HTTPD = ("mkdir -p /www && echo 'hello from sampan' > /www/index.html && exec ht
 
 
 @contextmanager
-def testcontainers_env(service):
+def tc_settings(service):
     """testcontainers reads its settings from the environment when imported and when a
     client is made: set them for the test's duration only. On a machine with /.dockerenv
     testcontainers would reach containers through their bridge's gateway: the connection
@@ -62,7 +62,7 @@ def fetch(url: str, timeout: float = 20) -> bytes:
                     reason="testcontainers inspects the image first (branch api-images); on after its merge")
 def test_a_web_server_with_an_exposed_port(service):
     from testcontainers.core.container import DockerContainer
-    with testcontainers_env(service):
+    with tc_settings(service):
         container = (DockerContainer("busybox").with_command(["sh", "-c", HTTPD]).with_exposed_ports(8080)
                      .with_env("ROLE", "web").with_kwargs(labels={"suite": "testcontainers"}))
         with container:
@@ -85,7 +85,7 @@ def test_a_web_server_with_an_exposed_port(service):
 def test_waiting_for_a_log_line(service):
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.wait_strategies import LogMessageWaitStrategy
-    with testcontainers_env(service):
+    with tc_settings(service):
         container = (DockerContainer("busybox").with_command(["sh", "-c", "echo ready; exec sleep 300"])
                      .waiting_for(LogMessageWaitStrategy("ready")))
         with container:
