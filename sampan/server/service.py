@@ -22,6 +22,7 @@ import os
 import signal
 import socket
 import sys
+import time
 
 from sampan import __version__
 from sampan.errors import InvalidArgument, SampanError
@@ -31,6 +32,7 @@ from sampan.server.router import MAX_VERSION, Router, version_str
 
 SD_LISTEN_FDS_START = 3
 IDLE_CONNECTION = 300.0   # seconds a kept-alive connection may wait for its next request
+STOP_GRACE = 5.0          # seconds calls get to end at shutdown before their children are killed
 
 
 def socket_path(address: str | None, runroot: str) -> str:
@@ -116,6 +118,7 @@ class Service:
         self.idle_connection = float(os.environ.get("SAMPAN_API_IDLE_CONNECTION") or IDLE_CONNECTION)
         self.children = Children(spec)
         self.connections = 0
+        self.serving: set[asyncio.Task] = set()
         self.stopping: asyncio.Event | None = None
         from sampan.server import routes
         self.router = Router(routes.all_groups())
@@ -145,6 +148,30 @@ class Service:
                     os.unlink(self.path)
                 except FileNotFoundError:
                     pass
+            await self._close_all()
+
+    async def _close_all(self) -> None:
+        """Hang up on every client, which ends the calls they wait for (a cancelled call
+        kills its child); then no child may outlive the service: the rest get SIGTERM,
+        and SIGKILL after STOP_GRACE seconds."""
+        for task in list(self.serving):
+            task.cancel()
+        if self.serving:
+            await asyncio.wait(list(self.serving), timeout=STOP_GRACE)
+        deadline = time.monotonic() + STOP_GRACE
+        sig = signal.SIGTERM
+        while self.children.live:
+            for pid in list(self.children.live):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            await asyncio.sleep(0.05)
+            self.children._reap()
+            if time.monotonic() > deadline + STOP_GRACE:
+                break   # stuck in the kernel: nothing more a signal can do
+            if time.monotonic() > deadline:
+                sig = signal.SIGKILL
 
     async def _accept(self, listener: socket.socket) -> None:
         loop = asyncio.get_running_loop()
@@ -153,7 +180,9 @@ class Service:
             sock.setblocking(False)
             self.children.track_fd(sock.fileno())
             self.connections += 1
-            asyncio.ensure_future(self._serve(sock))
+            task = asyncio.ensure_future(self._serve(sock))
+            self.serving.add(task)
+            task.add_done_callback(self.serving.discard)
 
     async def _serve(self, sock: socket.socket) -> None:
         import h11

@@ -280,3 +280,29 @@ def test_listen_fds_for_another_process_is_ignored(sampan, procs):
                 env={"LISTEN_PID": "1", "LISTEN_FDS": "1"})
     svc.wait_listening()
     assert os.path.exists(svc.sock)
+
+
+def test_sigterm_with_calls_in_flight_leaves_no_child(sampan, procs):
+    """A client blocked in `wait` on a running container holds a child of the service:
+    SIGTERM ends the service and that child, and the container goes on."""
+    svc = procs("--time", "0", f"unix://{sampan.runroot / 'api.sock'}")
+    svc.wait_listening()
+    status, body = request(svc.sock, "POST", "/containers/create?name=long", {"Image": "busybox", "Cmd": ["sleep", "300"]})
+    assert status == 201
+    assert request(svc.sock, "POST", "/containers/long/start")[0] == 204
+    waiter = socket.socket(socket.AF_UNIX)
+    try:
+        waiter.connect(svc.sock)
+        waiter.sendall(b"POST /containers/long/wait HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        waiter.settimeout(20)
+        assert waiter.recv(4096).startswith(b"HTTP/1.1 200 ")   # the wait is in place
+        assert children_of(svc.p.pid) != []
+        svc.p.send_signal(signal.SIGTERM)
+        assert svc.p.wait(15) == 0
+        deadline = time.monotonic() + 5
+        while service_processes(sampan.root) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert service_processes(sampan.root) == []
+    finally:
+        waiter.close()
+    assert "Up " in sampan.ok("ps", "--filter", "name=long", "--format", "{{.Status}}")
