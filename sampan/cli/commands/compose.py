@@ -84,9 +84,8 @@ def main(command: str, argv: list[str], g) -> int:
         raise SampanError("no compose program found: install Debian's docker-compose package "
                           "(apt-get install docker-compose)")
     g.engine()  # root and a usable state, checked as for every command
-    from sampan.server.service import socket_path
     from sampan.state.paths import Paths
-    path = socket_path(None, str(Paths.from_env(g.root, g.runroot).runroot))
+    path = str(Paths.from_env(g.root, g.runroot).runroot / "sampan.sock")   # the service's default
     ensure_service(g, path)
     env = dict(os.environ, DOCKER_HOST=f"unix://{path}")
     env.setdefault("DOCKER_BUILDKIT", "0")   # the service builds with the classic POST /build

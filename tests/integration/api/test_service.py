@@ -306,3 +306,37 @@ def test_sigterm_with_calls_in_flight_leaves_no_child(sampan, procs):
     finally:
         waiter.close()
     assert "Up " in sampan.ok("ps", "--filter", "name=long", "--format", "{{.Status}}")
+
+
+@pytest.mark.parametrize("fds, what", [("1", "file"), ("2", "socket")])
+def test_a_bad_inherited_socket_is_one_line(sampan, tmp_path, fds, what):
+    """LISTEN_PID names the service but fd 3 is a plain file, or systemd passed two
+    sockets: one line, no traceback, nothing made."""
+    target = tmp_path / "not-a-socket"
+    target.write_text("")
+    if what == "socket":
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(str(tmp_path / "s.sock"))
+        s.listen(1)
+        fd = s.fileno()
+    else:
+        s = None
+        fd = os.open(target, os.O_RDONLY)
+    try:
+        code = ("import os, sys; fd = int(sys.argv[1]); os.dup2(fd, 3); os.close(fd); "
+                "os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS=sys.argv[2]); "
+                "os.execv(sys.executable, [sys.executable] + sys.argv[3:])")
+        p = subprocess.run([sys.executable, "-c", code, str(fd), fds] + SAMPAN[1:] + [
+            "--root", str(sampan.root), "--runroot", str(sampan.runroot), "system", "service", "--time", "0"],
+            capture_output=True, text=True, pass_fds=(fd,), timeout=30, stdin=subprocess.DEVNULL,
+            env=dict(os.environ, SAMPAN_NO_ZYGOTE="1"))
+    finally:
+        if s is not None:
+            s.close()
+        else:
+            os.close(fd)
+    assert p.returncode != 0
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sampan: "), p.stderr
+    assert ("not a socket" in lines[0] or "unusable" in lines[0]) if what == "file" else "2 sockets" in lines[0]
+    assert not (sampan.runroot / "sampan.sock").exists()
