@@ -340,3 +340,22 @@ def test_a_bad_inherited_socket_is_one_line(sampan, tmp_path, fds, what):
     assert len(lines) == 1 and lines[0].startswith("sampan: "), p.stderr
     assert ("not a socket" in lines[0] or "unusable" in lines[0]) if what == "file" else "2 sockets" in lines[0]
     assert not (sampan.runroot / "sampan.sock").exists()
+
+
+def test_the_socket_belongs_to_the_sampan_group_when_it_exists(sampan, procs):
+    import grp
+    made = False
+    try:
+        grp.getgrnam("sampan")
+    except KeyError:
+        subprocess.run(["groupadd", "--system", "sampan"], check=True, capture_output=True)
+        made = True
+    try:
+        gid = grp.getgrnam("sampan").gr_gid
+        svc = procs("--time", "0", f"unix://{sampan.runroot / 'api.sock'}")
+        svc.wait_listening()
+        st = os.stat(svc.sock)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, gid, 0o660)
+    finally:
+        if made:
+            subprocess.run(["groupdel", "sampan"], capture_output=True)
