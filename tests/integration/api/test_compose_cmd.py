@@ -29,6 +29,19 @@ services:
     command: ["sleep", "300"]
 """
 
+# No network of its own: compose then asks for no network endpoint at all.
+COMPOSE_NO_NET = """\
+services:
+  web:
+    image: busybox
+    command: ["sleep", "300"]
+    network_mode: none
+    environment:
+      ROLE: web
+    labels:
+      suite: compose
+"""
+
 needs_compose = pytest.mark.skipif(not shutil.which("docker-compose"), reason="no docker-compose")
 
 
@@ -76,21 +89,33 @@ def test_no_compose_program_is_one_clear_line(sampan, tmp_path):
     assert not (sampan.runroot / "sampan.sock").exists()
 
 
-@needs_compose
-@pytest.mark.skipif(not _has_route("POST", "/networks/create") or not _has_route("GET", "/images/busybox/json"),
-                    reason="compose up needs the network and image endpoints (branches api-objects, api-images)")
-def test_compose_up_ps_down_a_busybox_service(sampan, tmp_path):
-    (tmp_path / "compose.yaml").write_text(COMPOSE)
+def up_ps_down(sampan, project) -> None:
     try:
-        up = compose(sampan, tmp_path, "up", "-d")
+        up = compose(sampan, project, "up", "-d")
         assert up.returncode == 0, up.stderr
-        ps = compose(sampan, tmp_path, "ps")
+        ps = compose(sampan, project, "ps")
         assert ps.returncode == 0, ps.stderr
         assert "infra_web_1" in ps.stdout and "Up" in ps.stdout
         assert "infra_web_1" in sampan.ok("ps", "--format", "{{.Names}}")   # one state with the CLI
-        down = compose(sampan, tmp_path, "down")
+        down = compose(sampan, project, "down")
         assert down.returncode == 0, down.stderr
         assert sampan.ok("ps", "-aq") == ""
     finally:
-        compose(sampan, tmp_path, "down", "-v", "-t", "0")
+        compose(sampan, project, "down", "-v", "-t", "0")
         wait_gone(sampan.root)
+
+
+@needs_compose
+@pytest.mark.skipif(not _has_route("GET", "/images/busybox/json"),
+                    reason="compose up inspects the image (branch api-images); on after its merge")
+def test_compose_up_ps_down_without_a_network(sampan, tmp_path):
+    (tmp_path / "compose.yaml").write_text(COMPOSE_NO_NET)
+    up_ps_down(sampan, tmp_path)
+
+
+@needs_compose
+@pytest.mark.skipif(not _has_route("POST", "/networks/create") or not _has_route("GET", "/images/busybox/json"),
+                    reason="compose up makes its network (branches api-objects, api-images); on after their merge")
+def test_compose_up_ps_down_on_its_own_network(sampan, tmp_path):
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    up_ps_down(sampan, tmp_path)
