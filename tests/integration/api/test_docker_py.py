@@ -4,10 +4,23 @@ a script, unchanged."""
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 
 from tests.integration.api.test_compose_cmd import _has_route
+from tests.integration.api.test_service import service_processes
+
+
+@pytest.fixture(autouse=True)
+def no_process_outlives_the_service(sampan):
+    """Set up before `service`, so this runs after the service stopped: nothing it forked
+    may be left."""
+    yield
+    deadline = time.monotonic() + 5
+    while service_processes(sampan.root) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert service_processes(sampan.root) == [], "a process of the service outlived it"
 
 
 def free_port() -> int:

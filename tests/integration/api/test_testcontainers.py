@@ -13,8 +13,20 @@ from contextlib import contextmanager
 import pytest
 
 from tests.integration.api.test_compose_cmd import _has_route
+from tests.integration.api.test_service import service_processes
 
 HTTPD = ("mkdir -p /www && echo 'hello from sampan' > /www/index.html && exec httpd -f -p 8080 -h /www")
+
+
+@pytest.fixture(autouse=True)
+def no_process_outlives_the_service(sampan):
+    """Set up before `service`, so this runs after the service stopped: nothing it forked
+    may be left."""
+    yield
+    deadline = time.monotonic() + 5
+    while service_processes(sampan.root) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert service_processes(sampan.root) == [], "a process of the service outlived it"
 
 
 @contextmanager
