@@ -51,6 +51,14 @@ def socket_path(address: str | None, runroot: str) -> str:
     return path
 
 
+def _seconds(text: str | None, default: float) -> float:
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 def inherited_listener() -> socket.socket | None:
     """The listening socket systemd passed (sd_listen_fds), or None. The variables are
     removed so that no child takes them for its own."""
@@ -115,7 +123,7 @@ class Service:
         self.spec, self.path, self.idle_time = spec, path, idle_time
         self.listener = listener
         self.owns_path = owns_path   # False for systemd's socket: not ours to remove
-        self.idle_connection = float(os.environ.get("SAMPAN_API_IDLE_CONNECTION") or IDLE_CONNECTION)
+        self.idle_connection = _seconds(os.environ.get("SAMPAN_API_IDLE_CONNECTION"), IDLE_CONNECTION)
         self.children = Children(spec)
         self.connections = 0
         self.serving: set[asyncio.Task] = set()
