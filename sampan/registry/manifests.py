@@ -7,11 +7,11 @@ malformed digests and negative sizes are refused with one line naming the image.
 from __future__ import annotations
 
 import json
-import platform as _platform
 from dataclasses import dataclass, field
 
 from sampan.errors import InvalidArgument, RegistryError
 from sampan.oci.digest import is_digest
+from sampan.oci.platform import GOARCH, goarch
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -115,9 +115,6 @@ def parse_manifest(raw: bytes, content_type: str | None, image: str) -> ImageMan
 
 # --- platforms ---
 
-_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
-         "armv7l": "arm", "armv6l": "arm", "i386": "386", "i686": "386",
-         "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
 
 
 @dataclass(frozen=True)
@@ -131,8 +128,9 @@ class Platform:
 
 
 def host_platform() -> Platform:
-    machine = _platform.machine()
-    arch = _ARCH.get(machine, machine)
+    import platform
+    machine = platform.machine()
+    arch = goarch(machine)
     variant = {"armv7l": "v7", "armv6l": "v6"}.get(machine, "")
     return Platform("linux", arch, variant)
 
@@ -143,7 +141,7 @@ def parse_platform(spec: str | None) -> Platform:
     parts = spec.strip().lower().split("/")
     if len(parts) not in (2, 3) or not all(parts):
         raise InvalidArgument(f"invalid platform {spec!r}: expected os/arch[/variant], e.g. linux/amd64")
-    arch = _ARCH.get(parts[1], parts[1])
+    arch = GOARCH.get(parts[1], parts[1])
     return Platform(parts[0], arch, parts[2] if len(parts) == 3 else "")
 
 

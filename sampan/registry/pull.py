@@ -59,7 +59,7 @@ def resolve_manifest(client: RegistryClient, repo: str, ref: str, want: Platform
 
 
 def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool | None = None,
-         progress: object = None) -> Any:
+         progress: object = None, auth: tuple[str, str] | None = None) -> Any:
     """Pull ref (Docker's reference rules) into store; returns the store's ImageInfo."""
     reference = parse_reference(ref)
     image = reference.familiar()
@@ -67,7 +67,7 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
     sink = make_progress(progress)
     staging = Staging(store)
     try:
-        with RegistryClient(reference.domain, image, tls_verify=tls_verify) as client:
+        with RegistryClient(reference.domain, image, tls_verify=tls_verify, auth=auth) as client:
             tag_or_digest = reference.digest or reference.tag or "latest"
             sink.message(f"{tag_or_digest if not reference.digest else short(reference.digest)}: "
                          f"Pulling from {reference.familiar_name()}")

@@ -101,7 +101,7 @@ def _mount_sources(info: Any, domain: str, repo: str) -> list[str]:
 
 
 def push(store: Any, local: str, dest: str | None = None, *, tls_verify: bool | None = None,
-         progress: object = None) -> str:
+         progress: object = None, auth: tuple[str, str] | None = None) -> str:
     """Push the stored image `local` to `dest` (default: local's own name). Returns the
     manifest digest as the registry stored it."""
     info = store.resolve(local)
@@ -124,7 +124,7 @@ def push(store: Any, local: str, dest: str | None = None, *, tls_verify: bool | 
         raise RegistryError(f"{local}: only single-platform images can be pushed")
     sink = make_progress(progress)
     try:
-        with RegistryClient(reference.domain, image, tls_verify=tls_verify) as client:
+        with RegistryClient(reference.domain, image, tls_verify=tls_verify, auth=auth) as client:
             repo = reference.path
             sink.message(f"The push refers to repository [{reference.name}]")
             sources = _mount_sources(info, reference.domain, repo)

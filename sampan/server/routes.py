@@ -4,5 +4,5 @@ from __future__ import annotations
 
 
 def all_groups() -> list:
-    from sampan.server import container_routes, system_routes
-    return [system_routes.routes, container_routes.routes]
+    from sampan.server import build_routes, container_routes, image_routes, system_routes
+    return [system_routes.routes, container_routes.routes, image_routes.routes, build_routes.routes]

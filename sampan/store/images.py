@@ -18,7 +18,9 @@ from sampan.oci.image import (DOCKER_FOREIGN_LAYER, DOCKER_LAYER, DOCKER_LAYER_G
                               DOCKER_LAYER_ZSTD, OCI_CONFIG, OCI_LAYER, OCI_LAYER_GZIP,
                               OCI_LAYER_NONDIST_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST,
                               chain_ids, parse_config, parse_manifest)
+from sampan.oci.platform import goarch
 from sampan.oci.reference import parse_reference
+from sampan.oci.times import now_rfc3339
 from sampan.state.db import Database
 from sampan.state.lock import file_lock
 from sampan.state.paths import Paths
@@ -34,14 +36,6 @@ if TYPE_CHECKING:
 _HEX = frozenset("0123456789abcdef")
 _TO_OCI_LAYER = {DOCKER_LAYER: OCI_LAYER, DOCKER_LAYER_GZIP: OCI_LAYER_GZIP,
                  DOCKER_LAYER_ZSTD: OCI_LAYER_ZSTD, DOCKER_FOREIGN_LAYER: OCI_LAYER_NONDIST_GZIP}
-_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386",
-           "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
-
-
-def now_rfc3339() -> str:
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _id_hex(s: str) -> str | None:
@@ -51,9 +45,7 @@ def _id_hex(s: str) -> str | None:
 
 
 def host_architecture() -> str:
-    import platform
-    m = platform.machine()
-    return _GOARCH.get(m, m)
+    return goarch()
 
 
 def _dumps(obj: Any) -> bytes:
