@@ -36,8 +36,7 @@ async def version(req: Request) -> Reply:
 
 
 def _info(engine) -> dict:
-    # the fields clients read that the engine's own info has no reason to carry
-    return dict(engine.system.info(), OSType="linux", ID="", IndexServerAddress="https://index.docker.io/v1/")
+    return engine.system.info()
 
 
 def docker_info(info: dict) -> dict:
