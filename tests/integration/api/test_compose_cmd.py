@@ -115,7 +115,7 @@ def test_compose_up_ps_down_without_a_network(sampan, tmp_path):
 
 @needs_compose
 @pytest.mark.skipif(not _has_route("POST", "/networks/create") or not _has_route("GET", "/images/busybox/json"),
-                    reason="compose up makes its network (branches api-objects, api-images); on after their merge")
+                    reason="compose up makes its network (branch api-objects); on after its merge")
 def test_compose_up_ps_down_on_its_own_network(sampan, tmp_path):
     (tmp_path / "compose.yaml").write_text(COMPOSE)
     up_ps_down(sampan, tmp_path)
