@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "network": ("network", "Manage networks"),
     "container": ("groups", "Manage containers"),
     "image": ("groups", "Manage images"),
+    "compose": ("compose", "Run docker-compose against sampan's API (starting the service when needed)"),
     "system": ("system", "Manage sampan"),
     "doctor": ("doctor", "Check what this host gives sampan, and how to fix what is missing"),
     "info": ("system", "Display system-wide information"),
