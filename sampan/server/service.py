@@ -122,6 +122,7 @@ class Service:
                  owns_path: bool = True) -> None:
         self.spec, self.path, self.idle_time = spec, path, idle_time
         self.listener = listener
+        self.tls: list = []          # (tcp://HOST:PORT, ssl context): TCP listeners, TLS only
         self.owns_path = owns_path   # False for systemd's socket: not ours to remove
         self.idle_connection = _seconds(os.environ.get("SAMPAN_API_IDLE_CONNECTION"), IDLE_CONNECTION)
         self.children = Children(spec)
@@ -143,14 +144,28 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         gc.freeze()  # the warm heap stays shared with every child instead of copied
+        loop.set_exception_handler(_quiet_tls_errors)
         accept = asyncio.ensure_future(self._accept(listener))
         idle = asyncio.ensure_future(self._idle_watch())
+        tcp: list = []
         try:
+            for address, ctx in self.tls:
+                from sampan.server.tls_listener import listen_tls
+                try:
+                    server = await listen_tls(address, ctx, self.adopt, self.children.track_fd,
+                                              self.children.untrack_fd)
+                except OSError as e:
+                    raise SampanError(f"cannot listen on {address}: {e.strerror}") from None
+                for s in server.sockets:
+                    self.children.track_fd(s.fileno())
+                tcp.append(server)
             await self.stopping.wait()
         finally:
             accept.cancel()
             idle.cancel()
             listener.close()
+            for server in tcp:
+                server.close()
             if self.owns_path:
                 try:
                     os.unlink(self.path)
@@ -185,12 +200,17 @@ class Service:
         loop = asyncio.get_running_loop()
         while True:
             sock, _ = await loop.sock_accept(listener)
-            sock.setblocking(False)
-            self.children.track_fd(sock.fileno())
-            self.connections += 1
-            task = asyncio.ensure_future(self._serve(sock))
-            self.serving.add(task)
-            task.add_done_callback(self.serving.discard)
+            self.adopt(sock)
+
+    def adopt(self, sock: socket.socket) -> None:
+        """Serve a connected socket as an API client (the unix listener's, or the plain end of
+        a TLS connection's pipe: tls_listener.py)."""
+        sock.setblocking(False)
+        self.children.track_fd(sock.fileno())
+        self.connections += 1
+        task = asyncio.ensure_future(self._serve(sock))
+        self.serving.add(task)
+        task.add_done_callback(self.serving.discard)
 
     async def _serve(self, sock: socket.socket) -> None:
         import h11
@@ -237,8 +257,21 @@ class Service:
                 return
 
 
+def _quiet_tls_errors(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """A client that fails the TLS handshake (no certificate, another CA's) is one line in
+    the service's log, not a traceback."""
+    import ssl
+    exc = context.get("exception")
+    if isinstance(exc, (ssl.SSLError, ConnectionError)):
+        print(f"sampan: refused a TCP client: {exc}", file=sys.stderr, flush=True)
+        return
+    loop.default_exception_handler(context)
+
+
 def serve(address: str | None, idle_time: float, root: str | None, runroot: str | None,
-          runtime: str | None) -> int:
+          runtime: str | None, tcp: list[str] = (), tls_files: tuple = (None, None, None)) -> int:
+    """Serve on `address` (unix; default RUNROOT/sampan.sock) and on each tcp://HOST:PORT of
+    `tcp` with TLS: tls_files = (CA that signs the clients' certificates, cert, key)."""
     from sampan.state.paths import Paths
     paths = Paths.from_env(root, runroot)
     spec = EngineSpec(str(paths.root), str(paths.runroot), runtime)
@@ -255,6 +288,13 @@ def serve(address: str | None, idle_time: float, root: str | None, runroot: str 
     if listener is None:
         listener = _listen(path)
     service = Service(spec, path, idle_time, listener, owns)
-    print(f"sampan: serving the Docker Engine API {version_str(MAX_VERSION)} on unix://{path}", file=sys.stderr)
+    if tcp:
+        from sampan.server.tls_listener import parse_tcp, tls_context
+        ctx = tls_context(*tls_files)
+        for a in tcp:
+            parse_tcp(a)  # a bad address is told before the service starts
+            service.tls.append((a, ctx))
+    where = " and ".join([f"unix://{path}"] + [f"{a} (TLS, client certificates)" for a in tcp])
+    print(f"sampan: serving the Docker Engine API {version_str(MAX_VERSION)} on {where}", file=sys.stderr)
     asyncio.run(service.run())
     return 0
