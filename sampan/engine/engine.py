@@ -127,6 +127,39 @@ class Engine:
         return lifecycle.start(self.ctx, rec, attach_client=attach,
                                open_stdin=interactive or rec.config["open_stdin"])
 
+    def attach(self, ref: str):
+        """Attach to a container's stdio: an attach_wait.Attachment whose link() is the
+        monitor's connection (attach.py frames), now if it runs, else from its next start on
+        (whoever starts it: the monitor connects to every attach that waits)."""
+        from sampan.engine.attach_wait import Attachment
+        return Attachment(self.ctx, self.container(ref))
+
+    def resize(self, ref: str, rows: int, cols: int) -> None:
+        """Set the size of a running container's terminal (its monitor owns the pty)."""
+        import socket
+
+        from sampan.engine import attach
+        rec = self.container(ref)
+        if status_of(rec).state != RUNNING:
+            raise InvalidState(f"container {rec.name} is not running")
+        if not rec.config.get("tty"):
+            return  # as Docker: nothing to resize
+        try:
+            conn = attach.connect(self.ctx.attach_socket(rec.id))
+        except OSError:
+            raise InvalidState(f"container {rec.name} is not running") from None
+        with conn:
+            conn.sendall(attach.encode(attach.RESIZE, attach.resize_payload(rows, cols)))
+            # Wait until the monitor has read it: a connection closed before the monitor
+            # accepts it reaches it empty (a monitor just started is still booting).
+            conn.shutdown(socket.SHUT_WR)
+            conn.settimeout(2)
+            try:
+                while conn.recv(65536):
+                    pass  # output the monitor sends every client meanwhile
+            except OSError:
+                pass
+
     def stop(self, ref: str, timeout: int | None = None) -> str | None:
         return lifecycle.stop(self.ctx, self.container(ref), timeout)
 

@@ -174,6 +174,9 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
                 clients.append(c)
             except socket.timeout:
                 pass
+        # clients that attached through the API (or `sampan attach`) before this start
+        from sampan.engine.attach_wait import connect_waiters
+        clients += connect_waiters(ctx, job.cid)
         mark("monitor: runtime start")
         runtime.start(job.cid)
         mark("monitor: started")
@@ -197,7 +200,7 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     if not job.attach_wait:
         # Detached: idle in a lean interpreter instead of a copy of the CLI's heap.
         _exec_lean(ctx, job, pid, outputs, master, stdin_w, listener, sandbox, log_path,
-                   max_size, max_files, runtime.name)
+                   max_size, max_files, runtime.name, clients)
     logw = LogWriter(log_path, max_size, max_files)
     loop = PumpLoop(pid, logw, listener, clients, wake_r, stdin_w, outputs, master)
     status = loop.run()
@@ -210,8 +213,10 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
 
 
 def _exec_lean(ctx, job: MonitorJob, pid: int, outputs: dict, master, stdin_w, listener,
-               sandbox, log_path: str, max_size: int, max_files: int, runtime_name: str) -> None:
+               sandbox, log_path: str, max_size: int, max_files: int, runtime_name: str,
+               clients: list) -> None:
     keep = list(outputs) + [listener.fileno()] + [s.fileno() for s in (sandbox.sockets if sandbox else [])]
+    keep += [c.fileno() for c in clients]
     if stdin_w is not None:
         keep.append(stdin_w)
     for fd in keep:
@@ -219,7 +224,8 @@ def _exec_lean(ctx, job: MonitorJob, pid: int, outputs: dict, master, stdin_w, l
     arg = {"cid": job.cid, "pid": pid, "outputs": {str(fd): s for fd, s in outputs.items()},
            "master": master, "stdin_w": stdin_w, "listener": listener.fileno(), "log": log_path,
            "max_size": max_size, "max_files": max_files, "root": str(ctx.paths.root),
-           "runroot": str(ctx.paths.runroot), "runtime": runtime_name, "sys_path": list(sys.path)}
+           "runroot": str(ctx.paths.runroot), "runtime": runtime_name, "sys_path": list(sys.path),
+           "clients": [c.fileno() for c in clients]}
     from sampan.engine.monitor_loop import pack
     # the directory holding the sampan package, for an interpreter started without site
     arg["pkg_parent"] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
