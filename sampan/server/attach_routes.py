@@ -8,7 +8,6 @@ connects to it before the container runs and none of its output is lost.
 
 from __future__ import annotations
 
-import asyncio
 
 from sampan.server import streams
 from sampan.server.errors import ApiError
@@ -49,7 +48,7 @@ async def attach(req: Request) -> Reply | None:
     flags = {k: req.q_bool(k) for k in ("stream", "stdin", "stdout", "stderr", "logs")}
     link = await streams.fork_child(req, _attach, ref_of(req), flags)
     await link.go(streams.content_type(link.ready))
-    asyncio.ensure_future(link.serve())
+    link.serve()
     return None
 
 

@@ -9,7 +9,6 @@ for it the moment its stream ends.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import Any
 
@@ -61,7 +60,7 @@ def _config(body: Any) -> dict:
     cmd = body.get("Cmd")
     if isinstance(cmd, str):
         cmd = [cmd]
-    if not isinstance(cmd, list) or not cmd or not all(isinstance(a, str) for a in cmd):
+    if not isinstance(cmd, list) or not cmd or not all(isinstance(a, str) for a in cmd) or not cmd[0]:
         raise ApiError(400, "no exec command specified: Cmd must be a non-empty list of strings")
     env = body.get("Env") or []
     if not isinstance(env, list) or not all(isinstance(e, str) for e in env):
@@ -150,7 +149,7 @@ async def start(req: Request) -> Reply | None:
         raise
     e.pid, e.running, e.link = link.ready, True, link
     await link.go(None if detach else streams.content_type(e.cfg["Tty"]))
-    asyncio.ensure_future(link.serve(e.on_message))
+    link.serve(e.on_message)
     return Reply(200) if detach else None
 
 

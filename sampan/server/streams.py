@@ -114,9 +114,12 @@ class Ctl:
 
     def report(self, msg: Any) -> None:
         """A message the service must have taken in before we go on (an exec's exit code)."""
-        self.send(("msg", msg))
-        while (got := self.recv()) is not None and got[0] != "ack":
-            pass
+        try:
+            self.send(("msg", msg))
+            while (got := self.recv()) is not None and got[0] != "ack":
+                pass
+        except OSError:
+            pass  # the service is stopping: nobody is left to tell
 
 
 # ---- the control channel, service side ----
@@ -158,8 +161,14 @@ class ChildLink:
         leftover = await self.req.conn.hijack(self.req, ctype) if ctype else b""
         await self.send(("go", leftover))
 
-    async def serve(self, on_message: Callable[[Any], None] | None = None) -> None:
-        """Until the child ends: pass its messages to on_message, acknowledging each."""
+    def serve(self, on_message: Callable[[Any], None] | None = None) -> None:
+        """In the background until the child ends: pass its messages to on_message,
+        acknowledging each."""
+        task = asyncio.ensure_future(self._serve(on_message))
+        _serving.add(task)  # the loop holds tasks weakly: a collected one would close the socket
+        task.add_done_callback(_serving.discard)
+
+    async def _serve(self, on_message) -> None:
         try:
             while (msg := await self._recv()) is not None:
                 if msg[0] == "msg":
@@ -168,6 +177,9 @@ class ChildLink:
                     await self.send(("ack",))
         finally:
             self.sock.close()
+
+
+_serving: set = set()
 
 
 async def fork_child(req: Request, fn: Callable[..., None], *args: Any) -> ChildLink:
