@@ -91,6 +91,7 @@ class Attachment:
         self.tty = bool(rec.config.get("tty"))
         self.open_stdin = bool(rec.config.get("open_stdin"))
         self.waiter: Waiter | None = None
+        self.gone = False  # removed while we waited: no start will come
         self._conn = None
         if status_of(rec).state == RUNNING:
             try:
@@ -120,6 +121,7 @@ class Attachment:
         # records the container as running, so once it says running, it missed us.
         from sampan.engine.status import RUNNING, status_of
         rec = self.ctx.containers.get(self.cid)
+        self.gone = rec is None
         return rec is not None and status_of(rec).state == RUNNING
 
     def close(self) -> None:

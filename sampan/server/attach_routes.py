@@ -23,24 +23,24 @@ def _attach(engine, ctl, client_fd: int, ref: str, flags: dict) -> None:
     """In the child: wait for (or join) the container's monitor and pump."""
     att = engine.attach(ref) if flags["stream"] else None
     tty = att.tty if att else bool(engine.container(ref).config.get("tty"))
+    client = None
     try:
         first = ctl.ready(tty)
         if first is None:
             return
         client = streams.client_socket(client_fd)
         out = streams.ClientOut(client, tty, (flags["stdout"], flags["stderr"]))
-        try:
-            if flags["logs"]:
-                for rec in engine.logs(ref):
-                    out.write(streams.STDERR if rec.get("stream") == "stderr" else streams.STDOUT,
-                              rec["log"].encode())
-            if att is not None:
-                streams.pump_attach(att, client, first, flags["stdin"], out)
-        finally:
-            streams.hang_up(client)
+        if flags["logs"]:
+            for rec in engine.logs(ref):
+                out.write(streams.STDERR if rec.get("stream") == "stderr" else streams.STDOUT,
+                          rec["log"].encode())
+        if att is not None:
+            streams.pump_attach(att, client, first, flags["stdin"], out)
     finally:
         if att is not None:
-            att.close()
+            att.close()  # no longer a waiter before the client hears the end
+        if client is not None:
+            streams.hang_up(client)
 
 
 @routes.post("/containers/{id}/attach")

@@ -266,6 +266,8 @@ def pump_attach(att, client: socket.socket, first_stdin: bytes, want_in: bool, o
                 # end, not a hang-up (that shows when we write)
                 stdin_eof, reading_client = want_in, False
         conn = att.link(0)
+        if conn is None and att.gone:
+            return  # removed before it ever started (a failed start: the client removes it)
     # 2: while it runs
     try:
         if pending:

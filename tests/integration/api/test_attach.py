@@ -159,3 +159,36 @@ def test_bad_resize_values_are_400(service, h, w):
     out = raw(service, f"POST /containers/rs/resize?h={h}&w={w} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
               .encode())
     assert out.startswith(b"HTTP/1.1 400 "), out
+
+
+def test_an_attach_waiting_on_a_container_that_is_removed_ends(service):
+    service.docker("create", "--name", "never", "busybox", "true")
+    s = _hijack(service, "/v1.41/containers/never/attach?stream=1&stdout=1")
+    with s:
+        assert s.head.startswith(b"HTTP/1.1 101 ")
+        assert service.docker("rm", "never").rc == 0
+        assert _read_all(s) == b""
+    waiters = [n for n in os.listdir(service.runroot / "a") if ".w" in n]
+    assert waiters == []
+
+
+def test_attach_with_logs_replays_the_log(service):
+    service.docker("run", "--name", "done", "busybox", "sh", "-c", "echo one; echo two >&2")
+    client = service.client()
+    try:
+        out = client.containers.get("done").attach(stdout=True, stderr=True, stream=False, logs=True)
+        assert sorted(out.splitlines()) == [b"one", b"two"]  # two pipes: their order is not kept
+    finally:
+        client.close()
+
+
+def test_a_dead_waiter_is_ignored_and_cleared_by_the_start(service):
+    r = service.docker("create", "--name", "dw", "busybox", "echo", "ok")
+    cid = r.out.strip()
+    stale = service.runroot / "a" / f"{cid[:16]}.w999999"
+    stale.parent.mkdir(exist_ok=True)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(stale))  # bound, never listening: as a waiter that died
+    r = service.docker("start", "-a", "dw")
+    assert (r.rc, r.out) == (0, "ok\n"), r
+    assert not stale.exists()
