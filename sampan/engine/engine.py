@@ -200,18 +200,30 @@ class Engine:
         return rec, self.ctx.container_files(rec.id)["log"]
 
     def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[dict]:
+        """The container's log records. What is written already is read at once (an API
+        client may remove the container right after it asked, as docker-py's run does);
+        with follow, then what comes until it stops running."""
         from sampan.engine import logs
         rec, path = self.log_path(ref)
-        if not path.exists() and not follow:
+        if not path.exists():
             return iter(())
-        yield from logs.read_records(path, tail=tail)
-        if follow and path.exists():
-            def running() -> bool:
-                from sampan.engine.monitor_lost import noticed
-                cur = self.ctx.containers.get(rec.id)
-                cur = cur and noticed(self.ctx, cur)
-                return cur is not None and status_of(cur).state == RUNNING
-            yield from logs.follow_records(path, running)
+        records = logs.read_records(path, tail=tail)
+        if not follow:
+            return iter(records)
+
+        def running() -> bool:
+            from sampan.engine.monitor_lost import noticed
+            cur = self.ctx.containers.get(rec.id)
+            cur = cur and noticed(self.ctx, cur)
+            return cur is not None and status_of(cur).state == RUNNING
+
+        def then_follow() -> Iterator[dict]:
+            yield from records
+            try:
+                yield from logs.follow_records(path, running)
+            except FileNotFoundError:
+                return  # removed meanwhile (--rm): nothing more will come
+        return then_follow()
 
     def exec(self, opts: ExecOptions, stdio_fds: tuple = (0, 1, 2)):
         """Start a process in a running container. Returns an ExecHandle (pid, pty_master, wait())."""

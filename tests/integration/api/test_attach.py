@@ -35,9 +35,10 @@ def test_run_i_feeds_piped_stdin_and_its_end(service, cli):
     assert r.out == data.decode() + "done\n"
 
 
-def test_run_it_has_a_tty_that_follows_resizes(service):
+@pytest.mark.parametrize("cli", docker_clis())
+def test_run_it_has_a_tty_that_follows_resizes(service, cli):
     env = service.env()
-    proc, master = spawn_on_pty(["docker", "run", "--rm", "-it", "busybox", "sh"], env, rows=30, cols=100)
+    proc, master = spawn_on_pty([cli, "run", "--rm", "-it", "busybox", "sh"], env, rows=30, cols=100)
     try:
         read_until(master, b"# ", timeout=30)
         time.sleep(0.5)  # the CLI sizes the tty right after the start (ConsoleSize is not used yet)
@@ -192,3 +193,11 @@ def test_a_dead_waiter_is_ignored_and_cleared_by_the_start(service):
     r = service.docker("start", "-a", "dw")
     assert (r.rc, r.out) == (0, "ok\n"), r
     assert not stale.exists()
+
+
+def test_docker_py_run_in_the_foreground(service):
+    client = service.client()
+    try:
+        assert client.containers.run("busybox", ["echo", "from-py"], remove=True) == b"from-py\n"
+    finally:
+        client.close()
