@@ -121,3 +121,34 @@ def test_bad_exec_resize_and_second_start(service, box):
     assert _post(service, f"/exec/{eid}/start", {"Detach": True})[0] == 200
     status, body = _post(service, f"/exec/{eid}/start", {"Detach": True})
     assert status == 409, body
+
+
+@pytest.mark.parametrize("cli", docker_clis())
+def test_exec_user_workdir_and_env(service, box, cli):
+    r = service.docker("exec", "-u", "65534", "-w", "/tmp", "-e", "A=from-exec", box, "sh", "-c",
+                       "id -u; pwd; echo $A", cli=cli)
+    assert (r.rc, r.out) == (0, "65534\n/tmp\nfrom-exec\n"), r
+
+
+def test_an_exec_whose_client_leaves_runs_on_and_its_exit_code_is_kept(service, box):
+    import socket
+    status, body = _post(service, f"/containers/{box}/exec", {
+        "Cmd": ["sh", "-c", "for i in $(seq 20); do echo x; sleep 0.05; done; exit 3"], "AttachStdout": True})
+    eid = body["Id"]
+    data = json.dumps({"Detach": False}).encode()
+    with socket.socket(socket.AF_UNIX) as s:  # no Upgrade header: a raw 200 stream
+        s.settimeout(20)
+        s.connect(str(service.sock))
+        s.sendall(f"POST /exec/{eid}/start HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+        first = s.recv(4096)
+        assert first.startswith(b"HTTP/1.1 200 OK\r\n") and b"multiplexed-stream" in first
+    deadline = time.monotonic() + 15
+    while True:
+        out = raw(service, f"GET /exec/{eid}/json HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        info = json.loads(out.partition(b"\r\n\r\n")[2])
+        if not info["Running"]:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert info["ExitCode"] == 3
