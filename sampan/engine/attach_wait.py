@@ -6,30 +6,25 @@ that no output is lost, an attach to a container that is not running leaves a
 waiter: a listening unix socket under the run root, named after the container
 and the waiter's pid. Whoever starts the container, its monitor connects to
 every waiter it finds before it lets the container run (monitor.py), and
-serves those connections as any attach client. A dead waiter's socket refuses
-the connection and is removed.
+serves those connections as any attach client (monitor._connect_waiters). A
+dead waiter's socket refuses the connection and is removed.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import select
 import socket
 
 from sampan.engine import attach
-
-
-def _prefix(ctx, cid: str) -> str:
-    # beside the monitor's own socket (Context.attach_socket), as short (107 bytes at most)
-    return ctx.attach_socket(cid)[:-len(".sock")] + ".w"
+from sampan.engine.monitor import waiter_prefix
 
 
 class Waiter:
     """An attach client's place in the queue for the container's next start."""
 
     def __init__(self, ctx, cid: str) -> None:
-        self.path = f"{_prefix(ctx, cid)}{os.getpid()}"
+        self.path = f"{waiter_prefix(ctx, cid)}{os.getpid()}"
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         try:
             os.unlink(self.path)
@@ -57,28 +52,6 @@ class Waiter:
         except FileNotFoundError:
             pass
         self.sock.close()
-
-
-def connect_waiters(ctx, cid: str) -> list:
-    """In the monitor, before the container starts: a connection to each live waiter."""
-    prefix = _prefix(ctx, cid)
-    directory, base = os.path.split(prefix)
-    try:
-        names = [n for n in os.listdir(directory) if n.startswith(base)]
-    except FileNotFoundError:
-        return []
-    conns = []
-    for name in names:
-        path = os.path.join(directory, name)
-        try:
-            conns.append(attach.connect(path, timeout=1.0))
-        except OSError as e:
-            if e.errno in (errno.ECONNREFUSED, errno.ENOENT):
-                try:
-                    os.unlink(path)  # its waiter died
-                except OSError:
-                    pass
-    return conns
 
 
 class Attachment:

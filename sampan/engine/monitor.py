@@ -174,9 +174,7 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
                 clients.append(c)
             except socket.timeout:
                 pass
-        # clients that attached through the API (or `sampan attach`) before this start
-        from sampan.engine.attach_wait import connect_waiters
-        clients += connect_waiters(ctx, job.cid)
+        clients += _connect_waiters(ctx, job.cid)
         mark("monitor: runtime start")
         runtime.start(job.cid)
         mark("monitor: started")
@@ -232,6 +230,40 @@ def _exec_lean(ctx, job: MonitorJob, pid: int, outputs: dict, master, stdin_w, l
     boot = ("import sys; sys.path.insert(0, sys.argv[1]); "
             "from sampan.engine.monitor_loop import lean_main; lean_main(sys.argv[2])")
     os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", boot, arg["pkg_parent"], pack(arg)])
+
+
+def waiter_prefix(ctx, cid: str) -> str:
+    """Where attach waiters (attach_wait.py) put their sockets: this + their pid. Beside the
+    attach socket, as short (107 bytes at most)."""
+    return ctx.attach_socket(cid)[:-len(".sock")] + ".w"
+
+
+def _connect_waiters(ctx, cid: str) -> list:
+    """Before the container starts: a connection to each client that attached while it was
+    not running (through the API, from any process), served then as any attach client. A
+    dead waiter's socket refuses; it is removed. (Here rather than in attach_wait.py: this
+    runs at every start, and that module's import would cost `run` about a millisecond.)"""
+    directory, base = os.path.split(waiter_prefix(ctx, cid))
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(base)]
+    except FileNotFoundError:
+        return []
+    conns = []
+    for name in names:
+        path = os.path.join(directory, name)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            s.settimeout(1.0)
+            s.connect(path)
+            s.settimeout(None)
+            conns.append(s)
+        except OSError:
+            s.close()
+            try:
+                os.unlink(path)  # its waiter died
+            except OSError:
+                pass
+    return conns
 
 
 def _listen(path: str) -> socket.socket:

@@ -1,7 +1,6 @@
 """Logs through the API: docker logs (tail, -t, --since, -f), frames with and without a tty,
 a follower that hangs up, and other requests while one follows."""
 
-import os
 import re
 import socket
 import subprocess
