@@ -201,3 +201,34 @@ def test_docker_py_run_in_the_foreground(service):
         assert client.containers.run("busybox", ["echo", "from-py"], remove=True) == b"from-py\n"
     finally:
         client.close()
+
+
+def test_run_it_detaches_on_ctrl_p_ctrl_q_and_the_container_runs_on(service):
+    proc, master = spawn_on_pty(["docker", "run", "-it", "--name", "det", "busybox", "sh"], service.env())
+    try:
+        read_until(master, b"# ", timeout=30)
+        os.write(master, b"\x10\x11")
+        assert proc.wait(15) == 0
+        time.sleep(0.3)
+        assert service.docker("inspect", "-f", "{{.State.Running}}", "det").out.strip() == "true"
+        r = service.docker("exec", "det", "echo", "still-here")
+        assert r.out == "still-here\n", r
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def test_every_waiting_attach_gets_the_output_of_a_cli_start_a(service):
+    service.cli("create", "--name", "many", "busybox", "sh", "-c", "echo to-all; exit 2")
+    socks = [_hijack(service, "/v1.41/containers/many/attach?stream=1&stdout=1") for _ in range(3)]
+    try:
+        assert all(s.head.startswith(b"HTTP/1.1 101 ") for s in socks)
+        r = service.cli("start", "-a", "many", check=False)
+        assert r.out == "to-all\n" and r.rc == 2, r
+        for s in socks:
+            assert _read_all(s) == b"\x01\x00\x00\x00\x00\x00\x00\x07to-all\n"
+    finally:
+        for s in socks:
+            s.close()
