@@ -76,6 +76,12 @@ def _config(body: Any) -> dict:
         if not isinstance(v, bool):
             raise ApiError(400, f"{key} must be true or false")
         cfg[key] = v
+    size = body.get("ConsoleSize")  # [h, w]: API 1.42+ clients send their terminal's
+    if size is not None and size != [0, 0]:
+        if (not isinstance(size, list) or len(size) != 2
+                or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 0xFFFF for n in size)):
+            raise ApiError(400, "ConsoleSize must be [height, width], each 0 to 65535")
+        cfg["ConsoleSize"] = size
     if cfg["WorkingDir"] and not cfg["WorkingDir"].startswith("/"):
         raise ApiError(400, f"the working directory {cfg['WorkingDir']!r} is invalid: it must be absolute")
     return cfg
@@ -101,6 +107,8 @@ def _exec(engine, ctl, client_fd: int, cid: str, cfg: dict, detach: bool) -> Non
         os.close(client_fd)  # the connection stays the service's, for the client's next request
     # invalid fds for the caller's stdio: stdout and stderr get pipes of their own, to frame apart
     handle = engine.exec(opts, stdio_fds=(-1, -1, -1))
+    if handle.pty_master is not None and cfg.get("ConsoleSize"):
+        streams.set_tty_size(handle.pty_master, *cfg["ConsoleSize"])  # before the client's resize
     first = ctl.ready(handle.pid)
     if first is not None and not detach:
         client = streams.client_socket(client_fd)

@@ -319,8 +319,6 @@ def pump_exec(handle, client: socket.socket | None, first_stdin: bytes, ctl: Ctl
     until it exits; its exit code. Without a client (detached) the output is dropped.
     The service's resize messages reach the pty here."""
     import errno
-    import fcntl
-    import termios
     master = handle.pty_master
     pipes = handle.pipes
     if master is not None:
@@ -371,7 +369,7 @@ def pump_exec(handle, client: socket.socket | None, first_stdin: bytes, ctl: Ctl
             elif fd == ctl.fileno():
                 for msg in ctl.recv_ready() or [("gone",)]:
                     if msg[0] == "resize" and master is not None:
-                        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", msg[1], msg[2], 0, 0))
+                        set_tty_size(master, msg[1], msg[2])
                     elif msg[0] == "gone":
                         poll.unregister(ctl.fileno())
             elif client is not None and fd == client.fileno():
@@ -393,6 +391,12 @@ def pump_exec(handle, client: socket.socket | None, first_stdin: bytes, ctl: Ctl
             pass
     os.close(pidfd)
     return status
+
+
+def set_tty_size(master: int, rows: int, cols: int) -> None:
+    import fcntl
+    import termios
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
 def _write_all(fd: int, data: bytes) -> None:

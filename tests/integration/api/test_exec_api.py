@@ -50,7 +50,6 @@ def test_exec_it_has_a_sized_tty(service, box):
     proc, master = spawn_on_pty(["docker", "exec", "-it", box, "sh"], service.env(), rows=33, cols=111)
     try:
         read_until(master, b"# ", timeout=30)
-        time.sleep(0.3)
         os.write(master, b"tty; stty size; exit 9\n")
         rc, out = output_until_exit(proc, master)
         assert rc == 9, out
@@ -106,7 +105,9 @@ def test_unknown_exec_is_404(service):
 
 @pytest.mark.parametrize("body", [
     {"Cmd": []}, {"Cmd": "x" * 0}, {"Cmd": [1, 2]}, {"Cmd": ["true"], "Env": "A=1"},
-    {"Cmd": ["true"], "Tty": "yes"}, {"Cmd": ["true"], "WorkingDir": "relative"}, [1], "text"])
+    {"Cmd": ["true"], "Tty": "yes"}, {"Cmd": ["true"], "WorkingDir": "relative"}, [1], "text",
+    {"Cmd": ["true"], "ConsoleSize": [1]}, {"Cmd": ["true"], "ConsoleSize": [-1, 5]},
+    {"Cmd": ["true"], "ConsoleSize": "24x80"}])
 def test_bad_exec_configs_are_400(service, box, body):
     status, reply = _post(service, f"/containers/{box}/exec", body)
     assert status == 400 and reply["message"], (body, status, reply)
