@@ -205,9 +205,8 @@ class Engine:
         with follow, then what comes until it stops running."""
         from sampan.engine import logs
         rec, path = self.log_path(ref)
-        if not path.exists():
-            return iter(())
-        records = logs.read_records(path, tail=tail)
+        existed = path.exists()
+        records = logs.read_records(path, tail=tail) if existed else []
         if not follow:
             return iter(records)
 
@@ -219,6 +218,13 @@ class Engine:
 
         def then_follow() -> Iterator[dict]:
             yield from records
+            if not existed:  # the monitor makes the log once the container runs: we came first
+                import time
+                while not path.exists():
+                    if not running():
+                        return
+                    time.sleep(0.02)
+                yield from logs.read_records(path, tail=tail)
             try:
                 yield from logs.follow_records(path, running)
             except FileNotFoundError:

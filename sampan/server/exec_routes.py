@@ -156,7 +156,11 @@ async def start(req: Request) -> Reply | None:
         e.started = False
         raise
     e.pid, e.running, e.link = link.ready, True, link
-    await link.go(None if detach else streams.content_type(e.cfg["Tty"]))
+    try:
+        await link.go(None if detach else streams.content_type(e.cfg["Tty"]))
+    except BaseException:
+        e.running, e.link = False, None  # the client left before its stream: nobody will ask
+        raise
     link.serve(e.on_message)
     return Reply(200) if detach else None
 

@@ -86,7 +86,10 @@ class Ctl:
 
     def recv_ready(self) -> list[tuple] | None:
         """Messages after a poll said readable; None when the service is gone."""
-        chunk = self.sock.recv(65536)
+        try:
+            chunk = self.sock.recv(65536)
+        except OSError:
+            chunk = b""
         if not chunk:
             return None
         self._buf += chunk
@@ -157,9 +160,18 @@ class ChildLink:
 
     async def go(self, ctype: str | None) -> None:
         """Take the client's socket over (ctype: hijack it; None: leave HTTP as it is) and let
-        the child begin."""
-        leftover = await self.req.conn.hijack(self.req, ctype) if ctype else b""
+        the child begin. If the client is gone by then, the child is told so by our hang-up."""
+        try:
+            leftover = await self.req.conn.hijack(self.req, ctype) if ctype else b""
+        except BaseException:
+            self.close()
+            raise
         await self.send(("go", leftover))
+
+    def close(self) -> None:
+        if self.sock.fileno() >= 0:
+            self.req.conn.children.untrack_fd(self.sock.fileno())
+            self.sock.close()
 
     def serve(self, on_message: Callable[[Any], None] | None = None) -> None:
         """In the background until the child ends: pass its messages to on_message,
@@ -176,7 +188,7 @@ class ChildLink:
                         on_message(msg[1])
                     await self.send(("ack",))
         finally:
-            self.sock.close()
+            self.close()
 
 
 _serving: set = set()
@@ -210,13 +222,16 @@ async def fork_child(req: Request, fn: Callable[..., None], *args: Any) -> Child
     finally:
         theirs.close()
     ours.setblocking(False)
+    children.track_fd(ours.fileno())  # not for the children forked after this one
     link = ChildLink(req, ours, pid, None)
     try:
         msg = await link._recv()
     except BaseException:
+        children.untrack_fd(ours.fileno())
         ours.close()
         raise
     if msg is None or msg[0] != "ready":
+        children.untrack_fd(ours.fileno())
         ours.close()
         if msg is not None and msg[0] == "err":
             raise ApiError(msg[1], msg[2])

@@ -119,3 +119,12 @@ def test_a_client_that_leaves_mid_follow_leaves_the_service_well(service):
         assert s.recv(4096)
         s.close()
     assert service.docker("logs", "--tail", "1", "lm").out == "y\n"
+
+
+def test_logs_f_right_after_run_d_sees_the_first_line(service):
+    # the monitor makes the log file once the container runs: a follower may come first
+    for i in range(3):
+        assert service.docker("run", "-d", "--name", f"quick{i}", "busybox", "sh", "-c",
+                              "echo first; sleep 0.5").rc == 0
+        r = service.docker("logs", "-f", f"quick{i}", timeout=30)
+        assert (r.rc, r.out) == (0, "first\n"), r
