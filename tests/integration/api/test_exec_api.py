@@ -153,3 +153,28 @@ def test_an_exec_whose_client_leaves_runs_on_and_its_exit_code_is_kept(service, 
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert info["ExitCode"] == 3
+
+
+def test_a_detached_exec_records_its_exit_code(service, box):
+    client = service.client()
+    try:
+        eid = client.api.exec_create(box, ["sh", "-c", "sleep 0.2; exit 12"])["Id"]
+        assert client.api.exec_start(eid, detach=True) == ""
+        assert client.api.exec_inspect(eid)["Running"] is True
+        deadline = time.monotonic() + 10
+        while (info := client.api.exec_inspect(eid))["Running"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert info["ExitCode"] == 12
+    finally:
+        client.close()
+
+
+def test_exec_start_with_a_body_that_is_not_json_is_400(service, box):
+    status, body = _post(service, f"/containers/{box}/exec", {"Cmd": ["true"]})
+    eid = body["Id"]
+    out = raw(service, f"POST /exec/{eid}/start HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              "Content-Length: 9\r\n\r\n{not json".encode())
+    assert out.startswith(b"HTTP/1.1 400 ")
+    # the exec was not started: it can be started now
+    assert _post(service, f"/exec/{eid}/start", {"Detach": True})[0] == 200
