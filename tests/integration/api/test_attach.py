@@ -233,3 +233,11 @@ def test_every_waiting_attach_gets_the_output_of_a_cli_start_a(service):
     finally:
         for s in socks:
             s.close()
+
+
+@pytest.mark.parametrize("cli", docker_clis())
+def test_start_a_again_after_an_exit_prints_again(service, cli):
+    assert service.docker("run", "--name", "again", "busybox", "echo", "once-more", cli=cli).out == "once-more\n"
+    for _ in range(2):
+        r = service.docker("start", "-a", "again", cli=cli)
+        assert (r.rc, r.out) == (0, "once-more\n"), r
