@@ -32,7 +32,9 @@ class ExecRecord:
         self.link: streams.ChildLink | None = None
 
     def on_message(self, msg: Any) -> None:
-        if msg[0] == "exit":
+        if msg[0] == "pid":
+            self.pid = msg[1]
+        elif msg[0] == "exit":
             self.running, self.exit_code, self.link = False, msg[1], None
 
     def to_docker(self) -> dict:
@@ -97,26 +99,41 @@ def _running_container(engine, ref: str) -> str:
 
 
 def _exec(engine, ctl, client_fd: int, cid: str, cfg: dict, detach: bool) -> None:
-    """In the child: start the process, say its pid, pump, report its exit code."""
+    """In the child: check the container runs (a 409 while the client can still hear one),
+    then, once the client has its 101, start the process (as Docker: output that came with
+    the 101 would be lost to a client that reads the stream past its HTTP buffer, as
+    docker-py does), pump, report its exit code."""
     from sampan.engine.options import ExecOptions
+    from sampan.errors import SampanError
+    _running_container(engine, cid)
     opts = ExecOptions(cid, cfg["Cmd"], env=cfg["Env"], user=cfg["User"] or None,
                        workdir=cfg["WorkingDir"] or None, tty=cfg["Tty"],
                        interactive=cfg["AttachStdin"] and not detach, privileged=cfg["Privileged"])
-    client = None
+    first = ctl.ready(None)
+    client = out = None
     if detach:
         os.close(client_fd)  # the connection stays the service's, for the client's next request
-    # invalid fds for the caller's stdio: stdout and stderr get pipes of their own, to frame apart
-    handle = engine.exec(opts, stdio_fds=(-1, -1, -1))
+    elif first is not None:
+        client = streams.client_socket(client_fd)
+        out = streams.ClientOut(client, cfg["Tty"], (True, True))
+    try:
+        # invalid fds for the caller's stdio: stdout and stderr get pipes of their own, to frame apart
+        handle = engine.exec(opts, stdio_fds=(-1, -1, -1))
+    except SampanError as e:
+        # after the 101 the stream is the only way left to say it (Docker's way too)
+        if out is not None:
+            out.write(streams.STDERR, f"{e}\n".encode())
+        ctl.report(("exit", e.exit_code if e.exit_code != 125 else 126, 0))
+        if client is not None:
+            streams.hang_up(client)
+        return
+    ctl.report(("pid", handle.pid))
     if handle.pty_master is not None and cfg.get("ConsoleSize"):
         streams.set_tty_size(handle.pty_master, *cfg["ConsoleSize"])  # before the client's resize
-    first = ctl.ready(handle.pid)
-    if first is not None and not detach:
-        client = streams.client_socket(client_fd)
-    out = None
-    if client is not None:
-        out = streams.ClientOut(client, cfg["Tty"], (cfg["AttachStdout"], cfg["AttachStderr"]))
+    if out is not None:
+        out.want = (cfg["AttachStdout"], cfg["AttachStderr"])
     code = streams.pump_exec(handle, client if cfg["AttachStdin"] else None, first or b"", ctl, out)
-    ctl.report(("exit", code))  # known to the service before the client sees the end
+    ctl.report(("exit", code, handle.pid))  # known to the service before the client sees the end
     if client is not None:
         streams.hang_up(client)
 
@@ -155,7 +172,7 @@ async def start(req: Request) -> Reply | None:
     except BaseException:
         e.started = False
         raise
-    e.pid, e.running, e.link = link.ready, True, link
+    e.running, e.link = True, link
     try:
         await link.go(None if detach else streams.content_type(e.cfg["Tty"]))
     except BaseException:

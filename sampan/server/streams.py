@@ -65,6 +65,7 @@ class Ctl:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._buf = bytearray()
+        self.pending: list[tuple] = []  # messages that came while report() waited (a resize)
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -120,7 +121,7 @@ class Ctl:
         try:
             self.send(("msg", msg))
             while (got := self.recv()) is not None and got[0] != "ack":
-                pass
+                self.pending.append(got)
         except OSError:
             pass  # the service is stopping: nobody is left to tell
 
@@ -356,6 +357,16 @@ def pump_exec(handle, client: socket.socket | None, first_stdin: bytes, ctl: Ctl
         poll.register(client.fileno(), select.POLLIN)
     status = None
 
+    def on_ctl(msgs: list[tuple]) -> None:
+        for msg in msgs:
+            if msg[0] == "resize" and master is not None:
+                set_tty_size(master, msg[1], msg[2])
+            elif msg[0] == "gone":
+                poll.unregister(ctl.fileno())
+
+    on_ctl(ctl.pending)
+    ctl.pending = []
+
     def read_out(fd: int) -> bool:
         try:
             data = os.read(fd, 65536)
@@ -382,11 +393,7 @@ def pump_exec(handle, client: socket.socket | None, first_stdin: bytes, ctl: Ctl
             elif fd in outputs:
                 read_out(fd)
             elif fd == ctl.fileno():
-                for msg in ctl.recv_ready() or [("gone",)]:
-                    if msg[0] == "resize" and master is not None:
-                        set_tty_size(master, msg[1], msg[2])
-                    elif msg[0] == "gone":
-                        poll.unregister(ctl.fileno())
+                on_ctl(ctl.recv_ready() or [("gone",)])
             elif client is not None and fd == client.fileno():
                 data = _recv(client)
                 if data and stdin_w is not None:
