@@ -205,10 +205,6 @@ class Engine:
         with follow, then what comes until it stops running."""
         from sampan.engine import logs
         rec, path = self.log_path(ref)
-        existed = path.exists()
-        records = logs.read_records(path, tail=tail) if existed else []
-        if not follow:
-            return iter(records)
 
         def running() -> bool:
             from sampan.engine.monitor_lost import noticed
@@ -216,15 +212,17 @@ class Engine:
             cur = cur and noticed(self.ctx, cur)
             return cur is not None and status_of(cur).state == RUNNING
 
+        if follow and not path.exists():
+            # the monitor makes the log once the container runs: a follower may come first
+            import time
+            while not path.exists() and running():
+                time.sleep(0.02)
+        records = logs.read_records(path, tail=tail) if path.exists() else []
+        if not follow:
+            return iter(records)
+
         def then_follow() -> Iterator[dict]:
             yield from records
-            if not existed:  # the monitor makes the log once the container runs: we came first
-                import time
-                while not path.exists():
-                    if not running():
-                        return
-                    time.sleep(0.02)
-                yield from logs.read_records(path, tail=tail)
             try:
                 yield from logs.follow_records(path, running)
             except FileNotFoundError:

@@ -39,9 +39,11 @@ def rfc3339(stamp: str, name: str) -> str | None:
 def _logs(engine, emit, ref: str, follow: bool, tail: int | None, since: str | None, until: str | None):
     """In the child: the container's tty flag, then its log records in batches."""
     rec = engine.container(ref)
+    # what is written already is read before the client hears the head: docker-py's run asks
+    # for the logs, then waits for the exit and removes the container, then reads them
+    records = engine.logs(ref, tail=tail, follow=follow)
     emit(bool(rec.config.get("tty")))
     batch = []
-    records = engine.logs(ref, tail=tail, follow=follow)
     for r in records:
         t = r.get("time", "")
         if since is not None and t < since:
