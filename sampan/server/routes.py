@@ -4,5 +4,7 @@ from __future__ import annotations
 
 
 def all_groups() -> list:
-    from sampan.server import build_routes, container_routes, image_routes, system_routes
-    return [system_routes.routes, container_routes.routes, image_routes.routes, build_routes.routes]
+    from sampan.server import (attach_routes, build_routes, container_routes, exec_routes, image_routes,
+                               logs_routes, system_routes)
+    return [system_routes.routes, container_routes.routes, attach_routes.routes, exec_routes.routes,
+            logs_routes.routes, image_routes.routes, build_routes.routes]
