@@ -122,7 +122,7 @@ class Service:
                  owns_path: bool = True) -> None:
         self.spec, self.path, self.idle_time = spec, path, idle_time
         self.listener = listener
-        self.tls: list = []          # (tcp://HOST:PORT, ssl context): TCP listeners, TLS only
+        self.tls: list = []          # (listening TCP socket, ssl context): served with TLS only
         self.owns_path = owns_path   # False for systemd's socket: not ours to remove
         self.idle_connection = _seconds(os.environ.get("SAMPAN_API_IDLE_CONNECTION"), IDLE_CONNECTION)
         self.children = Children(spec)
@@ -144,28 +144,25 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         gc.freeze()  # the warm heap stays shared with every child instead of copied
-        loop.set_exception_handler(_quiet_tls_errors)
         accept = asyncio.ensure_future(self._accept(listener))
         idle = asyncio.ensure_future(self._idle_watch())
-        tcp: list = []
+        tcp = []
+        for tcp_listener, ctx in self.tls:
+            from sampan.server.tls_listener import serve_tls
+            self.children.track_fd(tcp_listener.fileno())
+            tcp.append(asyncio.ensure_future(serve_tls(
+                tcp_listener, ctx, self.adopt, self.children.track_fd, self.children.untrack_fd,
+                lambda line: print(f"sampan: {line}", file=sys.stderr, flush=True))))
         try:
-            for address, ctx in self.tls:
-                from sampan.server.tls_listener import listen_tls
-                try:
-                    server = await listen_tls(address, ctx, self.adopt, self.children.track_fd,
-                                              self.children.untrack_fd)
-                except OSError as e:
-                    raise SampanError(f"cannot listen on {address}: {e.strerror}") from None
-                for s in server.sockets:
-                    self.children.track_fd(s.fileno())
-                tcp.append(server)
             await self.stopping.wait()
         finally:
             accept.cancel()
             idle.cancel()
             listener.close()
-            for server in tcp:
-                server.close()
+            for task in tcp:
+                task.cancel()
+            for tcp_listener, _ in self.tls:
+                tcp_listener.close()
             if self.owns_path:
                 try:
                     os.unlink(self.path)
@@ -257,17 +254,6 @@ class Service:
                 return
 
 
-def _quiet_tls_errors(loop: asyncio.AbstractEventLoop, context: dict) -> None:
-    """A client that fails the TLS handshake (no certificate, another CA's) is one line in
-    the service's log, not a traceback."""
-    import ssl
-    exc = context.get("exception")
-    if isinstance(exc, (ssl.SSLError, ConnectionError)):
-        print(f"sampan: refused a TCP client: {exc}", file=sys.stderr, flush=True)
-        return
-    loop.default_exception_handler(context)
-
-
 def serve(address: str | None, idle_time: float, root: str | None, runroot: str | None,
           runtime: str | None, tcp: list[str] = (), tls_files: tuple = (None, None, None)) -> int:
     """Serve on `address` (unix; default RUNROOT/sampan.sock) and on each tcp://HOST:PORT of
@@ -282,18 +268,22 @@ def serve(address: str | None, idle_time: float, root: str | None, runroot: str 
             raise SampanError("the socket systemd passed has no path (ListenStream=/PATH)")
     else:
         path = socket_path(address, str(paths.runroot))
+    tls = []  # the TCP listeners first: one that fails leaves no unix socket behind
+    if tcp:
+        from sampan.server.tls_listener import tcp_listener, tls_context
+        ctx = tls_context(*tls_files)
+        for a in tcp:
+            try:
+                tls.append((tcp_listener(a), ctx))
+            except OSError as e:
+                raise SampanError(f"cannot listen on {a}: {e.strerror}") from None
     from sampan.engine import Engine
     Engine.warm()  # each child forked for a call starts with the engine loaded
     owns = listener is None
     if listener is None:
         listener = _listen(path)
     service = Service(spec, path, idle_time, listener, owns)
-    if tcp:
-        from sampan.server.tls_listener import parse_tcp, tls_context
-        ctx = tls_context(*tls_files)
-        for a in tcp:
-            parse_tcp(a)  # a bad address is told before the service starts
-            service.tls.append((a, ctx))
+    service.tls = tls
     where = " and ".join([f"unix://{path}"] + [f"{a} (TLS, client certificates)" for a in tcp])
     print(f"sampan: serving the Docker Engine API {version_str(MAX_VERSION)} on {where}", file=sys.stderr)
     asyncio.run(service.run())

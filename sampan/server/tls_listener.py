@@ -3,9 +3,14 @@
 TLS ends here, in the service's event loop; each verified connection is then
 served exactly like a unix-socket client: a socketpair's one end goes to the
 service's normal connection handler and the decrypted bytes are pumped between
-the other end and the TLS stream. So everything the unix socket serves (streams,
-hijacked attach and exec) works over TCP unchanged, and the forked children
-never see TLS.
+the other end and the TLS session. So everything the unix socket serves (streams,
+hijacked attach and exec) works over TCP unchanged, and the forked children never
+see TLS.
+
+The TLS session is an ssl.SSLObject over memory buffers, driven by hand on the raw
+socket, not asyncio's SSL transport: a docker client that has no more stdin sends
+close_notify and goes on reading the output (a half-close), which asyncio's
+transport cannot do; here it becomes the end of the request side only.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import socket
 import ssl
 
 from sampan.errors import InvalidArgument
+
+HANDSHAKE_TIMEOUT = 30.0
 
 
 def tls_context(cacert: str | None, cert: str | None, key: str | None) -> ssl.SSLContext:
@@ -42,57 +49,140 @@ def parse_tcp(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-async def listen_tls(address: str, ctx: ssl.SSLContext, adopt, track_fd, untrack_fd) -> asyncio.AbstractServer:
-    """Serve `address` with TLS. adopt(sock) serves a plain socket as an API client;
-    track_fd/untrack_fd tell the service which fds its forked children must close."""
+def tcp_listener(address: str) -> socket.socket:
     host, port = parse_tcp(address)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, port))
+        s.listen(128)
+    except OSError:
+        s.close()
+        raise
+    s.setblocking(False)
+    return s
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        loop = asyncio.get_running_loop()
-        raw = writer.get_extra_info("socket")
-        fd = raw.fileno() if raw is not None else -1
-        if fd >= 0:
-            track_fd(fd)
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        ours.setblocking(False)
-        track_fd(ours.fileno())
-        adopt(theirs)
 
-        async def inbound() -> None:  # client -> service
+class TlsConnection:
+    """One client: the raw TCP socket, its TLS session, and the plain socket the service
+    serves."""
+
+    def __init__(self, raw: socket.socket, ctx: ssl.SSLContext) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.raw = raw
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = ctx.wrap_bio(self.incoming, self.outgoing, server_side=True)
+
+    async def _flush(self) -> None:
+        data = self.outgoing.read()
+        if data:
+            await self.loop.sock_sendall(self.raw, data)
+
+    async def _feed(self) -> bool:
+        data = await self.loop.sock_recv(self.raw, 65536)
+        if not data:
+            self.incoming.write_eof()
+            return False
+        self.incoming.write(data)
+        return True
+
+    async def handshake(self) -> None:
+        while True:
             try:
-                while True:
-                    data = await reader.read(65536)
-                    if not data:
-                        ours.shutdown(socket.SHUT_WR)
-                        return
-                    await loop.sock_sendall(ours, data)
-            except (ConnectionError, OSError, ssl.SSLError):
-                ours.shutdown(socket.SHUT_WR)
+                self.tls.do_handshake()
+                await self._flush()
+                return
+            except ssl.SSLWantReadError:
+                await self._flush()
+                if not await self._feed():
+                    raise ConnectionError("the client left during the TLS handshake")
 
-        async def outbound() -> None:  # service -> client
-            while True:
-                data = await loop.sock_recv(ours, 65536)
-                if not data:
-                    if writer.can_write_eof():
-                        writer.write_eof()
-                    return
-                writer.write(data)
-                await writer.drain()
-
-        tasks = [asyncio.ensure_future(inbound()), asyncio.ensure_future(outbound())]
+    async def inbound(self, plain: socket.socket) -> None:
+        """Client -> service, until the client's close_notify or EOF: then the service sees
+        the end of the request side only."""
         try:
-            # the service hanging up ends the connection; the client's EOF only half-closes
-            # it (a hijacked stdin ends while the output goes on)
-            await tasks[1]
+            while True:
+                try:
+                    data = self.tls.read(65536)
+                except ssl.SSLWantReadError:
+                    await self._flush()  # TLS 1.3 may answer a read (session tickets, key updates)
+                    if not await self._feed():
+                        break
+                    continue
+                except ssl.SSLZeroReturnError:
+                    break  # close_notify: the client is done writing, not reading
+                if not data:
+                    break
+                await self.loop.sock_sendall(plain, data)
         except (ConnectionError, OSError, ssl.SSLError):
             pass
-        finally:
-            for t in tasks:
-                t.cancel()
-            untrack_fd(ours.fileno())
-            ours.close()
-            if fd >= 0:
-                untrack_fd(fd)
-            writer.close()
+        try:
+            plain.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
-    return await asyncio.start_server(handle, host, port, ssl=ctx, reuse_address=True)
+    async def outbound(self, plain: socket.socket) -> None:
+        """Service -> client, until the service hangs up; then close_notify."""
+        try:
+            while True:
+                data = await self.loop.sock_recv(plain, 65536)
+                if not data:
+                    break
+                self.tls.write(data)
+                await self._flush()
+            try:
+                self.tls.unwrap()
+            except ssl.SSLError:
+                pass
+            await self._flush()
+        except (ConnectionError, OSError, ssl.SSLError):
+            pass
+
+
+async def serve_tls(listener: socket.socket, ctx: ssl.SSLContext, adopt, track_fd, untrack_fd,
+                    log) -> None:
+    """Accept TLS clients on `listener` for ever. adopt(sock) serves a plain socket as an
+    API client; track_fd/untrack_fd tell the service which fds its forked children must
+    close; log(line) reports a refused client in one line."""
+    loop = asyncio.get_running_loop()
+    while True:
+        raw, peer = await loop.sock_accept(listener)
+        raw.setblocking(False)
+        track_fd(raw.fileno())
+        task = asyncio.ensure_future(_serve_one(raw, peer, ctx, adopt, track_fd, untrack_fd, log))
+        _TASKS.add(task)
+        task.add_done_callback(_TASKS.discard)
+
+
+_TASKS: set = set()  # asyncio keeps only weak references to tasks
+
+
+async def _serve_one(raw: socket.socket, peer, ctx, adopt, track_fd, untrack_fd, log) -> None:
+    conn = TlsConnection(raw, ctx)
+    plain = None
+    try:
+        try:
+            await asyncio.wait_for(conn.handshake(), HANDSHAKE_TIMEOUT)
+        except (ssl.SSLError, ConnectionError, OSError, asyncio.TimeoutError) as e:
+            log(f"refused a TCP client {peer[0]}: {getattr(e, 'reason', None) or e or 'handshake timed out'}")
+            try:
+                await conn._flush()  # the alert that says why
+            except OSError:
+                pass
+            return
+        plain, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        plain.setblocking(False)
+        track_fd(plain.fileno())
+        adopt(theirs)
+        inbound = asyncio.ensure_future(conn.inbound(plain))
+        try:
+            await conn.outbound(plain)  # the service hanging up ends the connection
+        finally:
+            inbound.cancel()
+    finally:
+        if plain is not None:
+            untrack_fd(plain.fileno())
+            plain.close()
+        untrack_fd(raw.fileno())
+        raw.close()

@@ -81,12 +81,12 @@ def test_a_follower_never_blocks_other_requests_and_its_hang_up_kills_its_child(
         assert follower.stdout.readline() == b"x\n"
         t = time.monotonic()
         r = service.docker("ps")
-        assert r.rc == 0 and "lp" in r.out and time.monotonic() - t < 10
-        assert len(_service_children(service)) > len(before)
+        assert r.rc == 0 and "lp" in r.out and time.monotonic() - t < 30
+        assert _service_children(service) - before  # the follower's child (calls of `run` may end meanwhile)
     finally:
         follower.kill()
         follower.wait()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 20
     while _service_children(service) - before:
         assert time.monotonic() < deadline, "the follower's child outlived its client"
         time.sleep(0.05)

@@ -207,7 +207,8 @@ def test_time_exits_after_that_many_idle_seconds(sampan, procs):
         time.sleep(2.5)
         assert svc.p.poll() is None
     assert svc.p.wait(10) == 0
-    assert time.monotonic() - began >= 3
+    # not before the held connection closed (its idle clock may have started before `began`)
+    assert time.monotonic() - began >= 2.5
     assert not os.path.exists(svc.sock)
 
 

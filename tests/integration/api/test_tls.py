@@ -61,12 +61,13 @@ def tls_service(sampan, pki):
     assert "Traceback" not in log.read_text(), log.read_text()
 
 
-def docker_tls(port, pki, *args, cert="client"):
+def docker_tls(port, pki, *args, cert="client", input=None):
     env = dict(os.environ, DOCKER_CONFIG=str(pki))
     env.pop("DOCKER_HOST", None)
     return subprocess.run(["docker", "--tlsverify", "--tlscacert", str(pki / "ca.pem"), "--tlscert",
                            str(pki / f"{cert}.pem"), "--tlskey", str(pki / f"{cert}-key.pem"), "-H",
-                           f"tcp://127.0.0.1:{port}", *args], capture_output=True, text=True, timeout=60, env=env)
+                           f"tcp://127.0.0.1:{port}", *args], capture_output=True, text=True, timeout=60, env=env,
+                          input=input)
 
 
 def test_docker_cli_over_tls_with_a_client_certificate(tls_service, pki):
@@ -76,6 +77,9 @@ def test_docker_cli_over_tls_with_a_client_certificate(tls_service, pki):
     assert r.returncode == 0, r.stderr
     r = docker_tls(tls_service, pki, "exec", "tlsbox", "echo", "exec over tls")
     assert r.stdout == "exec over tls\n", r.stderr
+    # the client's end of stdin is a TLS close_notify; the output still comes back (half-close)
+    r = docker_tls(tls_service, pki, "exec", "-i", "tlsbox", "sh", "-c", "cat; echo after-eof", input="piped\n")
+    assert (r.returncode, r.stdout) == (0, "piped\nafter-eof\n"), r.stderr
     assert docker_tls(tls_service, pki, "rm", "-f", "tlsbox").returncode == 0
 
 
@@ -95,6 +99,14 @@ def test_no_certificate_or_a_strangers_is_refused(tls_service, pki):
         assert b"200 OK" not in s.recv(100)
 
 
-def test_tcp_without_tls_is_refused_in_one_line(sampan):
+def test_tcp_without_tls_is_refused_in_one_line(sampan, pki):
     r = sampan("system", "service", "--time", "1", "tcp://127.0.0.1:2375")
     assert r.rc == 125 and "--tlscacert" in r.err and "Traceback" not in r.err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        r = sampan("system", "service", "--time", "1", "--tlscacert", str(pki / "ca.pem"), "--tlscert",
+                   str(pki / "server.pem"), "--tlskey", str(pki / "server-key.pem"), f"tcp://127.0.0.1:{port}")
+    assert r.rc == 125 and f"cannot listen on tcp://127.0.0.1:{port}" in r.err and "Traceback" not in r.err
+    assert not (sampan.runroot / "sampan.sock").exists()
