@@ -4,5 +4,7 @@ from __future__ import annotations
 
 
 def all_groups() -> list:
-    from sampan.server import container_routes, system_routes
-    return [system_routes.routes, container_routes.routes]
+    from sampan.server import (container_routes, fs_routes, network_routes, system_routes,
+                               volume_routes)
+    return [system_routes.routes, fs_routes.routes, container_routes.routes, volume_routes.routes,
+            network_routes.routes]
