@@ -76,8 +76,13 @@ def _get_archive(engine, emit, ref: str, path: str):
 
 
 def _put_archive(engine, ref: str, path: str, tar_path: str, keep_owner: bool):
+    from sampan.errors import UnsafeArchive
+    engine.stat_path(ref, path)  # Docker's 404 for a path that is not there
     with open(tar_path, "rb") as f:
-        engine.copy_to_container(ref, f, path, archive=keep_owner)
+        try:
+            engine.copy_to_container(ref, f, path, archive=keep_owner)
+        except UnsafeArchive as e:
+            raise ApiError(400, str(e)) from None
 
 
 def _rename(engine, ref: str, name: str):
