@@ -107,7 +107,8 @@ class NetworksAPI:
     def connect(self, network: str, ref: str, aliases: list[str] | None = None) -> None:
         rec = self.ctx.containers.find(ref)
         if status_of(rec).state != RUNNING:
-            raise InvalidState(f"container {rec.name} is not running: networks are connected to running containers")
+            self._connect_stopped(rec, network, aliases or [])
+            return
         manager = self._manager
         netns = manager.netns_of(rec.id)
         if netns is None:
@@ -121,10 +122,38 @@ class NetworksAPI:
         rec = self.ctx.containers.find(ref)
         manager = self._manager
         info = manager.inspect(network)
+        if status_of(rec).state != RUNNING:
+            self._disconnect_stopped(rec, info)
+            return
         netns = manager.netns_of(rec.id)
         if netns is None or not any(a.network == info.name for a in manager.attachments(rec.id)):
             raise InvalidState(f"container {rec.name} is not connected to network {network}")
         manager.detach(rec.id, netns, info.name)
+
+    # A container that is not running has one network in its config (the one it starts on):
+    # connect and disconnect change that config, as Docker changes a stopped container's
+    # endpoint settings. docker-compose disconnects and connects every container it creates,
+    # to give it its aliases.
+    def _connect_stopped(self, rec, network: str, aliases: list[str]) -> None:
+        info = self._manager.inspect(network)
+        with self.ctx.container_lock(rec.id):
+            cur = self.ctx.containers.get(rec.id) or rec
+            config = dict(cur.config)
+            if config.get("network") not in ("none", info.name, info.id):
+                raise InvalidState(
+                    f"container {cur.name} is not running and is on network {config.get('network')}: a "
+                    f"stopped container starts on one network here; disconnect it first or start it")
+            config["network"] = info.name
+            config["aliases"] = list(dict.fromkeys(list(config.get("aliases") or []) + aliases))
+            self.ctx.containers.update(cur.id, config=config)
+
+    def _disconnect_stopped(self, rec, info) -> None:
+        with self.ctx.container_lock(rec.id):
+            cur = self.ctx.containers.get(rec.id) or rec
+            if cur.config.get("network") not in (info.name, info.id):
+                raise InvalidState(f"container {cur.name} is not connected to network {info.name}")
+            config = dict(cur.config, network="none", aliases=[])
+            self.ctx.containers.update(cur.id, config=config)
 
 
 def _rfc3339(t: float) -> str:
