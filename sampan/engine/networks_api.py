@@ -12,7 +12,7 @@ from sampan.engine.reports import NetworkEndpoint, NetworkReport, PruneReport, R
 from sampan.engine.status import RUNNING, status_of
 from sampan.errors import Conflict, InvalidArgument, InvalidState, SampanError
 
-NETWORK_FILTERS = ("name", "id", "label", "driver")
+NETWORK_FILTERS = ("name", "id", "label", "driver", "dangling", "type", "scope")
 
 
 class NetworksAPI:
@@ -31,11 +31,25 @@ class NetworksAPI:
         return _report(info)
 
     def list(self, opts: ListOptions | None = None) -> list[NetworkReport]:
-        """Filters: name= (substring), id= (prefix), label=KEY[=VALUE], driver=bridge."""
+        """Filters: name= (substring), id= (prefix), label=KEY[=VALUE], driver=bridge,
+        dangling=true|false (no container configured to use it), type=custom|builtin (the
+        default bridge is builtin), scope=local."""
         opts = opts or ListOptions()
         want = flt.parse(opts.filters, NETWORK_FILTERS, "network ls")
+        dangling = flt.boolean(want, "dangling")
+        used = {r.config.get("network") for r in self.ctx.containers.all()} if dangling is not None else set()
+        for kind in want.get("type", []):
+            if kind not in ("custom", "builtin"):
+                raise InvalidArgument(f"invalid filter 'type={kind}': custom or builtin")
         out = []
         for info in self._manager.list():
+            builtin = info.name == "bridge"
+            if dangling is not None and (builtin or (info.name in used or info.id in used)) == dangling:
+                continue
+            if "type" in want and ("builtin" if builtin else "custom") not in want["type"]:
+                continue
+            if "scope" in want and "local" not in want["scope"]:
+                continue
             if "name" in want and not flt.any_substring(info.name, want["name"]):
                 continue
             if "id" in want and not flt.any_prefix(info.id, want["id"]):

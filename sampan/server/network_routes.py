@@ -82,7 +82,10 @@ async def inspect(req: Request) -> Reply:
 
 @routes.delete("/networks/{id}")
 async def remove(req: Request) -> Reply:
-    await req.call(_remove, ref_of(req))
+    ref = ref_of(req)
+    if ref in ("bridge", "host", "none"):
+        raise ApiError(403, f"{ref} is a pre-defined network and cannot be removed")
+    await req.call(_remove, ref)
     return Reply(204)
 
 

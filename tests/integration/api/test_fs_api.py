@@ -192,3 +192,43 @@ def test_container_prune_and_system_df(service, cli):
     assert names == ["alive1"]
     assert request(service, "POST", '/containers/prune?filters={"until":["1h"]}')[0] == 400
     assert d("rm", "-f", "alive1").rc == 0
+
+
+@pytest.mark.parametrize("cli", docker_clis())
+def test_cp_contents_links_and_owners(service, cli, tmp_path):
+    d = lambda *a: service.docker(*a, cli=cli)  # noqa: E731
+    assert d("run", "-d", "--name", "c4", "busybox", "sh", "-c",
+             "mkdir -p /src/sub && echo a > /src/a && echo b > /src/sub/b && chown -R 1000:1000 /src && "
+             "ln -s /src/a /lnk && sleep 60").rc == 0
+    for _ in range(50):
+        if service.cli("exec", "c4", "test", "-L", "/lnk").rc == 0:
+            break
+    # SRC/. copies the directory's contents
+    dst = tmp_path / "contents"
+    dst.mkdir()
+    r = d("cp", "c4:/src/.", str(dst))
+    assert r.rc == 0, r.err
+    assert sorted(os.listdir(dst)) == ["a", "sub"] and (dst / "sub" / "b").read_text() == "b\n"
+    # a link is copied as a link, or followed with -L
+    r = d("cp", "c4:/lnk", str(tmp_path / "lnk"))
+    assert r.rc == 0 and os.readlink(tmp_path / "lnk") == "/src/a", r.err
+    r = d("cp", "-L", "c4:/lnk", str(tmp_path / "followed"))
+    assert r.rc == 0 and (tmp_path / "followed").read_text() == "a\n", r.err
+    # the archive carries the container's owners (the CLI itself writes the caller's: its
+    # untar never chowns, -a or not)
+    status, _, body = request(service, "GET", "/containers/c4/archive?path=/src")
+    with tarfile.open(fileobj=io.BytesIO(body)) as t:
+        assert {m.uid for m in t.getmembers()} == {1000} and "src/sub/b" in t.getnames()
+    # into the container: files are root's, unless -a keeps the host's owner
+    f = tmp_path / "mine"
+    f.write_text("m")
+    os.chown(f, 1234, 1234)
+    assert d("cp", str(f), "c4:/tmp/").rc == 0
+    assert d("cp", "-a", str(f), "c4:/tmp/kept").rc == 0
+    r = service.cli("exec", "c4", "stat", "-c", "%u", "/tmp/mine", "/tmp/kept")
+    assert r.out.split() == ["0", "1234"]
+    # into a file that is not a directory, or a directory that is not there
+    r = d("cp", str(f), "c4:/src/a/inside")
+    assert r.rc != 0
+    r = d("cp", str(f), "c4:/nodir/x")
+    assert r.rc != 0

@@ -147,7 +147,12 @@ def test_network_api_errors(service):
     assert status == 201 and len(body["Id"]) == 64
     status, body = post(service, "/networks/create", {"Name": "dup"})
     assert status == 409 and "dup" in body["message"]
+    status, body = post(service, '/networks?filters={"type":["custom"],"dangling":["true"]}', b"", method="GET")
+    assert status == 200 and [n["Name"] for n in body] == ["dup"]
+    assert post(service, '/networks?filters={"type":["other"]}', b"", method="GET")[0] == 400
+    assert post(service, '/networks?filters={"dangling":["maybe"]}', b"", method="GET")[0] == 400
     assert post(service, "/networks/dup", b"", method="DELETE")[0] == 204
+    assert post(service, "/networks/bridge", b"", method="DELETE")[0] == 403
 
 
 def test_docker_py_networks(service):
