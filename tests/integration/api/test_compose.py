@@ -47,9 +47,12 @@ volumes:
 
 
 def compose(service, project_dir, *args, timeout=120):
-    p = subprocess.run([COMPOSE, "--no-ansi", "-p", "shop", *args], cwd=project_dir, capture_output=True,
-                       text=True, timeout=timeout, env=service.env(COMPOSE_HTTP_TIMEOUT="120"))
-    return p
+    env = service.env(COMPOSE_HTTP_TIMEOUT="120")
+    version = getattr(service, "compose_api", None)
+    if version:
+        env["COMPOSE_API_VERSION"] = version
+    return subprocess.run([COMPOSE, "--ansi", "never", "-p", "shop", *args], cwd=project_dir,
+                          capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def ok(p, service):
@@ -106,7 +109,9 @@ def links_on(bridge: str) -> set[str]:
     return {line.split(":")[1].split("@")[0].strip() for line in out.splitlines() if line.count(":") >= 2}
 
 
-def test_up_scale_down_leaves_nothing(service, project):
+@pytest.mark.parametrize("api", [None, "1.25"], ids=["negotiated", "api-1.25"])
+def test_up_scale_down_leaves_nothing(service, project, api):
+    service.compose_api = api  # compose speaks what it negotiates, or the COMPOSE_API_VERSION given
     mounts_before = leaks.mounts_under(str(service.root.parent))
     ok(compose(service, project, "up", "-d"), service)
     out = ok(compose(service, project, "ps"), service)
