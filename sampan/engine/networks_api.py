@@ -37,7 +37,8 @@ class NetworksAPI:
         opts = opts or ListOptions()
         want = flt.parse(opts.filters, NETWORK_FILTERS, "network ls")
         dangling = flt.boolean(want, "dangling")
-        used = {r.config.get("network") for r in self.ctx.containers.all()} if dangling is not None else set()
+        used = ({n for r in self.ctx.containers.all() for n in _networks_of(r.config)}
+                if dangling is not None else set())
         for kind in want.get("type", []):
             if kind not in ("custom", "builtin"):
                 raise InvalidArgument(f"invalid filter 'type={kind}': custom or builtin")
@@ -82,8 +83,7 @@ class NetworksAPI:
         """Names of the containers configured to use the network (running or not)."""
         info = self._manager.inspect(name)
         names = {info.name, info.id}
-        return [r.name for r in self.ctx.containers.all() if r.config.get("network") in names
-                or (info.name == "bridge" and r.config.get("network") == "bridge")]
+        return [r.name for r in self.ctx.containers.all() if set(_networks_of(r.config)) & names]
 
     def remove(self, names: list[str]) -> list[RemoveReport]:
         """`network rm A B C`: one report per name; a network in use is refused (Conflict)."""
@@ -106,7 +106,7 @@ class NetworksAPI:
 
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:
         """Networks no container is configured to use (never the default bridge)."""
-        used = {r.config.get("network") for r in self.ctx.containers.all()}
+        used = {n for r in self.ctx.containers.all() for n in _networks_of(r.config)}
         report = PruneReport()
         for info in self._manager.list():
             if info.name == "bridge" or info.name in used:
@@ -130,7 +130,10 @@ class NetworksAPI:
                                f"(--network {rec.config.get('network')})")
         files = self.ctx.container_files(rec.id)
         names = [rec.name] + [a for a in aliases or [] if a != rec.name]  # peers find it by name too
-        manager.attach(rec.id, netns, network, (), names, rec.config["hostname"], hosts_path=files["hosts"])
+        with self.ctx.container_lock(rec.id):
+            att = manager.attach(rec.id, netns, network, (), names, rec.config["hostname"],
+                                 hosts_path=files["hosts"])
+            self._remember(rec.id, att.network, aliases or [])  # a restart joins it again
 
     def disconnect(self, network: str, ref: str, force: bool = False) -> None:
         rec = self.ctx.containers.find(ref)
@@ -142,32 +145,69 @@ class NetworksAPI:
         netns = manager.netns_of(rec.id)
         if netns is None or not any(a.network == info.name for a in manager.attachments(rec.id)):
             raise InvalidState(f"container {rec.name} is not connected to network {network}")
-        manager.detach(rec.id, netns, info.name)
+        with self.ctx.container_lock(rec.id):
+            manager.detach(rec.id, netns, info.name)
+            self._forget(rec.id, info.name)
 
     # A container that is not running has one network in its config (the one it starts on):
     # connect and disconnect change that config, as Docker changes a stopped container's
     # endpoint settings. docker-compose disconnects and connects every container it creates,
     # to give it its aliases.
+    # The first network is config["network"] (its aliases config["aliases"]); the others
+    # are config["more_networks"] {name: aliases}, attached after it at every start.
     def _connect_stopped(self, rec, network: str, aliases: list[str]) -> None:
         info = self._manager.inspect(network)
         with self.ctx.container_lock(rec.id):
             cur = self.ctx.containers.get(rec.id) or rec
             config = dict(cur.config)
-            if config.get("network") not in ("none", info.name, info.id):
-                raise InvalidState(
-                    f"container {cur.name} is not running and is on network {config.get('network')}: a "
-                    f"stopped container starts on one network here; disconnect it first or start it")
-            config["network"] = info.name
-            config["aliases"] = list(dict.fromkeys(list(config.get("aliases") or []) + aliases))
+            main = config.get("network")
+            if main in ("none", info.name, info.id):
+                config["network"] = info.name
+                config["aliases"] = list(dict.fromkeys(list(config.get("aliases") or []) + aliases))
+            elif main in ("host", "") or str(main).startswith("container:"):
+                raise InvalidState(f"container {cur.name} uses --network {main}: it cannot join {info.name}")
+            else:
+                more = dict(config.get("more_networks") or {})
+                more[info.name] = list(dict.fromkeys(list(more.get(info.name, [])) + aliases))
+                config["more_networks"] = more
             self.ctx.containers.update(cur.id, config=config)
 
     def _disconnect_stopped(self, rec, info) -> None:
         with self.ctx.container_lock(rec.id):
             cur = self.ctx.containers.get(rec.id) or rec
-            if cur.config.get("network") not in (info.name, info.id):
+            config = dict(cur.config)
+            more = dict(config.get("more_networks") or {})
+            if config.get("network") in (info.name, info.id):
+                if more:  # the next one becomes the first
+                    first = next(iter(more))
+                    config["network"], config["aliases"] = first, more.pop(first)
+                else:
+                    config["network"], config["aliases"] = "none", []
+            elif info.name in more:
+                del more[info.name]
+            else:
                 raise InvalidState(f"container {cur.name} is not connected to network {info.name}")
-            config = dict(cur.config, network="none", aliases=[])
+            config["more_networks"] = more
             self.ctx.containers.update(cur.id, config=config)
+
+    def _remember(self, cid: str, network: str, aliases: list[str]) -> None:
+        cur = self.ctx.containers.get(cid)
+        if cur is None or cur.config.get("network") == network:
+            return
+        more = dict(cur.config.get("more_networks") or {})
+        more[network] = list(aliases)
+        self.ctx.containers.update(cid, config=dict(cur.config, more_networks=more))
+
+    def _forget(self, cid: str, network: str) -> None:
+        cur = self.ctx.containers.get(cid)
+        if cur is not None and network in (cur.config.get("more_networks") or {}):
+            more = dict(cur.config["more_networks"])
+            del more[network]
+            self.ctx.containers.update(cid, config=dict(cur.config, more_networks=more))
+
+
+def _networks_of(config: dict) -> list[str]:
+    return [config.get("network") or "", *(config.get("more_networks") or {})]
 
 
 def _rfc3339(t: float) -> str:

@@ -155,6 +155,41 @@ def test_up_scale_down_leaves_nothing(service, project, api):
     assert not mounts, f"mounts left after down -v: {mounts}"
 
 
+TWO_NETWORKS = """\
+version: "3.8"
+services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /data && echo backend > /data/hello && exec httpd -f -p 5432 -h /data"]
+    networks:
+      back:
+        aliases: [database]
+  web:
+    image: busybox
+    depends_on: [db]
+    command: ["sh", "-c", "mkdir -p /www; until wget -q -O /www/index.html http://database:5432/hello; do sleep 0.2; done; exec httpd -f -p 80 -h /www"]
+    ports: ["127.0.0.1::80"]
+    networks: [front, back]
+networks:
+  front:
+  back:
+    internal: true
+"""
+
+
+def test_services_on_two_networks(service, project):
+    (project / "docker-compose.yml").write_text(TWO_NETWORKS)
+    ok(compose(service, project, "up", "-d"), service)
+    [url] = web_urls(service, project)
+    assert fetch(url) == "backend\n"  # web reached db by its alias on the internal network
+    nets = json.loads(service.docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", "shop_web_1").out)
+    assert sorted(nets) == ["shop_back", "shop_front"]
+    back = json.loads(service.docker("network", "inspect", "shop_back").out)[0]
+    assert back["Internal"] is True and len(back["Containers"]) == 2
+    ok(compose(service, project, "down", "-v", "-t", "1"), service)
+    assert not any(n.startswith("shop_") for n in service.docker("network", "ls", "--format", "{{.Name}}").out.split())
+
+
 @needs_streams
 def test_logs_and_exec(service, project):
     ok(compose(service, project, "up", "-d"), service)

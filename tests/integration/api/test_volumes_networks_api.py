@@ -170,3 +170,34 @@ def test_docker_py_networks(service):
         c.remove(force=True)
     net.remove()
     assert [n.name for n in client.networks.list()] == ["bridge"]
+
+
+def interfaces(service, name: str) -> list[str]:
+    r = service.cli("exec", name, "sh", "-c", "ls /sys/class/net")
+    return sorted(i for i in r.out.split() if i != "lo")
+
+
+@pytest.mark.parametrize("cli", docker_clis())
+def test_a_container_on_two_networks_keeps_them_across_restarts(service, cli):
+    d = lambda *a: service.docker(*a, cli=cli)  # noqa: E731
+    assert d("network", "create", "front").rc == 0 and d("network", "create", "back").rc == 0
+    assert d("create", "--name", "mm", "--network", "front", "busybox", "sleep", "60").rc == 0
+    r = d("network", "connect", "--alias", "mm-back", "back", "mm")  # not running: at its start
+    assert r.rc == 0, r.err
+    nets = json.loads(d("inspect", "-f", "{{json .NetworkSettings.Networks}}", "mm").out)
+    assert sorted(nets) == ["back", "front"] and nets["back"]["Aliases"] == ["mm-back"]
+    assert d("start", "mm").rc == 0
+    assert interfaces(service, "mm") == ["eth0", "eth1"]
+    assert d("run", "-d", "--name", "peer", "--network", "back", "busybox", "sleep", "60").rc == 0
+    r = service.cli("exec", "peer", "ping", "-c", "1", "-W", "3", "mm-back")
+    assert r.rc == 0, r.out + r.err
+    r = d("network", "rm", "back")
+    assert r.rc != 0
+    assert d("restart", "-t", "1", "mm").rc == 0
+    assert interfaces(service, "mm") == ["eth0", "eth1"]
+    assert d("network", "disconnect", "back", "mm").rc == 0
+    assert interfaces(service, "mm") == ["eth0"]
+    assert d("restart", "-t", "1", "mm").rc == 0
+    assert interfaces(service, "mm") == ["eth0"]
+    assert d("rm", "-f", "mm", "peer").rc == 0
+    assert d("network", "rm", "front", "back").rc == 0
