@@ -232,3 +232,40 @@ def test_cp_contents_links_and_owners(service, cli, tmp_path):
     assert r.rc != 0
     r = d("cp", str(f), "c4:/nodir/x")
     assert r.rc != 0
+
+
+def test_bad_archive_and_rename_requests(service):
+    assert service.docker("run", "-d", "--name", "c5", "busybox", "sleep", "60").rc == 0
+    assert request(service, "HEAD", "/containers/c5/archive?path=/etc%00x")[0] == 400
+    assert request(service, "PUT", "/containers/c5/archive?path=")[0] == 400
+    assert request(service, "GET", "/containers/c5/top?ps_args=-o%20pid;rm")[0] == 400
+    assert request(service, "POST", "/containers/c5/rename")[0] == 400
+    assert request(service, "POST", "/containers/c5/rename?name=" + "x" * 300 + "/")[0] == 400
+    assert request(service, "POST", "/containers/nope/rename?name=fine")[0] == 404
+    assert request(service, "GET", "/system/df?type=nonsense")[0] == 400
+    assert request(service, "GET", "/containers/nope/export")[0] == 404
+    assert request(service, "GET", "/containers/nope/changes")[0] == 404
+    # an archive cut short: refused, and the service goes on
+    whole = tar_of((member("big"), b"z" * 100000))
+    status, _, body = request(service, "PUT", "/containers/c5/archive?path=/tmp", whole[:5000])
+    assert 400 <= status < 500 and b"message" in body
+    assert request(service, "GET", "/_ping")[0] == 200
+
+
+def test_a_client_that_leaves_during_an_export_frees_it(service):
+    import socket
+    import time
+    assert service.docker("run", "-d", "--name", "c6", "busybox", "sleep", "60").rc == 0
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(service.sock))
+        s.sendall(b"GET /containers/c6/export HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 200")
+    # the export's child is gone soon after (it holds the container's lock while it runs)
+    deadline = time.monotonic() + 10
+    while True:
+        r = service.docker("rm", "-f", "c6")
+        if r.rc == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert r.rc == 0, r.err
+    assert request(service, "GET", "/_ping")[0] == 200
