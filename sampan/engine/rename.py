@@ -1,6 +1,6 @@
-"""`rename`: a container's new name (Docker's rules: the name is free, valid, and it is
-the container's only name). What already runs keeps the name it started with in its
-network's DNS until it restarts."""
+"""`rename`: a container's new name (Docker's rules: the name is free and valid). Its
+peers on user networks find it by the new name at once (their hosts files are
+rewritten), as Docker's embedded DNS does."""
 
 from __future__ import annotations
 
@@ -24,3 +24,6 @@ def rename(ctx: Context, rec: ContainerRecord, new: str) -> None:
         except sqlite3.IntegrityError:
             raise Conflict(f'the container name "/{new}" is already in use by another container; '
                            "remove it or choose another name") from None
+        from sampan.engine.networking import mode_of, nm
+        if mode_of(rec.config.get("network", "none")) == "bridge":
+            nm(ctx).rename(rec.id, rec.name, new)

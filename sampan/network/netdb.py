@@ -108,6 +108,19 @@ class NetDB:
                                                       ACTIVE, row["cid"], network))
         return self.attachment_rows("cid=? AND network=?", (cid, network))[0]
 
+    def rename_alias(self, cid: str, old: str, new: str) -> list[str]:
+        """Container cid is now called `new`: its attachments answer to that name instead of
+        `old`. Returns the networks whose peers must hear of it."""
+        changed = []
+        with self.db.tx() as conn:
+            for r in conn.execute("SELECT network, aliases FROM net_attachments WHERE cid=? AND state=?",
+                                  (cid, ACTIVE)).fetchall():
+                aliases = [new if a == old else a for a in json.loads(r["aliases"])]
+                conn.execute("UPDATE net_attachments SET aliases=? WHERE cid=? AND network=?",
+                             (json.dumps(list(dict.fromkeys(aliases))), cid, r["network"]))
+                changed.append(r["network"])
+        return changed
+
     def update_chain(self, cid: str, network: str, conflist: dict, result: dict,
                      ports: tuple[PortMapping, ...]) -> None:
         with self.db.tx() as conn:

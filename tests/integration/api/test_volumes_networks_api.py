@@ -201,3 +201,17 @@ def test_a_container_on_two_networks_keeps_them_across_restarts(service, cli):
     assert interfaces(service, "mm") == ["eth0"]
     assert d("rm", "-f", "mm", "peer").rc == 0
     assert d("network", "rm", "front", "back").rc == 0
+
+
+def test_peers_find_a_renamed_container_by_its_new_name(service):
+    d = service.docker
+    assert d("network", "create", "rn").rc == 0
+    assert d("run", "-d", "--name", "old-name", "--network", "rn", "busybox", "sleep", "60").rc == 0
+    assert d("run", "-d", "--name", "asker", "--network", "rn", "busybox", "sleep", "60").rc == 0
+    assert service.cli("exec", "asker", "ping", "-c", "1", "-W", "3", "old-name").rc == 0
+    assert d("rename", "old-name", "new-name").rc == 0
+    r = service.cli("exec", "asker", "ping", "-c", "1", "-W", "3", "new-name")
+    assert r.rc == 0, r.out + r.err
+    assert service.cli("exec", "asker", "ping", "-c", "1", "-W", "1", "old-name").rc != 0
+    assert d("rm", "-f", "new-name", "asker").rc == 0
+    assert d("network", "rm", "rn").rc == 0
