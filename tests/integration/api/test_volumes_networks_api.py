@@ -215,3 +215,16 @@ def test_peers_find_a_renamed_container_by_its_new_name(service):
     assert service.cli("exec", "asker", "ping", "-c", "1", "-W", "1", "old-name").rc != 0
     assert d("rm", "-f", "new-name", "asker").rc == 0
     assert d("network", "rm", "rn").rc == 0
+
+
+def test_restart_waits_for_the_last_runs_cleanup(service):
+    """The monitor records the exit, then unmounts and releases the network: a start right
+    after must not have its new root or sandbox undone by that cleanup."""
+    d = service.docker
+    assert d("run", "-d", "--name", "again", "busybox", "sh", "-c",
+             "trap 'exit 0' TERM; while :; do sleep 0.1; done").rc == 0
+    for _ in range(5):
+        r = d("restart", "-t", "5", "again")
+        assert r.rc == 0, r.err
+        assert service.cli("exec", "again", "true").rc == 0
+    assert d("rm", "-f", "again").rc == 0
