@@ -191,6 +191,14 @@ def test_services_on_two_networks(service, project):
     assert sorted(nets) == ["shop_back", "shop_front"]
     back = json.loads(service.docker("network", "inspect", "shop_back").out)[0]
     assert back["Internal"] is True and len(back["Containers"]) == 2
+    # a restart keeps web on both networks (and its port)
+    ok(compose(service, project, "restart", "-t", "1", "web"), service)
+    [url] = web_urls(service, project)
+    assert fetch(url) == "backend\n"
+    ok(compose(service, project, "stop", "-t", "1"), service)
+    ok(compose(service, project, "start"), service)
+    [url] = web_urls(service, project)
+    assert fetch(url) == "backend\n"
     ok(compose(service, project, "down", "-v", "-t", "1"), service)
     assert not any(n.startswith("shop_") for n in service.docker("network", "ls", "--format", "{{.Name}}").out.split())
 
