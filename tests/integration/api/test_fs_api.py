@@ -269,3 +269,29 @@ def test_a_client_that_leaves_during_an_export_frees_it(service):
         time.sleep(0.2)
     assert r.rc == 0, r.err
     assert request(service, "GET", "/_ping")[0] == 200
+
+
+def test_docker_py_files_and_processes(service):
+    client = service.client()
+    c = client.containers.run("busybox", ["sleep", "60"], detach=True, name="pyfs")
+    try:
+        assert any("sleep 60" in p[-1] for p in c.top()["Processes"])
+        assert c.put_archive("/tmp", tar_of((member("hello.txt"), b"hi")))
+        bits, st = c.get_archive("/tmp/hello.txt")
+        data = b"".join(bits)
+        assert st["name"] == "hello.txt" and st["size"] == 2
+        with tarfile.open(fileobj=io.BytesIO(data)) as t:
+            assert t.extractfile("hello.txt").read() == b"hi"
+        assert {"Path": "/tmp/hello.txt", "Kind": 1} in c.diff()
+        c.rename("pyfs2")
+        c.reload()
+        assert c.name == "pyfs2"
+        exported = b"".join(c.export())
+        with tarfile.open(fileobj=io.BytesIO(exported)) as t:
+            assert "tmp/hello.txt" in t.getnames()
+    finally:
+        c.remove(force=True)
+    stopped = client.containers.create("busybox", ["true"])
+    assert client.containers.prune()["ContainersDeleted"] == [stopped.id]
+    df = client.df()
+    assert [i["RepoTags"] for i in df["Images"]] == [["busybox:latest"]]
