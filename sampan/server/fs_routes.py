@@ -186,6 +186,29 @@ async def rename(req: Request) -> Reply:
     return Reply(204)
 
 
+@routes.post("/containers/{id}/update")
+async def update(req: Request) -> Reply:
+    """`docker update`: a running container's limits cannot be changed here yet. A body that
+    asks for nothing (or only a restart policy, which sampan does not run) is answered as
+    Docker would, with the policy as a warning; anything else is refused with a message."""
+    body = await req.json({})
+    if not isinstance(body, dict):
+        raise ApiError(400, "the update must be a JSON object")
+    await req.call(_exists, ref_of(req))
+    asked = sorted(k for k, v in body.items() if k != "RestartPolicy" and v not in (None, 0, "", [], {}))
+    if asked:
+        raise ApiError(400, f"updating {', '.join(asked)} of a container is not supported yet: "
+                            "recreate the container with the new limits")
+    policy = (body.get("RestartPolicy") or {})
+    warnings = ["restart policies are not supported yet: the container will not be restarted"] \
+        if isinstance(policy, dict) and policy.get("Name") not in (None, "", "no") else []
+    return json_reply({"Warnings": warnings})
+
+
+def _exists(engine, ref: str):
+    engine.container(ref)
+
+
 @routes.post("/containers/prune")
 async def prune(req: Request) -> Reply:
     if req.q_json("filters", None):

@@ -295,3 +295,15 @@ def test_docker_py_files_and_processes(service):
     assert client.containers.prune()["ContainersDeleted"] == [stopped.id]
     df = client.df()
     assert [i["RepoTags"] for i in df["Images"]] == [["busybox:latest"]]
+
+
+@pytest.mark.parametrize("cli", docker_clis())
+def test_update_says_what_it_cannot_do(service, cli):
+    assert service.docker("create", "--name", "up1", "busybox", "true", cli=cli).rc == 0
+    r = service.docker("update", "--memory", "64m", "up1", cli=cli)
+    assert r.rc != 0 and "Memory" in r.err and "not supported" in r.err
+    r = service.docker("update", "--memory", "64m", "nope", cli=cli)
+    assert r.rc != 0 and "nope" in r.err
+    status, _, body = request(service, "POST", "/containers/up1/update", b'{"RestartPolicy":{"Name":"always"}}')
+    assert status == 200 and b"restart policies" in body
+    assert request(service, "POST", "/containers/up1/update", b"[1]")[0] == 400
