@@ -47,7 +47,7 @@ class NetDB:
 
     def network(self, name: str) -> NetworkInfo | None:
         r = self.db.conn.execute("SELECT * FROM net_networks WHERE name=? OR id=?", (name, name)).fetchone()
-        if r is None and len(name) >= 3:
+        if r is None and len(name) >= 3 and all(c in "0123456789abcdef" for c in name):  # ids are hex: no LIKE wildcards
             rows = self.db.conn.execute("SELECT * FROM net_networks WHERE id LIKE ?", (name + "%",)).fetchall()
             r = rows[0] if len(rows) == 1 else None
         return self._net(r) if r else None

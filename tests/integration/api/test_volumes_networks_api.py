@@ -145,8 +145,12 @@ def test_network_api_errors(service):
     assert post(service, "/networks/bridge/disconnect", {"Container": ["x"]})[0] == 400
     status, body = post(service, "/networks/create", {"Name": "dup", "CheckDuplicate": True})
     assert status == 201 and len(body["Id"]) == 64
+    dup_id = body["Id"]
     status, body = post(service, "/networks/create", {"Name": "dup"})
     assert status == 409 and "dup" in body["message"]
+    assert post(service, f"/networks/{dup_id[:4]}", b"", method="GET")[1]["Id"] == dup_id
+    assert post(service, f"/networks/{dup_id[:3]}_", b"", method="GET")[0] == 404  # no LIKE wildcards
+    assert post(service, f"/networks/{dup_id[:3]}%25", b"", method="GET")[0] == 404
     status, body = post(service, '/networks?filters={"type":["custom"],"dangling":["true"]}', b"", method="GET")
     assert status == 200 and [n["Name"] for n in body] == ["dup"]
     assert post(service, '/networks?filters={"type":["other"]}', b"", method="GET")[0] == 400
