@@ -102,7 +102,8 @@ def _df(engine, kinds: set[str]):
         out["LayersSize"] = sum(i["Size"] for i in images)
         out["Images"] = images
     if "container" in kinds:
-        out["Containers"] = [dict(c.to_docker(), SizeRw=0, SizeRootFs=0)
+        sizes = engine.system.container_sizes()
+        out["Containers"] = [dict(c.to_docker(), SizeRw=sizes.get(c.id, 0), SizeRootFs=sizes.get(c.id, 0))
                              for c in engine.containers.list(ListOptions(all=True))]
     if "volume" in kinds:
         usage = engine.volumes.usage()

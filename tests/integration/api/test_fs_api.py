@@ -186,6 +186,10 @@ def test_container_prune_and_system_df(service, cli):
     assert "Local" in lines and lines["Local"].split()[2] == "1"
     r = d("system", "df", "-v")
     assert r.rc == 0 and "dfvol" in r.out, r.err
+    assert service.cli("exec", "alive1", "dd", "if=/dev/zero", "of=/big", "bs=1024", "count=300").rc == 0
+    status, _, body = request(service, "GET", "/system/df?type=container")
+    sizes = {c["Names"][0]: c["SizeRw"] for c in json.loads(body)["Containers"]}
+    assert status == 200 and sizes["/alive1"] >= 300 * 1024 and sizes["/dead1"] < 300 * 1024
     r = d("container", "prune", "-f")
     assert r.rc == 0, r.err
     names = d("ps", "-a", "--format", "{{.Names}}").out.split()
