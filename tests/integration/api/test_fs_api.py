@@ -133,6 +133,10 @@ def test_archive_stat_header_and_errors(service):
     with tarfile.open(fileobj=io.BytesIO(body)) as t:
         assert t.getnames() == ["passwd"] and b"root:" in t.extractfile("passwd").read()
     assert request(service, "GET", "/containers/c2/archive?path=/nope")[0] == 404
+    # '..' past the root stays in the container's root, as a chroot would
+    status, _, body = request(service, "GET", "/containers/c2/archive?path=/../../../../etc/passwd")
+    with tarfile.open(fileobj=io.BytesIO(body)) as t:
+        assert t.extractfile("passwd").read().decode() == service.cli("exec", "c2", "cat", "/etc/passwd").out
     assert request(service, "HEAD", "/containers/c2/archive")[0] == 400
     assert request(service, "GET", "/containers/nope/archive?path=/")[0] == 404
     assert request(service, "PUT", "/containers/c2/archive?path=/nope", tar_of((member("a"), b"x")))[0] == 404
