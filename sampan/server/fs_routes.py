@@ -2,7 +2,7 @@
 ways), rename, prune, and /system/df.
 
 Archives leave through a child that writes the tar into `emit`; an archive sent to a
-container is spooled to a file first (under the root's tmp/) and extracted by the
+container is spooled to a file first (engine.spool_dir(), on disk) and extracted by the
 engine's cp path, which keeps every member inside the container whatever its name or
 links say (engine/cp.py, store/extract_at.py)."""
 
@@ -83,6 +83,10 @@ def _put_archive(engine, ref: str, path: str, tar_path: str, keep_owner: bool):
             engine.copy_to_container(ref, f, path, archive=keep_owner)
         except UnsafeArchive as e:
             raise ApiError(400, str(e)) from None
+
+
+def _spool_dir(engine):
+    return engine.spool_dir()
 
 
 def _rename(engine, ref: str, name: str):
@@ -168,9 +172,7 @@ async def archive_get(req: Request) -> Reply | None:
 async def archive_put(req: Request) -> Reply:
     ref, path = ref_of(req), _archive_path(req)
     keep_owner = req.q_bool("copyUIDGID")
-    tmp = os.path.join(req.conn.children.spec.root, "tmp")
-    os.makedirs(tmp, mode=0o700, exist_ok=True)
-    spooled = await req.spool(tmp)
+    spooled = await req.spool(await req.call(_spool_dir))
     try:
         await req.call(_put_archive, ref, path, spooled, keep_owner)
     finally:
