@@ -203,6 +203,43 @@ def test_services_on_two_networks(service, project):
     assert not any(n.startswith("shop_") for n in service.docker("network", "ls", "--format", "{{.Name}}").out.split())
 
 
+MOUNT_KINDS = """\
+version: "3.8"
+services:
+  box:
+    image: busybox
+    command: ["sleep", "60"]
+    volumes:
+      - type: volume
+        source: stuff
+        target: /v
+      - type: bind
+        source: ./host
+        target: /h
+        read_only: true
+      - type: tmpfs
+        target: /t
+volumes:
+  stuff:
+"""
+
+
+def test_long_syntax_volume_bind_and_tmpfs(service, project):
+    (project / "docker-compose.yml").write_text(MOUNT_KINDS)
+    (project / "host").mkdir()
+    (project / "host" / "file").write_text("from the host")
+    ok(compose(service, project, "up", "-d"), service)
+    info = json.loads(service.docker("inspect", "shop_box_1").out)[0]
+    kinds = {m["Destination"]: (m["Type"], m["RW"]) for m in info["Mounts"]}
+    assert kinds["/v"] == ("volume", True) and kinds["/h"] == ("bind", False), kinds
+    run = lambda *a: service.cli("exec", "shop_box_1", "sh", "-c", *a)  # noqa: E731
+    assert run("cat /h/file").out == "from the host"
+    assert run("echo x > /h/new").rc != 0 and not (project / "host" / "new").exists()
+    assert run("echo kept > /v/f && grep ' /t ' /proc/mounts").out.split()[2] == "tmpfs"
+    ok(compose(service, project, "down", "-v", "-t", "1"), service)
+    assert service.docker("volume", "ls", "-q").out.strip() == ""
+
+
 @needs_streams
 def test_logs_and_exec(service, project):
     ok(compose(service, project, "up", "-d"), service)
