@@ -127,6 +127,39 @@ class Engine:
         return lifecycle.start(self.ctx, rec, attach_client=attach,
                                open_stdin=interactive or rec.config["open_stdin"])
 
+    def attach(self, ref: str):
+        """Attach to a container's stdio: an attach_wait.Attachment whose link() is the
+        monitor's connection (attach.py frames), now if it runs, else from its next start on
+        (whoever starts it: the monitor connects to every attach that waits)."""
+        from sampan.engine.attach_wait import Attachment
+        return Attachment(self.ctx, self.container(ref))
+
+    def resize(self, ref: str, rows: int, cols: int) -> None:
+        """Set the size of a running container's terminal (its monitor owns the pty)."""
+        import socket
+
+        from sampan.engine import attach
+        rec = self.container(ref)
+        if status_of(rec).state != RUNNING:
+            raise InvalidState(f"container {rec.name} is not running")
+        if not rec.config.get("tty"):
+            return  # as Docker: nothing to resize
+        try:
+            conn = attach.connect(self.ctx.attach_socket(rec.id))
+        except OSError:
+            raise InvalidState(f"container {rec.name} is not running") from None
+        with conn:
+            conn.sendall(attach.encode(attach.RESIZE, attach.resize_payload(rows, cols)))
+            # Wait until the monitor has read it: a connection closed before the monitor
+            # accepts it reaches it empty (a monitor just started is still booting).
+            conn.shutdown(socket.SHUT_WR)
+            conn.settimeout(2)
+            try:
+                while conn.recv(65536):
+                    pass  # output the monitor sends every client meanwhile
+            except OSError:
+                pass
+
     def stop(self, ref: str, timeout: int | None = None) -> str | None:
         return lifecycle.stop(self.ctx, self.container(ref), timeout)
 
@@ -167,18 +200,34 @@ class Engine:
         return rec, self.ctx.container_files(rec.id)["log"]
 
     def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[dict]:
+        """The container's log records. What is written already is read at once (an API
+        client may remove the container right after it asked, as docker-py's run does);
+        with follow, then what comes until it stops running."""
         from sampan.engine import logs
         rec, path = self.log_path(ref)
-        if not path.exists() and not follow:
-            return iter(())
-        yield from logs.read_records(path, tail=tail)
-        if follow and path.exists():
-            def running() -> bool:
-                from sampan.engine.monitor_lost import noticed
-                cur = self.ctx.containers.get(rec.id)
-                cur = cur and noticed(self.ctx, cur)
-                return cur is not None and status_of(cur).state == RUNNING
-            yield from logs.follow_records(path, running)
+
+        def running() -> bool:
+            from sampan.engine.monitor_lost import noticed
+            cur = self.ctx.containers.get(rec.id)
+            cur = cur and noticed(self.ctx, cur)
+            return cur is not None and status_of(cur).state == RUNNING
+
+        if follow and not path.exists():
+            # the monitor makes the log once the container runs: a follower may come first
+            import time
+            while not path.exists() and running():
+                time.sleep(0.02)
+        records = logs.read_records(path, tail=tail) if path.exists() else []
+        if not follow:
+            return iter(records)
+
+        def then_follow() -> Iterator[dict]:
+            yield from records
+            try:
+                yield from logs.follow_records(path, running)
+            except FileNotFoundError:
+                return  # removed meanwhile (--rm): nothing more will come
+        return then_follow()
 
     def exec(self, opts: ExecOptions, stdio_fds: tuple = (0, 1, 2)):
         """Start a process in a running container. Returns an ExecHandle (pid, pty_master, wait())."""

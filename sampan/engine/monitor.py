@@ -174,6 +174,7 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
                 clients.append(c)
             except socket.timeout:
                 pass
+        clients += _connect_waiters(ctx, job.cid)
         mark("monitor: runtime start")
         runtime.start(job.cid)
         mark("monitor: started")
@@ -197,7 +198,7 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     if not job.attach_wait:
         # Detached: idle in a lean interpreter instead of a copy of the CLI's heap.
         _exec_lean(ctx, job, pid, outputs, master, stdin_w, listener, sandbox, log_path,
-                   max_size, max_files, runtime.name)
+                   max_size, max_files, runtime.name, clients)
     logw = LogWriter(log_path, max_size, max_files)
     loop = PumpLoop(pid, logw, listener, clients, wake_r, stdin_w, outputs, master)
     status = loop.run()
@@ -210,8 +211,10 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
 
 
 def _exec_lean(ctx, job: MonitorJob, pid: int, outputs: dict, master, stdin_w, listener,
-               sandbox, log_path: str, max_size: int, max_files: int, runtime_name: str) -> None:
+               sandbox, log_path: str, max_size: int, max_files: int, runtime_name: str,
+               clients: list) -> None:
     keep = list(outputs) + [listener.fileno()] + [s.fileno() for s in (sandbox.sockets if sandbox else [])]
+    keep += [c.fileno() for c in clients]
     if stdin_w is not None:
         keep.append(stdin_w)
     for fd in keep:
@@ -219,13 +222,48 @@ def _exec_lean(ctx, job: MonitorJob, pid: int, outputs: dict, master, stdin_w, l
     arg = {"cid": job.cid, "pid": pid, "outputs": {str(fd): s for fd, s in outputs.items()},
            "master": master, "stdin_w": stdin_w, "listener": listener.fileno(), "log": log_path,
            "max_size": max_size, "max_files": max_files, "root": str(ctx.paths.root),
-           "runroot": str(ctx.paths.runroot), "runtime": runtime_name, "sys_path": list(sys.path)}
+           "runroot": str(ctx.paths.runroot), "runtime": runtime_name, "sys_path": list(sys.path),
+           "clients": [c.fileno() for c in clients]}
     from sampan.engine.monitor_loop import pack
     # the directory holding the sampan package, for an interpreter started without site
     arg["pkg_parent"] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     boot = ("import sys; sys.path.insert(0, sys.argv[1]); "
             "from sampan.engine.monitor_loop import lean_main; lean_main(sys.argv[2])")
     os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", boot, arg["pkg_parent"], pack(arg)])
+
+
+def waiter_prefix(ctx, cid: str) -> str:
+    """Where attach waiters (attach_wait.py) put their sockets: this + their pid. Beside the
+    attach socket, as short (107 bytes at most)."""
+    return ctx.attach_socket(cid)[:-len(".sock")] + ".w"
+
+
+def _connect_waiters(ctx, cid: str) -> list:
+    """Before the container starts: a connection to each client that attached while it was
+    not running (through the API, from any process), served then as any attach client. A
+    dead waiter's socket refuses; it is removed. (Here rather than in attach_wait.py: this
+    runs at every start, and that module's import would cost `run` about a millisecond.)"""
+    directory, base = os.path.split(waiter_prefix(ctx, cid))
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(base)]
+    except FileNotFoundError:
+        return []
+    conns = []
+    for name in names:
+        path = os.path.join(directory, name)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            s.settimeout(1.0)
+            s.connect(path)
+            s.settimeout(None)
+            conns.append(s)
+        except OSError:
+            s.close()
+            try:
+                os.unlink(path)  # its waiter died
+            except OSError:
+                pass
+    return conns
 
 
 def _listen(path: str) -> socket.socket:

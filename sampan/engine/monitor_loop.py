@@ -212,7 +212,8 @@ def lean_main(arg: str) -> None:
     listener = _socket.socket(fileno=job["listener"])
     outputs = {int(fd): stream for fd, stream in job["outputs"].items()}
     logw = LogWriter(job["log"], job["max_size"], job["max_files"])
-    loop = PumpLoop(job["pid"], logw, listener, [], wake_r, job["stdin_w"], outputs, job["master"])
+    clients = [_socket.socket(fileno=fd) for fd in job.get("clients", ())]  # attached before the start
+    loop = PumpLoop(job["pid"], logw, listener, clients, wake_r, job["stdin_w"], outputs, job["master"])
     status = loop.run()
     logw.close()
     clients = [c.detach() for c in list(loop.clients)]

@@ -67,6 +67,7 @@ def _wait(engine, emit, ref: str, condition: str):
     cid, baseline = rec.id, rec.started_at
     emit("waiting")
     seen_running = False
+    pause = _MIN_POLL
     while True:
         try:
             cur = engine.container(cid)
@@ -75,12 +76,36 @@ def _wait(engine, emit, ref: str, condition: str):
             return
         st = status_of(cur)
         running = st.state == RUNNING or (st.state == "created" and st.monitor_alive)
+        if running and not seen_running:
+            pause = _MIN_POLL
         seen_running = seen_running or running or cur.started_at != baseline
         if condition == "removed" or (condition == "next-exit" and not seen_running) or running:
-            time.sleep(0.02)
+            if st.state == RUNNING and _sleep_until_exit(cur.pid, pause):
+                pause = _MIN_POLL  # it exited: its monitor records that in a few ms
+                continue
+            time.sleep(pause)
+            pause = min(pause * 1.5, _MAX_POLL)  # quick near a change, cheap over a long wait
             continue
         emit(st.exit_code)
         return
+
+
+_MIN_POLL, _MAX_POLL = 0.002, 0.1
+
+
+def _sleep_until_exit(pid: int, timeout: float) -> bool:
+    """Block on the container's process until it exits (True), up to a second at a time, or
+    fall back to a plain sleep when it cannot be watched (False)."""
+    import os
+    import select
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        return bool(select.select([fd], [], [], 1.0)[0])
+    finally:
+        os.close(fd)
 
 
 # ---- handlers ----
