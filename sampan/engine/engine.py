@@ -273,6 +273,15 @@ class Engine:
         from sampan.engine.cp import copy_to
         copy_to(self.ctx, self.container(ref), ref, src, dst, follow_link, archive)
 
+    def stat_path(self, ref: str, path: str) -> dict:
+        """A path in the container, as Docker's archive endpoints report it (ContainerPathStat)."""
+        from sampan.engine.path_stat import stat_path
+        return stat_path(self.ctx, self.container(ref), path)
+
+    def rename(self, ref: str, new_name: str) -> None:
+        from sampan.engine.rename import rename
+        rename(self.ctx, self.container(ref), new_name)
+
     def commit(self, ref: str, repo: str | None, changes: list[str], message: str | None,
                author: str | None) -> str:
         from sampan.engine.commit import commit

@@ -45,6 +45,8 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
             raise InvalidState(f"container {rec.name} is already running")
         if st.monitor_alive and st.state == CREATED:
             raise InvalidState(f"container {rec.name} is being started by another command")
+        if st.monitor_alive:
+            _await_cleanup(rec)
         if st.lost:
             runstate.cleanup_after_exit(ctx, rec)
         _prepare_cgroup(ctx.runtime_for(rec), rec)  # a failed start removes it (cleanup_after_exit)
@@ -150,6 +152,15 @@ def kill(ctx: Context, rec: ContainerRecord, sig: int | str = "SIGKILL") -> None
         os.kill(rec.pid, signum)
     except ProcessLookupError:
         pass
+
+
+def _await_cleanup(rec: ContainerRecord, timeout: float = 15) -> None:
+    """The last run's monitor records the exit first and cleans up after (unmounts the
+    root, releases the network): a start (a restart) right after the exit must let it
+    finish, or that cleanup undoes what this start sets up."""
+    deadline = time.monotonic() + timeout
+    while procs.alive(rec.monitor_pid, rec.monitor_start) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def wait(ctx: Context, rec: ContainerRecord, timeout: float | None = None) -> int:

@@ -105,6 +105,9 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
         aliases = [rec.name] + [a for a in c.get("aliases", []) if a != rec.name]
         netns, att = manager.setup(rec.id, c["network"], maps, aliases, c["hostname"],
                                    hosts_path=files["hosts"])
+        for other, more in (c.get("more_networks") or {}).items():  # `network connect`ed ones
+            manager.attach(rec.id, netns, other, (), [rec.name] + [a for a in more if a != rec.name],
+                           c["hostname"], hosts_path=files["hosts"])
         if not c.get("dns"):
             # Bind-mounted file: rewrite it in place, not by rename.
             files["resolv"].write_bytes(manager.resolv_conf())

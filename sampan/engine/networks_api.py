@@ -12,7 +12,7 @@ from sampan.engine.reports import NetworkEndpoint, NetworkReport, PruneReport, R
 from sampan.engine.status import RUNNING, status_of
 from sampan.errors import Conflict, InvalidArgument, InvalidState, SampanError
 
-NETWORK_FILTERS = ("name", "id", "label", "driver")
+NETWORK_FILTERS = ("name", "id", "label", "driver", "dangling", "type", "scope")
 
 
 class NetworksAPI:
@@ -31,11 +31,26 @@ class NetworksAPI:
         return _report(info)
 
     def list(self, opts: ListOptions | None = None) -> list[NetworkReport]:
-        """Filters: name= (substring), id= (prefix), label=KEY[=VALUE], driver=bridge."""
+        """Filters: name= (substring), id= (prefix), label=KEY[=VALUE], driver=bridge,
+        dangling=true|false (no container configured to use it), type=custom|builtin (the
+        default bridge is builtin), scope=local."""
         opts = opts or ListOptions()
         want = flt.parse(opts.filters, NETWORK_FILTERS, "network ls")
+        dangling = flt.boolean(want, "dangling")
+        used = ({n for r in self.ctx.containers.all() for n in _networks_of(r.config)}
+                if dangling is not None else set())
+        for kind in want.get("type", []):
+            if kind not in ("custom", "builtin"):
+                raise InvalidArgument(f"invalid filter 'type={kind}': custom or builtin")
         out = []
         for info in self._manager.list():
+            builtin = info.name == "bridge"
+            if dangling is not None and (builtin or (info.name in used or info.id in used)) == dangling:
+                continue
+            if "type" in want and ("builtin" if builtin else "custom") not in want["type"]:
+                continue
+            if "scope" in want and "local" not in want["scope"]:
+                continue
             if "name" in want and not flt.any_substring(info.name, want["name"]):
                 continue
             if "id" in want and not flt.any_prefix(info.id, want["id"]):
@@ -68,8 +83,7 @@ class NetworksAPI:
         """Names of the containers configured to use the network (running or not)."""
         info = self._manager.inspect(name)
         names = {info.name, info.id}
-        return [r.name for r in self.ctx.containers.all() if r.config.get("network") in names
-                or (info.name == "bridge" and r.config.get("network") == "bridge")]
+        return [r.name for r in self.ctx.containers.all() if set(_networks_of(r.config)) & names]
 
     def remove(self, names: list[str]) -> list[RemoveReport]:
         """`network rm A B C`: one report per name; a network in use is refused (Conflict)."""
@@ -92,7 +106,7 @@ class NetworksAPI:
 
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:
         """Networks no container is configured to use (never the default bridge)."""
-        used = {r.config.get("network") for r in self.ctx.containers.all()}
+        used = {n for r in self.ctx.containers.all() for n in _networks_of(r.config)}
         report = PruneReport()
         for info in self._manager.list():
             if info.name == "bridge" or info.name in used:
@@ -107,7 +121,8 @@ class NetworksAPI:
     def connect(self, network: str, ref: str, aliases: list[str] | None = None) -> None:
         rec = self.ctx.containers.find(ref)
         if status_of(rec).state != RUNNING:
-            raise InvalidState(f"container {rec.name} is not running: networks are connected to running containers")
+            self._connect_stopped(rec, network, aliases or [])
+            return
         manager = self._manager
         netns = manager.netns_of(rec.id)
         if netns is None:
@@ -115,16 +130,84 @@ class NetworksAPI:
                                f"(--network {rec.config.get('network')})")
         files = self.ctx.container_files(rec.id)
         names = [rec.name] + [a for a in aliases or [] if a != rec.name]  # peers find it by name too
-        manager.attach(rec.id, netns, network, (), names, rec.config["hostname"], hosts_path=files["hosts"])
+        with self.ctx.container_lock(rec.id):
+            att = manager.attach(rec.id, netns, network, (), names, rec.config["hostname"],
+                                 hosts_path=files["hosts"])
+            self._remember(rec.id, att.network, aliases or [])  # a restart joins it again
 
     def disconnect(self, network: str, ref: str, force: bool = False) -> None:
         rec = self.ctx.containers.find(ref)
         manager = self._manager
         info = manager.inspect(network)
+        if status_of(rec).state != RUNNING:
+            self._disconnect_stopped(rec, info)
+            return
         netns = manager.netns_of(rec.id)
         if netns is None or not any(a.network == info.name for a in manager.attachments(rec.id)):
             raise InvalidState(f"container {rec.name} is not connected to network {network}")
-        manager.detach(rec.id, netns, info.name)
+        with self.ctx.container_lock(rec.id):
+            manager.detach(rec.id, netns, info.name)
+            self._forget(rec.id, info.name)
+
+    # A container that is not running has one network in its config (the one it starts on):
+    # connect and disconnect change that config, as Docker changes a stopped container's
+    # endpoint settings. docker-compose disconnects and connects every container it creates,
+    # to give it its aliases.
+    # The first network is config["network"] (its aliases config["aliases"]); the others
+    # are config["more_networks"] {name: aliases}, attached after it at every start.
+    def _connect_stopped(self, rec, network: str, aliases: list[str]) -> None:
+        info = self._manager.inspect(network)
+        with self.ctx.container_lock(rec.id):
+            cur = self.ctx.containers.get(rec.id) or rec
+            config = dict(cur.config)
+            main = config.get("network")
+            if main in ("none", info.name, info.id):
+                config["network"] = info.name
+                config["aliases"] = list(dict.fromkeys(list(config.get("aliases") or []) + aliases))
+            elif main in ("host", "") or str(main).startswith("container:"):
+                raise InvalidState(f"container {cur.name} uses --network {main}: it cannot join {info.name}")
+            else:
+                more = dict(config.get("more_networks") or {})
+                more[info.name] = list(dict.fromkeys(list(more.get(info.name, [])) + aliases))
+                config["more_networks"] = more
+            self.ctx.containers.update(cur.id, config=config)
+
+    def _disconnect_stopped(self, rec, info) -> None:
+        with self.ctx.container_lock(rec.id):
+            cur = self.ctx.containers.get(rec.id) or rec
+            config = dict(cur.config)
+            more = dict(config.get("more_networks") or {})
+            if config.get("network") in (info.name, info.id):
+                if more:  # the next one becomes the first
+                    first = next(iter(more))
+                    config["network"], config["aliases"] = first, more.pop(first)
+                else:
+                    config["network"], config["aliases"] = "none", []
+            elif info.name in more:
+                del more[info.name]
+            else:
+                raise InvalidState(f"container {cur.name} is not connected to network {info.name}")
+            config["more_networks"] = more
+            self.ctx.containers.update(cur.id, config=config)
+
+    def _remember(self, cid: str, network: str, aliases: list[str]) -> None:
+        cur = self.ctx.containers.get(cid)
+        if cur is None or cur.config.get("network") == network:
+            return
+        more = dict(cur.config.get("more_networks") or {})
+        more[network] = list(aliases)
+        self.ctx.containers.update(cid, config=dict(cur.config, more_networks=more))
+
+    def _forget(self, cid: str, network: str) -> None:
+        cur = self.ctx.containers.get(cid)
+        if cur is not None and network in (cur.config.get("more_networks") or {}):
+            more = dict(cur.config["more_networks"])
+            del more[network]
+            self.ctx.containers.update(cid, config=dict(cur.config, more_networks=more))
+
+
+def _networks_of(config: dict) -> list[str]:
+    return [config.get("network") or "", *(config.get("more_networks") or {})]
 
 
 def _rfc3339(t: float) -> str:

@@ -204,7 +204,10 @@ class NetworkReport:
                 "Internal": self.internal, "Attachable": False, "Ingress": False,
                 "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
                 "Containers": {e.container_id: e.to_docker() for e in self.containers or []},
-                "Options": {"com.docker.network.bridge.name": self.bridge} if self.bridge else {},
+                # a user network's Options are the driver options it was created with (none):
+                # compose compares them with its file's and recreates the network on a change
+                "Options": {"com.docker.network.bridge.name": self.bridge}
+                if self.bridge and self.name == "bridge" else {},
                 "Labels": self.labels}
 
 

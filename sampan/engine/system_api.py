@@ -23,6 +23,11 @@ class SystemAPI:
         du = disk_usage(self.ctx)
         return DiskUsageReport(**{k.lower(): UsageSummary(**v) for k, v in du.items()})
 
+    def container_sizes(self) -> dict[str, int]:
+        """Container id -> bytes in its writable layer (`system df -v`'s SIZE)."""
+        from sampan.engine.system import dir_size
+        return {r.id: dir_size(self.ctx.container_files(r.id)["upper"]) for r in self.ctx.containers.all()}
+
     def check(self) -> CheckReport:
         """`system check`: read-only findings about this root (changes nothing)."""
         from sampan.engine.check import check_root

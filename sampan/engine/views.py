@@ -130,7 +130,11 @@ def network_settings(c: dict, running: bool) -> dict:
     endpoint = {"IPAddress": net.get("ip", ""), "IPPrefixLen": net.get("prefix", 0),
                 "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),
                 "Aliases": c.get("aliases") or None}
-    return {"Networks": {name: endpoint}, "Ports": ports, "IPAddress": net.get("ip", ""),
+    networks = {name: endpoint}
+    for other, aliases in (c.get("more_networks") or {}).items():
+        networks[other] = {"IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": "",
+                           "Aliases": aliases or None}
+    return {"Networks": networks, "Ports": ports, "IPAddress": net.get("ip", ""),
             "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),
             "SandboxKey": net.get("netns", "")}
 

@@ -27,6 +27,12 @@ class VolumesAPI:
     def users(self, name: str) -> list[str]:
         return self._in_use().get(name, [])
 
+    def usage(self) -> dict[str, tuple[int, int]]:
+        """name -> (bytes used, how many containers mount it), for `system df -v`."""
+        users = self._in_use()
+        return {v.name: (self.ctx.volumes.size(v.name), len(users.get(v.name, [])))
+                for v in self.ctx.volumes.list()}
+
     def create(self, opts: VolumeCreateOptions) -> VolumeReport:
         """A new volume (a random name when ``name`` is None); an existing one of that name
         is returned as it is, as Docker does."""

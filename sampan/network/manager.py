@@ -376,6 +376,11 @@ class NetworkManager:
         for lock in sorted(self.paths.locks.glob("net-teardown-*.lock")):
             self.teardown.wait(lock.name[len("net-teardown-"):-len(".lock")])
 
+    def rename(self, cid: str, old: str, new: str) -> None:
+        """Peers on cid's networks find it by its new name (`rename` of a running container)."""
+        for network in self.store.rename_alias(cid, old, new):
+            self.hosts.refresh(network)
+
     def attachments(self, cid: str) -> list[Attachment]:
         """cid's interfaces, published ports included (`sampan port`, `inspect`)."""
         return self.store.attachments_of(cid)

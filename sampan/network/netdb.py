@@ -47,7 +47,7 @@ class NetDB:
 
     def network(self, name: str) -> NetworkInfo | None:
         r = self.db.conn.execute("SELECT * FROM net_networks WHERE name=? OR id=?", (name, name)).fetchone()
-        if r is None and len(name) >= 3:
+        if r is None and len(name) >= 3 and all(c in "0123456789abcdef" for c in name):  # ids are hex: no LIKE wildcards
             rows = self.db.conn.execute("SELECT * FROM net_networks WHERE id LIKE ?", (name + "%",)).fetchall()
             r = rows[0] if len(rows) == 1 else None
         return self._net(r) if r else None
@@ -107,6 +107,19 @@ class NetDB:
                          "WHERE cid=? AND network=?", (cid, json.dumps(list(aliases)), hostname, hosts_path,
                                                       ACTIVE, row["cid"], network))
         return self.attachment_rows("cid=? AND network=?", (cid, network))[0]
+
+    def rename_alias(self, cid: str, old: str, new: str) -> list[str]:
+        """Container cid is now called `new`: its attachments answer to that name instead of
+        `old`. Returns the networks whose peers must hear of it."""
+        changed = []
+        with self.db.tx() as conn:
+            for r in conn.execute("SELECT network, aliases FROM net_attachments WHERE cid=? AND state=?",
+                                  (cid, ACTIVE)).fetchall():
+                aliases = [new if a == old else a for a in json.loads(r["aliases"])]
+                conn.execute("UPDATE net_attachments SET aliases=? WHERE cid=? AND network=?",
+                             (json.dumps(list(dict.fromkeys(aliases))), cid, r["network"]))
+                changed.append(r["network"])
+        return changed
 
     def update_chain(self, cid: str, network: str, conflist: dict, result: dict,
                      ports: tuple[PortMapping, ...]) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 def all_groups() -> list:
-    from sampan.server import (attach_routes, build_routes, container_routes, exec_routes, image_routes,
-                               logs_routes, system_routes)
+    from sampan.server import (attach_routes, build_routes, container_routes, exec_routes, fs_routes,
+                               image_routes, logs_routes, network_routes, system_routes, volume_routes)
     return [system_routes.routes, container_routes.routes, attach_routes.routes, exec_routes.routes,
-            logs_routes.routes, image_routes.routes, build_routes.routes]
+            logs_routes.routes, fs_routes.routes, image_routes.routes, build_routes.routes,
+            volume_routes.routes, network_routes.routes]
