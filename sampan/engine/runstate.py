@@ -131,10 +131,12 @@ def record_failed_start(ctx: Context, rec: ContainerRecord, exc: BaseException, 
         ctx.containers.update(rec.id, state="exited" if rec.state != "created" else "created",
                               exit_code=exit_code, error=message, finished_at=now_rfc3339())
     finally:  # a full disk may refuse the record: the mount and the sandbox go all the same
-        cleanup_after_exit(ctx, rec, runtime)
+        cleanup_after_exit(ctx, rec, runtime, exit_code)
 
 
-def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None) -> None:
+def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_code: int | None = None) -> None:
+    """Release what a run held. A --rm container goes too, its exit code kept for `wait`
+    when known (a start that failed: 127 for a missing command)."""
     files = ctx.container_files(rec.id)
     runtime = runtime or ctx.runtime_for(rec)
     try:
@@ -167,7 +169,7 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None) -> None
         pass
     if rec.config.get("auto_remove"):
         remove_files(ctx, rec)
-        ctx.containers.delete(rec.id)
+        ctx.containers.delete(rec.id, exit_code=exit_code)
         remove_anonymous_volumes(ctx, rec)
 
 

@@ -27,6 +27,7 @@ import sys
 import traceback
 from typing import Any, AsyncIterator, Callable
 
+from sampan.errors import SampanError
 from sampan.server.errors import ApiError, status_of_error
 
 _LEN = struct.Struct(">I")
@@ -176,7 +177,7 @@ def _serve_call(sock: socket.socket, spec: EngineSpec, fn, args, stream: bool) -
         pass  # the parent stopped listening: nobody is left to tell
     except BaseException as e:
         status, message = status_of_error(e)
-        if status == 500:
+        if status == 500 and not isinstance(e, SampanError):
             traceback.print_exc()  # a bug: the service's log keeps the traceback
         try:
             send(("err", status, message))

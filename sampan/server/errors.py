@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sampan.errors import (Conflict, InvalidArgument, InvalidState, NotFound, PermissionDenied, SampanError,
-                           UnsafeArchive)
+from sampan.errors import (CommandNotExecutable, CommandNotFound, Conflict, InvalidArgument, InvalidState, NotFound,
+                           PermissionDenied, SampanError, UnsafeArchive)
 
 
 class ApiError(Exception):
@@ -31,6 +31,10 @@ def status_of_error(e: BaseException) -> tuple[int, str]:
     if isinstance(e, (Conflict, InvalidState)):
         return 409, str(e)
     if isinstance(e, (InvalidArgument, UnsafeArchive)):  # the client's archive: its fault
+        return 400, str(e)
+    if isinstance(e, (CommandNotFound, CommandNotExecutable)):
+        # 400 as Docker's; the docker CLI reads "not found" / "permission denied" in the
+        # message and exits 127 / 126 as a shell would
         return 400, str(e)
     if isinstance(e, PermissionDenied):
         return 403, str(e)

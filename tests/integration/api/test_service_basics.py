@@ -101,3 +101,14 @@ def test_docker_info_and_version_read_the_engine(service, cli):
     assert "native" in got["Runtimes"] and got["DockerRootDir"] == str(service.root)
     version = service.docker("version", "--format", "{{.Server.APIVersion}}", cli=cli)
     assert version.rc == 0 and version.out.strip() == "1.50", version.err
+
+
+@pytest.mark.parametrize("cli", docker_clis())
+def test_a_command_that_cannot_start_exits_127_or_126_and_leaves_nothing(service, cli):
+    for argv, code, words in ((["nope"], 127, "executable file not found"), (["/etc/passwd"], 126, "permission denied")):
+        r = service.docker("run", "--rm", "busybox", *argv, cli=cli)
+        assert r.rc == code and words in r.err, (argv, r.rc, r.err)
+        # the wait got its answer (a cut stream is "unexpected EOF"; CLI 20.10 says "context
+        # canceled" for its own cancelled wait, against dockerd too)
+        assert "unexpected EOF" not in r.err, r.err
+    assert service.cli.ok("ps", "-aq") == ""
