@@ -8,7 +8,7 @@ import select
 import signal
 import time
 
-from sampan.engine import attach, procs, runstate
+from sampan.engine import attach, events, procs, runstate
 from sampan.engine.context import Context
 from sampan.engine.create import parse_signal
 from sampan.engine.monitor import MonitorJob, spawn
@@ -59,7 +59,9 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
             raise
         finally:
             sandbox.close()  # the monitor holds the host ports now
-        return _await_monitor(ctx, rec, status_fd, attach_client)
+        started = _await_monitor(ctx, rec, status_fd, attach_client)
+    events.container_event(ctx, rec, "start")
+    return started
 
 
 def _prepare_cgroup(runtime, rec: ContainerRecord) -> None:
@@ -150,6 +152,8 @@ def kill(ctx: Context, rec: ContainerRecord, sig: int | str = "SIGKILL") -> None
         os.kill(rec.pid, signum)
     except ProcessLookupError:
         pass
+    events.container_event(ctx, rec, "kill", signal=signum)
+    _thaw_if_paused(ctx, rec)  # a frozen process takes the signal once thawed (Docker's way)
 
 
 def wait(ctx: Context, rec: ContainerRecord, timeout: float | None = None) -> int:
@@ -196,8 +200,11 @@ def stop(ctx: Context, rec: ContainerRecord, timeout: int | None = None) -> str 
         os.kill(rec.pid, sig)
     except ProcessLookupError:
         pass
+    events.container_event(ctx, rec, "kill", signal=sig)
+    _thaw_if_paused(ctx, rec)
     try:
         wait(ctx, rec, timeout=t)
+        events.container_event(ctx, rec, "stop")
         return None
     except TimeoutError:
         pass
@@ -205,7 +212,9 @@ def stop(ctx: Context, rec: ContainerRecord, timeout: int | None = None) -> str 
         os.kill(rec.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))
     wait(ctx, rec, timeout=30)
+    events.container_event(ctx, rec, "stop")
     argv = rec.config.get("argv") or []
     name = signal.Signals(sig).name
     if len(argv) >= 2 and argv[0] in ("/bin/sh", "sh", "/bin/bash", "bash") and argv[1] == "-c":
@@ -236,8 +245,14 @@ def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: boo
         networking.forget(ctx, rec)  # records a full disk kept, now that its files are gone
         ctx.containers.delete(rec.id)
         lock.discard()
+        events.container_event(ctx, rec, "destroy")
         if volumes:
             runstate.remove_anonymous_volumes(ctx, rec)
+
+
+def _thaw_if_paused(ctx: Context, rec: ContainerRecord) -> None:
+    from sampan.engine.pause import thaw_if_frozen
+    thaw_if_frozen(ctx, rec)
 
 
 def _force_kill(ctx: Context, rec: ContainerRecord) -> None:
@@ -245,6 +260,8 @@ def _force_kill(ctx: Context, rec: ContainerRecord) -> None:
         os.kill(rec.pid, signal.SIGKILL)
     except ProcessLookupError:
         return
+    events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))
+    _thaw_if_paused(ctx, rec)
     if procs.alive(rec.monitor_pid, rec.monitor_start):
         try:
             wait(ctx, rec, timeout=10)

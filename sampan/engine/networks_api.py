@@ -28,6 +28,8 @@ class NetworksAPI:
             raise InvalidArgument(f"network driver {opts.driver!r} is not supported: only bridge")
         info = self._manager.create(opts.name, opts.subnet, opts.gateway, opts.internal,
                                     dict(opts.labels or {}))
+        from sampan.engine.events import emit
+        emit(self.ctx, "network", "create", info.id, {"name": info.name, "type": "bridge"})
         return _report(info)
 
     def list(self, opts: ListOptions | None = None) -> list[NetworkReport]:
@@ -88,6 +90,8 @@ class NetworksAPI:
                            f"or disconnect them first")
         info = self._manager.inspect(name)
         self._manager.remove(name)
+        from sampan.engine.events import emit
+        emit(self.ctx, "network", "destroy", info.id, {"name": info.name, "type": "bridge"})
         return RemoveReport(ref=name, id=info.id, name=info.name)
 
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:
@@ -100,6 +104,8 @@ class NetworksAPI:
             try:
                 self._manager.remove(info.name)
                 report.deleted.append(info.name)
+                from sampan.engine.events import emit
+                emit(self.ctx, "network", "destroy", info.id, {"name": info.name, "type": "bridge"})
             except SampanError:
                 pass
         return report
@@ -116,6 +122,15 @@ class NetworksAPI:
         files = self.ctx.container_files(rec.id)
         names = [rec.name] + [a for a in aliases or [] if a != rec.name]  # peers find it by name too
         manager.attach(rec.id, netns, network, (), names, rec.config["hostname"], hosts_path=files["hosts"])
+        self._connection_event("connect", network, rec.id)
+
+    def _connection_event(self, action: str, network: str, cid: str) -> None:
+        from sampan.engine.events import emit
+        try:
+            info = self._manager.inspect(network)
+        except SampanError:
+            return
+        emit(self.ctx, "network", action, info.id, {"name": info.name, "type": "bridge", "container": cid})
 
     def disconnect(self, network: str, ref: str, force: bool = False) -> None:
         rec = self.ctx.containers.find(ref)
@@ -125,6 +140,7 @@ class NetworksAPI:
         if netns is None or not any(a.network == info.name for a in manager.attachments(rec.id)):
             raise InvalidState(f"container {rec.name} is not connected to network {network}")
         manager.detach(rec.id, netns, info.name)
+        self._connection_event("disconnect", info.name, rec.id)
 
 
 def _rfc3339(t: float) -> str:

@@ -4,5 +4,6 @@ from __future__ import annotations
 
 
 def all_groups() -> list:
-    from sampan.server import container_routes, system_routes
-    return [system_routes.routes, container_routes.routes]
+    from sampan.server import container_routes, events_routes, pause_routes, stats_routes, system_routes
+    return [system_routes.routes, events_routes.routes, stats_routes.routes, pause_routes.routes,
+            container_routes.routes]
