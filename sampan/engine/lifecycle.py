@@ -59,9 +59,7 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
             raise
         finally:
             sandbox.close()  # the monitor holds the host ports now
-        started = _await_monitor(ctx, rec, status_fd, attach_client)
-    events.container_event(ctx, rec, "start")
-    return started
+        return _await_monitor(ctx, rec, status_fd, attach_client)  # the monitor wrote "start"
 
 
 def _prepare_cgroup(runtime, rec: ContainerRecord) -> None:
