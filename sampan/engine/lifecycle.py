@@ -49,6 +49,7 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
             runstate.cleanup_after_exit(ctx, rec)
         _prepare_cgroup(ctx.runtime_for(rec), rec)  # a failed start removes it (cleanup_after_exit)
         sandbox = _prepare(ctx, rec)
+        _volume_mount_events(ctx, rec)
         job = MonitorJob(rec, sandbox, attach_wait=attach_client,
                          open_stdin=rec.config["open_stdin"] if open_stdin is None else open_stdin,
                          tty=rec.config["tty"])
@@ -60,6 +61,14 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
         finally:
             sandbox.close()  # the monitor holds the host ports now
         return _await_monitor(ctx, rec, status_fd, attach_client)  # the monitor wrote "start"
+
+
+def _volume_mount_events(ctx: Context, rec: ContainerRecord) -> None:
+    for m in rec.config.get("mounts") or ():
+        if m["kind"] == "volume":
+            events.emit(ctx, "volume", "mount", m["source"], {
+                "container": rec.id, "destination": m["destination"], "driver": "local",
+                "propagation": "", "read/write": "false" if m["readonly"] else "true"})
 
 
 def _prepare_cgroup(runtime, rec: ContainerRecord) -> None:

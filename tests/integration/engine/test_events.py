@@ -40,24 +40,29 @@ def test_stop_kill_restart_and_objects(sampan):
     sampan.ok("tag", "busybox", "bb:ev")
     sampan.ok("rmi", "bb:ev")
     sampan.ok("volume", "create", "evvol")
+    sampan.ok("run", "--rm", "--network", "none", "-v", "evvol:/data:ro", "busybox", "true")
     sampan.ok("volume", "rm", "evvol")
     sampan.ok("network", "create", "evnet")
     sampan.ok("network", "rm", "evnet")
     evs = _events(sampan, t0)
     seen = [(e["Type"], e["Action"]) for e in evs]
-    container = [a for t, a in seen if t == "container"]
+    container = [a for t, a in seen if t == "container"][:11]  # then the volume user's
     assert container[:6] == ["create", "start", "kill", "kill", "die", "stop"]
     assert sorted(container[6:8]) == ["restart", "start"]  # the monitor writes start meanwhile
     assert container[8:] == ["kill", "die", "destroy"]
     kills = [e["Actor"]["Attributes"]["signal"] for e in evs if e["Action"] == "kill"]
     assert kills == ["15", "9", "9"]
-    assert [a for t, a in seen if t != "container"] == ["tag", "untag", "create", "destroy", "create", "destroy"]
+    assert [a for t, a in seen if t != "container"] == ["tag", "untag", "create", "mount", "destroy", "create",
+                                                        "destroy"]
+    mount = next(e for e in evs if e["Action"] == "mount")
+    assert mount["Actor"]["ID"] == "evvol" and mount["Actor"]["Attributes"]["destination"] == "/data"
+    assert mount["Actor"]["Attributes"]["read/write"] == "false" and len(mount["Actor"]["Attributes"]["container"]) == 64
     tag = next(e for e in evs if e["Action"] == "tag")
     assert tag["Actor"]["ID"].startswith("sha256:") and tag["Actor"]["Attributes"]["name"] == "bb:ev"
     # filters: type, image, volume, network, label; bad ones are errors
     assert {e["Type"] for e in _events(sampan, t0, "--filter", "type=volume")} == {"volume"}
     assert [e["Action"] for e in _events(sampan, t0, "--filter", "network=evnet")] == ["create", "destroy"]
-    assert len(_events(sampan, t0, "--filter", "image=busybox", "--filter", "event=die")) == 2
+    assert len(_events(sampan, t0, "--filter", "image=busybox", "--filter", "event=die")) == 3
     assert _events(sampan, t0, "--filter", "container=nope") == []
     r = sampan("events", "--filter", "colour=red")
     assert r.rc != 0 and "colour" in r.err
