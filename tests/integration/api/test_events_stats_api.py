@@ -158,3 +158,20 @@ def test_docker_py_stats_and_events_in_a_thread(service):
     assert client.api.get(client.api._url("/containers/nope/stats"), params={"stream": 0}).status_code == 404
     gone = client.api.post(client.api._url("/containers/nope/pause"))
     assert gone.status_code == 404 and "nope" in gone.json()["message"]
+
+
+def test_stats_stream_carries_each_sample_into_the_next(service):
+    client = service.client()
+    c = client.containers.run("busybox", ["sleep", "300"], detach=True, name="py-stream", network_mode="none")
+    stream = c.stats(stream=True, decode=True)
+    first, second = next(stream), next(stream)
+    stream.close()
+    assert first["precpu_stats"]["cpu_usage"]["total_usage"] == 0  # Docker's first sample has none
+    assert second["precpu_stats"] == first["cpu_stats"] and second["preread"] == first["read"]
+    assert "networks" not in second  # --network none: nothing but lo
+    c.stop(timeout=0)
+    stopped = c.stats(stream=False)
+    assert stopped["read"].startswith("0001-01-01") and stopped["pids_stats"] == {}
+    refused = client.api.post(client.api._url(f"/containers/{c.id}/pause"))
+    assert refused.status_code == 409 and "not running" in refused.json()["message"]
+    c.remove()
