@@ -7,8 +7,8 @@ Verbs by subject, each in its own module (a newcomer finds `rmi` in images_api.p
     engine.volumes     volumes_api.py     volume create, ls, inspect, rm, prune
     engine.networks    networks_api.py    network create, ls, inspect, rm, prune, connect, ...
     engine.system      system_api.py      info, df, prune, check
-One container's life (create, run, start, stop, kill, exec, logs, ...) is Engine's own
-methods below. Options are engine/options.py, reports engine/reports.py; `ctx` and the
+One container's life (create, run, start, stop, kill, exec, logs, pause, stats, ...) and the
+event journal (events) are Engine's own methods below. Options are engine/options.py, reports engine/reports.py; `ctx` and the
 stores behind it are the engine's own, never a front end's (tests/unit/engine/test_facade.py).
 """
 
