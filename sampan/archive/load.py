@@ -49,14 +49,6 @@ def _budget() -> int:
         return DEFAULT_LAYER_BUDGET
 
 
-def _hash_member(ar: ArchiveReader, path: str, what: str) -> str:
-    sha = hashlib.sha256()
-    with ar.open(path, what) as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            sha.update(chunk)
-    return "sha256:" + sha.hexdigest()
-
-
 def _check_layer(ar: ArchiveReader, path: str, diff_id: str, expected: Any = None) -> LayerFile:
     """Digest, size and diff_id of one layer member; expected is a Descriptor to match."""
     member = ar.member(path, "layer")
@@ -192,8 +184,8 @@ def _oci_images(ar: ArchiveReader) -> list[PendingImage]:
 
 
 def _pick_platform(index: Any) -> Any:
-    import platform as _p
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(_p.machine(), _p.machine())
+    from sampan.oci.platform import goarch
+    arch = goarch()
     for d in index.manifests:
         if d.platform and d.platform.os == "linux" and d.platform.architecture == arch:
             return d

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Protocol
 
 from sampan.build.ignore import IgnoreMatcher, _translate, clean
-from sampan.build.rootfs import MergedView
+from sampan.store.merged_view import MergedView
 from sampan.state import inroot
 
 _MAX_SYMLINKS = 40

@@ -19,7 +19,7 @@ import os
 import stat
 from pathlib import Path
 
-from sampan.build.rootfs import MergedView
+from sampan.store.merged_view import MergedView
 from sampan.state import inroot
 
 _DIR_PATH = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import platform as _platform
 from dataclasses import dataclass, field
 
 from sampan.build.expand import ExpandError, Lexer
 from sampan.build.parse import Dockerfile, Stage, fail
+from sampan.oci.platform import goarch
 
 PROXY_ARGS = frozenset({"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
                         "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"})
-_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
-         "s390x": "s390x", "riscv64": "riscv64", "i686": "386"}
 
 
 def platform_args() -> dict[str, str]:
     """BuildKit's automatic platform ARGs (build and target are this machine)."""
-    arch = _ARCH.get(_platform.machine(), _platform.machine())
+    arch = goarch()
     plat = f"linux/{arch}"
     out = {}
     for prefix in ("BUILD", "TARGET"):

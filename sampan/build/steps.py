@@ -13,7 +13,6 @@ import os
 import shutil
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -29,19 +28,16 @@ from sampan.build.instructions.users import UserError, parse_chmod, resolve_chow
 from sampan.build.parse import Instruction, fail
 from sampan.build.plan import PROXY_ARGS
 from sampan.build.progress import Progress
-from sampan.build.rootfs import MergedView
+from sampan.store.merged_view import MergedView
 from sampan.build.stage_state import StageState
-from sampan.errors import BuildError, ImageNotFound, SampanError
+from sampan.errors import ImageNotFound, SampanError
+from sampan.oci.times import now_rfc3339
 from sampan.state.nospace import no_space
 
 _TAIL_LINES = 10
 _USER_ERRORS = (ExpandError, MetadataError, copyinstr.CopyError, SourceError, UserError)
 # Reading the context can fail on the user's files (unreadable file, symlink loop).
 _FILE_ERRORS = _USER_ERRORS + (OSError,)
-
-
-def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass

@@ -49,7 +49,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "network": ("network", "Manage networks"),
     "container": ("groups", "Manage containers"),
     "image": ("groups", "Manage images"),
+    "compose": ("compose", "Run docker-compose against sampan's API (starting the service when needed)"),
     "system": ("system", "Manage sampan"),
+    "doctor": ("doctor", "Check what this host gives sampan, and how to fix what is missing"),
     "info": ("system", "Display system-wide information"),
     "version": ("system", "Show the sampan version information"),
 }
@@ -76,9 +78,9 @@ class Globals:
         self.runtime: str | None = None
         self.debug = bool(os.environ.get("SAMPAN_DEBUG"))
 
-    def engine(self):
+    def engine(self, need_root: bool = True):
         """Every command that touches state comes here (help and version never do)."""
-        if os.geteuid() != 0:
+        if need_root and os.geteuid() != 0:
             from sampan.errors import PermissionDenied
             raise PermissionDenied("permission denied: sampan needs root (containers are made "
                                    "of namespaces, mounts and cgroups, and its state is root's "

@@ -155,8 +155,8 @@ def serve(runroot: str) -> None:
     for name in _PRELOAD:
         try:
             importlib.import_module(name)
-        except Exception:
-            pass
+        except ImportError:
+            pass  # the command that needs it imports it again and tells its own user why it fails
     for module, func, arg in _WARM:
         try:
             getattr(sys.modules[module], func)(arg)

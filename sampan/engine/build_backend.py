@@ -24,8 +24,10 @@ from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 
 
 class EngineBuildBackend:
-    def __init__(self, ctx: Context, runtime: str | None = None, pull: str = "missing"):
+    def __init__(self, ctx: Context, runtime: str | None = None, pull: str = "missing",
+                 auths: dict | None = None):
         self.ctx = ctx
+        self.auths = auths  # {registry: (user, password)} for base images, this build only
         self.runtime_name = runtime or ctx.default_runtime
         self.pull = pull  # base images: missing (Docker's default), always, never
         self.scratch = BuildScratch(ctx)
@@ -37,7 +39,7 @@ class EngineBuildBackend:
     # ---- images and layers ----
     def base_image(self, ref: str):
         from sampan.engine.create import image_for_run
-        info = image_for_run(self.ctx, ref, self.pull)
+        info = image_for_run(self.ctx, ref, self.pull, self.auths)
         return info.id, info.config, list(info.layers)
 
     def layer_dirs(self, layers: list) -> list[Path]:

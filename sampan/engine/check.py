@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 
 from sampan.state.paths import Paths
-from sampan.store.verify import (PROBLEM, Finding, list_dir, mounts_under, note, problem,
+from sampan.store.verify import (Finding, list_dir, mounts_under, note, problem,
                                  verify_store)
 
 TYPE_CHECKING = False
@@ -150,7 +150,3 @@ def _volumes(paths: Paths, db) -> list[Finding]:
                                     "create or rm): harmless; look inside, then `rm -r "
                                     f"{d}` if its data is not needed"))
     return out
-
-
-def count_problems(findings: list[Finding]) -> int:
-    return sum(1 for f in findings if f.kind == PROBLEM)

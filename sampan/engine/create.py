@@ -13,7 +13,6 @@ import sys
 
 from sampan.engine import security
 from sampan.engine.context import Context
-from sampan.engine.layered import LayeredRoot
 from sampan.engine.mounts import MountPlan, parse_tmpfs, parse_volume
 from sampan.engine.names import random_name
 from sampan.engine.options import RunOptions
@@ -23,6 +22,7 @@ from sampan.specgen import units
 from sampan.specgen.command import merge_command, merge_env
 from sampan.specgen.users import resolve_user
 from sampan.state.atomic import atomic_write_bytes, atomic_write_json
+from sampan.store.merged_view import MergedView
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
@@ -91,7 +91,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         seen.add(p.destination)
     user_spec = opts.user if opts.user is not None else (icfg.get("User") or "")
     lowers = ctx.images.layer_dirs(image)
-    exec_user = resolve_user(LayeredRoot(lowers), user_spec)
+    exec_user = resolve_user(MergedView(lowers), user_spec)
     workdir = opts.workdir or icfg.get("WorkingDir") or "/"
     if not workdir.startswith("/"):
         raise InvalidArgument(f"the working directory {workdir!r} is not an absolute path")
@@ -119,8 +119,9 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     return config, image
 
 
-def image_for_run(ctx: Context, ref: str, pull: str):
-    """The local image, pulled first when Docker would (`--pull missing` is the default)."""
+def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None):
+    """The local image, pulled first when Docker would (`--pull missing` is the default).
+    ``auths``: {registry domain: (user, password)} for this call (a build's X-Registry-Config)."""
     from sampan.errors import ImageNotFound, SampanError
 
     if pull not in ("missing", "always", "never"):
@@ -139,10 +140,19 @@ def image_for_run(ctx: Context, ref: str, pull: str):
         sys.stderr.write(f"Unable to find image '{familiar}' locally\n")
     from sampan.registry import pull as registry_pull
     try:
-        return registry_pull(ctx.images, ref)
+        return registry_pull(ctx.images, ref, auth=_auth_for(ref, auths))
     except SampanError as e:
         raise ImageNotFound(f"{e.message} (`sampan images` lists local images; `sampan import` or "
                             f"`sampan load` adds one without a registry)") from None
+
+
+def _auth_for(ref: str, auths: dict | None):
+    if not auths:
+        return None
+    from sampan.oci.reference import parse_reference
+    from sampan.registry.names import normalize_login_target
+    domain = normalize_login_target(parse_reference(ref).domain)
+    return next((cred for key, cred in auths.items() if normalize_login_target(key) == domain), None)
 
 
 def _looks_like_id(ref: str) -> bool:

@@ -270,16 +270,23 @@ class Engine:
         return commit(self.ctx, self.container(ref), repo, changes, message, author)
 
     # ---- images: build (the rest is engine.images) and registry logins ----
-    def build(self, options, progress_mode: str = "auto", stream=None, pull: str = "missing"):
-        """Build an image (sampan.build.executor.BuildOptions) with RUN steps as containers."""
+    def build(self, options, progress_mode: str = "auto", stream=None, pull: str = "missing",
+              auths: dict | None = None, on_event=None):
+        """Build an image (sampan.build.executor.BuildOptions) with RUN steps as containers.
+        ``auths``: {registry: (user, password)} to pull base images with, this build only;
+        ``on_event``: typed BuildEvents (engine.reports) instead of the text views."""
         from sampan.build.executor import build
         from sampan.build.progress import make_progress
         from sampan.engine.build_backend import EngineBuildBackend
 
         from sampan.engine.build_scratch import sweep_dead
         sweep_dead(self.ctx)  # what killed builds left: containers, mounts, sandboxes, dirs
-        backend = EngineBuildBackend(self.ctx, pull=pull)
-        progress = make_progress(progress_mode, stream)
+        backend = EngineBuildBackend(self.ctx, pull=pull, auths=auths)
+        if on_event is not None and progress_mode != "quiet":
+            from sampan.engine.build_events import EventProgress
+            progress = EventProgress(on_event)
+        else:
+            progress = make_progress(progress_mode, stream)
         try:
             return build(backend, self.ctx.db, options, progress)
         finally:
@@ -289,6 +296,26 @@ class Engine:
                 close = getattr(progress, "close", None)
                 if close:
                     close()
+
+    def build_archive(self, tar_path: str, opts, on_event) -> tuple[str, list[str]]:
+        """Build from a context tar (engine.options.ArchiveBuildOptions; the API's POST /build);
+        `on_event(BuildEvent)` gets the progress. Returns (image id, tags)."""
+        from sampan.engine.build_archive import build_archive
+        return build_archive(self, tar_path, opts, on_event)
+
+    def spool_dir(self) -> str:
+        """Where a front end may spool a client's upload (a build context, an image archive)
+        before handing it to a verb: under the root, on disk (the run root is often a tmpfs,
+        and a context can be gigabytes), made on first use."""
+        path = self.ctx.paths.root / "api-spool"
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return str(path)
+
+    def check_login(self, registry: str | None, username: str, password: str,
+                    tls_verify: bool | None = None) -> str:
+        """Only check the credentials with the registry (kept nowhere); its domain."""
+        from sampan.registry import check_login
+        return check_login(registry, username, password, tls_verify)
 
     def login(self, registry: str | None, username: str, password: str, tls_verify: bool | None = None):
         from sampan.registry import login

@@ -6,13 +6,13 @@ report (engine/reports.py); nothing here formats text for a person.
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from sampan.engine import filters as flt
 from sampan.engine.context import Context
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
-from sampan.engine.reports import (ImageHistoryItem, ImagePruneReport, ImageRemoveReport,
-                                   ImageSummary)
+from sampan.engine.reports import (ImageHistoryItem, ImageTreeReport, ImagePruneReport, ImageRemoveReport,
+                                   ImageSummary, ProgressEvent)
 from sampan.errors import Conflict, SampanError
 from sampan.oci.times import parse_time
 
@@ -59,6 +59,9 @@ class ImagesAPI:
                 if (before is not None and t >= before) or (since is not None and t <= since):
                     continue
             summary = self._summary(img, users)
+            if "reference" in want:  # Docker shows only the tags that matched
+                summary.repo_tags = [t for t in summary.repo_tags
+                                     if flt.reference_match([t], want["reference"])]
             if "label" in want and not flt.labels_match(summary.labels, want["label"]):
                 continue
             out.append(summary)
@@ -78,7 +81,7 @@ class ImagesAPI:
             "Os": cfg.get("os", ""), "Author": cfg.get("author", ""), "Size": img.size,
             "GraphDriver": {"Name": "overlay", "Data": {}},
             "RootFS": {"Type": "layers", "Layers": [l.diff_id for l in img.layers]},
-            "Metadata": {"LastTagTime": ""}, "ManifestDigest": img.manifest_digest,
+            "Metadata": {}, "ManifestDigest": img.manifest_digest,  # no LastTagTime: "" is not a time to Go
         }
 
     def history(self, ref: str) -> list[ImageHistoryItem]:
@@ -86,6 +89,16 @@ class ImagesAPI:
                                  created_by=r.get("created_by") or "", size=r.get("size") or 0,
                                  comment=r.get("comment") or "", tags=list(r.get("tags") or []))
                 for r in self.ctx.images.history(ref)]
+
+    def tree(self, refs: list[str] | None = None) -> ImageTreeReport:
+        """`image tree`: the given images (every tagged one by default) as a tree of shared layers."""
+        from sampan.engine.image_tree import image_tree
+        store = self.ctx.images
+        if refs:
+            infos = [store.resolve(r) for r in refs]
+        else:
+            infos = [i for i in store.list_images(all=True) if i.repo_tags] or store.list_images(all=True)
+        return image_tree(infos)
 
     def tag(self, source: str, target: str) -> None:
         self.ctx.images.tag(source, target)
@@ -99,19 +112,21 @@ class ImagesAPI:
         out = []
         for ref in refs:
             try:
-                image_id = self.ctx.images.resolve(ref).id
-                report = self.remove_one(ref, force=opts.force)
-                out.append(report)
+                out.append(self.remove_one(ref, force=opts.force))
             except SampanError as e:
                 out.append(ImageRemoveReport(ref=ref, error=e))
-                continue
-            from sampan.engine.events import image_removal_events
-            image_removal_events(self.ctx, image_id, report.untagged, report.deleted)
         return out
 
     def remove_one(self, ref: str, force: bool = False) -> ImageRemoveReport:
         """Docker's rmi, except that -f never pulls an image from under a container: it untags.
         Raises the typed error (ImageNotFound, Conflict) when it cannot."""
+        image_id = self.ctx.images.resolve(ref).id
+        report = self._remove_one(ref, force)
+        from sampan.engine.events import image_removal_events
+        image_removal_events(self.ctx, image_id, report.untagged, report.deleted)
+        return report
+
+    def _remove_one(self, ref: str, force: bool) -> ImageRemoveReport:
         images = self.ctx.images
         image = images.resolve(ref)
         users = self._usage().get(image.id, [])
@@ -157,19 +172,24 @@ class ImagesAPI:
         return self._summary(img, {})
 
     def pull(self, ref: str, platform: str | None = None, tls_verify: bool | None = None,
-             quiet: bool = False) -> ImageSummary:
+             quiet: bool = False, auth: tuple[str, str] | None = None,
+             on_progress: Callable[[ProgressEvent], None] | None = None) -> ImageSummary:
+        """``auth``: (user, password) for this pull only (else the stored login);
+        ``on_progress``: typed events instead of the CLI's own display."""
         from sampan.registry import pull
         img = pull(self.ctx.images, ref, platform=platform, tls_verify=tls_verify,
-                   progress=False if quiet else None)
+                   progress=_sink(on_progress, "Downloading", quiet), auth=auth)
         from sampan.engine.events import image_event
         image_event(self.ctx, "pull", ref, ref)
         return self._summary(img, self._usage())
 
     def push(self, local: str, dest: str | None = None, tls_verify: bool | None = None,
-             quiet: bool = False) -> str:
-        """Returns the manifest digest pushed."""
+             quiet: bool = False, auth: tuple[str, str] | None = None,
+             on_progress: Callable[[ProgressEvent], None] | None = None) -> str:
+        """Returns the manifest digest pushed. ``auth``, ``on_progress``: as for pull."""
         from sampan.registry import push
-        digest = push(self.ctx.images, local, dest, tls_verify=tls_verify, progress=False if quiet else None)
+        digest = push(self.ctx.images, local, dest, tls_verify=tls_verify,
+                      progress=_sink(on_progress, "Pushing", quiet), auth=auth)
         from sampan.engine.events import image_event
         image_event(self.ctx, "push", dest or local, dest or local)
         return digest
@@ -197,3 +217,11 @@ def _same_ref(a: str, b: str) -> bool:
         return str(parse_reference(a)) == str(parse_reference(b))
     except SampanError:
         return False
+
+
+def _sink(on_progress, moving: str, quiet: bool):
+    """The registry's progress argument: events to a callback, silence, or the CLI's display."""
+    if on_progress is not None:
+        from sampan.engine.progress_events import EventSink
+        return EventSink(on_progress, moving)
+    return False if quiet else None

@@ -81,3 +81,11 @@ class ExecOptions(_Options):
 
     def __init__(self, container: str, argv: list[str], **kw) -> None:
         super().__init__(container=container, argv=argv, **kw)
+
+
+class ArchiveBuildOptions(_Options):
+    """A build whose context comes as a tar (the API's POST /build): ``dockerfile`` is a
+    path inside the context."""
+    _DEFAULTS = dict(dockerfile="Dockerfile", tags=[], build_args={}, target=None, no_cache=False,
+                     pull="missing", labels={}, quiet=False,
+                     auths={})  # {registry: (user, password)} for base images (X-Registry-Config)

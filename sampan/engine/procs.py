@@ -12,14 +12,6 @@ def alive(pid: int, started: int) -> bool:
     return pid > 0 and started > 0 and start_time(pid) == started
 
 
-def comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return "?"
-
-
 def children_tree(pid: int) -> list[int]:
     """pid and all its descendants (for `top`)."""
     kids: dict[int, list[int]] = {}

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from sampan.errors import Conflict, ContainerNotFound
+from sampan.oci.times import now_rfc3339  # noqa: F401  (the engine's modules take it from here)
 from sampan.state.db import Database
 
 SCHEMA = """
@@ -29,24 +30,23 @@ CREATE TABLE IF NOT EXISTS containers (
     error TEXT NOT NULL DEFAULT '',
     restart_count INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS container_exits (
+-- containers --rm removed: their exit code, for a `wait` by id, id prefix or name
+CREATE TABLE IF NOT EXISTS removed_containers (
     id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
     exit_code INTEGER NOT NULL,
     removed REAL NOT NULL
 );
 -- every --rm prunes the day-old tombstones: without this, a scan of a day's worth of runs
-CREATE INDEX IF NOT EXISTS container_exits_removed ON container_exits(removed);
+CREATE INDEX IF NOT EXISTS removed_containers_removed ON removed_containers(removed);
+CREATE INDEX IF NOT EXISTS removed_containers_name ON removed_containers(name);
+DROP TABLE IF EXISTS container_exits;  -- the tombstones before they kept the name
 """
 
 # How long `wait` can still learn the exit code of a container that --rm removed.
 EXIT_TOMBSTONE_SECONDS = 24 * 3600
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
-
-
-def now_rfc3339() -> str:
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
 
 
 class ContainerRecord:
@@ -111,14 +111,24 @@ class ContainerTable:
     def delete(self, cid: str, exit_code: int | None = None) -> None:
         """Remove the record; with exit_code (--rm), keep it for a day so `wait` still can tell."""
         with self.db.tx() as conn:
+            row = conn.execute("SELECT name FROM containers WHERE id=?", (cid,)).fetchone()
             conn.execute("DELETE FROM containers WHERE id=?", (cid,))
-            if exit_code is not None:
+            if exit_code is not None and row is not None:
                 now = time.time()
-                conn.execute("DELETE FROM container_exits WHERE removed < ?", (now - EXIT_TOMBSTONE_SECONDS,))
-                conn.execute("INSERT OR REPLACE INTO container_exits VALUES (?,?,?)", (cid, exit_code, now))
+                conn.execute("DELETE FROM removed_containers WHERE removed < ?", (now - EXIT_TOMBSTONE_SECONDS,))
+                conn.execute("INSERT OR REPLACE INTO removed_containers VALUES (?,?,?,?)",
+                             (cid, row["name"], exit_code, now))
 
-    def exit_code_of_removed(self, cid: str) -> int | None:
-        row = self.db.conn.execute("SELECT exit_code FROM container_exits WHERE id=?", (cid,)).fetchone()
+    def exit_code_of_removed(self, ref: str) -> int | None:
+        """The exit code of a container --rm removed, by its id, a unique id prefix or its
+        name (the latest one of that name); None when no such tombstone is kept."""
+        conn = self.db.conn
+        row = conn.execute("SELECT exit_code FROM removed_containers WHERE id=? OR name=? "
+                           "ORDER BY id=? DESC, removed DESC LIMIT 1", (ref, ref, ref)).fetchone()
+        if row is None and len(ref) >= 3 and all(c in "0123456789abcdef" for c in ref):
+            rows = conn.execute("SELECT exit_code FROM removed_containers WHERE substr(id, 1, ?) = ? LIMIT 2",
+                                (len(ref), ref)).fetchall()
+            row = rows[0] if len(rows) == 1 else None
         return None if row is None else row["exit_code"]
 
     def get(self, cid: str) -> ContainerRecord | None:

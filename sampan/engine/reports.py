@@ -234,3 +234,58 @@ class CheckReport:
     @property
     def problems(self) -> int:
         return sum(1 for f in self.findings if f.kind == "problem")
+
+
+@dataclass
+class DoctorReport:
+    """`doctor`: one finding per host feature (engine.doctor.Finding: name, status ok|warn|
+    missing, detail, fix, needed); ``can_run``: no needed feature is missing."""
+    findings: list = field(default_factory=list)
+    can_run: bool = True
+
+
+@dataclass
+class LayerNode:
+    """One layer of `image tree`: the layers below it are its ancestors in the tree, so a
+    node shared by several images appears once. ``images``: the images whose top layer it is."""
+    diff_id: str
+    size: int                      # uncompressed bytes (the blob's when unknown)
+    created_by: str                # the instruction that made it, from the image's history
+    users: int                     # how many of the shown images stand on it
+    images: list[str] = field(default_factory=list)
+    children: list = field(default_factory=list)
+
+
+@dataclass
+class ImageTreeReport:
+    """`image tree`: roots of the layer tree; ``stored``: bytes of the distinct layers,
+    ``unshared``: what the images would take if none shared a layer."""
+    roots: list = field(default_factory=list)
+    stored: int = 0
+    unshared: int = 0
+    images: int = 0
+
+
+@dataclass
+class ProgressEvent:
+    """One step of a pull or push, for a front end to show its own way (the API server
+    sends Docker's JSON messages). ``id``: the layer (12 hex) or a tag, "" for a whole-image
+    line; ``status``: what happened ("Downloading", "Pull complete", "Digest: sha256:...");
+    ``current``/``total``: bytes so far and expected, while data moves."""
+    status: str
+    id: str = ""
+    current: int | None = None
+    total: int | None = None
+
+
+@dataclass
+class BuildEvent:
+    """One moment of a build, for a front end to show its own way (the API server: Docker's
+    {"stream": ...} lines). ``kind``: "step" (``text`` its title, "[2/3] RUN make"),
+    "output" (a line a step printed), "note" (what a step did), "cached", "done"
+    (``seconds`` it took), "error" (``text`` why), "message" (a block: warnings, a failed
+    step's last output). ``step`` numbers the steps in the order they started."""
+    kind: str
+    step: int = 0
+    text: str = ""
+    seconds: float = 0.0

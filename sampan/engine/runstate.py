@@ -11,6 +11,7 @@ import os
 from sampan.engine import rootfs
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord, now_rfc3339
+from sampan.errors import ContainerNotFound
 
 
 def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
@@ -138,8 +139,11 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None) -> None
     runtime = runtime or ctx.runtime_for(rec)
     try:
         runtime.delete(rec.id, force=True)
-    except Exception:
-        pass
+    except ContainerNotFound:
+        pass  # the runtime never created it (a start that failed before), or deleted it already
+    except Exception as e:  # the rest of the cleanup must still run; the leftover is told
+        import sys
+        sys.stderr.write(f"sampan: warning: {runtime.name} could not delete container {rec.id[:12]}: {e}\n")
     if hasattr(runtime, "discard_cgroup"):  # made ahead by a start that failed before create()
         from sampan.engine.create import cgroups_path
         try:

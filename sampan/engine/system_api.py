@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sampan.engine.context import Context
 from sampan.engine.options import PruneOptions
-from sampan.engine.reports import CheckReport, DiskUsageReport, SystemPruneReport, UsageSummary
+from sampan.engine.reports import CheckReport, DiskUsageReport, DoctorReport, SystemPruneReport, UsageSummary
 from sampan.engine.status import RUNNING, status_of
 
 
@@ -27,6 +27,12 @@ class SystemAPI:
         """`system check`: read-only findings about this root (changes nothing)."""
         from sampan.engine.check import check_root
         return CheckReport(root=str(self.ctx.paths.root), findings=check_root(self.ctx.paths))
+
+    def doctor(self) -> DoctorReport:
+        """`doctor`: what this host gives sampan (engine/doctor.py); read-only, needs no root."""
+        from sampan.engine.doctor import can_run, diagnose
+        findings = diagnose()
+        return DoctorReport(findings=findings, can_run=can_run(findings))
 
     def reconcile(self) -> list[str]:
         """Release what crashed processes left: network sandboxes (veths, rules, netns) of

@@ -73,7 +73,8 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
         "HostConfig": {
             "Binds": [f"{m['source']}:{m['destination']}{':ro' if m['readonly'] else ''}"
                       for m in c["mounts"] if m["kind"] != "tmpfs" and m["source"]] or None,
-            "NetworkMode": c["network"], "AutoRemove": bool(c["auto_remove"]),
+            "NetworkMode": c["network"], "PortBindings": port_bindings(c),
+            "AutoRemove": bool(c["auto_remove"]),
             "ReadonlyRootfs": bool(c["read_only"]), "Memory": c.get("memory") or 0,
             "NanoCpus": int(float(c["cpus"]) * 1e9) if c.get("cpus") else 0,
             "MemorySwap": _memory_swap(c), "MemoryReservation": c.get("memory_reservation") or 0,
@@ -99,10 +100,26 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "Volumes": {m["destination"]: {} for m in c["mounts"] if m["kind"] == "volume"} or None,
             "WorkingDir": c["workdir"], "Entrypoint": entry, "Labels": c.get("labels") or {},
             "StopSignal": c.get("stop_signal"), "StopTimeout": c.get("stop_timeout"),
-            "ExposedPorts": icfg.get("ExposedPorts"),
+            "ExposedPorts": exposed_ports(c, icfg),
         },
         "NetworkSettings": network_settings(c, st.state == RUNNING),
     }
+
+
+def port_bindings(c: dict) -> dict:
+    """The ports asked for at create (HostPort "" when the host port is picked at start)."""
+    out: dict = {}
+    for cport, hport, hip, proto in c.get("ports") or []:
+        out.setdefault(f"{cport}/{proto}", []).append({"HostIp": hip or "", "HostPort": str(hport) if hport else ""})
+    return out
+
+
+def exposed_ports(c: dict, icfg: dict) -> dict | None:
+    """The image's exposed ports and the published ones, as Docker merges them."""
+    out = dict(icfg.get("ExposedPorts") or {})
+    for cport, _, _, proto in c.get("ports") or []:
+        out.setdefault(f"{cport}/{proto}", {})
+    return out or None
 
 
 def network_settings(c: dict, running: bool) -> dict:

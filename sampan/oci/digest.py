@@ -13,12 +13,6 @@ from sampan.errors import InvalidArgument
 _HEX = frozenset("0123456789abcdef")
 
 
-def sha256_digest(data: bytes) -> str:
-    import hashlib  # lazily: OpenSSL's _hashlib costs ~3 ms to import
-
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 @functools.cache
 def _small_sha256():
     """CPython's built-in sha256 (0.2 ms to load) rather than hashlib's OpenSSL one (~3 ms)."""

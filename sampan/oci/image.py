@@ -74,6 +74,9 @@ class Platform:
     def __repr__(self) -> str:
         return f"Platform(os={self.os!r}, architecture={self.architecture!r}, variant={self.variant!r})"
 
+    def __str__(self) -> str:
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
 
 class Descriptor:
     __slots__ = ("media_type", "digest", "size", "annotations", "platform", "urls")

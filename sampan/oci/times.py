@@ -1,4 +1,4 @@
-"""RFC 3339 timestamps (image and container `created`) and Docker's human durations.
+"""RFC 3339 timestamps (image, container and build step times) and Docker's human durations.
 
 Shared by the engine (a container's `Status` text, "Up 3 minutes", is part of
 Docker's API) and the CLI (the CREATED column is computed client-side, as Docker's).
@@ -6,14 +6,20 @@ Docker's API) and the CLI (the CREATED column is computed client-side, as Docker
 
 from __future__ import annotations
 
-import calendar
 import time
+
+
+def now_rfc3339() -> str:
+    """Now in UTC with nanoseconds, as Docker writes `Created` and `StartedAt`."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
 
 
 def parse_time(rfc: str) -> float:
     """Seconds since the epoch of an RFC 3339 UTC time; 0.0 when empty or unreadable."""
     if not rfc:
         return 0.0
+    import calendar  # not at the top: now_rfc3339 is on `run`'s path, parse_time is not
     base, _, frac = rfc.rstrip("Z").partition(".")
     try:
         t = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))

@@ -10,6 +10,8 @@ importing ``sampan.registry`` costs nothing on the `run` path.
 - ``progress``: None = rich bars if stderr is a TTY, else plain lines; False = silent;
   or an object with begin(key, total), advance(key, n), end(key, status),
   message(text), close() (see progress.ProgressSink).
+- ``auth``: (username, password) for this one call, instead of the stored login (the API
+  server's X-Registry-Auth); never written anywhere.
 - Errors: RegistryError / ImageNotFound / DigestMismatch / InvalidArgument, one line
   each, naming the image. $SAMPAN_MAX_LAYER_SIZE caps one layer's uncompressed size.
 """
@@ -20,20 +22,26 @@ from typing import Any
 
 
 def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool | None = None,
-         progress: object = None) -> Any:
+         progress: object = None, auth: tuple[str, str] | None = None) -> Any:
     from sampan.registry.pull import pull as _pull
-    return _pull(store, ref, platform=platform, tls_verify=tls_verify, progress=progress)
+    return _pull(store, ref, platform=platform, tls_verify=tls_verify, progress=progress, auth=auth)
 
 
 def push(store: Any, local: str, dest: str | None = None, *, tls_verify: bool | None = None,
-         progress: object = None) -> str:
+         progress: object = None, auth: tuple[str, str] | None = None) -> str:
     from sampan.registry.push import push as _push
-    return _push(store, local, dest, tls_verify=tls_verify, progress=progress)
+    return _push(store, local, dest, tls_verify=tls_verify, progress=progress, auth=auth)
 
 
 def login(registry: str | None, username: str, password: str, tls_verify: bool | None = None):
     from sampan.registry.login import login as _login
     return _login(registry, username, password, tls_verify)
+
+
+def check_login(registry: str | None, username: str, password: str,
+                tls_verify: bool | None = None) -> str:
+    from sampan.registry.login import check_login as _check
+    return _check(registry, username, password, tls_verify)
 
 
 def logout(registry: str | None) -> bool:

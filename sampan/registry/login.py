@@ -14,12 +14,20 @@ def login(registry: str | None, username: str, password: str,
           tls_verify: bool | None = None) -> Path:
     """Verify username/password with the registry (GET /v2/, token if challenged) and
     store them; returns the file written. Raises RegistryError when refused."""
+    domain = check_login(registry, username, password, tls_verify)
+    return credentials.store_credentials(domain, username, password)
+
+
+def check_login(registry: str | None, username: str, password: str,
+                tls_verify: bool | None = None) -> str:
+    """Only verify username/password with the registry (the API's /auth: the client keeps
+    them, not us); returns the registry's domain. Raises RegistryError when refused."""
     if not username or not password:
         raise InvalidArgument("login needs a username and a password")
     domain = normalize_login_target(registry)
     with RegistryClient(domain, domain, tls_verify=tls_verify, auth=(username, password)) as c:
         c.check_login()
-    return credentials.store_credentials(domain, username, password)
+    return domain
 
 
 def logout(registry: str | None) -> bool:

@@ -17,7 +17,7 @@ from sampan.oci.digest import is_digest
 from sampan.oci.reference import parse_reference
 from sampan.registry.client import RegistryClient
 from sampan.registry.fetch import download_layer, get_manifest, get_small_blob
-from sampan.registry.manifests import (Index, ImageManifest, Platform, parse_manifest,
+from sampan.registry.manifests import (Index, Manifest, Platform, parse_manifest,
                                        parse_platform, select_platform)
 from sampan.registry.progress import make_progress, short
 from sampan.registry.staging import Staging
@@ -46,12 +46,12 @@ def _check_platform(config: dict, want: Platform, explicit: bool, image: str) ->
 
 
 def resolve_manifest(client: RegistryClient, repo: str, ref: str, want: Platform
-                     ) -> tuple[bytes, ImageManifest, str]:
+                     ) -> tuple[bytes, Manifest, str]:
     """Follow an index to the platform's manifest (at most two levels)."""
     for _ in range(3):
-        raw, ctype, digest = get_manifest(client, repo, ref)
-        parsed = parse_manifest(raw, ctype, client.image)
-        if isinstance(parsed, ImageManifest):
+        raw, _, digest = get_manifest(client, repo, ref)  # the body says what it is, not the header
+        parsed = parse_manifest(raw, client.image)
+        if isinstance(parsed, Manifest):
             return raw, parsed, digest
         assert isinstance(parsed, Index)
         ref = select_platform(parsed, want, client.image).digest
@@ -59,7 +59,7 @@ def resolve_manifest(client: RegistryClient, repo: str, ref: str, want: Platform
 
 
 def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool | None = None,
-         progress: object = None) -> Any:
+         progress: object = None, auth: tuple[str, str] | None = None) -> Any:
     """Pull ref (Docker's reference rules) into store; returns the store's ImageInfo."""
     reference = parse_reference(ref)
     image = reference.familiar()
@@ -67,7 +67,7 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
     sink = make_progress(progress)
     staging = Staging(store)
     try:
-        with RegistryClient(reference.domain, image, tls_verify=tls_verify) as client:
+        with RegistryClient(reference.domain, image, tls_verify=tls_verify, auth=auth) as client:
             tag_or_digest = reference.digest or reference.tag or "latest"
             sink.message(f"{tag_or_digest if not reference.digest else short(reference.digest)}: "
                          f"Pulling from {reference.familiar_name()}")
@@ -108,7 +108,7 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
         staging.add_bytes(digest, raw)
         staging.commit()
         try:
-            info = store.register_manifest(raw, _tag_ref(reference, digest))
+            info = store.register_manifest(raw, _tag_ref(reference, digest), parsed=manifest)
         except BaseException:
             staging.rollback()
             raise

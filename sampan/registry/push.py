@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 from sampan.errors import DigestMismatch, InvalidArgument, RegistryError
 from sampan.oci.reference import parse_reference
 from sampan.registry.client import RegistryClient
-from sampan.registry.manifests import Descriptor, ImageManifest, parse_manifest
+from sampan.registry.manifests import Descriptor, Manifest, parse_manifest
 from sampan.registry.progress import ProgressSink, make_progress, short
 
 PARALLEL_LAYERS = 3
@@ -101,7 +101,7 @@ def _mount_sources(info: Any, domain: str, repo: str) -> list[str]:
 
 
 def push(store: Any, local: str, dest: str | None = None, *, tls_verify: bool | None = None,
-         progress: object = None) -> str:
+         progress: object = None, auth: tuple[str, str] | None = None) -> str:
     """Push the stored image `local` to `dest` (default: local's own name). Returns the
     manifest digest as the registry stored it."""
     info = store.resolve(local)
@@ -119,12 +119,12 @@ def push(store: Any, local: str, dest: str | None = None, *, tls_verify: bool | 
     digest = "sha256:" + hashlib.sha256(raw).hexdigest()
     if digest != info.manifest_digest:
         raise DigestMismatch(f"{local}: stored manifest does not match its digest; run `sampan system check`")
-    manifest = parse_manifest(raw, None, image)
-    if not isinstance(manifest, ImageManifest):
+    manifest = parse_manifest(raw, image)
+    if not isinstance(manifest, Manifest):
         raise RegistryError(f"{local}: only single-platform images can be pushed")
     sink = make_progress(progress)
     try:
-        with RegistryClient(reference.domain, image, tls_verify=tls_verify) as client:
+        with RegistryClient(reference.domain, image, tls_verify=tls_verify, auth=auth) as client:
             repo = reference.path
             sink.message(f"The push refers to repository [{reference.name}]")
             sources = _mount_sources(info, reference.domain, repo)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sampan.errors import Conflict, InvalidArgument, InvalidState, NotFound, PermissionDenied, SampanError
+from sampan.errors import (Conflict, InvalidArgument, InvalidState, NotFound, PermissionDenied, SampanError,
+                           UnsafeArchive)
 
 
 class ApiError(Exception):
@@ -29,7 +30,7 @@ def status_of_error(e: BaseException) -> tuple[int, str]:
         return 404, str(e)
     if isinstance(e, (Conflict, InvalidState)):
         return 409, str(e)
-    if isinstance(e, InvalidArgument):
+    if isinstance(e, (InvalidArgument, UnsafeArchive)):  # the client's archive: its fault
         return 400, str(e)
     if isinstance(e, PermissionDenied):
         return 403, str(e)

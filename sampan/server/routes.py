@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def all_groups() -> list:
-    from sampan.server import container_routes, events_routes, pause_routes, stats_routes, system_routes
+    from sampan.server import (build_routes, container_routes, events_routes, image_routes, pause_routes,
+                               stats_routes, system_routes)
     return [system_routes.routes, events_routes.routes, stats_routes.routes, pause_routes.routes,
-            container_routes.routes]
+            container_routes.routes, image_routes.routes, build_routes.routes]

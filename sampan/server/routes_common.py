@@ -22,6 +22,15 @@ async def race_client(req: Request, work) -> bool:
     gone = asyncio.ensure_future(req.conn.until_closed())
     try:
         done, _ = await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        # the service is stopping: end the work first, so that what it iterates (a
+        # child's stream) is no longer running when the caller closes it
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):
+            pass
+        raise
     finally:
         gone.cancel()
     if task in done:

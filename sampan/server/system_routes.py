@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 
 from sampan import __version__
+from sampan.oci.platform import goarch
 from sampan.server.http import Reply, Request, json_reply
 from sampan.server.router import MAX_VERSION, MIN_VERSION, Routes, version_str
 
@@ -21,7 +22,7 @@ async def ping(req: Request) -> Reply:
 @routes.get("/version")
 async def version(req: Request) -> Reply:
     kernel = platform.release()
-    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    arch = goarch()
     return json_reply({
         "Platform": {"Name": "sampan"},
         "Components": [{"Name": "Engine", "Version": __version__,
@@ -38,6 +39,25 @@ def _info(engine) -> dict:
     return engine.system.info()
 
 
+def docker_info(info: dict) -> dict:
+    """sampan's info as Docker's SystemInfo: the same facts, Docker's field shapes."""
+    out = {k: v for k, v in info.items() if k not in ("Runtimes", "CgroupHierarchy", "CgroupControllers",
+                                                       "RunRoot")}
+    out["Runtimes"] = {name: {"path": name} for name in info.get("Runtimes") or []}
+    out.update({
+        "ID": info.get("Name", ""), "OSType": "linux", "OSVersion": "", "Labels": [],
+        "IndexServerAddress": "https://index.docker.io/v1/",
+        "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": ["127.0.0.0/8"]},
+        "SecurityOptions": ["name=seccomp,profile=builtin"],
+        "Swarm": {"LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "", "ControlAvailable": False},
+        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"], "Log": ["json-file"]},
+        "LoggingDriver": "json-file", "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True,
+        "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": True,
+        "Debug": False, "Warnings": [],
+    })
+    return out
+
+
 @routes.get("/info")
 async def info(req: Request) -> Reply:
-    return json_reply(await req.call(_info))
+    return json_reply(docker_info(await req.call(_info)))

@@ -86,9 +86,6 @@ class Paths:
         return self.root / "oci-layout"
 
     # --- run state (runroot, tmpfs, gone after reboot) ---
-    def run_container_dir(self, cid: str) -> Path:
-        return self.runroot / "containers" / cid
-
     @property
     def locks(self) -> Path:
         return self.runroot / "locks"

@@ -17,8 +17,10 @@ from sampan.oci.digest import check_digest
 from sampan.oci.image import (DOCKER_FOREIGN_LAYER, DOCKER_LAYER, DOCKER_LAYER_GZIP,
                               DOCKER_LAYER_ZSTD, OCI_CONFIG, OCI_LAYER, OCI_LAYER_GZIP,
                               OCI_LAYER_NONDIST_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST,
-                              chain_ids, parse_config, parse_manifest)
+                              Manifest, chain_ids, parse_config, parse_manifest)
+from sampan.oci.platform import goarch
 from sampan.oci.reference import parse_reference
+from sampan.oci.times import now_rfc3339
 from sampan.state.db import Database
 from sampan.state.lock import file_lock
 from sampan.state.paths import Paths
@@ -34,14 +36,6 @@ if TYPE_CHECKING:
 _HEX = frozenset("0123456789abcdef")
 _TO_OCI_LAYER = {DOCKER_LAYER: OCI_LAYER, DOCKER_LAYER_GZIP: OCI_LAYER_GZIP,
                  DOCKER_LAYER_ZSTD: OCI_LAYER_ZSTD, DOCKER_FOREIGN_LAYER: OCI_LAYER_NONDIST_GZIP}
-_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386",
-           "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
-
-
-def now_rfc3339() -> str:
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _id_hex(s: str) -> str | None:
@@ -51,9 +45,7 @@ def _id_hex(s: str) -> str | None:
 
 
 def host_architecture() -> str:
-    import platform
-    m = platform.machine()
-    return _GOARCH.get(m, m)
+    return goarch()
 
 
 def _dumps(obj: Any) -> bytes:
@@ -203,10 +195,12 @@ class ImageStore:
         return self._record(manifest_bytes, OCI_MANIFEST, config_digest, config_bytes, cfg,
                             layers, tag, intermediate)
 
-    def register_manifest(self, manifest_bytes: bytes, ref: str | None) -> ImageInfo:
-        """Record an image whose blobs were already put (pull, load)."""
+    def register_manifest(self, manifest_bytes: bytes, ref: str | None, parsed: Manifest | None = None
+                          ) -> ImageInfo:
+        """Record an image whose blobs were already put (pull, load). ``parsed``: the caller's
+        own parse of these bytes (oci.image.parse_manifest), not done twice."""
         tag = str(self._tag_ref(ref)) if ref is not None else None
-        m = parse_manifest(manifest_bytes)
+        m = parsed if parsed is not None else parse_manifest(manifest_bytes)
         self._check_blob(m.config.digest, m.config.size, "config")
         with self.blobs.open(m.config.digest) as f:
             config_bytes = f.read()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sampan.errors import DigestMismatch, InvalidArgument, StoreCorrupt, UnsafeArchive
+from sampan.errors import DigestMismatch, InvalidArgument, NotFound, StoreCorrupt, UnsafeArchive
 from sampan.oci.digest import digest_hex
 from sampan.oci.image import OCI_LAYER_GZIP
 from sampan.state.atomic import atomic_write_bytes, fsync_dir
@@ -237,7 +237,7 @@ class Unpacker:
         from sampan.store.unpack import extract_tar
         try:
             f: BinaryIO = self.blobs.open(layer.digest)
-        except Exception:
+        except NotFound:
             raise StoreCorrupt(f"layer blob {layer.digest} is missing from the store; remove "
                                "the image and pull or import it again") from None
         with f:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from sampan.build.rootfs import MergedView
+from sampan.store.merged_view import MergedView
 
 _MAX_BYTES = 64 << 20  # an /etc/passwd larger than this is not one
 

@@ -14,7 +14,8 @@ CONTAINER = {"ls": "ps", "list": "ps", "ps": "ps", "run": "run", "create": "crea
              "prune": "container-prune"}
 IMAGE = {"ls": "images", "list": "images", "import": "import", "tag": "tag", "rm": "rmi",
          "remove": "rmi", "history": "history", "inspect": "inspect", "build": "build",
-         "pull": "pull", "push": "push", "save": "save", "load": "load", "prune": "image-prune"}
+         "pull": "pull", "push": "push", "save": "save", "load": "load", "prune": "image-prune",
+         "tree": "image-tree"}
 
 
 def _prune(g, argv, what: str) -> int:
@@ -46,6 +47,9 @@ def main(command: str, argv: list[str], g) -> int:
     target = table[argv[0]]
     if target.endswith("-prune"):
         return _prune(g, argv[1:], command)
+    if target == "image-tree":
+        from sampan.cli.commands.image_tree import main as tree
+        return tree("image tree", argv[1:], g)
     if target == "inspect":
         argv = [argv[0], "--type", command] + argv[1:]
     module = __import__(f"sampan.cli.commands.{COMMANDS[target][0]}", fromlist=["main"])

@@ -111,14 +111,26 @@ def _service(g, argv) -> int:
                "export DOCKER_HOST=unix:///run/sampan/sampan.sock")
     p.add_argument("-t", "--time", type=float, default=5.0,
                    help="Seconds without a client before the service exits (0: never; default 5)")
-    p.add_argument("address", nargs="?", help="unix:///PATH to listen on (default unix://RUNROOT/sampan.sock)")
+    p.add_argument("--tlscacert", help="CA certificate: TCP clients must present a certificate it signed")
+    p.add_argument("--tlscert", help="The service's TLS certificate (for tcp:// addresses)")
+    p.add_argument("--tlskey", help="The service's TLS key (for tcp:// addresses)")
+    p.add_argument("address", nargs="*", help="unix:///PATH to listen on (default unix://RUNROOT/sampan.sock), "
+                   "and tcp://HOST:PORT, served only with TLS and client certificates")
     ns = p.parse_args(argv)
+    from sampan.errors import InvalidArgument
     if ns.time < 0:
-        from sampan.errors import InvalidArgument
         raise InvalidArgument("--time must be 0 (never exit) or a number of seconds")
+    tcp = [a for a in ns.address if a.startswith("tcp://")]
+    unix = [a for a in ns.address if not a.startswith("tcp://")]
+    if len(unix) > 1:
+        raise InvalidArgument("one unix socket at most (and any number of tcp:// addresses)")
+    if tcp and not (ns.tlscacert and ns.tlscert and ns.tlskey):
+        raise InvalidArgument("a TCP listener needs --tlscacert, --tlscert and --tlskey: clients must present "
+                              "a certificate signed by that CA (sampan serves no plain TCP)")
     g.engine()  # the same root check as every command: one clear line when not root
     from sampan.server.service import serve
-    return serve(ns.address, ns.time, g.root, g.runroot, g.runtime)
+    return serve(unix[0] if unix else None, ns.time, g.root, g.runroot, g.runtime, tcp,
+                 (ns.tlscacert, ns.tlscert, ns.tlskey))
 
 
 def main(command: str, argv: list[str], g) -> int:

@@ -90,3 +90,14 @@ def test_docker_run_detached_shows_in_sampan_ps_and_back(service, cli):
     assert sorted(names) == ["api-made", "cli-made"]
     assert service.docker("rm", "-f", "api-made", "cli-made", cli=cli).rc == 0
     assert service.cli.ok("ps", "-aq") == ""
+
+
+@pytest.mark.parametrize("cli", docker_clis())
+def test_docker_info_and_version_read_the_engine(service, cli):
+    info = service.docker("info", "--format", "{{json .}}", cli=cli)
+    assert info.rc == 0, info.err
+    got = json.loads(info.out)
+    assert got["Images"] == 1 and got["OSType"] == "linux"
+    assert "native" in got["Runtimes"] and got["DockerRootDir"] == str(service.root)
+    version = service.docker("version", "--format", "{{.Server.APIVersion}}", cli=cli)
+    assert version.rc == 0 and version.out.strip() == "1.50", version.err

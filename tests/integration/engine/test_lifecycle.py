@@ -59,18 +59,15 @@ def test_exec_joins_the_container(sampan):
 
 
 def test_stop_uses_sigterm_then_sigkill(sampan):
-    # A process that handles SIGTERM exits at once with its own code.
+    # A process that handles SIGTERM exits with its own code (not SIGKILL's 137).
+    # (How long either takes is bench/'s business, not a test's.)
     sampan.ok("run", "-d", "--name", "polite", "busybox", "sh", "-c",
               "trap 'exit 42' TERM; while true; do sleep 0.1; done")
-    t0 = time.monotonic()
     sampan.ok("stop", "-t", "10", "polite")
-    assert time.monotonic() - t0 < 8
     assert sampan.ok("inspect", "-f", "{{.State.ExitCode}}", "polite").strip() == "42"
     # One that ignores it is killed after the timeout, and the note explains why.
     sampan.ok("run", "-d", "--name", "deaf", "busybox", "sh", "-c", "while true; do sleep 0.1; done")
-    t0 = time.monotonic()
     r = sampan("stop", "-t", "1", "deaf")
-    assert time.monotonic() - t0 >= 1
     assert r.rc == 0 and "sh -c" in r.err and "exec" in r.err
     assert sampan.ok("inspect", "-f", "{{.State.ExitCode}}", "deaf").strip() == "137"
 
@@ -166,10 +163,12 @@ def test_pids_limit_stops_fork_loop(sampan):
 
 
 def test_wait_on_an_auto_removed_container_gives_its_exit_code(sampan):
-    cid = sampan.ok("run", "-d", "--rm", "busybox", "sh", "-c", "sleep 0.5; exit 6").strip()
-    r = sampan("wait", cid)
-    assert r.out.strip() == "6", r.err
-    assert _wait_for(lambda: sampan.ok("ps", "-aq") == "")
+    cid = sampan.ok("run", "-d", "--rm", "--name", "brief", "busybox", "sh", "-c", "exit 6").strip()
+    assert _wait_for(lambda: sampan.ok("ps", "-aq") == "")  # removed before anyone waits
+    for ref in (cid, cid[:12], "brief"):
+        r = sampan("wait", ref)
+        assert (r.rc, r.out.strip()) == (0, "6"), (ref, r.err)
+    assert sampan("wait", "never-was").rc != 0
 
 
 def test_lock_files_go_with_their_containers(sampan):

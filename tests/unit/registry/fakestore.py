@@ -58,7 +58,7 @@ class FakeStore:
             raise DigestMismatch("fake store: size mismatch")
         return self.put_blob_bytes(data, expected_digest), len(data)
 
-    def register_manifest(self, raw: bytes, ref: str | None) -> FakeInfo:
+    def register_manifest(self, raw: bytes, ref: str | None, parsed=None) -> FakeInfo:
         d = "sha256:" + hashlib.sha256(raw).hexdigest()
         manifest = json.loads(raw)
         for desc in [manifest["config"]] + manifest["layers"]:

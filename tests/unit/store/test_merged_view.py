@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from sampan.build.rootfs import MergedView
+from sampan.store.merged_view import MergedView
 
 IS_ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="whiteouts and trusted xattrs need root")

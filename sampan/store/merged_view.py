@@ -1,8 +1,11 @@
 """A read-only merged view of unpacked layer dirs (top first), as overlayfs would show them.
 
-COPY needs to see the image below it (is the destination an existing dir?
-is a parent a symlink?) and COPY --from reads another stage's files; this
-answers those questions from the layer dirs without mounting anything.
+Whiteouts, opaque directories and a file shadowing a lower directory hide what
+is below them, as in the mounted image. COPY needs to see the image below it (is
+the destination an existing dir? is a parent a symlink?), COPY --from reads
+another stage's files, and `run -u NAME` reads the image's /etc/passwd: this
+answers them all from the layer dirs without mounting anything, every file
+opened by fd below its layer (an image's symlink never leads out of it).
 """
 
 from __future__ import annotations
@@ -83,6 +86,20 @@ class MergedView:
             return inroot.open_beneath(rfd, found[1], flags)
         finally:
             os.close(rfd)
+
+    def read(self, path: str, limit: int = 4 << 20) -> bytes | None:
+        """The first `limit` bytes of a regular file (symlinks resolved inside the image),
+        or None when there is none: what specgen.users reads /etc/passwd with."""
+        try:
+            fd = self.open(self.resolve(path).lstrip("/"), os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return os.read(fd, limit)
+        finally:
+            os.close(fd)
 
     def lstat(self, rel: str) -> os.stat_result | None:
         found = self.find(rel)

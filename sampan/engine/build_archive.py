@@ -1,0 +1,111 @@
+"""A build whose context arrives as a tar archive (the API's POST /build body).
+
+The archive is the client's and hostile: it is unpacked with the hardened extractor
+(store/extract_at.py: no member lands outside the scratch directory, symlinks are
+resolved inside it, no device nodes), and the Dockerfile is opened inside the
+context, never through a symlink or `..` that leaves it. The scratch directory is
+under the run root and removed afterwards, whatever happens.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from sampan.engine.context import Context
+from sampan.engine.options import ArchiveBuildOptions
+from sampan.engine.reports import BuildEvent
+from sampan.errors import InvalidArgument, UnsafeArchive
+
+DOCKERFILE_MAX = 4 << 20
+
+
+def inner_path(name: str) -> str:
+    """The Dockerfile's path relative to the context; refused if it would leave it."""
+    if not name or "\0" in name:
+        raise InvalidArgument("the dockerfile parameter is empty")
+    if name.startswith("/"):
+        raise InvalidArgument(f"the Dockerfile {name!r} must be a path inside the build context")
+    clean = posixpath.normpath(name)
+    if clean == ".." or clean.startswith("../"):
+        raise InvalidArgument(f"the Dockerfile {name!r} is outside the build context")
+    return clean
+
+
+def unpack_context(tar_path: str, dest: Path) -> None:
+    from sampan.store.extract_at import ExtractOptions, extract_at
+    try:
+        tar = tarfile.open(tar_path, mode="r|*")
+    except (tarfile.TarError, EOFError, OSError):
+        raise InvalidArgument("the build context is not a tar archive (plain or gzip)") from None
+    rootfd = os.open(dest, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        with tar:
+            extract_at(tar, rootfd, "/", ExtractOptions(keep_owner=False, devices=False))
+    except UnsafeArchive as e:
+        raise InvalidArgument(f"build context: {e}") from None
+    finally:
+        os.close(rootfd)
+
+
+def read_dockerfile(context: Path, name: str) -> str:
+    from sampan.state import inroot
+    rootfd = os.open(context, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            fd = inroot.open_in_root(rootfd, name, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            raise InvalidArgument(f"Cannot locate specified Dockerfile: {name}") from None
+    finally:
+        os.close(rootfd)
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(DOCKERFILE_MAX + 1)
+    if len(data) > DOCKERFILE_MAX:
+        raise InvalidArgument(f"the Dockerfile {name!r} is larger than {DOCKERFILE_MAX} bytes")
+    return data.decode("utf-8", errors="replace")
+
+
+def build_archive(engine, tar_path: str, opts: ArchiveBuildOptions,
+                  on_event: Callable[[BuildEvent], None]) -> tuple[str, list[str]]:
+    """Unpack, build, clean up. `on_event` gets the build's progress as it comes (nothing
+    with ``quiet``). Returns (image id, tags)."""
+    from sampan.build.executor import BuildOptions
+    ctx: Context = engine.ctx
+    name = inner_path(opts.dockerfile or "Dockerfile")
+    scratch = ctx.paths.runroot / "api-build"
+    scratch.mkdir(parents=True, exist_ok=True, mode=0o700)
+    sweep_stale(scratch)
+    workdir = Path(tempfile.mkdtemp(prefix=f"context-{os.getpid()}-", dir=scratch))
+    try:
+        context = workdir / "context"
+        context.mkdir(mode=0o755)
+        unpack_context(tar_path, context)
+        text = read_dockerfile(context, name)
+        options = BuildOptions(dockerfile_text=text, context_dir=context, dockerfile_name=name,
+                               tags=list(opts.tags), build_args=dict(opts.build_args), target=opts.target,
+                               no_cache=opts.no_cache, labels=dict(opts.labels))
+        result = engine.build(options, "quiet" if opts.quiet else "plain", None, pull=opts.pull,
+                              auths=dict(opts.auths) or None, on_event=on_event)
+        return result.image_id, list(result.tags)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def sweep_stale(scratch: Path) -> None:
+    """Contexts of builds whose process was killed (its client hung up): a killed process
+    runs no `finally`, so the next build removes what it left."""
+    for entry in scratch.iterdir():
+        parts = entry.name.split("-")
+        if len(parts) < 3 or not parts[1].isdigit():
+            continue
+        try:
+            os.kill(int(parts[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except PermissionError:
+            pass

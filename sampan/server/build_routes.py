@@ -1,0 +1,90 @@
+"""POST /build: the classic builder's endpoint (`DOCKER_BUILDKIT=0 docker build`, docker-py).
+
+The body is the context as a tar (maybe gzip). It is spooled to a file under the run
+root, unpacked by the engine with its hardened extractor into a scratch directory and
+built from there; both are removed afterwards. The answer is Docker's JSON stream:
+{"stream": text} lines (the engine's typed BuildEvents, rendered as the classic builder's), then {"aux": {"ID": ...}} and "Successfully built"
+(docker-py finds the image id in either), or an errorDetail if the build fails.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sampan.server.errors import ApiError
+from sampan.server.http import Reply, Request
+from sampan.server.progress_json import BuildLines, send_json_stream
+from sampan.server.registry_auth import decode_auth_map
+from sampan.server.router import Routes
+
+routes = Routes()
+
+
+def _spool_dir(engine):
+    return engine.spool_dir()
+
+
+def _build(engine, emit, path: str, opts):
+    from sampan.errors import BuildError, RegistryError
+    try:
+        image_id, tags = engine.build_archive(path, opts, emit)
+    except (BuildError, RegistryError) as e:
+        raise ApiError(400 if isinstance(e, BuildError) else 500, str(e)) from None
+    emit(("built", image_id, tags))
+
+
+def _json_map(req: Request, name: str) -> dict[str, str]:
+    value = req.q_json(name, {}) or {}
+    if not isinstance(value, dict):
+        raise ApiError(400, f"invalid {name}: expected a JSON object")
+    out = {}
+    for k, v in value.items():
+        if v is None:
+            continue  # a build arg named without a value: Docker takes it as unset
+        if not isinstance(v, str):
+            raise ApiError(400, f"invalid {name}: the value of {k!r} is not a string")
+        out[k] = v
+    return out
+
+
+def _options(req: Request):
+    from sampan.engine.options import ArchiveBuildOptions
+    if req.q("remote"):
+        raise ApiError(400, "remote build contexts are not supported: send the context as a tar body")
+    if req.q("version") == "2":
+        raise ApiError(400, "BuildKit sessions are not supported: build with DOCKER_BUILDKIT=0")
+    return ArchiveBuildOptions(
+        dockerfile=req.q("dockerfile") or "Dockerfile",
+        tags=[t for t in req.q_list("t") if t], build_args=_json_map(req, "buildargs"),
+        target=req.q("target") or None, no_cache=req.q_bool("nocache"),
+        pull="always" if req.q_bool("pull") else "missing", labels=_json_map(req, "labels"),
+        quiet=req.q_bool("q"), auths=decode_auth_map(req.headers.get("x-registry-config")))
+
+
+def _messages(quiet: bool):
+    lines = BuildLines()
+
+    def convert(item) -> list[dict]:
+        if isinstance(item, tuple):
+            _, image_id, tags = item
+            done = [{"aux": {"ID": image_id}}]
+            if quiet:
+                return done + [{"stream": image_id + "\n"}]
+            done.append({"stream": f"Successfully built {image_id.split(':')[-1][:12]}\n"})
+            return done + [{"stream": f"Successfully tagged {t}\n"} for t in tags]
+        return lines(item)
+    return convert
+
+
+@routes.post("/build")
+async def build(req: Request) -> Reply | None:
+    opts = _options(req)
+    path = await req.spool(await req.call(_spool_dir))
+    try:
+        await send_json_stream(req, req.stream(_build, path, opts), _messages(opts.quiet))
+    finally:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+    return None

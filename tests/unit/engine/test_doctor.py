@@ -1,0 +1,99 @@
+"""`doctor` on made-up hosts: each missing feature is named with its fix, and only the
+needed ones make it say sampan cannot run here."""
+
+import os
+import stat
+from pathlib import Path
+
+from sampan.engine.doctor import MISSING, OK, WARN, Host, can_run, diagnose
+
+
+def fake_host(tmp_path: Path, *, v2: bool = True, overlay: bool = True, plugins=("bridge", "portmap",
+              "host-local", "loopback", "firewall"), namespaces=("mnt", "pid", "net", "uts", "ipc", "user",
+              "cgroup"), version: str = "Linux version 6.1.0-13-amd64", euid: int = 0,
+              controllers: str = "cpuset cpu io memory pids") -> Host:
+    proc, sys_, cni, bin_ = tmp_path / "proc", tmp_path / "sys", tmp_path / "cni", tmp_path / "bin"
+    for d in (proc / "self/ns", proc / "sys/kernel/seccomp", proc / "sys/user", proc / "sys/net/ipv4",
+              sys_ / "fs/cgroup", cni, bin_):
+        d.mkdir(parents=True, exist_ok=True)
+    (proc / "sys/kernel/osrelease").write_text("6.1.0-13-amd64\n")
+    (proc / "version").write_text(version + "\n")
+    (proc / "filesystems").write_text("nodev\tproc\n" + ("nodev\toverlay\n" if overlay else ""))
+    (proc / "self/status").write_text("Name:\tx\nSeccomp:\t0\n")
+    (proc / "sys/user/max_user_namespaces").write_text("1000\n")
+    (proc / "sys/net/ipv4/ip_forward").write_text("0\n")
+    for n in namespaces:
+        (proc / "self/ns" / n).write_text("")
+    if v2:
+        (sys_ / "fs/cgroup/cgroup.controllers").write_text(controllers + "\n")
+        (sys_ / "fs/cgroup/cgroup.subtree_control").write_text("memory pids\n")
+    for p in plugins:
+        (cni / p).write_text("#!/bin/sh\n")
+        (cni / p).chmod(stat.S_IRWXU)
+    return Host(proc=proc, sys=sys_, cni_path=str(cni), modules=tmp_path / "modules", path=str(bin_), euid=euid)
+
+
+def by_name(findings):
+    return {f.name: f for f in findings}
+
+
+def test_a_complete_v2_host_can_run_containers(tmp_path):
+    found = by_name(diagnose(fake_host(tmp_path)))
+    assert found["cgroups"].status == OK and "v2 (unified)" in found["cgroups"].detail
+    assert "not yet enabled in subtree_control: cpu" in found["cgroups"].detail
+    assert found["overlayfs"].status == OK and found["CNI plugins"].status == OK
+    assert found["ip forwarding"].status == WARN  # 0 in the fake tree: a warning, not fatal
+    assert found["iptables"].status == WARN and "apt-get install iptables" in found["iptables"].fix
+    assert can_run(list(found.values()))
+
+
+def test_a_missing_cni_plugin_is_named_with_its_package(tmp_path):
+    found = by_name(diagnose(fake_host(tmp_path, plugins=("bridge", "loopback", "host-local"))))
+    cni = found["CNI plugins"]
+    assert cni.status == WARN and "portmap, firewall" in cni.detail
+    assert "containernetworking-plugins" in cni.fix
+    assert can_run(list(found.values()))  # --network none still works
+
+
+def test_no_overlay_means_no_containers(tmp_path):
+    findings = diagnose(fake_host(tmp_path, overlay=False))
+    overlay = by_name(findings)["overlayfs"]
+    assert overlay.status == MISSING and overlay.needed and "modprobe overlay" in overlay.fix
+    assert not can_run(findings)
+
+
+def test_the_overlay_module_on_disk_is_enough(tmp_path):
+    host = fake_host(tmp_path, overlay=False)
+    (host.modules / "6.1.0-13-amd64/kernel/fs/overlayfs").mkdir(parents=True)
+    assert by_name(diagnose(host))["overlayfs"].status == OK
+
+
+def test_missing_namespaces_and_v2_controllers(tmp_path):
+    findings = diagnose(fake_host(tmp_path, namespaces=("mnt", "uts", "ipc"), controllers="cpuset io"))
+    found = by_name(findings)
+    assert found["namespaces"].status == MISSING and "pid, net" in found["namespaces"].detail
+    assert found["cgroups"].status == WARN and "memory, pids, cpu" in found["cgroups"].fix
+    assert not can_run(findings)
+
+
+def test_not_root_and_wsl(tmp_path):
+    findings = diagnose(fake_host(tmp_path, euid=1000, version="Linux version 5.15.90.1-microsoft-standard-WSL2"))
+    found = by_name(findings)
+    assert found["root"].status == MISSING and "sudo" in found["root"].fix
+    assert found["WSL 2"].status == WARN
+    assert not can_run(findings)
+
+
+def test_no_cgroups_mounted(tmp_path):
+    findings = diagnose(fake_host(tmp_path, v2=False))
+    assert by_name(findings)["cgroups"].status == MISSING
+    assert not can_run(findings)
+
+
+def test_this_host(tmp_path):
+    """The real host (root, a real kernel): whatever it lacks is named, and a root CI
+    machine that runs the suite can run containers."""
+    findings = diagnose()
+    assert all(f.status in (OK, WARN, MISSING) and f.detail for f in findings)
+    if os.geteuid() == 0:
+        assert can_run(findings), [f for f in findings if f.status == MISSING]
