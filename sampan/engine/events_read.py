@@ -145,7 +145,7 @@ def read(runroot, since: float | None, until: float | None, spec=None, follow: b
     fd = _open(path)
     if past:
         with _opened(path + ".1") as old:
-            if old is not None:
+            if old is not None and not (fd is not None and _same(old, fd)):  # rotated meanwhile: once
                 yield from (ev for ev in _lines(old, bytearray(), final=True) if wanted(ev))
     elif fd is not None:
         os.lseek(fd, 0, os.SEEK_END)  # only new events
@@ -207,6 +207,11 @@ def _lines(fd: int, buf: bytearray, final: bool = False) -> Iterator[dict]:
                 yield ev
     if final:
         buf.clear()
+
+
+def _same(a: int, b: int) -> bool:
+    sa, sb = os.fstat(a), os.fstat(b)
+    return (sa.st_ino, sa.st_dev) == (sb.st_ino, sb.st_dev)
 
 
 def _grew(fd: int) -> bool:
