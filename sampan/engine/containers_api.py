@@ -53,7 +53,7 @@ class ContainersAPI:
             if s not in STATES:
                 raise InvalidArgument(f"invalid filter 'status={s}': status is one of {', '.join(STATES)}")
         if "status" in want:
-            tests.append(lambda rec, st: st.state in want["status"])
+            tests.append(lambda rec, st: st.docker_state in want["status"])
         if "name" in want:
             tests.append(lambda rec, st: flt.any_substring(rec.name, want["name"]))
         if "id" in want:
@@ -159,7 +159,7 @@ def summary(ctx: Context, rec: ContainerRecord, st: Status | None = None) -> Con
     running = st.state == RUNNING
     return ContainerSummary(
         id=rec.id, name=rec.name, image=rec.image_ref, image_id=rec.image_id,
-        command=command_text(rec), created=rec.created, state=st.state, status=status_text(rec, st),
+        command=command_text(rec), created=rec.created, state=st.docker_state, status=status_text(rec, st),
         exit_code=st.exit_code, ports=_ports(rec) if running else [],
         labels=dict(rec.config.get("labels") or {}), network=rec.config.get("network", ""),
         networks=network_settings(rec.config, running)["Networks"], mounts=mount_points(ctx, rec.config))

@@ -7,8 +7,8 @@ Verbs by subject, each in its own module (a newcomer finds `rmi` in images_api.p
     engine.volumes     volumes_api.py     volume create, ls, inspect, rm, prune
     engine.networks    networks_api.py    network create, ls, inspect, rm, prune, connect, ...
     engine.system      system_api.py      info, df, prune, check
-One container's life (create, run, start, stop, kill, exec, logs, ...) is Engine's own
-methods below. Options are engine/options.py, reports engine/reports.py; `ctx` and the
+One container's life (create, run, start, stop, kill, exec, logs, pause, stats, ...) and the
+event journal (events) are Engine's own methods below. Options are engine/options.py, reports engine/reports.py; `ctx` and the
 stores behind it are the engine's own, never a front end's (tests/unit/engine/test_facade.py).
 """
 
@@ -42,11 +42,14 @@ class Engine:
         child per call) pays once; its children then start with them loaded."""
         import sampan.engine.containers_api  # noqa: F401
         import sampan.engine.create  # noqa: F401
+        import sampan.engine.events_read  # noqa: F401
         import sampan.engine.execute  # noqa: F401
         import sampan.engine.images_api  # noqa: F401
         import sampan.engine.lifecycle  # noqa: F401
         import sampan.engine.logs  # noqa: F401
         import sampan.engine.networks_api  # noqa: F401
+        import sampan.engine.pause  # noqa: F401
+        import sampan.engine.stats  # noqa: F401
         import sampan.engine.system_api  # noqa: F401
         import sampan.engine.views  # noqa: F401
         import sampan.engine.volumes_api  # noqa: F401
@@ -105,7 +108,10 @@ class Engine:
 
     def create(self, opts: RunOptions) -> ContainerRecord:
         from sampan.engine.create import create_container
-        return create_container(self.ctx, opts)
+        from sampan.engine.events import container_event
+        rec = create_container(self.ctx, opts)
+        container_event(self.ctx, rec, "create")
+        return rec
 
     def run(self, opts: RunOptions, *, detach: bool) -> tuple[ContainerRecord, lifecycle.Started]:
         """create + start. A container that fails to start is removed: no half-made leftovers."""
@@ -172,7 +178,38 @@ class Engine:
         rec = self.container(rec.id)
         self.ctx.containers.update(rec.id, restart_count=rec.restart_count + 1)
         lifecycle.start(self.ctx, rec)
+        from sampan.engine.events import container_event
+        container_event(self.ctx, rec, "restart")
         return note
+
+    def pause(self, ref: str) -> None:
+        """Freeze every process of the container (v1 freezer, v2 cgroup.freeze)."""
+        from sampan.engine.pause import pause
+        pause(self.ctx, self.container(ref))
+
+    def unpause(self, ref: str) -> None:
+        from sampan.engine.pause import unpause
+        unpause(self.ctx, self.container(ref))
+
+    def stats(self, ref: str, previous: dict | None = None) -> dict:
+        """One sample of Docker's stats JSON for the container; precpu_stats and preread
+        from `previous`, the caller's last sample of it (zeros without one)."""
+        from sampan.engine.stats import sample
+        return sample(self.ctx, self.container(ref), previous)
+
+    def events(self, since: str | float | None = None, until: str | float | None = None,
+               filters=None, follow: bool = True, gone=lambda: False) -> Iterator[dict]:
+        """Docker event JSON from the journal: since/until as `docker events` takes them
+        (Unix time, RFC 3339, or a duration before now); filters as a list of KEY=VALUE or
+        Docker's map. Checks its arguments before it returns the iterator."""
+        import time
+
+        from sampan.engine.events_read import Matcher, parse_timestamp, read
+        now = time.time()
+        s = since if isinstance(since, (int, float)) or since is None else parse_timestamp(since, now)
+        u = until if isinstance(until, (int, float)) or until is None else parse_timestamp(until, now)
+        Matcher(filters)  # a bad filter is an error now, not at the first event
+        return read(self.ctx.paths.runroot, s, u, filters, follow=follow, gone=gone)
 
     def wait(self, ref: str) -> int:
         # not self.container(): wait settles a lost monitor itself and reads the exit code
@@ -232,7 +269,10 @@ class Engine:
     def exec(self, opts: ExecOptions, stdio_fds: tuple = (0, 1, 2)):
         """Start a process in a running container. Returns an ExecHandle (pid, pty_master, wait())."""
         from sampan.engine.execute import run_exec
-        return run_exec(self.ctx, self.container(opts.container), opts, stdio_fds)
+        rec = self.container(opts.container)
+        if status_of(rec).paused:
+            raise InvalidState(f"container {rec.name} is paused: `sampan unpause {rec.name}` first")
+        return run_exec(self.ctx, rec, opts, stdio_fds)
 
     def top(self, ref: str) -> list[dict]:
         from sampan.engine.procs import children_tree

@@ -10,7 +10,7 @@ import os
 import socket
 import traceback
 
-from sampan.engine import runstate
+from sampan.engine import events, runstate
 from sampan.engine.context import Context
 from sampan.engine.records import now_rfc3339
 
@@ -40,6 +40,9 @@ def finish(ctx: Context, cid: str, code: int, runtime=None, notify=None) -> dict
     else:
         table.update(cid, state="exited", exit_code=code, finished_at=now_rfc3339(),
                      oom_killed=info["oom_killed"])
+    events.container_event(ctx, rec, "die", exitCode=code)
+    if rec.config.get("auto_remove"):
+        events.container_event(ctx, rec, "destroy")
     if notify:
         notify(info)
     try:

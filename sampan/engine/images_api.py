@@ -102,6 +102,8 @@ class ImagesAPI:
 
     def tag(self, source: str, target: str) -> None:
         self.ctx.images.tag(source, target)
+        from sampan.engine.events import image_event
+        image_event(self.ctx, "tag", self.ctx.images.resolve(target).id, target)
 
     # ---- removal ----
     def remove(self, refs: list[str], opts: RemoveOptions | None = None) -> list[ImageRemoveReport]:
@@ -118,6 +120,13 @@ class ImagesAPI:
     def remove_one(self, ref: str, force: bool = False) -> ImageRemoveReport:
         """Docker's rmi, except that -f never pulls an image from under a container: it untags.
         Raises the typed error (ImageNotFound, Conflict) when it cannot."""
+        image_id = self.ctx.images.resolve(ref).id
+        report = self._remove_one(ref, force)
+        from sampan.engine.events import image_removal_events
+        image_removal_events(self.ctx, image_id, report.untagged, report.deleted)
+        return report
+
+    def _remove_one(self, ref: str, force: bool) -> ImageRemoveReport:
         images = self.ctx.images
         image = images.resolve(ref)
         users = self._usage().get(image.id, [])
@@ -149,6 +158,8 @@ class ImagesAPI:
                 continue
             done = self.ctx.images.remove(img.id, force=True)
             report.images.append(ImageRemoveReport(ref=img.id, untagged=done.untagged, deleted=done.deleted))
+            from sampan.engine.events import image_removal_events
+            image_removal_events(self.ctx, img.id, done.untagged, done.deleted)
             report.space_reclaimed += img.size or 0
         return report
 
@@ -156,6 +167,8 @@ class ImagesAPI:
     def import_rootfs(self, fileobj: BinaryIO, ref: str | None, changes: list[str],
                       message: str | None) -> ImageSummary:
         img = self.ctx.images.import_rootfs(fileobj, ref, changes, message)
+        from sampan.engine.events import image_event
+        image_event(self.ctx, "import", img.id, ref or img.id)
         return self._summary(img, {})
 
     def pull(self, ref: str, platform: str | None = None, tls_verify: bool | None = None,
@@ -166,6 +179,8 @@ class ImagesAPI:
         from sampan.registry import pull
         img = pull(self.ctx.images, ref, platform=platform, tls_verify=tls_verify,
                    progress=_sink(on_progress, "Downloading", quiet), auth=auth)
+        from sampan.engine.events import image_event
+        image_event(self.ctx, "pull", ref, ref)
         return self._summary(img, self._usage())
 
     def push(self, local: str, dest: str | None = None, tls_verify: bool | None = None,
@@ -173,17 +188,27 @@ class ImagesAPI:
              on_progress: Callable[[ProgressEvent], None] | None = None) -> str:
         """Returns the manifest digest pushed. ``auth``, ``on_progress``: as for pull."""
         from sampan.registry import push
-        return push(self.ctx.images, local, dest, tls_verify=tls_verify,
-                    progress=_sink(on_progress, "Pushing", quiet), auth=auth)
+        digest = push(self.ctx.images, local, dest, tls_verify=tls_verify,
+                      progress=_sink(on_progress, "Pushing", quiet), auth=auth)
+        from sampan.engine.events import image_event
+        image_event(self.ctx, "push", dest or local, dest or local)
+        return digest
 
     def save(self, refs: list[str], out: BinaryIO, format: str = "docker") -> None:
         from sampan.archive import save
         save(self.ctx.images, refs, out, format)
+        from sampan.engine.events import image_event
+        for ref in refs:
+            image_event(self.ctx, "save", ref, ref)
 
     def load(self, fileobj: BinaryIO) -> list[str]:
         """The references (or ids, for untagged images) loaded."""
         from sampan.archive import load
-        return load(self.ctx.images, fileobj)
+        loaded = load(self.ctx.images, fileobj)
+        from sampan.engine.events import image_event
+        for ref in loaded:
+            image_event(self.ctx, "load", ref, ref)
+        return loaded
 
 
 def _same_ref(a: str, b: str) -> bool:

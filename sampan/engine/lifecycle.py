@@ -8,7 +8,7 @@ import select
 import signal
 import time
 
-from sampan.engine import attach, procs, runstate
+from sampan.engine import attach, events, procs, runstate
 from sampan.engine.context import Context
 from sampan.engine.create import parse_signal
 from sampan.engine.monitor import MonitorJob, spawn
@@ -51,6 +51,7 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
             runstate.cleanup_after_exit(ctx, rec)
         _prepare_cgroup(ctx.runtime_for(rec), rec)  # a failed start removes it (cleanup_after_exit)
         sandbox = _prepare(ctx, rec)
+        _volume_mount_events(ctx, rec)
         job = MonitorJob(rec, sandbox, attach_wait=attach_client,
                          open_stdin=rec.config["open_stdin"] if open_stdin is None else open_stdin,
                          tty=rec.config["tty"])
@@ -61,7 +62,15 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
             raise
         finally:
             sandbox.close()  # the monitor holds the host ports now
-        return _await_monitor(ctx, rec, status_fd, attach_client)
+        return _await_monitor(ctx, rec, status_fd, attach_client)  # the monitor wrote "start"
+
+
+def _volume_mount_events(ctx: Context, rec: ContainerRecord) -> None:
+    for m in rec.config.get("mounts") or ():
+        if m["kind"] == "volume":
+            events.emit(ctx, "volume", "mount", m["source"], {
+                "container": rec.id, "destination": m["destination"], "driver": "local",
+                "propagation": "", "read/write": "false" if m["readonly"] else "true"})
 
 
 def _prepare_cgroup(runtime, rec: ContainerRecord) -> None:
@@ -152,6 +161,8 @@ def kill(ctx: Context, rec: ContainerRecord, sig: int | str = "SIGKILL") -> None
         os.kill(rec.pid, signum)
     except ProcessLookupError:
         pass
+    events.container_event(ctx, rec, "kill", signal=signum)
+    _thaw_if_paused(ctx, rec)  # a frozen process takes the signal once thawed (Docker's way)
 
 
 def _await_cleanup(rec: ContainerRecord, timeout: float = 15) -> None:
@@ -207,8 +218,11 @@ def stop(ctx: Context, rec: ContainerRecord, timeout: int | None = None) -> str 
         os.kill(rec.pid, sig)
     except ProcessLookupError:
         pass
+    events.container_event(ctx, rec, "kill", signal=sig)
+    _thaw_if_paused(ctx, rec)
     try:
         wait(ctx, rec, timeout=t)
+        events.container_event(ctx, rec, "stop")
         return None
     except TimeoutError:
         pass
@@ -216,7 +230,9 @@ def stop(ctx: Context, rec: ContainerRecord, timeout: int | None = None) -> str 
         os.kill(rec.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))
     wait(ctx, rec, timeout=30)
+    events.container_event(ctx, rec, "stop")
     argv = rec.config.get("argv") or []
     name = signal.Signals(sig).name
     if len(argv) >= 2 and argv[0] in ("/bin/sh", "sh", "/bin/bash", "bash") and argv[1] == "-c":
@@ -247,8 +263,14 @@ def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: boo
         networking.forget(ctx, rec)  # records a full disk kept, now that its files are gone
         ctx.containers.delete(rec.id)
         lock.discard()
+        events.container_event(ctx, rec, "destroy")
         if volumes:
             runstate.remove_anonymous_volumes(ctx, rec)
+
+
+def _thaw_if_paused(ctx: Context, rec: ContainerRecord) -> None:
+    from sampan.engine.pause import thaw_if_frozen
+    thaw_if_frozen(ctx, rec)
 
 
 def _force_kill(ctx: Context, rec: ContainerRecord) -> None:
@@ -256,6 +278,8 @@ def _force_kill(ctx: Context, rec: ContainerRecord) -> None:
         os.kill(rec.pid, signal.SIGKILL)
     except ProcessLookupError:
         return
+    events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))
+    _thaw_if_paused(ctx, rec)
     if procs.alive(rec.monitor_pid, rec.monitor_start):
         try:
             wait(ctx, rec, timeout=10)

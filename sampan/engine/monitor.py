@@ -190,6 +190,8 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
                           finished_at="")
     _say(status_fd, {"ok": True, "pid": pid})
     os.close(status_fd)
+    from sampan.engine.events import container_event  # here, so it precedes this monitor's die
+    container_event(ctx, rec, "start")
 
     log_cfg = rec.config.get("log", {})
     outputs = {out_r: "stdout", err_r: "stderr"} if master is None else {master: "stdout"}

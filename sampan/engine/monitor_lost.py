@@ -55,6 +55,10 @@ def settle(ctx: Context, rec: ContainerRecord) -> ContainerRecord | None:
         else:
             ctx.containers.update(cur.id, state="exited", exit_code=EXIT_CODE, error=MONITOR_DIED,
                                   finished_at=now_rfc3339())
+        from sampan.engine.events import container_event
+        container_event(ctx, cur, "die", exitCode=EXIT_CODE)  # its monitor could not write it
+        if cur.config.get("auto_remove"):
+            container_event(ctx, cur, "destroy")
         runstate.cleanup_after_exit(ctx, cur, runtime)
         if cur.config.get("auto_remove"):
             lock.discard()

@@ -28,6 +28,8 @@ class NetworksAPI:
             raise InvalidArgument(f"network driver {opts.driver!r} is not supported: only bridge")
         info = self._manager.create(opts.name, opts.subnet, opts.gateway, opts.internal,
                                     dict(opts.labels or {}))
+        from sampan.engine.events import emit
+        emit(self.ctx, "network", "create", info.id, {"name": info.name, "type": "bridge"})
         return _report(info)
 
     def list(self, opts: ListOptions | None = None) -> list[NetworkReport]:
@@ -102,6 +104,8 @@ class NetworksAPI:
                            f"or disconnect them first")
         info = self._manager.inspect(name)
         self._manager.remove(name)
+        from sampan.engine.events import emit
+        emit(self.ctx, "network", "destroy", info.id, {"name": info.name, "type": "bridge"})
         return RemoveReport(ref=name, id=info.id, name=info.name)
 
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:
@@ -114,6 +118,8 @@ class NetworksAPI:
             try:
                 self._manager.remove(info.name)
                 report.deleted.append(info.name)
+                from sampan.engine.events import emit
+                emit(self.ctx, "network", "destroy", info.id, {"name": info.name, "type": "bridge"})
             except SampanError:
                 pass
         return report
@@ -122,6 +128,7 @@ class NetworksAPI:
         rec = self.ctx.containers.find(ref)
         if status_of(rec).state != RUNNING:
             self._connect_stopped(rec, network, aliases or [])
+            self._connection_event("connect", network, rec.id)
             return
         manager = self._manager
         netns = manager.netns_of(rec.id)
@@ -134,6 +141,15 @@ class NetworksAPI:
             att = manager.attach(rec.id, netns, network, (), names, rec.config["hostname"],
                                  hosts_path=files["hosts"])
             self._remember(rec.id, att.network, aliases or [])  # a restart joins it again
+        self._connection_event("connect", network, rec.id)
+
+    def _connection_event(self, action: str, network: str, cid: str) -> None:
+        from sampan.engine.events import emit
+        try:
+            info = self._manager.inspect(network)
+        except SampanError:
+            return
+        emit(self.ctx, "network", action, info.id, {"name": info.name, "type": "bridge", "container": cid})
 
     def disconnect(self, network: str, ref: str, force: bool = False) -> None:
         rec = self.ctx.containers.find(ref)
@@ -141,6 +157,7 @@ class NetworksAPI:
         info = manager.inspect(network)
         if status_of(rec).state != RUNNING:
             self._disconnect_stopped(rec, info)
+            self._connection_event("disconnect", info.name, rec.id)
             return
         netns = manager.netns_of(rec.id)
         if netns is None or not any(a.network == info.name for a in manager.attachments(rec.id)):
@@ -148,6 +165,7 @@ class NetworksAPI:
         with self.ctx.container_lock(rec.id):
             manager.detach(rec.id, netns, info.name)
             self._forget(rec.id, info.name)
+        self._connection_event("disconnect", info.name, rec.id)
 
     # A container that is not running has one network in its config (the one it starts on):
     # connect and disconnect change that config, as Docker changes a stopped container's

@@ -16,16 +16,25 @@ CREATED, RUNNING, EXITED = "created", "running", "exited"
 EXIT_UNKNOWN = 255  # the monitor died before it could record the exit code
 
 
+PAUSED = "paused"
+
+
 class Status:
-    __slots__ = ("state", "exit_code", "monitor_alive", "lost", "monitor_lost")
+    __slots__ = ("state", "exit_code", "monitor_alive", "lost", "monitor_lost", "paused")
 
     def __init__(self, state: str, exit_code: int, monitor_alive: bool, lost: bool = False,
-                 monitor_lost: bool = False) -> None:
+                 monitor_lost: bool = False, paused: bool = False) -> None:
         self.state = state                  # created | running | exited
         self.exit_code = exit_code
         self.monitor_alive = monitor_alive
         self.lost = lost                    # exited, but nobody saw how (monitor was killed)
         self.monitor_lost = monitor_lost    # recorded running, but its monitor is gone
+        self.paused = paused                # running, its processes frozen (engine/pause.py)
+
+    @property
+    def docker_state(self) -> str:
+        """Docker's State.Status: a paused container is still running, but says paused."""
+        return PAUSED if self.paused else self.state
 
     @property
     def running(self) -> bool:
@@ -44,7 +53,9 @@ def status_of(rec: ContainerRecord) -> Status:
         if procs.alive(rec.pid, rec.pid_start):
             # Without its monitor nobody logs it or will see it exit: not for long (see
             # monitor_lost.py); until then it does run.
-            return Status(RUNNING, 0, monitor_alive, monitor_lost=not monitor_alive)
+            from sampan.engine.pause import is_frozen  # the kernel's word, a file read
+            return Status(RUNNING, 0, monitor_alive, monitor_lost=not monitor_alive,
+                          paused=is_frozen(rec.id))
         if monitor_alive:
             # Exited a moment ago: the monitor is recording it. Report it as running
             # until the record lands, so `wait` reads a real exit code.

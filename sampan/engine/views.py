@@ -14,7 +14,8 @@ from sampan.specgen.command import entrypoint_argv
 def status_text(rec: ContainerRecord, st: Status) -> str:
     now = time.time()
     if st.state == RUNNING:
-        return "Up " + human_duration(now - parse_time(rec.started_at))
+        up = "Up " + human_duration(now - parse_time(rec.started_at))
+        return up + " (Paused)" if st.paused else up
     if st.state == CREATED:
         return "Created"
     finished = parse_time(rec.finished_at)
@@ -55,7 +56,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
     entry = icfg.get("Entrypoint") if override is None else (override or None)
     cmd = c.get("args") or (icfg.get("Cmd") if c.get("entrypoint_override") is None else None)
     state = {
-        "Status": st.state, "Running": st.state == RUNNING, "Paused": False, "Restarting": False,
+        "Status": st.docker_state, "Running": st.state == RUNNING, "Paused": st.paused, "Restarting": False,
         "OOMKilled": bool(rec.oom_killed), "Dead": False,
         "Pid": rec.pid if st.state == RUNNING else 0, "ExitCode": st.exit_code,
         "Error": rec.error or ("monitor process died; the exit code is unknown" if st.lost else ""),

@@ -38,7 +38,10 @@ class VolumesAPI:
         is returned as it is, as Docker does."""
         if opts.driver != "local":
             raise InvalidArgument(f"volume driver {opts.driver!r} is not supported: only local")
-        info, _ = self.ctx.volumes.create(opts.name, dict(opts.labels or {}))
+        info, made = self.ctx.volumes.create(opts.name, dict(opts.labels or {}))
+        if made:
+            from sampan.engine.events import emit
+            emit(self.ctx, "volume", "create", info.name, {"driver": "local"})
         return _report(info)
 
     def get(self, name: str) -> VolumeReport:
@@ -76,6 +79,8 @@ class VolumesAPI:
             try:
                 self.ctx.volumes.remove(name, users.get(name, []))
                 out.append(RemoveReport(ref=name, id=name, name=name))
+                from sampan.engine.events import emit
+                emit(self.ctx, "volume", "destroy", name, {"driver": "local"})
             except SampanError as e:
                 out.append(RemoveReport(ref=name, error=e))
         return out
@@ -83,7 +88,11 @@ class VolumesAPI:
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:
         """Unused anonymous volumes, or every unused volume with ``all``."""
         opts = opts or PruneOptions()
-        return PruneReport(deleted=self.ctx.volumes.prune(set(self._in_use()), all_volumes=opts.all))
+        report = PruneReport(deleted=self.ctx.volumes.prune(set(self._in_use()), all_volumes=opts.all))
+        from sampan.engine.events import emit
+        for name in report.deleted:
+            emit(self.ctx, "volume", "destroy", name, {"driver": "local"})
+        return report
 
 
 def _report(info) -> VolumeReport:

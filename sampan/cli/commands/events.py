@@ -1,0 +1,56 @@
+"""`events`: the engine's events, past (--since/--until) and as they happen."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def go_fields(ev: dict) -> dict:
+    """An event as Docker's --format templates see it (Go's field names)."""
+    actor = ev.get("Actor") or {}
+    return {"Status": ev.get("status", ""), "ID": ev.get("id", ""), "From": ev.get("from", ""),
+            "Type": ev.get("Type", ""), "Action": ev.get("Action", ""),
+            "Actor": {"ID": actor.get("ID", ""), "Attributes": actor.get("Attributes") or {}},
+            "Scope": ev.get("scope", "local"), "Time": ev.get("time", 0), "TimeNano": ev.get("timeNano", 0)}
+
+
+def line(ev: dict) -> str:
+    """Docker's default line: local time with nanoseconds, type, action, actor, attributes."""
+    ns = ev.get("timeNano") or ev.get("time", 0) * 1_000_000_000
+    sec, frac = divmod(ns, 1_000_000_000)
+    lt = time.localtime(sec)
+    off = lt.tm_gmtoff
+    zone = "Z" if off == 0 else f"{'+' if off > 0 else '-'}{abs(off) // 3600:02d}:{abs(off) % 3600 // 60:02d}"
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", lt) + f".{frac:09d}" + zone
+    actor = ev.get("Actor") or {}
+    attrs = actor.get("Attributes") or {}
+    text = f"{stamp} {ev.get('Type', '')} {ev.get('Action', '')} {actor.get('ID', '')}"
+    if attrs:
+        text += " (" + ", ".join(f"{k}={attrs[k]}" for k in sorted(attrs)) + ")"
+    return text
+
+
+def main(command: str, argv: list[str], g) -> int:
+    from sampan.cli.args import Parser
+    from sampan.cli.output import format_template
+    p = Parser("events", "Get real time events from the server")
+    p.add_argument("--since", help="Show all events created since timestamp (Unix time, RFC 3339, or a "
+                                   "duration such as 10m)")
+    p.add_argument("--until", help="Stream events until this timestamp")
+    p.add_argument("-f", "--filter", action="append", default=[],
+                   help="Filter output (type=, container=, image=, event=, label=, network=, volume=)")
+    p.add_argument("--format", help="Format the output: 'json' or a Go-like template")
+    ns = p.parse_args(argv)
+    events = g.engine().events(ns.since, ns.until, ns.filter)
+    out = sys.stdout
+    for ev in events:
+        if ns.format == "json" or ns.format == "{{json .}}":
+            out.write(json.dumps(ev, separators=(",", ":")) + "\n")
+        elif ns.format:
+            out.write(format_template(ns.format, go_fields(ev)) + "\n")
+        else:
+            out.write(line(ev) + "\n")
+        out.flush()
+    return 0
