@@ -233,6 +233,7 @@ class CheckReport:
     message) about the state under ``root``."""
     root: str
     findings: list = field(default_factory=list)
+    cgroups: str = ""   # the host's hierarchy, as containers will get it: "v2 (unified); controllers: ..."
 
     @property
     def problems(self) -> int:

@@ -31,7 +31,11 @@ class SystemAPI:
     def check(self) -> CheckReport:
         """`system check`: read-only findings about this root (changes nothing)."""
         from sampan.engine.check import check_root
-        return CheckReport(root=str(self.ctx.paths.root), findings=check_root(self.ctx.paths))
+        from sampan.runtime import cgroups
+        hierarchy = cgroups.hierarchy()
+        version = "v2" if hierarchy == "unified" else "v1"
+        return CheckReport(root=str(self.ctx.paths.root), findings=check_root(self.ctx.paths),
+                           cgroups=f"{version} ({hierarchy}); controllers: {' '.join(cgroups.controllers()) or 'none'}")
 
     def doctor(self) -> DoctorReport:
         """`doctor`: what this host gives sampan (engine/doctor.py); read-only, needs no root."""

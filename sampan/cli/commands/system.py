@@ -76,6 +76,7 @@ def _check(g, argv) -> int:
                "Exit status 1 when a problem was found; notes are harmless leftovers.")
     p.parse_args(argv)
     report = g.engine().system.check()
+    print(f"cgroups: {report.cgroups}")
     problems = report.problems
     notes = len(report.findings) - problems
     for f in report.findings:

@@ -84,9 +84,22 @@ def read_pids(path: Path) -> list[int]:
 
 
 def kill_and_remove(dirs: list[Path], timeout: float = 5.0) -> None:
-    """SIGKILL everything left in the cgroup dirs, then rmdir them (a dying task keeps it busy a moment)."""
+    """SIGKILL everything left in the cgroup dirs, then rmdir them (a dying task keeps it busy a moment).
+    Where the kernel has cgroup.kill (v2, Linux 5.14) one write kills the whole group at once,
+    even a process that forks while it is being killed; elsewhere pid by pid, until none is left."""
     deadline = time.monotonic() + timeout
     for d in dirs:
+        try:
+            fd = os.open(d / "cgroup.kill", os.O_WRONLY)  # never O_CREAT: only the kernel's file
+        except OSError:
+            fd = -1  # v1, an older kernel, or already gone
+        if fd >= 0:
+            try:
+                os.write(fd, b"1")
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
         while d.exists():
             for pid in read_pids(d / "cgroup.procs"):
                 try:

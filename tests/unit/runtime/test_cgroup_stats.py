@@ -50,3 +50,27 @@ def test_v1(tmp_path):
                            "stats": {"cache": 10, "total_inactive_file": 4}}
     assert s["pids"] == {"current": 2, "limit": 50}
     assert s["io"] == [(8, 0, "read", 300), (8, 0, "write", 7)]
+
+
+def test_removal_writes_cgroup_kill_where_the_kernel_has_it(tmp_path, monkeypatch):
+    """cgroup.kill (v2, Linux 5.14) kills the whole group in one write; a tree without the
+    file (v1, older kernels) is never given one."""
+    import os
+
+    from sampan.runtime.cgroups import base
+    with_kill, without = tmp_path / "a", tmp_path / "b"
+    with_kill.mkdir()
+    without.mkdir()
+    (with_kill / "cgroup.kill").write_text("")
+    written = {}
+    real_rmdir = os.rmdir
+
+    def rmdir(path):  # a real cgroup dir goes with its kernel files; a fake one needs help
+        for f in os.listdir(path):
+            written[f"{os.path.basename(path)}/{f}"] = open(os.path.join(path, f)).read()
+            os.unlink(os.path.join(path, f))
+        real_rmdir(path)
+    monkeypatch.setattr(base.os, "rmdir", rmdir)
+    base.kill_and_remove([with_kill, without])
+    assert written == {"a/cgroup.kill": "1"}
+    assert not with_kill.exists() and not without.exists()
