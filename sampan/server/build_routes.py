@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from sampan.server.errors import ApiError
-from sampan.server.http import Reply, Request
+from sampan.server.http import Reply, Request, json_reply
 from sampan.server.progress_json import BuildLines, send_json_stream
 from sampan.server.registry_auth import decode_auth_map
 from sampan.server.router import Routes
@@ -88,3 +88,17 @@ async def build(req: Request) -> Reply | None:
         except FileNotFoundError:
             pass
     return None
+
+
+def _build_prune(engine):
+    """sampan's build cache is the untagged images its builds left (each cached step's
+    result): pruning it is pruning those."""
+    report = engine.images.prune()
+    return {"CachesDeleted": [d for r in report.images for d in r.deleted] or None,
+            "SpaceReclaimed": report.space_reclaimed}
+
+
+@routes.post("/build/prune")
+async def build_prune(req: Request) -> Reply:
+    return json_reply(await req.call(_build_prune))
+

@@ -112,3 +112,17 @@ def test_a_command_that_cannot_start_exits_127_or_126_and_leaves_nothing(service
         # canceled" for its own cancelled wait, against dockerd too)
         assert "unexpected EOF" not in r.err, r.err
     assert service.cli.ok("ps", "-aq") == ""
+
+
+@pytest.mark.parametrize("cli", docker_clis())
+def test_docker_system_df_and_prune(service, cli, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN echo cached > /c\n")
+    service.cli.ok("build", "-q", str(tmp_path))  # untagged: dangling, for prune to take
+    assert len(service.cli.ok("images", "-q").split()) == 2
+    service.docker("create", "--name", "stale", "busybox", "true", cli=cli)
+    df = service.docker("system", "df", cli=cli)
+    assert df.rc == 0 and "Images" in df.out and "Containers" in df.out, df.err
+    r = service.docker("system", "prune", "-f", cli=cli)
+    assert r.rc == 0, r.err
+    assert "stale" not in service.cli.ok("ps", "-a", "--format", "{{.Names}}")
+    assert service.cli.ok("images", "--format", "{{.Repository}}").split() == ["busybox"]
