@@ -183,3 +183,27 @@ def _serve_call(sock: socket.socket, spec: EngineSpec, fn, args, stream: bool) -
             send(("err", status, message))
         except OSError:
             pass
+
+
+class EmitWriter:
+    """A binary file object for a streaming child: what an engine verb writes (save, export,
+    a path's tar) goes to the parent as items of `chunk` bytes."""
+
+    def __init__(self, emit, chunk: int = 256 << 10) -> None:
+        self.emit, self.chunk, self.buf = emit, chunk, bytearray()
+
+    def write(self, data) -> int:
+        self.buf += data
+        while len(self.buf) >= self.chunk:
+            self.emit(bytes(self.buf[:self.chunk]))
+            del self.buf[:self.chunk]
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.buf:
+            self.emit(bytes(self.buf))
+            self.buf.clear()
+

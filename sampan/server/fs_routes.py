@@ -12,6 +12,7 @@ import base64
 import json
 import os
 
+from sampan.server.children import EmitWriter
 from sampan.server.errors import ApiError
 from sampan.server.http import Reply, Request, json_reply
 from sampan.server.router import Routes
@@ -21,28 +22,6 @@ routes = Routes()
 
 CHUNK = 256 << 10
 _KINDS = {"C": 0, "A": 1, "D": 2}
-
-
-class _EmitWriter:
-    """A binary file object whose writes go to the parent in chunks."""
-
-    def __init__(self, emit) -> None:
-        self.emit, self.buf = emit, bytearray()
-
-    def write(self, data) -> int:
-        self.buf += data
-        while len(self.buf) >= CHUNK:
-            self.emit(bytes(self.buf[:CHUNK]))
-            del self.buf[:CHUNK]
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        if self.buf:
-            self.emit(bytes(self.buf))
-            self.buf.clear()
 
 
 # ---- what each child does ----
@@ -60,7 +39,7 @@ def _changes(engine, ref: str):
 def _export(engine, emit, ref: str):
     engine.container(ref)
     emit(b"")  # found: the parent may send its 200
-    out = _EmitWriter(emit)
+    out = EmitWriter(emit, CHUNK)
     engine.export(ref, out)
     out.close()
 
@@ -70,7 +49,7 @@ def _stat(engine, ref: str, path: str):
 
 
 def _get_archive(engine, emit, ref: str, path: str):
-    out = _EmitWriter(emit)
+    out = EmitWriter(emit, CHUNK)
     engine.copy_from_container(ref, path, out, archive=True)
     out.close()
 

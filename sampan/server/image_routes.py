@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from sampan.server.children import EmitWriter
 from sampan.server.errors import ApiError
 from sampan.server.http import Reply, Request, json_reply
 from sampan.server.progress_json import progress_message, send_json_stream
@@ -89,30 +90,8 @@ def _commit(engine, container: str, ref: str | None, changes: list[str], message
     return engine.commit(container, ref, changes, message, author)
 
 
-class _ChunkWriter:
-    """A binary stream whose bytes go to the parent as items of SAVE_CHUNK bytes."""
-
-    def __init__(self, emit) -> None:
-        self.emit, self.buf = emit, bytearray()
-
-    def write(self, data) -> int:
-        self.buf += data
-        while len(self.buf) >= SAVE_CHUNK:
-            self.emit(bytes(self.buf[:SAVE_CHUNK]))
-            del self.buf[:SAVE_CHUNK]
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        if self.buf:
-            self.emit(bytes(self.buf))
-            self.buf.clear()
-
-
 def _save(engine, emit, refs: list[str]):
-    out = _ChunkWriter(emit)
+    out = EmitWriter(emit, SAVE_CHUNK)
     engine.images.save(refs, out)
     out.close()
 

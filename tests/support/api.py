@@ -81,3 +81,29 @@ class Service:
                 self.proc.kill()
                 self.proc.wait()
         return self.log.read_text() if self.log.exists() else ""
+
+
+def service_processes(root) -> list[int]:
+    """Every process that runs `system service` on this root: the service and its children
+    (each forked child keeps the service's command line)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if str(root).encode() in argv and b"service" in argv:
+            found.append(int(pid))
+    return found
+
+
+def no_service_process_left(root, timeout: float = 5.0) -> None:
+    """Assert that nothing the service on `root` forked outlives it (waiting a moment for
+    the last ones to exit)."""
+    deadline = time.monotonic() + timeout
+    while service_processes(root) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert service_processes(root) == [], "a process of the service outlived it"

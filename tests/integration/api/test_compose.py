@@ -2,7 +2,6 @@
 reached by service name, with a published port, a named volume, labels, depends_on,
 scaling, and a `down -v` that leaves nothing behind."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -15,17 +14,7 @@ from tests.support import leaks
 
 COMPOSE = "/usr/bin/docker-compose"
 
-pytestmark = [
-    pytest.mark.skipif(not os.access(COMPOSE, os.X_OK), reason="no docker-compose"),
-    # compose inspects the image before it creates a container: the images routes (api-images)
-    pytest.mark.skipif(not importlib.util.find_spec("sampan.server.image_routes"),
-                       reason="needs the images routes"),
-]
-
-# logs and exec are another branch's routes (api-streams): enabled once they are in the tree
-needs_streams = pytest.mark.skipif(
-    not (importlib.util.find_spec("sampan.server.logs_routes") and importlib.util.find_spec("sampan.server.exec_routes")),
-    reason="needs the logs and exec routes")
+pytestmark = pytest.mark.skipif(not os.access(COMPOSE, os.X_OK), reason="no docker-compose")
 
 PROJECT_FILE = """\
 version: "3.8"
@@ -240,7 +229,6 @@ def test_long_syntax_volume_bind_and_tmpfs(service, project):
     assert service.docker("volume", "ls", "-q").out.strip() == ""
 
 
-@needs_streams
 def test_logs_and_exec(service, project):
     ok(compose(service, project, "up", "-d"), service)
     [url] = web_urls(service, project)

@@ -3,7 +3,6 @@ in the background when none listens, and gone by itself once idle."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -11,15 +10,7 @@ import time
 
 import pytest
 
-from tests.integration.api.test_service import service_processes
-from tests.support.cli import SAMPAN
-
-
-def _has_route(method: str, path: str) -> bool:
-    """Whether the service serves this request (compose up needs endpoints that other
-    branches add: this test turns itself on when they are merged)."""
-    from sampan.server import routes
-    return any(m == method and rx.match(path) for group in routes.all_groups() for m, rx, _ in group.table)
+from tests.support.api import service_processes
 
 
 COMPOSE = """\
@@ -106,16 +97,12 @@ def up_ps_down(sampan, project) -> None:
 
 
 @needs_compose
-@pytest.mark.skipif(not _has_route("GET", "/images/busybox/json"),
-                    reason="compose up inspects the image (branch api-images); on after its merge")
 def test_compose_up_ps_down_without_a_network(sampan, tmp_path):
     (tmp_path / "compose.yaml").write_text(COMPOSE_NO_NET)
     up_ps_down(sampan, tmp_path)
 
 
 @needs_compose
-@pytest.mark.skipif(not _has_route("POST", "/networks/create") or not _has_route("GET", "/images/busybox/json"),
-                    reason="compose up makes its network (branch api-objects); on after its merge")
 def test_compose_up_ps_down_on_its_own_network(sampan, tmp_path):
     (tmp_path / "compose.yaml").write_text(COMPOSE)
     up_ps_down(sampan, tmp_path)

@@ -3,30 +3,15 @@ a script, unchanged."""
 
 from __future__ import annotations
 
-import socket
-import time
 
 import pytest
 
-from tests.integration.api.test_compose_cmd import _has_route
-from tests.integration.api.test_service import service_processes
+from tests.support.net import free_port
 
 
-@pytest.fixture(autouse=True)
-def no_process_outlives_the_service(sampan):
-    """Set up before `service`, so this runs after the service stopped: nothing it forked
-    may be left."""
-    yield
-    deadline = time.monotonic() + 5
-    while service_processes(sampan.root) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert service_processes(sampan.root) == [], "a process of the service outlived it"
 
+pytestmark = pytest.mark.usefixtures("no_process_outlives_the_service")
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_ping_version_info(service):
@@ -105,7 +90,6 @@ def test_run_to_completion_returns_the_exit_code(service):
         client.close()
 
 
-@pytest.mark.skipif(not _has_route("GET", "/images/busybox/json"), reason="needs image inspect (branch api-images)")
 def test_a_container_knows_its_image(service):
     client = service.client()
     try:
@@ -116,7 +100,6 @@ def test_a_container_knows_its_image(service):
         client.close()
 
 
-@pytest.mark.skipif(not _has_route("GET", "/containers/x/logs"), reason="needs logs (branch api-streams)")
 def test_run_attached_returns_the_output(service):
     client = service.client()
     try:

@@ -17,6 +17,8 @@ import time
 
 import pytest
 
+from tests.support.api import no_service_process_left, service_processes
+
 from tests.support.cli import SAMPAN
 
 
@@ -43,23 +45,6 @@ def request(path: str, method: str, url: str, body=None) -> tuple[int, object]:
         return r.status, raw
     finally:
         c.close()
-
-
-def service_processes(root) -> list[int]:
-    """Every process that runs `system service` on this root: the service and its children
-    (each forked child keeps the service's command line)."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if str(root).encode() in argv and b"service" in argv:
-            found.append(int(pid))
-    return found
 
 
 def children_of(pid: int) -> list[int]:
@@ -120,10 +105,7 @@ def procs(sampan):
     yield start
     for p in started:
         p.stop()
-    deadline = time.monotonic() + 5
-    while service_processes(sampan.root) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert service_processes(sampan.root) == [], "a process of the service outlived it"
+    no_service_process_left(sampan.root)
 
 
 def test_fifty_clients_at_once_are_all_answered(sampan, procs):

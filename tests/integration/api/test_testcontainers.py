@@ -12,21 +12,11 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.integration.api.test_compose_cmd import _has_route
-from tests.integration.api.test_service import service_processes
 
 HTTPD = ("mkdir -p /www && echo 'hello from sampan' > /www/index.html && exec httpd -f -p 8080 -h /www")
 
 
-@pytest.fixture(autouse=True)
-def no_process_outlives_the_service(sampan):
-    """Set up before `service`, so this runs after the service stopped: nothing it forked
-    may be left."""
-    yield
-    deadline = time.monotonic() + 5
-    while service_processes(sampan.root) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert service_processes(sampan.root) == [], "a process of the service outlived it"
+pytestmark = pytest.mark.usefixtures("no_process_outlives_the_service")
 
 
 @contextmanager
@@ -70,8 +60,6 @@ def fetch(url: str, timeout: float = 20) -> bytes:
             time.sleep(0.1)
 
 
-@pytest.mark.skipif(not _has_route("GET", "/images/busybox/json"),
-                    reason="testcontainers inspects the image first (branch api-images); on after its merge")
 def test_a_web_server_with_an_exposed_port(service):
     from testcontainers.core.container import DockerContainer
     with tc_settings(service):
@@ -92,8 +80,6 @@ def test_a_web_server_with_an_exposed_port(service):
     assert cid not in ids
 
 
-@pytest.mark.skipif(not _has_route("GET", "/containers/x/logs"),
-                    reason="wait-for-log needs logs (branch api-streams); on after its merge")
 def test_waiting_for_a_log_line(service):
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.wait_strategies import LogMessageWaitStrategy
