@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import sys
+import time
 import traceback
 
 from sampan.engine import procs, runstate
@@ -30,6 +31,12 @@ from sampan.engine.records import now_rfc3339
 from sampan.errors import SampanError
 from sampan.state.db import close_all
 from sampan.state.trace import mark
+
+
+# How long a detached container's monitor stays as it was forked before it execs its lean
+# idle self: long enough for a container that exits at once to be finished without two
+# more interpreter starts (~40 ms), short enough that idle containers cost little memory.
+LEAN_AFTER = 0.25
 
 
 class MonitorJob:
@@ -197,13 +204,19 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     outputs = {out_r: "stdout", err_r: "stderr"} if master is None else {master: "stdout"}
     log_path = str(cdir / f"{job.cid}-json.log")
     max_size, max_files = log_cfg.get("max_size", 10 * 1024 * 1024), log_cfg.get("max_files", 3)
-    if not job.attach_wait:
-        # Detached: idle in a lean interpreter instead of a copy of the CLI's heap.
-        _exec_lean(ctx, job, pid, outputs, master, stdin_w, listener, sandbox, log_path,
-                   max_size, max_files, runtime.name, clients)
     logw = LogWriter(log_path, max_size, max_files)
     loop = PumpLoop(pid, logw, listener, clients, wake_r, stdin_w, outputs, master)
-    status = loop.run()
+    if job.attach_wait:
+        status = loop.run()
+    else:
+        # Detached: a container that is done at once (`run -d --rm true`, an API client's
+        # short job) is finished right here; one that lives on idles in a lean interpreter
+        # instead of a copy of the CLI's heap, and execs once more to finish.
+        status = loop.run(until=time.monotonic() + LEAN_AFTER)
+        if status is None:
+            logw.close()
+            _exec_lean(ctx, job, pid, loop.outputs, master, loop.stdin_w, listener, sandbox, log_path,
+                       max_size, max_files, runtime.name, list(loop.clients))
     mark("monitor: exited")
     logw.close()
     from sampan.engine.finish import finish

@@ -134,10 +134,14 @@ class PumpLoop:
                 except (OSError, ValueError):
                     pass
 
-    def run(self) -> int:
+    def run(self, until: float | None = None) -> int | None:
+        """Pump until the container exits: its wait status. With `until` (a monotonic
+        time), None once that passes with the container still running."""
         drain_deadline = None
         self._reap()  # it may have exited before we were listening for SIGCHLD
         while True:
+            if until is not None and self.status is None and time.monotonic() >= until:
+                return None
             if self.status is not None:
                 if not self.outputs:
                     return self.status
@@ -147,6 +151,8 @@ class PumpLoop:
                 elif time.monotonic() > drain_deadline:
                     return self.status
             timeout = -1 if self.status is None else 0.05
+            if until is not None and self.status is None:
+                timeout = max(0.0, until - time.monotonic())
             try:
                 events = self.poll.poll(timeout)
             except InterruptedError:
