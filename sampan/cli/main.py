@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "restart": ("lifecycle", "Restart one or more containers"),
     "wait": ("lifecycle", "Block until one or more containers stop, then print their exit codes"),
     "rm": ("lifecycle", "Remove one or more containers"),
+    "rename": ("rename", "Rename a container"),
     "ps": ("ps", "List containers"),
     "logs": ("logs", "Fetch the logs of a container"),
     "exec": ("exec", "Execute a command in a running container"),

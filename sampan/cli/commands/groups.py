@@ -10,6 +10,7 @@ CONTAINER = {"ls": "ps", "list": "ps", "ps": "ps", "run": "run", "create": "crea
              "stop": "stop", "kill": "kill", "restart": "restart", "wait": "wait", "rm": "rm",
              "remove": "rm", "logs": "logs", "exec": "exec", "top": "top", "diff": "diff",
              "commit": "commit", "export": "export", "cp": "cp", "inspect": "inspect", "port": "port",
+             "rename": "rename",
              "pause": "pause", "unpause": "unpause", "stats": "stats",
              "prune": "container-prune"}
 IMAGE = {"ls": "images", "list": "images", "import": "import", "tag": "tag", "rm": "rmi",

@@ -187,3 +187,15 @@ def test_lock_files_go_with_their_containers(sampan):
                 if len(p.name) == 64 or p.name.startswith("net-teardown-")]
         time.sleep(0.05)
     assert left == []
+
+
+def test_rename_keeps_the_container_and_frees_the_old_name(sampan):
+    cid = sampan.ok("run", "-d", "--name", "before", "busybox", "sleep", "30").strip()
+    assert sampan("rename", "before", "after").rc == 0
+    assert sampan.ok("inspect", "-f", "{{.Id}} {{.Name}}", "after").split() == [cid, "/after"]
+    assert sampan("inspect", "before").rc != 0
+    sampan.ok("create", "--name", "before", "busybox", "true")  # the old name is free again
+    taken = sampan("rename", "after", "before")
+    assert taken.rc == 125 and "already in use" in taken.err and "Traceback" not in taken.err
+    bad = sampan("rename", "after", "no/slash")
+    assert bad.rc == 125 and "invalid" in bad.err
