@@ -9,7 +9,7 @@ That is how the API and the CLI are one engine over one state, and how a slow
 call (a pull, a `wait`, a `logs -f`) never blocks another request: the parent
 only awaits a socket.
 
-The child reports over a socketpair in frames (4-byte length + pickle):
+The child reports over a socketpair in frames (frames.py: 4-byte length + pickle):
 ("item", value) for each item of a stream, then ("ok", value) or ("err",
 status, message). The child's function gets an Engine (and, for streams, an
 `emit(item)` callable); what it returns must pickle (reports, dicts, ints).
@@ -19,19 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pickle
 import signal
 import socket
-import struct
 import sys
 import traceback
 from typing import Any, AsyncIterator, Callable
 
 from sampan.errors import SampanError
 from sampan.server.errors import ApiError, status_of_error
-
-_LEN = struct.Struct(">I")
-MAX_FRAME = 64 << 20
+from sampan.server.frames import Unpacker, pack
 
 
 class EngineSpec:
@@ -130,18 +126,13 @@ class Children:
         ours.setblocking(False)
         done = False
         try:
-            buf = bytearray()
+            frames = Unpacker()
             while True:
                 chunk = await loop.sock_recv(ours, 65536)
                 if not chunk:
                     raise ApiError(500, "the engine process for this request ended without an answer")
-                buf += chunk
-                while len(buf) >= _LEN.size:
-                    (n,) = _LEN.unpack_from(buf)
-                    if len(buf) < _LEN.size + n:
-                        break
-                    frame = pickle.loads(bytes(buf[_LEN.size:_LEN.size + n]))
-                    del buf[:_LEN.size + n]
+                frames.feed(chunk)
+                while (frame := frames.next()) is not None:
                     if frame[0] == "err":
                         done = True
                         raise ApiError(frame[1], frame[2])
@@ -161,8 +152,7 @@ class Children:
 def _serve_call(sock: socket.socket, spec: EngineSpec, fn, args, stream: bool) -> None:
     """In the child: run the call and send its frames."""
     def send(frame: tuple) -> None:
-        data = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
-        sock.sendall(_LEN.pack(len(data)) + data)
+        sock.sendall(pack(frame))
 
     try:
         engine = spec.open()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pickle
 import select
 import socket
 import struct
@@ -24,11 +23,11 @@ import traceback
 from typing import Any, Callable
 
 from sampan.server.errors import ApiError, status_of_error
+from sampan.server.frames import Unpacker, pack
 from sampan.server.http import MULTIPLEXED_STREAM, RAW_STREAM, Request
 
 STDIN, STDOUT, STDERR = 0, 1, 2
 _FRAME = struct.Struct(">BxxxI")
-_LEN = struct.Struct(">I")
 STDIN_BUFFER = 1 << 20   # stdin held while a container has not started yet
 
 
@@ -64,26 +63,25 @@ class Ctl:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self._buf = bytearray()
+        self._frames = Unpacker()
         self.pending: list[tuple] = []  # messages that came while report() waited (a resize)
 
     def fileno(self) -> int:
         return self.sock.fileno()
 
     def send(self, msg: tuple) -> None:
-        data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
-        self.sock.sendall(_LEN.pack(len(data)) + data)
+        self.sock.sendall(pack(msg))
 
     def recv(self) -> tuple | None:
         """The next message from the service (blocking); None when it is gone."""
         while True:
-            msg = self._take()
+            msg = self._frames.next()
             if msg is not None:
                 return msg
             chunk = self.sock.recv(65536)
             if not chunk:
                 return None
-            self._buf += chunk
+            self._frames.feed(chunk)
 
     def recv_ready(self) -> list[tuple] | None:
         """Messages after a poll said readable; None when the service is gone."""
@@ -93,21 +91,11 @@ class Ctl:
             chunk = b""
         if not chunk:
             return None
-        self._buf += chunk
+        self._frames.feed(chunk)
         out = []
-        while (msg := self._take()) is not None:
+        while (msg := self._frames.next()) is not None:
             out.append(msg)
         return out
-
-    def _take(self) -> tuple | None:
-        if len(self._buf) < _LEN.size:
-            return None
-        (n,) = _LEN.unpack_from(self._buf)
-        if len(self._buf) < _LEN.size + n:
-            return None
-        msg = pickle.loads(bytes(self._buf[_LEN.size:_LEN.size + n]))
-        del self._buf[:_LEN.size + n]
-        return msg
 
     def ready(self, info: Any) -> bytes | None:
         """Tell the service the stream can begin; wait for its go. Returns what the client
@@ -133,29 +121,25 @@ class ChildLink:
 
     def __init__(self, req: Request, sock: socket.socket, pid: int, ready: Any) -> None:
         self.req, self.sock, self.pid, self.ready = req, sock, pid, ready
-        self._buf = bytearray()
+        self._frames = Unpacker()
 
     async def _recv(self) -> tuple | None:
         loop = asyncio.get_running_loop()
         while True:
-            if len(self._buf) >= _LEN.size:
-                (n,) = _LEN.unpack_from(self._buf)
-                if len(self._buf) >= _LEN.size + n:
-                    msg = pickle.loads(bytes(self._buf[_LEN.size:_LEN.size + n]))
-                    del self._buf[:_LEN.size + n]
-                    return msg
+            msg = self._frames.next()
+            if msg is not None:
+                return msg
             try:
                 chunk = await loop.sock_recv(self.sock, 65536)
             except OSError:
                 chunk = b""
             if not chunk:
                 return None
-            self._buf += chunk
+            self._frames.feed(chunk)
 
     async def send(self, msg: tuple) -> None:
-        data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            await asyncio.get_running_loop().sock_sendall(self.sock, _LEN.pack(len(data)) + data)
+            await asyncio.get_running_loop().sock_sendall(self.sock, pack(msg))
         except OSError:
             pass  # the child is gone
 
