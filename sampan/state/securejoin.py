@@ -55,6 +55,12 @@ def read_in_root(root: Path | str, path: str, limit: int = 4 * 1024 * 1024) -> b
         fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
+    return read_regular(fd, limit)
+
+
+def read_regular(fd: int, limit: int) -> bytes | None:
+    """The first `limit` bytes of the file open on fd if it is a regular one (not a FIFO
+    that would block, a device, a directory), else None. Closes fd."""
     try:
         import stat
         if not stat.S_ISREG(os.fstat(fd).st_mode):

@@ -16,6 +16,7 @@ import stat
 from pathlib import Path
 
 from sampan.state import inroot
+from sampan.state.securejoin import read_regular
 
 _OPAQUE_XATTR = "trusted.overlay.opaque"
 _MAX_SYMLINKS = 40
@@ -94,12 +95,7 @@ class MergedView:
             fd = self.open(self.resolve(path).lstrip("/"), os.O_RDONLY | os.O_NONBLOCK)
         except OSError:
             return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            return os.read(fd, limit)
-        finally:
-            os.close(fd)
+        return read_regular(fd, limit)
 
     def lstat(self, rel: str) -> os.stat_result | None:
         found = self.find(rel)
