@@ -69,12 +69,21 @@ def inspect_each(names, lookup, fmt: str | None) -> int:
 
 
 def human_size(n: float) -> str:
-    """Docker's units.HumanSize: decimal units, 3 significant digits."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
+    """Docker's units.HumanSize: decimal units, 4 significant digits."""
+    return _scaled(n, 1000, ("B", "kB", "MB", "GB", "TB", "PB"))
+
+
+def binary_size(n: float) -> str:
+    """Docker's units.BytesSize (memory in `stats`): 1024-based units."""
+    return _scaled(n, 1024, ("B", "KiB", "MiB", "GiB", "TiB", "PiB"))
+
+
+def _scaled(n: float, base: int, units: tuple[str, ...]) -> str:
+    for unit in units[:-1]:
+        if abs(n) < base:
             return f"{n:.4g}{unit}"
-        n /= 1000
-    return f"{n}B"
+        n /= base
+    return f"{n:.4g}{units[-1]}"
 
 
 def print_json(obj) -> None:

@@ -7,30 +7,12 @@ import re
 import sys
 import time
 
+from sampan.cli.output import binary_size, human_size
+
 HEADERS = {"Container": "CONTAINER", "ID": "CONTAINER ID", "Name": "NAME", "CPUPerc": "CPU %",
            "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "NetIO": "NET I/O",
            "BlockIO": "BLOCK I/O", "PIDs": "PIDS"}
 DEFAULT = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}"
-
-
-def _binary(n: float) -> str:
-    """Docker's BytesSize: 1024-based, 4 significant digits."""
-    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-    i = 0
-    while n >= 1024 and i < len(units) - 1:
-        n /= 1024
-        i += 1
-    return f"{n:.4g}{units[i]}"
-
-
-def _decimal(n: float) -> str:
-    """Docker's HumanSize: 1000-based, 4 significant digits."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB"]
-    i = 0
-    while n >= 1000 and i < len(units) - 1:
-        n /= 1000
-        i += 1
-    return f"{n:.4g}{units[i]}"
 
 
 def row(s: dict) -> dict:
@@ -57,9 +39,9 @@ def row(s: dict) -> dict:
     io = s.get("blkio_stats", {}).get("io_service_bytes_recursive") or []
     rd = sum(e["value"] for e in io if e["op"].lower() == "read")
     wr = sum(e["value"] for e in io if e["op"].lower() == "write")
-    return {**base, "CPUPerc": f"{perc:.2f}%", "MemUsage": f"{_binary(usage)} / {_binary(limit)}",
-            "MemPerc": f"{usage / limit * 100 if limit else 0:.2f}%", "NetIO": f"{_decimal(rx)} / {_decimal(tx)}",
-            "BlockIO": f"{_decimal(rd)} / {_decimal(wr)}", "PIDs": str((s.get("pids_stats") or {}).get("current", 0))}
+    return {**base, "CPUPerc": f"{perc:.2f}%", "MemUsage": f"{binary_size(usage)} / {binary_size(limit)}",
+            "MemPerc": f"{usage / limit * 100 if limit else 0:.2f}%", "NetIO": f"{human_size(rx)} / {human_size(tx)}",
+            "BlockIO": f"{human_size(rd)} / {human_size(wr)}", "PIDs": str((s.get("pids_stats") or {}).get("current", 0))}
 
 
 def render(fmt: str, rows: list[dict]) -> str:
