@@ -42,8 +42,8 @@ def socket_path(address: str | None, runroot: str) -> str:
     if address.startswith("unix://"):
         path = address[len("unix://"):]
     elif "://" in address:
-        raise InvalidArgument(f"cannot serve on {address}: only unix:// sockets are served (a TCP "
-                              "listener would need TLS with client certificates, which sampan does not have yet)")
+        raise InvalidArgument(f"cannot serve on {address}: give unix:///PATH, or tcp://HOST:PORT with "
+                              "--tlscacert, --tlscert and --tlskey")
     else:
         path = address
     if not path.startswith("/"):
