@@ -107,3 +107,55 @@ def no_service_process_left(root, timeout: float = 5.0) -> None:
     while service_processes(root) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert service_processes(root) == [], "a process of the service outlived it"
+
+
+def raw(service, data: bytes, timeout: float = 10) -> bytes:
+    """Send bytes on the socket; everything the service answers until it closes or pauses."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(str(service.sock))
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+
+
+def request(service, method: str, path: str, body: bytes = b"", headers: dict | None = None,
+            timeout: float = 30) -> tuple[int, dict, bytes]:
+    """One raw request (Connection: close): (status, lower-cased headers, body, unchunked).
+    A service that does not finish its answer within `timeout` fails the test."""
+    hs = {"Host": "x", "Connection": "close", "Content-Length": str(len(body)), **(headers or {})}
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hs.items()) + "\r\n"
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(str(service.sock))
+        s.sendall(head.encode() + body)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    top, _, payload = out.partition(b"\r\n\r\n")
+    lines = top.decode("latin-1").split("\r\n")
+    got = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    if got.get("transfer-encoding") == "chunked":
+        payload = _unchunk(payload)
+    return int(lines[0].split()[1]), got, payload
+
+
+def _unchunk(data: bytes) -> bytes:
+    out = b""
+    while data:
+        size, _, data = data.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            break
+        out, data = out + data[:n], data[n + 2:]
+    return out
+

@@ -156,7 +156,7 @@ def test_a_client_that_leaves_mid_stream_does_not_stop_the_container(service):
 @pytest.mark.parametrize("h,w", [("-1", "80"), ("24", "x"), ("70000", "80")])
 def test_bad_resize_values_are_400(service, h, w):
     service.docker("run", "-d", "-t", "--name", "rs", "busybox", "sleep", "30")
-    from tests.integration.api.test_service_basics import raw
+    from tests.support.api import raw
     out = raw(service, f"POST /containers/rs/resize?h={h}&w={w} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
               .encode())
     assert out.startswith(b"HTTP/1.1 400 "), out

@@ -10,8 +10,7 @@ import tarfile
 
 import pytest
 
-from tests.integration.api.test_images_api import http
-from tests.support.api import docker_clis
+from tests.support.api import docker_clis, request
 
 DOCKERFILE = """FROM busybox
 ARG GREETING=hello
@@ -96,7 +95,7 @@ def test_hostile_context_tars_write_nothing_outside(service, tmp_path):
     # a symlink pointing out and an absolute name: kept inside the context
     contained = _tar([_file("Dockerfile", dockerfile), _link("out", str(outside)),
                       _file(str(outside / "abs-planted"), b"x")])
-    status, body = http(service, "POST", "/build?t=hostile:1", contained,
+    status, _, body = request(service, "POST", "/build?t=hostile:1", contained,
                         {"Content-Type": "application/x-tar"}, timeout=120)
     assert status == 200 and b"errorDetail" not in body, body
     assert list(outside.iterdir()) == []
@@ -107,7 +106,7 @@ def test_hostile_context_tars_write_nothing_outside(service, tmp_path):
     for link, refused in ((str(outside), True), ("../../../../../../..", False)):
         through = _tar([_file("Dockerfile", dockerfile), _link("out", link),
                         _file("out/planted", b"x"), _file(f"out{outside}/planted", b"x")])
-        status, body = http(service, "POST", "/build", through, {"Content-Type": "application/x-tar"},
+        status, _, body = request(service, "POST", "/build", through, {"Content-Type": "application/x-tar"},
                             timeout=120)
         if refused:
             assert status == 400 and "symlink" in json.loads(body)["message"], body
@@ -116,7 +115,7 @@ def test_hostile_context_tars_write_nothing_outside(service, tmp_path):
         assert list(outside.iterdir()) == []
     # climbing with ../ is refused outright
     climbing = _tar([_file("Dockerfile", dockerfile), _file(f"../../../..{outside}/climbed", b"x")])
-    status, body = http(service, "POST", "/build", climbing, {"Content-Type": "application/x-tar"})
+    status, _, body = request(service, "POST", "/build", climbing, {"Content-Type": "application/x-tar"})
     assert status == 400 and "climbed" in json.loads(body)["message"], body
     assert list(outside.iterdir()) == []
     assert not list((service.runroot / "api-build").iterdir())
@@ -131,7 +130,7 @@ def test_bad_build_requests_get_one_clear_400(service, tmp_path):
              ("/build?buildargs=%5B1%5D", ok, "buildargs"),
              ("/build?remote=https://example.com/x.git", b"", "remote")]
     for path, body, words in cases:
-        status, answer = http(service, "POST", path, body, {"Content-Type": "application/x-tar"})
+        status, _, answer = request(service, "POST", path, body, {"Content-Type": "application/x-tar"})
         assert status == 400, (path, status, answer)
         message = json.loads(answer)["message"]
         assert words in message and "\n" not in message, (path, message)
@@ -139,7 +138,7 @@ def test_bad_build_requests_get_one_clear_400(service, tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("FROM busybox\nRUN echo leaked\n")
     link = _tar([_link("Dockerfile", str(secret))])
-    status, answer = http(service, "POST", "/build", link, {"Content-Type": "application/x-tar"})
+    status, _, answer = request(service, "POST", "/build", link, {"Content-Type": "application/x-tar"})
     assert status == 400 and b"leaked" not in answer, answer
     assert not list((service.root / "api-spool").iterdir())
     assert os.path.exists(secret)

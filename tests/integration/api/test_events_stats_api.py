@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from tests.integration.api.test_service_basics import raw
-from tests.support.api import docker_clis
+from tests.support.api import docker_clis, raw
 
 
 def ok(r):

@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from tests.integration.api.test_service_basics import raw
-from tests.support.api import docker_clis
+from tests.support.api import docker_clis, raw
 from tests.support.ptys import output_until_exit, read_until, spawn_on_pty
 
 

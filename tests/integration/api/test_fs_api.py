@@ -8,30 +8,9 @@ import tarfile
 
 import pytest
 
-from tests.integration.api.test_service_basics import raw
-from tests.support.api import docker_clis
+from tests.support.api import docker_clis, request
 
 
-def request(service, method: str, path: str, body: bytes = b"") -> tuple[int, dict, bytes]:
-    out = raw(service, f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
-                       f"Connection: close\r\n\r\n".encode() + body, timeout=30)
-    head, _, payload = out.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-    if headers.get("transfer-encoding") == "chunked":
-        payload = _unchunk(payload)
-    return int(lines[0].split()[1]), headers, payload
-
-
-def _unchunk(data: bytes) -> bytes:
-    out = b""
-    while data:
-        size, _, rest = data.partition(b"\r\n")
-        n = int(size, 16)
-        if n == 0:
-            break
-        out, data = out + rest[:n], rest[n + 2:]
-    return out
 
 
 def tar_of(*members: tuple[tarfile.TarInfo, bytes | None]) -> bytes:

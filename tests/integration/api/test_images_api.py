@@ -5,42 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import tarfile
 
 import pytest
 
-from tests.support.api import docker_clis
+from tests.support.api import docker_clis, request
 
 
-def http(service, method: str, path: str, body: bytes = b"", headers: dict | None = None,
-         timeout: float = 30) -> tuple[int, bytes]:
-    """One raw request (Connection: close); (status, body)."""
-    hs = {"Host": "x", "Connection": "close", "Content-Length": str(len(body)), **(headers or {})}
-    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hs.items()) + "\r\n"
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(timeout)
-        s.connect(str(service.sock))
-        s.sendall(head.encode() + body)
-        out = b""
-        while chunk := s.recv(65536):
-            out += chunk
-    status = int(out.split(b" ", 2)[1])
-    rest = out.split(b"\r\n\r\n", 1)[1]
-    if b"transfer-encoding: chunked" in out.split(b"\r\n\r\n", 1)[0].lower():
-        rest = _unchunk(rest)
-    return status, rest
-
-
-def _unchunk(data: bytes) -> bytes:
-    out = b""
-    while data:
-        size, _, data = data.partition(b"\r\n")
-        n = int(size, 16)
-        if n == 0:
-            break
-        out, data = out + data[:n], data[n + 2:]
-    return out
 
 
 @pytest.mark.parametrize("cli", docker_clis())
@@ -148,19 +119,19 @@ def test_prune_removes_dangling_images(service):
 
 def test_hostile_names_and_archives_get_one_clear_4xx(service):
     for path in ("/images/..%2F..%2Fetc/json", "/images/a/../../b/json", "/images/x..y:1/history"):
-        status, body = http(service, "GET", path)
+        status, _, body = request(service, "GET", path)
         assert 400 <= status < 500, (path, status, body)
         assert json.loads(body)["message"]
-    status, body = http(service, "POST", "/images/busybox/tag?repo=bad..name&tag=1")
+    status, _, body = request(service, "POST", "/images/busybox/tag?repo=bad..name&tag=1")
     assert status == 400, body
-    status, body = http(service, "POST", "/images/load", b"this is not an archive" * 100)
+    status, _, body = request(service, "POST", "/images/load", b"this is not an archive" * 100)
     assert status == 400, body
     assert "\n" not in json.loads(body)["message"]
-    status, body = http(service, "POST", "/images/create?fromSrc=-&repo=junk", b"not a tar at all")
+    status, _, body = request(service, "POST", "/images/create?fromSrc=-&repo=junk", b"not a tar at all")
     assert status == 400, body
-    status, body = http(service, "GET", "/images/json?filters=3")
+    status, _, body = request(service, "GET", "/images/json?filters=3")
     assert status == 400, body
-    status, body = http(service, "GET", "/images/nosuch:1/get")
+    status, _, body = request(service, "GET", "/images/nosuch:1/get")
     assert status == 404, body
     r = service.docker("load", input=b"garbage" * 1000)
     assert r.rc != 0 and len(r.err.strip().splitlines()) == 1, r.err

@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from tests.integration.api.test_service_basics import raw
-from tests.support.api import docker_clis
+from tests.support.api import docker_clis, raw
 
 
 def get(service, path: str, timeout: float = 10) -> bytes:

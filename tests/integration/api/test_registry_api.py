@@ -9,8 +9,7 @@ import json
 
 import pytest
 
-from tests.integration.api.test_images_api import http
-from tests.support.api import docker_clis
+from tests.support.api import docker_clis, request
 from tests.unit.registry.registry_server import RegistryServer
 
 USER, PASSWORD = "alice", "s3cret"
@@ -102,13 +101,13 @@ def test_malformed_registry_auth_is_a_400(service, auth_registry):
     for header in ("%%%not-base64%%%", base64.urlsafe_b64encode(b"[1, 2]").decode(),
                    base64.urlsafe_b64encode(b'{"username": 5, "password": "x"}').decode(),
                    base64.urlsafe_b64encode(b"not json").decode()):
-        status, body = http(service, "POST", f"/images/create?fromImage={auth_registry.host}/x&tag=1",
+        status, _, body = request(service, "POST", f"/images/create?fromImage={auth_registry.host}/x&tag=1",
                             headers={"X-Registry-Auth": header})
         assert status == 400, (header, body)
         assert "X-Registry-Auth" in json.loads(body)["message"]
-    status, body = http(service, "POST", "/auth", b"[]", {"Content-Type": "application/json"})
+    status, _, body = request(service, "POST", "/auth", b"[]", {"Content-Type": "application/json"})
     assert status == 400, body
-    status, body = http(service, "POST", "/images/create?fromImage=bad..name&tag=1")
+    status, _, body = request(service, "POST", "/images/create?fromImage=bad..name&tag=1")
     assert 400 <= status < 500, body
 
 

@@ -5,26 +5,8 @@ import socket
 
 import pytest
 
-from tests.support.api import docker_clis
+from tests.support.api import docker_clis, raw
 
-
-def raw(service, data: bytes, timeout: float = 10) -> bytes:
-    """Send bytes on the socket; everything the service answers until it closes or pauses."""
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(timeout)
-        s.connect(str(service.sock))
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            out += chunk
-        return out
 
 
 def test_ping_names_the_api_version(service):

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from tests.integration.api.test_service_basics import raw
-from tests.support.api import docker_clis
+from tests.support.api import docker_clis, raw
 
 
 def post(service, path: str, body, method: str = "POST") -> tuple[int, dict | list | str]:
