@@ -27,9 +27,7 @@ _WARN_HOST = {
     "OomKillDisable": "--oom-kill-disable is not supported",
     "CpuRealtimePeriod": "realtime CPU scheduling is not supported",
 }
-_WARN_CONFIG = {
-    "Healthcheck": "healthchecks are not run yet: the container has no health status",
-}
+_HEALTHCHECK_WARNING = "healthchecks are not run yet: the container has no health status"
 # Namespaces shared with the host or another container: refusing is safer than ignoring.
 _REFUSE_MODES = ("PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode")
 
@@ -49,10 +47,11 @@ def run_options(body: Any, name: str | None) -> tuple[RunOptions, list[str]]:
     if not image or not isinstance(image, str):
         raise ApiError(400, "config has no image: give Image")
     warnings = [msg for key, msg in _WARN_HOST.items() if not _zero(host.get(key))]
-    warnings += [msg for key, msg in _WARN_CONFIG.items() if not _zero(body.get(key))
-                 and (body[key].get("Test") or [None])[0] not in (None, "NONE")]
+    test = _strings(_obj(body, "Healthcheck"), "Test") or ["NONE"]
+    if test[0] != "NONE":
+        warnings.append(_HEALTHCHECK_WARNING)
     for key in _REFUSE_MODES:
-        mode = host.get(key)
+        mode = _str(host, key)
         if mode and mode != "private" and not (key == "CgroupnsMode" and mode in ("private", "host")):
             raise ApiError(400, f"{key} {mode!r} is not supported: the container gets namespaces of its own")
 
@@ -63,15 +62,15 @@ def run_options(body: Any, name: str | None) -> tuple[RunOptions, list[str]]:
         args=_strings(body, "Cmd") or [],
         entrypoint=_entrypoint(body.get("Entrypoint")),
         env=_strings(body, "Env") or [],
-        workdir=body.get("WorkingDir") or None,
-        user=body.get("User") or None,
-        hostname=body.get("Hostname") or None,
+        workdir=_str(body, "WorkingDir"),
+        user=_str(body, "User"),
+        hostname=_str(body, "Hostname"),
         tty=bool(body.get("Tty")),
         interactive=bool(body.get("OpenStdin")),
         labels=_str_map(body, "Labels"),
-        stop_signal=body.get("StopSignal") or None,
+        stop_signal=_str(body, "StopSignal"),
         stop_timeout=_int(body.get("StopTimeout")) if body.get("StopTimeout") is not None else None,
-        mac_address=body.get("MacAddress") or None,
+        mac_address=_str(body, "MacAddress"),
         volumes=volumes, tmpfs=tmpfs,
         read_only=bool(host.get("ReadonlyRootfs")),
         publish=_publish(host.get("PortBindings")),
@@ -84,8 +83,8 @@ def run_options(body: Any, name: str | None) -> tuple[RunOptions, list[str]]:
         cap_drop=_strings(host, "CapDrop") or [],
         privileged=bool(host.get("Privileged")),
         security_opt=_strings(host, "SecurityOpt") or [],
-        devices=[_device(d) for d in host.get("Devices") or []],
-        runtime=host.get("Runtime") or None,
+        devices=[_device(d) for d in _list(host, "Devices")],
+        runtime=_str(host, "Runtime"),
         pull="never",  # Docker's create never pulls: a 404 makes the client pull and retry
     )
     opts.update(_resources(host))
@@ -102,6 +101,25 @@ def _obj(body: dict, key: str) -> dict:
         return {}
     if not isinstance(v, dict):
         raise ApiError(400, f"{key} must be a JSON object")
+    return v
+
+
+def _str(body: dict, key: str) -> str | None:
+    """A string field; None when absent or empty."""
+    v = body.get(key)
+    if v is None or v == "":
+        return None
+    if not isinstance(v, str):
+        raise ApiError(400, f"{key} must be a string")
+    return v
+
+
+def _list(body: dict, key: str) -> list:
+    v = body.get(key)
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise ApiError(400, f"{key} must be a list")
     return v
 
 
@@ -143,10 +161,10 @@ def _mounts(body: dict, host: dict) -> tuple[list[str], list[str]]:
     """Binds, Mounts, Tmpfs and the image-style anonymous Volumes, as -v / --tmpfs specs."""
     volumes = list(_strings(host, "Binds") or [])
     tmpfs = [f"{dst}:{opt}" if opt else dst for dst, opt in _str_map(host, "Tmpfs").items()]
-    for m in host.get("Mounts") or []:
+    for m in _list(host, "Mounts"):
         if not isinstance(m, dict):
             raise ApiError(400, "each of Mounts must be a JSON object")
-        kind, src, dst = m.get("Type") or "volume", m.get("Source") or "", m.get("Target") or ""
+        kind, src, dst = _str(m, "Type") or "volume", _str(m, "Source") or "", _str(m, "Target") or ""
         if not dst:
             raise ApiError(400, "a mount needs a Target")
         ro = ":ro" if m.get("ReadOnly") else ""
@@ -157,7 +175,7 @@ def _mounts(body: dict, host: dict) -> tuple[list[str], list[str]]:
         elif kind == "volume":
             volumes.append(f"{src}:{dst}{ro}" if src else dst)
         elif kind == "tmpfs":
-            t = m.get("TmpfsOptions") or {}
+            t = _obj(m, "TmpfsOptions")
             opts = []
             if t.get("SizeBytes"):
                 opts.append(f"size={_int(t['SizeBytes'])}")
@@ -167,7 +185,7 @@ def _mounts(body: dict, host: dict) -> tuple[list[str], list[str]]:
         else:
             raise ApiError(400, f"mount type {kind!r} is not supported (bind, volume or tmpfs)")
     declared = {v.split(":")[1] if ":" in v else v for v in volumes}
-    for dst in (body.get("Volumes") or {}):
+    for dst in _obj(body, "Volumes"):
         if dst not in declared:
             volumes.append(dst)  # an anonymous volume, as VOLUME in an image
     return volumes, tmpfs
@@ -181,8 +199,12 @@ def _publish(bindings: Any) -> list[str]:
         raise ApiError(400, "PortBindings must be a JSON object")
     out = []
     for port, hosts in bindings.items():
+        if hosts is not None and not isinstance(hosts, list):
+            raise ApiError(400, f"PortBindings of {port} must be a list of host bindings")
         for h in hosts or [{}]:
-            ip, hport = (h or {}).get("HostIp") or "", (h or {}).get("HostPort") or ""
+            if h is not None and not isinstance(h, dict):
+                raise ApiError(400, f"a host binding of {port} must be a JSON object")
+            ip, hport = _str(h or {}, "HostIp") or "", _str(h or {}, "HostPort") or ""
             if ":" in ip:
                 ip = f"[{ip}]"
             if ip:
@@ -195,28 +217,21 @@ def _publish(bindings: Any) -> list[str]:
 
 
 def _network(host: dict, netcfg: dict) -> tuple[str, list[str]]:
-    mode = host.get("NetworkMode") or "default"
+    mode = _str(host, "NetworkMode") or "default"
     if mode == "default":
         mode = "bridge"
-    endpoints = netcfg.get("EndpointsConfig") or {}
-    if not isinstance(endpoints, dict):
-        raise ApiError(400, "EndpointsConfig must be a JSON object")
-    aliases: list[str] = []
+    endpoints = _obj(netcfg, "EndpointsConfig")
     ep = endpoints.get(mode) or (next(iter(endpoints.values())) if len(endpoints) == 1 else None) or {}
-    if isinstance(ep, dict):
-        aliases = [a for a in (ep.get("Aliases") or []) if isinstance(a, str)]
-    return mode, aliases
+    if not isinstance(ep, dict):
+        raise ApiError(400, f"the endpoint settings for {mode} must be a JSON object")
+    return mode, _strings(ep, "Aliases") or []
 
 
 def _device(d: Any) -> str:
-    if not isinstance(d, dict) or not d.get("PathOnHost"):
+    if not isinstance(d, dict) or not _str(d, "PathOnHost"):
         raise ApiError(400, "each of Devices needs a PathOnHost")
-    spec = d["PathOnHost"]
-    if d.get("PathInContainer"):
-        spec += ":" + d["PathInContainer"]
-    if d.get("CgroupPermissions"):
-        spec += ":" + d["CgroupPermissions"]
-    return spec
+    return ":".join(p for p in (_str(d, "PathOnHost"), _str(d, "PathInContainer"), _str(d, "CgroupPermissions"))
+                    if p)
 
 
 def _resources(host: dict) -> dict:
@@ -255,14 +270,14 @@ def _log(cfg: Any) -> dict:
         return {}
     if not isinstance(cfg, dict):
         raise ApiError(400, "LogConfig must be a JSON object")
-    kind = cfg.get("Type") or "json-file"
+    kind = _str(cfg, "Type") or "json-file"
     if kind not in ("json-file", "local"):
         raise ApiError(400, f"log driver {kind!r} is not supported (json-file)")
-    conf = cfg.get("Config") or {}
+    conf = _obj(cfg, "Config")
     out: dict = {}
-    if conf.get("max-size"):
+    if _str(conf, "max-size"):
         out["log_max_size"] = conf["max-size"]
-    if conf.get("max-file"):
+    if _str(conf, "max-file"):
         try:
             out["log_max_files"] = int(conf["max-file"])
         except ValueError:
