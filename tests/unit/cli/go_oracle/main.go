@@ -1,0 +1,179 @@
+// The Go oracle for sampan's template engine: runs every case of gotemplate_cases.json
+// through Go's own text/template, with functions that behave as the docker CLI's
+// (templates/templates.go), and prints the cases whose recorded output differs.
+//
+//	cd tests/unit/cli/go_oracle && go run . ../gotemplate_cases.json          # check
+//	cd tests/unit/cli/go_oracle && go run . -update ../gotemplate_cases.json  # record Go's answers
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"text/template"
+)
+
+type Case struct {
+	T          string  `json:"t"`
+	Data       string  `json:"data"`
+	MissingKey bool    `json:"missingkey,omitempty"`
+	Want       *string `json:"want"`
+	Err        *string `json:"err"`
+	Note       string  `json:"note,omitempty"`
+	Sampan     *string `json:"sampan,omitempty"` // where sampan means to differ from this Go (see note)
+}
+
+type File struct {
+	Data  map[string]json.RawMessage `json:"data"`
+	Cases []Case                     `json:"cases"`
+}
+
+// numbers: ints stay ints (as Python's json gives them), others float64
+func decode(raw json.RawMessage) any {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		panic(err)
+	}
+	return fix(v)
+}
+
+func fix(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = fix(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = fix(e)
+		}
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return int(i)
+		}
+		f, _ := x.Float64()
+		return f
+	}
+	return v
+}
+
+var funcs = template.FuncMap{
+	"json": func(v any) string {
+		buf := &bytes.Buffer{}
+		enc := json.NewEncoder(buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			panic(err)
+		}
+		return strings.TrimSpace(buf.String())
+	},
+	"split": strings.Split,
+	"join": func(elems any, sep string) (string, error) {
+		if elems == nil {
+			return "", nil
+		}
+		if ss, ok := elems.([]string); ok {
+			return strings.Join(ss, sep), nil
+		}
+		rv := reflect.ValueOf(elems)
+		switch rv.Kind() {
+		case reflect.Array, reflect.Slice:
+			parts := make([]string, rv.Len())
+			for i := range parts {
+				parts[i] = fmt.Sprint(rv.Index(i).Interface())
+			}
+			return strings.Join(parts, sep), nil
+		case reflect.Map:
+			var parts []string
+			for _, k := range rv.MapKeys() {
+				parts = append(parts, fmt.Sprint(rv.MapIndex(k).Interface()))
+			}
+			sort.Strings(parts)
+			return strings.Join(parts, sep), nil
+		}
+		return "", fmt.Errorf("expected slice, got %T", elems)
+	},
+	"title": strings.Title,
+	"lower": strings.ToLower,
+	"upper": strings.ToUpper,
+	"pad": func(s string, prefix, suffix int) string {
+		if s == "" {
+			return s
+		}
+		return strings.Repeat(" ", prefix) + s + strings.Repeat(" ", suffix)
+	},
+	"truncate": func(s string, n int) string {
+		if len(s) < n {
+			return s
+		}
+		return s[:n]
+	},
+}
+
+func run(f *File, c Case) (out string, errText string) {
+	tmpl, err := template.New("").Funcs(funcs).Parse(c.T)
+	if err != nil {
+		return "", err.Error()
+	}
+	if c.MissingKey {
+		tmpl = tmpl.Option("missingkey=error")
+	}
+	var data any
+	if c.Data != "" {
+		data = decode(f.Data[c.Data])
+	}
+	buf := &bytes.Buffer{}
+	if err := tmpl.Execute(buf, data); err != nil {
+		return "", err.Error()
+	}
+	return buf.String(), ""
+}
+
+func main() {
+	update := len(os.Args) > 2 && os.Args[1] == "-update"
+	path := os.Args[len(os.Args)-1]
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	var f File
+	if err := json.Unmarshal(raw, &f); err != nil {
+		panic(err)
+	}
+	bad := 0
+	for i, c := range f.Cases {
+		out, e := run(&f, c)
+		var want, werr string
+		if c.Want != nil {
+			want = *c.Want
+		}
+		if c.Err != nil {
+			werr = *c.Err
+		}
+		if out != want || e != werr {
+			bad++
+			fmt.Printf("case %d %q\n  go:     out=%q err=%q\n  stored: out=%q err=%q\n", i, c.T, out, e, want, werr)
+		}
+		if update {
+			o, er := out, e
+			f.Cases[i].Want, f.Cases[i].Err = &o, nil
+			if er != "" {
+				f.Cases[i].Want, f.Cases[i].Err = nil, &er
+			}
+		}
+	}
+	if update {
+		b, _ := json.MarshalIndent(f, "", "  ")
+		os.WriteFile(path, append(b, '\n'), 0o644)
+	}
+	fmt.Printf("%d cases, %d differ\n", len(f.Cases), bad)
+	if bad > 0 && !update {
+		os.Exit(1)
+	}
+}

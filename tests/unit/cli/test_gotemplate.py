@@ -1,0 +1,30 @@
+"""sampan's Go templates against Go's own answers.
+
+gotemplate_cases.json holds each case (template, data, and whether missing map keys are
+errors, as `inspect -f` runs them) with the output or error Go 1.19's text/template gave,
+recorded by go_oracle/ (see its main.go to re-run it; the suite itself needs no Go)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sampan.cli.gotemplate import Template, TemplateExecError, TemplateSyntaxError
+
+CASES = json.loads((Path(__file__).parent / "gotemplate_cases.json").read_text())
+
+
+def run(case):
+    try:
+        t = Template(case["t"])
+        return t.execute(CASES["data"].get(case["data"]) if case["data"] else None,
+                         missing_key_error=case.get("missingkey", False)), None
+    except (TemplateSyntaxError, TemplateExecError) as e:
+        return None, str(e)
+
+
+@pytest.mark.parametrize("case", CASES["cases"], ids=[c["t"][:40] for c in CASES["cases"]])
+def test_as_go(case):
+    out, err = run(case)
+    want = case.get("sampan", case["want"])  # a deliberate difference, explained in its note
+    assert (out, err) == (want, case["err"])
