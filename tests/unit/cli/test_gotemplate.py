@@ -28,3 +28,15 @@ def test_as_go(case):
     out, err = run(case)
     want = case.get("sampan", case["want"])  # a deliberate difference, explained in its note
     assert (out, err) == (want, case["err"])
+
+
+@pytest.mark.parametrize("case", CASES["tables"], ids=[c["format"][:40] for c in CASES["tables"]])
+def test_table_as_docker(case):
+    """Docker's --format over rows: `table` headers from the column names, tabwriter columns."""
+    from sampan.cli.gotemplate.docker import render
+    from sampan.errors import SampanError
+    try:
+        out, err = render(case["format"], CASES["data"][case["rows"]], CASES["data"][case["header"]]), None
+    except SampanError as e:
+        out, err = None, e.message
+    assert (out, err) == (case["want"], case["err"])

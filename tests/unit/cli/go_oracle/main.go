@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"text/template"
 )
 
@@ -27,9 +28,78 @@ type Case struct {
 	Sampan     *string `json:"sampan,omitempty"` // where sampan means to differ from this Go (see note)
 }
 
+// A docker-style --format over rows: `table` gives a header row and tabwriter columns.
+type Table struct {
+	Format string  `json:"format"`
+	Rows   string  `json:"rows"`   // a data entry holding a list of rows
+	Header string  `json:"header"` // a data entry holding the column names
+	Want   *string `json:"want"`
+	Err    *string `json:"err"`
+}
+
 type File struct {
-	Data  map[string]json.RawMessage `json:"data"`
-	Cases []Case                     `json:"cases"`
+	Data   map[string]json.RawMessage `json:"data"`
+	Cases  []Case                     `json:"cases"`
+	Tables []Table                    `json:"tables"`
+}
+
+// headerContext is the docker CLI's SubHeaderContext: a map with a Label method
+type headerContext map[string]string
+
+func (headerContext) Label(name string) string {
+	n := strings.Split(name, ".")
+	return strings.NewReplacer("-", " ", "_", " ").Replace(n[len(n)-1])
+}
+
+var headerFuncs = template.FuncMap{
+	"json":     func(v string) string { return v },
+	"split":    func(v string, _ string) string { return v },
+	"join":     func(v string, _ string) string { return v },
+	"title":    func(v string) string { return v },
+	"lower":    func(v string) string { return v },
+	"upper":    func(v string) string { return v },
+	"truncate": func(v string, _ int) string { return v },
+}
+
+func templateString(f string) string {
+	switch f {
+	case "table":
+		return ""
+	case "json":
+		return "{{json .}}"
+	}
+	f = strings.TrimPrefix(f, "table")
+	f = strings.Trim(f, " ")
+	return strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(f)
+}
+
+func runTable(f *File, t Table) (string, string) {
+	tmpl, err := template.New("").Funcs(funcs).Parse(templateString(t.Format))
+	if err != nil {
+		return "", "template parsing error: " + err.Error()
+	}
+	rows := decode(f.Data[t.Rows]).([]any)
+	buf := &bytes.Buffer{}
+	for _, r := range rows {
+		if err := tmpl.Execute(buf, r); err != nil {
+			return "", "template parsing error: " + err.Error()
+		}
+		buf.WriteString("\n")
+	}
+	if !strings.HasPrefix(t.Format, "table") {
+		return buf.String(), ""
+	}
+	h := headerContext{}
+	for k, v := range decode(f.Data[t.Header]).(map[string]any) {
+		h[k] = v.(string)
+	}
+	out := &bytes.Buffer{}
+	tw := tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
+	_ = tmpl.Funcs(headerFuncs).Execute(tw, h)
+	tw.Write([]byte{'\n'})
+	buf.WriteTo(tw)
+	tw.Flush()
+	return out.String(), ""
 }
 
 // numbers: ints stay ints (as Python's json gives them), others float64
@@ -168,11 +238,32 @@ func main() {
 			}
 		}
 	}
+	for i, t := range f.Tables {
+		out, e := runTable(&f, t)
+		var want, werr string
+		if t.Want != nil {
+			want = *t.Want
+		}
+		if t.Err != nil {
+			werr = *t.Err
+		}
+		if out != want || e != werr {
+			bad++
+			fmt.Printf("table %d %q\n  go:     out=%q err=%q\n  stored: out=%q err=%q\n", i, t.Format, out, e, want, werr)
+		}
+		if update {
+			o, er := out, e
+			f.Tables[i].Want, f.Tables[i].Err = &o, nil
+			if er != "" {
+				f.Tables[i].Want, f.Tables[i].Err = nil, &er
+			}
+		}
+	}
 	if update {
 		b, _ := json.MarshalIndent(f, "", "  ")
 		os.WriteFile(path, append(b, '\n'), 0o644)
 	}
-	fmt.Printf("%d cases, %d differ\n", len(f.Cases), bad)
+	fmt.Printf("%d cases, %d tables, %d differ\n", len(f.Cases), len(f.Tables), bad)
 	if bad > 0 && !update {
 		os.Exit(1)
 	}
