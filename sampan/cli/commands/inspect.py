@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from sampan.cli.args import Parser
-from sampan.cli.output import format_template, print_json
+from sampan.cli.output import show_objects
 from sampan.errors import NotFound
 
 
@@ -35,9 +35,4 @@ def main(command: str, argv: list[str], g) -> int:
             code = 1
             continue
         results.append(obj)
-    if ns.format:
-        for r in results:
-            print(format_template(ns.format, r))
-    else:
-        print_json(results)
-    return code
+    return show_objects(results, ns.format) or code

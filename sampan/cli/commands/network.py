@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sampan.cli.args import Parser, key_values
-from sampan.cli.output import format_template, inspect_each, report_items, table
+from sampan.cli.output import inspect_each, report_items, table
 from sampan.errors import SampanError
 
 VERBS = ("create", "ls", "list", "inspect", "rm", "remove", "prune", "connect", "disconnect")
@@ -64,9 +64,9 @@ def main(command: str, argv: list[str], g) -> int:
             for n in nets:
                 print(n.id if ns.no_trunc else n.id[:12])
         elif ns.format:
-            for n in nets:
-                print(format_template(ns.format, {"ID": n.id[:12], "Name": n.name, "Driver": "bridge",
-                                                  "Subnet": n.subnet}))
+            from sampan.cli.formatters import NetworkContext
+            from sampan.cli.output import write_formatted
+            write_formatted(ns.format, [NetworkContext(n, trunc=not ns.no_trunc) for n in nets], NetworkContext)
         else:
             table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
                   [[n.id if ns.no_trunc else n.id[:12], n.name, "bridge", "local"] for n in nets])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sampan.cli.args import Parser, key_values
-from sampan.cli.output import format_template, inspect_each, report_items, table
+from sampan.cli.output import inspect_each, report_items, table
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions, VolumeCreateOptions
 
 VERBS = ("create", "ls", "inspect", "rm", "prune")
@@ -37,8 +37,9 @@ def main(command: str, argv: list[str], g) -> int:
             for v in vols:
                 print(v.name)
         elif ns.format:
-            for v in vols:
-                print(format_template(ns.format, {"Name": v.name, "Driver": "local", "Mountpoint": v.mountpoint}))
+            from sampan.cli.formatters import VolumeContext
+            from sampan.cli.output import write_formatted
+            write_formatted(ns.format, [VolumeContext(v) for v in vols], VolumeContext)
         else:
             table(["DRIVER", "VOLUME NAME"], [["local", v.name] for v in vols])
     elif verb == "inspect":

@@ -32,9 +32,11 @@ def template_text(fmt: str) -> str:
     return fmt.strip(" ").replace("\\t", "\t").replace("\\n", "\n")
 
 
-def parse(fmt: str, prefix: str = "template parsing error: ", code: int = 1, name: str = "") -> Template:
+def parse(fmt: str, prefix: str = "template parsing error: ", code: int = 1, name: str = "",
+          raw: bool = False) -> Template:
+    """The format as a template (raw: as given, as `info` and `version` take it)."""
     try:
-        return Template(template_text(fmt), name)
+        return Template(fmt if raw else template_text(fmt), name)
     except TemplateSyntaxError as e:
         raise SampanError(f"{prefix}{e}", exit_code=code) from None
 
@@ -65,17 +67,18 @@ def write(fmt: str, rows: list, header: dict | None = None, code: int = 1) -> No
     sys.stdout.write(render(fmt, rows, header, code))
 
 
-def inspect_lines(fmt: str, objs: list) -> str:
-    """`inspect -f`: each object's JSON as a map (Docker's raw fallback, missing keys are
-    errors); `json` is each object's compact JSON. Bad syntax: exit 64, as Docker."""
+def inspect_lines(fmt: str, objs: list) -> tuple[str, list[str]]:
+    """`inspect -f`: the template over each object's JSON as a map (Docker's raw fallback:
+    a missing key is an error); `json` is the compact JSON array. Returns the text and one
+    error per object the template failed on. Bad syntax: exit 64, as Docker."""
     from sampan.cli.gotemplate import go_json
     if fmt == "json":
-        return "".join(go_json(o, escape_html=True) + "\n" for o in objs)
+        return go_json(objs, escape_html=True) + "\n", []
     tmpl = parse(fmt, code=64)
-    out = []
+    out, errors = [], []
     for o in objs:
         try:
             out.append(tmpl.execute(o, missing_key_error=True) + "\n")
         except TemplateExecError as e:
-            raise SampanError(f"template parsing error: {e}", exit_code=1) from None
-    return "".join(out)
+            errors.append(f"template parsing error: {e}")
+    return "".join(out) or "\n", errors

@@ -16,9 +16,14 @@ class GoStruct:
     GO_TYPE = "struct"
     FIELDS: tuple[str, ...] = ()
     METHODS: tuple[str, ...] = ()
+    JSON_ESCAPE_HTML = True  # the docker CLI's contexts marshal themselves with json.Marshal
+    JSON_SORTED = True  # ... as a map (sorted keys); a plain struct keeps its fields' order
 
     def go_fields(self) -> dict:
         return {f: self.go_field(f) for f in self.FIELDS}
+
+    def go_json_value(self):
+        return self.go_fields()
 
     def go_field(self, name: str):
         v = getattr(self, name)
@@ -377,8 +382,13 @@ def go_json(v, escape_html: bool = False) -> str:
     if isinstance(v, (list, tuple)):
         return "[" + ",".join(go_json(x, escape_html) for x in v) + "]"
     if isinstance(v, dict):
-        return "{" + ",".join(f"{_json_str(str(k), escape_html)}:{go_json(v[k], escape_html)}"
-                              for k in sorted(v, key=str)) + "}"
+        return _json_object(v, escape_html, True)
     if isinstance(v, GoStruct):
-        return go_json(v.go_fields(), True)
+        value, escape = v.go_json_value(), escape_html or v.JSON_ESCAPE_HTML
+        return _json_object(value, escape, v.JSON_SORTED) if isinstance(value, dict) else go_json(value, escape)
     return _json_str(str(v), escape_html)
+
+
+def _json_object(d: dict, escape_html: bool, sort: bool) -> str:
+    keys = sorted(d, key=str) if sort else list(d)
+    return "{" + ",".join(f"{_json_str(str(k), escape_html)}:{go_json(d[k], escape_html)}" for k in keys) + "}"
