@@ -17,7 +17,11 @@ class Template:
         self.text, self.name = text, name
         self.funcs = FUNCS if funcs is None else funcs
         try:
-            self.tree = Parser(text, self.funcs).parse()
+            parser = Parser(text, self.funcs)
+            self.tree = parser.parse()
+            self.defs = parser.defs
+        except RecursionError:
+            raise TemplateSyntaxError(f"template: {name}:1: too deeply nested") from None
         except TemplateSyntaxError as e:
             if name:
                 raise TemplateSyntaxError(str(e).replace("template: :", f"template: {name}:", 1)) from None
@@ -25,8 +29,11 @@ class Template:
 
     def execute(self, data, missing_key_error: bool = False, funcs=None) -> str:
         from sampan.cli.gotemplate.execute import execute
-        return execute(self.tree, self.text, data, self.funcs if funcs is None else funcs, self.name,
-                       missing_key_error)
+        try:
+            return execute(self.tree, self.text, data, self.funcs if funcs is None else funcs, self.name,
+                           missing_key_error, self.defs)
+        except RecursionError:
+            raise TemplateExecError(f"template: {self.name}: too deeply nested to execute") from None
 
 
 __all__ = ["Template", "TemplateSyntaxError", "TemplateExecError", "FuncError", "GoStruct", "MISSING",

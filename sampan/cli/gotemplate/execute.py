@@ -23,6 +23,7 @@ class _Missing:
 
 
 MISSING = _Missing()
+NO_FINAL = object()  # a pipeline's first command: no value piped in (Go's missingVal)
 
 
 class _Break(Exception):
@@ -72,6 +73,8 @@ class State:
         self.node: N.Node | None = None
         self.vars: list[list] = []
         self.out: list[str] = []
+        self.defs: dict = {}
+        self.depth = 0
 
     # errors, located as Go's ErrorContext does
     def errorf(self, msg: str):
@@ -81,8 +84,6 @@ class State:
         line = before.count("\n") + 1
         col = len(before[before.rfind("\n") + 1:].encode()) if "\n" in before else len(before.encode())
         ctx = str(node) if node is not None else ""
-        if len(ctx.encode()) > 20:
-            ctx = ctx.encode()[:20].decode(errors="ignore") + "..."
         raise TemplateExecError(f'template: {self.name}:{line}:{col}: executing "{self.name}" at <{ctx}>: {msg}')
 
     def at(self, node):
@@ -132,7 +133,18 @@ class State:
                 del self.vars[mark:]
         elif isinstance(n, N.Template):
             self.at(n)
-            self.errorf(f'template "{n.name}" not defined')
+            body = self.defs.get(n.name)
+            if body is None:
+                self.errorf(f'template "{n.name}" not defined')
+            if self.depth >= 100:  # Go allows 100000; Python's stack would end first
+                self.errorf("exceeded maximum template depth (100)")
+            new_dot = self.eval_pipeline(dot, n.pipe) if n.pipe is not None else MISSING
+            saved, self.vars = self.vars, [["$", new_dot]]
+            self.depth += 1
+            try:
+                self.walk(new_dot, body)
+            finally:
+                self.vars, self.depth = saved, self.depth - 1
         elif isinstance(n, N.Break):
             raise _Break()
         elif isinstance(n, N.Continue):
@@ -178,7 +190,7 @@ class State:
     # evaluation
     def eval_pipeline(self, dot, pipe: N.Pipe):
         self.at(pipe)
-        value = MISSING
+        value = NO_FINAL
         for cmd in pipe.cmds:
             value = self.eval_command(dot, cmd, value)
         for name in pipe.decl:
@@ -189,7 +201,7 @@ class State:
         return value
 
     def not_a_function(self, args, final) -> None:
-        if len(args) > 1 or final is not MISSING:
+        if len(args) > 1 or final is not NO_FINAL:
             self.errorf(f"can't give argument to non-function {args[0]}")
 
     def eval_command(self, dot, cmd: N.Command, final):
@@ -239,7 +251,7 @@ class State:
 
     def eval_field_chain(self, dot, receiver, node, idents, args, final):
         for name in idents[:-1]:
-            receiver = self.eval_field(dot, name, node, [], MISSING, receiver)
+            receiver = self.eval_field(dot, name, node, [], NO_FINAL, receiver)
         return self.eval_field(dot, idents[-1], node, args, final, receiver)
 
     def eval_field(self, dot, name, node, args, final, receiver):
@@ -247,17 +259,15 @@ class State:
             if self.missing_key_error:
                 self.errorf(f'nil data; no entry for key "{name}"')
             return MISSING
-        if isinstance(node, N.Template):
-            self.errorf(f'template "{node.name}" not defined')
         if receiver is None:
             self.errorf(f"nil pointer evaluating interface {{}}.{name}")
-        has_args = len(args) > 1 or final is not MISSING
+        has_args = len(args) > 1 or final is not NO_FINAL
         if isinstance(receiver, GoStruct):
             if name in receiver.METHODS:
                 return self.eval_call(dot, Func(getattr(receiver, name), ("string",)), name, node, args, final)
             if name in receiver.FIELDS:
                 if has_args:
-                    self.errorf(f"wrong number of args for {name}: want 0 got {len(args) - 1 + (final is not MISSING)}")
+                    self.errorf(f"wrong number of args for {name}: want 0 got {len(args) - 1 + (final is not NO_FINAL)}")
                 return receiver.go_field(name)
             self.errorf(f"can't evaluate field {name} in type {receiver.GO_TYPE}")
         if isinstance(receiver, dict):
@@ -282,7 +292,7 @@ class State:
 
     def eval_call(self, dot, fn: Func, name, node, args, final):
         arg_nodes = args[1:]
-        nargs = len(arg_nodes) + (final is not MISSING)
+        nargs = len(arg_nodes) + (final is not NO_FINAL)
         want = len(fn.params)
         if fn.variadic is not None:
             if nargs < want:
@@ -295,13 +305,12 @@ class State:
 
         if fn.lazy:  # and/or: each argument evaluated only when needed
             thunks = [(lambda n=n, i=i: self.eval_arg(dot, ptype(i), n)) for i, n in enumerate(arg_nodes)]
-            if final is not MISSING:
+            if final is not NO_FINAL:
                 thunks.append(lambda: final)
             vals = thunks
         else:
             vals = [self.eval_arg(dot, ptype(i), n) for i, n in enumerate(arg_nodes)]
-            if final is not MISSING:
-                self.at(node)
+            if final is not NO_FINAL:  # located where Go is: the last node evaluated
                 vals.append(self.validate(final, ptype(len(arg_nodes))))
         self.at(node)
         try:
@@ -328,15 +337,15 @@ class State:
                 return None
             self.errorf(f"cannot assign nil to {t}")
         if isinstance(n, N.Field):
-            return self.validate(self.eval_field_node(dot, n, [n], MISSING), t)
+            return self.validate(self.eval_field_node(dot, n, [n], NO_FINAL), t)
         if isinstance(n, N.Variable):
-            return self.validate(self.eval_variable(dot, n, [n], MISSING), t)
+            return self.validate(self.eval_variable(dot, n, [n], NO_FINAL), t)
         if isinstance(n, N.Pipe):
             return self.validate(self.eval_pipeline(dot, n), t)
         if isinstance(n, N.Identifier):
-            return self.validate(self.eval_function(dot, n, [n], MISSING), t)
+            return self.validate(self.eval_function(dot, n, [n], NO_FINAL), t)
         if isinstance(n, N.Chain):
-            return self.validate(self.eval_chain(dot, n, [], MISSING), t)
+            return self.validate(self.eval_chain(dot, n, [], NO_FINAL), t)
         if t == "any":
             return n.value
         if t == "string":
@@ -357,8 +366,11 @@ class State:
         self.errorf(f"can't handle {n} for arg of type {t}")
 
 
-def execute(tree: list, text: str, data, funcs: dict, name: str = "", missing_key_error: bool = False) -> str:
+def execute(tree: list, text: str, data, funcs: dict, name: str = "", missing_key_error: bool = False,
+            defs: dict | None = None) -> str:
     s = State(text, name, funcs, missing_key_error)
+    s.defs = defs or {}
+    data = MISSING if data is None else data  # Go's Execute(w, nil): dot is the invalid value
     s.push("$", data)
     try:
         s.walk(data, tree)

@@ -51,8 +51,9 @@ def go_type(v) -> str:
     return type(v).__name__
 
 
-def go_quote(s: str) -> str:
-    """strconv.Quote: Go escapes, non-printable runes as \\x, \\u or \\U."""
+def go_quote(s: str, ascii_only: bool = False) -> str:
+    """strconv.Quote: Go escapes, non-printable runes as \\x, \\u or \\U (QuoteToASCII: all
+    non-ASCII runes too)."""
     out = ['"']
     for c in s:
         o = ord(c)
@@ -72,7 +73,7 @@ def go_quote(s: str) -> str:
             out.append("\\f")
         elif c == "\v":
             out.append("\\v")
-        elif c.isprintable() or c == " ":
+        elif (c.isprintable() or c == " ") and not (ascii_only and o >= 0x80):
             out.append(c)
         elif o < 0x80:
             out.append(f"\\x{o:02x}")
@@ -207,12 +208,12 @@ def _float_verb(verb: str, f: float, flags: str, prec: int | None) -> str:
     return s
 
 
-def _fmt_one(verb: str, v, flags: str, width: int | None, prec: int | None) -> str:
+def _fmt_one(verb: str, v, flags: str, width: int | None, prec: int | None, inner: bool = False) -> str:
     minus, zero = "-" in flags, "0" in flags and "-" not in flags
     if verb == "T":
         return _pad(go_type(v), width, minus)
     if v is None:
-        return _pad("<nil>", width, minus) if verb == "v" else _bad(verb, v)
+        return _pad("<nil>", width, minus) if verb == "v" or inner else _bad(verb, v)
     if isinstance(v, bool):
         if verb in "vt":
             return _pad("true" if v else "false", width, minus)
@@ -226,10 +227,12 @@ def _fmt_one(verb: str, v, flags: str, width: int | None, prec: int | None) -> s
             return _pad(_float_verb(verb, v, flags, prec), width, minus, zero)
         return _bad(verb, v)
     if isinstance(v, str):
-        if verb in "sv":
+        if verb == "v" and "#" in flags:
+            s = go_quote(v)
+        elif verb in "sv":
             s = v if prec is None else v[:prec]
         elif verb == "q":
-            s = go_quote(v if prec is None else v[:prec])
+            s = go_quote(v if prec is None else v[:prec], ascii_only="+" in flags)
             if "#" in flags and "`" not in v and all(c.isprintable() for c in v):
                 s = "`" + v + "`"
         elif verb in "xX":
@@ -245,9 +248,10 @@ def _fmt_one(verb: str, v, flags: str, width: int | None, prec: int | None) -> s
             return _bad(verb, v)
         return _pad(s, width, minus, zero)
     if isinstance(v, list):
-        return _pad("[" + " ".join(_fmt_one(verb, x, flags, None, prec) for x in v) + "]", width, minus)
+        return _pad("[" + " ".join(_fmt_one(verb, x, flags, None, prec, True) for x in v) + "]", width, minus)
     if isinstance(v, dict):
-        return _pad("map[" + " ".join(f"{_fmt_one(verb, k, flags, None, prec)}:{_fmt_one(verb, v[k], flags, None, prec)}"
+        return _pad("map[" + " ".join(f"{_fmt_one(verb, k, flags, None, prec, True)}:"
+                                      f"{_fmt_one(verb, v[k], flags, None, prec, True)}"
                                       for k in sorted_keys(v)) + "]", width, minus)
     return _pad(go_print(v), width, minus)
 
@@ -270,7 +274,8 @@ def sprintf(fmt: str, args: list) -> str:
         width = prec = None
         if i < n and fmt[i] == "*":
             i += 1
-            if a < len(args) and isinstance(args[a], int) and not isinstance(args[a], bool):
+            if a < len(args) and isinstance(args[a], int) and not isinstance(args[a], bool) \
+                    and abs(args[a]) <= 1_000_000:  # Go's tooLarge
                 width = args[a]
                 if width < 0:
                     flags, width = flags + "-", -width
@@ -286,7 +291,8 @@ def sprintf(fmt: str, args: list) -> str:
             i += 1
             if i < n and fmt[i] == "*":
                 i += 1
-                if a < len(args) and isinstance(args[a], int) and not isinstance(args[a], bool):
+                if a < len(args) and isinstance(args[a], int) and not isinstance(args[a], bool) \
+                        and abs(args[a]) <= 1_000_000:
                     prec = args[a] if args[a] >= 0 else None
                 else:
                     out.append("%!(BADPREC)")

@@ -175,6 +175,7 @@ class Lexer:
                 k = i + 1
                 while k < n and _alnum(t[k]):
                     k += 1
+                self._terminator(k)
                 self._emit("var", t[i:k], i)
                 i = k
             elif c == ".":
@@ -187,6 +188,7 @@ class Lexer:
                 if k == i + 1:
                     self._emit("dot", ".", i)
                 else:
+                    self._terminator(k)
                     self._emit("field", t[i:k], i)
                 i = k
             elif c.isdigit() or (c in "+-" and i + 1 < n and (t[i + 1].isdigit() or t[i + 1] == ".")):
@@ -196,6 +198,7 @@ class Lexer:
                 while k < n and _alnum(t[k]):
                     k += 1
                 word = t[i:k]
+                self._terminator(k)
                 if word in ("true", "false"):
                     self._emit("bool", word, i)
                 elif word == "nil":
@@ -208,6 +211,14 @@ class Lexer:
             else:
                 from sampan.cli.gotemplate.gofmt import go_quote
                 self._err(f"unexpected {go_quote(c)} in command")
+
+    def _terminator(self, k: int) -> None:
+        """Go's atTerminator: a word must end at a space, one of .,|:)( or the delimiter."""
+        t = self.text
+        if k >= len(t) or t[k] in " \t\r\n.,|:)(" or t.startswith("}}", k):
+            return
+        c = t[k]
+        self._err(f"bad character U+{ord(c):04X} '{c}'")
 
     def _number(self, i: int) -> int:
         t, n = self.text, len(self.text)

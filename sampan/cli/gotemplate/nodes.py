@@ -142,10 +142,11 @@ class Continue(Node):
 
 @dataclass
 class Template(Node):
-    """{{template "name"}}: sampan's formats define no templates, so running one is Go's error."""
+    """{{template "name" pipeline}}: runs a template defined in the same format."""
     line: int
     name: str
     text: str
+    pipe: "Pipe | None" = None
 
     def __str__(self):
         return self.text

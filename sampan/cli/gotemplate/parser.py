@@ -65,6 +65,7 @@ class Parser:
         self.funcs = funcs
         self.vars = ["$"]
         self.range_depth = 0
+        self.defs: dict[str, list] = {}  # {{define}} and {{block}} bodies by name
 
     # token helpers, as Go's next/peek/backup
     def next(self) -> Token:
@@ -111,11 +112,49 @@ class Parser:
     def parse(self) -> list:
         out = []
         while self.peek().kind != "eof":
+            if self.peek().kind == "left" and self.toks[self.i + 1].kind == "keyword" \
+                    and self.toks[self.i + 1].val == "define":
+                self.i += 2
+                self.define()
+                continue
             n = self.text_or_action()
             if isinstance(n, tuple):
                 self.err(f"unexpected {{{{{n[0]}}}}}")
             out.append(n)
         return out
+
+    def define(self) -> None:
+        name = self.next_non_space()
+        if name.kind not in ("string", "raw"):
+            self.unexpected(name, "define clause")
+        self.expect("right", "define clause")
+        saved, self.vars = self.vars, ["$"]
+        body, nxt = self.item_list()
+        self.vars = saved
+        if nxt[0] != "end":
+            self.err("unexpected {{else}} in define clause")
+        self.defs[unquote(name.val) if name.kind == "string" else name.val[1:-1]] = body
+
+    def template_call(self, kw: Token):
+        """{{template "name" pipeline}}, and {{block "name" pipeline}}body{{end}} (define + call)."""
+        name = self.next_non_space()
+        if name.kind not in ("string", "raw"):
+            self.unexpected(name, kw.val + " clause")
+        text = unquote(name.val) if name.kind == "string" else name.val[1:-1]
+        pipe = None
+        if self.peek_non_space().kind != "right":
+            pipe = self.pipeline(kw.val + " clause", "right")
+        else:
+            self.next_non_space()
+        if kw.val == "block":
+            saved, self.vars = self.vars, ["$"]
+            body, nxt = self.item_list()
+            self.vars = saved
+            if nxt[0] != "end":
+                self.err("unexpected {{else}} in block clause")
+            self.defs[text] = body
+        shown = "{{template " + _go_quote(text) + (f" {pipe}" if pipe else "") + "}}"
+        return N.Template(name.pos, name.line, text, shown, pipe)
 
     def item_list(self):
         out = []
@@ -155,19 +194,8 @@ class Parser:
                 if not self.range_depth:
                     self.err(f"{{{{{t.val}}}}} outside {{{{range}}}}", t)
                 return (N.Break if t.val == "break" else N.Continue)(t.pos, t.line)
-            if t.val == "template":
-                name = self.next_non_space()
-                if name.kind not in ("string", "raw"):
-                    self.unexpected(name, "template clause")
-                nt = self.peek_non_space()
-                if nt.kind != "right":
-                    self.pipeline("template clause", "right")
-                else:
-                    self.next_non_space()
-                return N.Template(name.pos, name.line, unquote(name.val) if name.kind == "string"
-                                  else name.val[1:-1], "{{template " + name.val + "}}")
-            if t.val in ("define", "block"):
-                self.err(f"{{{{{t.val}}}}} is not supported in a --format", t)
+            if t.val in ("template", "block"):
+                return self.template_call(t)
         self.i -= 1
         p = self.peek_non_space()
         return N.Action(p.pos, p.line, self.pipeline("command", "right"))
@@ -187,7 +215,7 @@ class Parser:
                     t = self.next_non_space()  # the "if"
                     else_body = [self.control(t)]  # shares this if's {{end}}
                 elif nxt[1:] == ("if",):
-                    self.err(f"unexpected <if> in else")  # only if takes "else if" in Go 1.19
+                    self.err("unexpected <if> in input")  # only if takes "else if" in Go 1.19
                 else:
                     else_body, nxt = self.item_list()
                     if nxt[0] != "end":

@@ -40,3 +40,22 @@ def test_table_as_docker(case):
     except SampanError as e:
         out, err = None, e.message
     assert (out, err) == (case["want"], case["err"])
+
+
+def test_hostile_templates_end_in_one_clean_error():
+    """Templates nested or recursing beyond reason fail as template errors, not as a crash."""
+    with pytest.raises(TemplateSyntaxError):
+        Template("{{" + "(" * 5000 + "1" + ")" * 5000 + "}}")
+    with pytest.raises(TemplateExecError, match="maximum template depth"):
+        Template('{{define "x"}}{{template "x" .}}{{end}}{{template "x" .}}').execute({})
+    with pytest.raises(TemplateSyntaxError):
+        Template("{{" * 10000)
+    # printf's width from an argument is capped as Go caps it (no giant allocation)
+    assert Template('{{printf "%*d" 100000000 1}}').execute(None) == "%!(BADWIDTH)1"
+
+
+def test_data_is_never_template_text():
+    """Values that look like templates, HTML or escapes are printed as they are."""
+    data = {"L": "{{.L}} <b>&amp; \x00\x1b[31m"}
+    assert Template("{{.L}}").execute(data) == data["L"]
+    assert Template("{{json .L}}").execute(data) == '"{{.L}} <b>&amp; \\u0000\\u001b[31m"'
