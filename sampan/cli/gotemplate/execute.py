@@ -160,6 +160,10 @@ class State:
             items = [(k, v[k]) for k in sorted_keys(v)]
         elif v is MISSING or v is None:
             items = []
+        elif isinstance(v, int) and not isinstance(v, bool):  # Go 1.22's range over an integer
+            if len(n.pipe.decl) > 1:
+                self.errorf(f"can't use {v} to iterate over more than one variable")
+            items = [(i, i) for i in range(v)]
         else:
             self.errorf(f"range can't iterate over {go_print(v)}")
         for key, elem in items:
