@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -31,7 +30,7 @@ def main(command: str, argv: list[str], g) -> int:
     p.add_argument("--until", help="Stream events until this timestamp")
     p.add_argument("-f", "--filter", action="append", default=[],
                    help="Filter output (type=, container=, image=, event=, label=, network=, volume=)")
-    p.add_argument("--format", help="Format the output: 'json' or a Go-like template")
+    p.add_argument("--format", help="Format the output: 'json' or a Go template ('{{.Type}} {{.Action}}')")
     ns = p.parse_args(argv)
     tmpl = None
     if ns.format:  # Docker's events.Message; checked before the stream starts
@@ -41,9 +40,7 @@ def main(command: str, argv: list[str], g) -> int:
     events = g.engine().events(ns.since, ns.until, ns.filter)
     out = sys.stdout
     for ev in events:
-        if ns.format == "json" or ns.format == "{{json .}}":
-            out.write(json.dumps(ev, separators=(",", ":")) + "\n")
-        elif tmpl is not None:
+        if tmpl is not None:  # `json` too: Go's encoding of the struct, fields in its order
             from sampan.cli.gotemplate import TemplateExecError
             from sampan.errors import SampanError
             try:
