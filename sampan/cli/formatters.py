@@ -263,7 +263,7 @@ class EventContext(GoStruct):
         self.Scope, self.Time, self.TimeNano = ev.get("scope", "local"), ev.get("time", 0), ev.get("timeNano", 0)
 
     def go_json_value(self):
-        return self.ev
+        return {**self.ev, "Actor": self.Actor} if "Actor" in self.ev else self.ev
 
 
 class Plain(GoStruct):
