@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from sampan.cli.gotemplate import GoStruct
-from sampan.cli.output import binary_size, human_size
+from sampan.cli.output import human_size
 from sampan.oci.times import ago, parse_time
 
 
@@ -314,6 +314,3 @@ def version_struct(version: str) -> Plain:
         "Client": Plain("system.clientVersion", client, as_json(client)),
         "Server": Plain("*system.serverVersion", server, as_json(server))})
 
-
-__all__ = ["ContainerContext", "ImageContext", "VolumeContext", "NetworkContext", "HistoryContext",
-           "StatsContext", "DiskUsageContext", "EventContext", "Plain", "binary_size"]

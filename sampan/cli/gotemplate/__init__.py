@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from sampan.cli.gotemplate.execute import MISSING, FuncError, TemplateExecError
-from sampan.cli.gotemplate.gofmt import GoStruct, go_json, go_print
+from sampan.cli.gotemplate.gofmt import GoStruct, go_print
+from sampan.cli.gotemplate.gojson import go_json
 from sampan.cli.gotemplate.lexer import TemplateSyntaxError
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from urllib.parse import quote_plus
 
 from sampan.cli.gotemplate.execute import MISSING, Func, FuncError, is_true
-from sampan.cli.gotemplate.gofmt import GoStruct, go_json, go_print, go_type, sprint, sprintf, sprintln
+from sampan.cli.gotemplate.gofmt import go_print, go_type, sprint, sprintf, sprintln
+from sampan.cli.gotemplate.gojson import go_json
 
 
 def _and(*thunks):
@@ -254,5 +255,3 @@ HEADER_FUNCS = {**FUNCS,
                 "join": Func(_same, ("string", "string")), "title": Func(_same, ("string",)),
                 "lower": Func(_same, ("string",)), "upper": Func(_same, ("string",)),
                 "truncate": Func(_same, ("string", "int"))}
-
-__all__ = ["FUNCS", "HEADER_FUNCS", "GoStruct"]

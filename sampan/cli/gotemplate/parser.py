@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from sampan.cli.gotemplate import nodes as N
+from sampan.cli.gotemplate.gofmt import go_quote as _go_quote
 from sampan.cli.gotemplate.lexer import Lexer, TemplateSyntaxError, Token
 
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\",
@@ -352,11 +353,6 @@ class Parser:
             return N.String(t.pos, v, t.val)
         self.i -= 1
         return None
-
-
-def _go_quote(s: str) -> str:
-    from sampan.cli.gotemplate.gofmt import go_quote
-    return go_quote(s)
 
 
 def parse(text: str, funcs) -> list:
