@@ -11,7 +11,7 @@ from sampan.errors import NotFound
 
 def main(command: str, argv: list[str], g) -> int:
     p = Parser("inspect", "Return low-level information on containers and images")
-    p.add_argument("-f", "--format", help="Format output using a Go-like template")
+    p.add_argument("-f", "--format", help="Format output using a Go template ('json', '{{.State.Status}}')")
     p.add_argument("--type", choices=["container", "image", "volume"], help="Only look for this type")
     p.add_argument("names", nargs="+")
     ns = p.parse_args(argv)

@@ -56,7 +56,7 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("--no-trunc", action="store_true")
         p.add_argument("-f", "--filter", action="append", default=[],
                        help="Filter output (name=, id=, label=KEY[=VALUE], driver=)")
-        p.add_argument("--format")
+        p.add_argument("--format", help="Format output using a Go template ('table', 'json', '{{.Name}}')")
         ns = p.parse_args(argv[1:])
         from sampan.engine.options import ListOptions
         nets = engine.networks.list(ListOptions(filters=ns.filter))
@@ -71,7 +71,7 @@ def main(command: str, argv: list[str], g) -> int:
             table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
                   [[n.id if ns.no_trunc else n.id[:12], n.name, "bridge", "local"] for n in nets])
     elif verb == "inspect":
-        p.add_argument("-f", "--format")
+        p.add_argument("-f", "--format", help="Format output using a Go template ('json', '{{.Driver}}')")
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
         return inspect_each(ns.names, engine.networks.inspect, ns.format)

@@ -57,7 +57,7 @@ def main(command: str, argv: list[str], g) -> int:
     p.add_argument("-a", "--all", action="store_true", help="Show all containers (default shows just running)")
     p.add_argument("--no-stream", action="store_true", help="Disable streaming stats and only pull the first result")
     p.add_argument("--no-trunc", action="store_true", help="Do not truncate output")
-    p.add_argument("--format", help="Format output using a Go-like template ('table ...' for a table)")
+    p.add_argument("--format", help="Format output using a Go template ('table', 'json', '{{.Name}} {{.CPUPerc}}')")
     p.add_argument("containers", nargs="*")
     ns = p.parse_args(argv)
     engine = g.engine()

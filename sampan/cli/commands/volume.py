@@ -30,7 +30,7 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("-q", "--quiet", action="store_true")
         p.add_argument("-f", "--filter", action="append", default=[],
                        help="Filter output (dangling=true|false, name=, label=KEY[=VALUE], driver=)")
-        p.add_argument("--format")
+        p.add_argument("--format", help="Format output using a Go template ('table', 'json', '{{.Name}}')")
         ns = p.parse_args(argv[1:])
         vols = engine.volumes.list(ListOptions(filters=ns.filter))
         if ns.quiet:
@@ -43,7 +43,7 @@ def main(command: str, argv: list[str], g) -> int:
         else:
             table(["DRIVER", "VOLUME NAME"], [["local", v.name] for v in vols])
     elif verb == "inspect":
-        p.add_argument("-f", "--format")
+        p.add_argument("-f", "--format", help="Format output using a Go template ('json', '{{.Mountpoint}}')")
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
         return inspect_each(ns.names, engine.volumes.inspect, ns.format)
