@@ -42,14 +42,51 @@ class _Labelled(GoStruct):
         return _labels(self.labels)
 
 
+def _join_host_port(ip: str, port: str) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def _ip_key(ip: str):
+    import ipaddress
+    try:
+        a = ipaddress.ip_address(ip)
+        return (a.version, a.packed)
+    except ValueError:
+        return (0, ip.encode())
+
+
 def _ports(ports) -> str:
-    out = []
-    for p in ports:
-        if p.public_port:
-            out.append(f"{p.ip}:{p.public_port}->{p.private_port}/{p.type}")
+    """Docker's DisplayablePorts: consecutive ports in ranges (80-81/tcp), a port published on
+    the same number as `ip:80->80/tcp`, the others `ip:8080->80/tcp` last."""
+    rows = sorted(((p.private_port, p.ip if p.public_port else "", p.public_port, p.type) for p in ports),
+                  key=lambda r: (r[0], _ip_key(r[1]) if r[1] else (-1, b""), r[2], r[3]))
+    groups: dict[str, list[int]] = {}
+    result, mappings = [], []
+
+    def form(key: str, first: int, last: int) -> str:
+        ip, _, kind = key.rpartition("/")
+        group = str(first) if first == last else f"{first}-{last}"
+        if ip:
+            group = f"{_join_host_port(ip, group)}->{group}"
+        return f"{group}/{kind}"
+
+    for private, ip, public, kind in rows:
+        key = kind
+        if ip:
+            if public != private:
+                mappings.append(f"{_join_host_port(ip, str(public))}->{private}/{kind}")
+                continue
+            key = f"{ip}/{kind}"
+        g = groups.get(key)
+        if g is None:
+            groups[key] = [private, private]
+        elif private == g[1] + 1:
+            g[1] = private
         else:
-            out.append(f"{p.private_port}/{p.type}")
-    return ", ".join(out)
+            result.append(form(key, *g))
+            groups[key] = [private, private]
+    result += [form(k, *g) for k, g in groups.items()] + mappings
+    return ", ".join(result)
 
 
 class ContainerContext(_Labelled):

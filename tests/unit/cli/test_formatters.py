@@ -66,3 +66,14 @@ def test_images_history_volumes_df_and_events():
           "Actor": {"ID": "abc", "Attributes": {"name": "<x>"}}, "scope": "local", "time": 1, "timeNano": 1}
     assert render("{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.none}} {{json .Actor}}",
                   [EventContext(ev)]) == 'start <x> <no value> {"ID":"abc","Attributes":{"name":"<x>"}}\n'
+
+
+def test_ports_as_docker_displays_them():
+    from sampan.cli.formatters import _ports
+    P = lambda private, public=0, ip="", kind="tcp": NS(private_port=private, public_port=public, ip=ip, type=kind)  # noqa: E731
+    assert _ports([]) == ""
+    assert _ports([P(80, 8080, "0.0.0.0"), P(80, 8080, "::")]) == "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp"
+    assert _ports([P(81), P(80), P(82), P(53, kind="udp")]) == "53/udp, 80-82/tcp"
+    assert _ports([P(80, 80, "0.0.0.0"), P(81, 81, "0.0.0.0"), P(443, 8443, "127.0.0.1")]) == \
+        "0.0.0.0:80-81->80-81/tcp, 127.0.0.1:8443->443/tcp"
+    assert _ports([P(80), P(82), P(83)]) == "80/tcp, 82-83/tcp"
