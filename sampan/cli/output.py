@@ -101,3 +101,15 @@ def _scaled(n: float, base: int, units: tuple[str, ...], precision: int = 4) -> 
 
 def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, indent=4) + "\n")
+
+
+def format_template(fmt: str, obj) -> str:
+    """One object (a dict of Docker's field names) through a Go template, a missing key
+    being an error; for a list command prefer write_formatted and a formatter context."""
+    from sampan.cli.gotemplate import TemplateExecError
+    from sampan.cli.gotemplate.docker import parse
+    from sampan.errors import SampanError
+    try:
+        return parse(fmt).execute(obj, missing_key_error=True)
+    except TemplateExecError as e:
+        raise SampanError(f"template parsing error: {e}", exit_code=1) from None
