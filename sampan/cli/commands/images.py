@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from sampan.cli.args import Parser
-from sampan.cli.output import format_template, human_size, report_items, table
+from sampan.cli.output import human_size, report_items, table
 from sampan.errors import InvalidArgument
 from sampan.oci.times import ago
 
@@ -30,12 +30,19 @@ def _images(ns, engine) -> int:
         print("\n".join(seen) if seen else "", end="\n" if seen else "")
         return 0
     if ns.format:
-        for r in rows:
-            print(format_template(ns.format, r))
+        from sampan.cli.formatters import ImageContext
+        from sampan.cli.output import write_formatted
+        write_formatted(ns.format, [ImageContext(img, *t.rpartition(":")[::2], digest=_digest(img), trunc=not ns.no_trunc)
+                                    for img in imgs for t in (img.repo_tags or ["<none>:<none>"])], ImageContext)
         return 0
     table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
           [[r["Repository"], r["Tag"], r["ID"], r["CreatedSince"], r["Size"]] for r in rows])
     return 0
+
+
+def _digest(img) -> str:
+    """The DIGEST column: the image's repo digest, <none> for one never pushed or pulled."""
+    return img.repo_digests[0].rpartition("@")[2] if img.repo_digests else "<none>"
 
 
 def print_removed(report) -> None:
@@ -55,7 +62,8 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("-f", "--filter", action="append", default=[],
                        help="Filter output (dangling=true|false, reference=GLOB, label=KEY[=VALUE], "
                             "before=IMAGE, since=IMAGE)")
-        p.add_argument("--format", help="Format output using a Go-like template")
+        p.add_argument("--format", help="Format output using a Go template ('table', 'json', "
+                                        "'{{.Repository}}:{{.Tag}}')")
         p.add_argument("repository", nargs="?")
         return _images(p.parse_args(argv), g.engine())
     if command == "import":
@@ -93,12 +101,19 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("-q", "--quiet", action="store_true", help="Only show image IDs")
         p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
         p.add_argument("-H", "--human", default="true", help="Print sizes and dates in human readable format")
+        p.add_argument("--format", help="Format output using a Go template ('table', 'json', '{{.CreatedBy}}')")
         p.add_argument("image")
         ns = p.parse_args(argv)
         rows = g.engine().images.history(ns.image)
         if ns.quiet:
             for r in rows:
                 print(r.id)
+            return 0
+        if ns.format:
+            from sampan.cli.formatters import HistoryContext
+            from sampan.cli.output import write_formatted
+            human = ns.human.lower() not in ("false", "0", "f")
+            write_formatted(ns.format, [HistoryContext(r, not ns.no_trunc, human) for r in rows], HistoryContext)
             return 0
         out = []
         for r in rows:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sampan.cli.args import Parser, int64
-from sampan.cli.output import format_template, table
+from sampan.cli.output import table
 from sampan.oci.times import ago, parse_time
 
 
@@ -24,20 +24,26 @@ def main(command: str, argv: list[str], g) -> int:
     p.add_argument("-f", "--filter", action="append", default=[],
                    help="Filter (status=, name=, id=, label=, exited=, ancestor=, network=, volume=, "
                         "before=, since=)")
-    p.add_argument("--format", help="Format output using a Go-like template, e.g. '{{.Names}}'")
+    p.add_argument("--format", help="Format output using a Go template ('table', 'json', '{{.Names}}', "
+                                    "'table {{.ID}}\\t{{.Status}}')")
     p.add_argument("-l", "--latest", action="store_true", help="Show the latest created container")
     p.add_argument("-n", "--last", type=int64, default=-1, help="Show n last created containers")
     ns = p.parse_args(argv)
     from sampan.engine.options import ListOptions
     limit = 1 if ns.latest else ns.last
-    rows = [row(s) for s in g.engine().containers.list(ListOptions(all=ns.all, filters=ns.filter, limit=limit))]
+    if ns.format and not ns.quiet:  # Docker checks the template before it lists
+        from sampan.cli.gotemplate.docker import parse
+        parse(ns.format, prefix="failed to parse template: ")
+    summaries = g.engine().containers.list(ListOptions(all=ns.all, filters=ns.filter, limit=limit))
+    rows = [row(s) for s in summaries]
     if ns.quiet:
         for r in rows:
             print(r["ID"] if ns.no_trunc else r["ID"][:12])
         return 0
     if ns.format:
-        for r in rows:
-            print(format_template(ns.format, r))
+        from sampan.cli.formatters import ContainerContext
+        from sampan.cli.output import write_formatted
+        write_formatted(ns.format, [ContainerContext(s, trunc=not ns.no_trunc) for s in summaries], ContainerContext)
         return 0
     out = []
     for r in rows:
