@@ -21,7 +21,9 @@ from sampan.build.cache import BuildCache, step_key
 from sampan.build.context import ContextFS, DigestMemo, SourceError, StageFS, hash_sources
 from sampan.build.expand import ExpandError
 from sampan.build.instructions import copy as copyinstr
+from sampan.build import run_mounts
 from sampan.build.instructions.metadata import HANDLERS, MetadataError
+from sampan.build.instructions.mounts import MountError
 from sampan.build.instructions.run import created_by as run_created_by
 from sampan.build.instructions.run import run_argv, run_env
 from sampan.build.instructions.users import UserError, parse_chmod, resolve_chown
@@ -53,6 +55,7 @@ class StepContext:
     context: ContextFS | None
     stage_layers: Callable[[str], list | None]  # COPY --from=<stage> -> its layers, else None
     digests: DigestMemo | None = None  # content digests of context files, by stat identity
+    secrets: dict[str, bytes] = field(default_factory=dict)  # build --secret: id -> content
     cached_steps: int = 0
     total_steps: int = 0
     temp_dirs: list[Path] = field(default_factory=list)
@@ -203,12 +206,19 @@ def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> 
     network = instr.flags.get("network") or ctx.network
     if network not in ("default", "bridge", "none", "host"):
         raise fail(ctx.filename, instr.line, f"RUN --network={network}: use default (bridge), none or host")
-    key = step_key(st.cache_key, "RUN", argv, args, network)
+    resolved, mount_key = _run_mounts(ctx, st, instr) if instr.mounts else ([], None)
+    key = step_key(st.cache_key, "RUN", argv, args, network, *([mount_key] if instr.mounts else []))
     n = _start_step(ctx, st, key, title)
     if n is None:
         return
-    upper = _new_upper(ctx)
     lowers = ctx.backend.layer_dirs(st.layers)
+    extra = {}
+    if resolved:
+        try:
+            extra["mounts"] = run_mounts.plans_for(resolved, lowers)
+        except _FILE_ERRORS + (MountError,) as err:
+            raise _user_error(ctx, instr, err) from None
+    upper = _new_upper(ctx)
     tail: deque[bytes] = deque(maxlen=_TAIL_LINES + 1)
 
     def output(data: bytes) -> None:
@@ -216,8 +226,12 @@ def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> 
         tail.extend(data.splitlines(keepends=True))
 
     env = run_env(list(st.cfg.get("Env") or []), st.args, ctx.build_args)
-    code = ctx.backend.run(lowers, upper, argv, env, st.cfg.get("WorkingDir") or "/",
-                           st.cfg.get("User") or "", network, output)
+    try:
+        code = ctx.backend.run(lowers, upper, argv, env, st.cfg.get("WorkingDir") or "/",
+                               st.cfg.get("User") or "", network, output, **extra)
+    except MountError as err:
+        _drop_upper(ctx, upper)
+        raise _user_error(ctx, instr, err) from None
     if code != 0:
         _drop_upper(ctx, upper)
         shown = json.dumps(argv) if instr.json else " ".join(argv)
@@ -232,6 +246,37 @@ def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> 
     layer = _commit_layer(ctx, st, upper, run_created_by(argv, args))
     _record(ctx, st, key, layer)
     ctx.progress.done(n)
+
+
+def _run_mounts(ctx: StepContext, st: StageState, instr: Instruction) -> tuple[list, list]:
+    """The step's mounts expanded and their sources found; what the cache key holds of them:
+    their options, a bind source's content (never a secret's, nor a cache's)."""
+    def stage_fs(name: str):
+        layers = ctx.stage_layers(name)
+        if layers is None:
+            try:
+                _, _, layers = ctx.backend.base_image(name)
+            except ImageNotFound as err:
+                raise MountError(f"from={name}: no stage or local image with that name ({err})") from None
+        dirs = ctx.backend.layer_dirs(layers)
+        return StageFS(dirs), dirs, [ctx.backend.layer_to_json(layer) for layer in layers]
+
+    try:
+        env = st.expand_env()
+        mounts = [m.expanded(lambda text: st.word(text, env)) for m in instr.mounts]
+        resolved = run_mounts.resolve_sources(mounts, ctx.context, stage_fs, ctx.secrets)
+        key = []
+        for r in resolved:
+            part = r.mount.key()
+            if r.mount.kind == "bind":
+                memo = ctx.digests if r.fs is ctx.context else None
+                part.append(r.ident if r.ident is not None else hash_sources(r.fs, [r.source], memo))
+                if memo is not None:
+                    memo.flush()
+            key.append(part)
+    except _FILE_ERRORS + (MountError,) as err:
+        raise _user_error(ctx, instr, err) from None
+    return resolved, key
 
 
 def do_workdir(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> None:

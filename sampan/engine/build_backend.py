@@ -70,15 +70,24 @@ class EngineBuildBackend:
 
     # ---- RUN ----
     def run(self, lowers: list[Path], upper: Path, argv: list[str], env: list[str], cwd: str,
-            user: str, network: str, output: Callable[[bytes], None]) -> int:
+            user: str, network: str, output: Callable[[bytes], None], mounts: list = ()) -> int:
+        """`mounts`: RUN --mount's plans (build/run_mounts.MountPlan)."""
         cid = secrets.token_hex(32)
         mode = "bridge" if network in ("default", "bridge", "") else network
         work = self.scratch.run_dir(cid, self.runtime_name, network=mode == "bridge")
         net_manager = None
         netns = None
+        step_mounts = None
         try:
             root, init, ovl_work = work / "rootfs", work / "init", work / "work"
             make_init_layer(init)
+            extra: list[dict] = []
+            if mounts:
+                from sampan.build.run_mounts import make_stubs
+                from sampan.engine.build_mounts import StepMounts
+                make_stubs(init, list(lowers), list(mounts))
+                step_mounts = StepMounts(self.ctx, work, list(mounts))
+                extra = step_mounts.prepare()
             hostname = cid[:12]
             from sampan.engine.create import ETC_MODE, HOSTS_BASE
             atomic_write_bytes(work / "hostname", (hostname + "\n").encode(), ETC_MODE, durable=False)
@@ -95,15 +104,19 @@ class EngineBuildBackend:
                 else:
                     from sampan.network.dns import host_resolv_conf
                     atomic_write_bytes(work / "resolv.conf", host_resolv_conf(), ETC_MODE, durable=False)
-                return self._run_container(cid, work, root, argv, env, cwd, user, mode, netns, hostname, output)
+                return self._run_container(cid, work, root, argv, env, cwd, user, mode, netns, hostname,
+                                           output, extra)
             finally:
                 rootfs.unmount(root)
                 if net_manager is not None and netns is not None:
                     net_manager.release(cid, Path(netns), background=True, replenish=True)
         finally:
+            if step_mounts is not None:
+                step_mounts.close()
             self.scratch.run_done(cid, work)
 
-    def _run_container(self, cid, work, root, argv, env, cwd, user, mode, netns, hostname, output) -> int:
+    def _run_container(self, cid, work, root, argv, env, cwd, user, mode, netns, hostname, output,
+                       mounts: list[dict]) -> int:
         from sampan.errors import CommandNotExecutable, CommandNotFound
         from sampan.runtime.base import Stdio, become_subreaper, get_runtime
         from sampan.specgen.spec import NETNS_HOST, NETNS_NEW, SpecInputs, generate
@@ -112,7 +125,7 @@ class EngineBuildBackend:
 
         spec = generate(SpecInputs(
             rootfs=str(root), argv=argv, env=env, cwd=cwd or "/", user=resolve_user(root, user),
-            hostname=hostname,
+            hostname=hostname, mounts=mounts,
             etc_files={"/etc/hosts": str(work / "hosts"), "/etc/hostname": str(work / "hostname"),
                        "/etc/resolv.conf": str(work / "resolv.conf")},
             netns=netns or (NETNS_HOST if mode == "host" else NETNS_NEW),
