@@ -44,8 +44,8 @@ class ContextSource:
 def is_git_url(text: str) -> bool:
     """Docker's git contexts (git://, git@, github.com/, https://...x.git[#...]), plus
     file:// URLs and a local repository named with a fragment (`/path/repo#main:dir`)."""
-    if text.startswith(_GIT_PREFIXES) or _HTTP_GIT.match(text):
-        return True
+    if text.startswith(_GIT_PREFIXES) or _HTTP_GIT.match(text) or _HELPER.match(text):
+        return True  # (a <transport>:: URL only to be refused by name)
     path, sep, _ = text.partition("#")
     return bool(sep) and os.path.isdir(path) and (os.path.exists(os.path.join(path, ".git"))
                                                    or os.path.isfile(os.path.join(path, "HEAD")))
