@@ -24,7 +24,7 @@ from sampan.build.parse import Dockerfile, Instruction, Stage, fail, parse_docke
 from sampan.build.plan import PROXY_ARGS, Plan, find_stage, make_plan, platform_args
 from sampan.build.progress import Progress
 from sampan.build.stage_state import StageState
-from sampan.errors import BuildError, ImageNotFound, InvalidArgument
+from sampan.errors import BuildError, ImageNotFound, InvalidArgument, SampanError
 from sampan.oci.reference import normalize, parse_reference
 from sampan.state.db import Database
 
@@ -143,7 +143,7 @@ class _Builder:
         ctx = steps.StepContext(self.backend, self.cache, self.progress, df.filename, o.build_args,
                                 o.network, o.no_cache, context, lambda name: self._stage_layers(df, name),
                                 digests=DigestMemo(self.db) if context is not None else None,
-                                secrets=dict(o.secrets))
+                                secrets=dict(o.secrets), cache_from=self._candidates())
         if ctx.digests is not None and o.context_dir is not None:
             ctx.digests.preload(o.context_dir.resolve())
         try:
@@ -153,6 +153,20 @@ class _Builder:
         finally:
             for d in list(ctx.temp_dirs):
                 shutil.rmtree(d, ignore_errors=True)
+
+    def _candidates(self) -> list[steps.Candidate]:
+        """--cache-from images (one that is not here is skipped, as Docker does)."""
+        out = []
+        for ref in self.opts.cache_from:
+            local = getattr(self.backend, "local_image", None) or self.backend.base_image
+            try:
+                _, config, layers = local(ref)  # never pulled (Docker's classic builder)
+            except (ImageNotFound, SampanError):
+                self.progress.block(f"[Warning] --cache-from {ref}: no such image here, ignored")
+                continue
+            out.append(steps.Candidate(list(config.get("history") or []), list(layers),
+                                       [steps.layer_id(self.backend, layer) for layer in layers]))
+        return out
 
     def _stage_layers(self, df: Dockerfile, name: str) -> list | None:
         stage = find_stage(df, name)

@@ -147,6 +147,11 @@ def _git_env() -> dict[str, str]:
     return env
 
 
+def check_git_url(url: str) -> None:
+    """Refuse what git must never be asked to fetch (before any work starts)."""
+    _split_url(url)
+
+
 def _split_url(url: str) -> tuple[str, str, str]:
     remote, _, fragment = url.partition("#")
     ref, _, subdir = fragment.partition(":")

@@ -56,6 +56,7 @@ class StepContext:
     stage_layers: Callable[[str], list | None]  # COPY --from=<stage> -> its layers, else None
     digests: DigestMemo | None = None  # content digests of context files, by stat identity
     secrets: dict[str, bytes] = field(default_factory=dict)  # build --secret: id -> content
+    cache_from: list["Candidate"] = field(default_factory=list)  # --cache-from images
     cached_steps: int = 0
     total_steps: int = 0
     temp_dirs: list[Path] = field(default_factory=list)
@@ -91,6 +92,45 @@ def _restore(st: StageState, value: dict, backend: BuildBackend) -> bool:
     st.history = value["history"]
     st.cmd_set = value["cmd_set"]
     return True
+
+
+@dataclass
+class Candidate:
+    """A --cache-from image: its history and layers, one step after another."""
+    history: list[dict]
+    layers: list
+    ids: list  # each layer's identity (its diff id), to compare with a stage's
+
+
+def layer_id(backend: BuildBackend, layer) -> str:
+    data = backend.layer_to_json(layer)
+    return data.get("diff_id") or data.get("digest") or repr(data)
+
+
+def _from_candidates(ctx: StepContext, st: StageState, created_by: str) -> bool:
+    """Docker's --cache-from: an image whose history and layers begin as this stage's do,
+    and whose next history entry is this very step, gives that entry and its layer.
+    Only for steps whose history text says all they depend on (not COPY/ADD, whose
+    sources' content it does not hold)."""
+    n_hist, n_layers = len(st.history), len(st.layers)
+    mine = None
+    for c in ctx.cache_from:
+        if len(c.history) <= n_hist or c.history[n_hist].get("created_by") != created_by:
+            continue
+        if mine is None:
+            mine = [layer_id(ctx.backend, layer) for layer in st.layers]
+        if c.ids[:n_layers] != mine or len(c.ids) < n_layers:
+            continue
+        if [h.get("created_by") for h in c.history[:n_hist]] != [h.get("created_by") for h in st.history]:
+            continue
+        entry = dict(c.history[n_hist])
+        if not entry.get("empty_layer"):
+            if len(c.layers) <= n_layers:
+                continue
+            st.layers.append(c.layers[n_layers])
+        st.history.append(entry)
+        return True
+    return False
 
 
 def _lookup(ctx: StepContext, st: StageState, key: str) -> bool:
@@ -153,6 +193,9 @@ def do_metadata(ctx: StepContext, st: StageState, instr: Instruction) -> None:
     key = step_key(st.cache_key, "meta", text, st.cmd_set)
     if _lookup(ctx, st, key):
         return
+    if ctx.cache_from and not ctx.no_cache and _from_candidates(ctx, st, text):
+        _record(ctx, st, key)
+        return
     st.history.append({"created": now_rfc3339(), "created_by": text, "empty_layer": True})
     _record(ctx, st, key)
 
@@ -189,11 +232,18 @@ def _commit_layer(ctx: StepContext, st: StageState, upper: Path, text: str):
     return layer
 
 
-def _start_step(ctx: StepContext, st: StageState, key: str, title: str) -> int | None:
-    """Announce a step; None when its result came from the cache (and was applied)."""
+def _start_step(ctx: StepContext, st: StageState, key: str, title: str,
+                created_by: str | None = None) -> int | None:
+    """Announce a step; None when its result came from the cache (and was applied), or
+    from a --cache-from image (when `created_by` says all the step depends on)."""
     n = ctx.progress.start(title)
     ctx.total_steps += 1
-    if _lookup(ctx, st, key):
+    hit = _lookup(ctx, st, key)
+    if not hit and created_by is not None and ctx.cache_from and not ctx.no_cache:
+        hit = _from_candidates(ctx, st, created_by)
+        if hit:
+            _record(ctx, st, key, st.layers[-1] if not st.history[-1].get("empty_layer") else None)
+    if hit:
         ctx.cached_steps += 1
         ctx.progress.cached(n)
         return None
@@ -208,7 +258,9 @@ def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> 
         raise fail(ctx.filename, instr.line, f"RUN --network={network}: use default (bridge), none or host")
     resolved, mount_key = _run_mounts(ctx, st, instr) if instr.mounts else ([], None)
     key = step_key(st.cache_key, "RUN", argv, args, network, *([mount_key] if instr.mounts else []))
-    n = _start_step(ctx, st, key, title)
+    # a bind mount's content is not in the history text: no --cache-from match then
+    binds = any(m.kind == "bind" for m in instr.mounts)
+    n = _start_step(ctx, st, key, title, None if binds else run_created_by(argv, args))
     if n is None:
         return
     lowers = ctx.backend.layer_dirs(st.layers)
@@ -287,7 +339,7 @@ def do_workdir(ctx: StepContext, st: StageState, instr: Instruction, title: str)
     path = st.cfg["WorkingDir"]
     user = st.cfg.get("User") or ""
     key = step_key(st.cache_key, "WORKDIR", path, user)
-    n = _start_step(ctx, st, key, title)
+    n = _start_step(ctx, st, key, title, text)
     if n is None:
         return
     lowers = ctx.backend.layer_dirs(st.layers)

@@ -42,6 +42,10 @@ class EngineBuildBackend:
         info = image_for_run(self.ctx, ref, self.pull, self.auths)
         return info.id, info.config, list(info.layers)
 
+    def local_image(self, ref: str):
+        info = self.ctx.images.resolve(ref)
+        return info.id, info.config, list(info.layers)
+
     def layer_dirs(self, layers: list) -> list[Path]:
         return self.ctx.images.layer_dirs(list(layers))
 

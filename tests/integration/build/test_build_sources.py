@@ -194,3 +194,32 @@ def test_git_submodule_from_a_host_path_is_refused(cli, repo, tmp_path):
     git("commit", "-qm", "sub", cwd=repo)
     r = cli("build", "-q", f"file://{repo}#main")
     assert r.rc != 0 and "git submodule failed" in r.err, r.err
+
+
+# ---- --cache-from ----
+
+def test_cache_from_an_image_reuses_its_steps(cli):
+    df = ("FROM busybox\nENV A=1\nRUN head -c 16 /dev/urandom | md5sum > /rand\n"
+          "WORKDIR /w\nRUN echo two > /two\n")
+    write(cli, {"Dockerfile": df})
+    first = cli.ok("build", "--network=none", "-q", "-t", "src:1", str(cli.ctx)).strip()
+    cli.ok("builder", "prune", "-f")  # the local step cache is gone: only the image is left
+    r = cli("build", "--network=none", "--progress=plain", "--cache-from", "src:1", "-t", "re:1", str(cli.ctx))
+    assert r.rc == 0, r.err
+    assert r.err.count("CACHED") == 3 and first in r.err  # the same image, its random file kept
+    cli.ok("builder", "prune", "-f")
+    write(cli, {"Dockerfile": df.replace("echo two", "echo three")})
+    r = cli("build", "--network=none", "--progress=plain", "--cache-from", "src:1", "-t", "re:2", str(cli.ctx))
+    assert r.rc == 0 and r.err.count("CACHED") == 2, r.err
+    assert cli.ok("run", "--rm", "--network=none", "re:2", "cat", "/rand") == \
+        cli.ok("run", "--rm", "--network=none", "src:1", "cat", "/rand")
+    # no --cache-from, no local cache: everything runs again
+    cli.ok("builder", "prune", "-f")
+    r = cli("build", "--network=none", "--progress=plain", "-t", "re:3", str(cli.ctx))
+    assert r.rc == 0 and "CACHED" not in r.err
+
+
+def test_cache_from_a_missing_image_is_a_warning(cli):
+    write(cli, {"Dockerfile": "FROM busybox\nRUN true\n"})
+    r = cli("build", "--network=none", "--progress=plain", "--cache-from", "nope:1", str(cli.ctx))
+    assert r.rc == 0 and "--cache-from nope:1" in r.err
