@@ -52,6 +52,14 @@ class EngineBuildBackend:
     def add_layer_from_dir(self, upper: Path):
         return self.ctx.images.add_layer_from_dir(upper)
 
+    def adopt_layer_dir(self, layers: list, upper: Path) -> bool:
+        """The step's upper dir becomes its layer's unpacked dir (see build/backend.py): the
+        next step's lowers need no extraction of the tar just written, and the upper no
+        deletion (together ~0.5 s of a cold build with a 200-file COPY here)."""
+        from sampan.oci.image import chain_ids
+        chain = chain_ids([layer.diff_id for layer in layers])[-1]
+        return self.ctx.images.unpacker.adopt(layers[-1], chain, upper)
+
     def write_image(self, config: dict, layers: list, ref: str | None, history: list[dict]):
         return self.ctx.images.write_image(config, list(layers), ref, history=history)
 
