@@ -68,7 +68,12 @@ def docker_round(d, buildkit: bool) -> tuple[float, ...]:
         from api_run import CLI
         return three([CLI, "build", "-q", "--network=none", "-t", "sampan-bench-build:1"], ctx / "c", env)
     finally:
-        d.docker("rmi", "-f", "sampan-bench-build:1")
+        # every image but the base: the classic builder's cache is its intermediate images,
+        # and the image a changed build replaced is left untagged with its parents
+        keep = d.docker("images", "-q", "--no-trunc", "busybox").stdout.split()
+        others = [i for i in d.docker("images", "-aq", "--no-trunc").stdout.split() if i not in keep]
+        if others:
+            d.docker("rmi", "-f", *others)
         d.docker("builder", "prune", "-af")
         shutil.rmtree(ctx, ignore_errors=True)
 

@@ -253,7 +253,9 @@ class Unpacker:
                     _syncfs(fd)  # the files' data must be on disk before the marker is
                 finally:
                     os.close(fd)
-                atomic_write_bytes(d / COMPLETE, f"{layer.diff_id}\n".encode())
+                # the marker's own fsyncs buy nothing: lost in a crash, the layer is only
+                # unpacked again from its blob (is_complete asks whether the file exists)
+                atomic_write_bytes(d / COMPLETE, f"{layer.diff_id}\n".encode(), durable=False)
             except BaseException:
                 if (d / "diff").exists() and not diff.exists():
                     os.rename(d / "diff", diff)  # the caller still owns it
