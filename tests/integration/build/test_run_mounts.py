@@ -165,3 +165,30 @@ def test_secret_flag_refuses_a_fifo(cli, tmp_path):
     os.mkfifo(fifo)
     r = build(cli, "--secret", f"id=x,src={fifo}", dockerfile="FROM busybox\nRUN true\n")
     assert r.rc == 125 and "not a regular file" in r.err
+
+
+@pytest.mark.parametrize("runtime", ["native", "runc"])
+def test_killed_build_leaves_none_of_its_step_mounts(cli, tmp_path, runtime):
+    """SIGKILL while a RUN step holds a secret tmpfs, a bind overlay and a cache mount: the
+    build's guard unmounts them with the rest."""
+    import signal
+    import subprocess
+
+    from tests.integration.build.test_killed_build import _running_step, _wait_clean
+    src = tmp_path / "token"
+    src.write_bytes(SECRET)
+    write(cli, {"data/a": "a\n", "Dockerfile": (
+        "FROM busybox\nRUN --mount=type=secret,id=tok --mount=source=data,target=/d "
+        "--mount=type=cache,target=/c --mount=type=tmpfs,target=/t "
+        "echo started-mnt && sleep 1000 && echo never\n")})
+    log = tmp_path / "build.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cli.argv("--runtime", runtime, "build", "--progress=plain", "--network=none",
+                                         "--secret", f"id=tok,src={src}", str(cli.ctx)),
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=cli.env())
+    cid, processes = _running_step(cli, proc, log, "mnt")
+    from tests.support import leaks
+    assert len(leaks.mounts_under(str(cli.root / "tmp"))) >= 3  # root, bind overlay, secret tmpfs
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert _wait_clean(cli, cid, processes) == {}
