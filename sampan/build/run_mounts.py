@@ -29,6 +29,7 @@ class MountPlan:
     source_dirs: list[Path] = field(default_factory=list)  # bind: the tree, top first
     source: str = ""  # bind: resolved path inside that tree ("" = its root)
     source_is_dir: bool = True
+    hidden: list[str] = field(default_factory=list)  # bind: paths below source to hide (.dockerignore)
     cache_id: str = ""
     sharing: str = "shared"
     mode: int | None = None
@@ -47,6 +48,7 @@ class Resolved:
     source: str = ""
     source_is_dir: bool = True
     data: bytes | None = None  # secret; None = optional and absent: not mounted
+    hidden: list[str] = field(default_factory=list)
     ident: object = None  # bind from a stage or image: what names its content (its layers)
 
 
@@ -131,8 +133,30 @@ def resolve_sources(mounts: list[RunMount], context, stage_fs, secrets: dict[str
             if st is None or (r.source and r.fs.ignored(r.source)):
                 raise MountError(f"source {m.source!r} not found")
             r.source_is_dir = stat.S_ISDIR(st.st_mode)
+            if r.fs is context and r.source_is_dir:
+                r.hidden = ignored_under(context, r.source)
         out.append(r)
     return out
+
+
+def ignored_under(context, source: str) -> list[str]:
+    """What .dockerignore excludes below `source` (relative to it): a bind of the context
+    shows what a BuildKit context would hold, not the files the user kept out of it."""
+    ignore = getattr(context, "ignore", None)
+    if ignore is None or not ignore.patterns:
+        return []
+    hidden = []
+    stack = [source]
+    while stack:
+        d = stack.pop()
+        for name, st in context.scandir(d):
+            rel = f"{d}/{name}" if d else name
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if context.ignored(rel) and not (is_dir and ignore.may_reinclude_under(rel)):
+                hidden.append(rel[len(source):].lstrip("/"))
+            elif is_dir:
+                stack.append(rel)
+    return sorted(hidden)
 
 
 def plans_for(resolved: list[Resolved], lowers: list[Path]) -> list[MountPlan]:
@@ -154,6 +178,7 @@ def plans_for(resolved: list[Resolved], lowers: list[Path]) -> list[MountPlan]:
                          gid=int(m.gid or 0), size=m.size)
         if m.kind == "bind":
             plan.source_dirs, plan.source, plan.source_is_dir = r.source_dirs, r.source, r.source_is_dir
+            plan.hidden = r.hidden
         elif m.kind == "cache":
             plan.cache_id, plan.sharing = m.id or target, m.sharing
         elif m.kind == "secret":

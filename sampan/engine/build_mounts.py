@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 from sampan.engine import rootfs
@@ -35,11 +36,29 @@ def _escape(path: Path) -> str:
     return str(path).replace("\\", "\\\\").replace(":", "\\:").replace(",", "\\,")
 
 
-def _overlay(lowers: list[Path], d: Path) -> Path:
+def _whiteouts(upper: Path, lower: Path, under: str, hidden: list[str]) -> None:
+    """Overlay whiteouts (0/0 char devices) in `upper` for `hidden` paths below `under`;
+    the directories on the way get their lower dir's mode and owner (overlayfs shows the
+    upper's)."""
+    for rel in hidden:
+        parts = [p for p in f"{under}/{rel}".split("/") if p]
+        for i in range(1, len(parts)):
+            sub = "/".join(parts[:i])
+            if not os.path.isdir(upper / sub):
+                st = os.lstat(lower / sub)
+                os.mkdir(upper / sub)
+                os.chown(upper / sub, st.st_uid, st.st_gid)
+                os.chmod(upper / sub, stat.S_IMODE(st.st_mode))
+        os.mknod(upper / "/".join(parts), stat.S_IFCHR | 0o600, os.makedev(0, 0))
+
+
+def _overlay(lowers: list[Path], d: Path, hidden: list[str] = (), under: str = "") -> Path:
     from sampan.runtime.syscalls import Syscalls
     root, upper, work = d / "root", d / "upper", d / "work"
     for p in (root, upper, work):
         p.mkdir(parents=True)
+    if hidden:
+        _whiteouts(upper, lowers[0], under, list(hidden))
     if not lowers:
         lowers = [d / "empty"]
         lowers[0].mkdir()
@@ -64,7 +83,7 @@ class StepMounts:
         out = []
         for i, plan in enumerate(self.plans):
             if plan.kind == "bind":
-                root = _overlay(list(plan.source_dirs), self.work / f"m{i}")
+                root = _overlay(list(plan.source_dirs), self.work / f"m{i}", plan.hidden, plan.source)
                 self.mounted.append(root)
                 source = root / plan.source if plan.source else root
                 out.append(_bind(source, plan.target, plan.readonly))

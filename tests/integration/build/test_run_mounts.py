@@ -114,6 +114,18 @@ def test_bind_mount_from_context_is_read_only_and_rw_writes_are_discarded(cli):
     assert cli("run", "--rm", "--network=none", "b:1", "test", "-e", "/src").rc == 1
 
 
+def test_bind_mount_of_the_context_hides_what_dockerignore_excludes(cli):
+    write(cli, {"data/a.txt": "a\n", "data/.env": "TOKEN\n", "data/deep/keep.txt": "k\n",
+                "data/deep/drop.log": "d\n", "data/cache/x": "x\n", "data/cache/keep.me": "m\n",
+                ".dockerignore": "data/.env\n**/*.log\ndata/cache\n!data/cache/keep.me\n"})
+    r = build(cli, "-t", "ign:1", dockerfile=(
+        "FROM busybox\nRUN --mount=source=data,target=/src cd /src && find . | sort > /list\n"))
+    assert r.rc == 0, r.err
+    listing = cli.ok("run", "--rm", "--network=none", "ign:1", "cat", "/list").split()
+    assert listing == [".", "./a.txt", "./cache", "./cache/keep.me", "./deep", "./deep/keep.txt"]
+    assert (cli.ctx / "data" / ".env").exists()
+
+
 def test_bind_mount_content_is_in_the_cache_key(cli):
     write(cli, {"f": "one\n"})
     df = "FROM busybox\nRUN --mount=source=f,target=/f cat /f > /got\n"
