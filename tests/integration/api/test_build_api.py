@@ -210,3 +210,17 @@ def test_remote_git_context_and_cachefrom(service, tmp_path):
     assert r.rc == 0, r.err
     assert service.cli.ok("images", "-q", "--no-trunc", "remote/x:2") == \
         service.cli.ok("images", "-q", "--no-trunc", "remote/x:1")
+
+
+@pytest.mark.parametrize("cli", docker_clis())
+def test_docker_cli_tar_on_stdin_and_iidfile(service, tmp_path, cli):
+    """What the classic builder's CLI does itself (sends the stdin tar as the body, writes
+    --iidfile from the aux ID) works against the service."""
+    data = _tar([_file("Dockerfile", b"FROM busybox\nCOPY msg /msg\n"), _file("msg", b"from a tar\n")])
+    iid = tmp_path / "iid"
+    r = service.docker("build", "--iidfile", str(iid), "-t", "stdin/x:1", "-", cli=cli, input=data,
+                       timeout=180)
+    assert r.rc == 0, (r.out, r.err)
+    assert iid.read_text().startswith("sha256:")
+    assert service.cli.ok("run", "--rm", "stdin/x:1", "cat", "/msg") == "from a tar\n"
+    assert iid.read_text() == service.cli.ok("images", "-q", "--no-trunc", "stdin/x:1").strip()
