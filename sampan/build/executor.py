@@ -15,7 +15,7 @@ from typing import Any
 
 from sampan.build import steps
 from sampan.build.backend import BuildBackend
-from sampan.build.cache import BuildCache, step_key
+from sampan.build.cache import BuildCache, ParseMemo, step_key
 from sampan.build.context import ContextFS, DigestMemo
 from sampan.build.expand import Lexer
 from sampan.build.ignore import load_ignore_file
@@ -125,7 +125,7 @@ class _Builder:
             _check_tag(ref)
         n = self.progress.start(f"[internal] load build definition from {o.dockerfile_name}")
         self.progress.note(n, f"transferring dockerfile: {len(o.dockerfile_text.encode())}B done")
-        df = parse_dockerfile(o.dockerfile_text, o.dockerfile_name)
+        df = parse_dockerfile(o.dockerfile_text, o.dockerfile_name, ParseMemo(self.db))
         self.progress.done(n)
         plan = make_plan(df, o.target, o.build_args)
         self.consumed |= plan.consumed
