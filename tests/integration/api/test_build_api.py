@@ -224,3 +224,21 @@ def test_docker_cli_tar_on_stdin_and_iidfile(service, tmp_path, cli):
     assert iid.read_text().startswith("sha256:")
     assert service.cli.ok("run", "--rm", "stdin/x:1", "cat", "/msg") == "from a tar\n"
     assert iid.read_text() == service.cli.ok("images", "-q", "--no-trunc", "stdin/x:1").strip()
+
+
+def test_run_mounts_through_the_classic_api_and_builder_prune(service, tmp_path):
+    """The service parses the Dockerfile itself, so RUN --mount (cache, bind, tmpfs) works
+    for the classic builder's clients too; `docker builder prune` removes the cache dirs."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "data").write_text("bound\n")
+    (ctx / "Dockerfile").write_text(
+        "FROM busybox\nRUN --mount=type=cache,target=/c --mount=source=data,target=/d "
+        "cat /d >> /c/log && cp /c/log /log\n")
+    r = service.docker("build", "-t", "mnt/x:1", str(ctx), timeout=180)
+    assert r.rc == 0, (r.out, r.err)
+    assert service.cli.ok("run", "--rm", "mnt/x:1", "cat", "/log") == "bound\n"
+    assert list((service.root / "buildcache").iterdir())
+    r = service.docker("builder", "prune", "-f")
+    assert r.rc == 0, r.err
+    assert not list((service.root / "buildcache").iterdir())
