@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rmi": ("images", "Remove one or more images"),
     "history": ("images", "Show the history of an image"),
     "build": ("build", "Build an image from a Dockerfile"),
+    "builder": ("build", "Manage builds (builder prune)"),
     "pull": ("registry", "Download an image from a registry"),
     "push": ("registry", "Upload an image to a registry"),
     "login": ("registry", "Log in to a registry"),

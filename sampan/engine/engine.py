@@ -337,10 +337,13 @@ class Engine:
 
     # ---- images: build (the rest is engine.images) and registry logins ----
     def build(self, options, progress_mode: str = "auto", stream=None, pull: str = "missing",
-              auths: dict | None = None, on_event=None):
+              auths: dict | None = None, on_event=None, output: tuple[str, str] | None = None,
+              output_stream=None):
         """Build an image (sampan.build.executor.BuildOptions) with RUN steps as containers.
         ``auths``: {registry: (user, password)} to pull base images with, this build only;
-        ``on_event``: typed BuildEvents (engine.reports) instead of the text views."""
+        ``on_event``: typed BuildEvents (engine.reports) instead of the text views;
+        ``output``: ("local", DIR) or ("tar", FILE) also gets the image's filesystem (a tar
+        to ``output_stream`` when given)."""
         from sampan.build.executor import build
         from sampan.build.progress import make_progress
         from sampan.engine.build_backend import EngineBuildBackend
@@ -354,7 +357,11 @@ class Engine:
         else:
             progress = make_progress(progress_mode, stream)
         try:
-            return build(backend, self.ctx.db, options, progress)
+            result = build(backend, self.ctx.db, options, progress)
+            if output is not None:
+                from sampan.engine.build_output import export_layers
+                export_layers(backend, result.image.layers, output[0], output[1], output_stream)
+            return result
         finally:
             try:
                 backend.close()
@@ -362,6 +369,13 @@ class Engine:
                 close = getattr(progress, "close", None)
                 if close:
                     close()
+
+    def build_prune(self) -> tuple[int, int]:
+        """`builder prune`: forget the build cache's steps and remove RUN --mount=type=cache
+        directories; (steps, cache mounts) removed."""
+        from sampan.build.cache import BuildCache
+        from sampan.engine.build_mounts import prune_cache_mounts
+        return BuildCache(self.ctx.db).prune(), prune_cache_mounts(self.ctx)
 
     def build_archive(self, tar_path: str, opts, on_event) -> tuple[str, list[str]]:
         """Build from a context tar (engine.options.ArchiveBuildOptions; the API's POST /build);

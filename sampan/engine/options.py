@@ -89,4 +89,5 @@ class ArchiveBuildOptions(_Options):
     path inside the context."""
     _DEFAULTS = dict(dockerfile="Dockerfile", tags=[], build_args={}, target=None, no_cache=False,
                      pull="missing", labels={}, quiet=False,
-                     auths={})  # {registry: (user, password)} for base images (X-Registry-Config)
+                     auths={},  # {registry: (user, password)} for base images (X-Registry-Config)
+                     remote=None, cache_from=[])  # remote: a git URL instead of the tar body
