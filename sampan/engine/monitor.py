@@ -40,14 +40,16 @@ LEAN_AFTER = 0.25
 
 
 class MonitorJob:
-    __slots__ = ("rec", "sandbox", "attach_wait", "open_stdin", "tty")
+    __slots__ = ("rec", "sandbox", "attach_wait", "open_stdin", "tty", "restart_delay")
 
-    def __init__(self, rec, sandbox, attach_wait: bool, open_stdin: bool, tty: bool) -> None:
+    def __init__(self, rec, sandbox, attach_wait: bool, open_stdin: bool, tty: bool,
+                 restart_delay: float = 0.0) -> None:
         self.rec = rec                  # the container, as prepare_start left it
         self.sandbox = sandbox          # networking.Sandbox: its port sockets stay open in the monitor
         self.attach_wait = attach_wait  # wait for one attach client before starting (run, start -a)
         self.open_stdin = open_stdin    # -i: a stdin pipe fed by attach clients
         self.tty = tty
+        self.restart_delay = restart_delay  # the wait before this start, when a policy restarts it
 
     @property
     def cid(self) -> str:
@@ -220,7 +222,7 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     mark("monitor: exited")
     logw.close()
     from sampan.engine.finish import finish
-    finish(ctx, job.cid, exit_code(status), runtime, notify=loop.send_exit)
+    finish(ctx, job.cid, exit_code(status), runtime, notify=loop.send_exit, restart_delay=job.restart_delay)
     mark("monitor: finished")
     os._exit(0)
 
@@ -238,7 +240,7 @@ def _exec_lean(ctx, job: MonitorJob, pid: int, outputs: dict, master, stdin_w, l
            "master": master, "stdin_w": stdin_w, "listener": listener.fileno(), "log": log_path,
            "max_size": max_size, "max_files": max_files, "root": str(ctx.paths.root),
            "runroot": str(ctx.paths.runroot), "runtime": runtime_name, "sys_path": list(sys.path),
-           "clients": [c.fileno() for c in clients]}
+           "clients": [c.fileno() for c in clients], "restart_delay": job.restart_delay}
     from sampan.engine.monitor_loop import pack
     # the directory holding the sampan package, for an interpreter started without site
     arg["pkg_parent"] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

