@@ -159,7 +159,7 @@ def summary(ctx: Context, rec: ContainerRecord, st: Status | None = None) -> Con
     running = st.state == RUNNING
     return ContainerSummary(
         id=rec.id, name=rec.name, image=rec.image_ref, image_id=rec.image_id,
-        command=command_text(rec), created=rec.created, state=st.docker_state, status=status_text(rec, st),
+        command=command_text(rec), created=rec.created, state=st.docker_state, status=status_text(rec, st, ctx),
         exit_code=st.exit_code, ports=_ports(rec) if running else [],
         labels=dict(rec.config.get("labels") or {}), network=rec.config.get("network", ""),
         networks=network_settings(rec.config, running)["Networks"], mounts=mount_points(ctx, rec.config))

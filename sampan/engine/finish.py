@@ -49,6 +49,9 @@ def finish(ctx: Context, cid: str, code: int, runtime=None, notify=None, restart
     else:
         table.update(cid, state="exited", exit_code=code, finished_at=now_rfc3339(),
                      oom_killed=info["oom_killed"])
+    if "healthcheck" in rec.config:
+        from sampan.engine.health_state import stopped
+        stopped(ctx, cid)
     events.container_event(ctx, rec, "die", exitCode=code)
     if rec.config.get("auto_remove"):
         events.container_event(ctx, rec, "destroy")

@@ -12,15 +12,15 @@ from sampan.oci.times import human_duration, parse_time
 from sampan.specgen.command import entrypoint_argv
 
 
-def status_text(rec: ContainerRecord, st: Status) -> str:
+def status_text(rec: ContainerRecord, st: Status, ctx: Context | None = None) -> str:
     now = time.time()
     if st.state == RUNNING:
         up = "Up " + human_duration(now - parse_time(rec.started_at))
         if st.paused:
             return up + " (Paused)"
-        if "healthcheck" in rec.config:
+        if ctx is not None and "healthcheck" in rec.config:
             from sampan.engine.health_state import ps_suffix
-            return up + ps_suffix(rec)
+            return up + ps_suffix(ctx, rec)
         return up
     if st.state == CREATED:
         return "Created"
@@ -74,7 +74,9 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
     }
     if "healthcheck" in c:
         from sampan.engine.health_state import inspect_health
-        state["Health"] = inspect_health(ctx, rec)
+        health = inspect_health(ctx, rec)
+        if health is not None:
+            state["Health"] = health
     from sampan.specgen.command import merge_env
     env = merge_env(c["image_env"], c["user_env"], hostname=c["hostname"], tty=c["tty"], home=None)
     return {

@@ -117,7 +117,7 @@ def run_options(ns):
 
 def _healthcheck(ns):
     """Docker's HealthConfig from the --health-* flags; None when none is given."""
-    flags = (ns.health_cmd, ns.health_interval, ns.health_timeout, ns.health_retries,
+    flags = (ns.health_cmd or None, ns.health_interval, ns.health_timeout, ns.health_retries,
              ns.health_start_period, ns.health_start_interval)
     if not ns.no_healthcheck and all(f is None for f in flags):
         return None
@@ -128,7 +128,7 @@ def _healthcheck(ns):
     # durations stay as typed: the engine reads them as Go durations ("1m30s") and says which flag
     names = ("Interval", "Timeout", "Retries", "StartPeriod", "StartInterval")
     config = {k: v for k, v in zip(names, flags[1:]) if v is not None}
-    if ns.health_cmd is not None:
+    if ns.health_cmd:  # as Docker's CLI: an empty one is none
         config["Test"] = ["CMD-SHELL", ns.health_cmd]
     return config
 
