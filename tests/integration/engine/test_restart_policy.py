@@ -48,10 +48,14 @@ def test_always_restarts_until_stopped_and_ps_says_restarting(sampan):
     sampan.ok("run", "-d", "--name", "al", "--restart", "always", "busybox", "sh", "-c", "sleep 0.3; exit 2")
     # it exits and comes back: RestartCount grows
     assert poll(lambda: inspect(sampan, "al")["RestartCount"] >= 2)
-    seen = poll(lambda: "Restarting (2)" in sampan.ok("ps", "--format", "{{.Status}}", "-f", "name=al")
-                and sampan.ok("inspect", "-f", "{{.State.Restarting}} {{.State.Running}}", "al"), every=0.01)
-    if seen:  # caught in its delay: Docker's Running and Restarting both true
-        assert seen.split() == ["true", "true"]
+    # caught in its delay (it doubles: soon long enough to see): ps says so, and inspect has
+    # Docker's Running and Restarting both true
+    assert poll(lambda: "Restarting (2)" in sampan.ok("ps", "--format", "{{.Status}}", "-f", "name=al"),
+                every=0.01)
+    seen = poll(lambda: (lambda f: f[0] == "restarting" and f)(
+        sampan.ok("inspect", "-f", "{{.State.Status}} {{.State.Restarting}} {{.State.Running}}", "al").split()),
+        every=0.01)
+    assert seen == ["restarting", "true", "true"]
     sampan.ok("stop", "al")
     st = inspect(sampan, "al")
     assert st["State"]["Status"] == "exited" and not st["State"]["Restarting"]
@@ -163,3 +167,13 @@ def test_restore_starts_always_and_unless_stopped_once_per_boot(sampan):
     assert states == {"a1": "running", "u1": "exited", "n1": "exited"}
     sampan.ok("stop", "-t", "0", "a1")
     assert sampan.ok("system", "restore").strip() == ""  # once per boot
+
+
+def test_events_die_then_start(sampan):
+    since = str(int(time.time()) - 1)
+    sampan.ok("run", "-d", "--name", "ev", "--restart", "on-failure:1", "busybox", "sh", "-c", "exit 9")
+    assert poll(lambda: (lambda s: s["State"]["Status"] == "exited" and s["RestartCount"] == 1)(inspect(sampan, "ev")))
+    actions = sampan.ok("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter",
+                        "container=ev", "--filter", "type=container", "--format", "{{.Action}}").split()
+    # as Docker's policy restarts: no `restart` event (that is the user's verb)
+    assert [a for a in actions if a in ("start", "die", "restart")] == ["start", "die", "start", "die"]
