@@ -197,3 +197,11 @@ def test_events_die_then_start(sampan):
                         "container=ev", "--filter", "type=container", "--format", "{{.Action}}").split()
     # as Docker's policy restarts: no `restart` event (that is the user's verb)
     assert [a for a in actions if a in ("start", "die", "restart")] == ["start", "die", "start", "die"]
+
+
+def test_attached_run_returns_the_first_exit_and_restarts_behind(sampan):
+    r = sampan("run", "--name", "fg", "--restart", "on-failure:2", "--health-cmd", "true",
+               "--health-interval", "50ms", "busybox", "sh", "-c", "echo once; sleep 0.3; exit 3")
+    assert r.rc == 3 and r.out == "once\n"
+    done = poll(lambda: (lambda s: s["State"]["Status"] == "exited" and s)(inspect(sampan, "fg")))
+    assert done["RestartCount"] == 2 and sampan.ok("logs", "fg") == "once\n" * 3
