@@ -113,10 +113,17 @@ def probe(ctx, cid: str) -> int:
     from sampan.oci.times import parse_time
 
     rec = ctx.containers.get(cid)
-    if rec is None or "healthcheck" not in rec.config or status_of(rec).state != RUNNING:
+    st = status_of(rec) if rec is not None else None
+    if st is None or "healthcheck" not in rec.config or st.state != RUNNING:
         return 0
     cfg = effective(rec.config["healthcheck"])
-    result = run_check(ctx, rec, cfg)
+    if st.paused:  # an exec would hang in the frozen cgroup until the timeout: Docker's failure
+        from sampan.engine.records import now_rfc3339
+        now = now_rfc3339()
+        result = {"Start": now, "End": now, "ExitCode": -1,
+                  "Output": f"Container {cid} is paused, unpause the container before exec"}
+    else:
+        result = run_check(ctx, rec, cfg)
     in_start = time.time() - parse_time(rec.started_at) < cfg["StartPeriod"] / 1e9
     old, new = health_state.record(ctx, cid, result, cfg["Retries"], in_start)
     if old != new:

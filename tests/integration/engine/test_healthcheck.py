@@ -117,3 +117,14 @@ def test_health_and_restart_under_runc(sampan):
     assert h["Log"][-1]["Output"] == "via-runc\n"
     assert poll(lambda: json.loads(sampan.ok("inspect", "rh"))[0]["RestartCount"] >= 1)
     sampan.ok("rm", "-f", "rh")
+
+
+def test_paused_container_fails_its_checks_without_hanging(sampan):
+    sampan.ok("run", "-d", "--name", "pz", "--health-cmd", "true", "--health-interval", "50ms",
+              "--health-timeout", "1h", "--health-retries", "1", "busybox", "sleep", "100")
+    assert poll(lambda: health(sampan, "pz")["Status"] == "healthy")
+    sampan.ok("pause", "pz")
+    h = poll(lambda: (lambda h: h["Status"] == "unhealthy" and h)(health(sampan, "pz")))
+    assert h["Log"][-1]["ExitCode"] == -1 and "is paused" in h["Log"][-1]["Output"]
+    sampan.ok("unpause", "pz")
+    assert poll(lambda: health(sampan, "pz")["Status"] == "healthy")
