@@ -128,3 +128,12 @@ def test_paused_container_fails_its_checks_without_hanging(sampan):
     assert h["Log"][-1]["ExitCode"] == -1 and "is paused" in h["Log"][-1]["Output"]
     sampan.ok("unpause", "pz")
     assert poll(lambda: health(sampan, "pz")["Status"] == "healthy")
+
+
+def test_check_leaving_a_background_process_holding_its_output_does_not_hang(sampan):
+    # the check exits at once, but a child keeps the output pipe open for ever: with a timeout
+    # of an hour, only the check's own exit can end each probe
+    sampan.ok("run", "-d", "--name", "bg", "--health-cmd", "sleep 1000 & echo bg", "--health-timeout", "1h",
+              "--health-interval", "100ms", "busybox", "sleep", "100")
+    h = poll(lambda: (lambda h: len(h["Log"]) >= 2 and h)(health(sampan, "bg")))
+    assert h and h["Status"] == "healthy" and h["Log"][-1]["Output"] == "bg\n"
