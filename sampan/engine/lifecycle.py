@@ -245,9 +245,15 @@ def stop(ctx: Context, rec: ContainerRecord, timeout: int | None = None) -> str 
 
 
 def _mark_stopped(ctx: Context, rec: ContainerRecord) -> None:
-    """Docker's HasBeenManuallyStopped, for every container: a policy may be set later."""
+    """Docker's HasBeenManuallyStopped, for every container: a policy may be set later. A
+    full disk must not keep anyone from stopping a container: only one that would be
+    restarted needs the mark (and then says why it cannot)."""
     from sampan.engine.restart_policy import mark_stopped
-    mark_stopped(ctx.paths.container_dir(rec.id), True)
+    try:
+        mark_stopped(ctx.paths.container_dir(rec.id), True)
+    except OSError:
+        if "restart_policy" in rec.config:
+            raise
 
 
 def _cancel_restart(ctx: Context, rec: ContainerRecord) -> ContainerRecord | None:

@@ -86,7 +86,7 @@ def mark_stopped(container_dir, stopped: bool) -> None:
     path = os.path.join(container_dir, STOPPED_MARK)
     if stopped:
         try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600))
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
         except FileNotFoundError:
             pass  # the container's directory is gone: it was removed
     else:

@@ -112,7 +112,7 @@ def test_health_restarts_with_the_container(sampan):
 
 def test_health_and_restart_under_runc(sampan):
     sampan.ok("run", "-d", "--runtime", "runc", "--name", "rh", "--restart", "always", "--health-cmd",
-              "echo via-runc", "--health-interval", "100ms", "busybox", "sh", "-c", "sleep 0.5; exit 1")
+              "echo via-runc", "--health-interval", "100ms", "busybox", "sh", "-c", "sleep 5; exit 1")
     h = poll(lambda: (lambda h: h and h["Status"] == "healthy" and h)(health(sampan, "rh")))
     assert h["Log"][-1]["Output"] == "via-runc\n"
     assert poll(lambda: json.loads(sampan.ok("inspect", "rh"))[0]["RestartCount"] >= 1)
