@@ -82,6 +82,11 @@ def spawn(ctx, job: MonitorJob) -> tuple[int, int]:
             _run(ctx, job, w)
         except BaseException:  # never return into the CLI's code in a forked child
             try:
+                traceback.print_exc()  # the monitor's log, once _run has made stderr that log
+                sys.stderr.flush()
+            except Exception:
+                pass
+            try:
                 os.write(w, (json.dumps({"error": "monitor crashed: " + traceback.format_exc(limit=3)
                                          .strip().splitlines()[-1]}) + "\n").encode())
             except OSError:

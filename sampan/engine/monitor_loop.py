@@ -63,7 +63,12 @@ class HealthTimer:
     def tick(self, now: float) -> None:
         if self.pid == 0 and now >= self.due:
             argv = self.spec["argv"]
-            self.pid = os.posix_spawn(argv[0], argv, os.environ)
+            try:
+                self.pid = os.posix_spawn(argv[0], argv, os.environ)
+            except OSError as e:  # (no memory, no interpreter): the monitor must go on pumping
+                sys.stderr.write(f"sampan: cannot start a health probe: {e}\n")
+                self.due = now + self.spec["interval"]
+                return
             # the probe kills the check at its timeout; this is for a probe that hangs itself
             self.kill_at = now + self.spec["timeout"] + 60
         elif self.pid and now >= self.kill_at:
