@@ -44,7 +44,10 @@ LEAN_WAIT = 1.0
 def resume(ctx: Context, cid: str, delay: float) -> None:
     """In the monitor, once the exit is recorded and the run released: wait, then start."""
     if delay >= LEAN_WAIT:
-        _wait_lean(ctx, cid, delay)  # does not return: execs, and execs back into main()
+        try:
+            _wait_lean(ctx, cid, delay)  # does not return: execs, and execs back into main()
+        except OSError:
+            traceback.print_exc()  # (the exec failed) wait here instead
     time.sleep(delay)
     start_after_wait(ctx, cid, delay)
 
