@@ -29,8 +29,6 @@ def test_on_failure_restarts_n_times_same_layer(sampan):
     assert done, "the container never settled exited"
     assert done["RestartCount"] == 3 and done["State"]["ExitCode"] == 3
     assert done["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
-    # 1 run + 3 restarts; the log holds every run's output too
-    assert sampan.ok("logs", "of").count("") >= 0
     sampan.ok("start", "of")
     out = poll(lambda: sampan.ok("inspect", "-f", "{{.State.Status}}", "of").strip() == "exited"
                and sampan.ok("cp", "of:/runs", "-"))
