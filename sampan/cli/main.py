@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "wait": ("lifecycle", "Block until one or more containers stop, then print their exit codes"),
     "rm": ("lifecycle", "Remove one or more containers"),
     "rename": ("rename", "Rename a container"),
+    "update": ("update", "Update configuration of one or more containers"),
     "ps": ("ps", "List containers"),
     "logs": ("logs", "Fetch the logs of a container"),
     "exec": ("exec", "Execute a command in a running container"),

@@ -13,7 +13,7 @@ from sampan.engine.monitor_lost import all_noticed, noticed
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
 from sampan.engine.records import ContainerRecord
 from sampan.engine.reports import ContainerSummary, PortReport, PruneReport, RemoveReport
-from sampan.engine.status import RUNNING, Status, status_of
+from sampan.engine.status import RESTARTING, RUNNING, Status, status_of
 from sampan.errors import ContainerNotFound, InvalidArgument, SampanError
 from sampan.oci.times import parse_time
 
@@ -38,7 +38,7 @@ class ContainersAPI:
         out = []
         for rec in all_noticed(self.ctx):
             st = status_of(rec)
-            if not show_all and st.state != RUNNING:
+            if not show_all and st.state not in (RUNNING, RESTARTING):
                 continue
             if all(test(rec, st) for test in tests):
                 out.append(summary(self.ctx, rec, st))
@@ -159,7 +159,7 @@ def summary(ctx: Context, rec: ContainerRecord, st: Status | None = None) -> Con
     running = st.state == RUNNING
     return ContainerSummary(
         id=rec.id, name=rec.name, image=rec.image_ref, image_id=rec.image_id,
-        command=command_text(rec), created=rec.created, state=st.docker_state, status=status_text(rec, st),
+        command=command_text(rec), created=rec.created, state=st.docker_state, status=status_text(rec, st, ctx),
         exit_code=st.exit_code, ports=_ports(rec) if running else [],
         labels=dict(rec.config.get("labels") or {}), network=rec.config.get("network", ""),
         networks=network_settings(rec.config, running)["Networks"], mounts=mount_points(ctx, rec.config))

@@ -71,6 +71,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
     if opts.name is not None and not _NAME_RE.match(opts.name.lstrip("/")):
         raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
+    restart = _restart_policy(opts)
     log_max = units.parse_bytes(opts.log_max_size, "--log-opt max-size") if opts.log_max_size else 10 * 1024 * 1024
 
     image = image_for_run(ctx, opts.image, opts.pull)
@@ -116,8 +117,33 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "entrypoint_override": opts.entrypoint, "args": list(opts.args),
         "image_config": icfg,
     }
+    if restart:
+        config["restart_policy"] = restart
+    health = _healthcheck(opts.healthcheck, icfg.get("Healthcheck"))
+    if health:
+        config["healthcheck"] = health
     security.check_runtime_can_load(config, security.caps_of(config))
     return config, image
+
+
+def _restart_policy(opts: RunOptions) -> dict | None:
+    if not opts.restart:
+        return None
+    from sampan.engine import restart_policy
+    policy = restart_policy.parse(opts.restart) if isinstance(opts.restart, str) \
+        else restart_policy.check(opts.restart)
+    if policy and opts.auto_remove:
+        raise InvalidArgument("conflicting options: cannot specify both --restart and --rm")
+    return policy
+
+
+def _healthcheck(asked: dict | None, image: dict | None) -> dict | None:
+    """The healthcheck to run: the image's, with what the user set over it (Docker merges
+    field by field); None when there is none or its test is NONE."""
+    if not asked and not (image and image.get("Test")):
+        return None  # the common case, kept free of the import
+    from sampan.engine.health_config import merge
+    return merge(asked, image)
 
 
 def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None):

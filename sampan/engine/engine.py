@@ -184,11 +184,17 @@ class Engine:
         rec = self.container(ref)
         note = lifecycle.stop(self.ctx, rec, timeout)
         rec = self.container(rec.id)
-        self.ctx.containers.update(rec.id, restart_count=rec.restart_count + 1)
-        lifecycle.start(self.ctx, rec)
+        lifecycle.start(self.ctx, rec)  # as Docker's: RestartCount begins again at 0
         from sampan.engine.events import container_event
         container_event(self.ctx, rec, "restart")
         return note
+
+    def update(self, ref: str, restart: str | dict | None = None) -> None:
+        """Change a container's restart policy (the --restart spec, or Docker's RestartPolicy),
+        running or not: its next exit follows the new one."""
+        if restart is not None:
+            from sampan.engine.restart import set_policy
+            set_policy(self.ctx, self.container(ref), restart)
 
     def pause(self, ref: str) -> None:
         """Freeze every process of the container (v1 freezer, v2 cgroup.freeze)."""

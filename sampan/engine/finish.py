@@ -15,13 +15,15 @@ from sampan.engine.context import Context
 from sampan.engine.records import now_rfc3339
 
 
-def finish(ctx: Context, cid: str, code: int, runtime=None, notify=None) -> dict:
+def finish(ctx: Context, cid: str, code: int, runtime=None, notify=None, restart_delay: float = 0.0) -> dict:
     """Record the exit (with OOM-kill from the cgroup, read before it is removed), tell the
     attached client through notify(info), then clean up.
 
     The client is told as soon as the record says what `ps` and `inspect` should say
     (exited; or gone, for --rm), so `run` returns while mounts and cgroups are still
     being released: every step of that cleanup is idempotent and `rm -f` finishes it.
+    A container whose restart policy says so is recorded `restarting` instead, and this
+    process starts it again once released (restart.py); restart_delay is its last wait.
     """
     table = ctx.containers
     rec = table.get(cid)
@@ -35,11 +37,21 @@ def finish(ctx: Context, cid: str, code: int, runtime=None, notify=None) -> dict
         info["oom_killed"] = code == 137 and runtime.oom_killed(cid)
     except Exception:
         pass
+    delay = None
+    if "restart_policy" in rec.config:
+        from sampan.engine.restart import plan
+        delay = plan(ctx, rec, code, restart_delay)
     if rec.config.get("auto_remove"):
         table.delete(cid, exit_code=code)  # gone, its exit code kept for `wait`: one write, not two
+    elif delay is not None:
+        table.update(cid, state="restarting", exit_code=code, finished_at=now_rfc3339(),
+                     oom_killed=info["oom_killed"], restart_count=rec.restart_count + 1)
     else:
         table.update(cid, state="exited", exit_code=code, finished_at=now_rfc3339(),
                      oom_killed=info["oom_killed"])
+    if "healthcheck" in rec.config:
+        from sampan.engine.health_state import stopped
+        stopped(ctx, cid)
     events.container_event(ctx, rec, "die", exitCode=code)
     if rec.config.get("auto_remove"):
         events.container_event(ctx, rec, "destroy")
@@ -52,6 +64,9 @@ def finish(ctx: Context, cid: str, code: int, runtime=None, notify=None) -> dict
     if rec.config.get("auto_remove"):
         with ctx.container_lock(cid) as lock:  # after a start or rm that held it is done
             lock.discard()
+    if delay is not None:
+        from sampan.engine.restart import resume
+        resume(ctx, cid, delay)
     return info
 
 
@@ -62,5 +77,6 @@ def main(arg: str) -> None:
     job = unpack(arg)
     ctx = Context(Paths.from_env(job["root"], job["runroot"]), job["runtime"])
     clients = [socket.socket(fileno=fd) for fd in job["clients"]]
-    finish(ctx, job["cid"], job["code"], notify=lambda info: send_exit(clients, info))
+    finish(ctx, job["cid"], job["code"], notify=lambda info: send_exit(clients, info),
+           restart_delay=job.get("restart_delay", 0.0))
     os._exit(0)

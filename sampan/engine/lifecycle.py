@@ -13,7 +13,7 @@ from sampan.engine.context import Context
 from sampan.engine.create import parse_signal
 from sampan.engine.monitor import MonitorJob, spawn
 from sampan.engine.records import ContainerRecord
-from sampan.engine.status import CREATED, RUNNING, status_of
+from sampan.engine.status import CREATED, RESTARTING, RUNNING, status_of
 from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState, NoSpace,
                            RuntimeFailure, SampanError)
 
@@ -39,7 +39,7 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
     with ctx.container_lock(rec.id):
         rec = ctx.containers.get(rec.id) or rec
         st = status_of(rec)
-        if st.state == RUNNING:
+        if st.state in (RUNNING, RESTARTING):
             if not attach_client:
                 return Started(pid=rec.pid)  # as Docker: starting a running container is a no-op
             raise InvalidState(f"container {rec.name} is already running")
@@ -47,22 +47,36 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
             raise InvalidState(f"container {rec.name} is being started by another command")
         if st.monitor_alive:
             _await_cleanup(rec)
-        if st.lost:
-            runstate.cleanup_after_exit(ctx, rec)
-        _prepare_cgroup(ctx.runtime_for(rec), rec)  # a failed start removes it (cleanup_after_exit)
-        sandbox = _prepare(ctx, rec)
-        _volume_mount_events(ctx, rec)
-        job = MonitorJob(rec, sandbox, attach_wait=attach_client,
-                         open_stdin=rec.config["open_stdin"] if open_stdin is None else open_stdin,
-                         tty=rec.config["tty"])
-        try:
-            status_fd, _ = spawn(ctx, job)
-        except BaseException as e:
-            _undo_start(ctx, rec, e)  # prepared, but no monitor to run it
-            raise
-        finally:
-            sandbox.close()  # the monitor holds the host ports now
-        return _await_monitor(ctx, rec, status_fd, attach_client)  # the monitor wrote "start"
+        if rec.state != CREATED:
+            # A start by the user, as Docker's: the policy's count begins again, and an
+            # earlier `stop` no longer holds `unless-stopped` back.
+            from sampan.engine.restart_policy import mark_stopped
+            mark_stopped(ctx.paths.container_dir(rec.id), False)
+            if rec.restart_count:
+                ctx.containers.update(rec.id, restart_count=0)
+        return start_locked(ctx, rec, st, attach_client=attach_client, open_stdin=open_stdin)
+
+
+def start_locked(ctx: Context, rec: ContainerRecord, st, *, attach_client: bool = False,
+                 open_stdin: bool | None = None, restart_delay: float = 0.0) -> Started:
+    """The start itself, the container's lock held: by start() above, or by the monitor that
+    restarts the container it ran (restart.py), with the delay it waited."""
+    if st.lost:
+        runstate.cleanup_after_exit(ctx, rec)
+    _prepare_cgroup(ctx.runtime_for(rec), rec)  # a failed start removes it (cleanup_after_exit)
+    sandbox = _prepare(ctx, rec)
+    _volume_mount_events(ctx, rec)
+    job = MonitorJob(rec, sandbox, attach_wait=attach_client,
+                     open_stdin=rec.config["open_stdin"] if open_stdin is None else open_stdin,
+                     tty=rec.config["tty"], restart_delay=restart_delay)
+    try:
+        status_fd, _ = spawn(ctx, job)
+    except BaseException as e:
+        _undo_start(ctx, rec, e)  # prepared, but no monitor to run it
+        raise
+    finally:
+        sandbox.close()  # the monitor holds the host ports now
+    return _await_monitor(ctx, rec, status_fd, attach_client)  # the monitor wrote "start"
 
 
 def _volume_mount_events(ctx: Context, rec: ContainerRecord) -> None:
@@ -154,7 +168,13 @@ class _StatusReader:
 
 def kill(ctx: Context, rec: ContainerRecord, sig: int | str = "SIGKILL") -> None:
     signum = parse_signal(str(sig)) if not isinstance(sig, int) else sig
+    _mark_stopped(ctx, rec)  # before the signal: its monitor must not restart it
     st = status_of(rec)
+    if st.state == RESTARTING:
+        rec = _cancel_restart(ctx, rec)
+        if rec is None:
+            return
+        st = status_of(rec)
     if st.state != RUNNING:
         raise InvalidState(f"container {rec.name} is not running")
     try:
@@ -209,9 +229,40 @@ def wait(ctx: Context, rec: ContainerRecord, timeout: float | None = None) -> in
 
 def stop(ctx: Context, rec: ContainerRecord, timeout: int | None = None) -> str | None:
     """Send the stop signal, then SIGKILL after timeout. Returns a note for the user, or None."""
+    _mark_stopped(ctx, rec)  # before the signal: its monitor must not restart it
     st = status_of(rec)
-    if st.state != RUNNING:
+    if st.state == RESTARTING:
+        rec = _cancel_restart(ctx, rec)  # the running container, if the restart won the race
+        if rec is None:
+            return None
+    elif st.state != RUNNING:
         return None
+    note = _stop_running(ctx, rec, timeout)
+    cur = ctx.containers.get(rec.id)
+    if cur is not None and cur.state == RESTARTING:  # its monitor decided just before the mark
+        _cancel_restart(ctx, cur)
+    return note
+
+
+def _mark_stopped(ctx: Context, rec: ContainerRecord) -> None:
+    """Docker's HasBeenManuallyStopped, for every container: a policy may be set later. A
+    full disk must not keep anyone from stopping a container: only one that would be
+    restarted needs the mark (and then says why it cannot)."""
+    from sampan.engine.restart_policy import mark_stopped
+    try:
+        mark_stopped(ctx.paths.container_dir(rec.id), True)
+    except OSError:
+        if "restart_policy" in rec.config:
+            raise
+
+
+def _cancel_restart(ctx: Context, rec: ContainerRecord) -> ContainerRecord | None:
+    """Cancel a restart in waiting; the record when the restart came first (it runs)."""
+    from sampan.engine.restart import cancel
+    return cancel(ctx, rec)
+
+
+def _stop_running(ctx: Context, rec: ContainerRecord, timeout: int | None) -> str | None:
     t = timeout if timeout is not None else (rec.config.get("stop_timeout") or 10)
     sig = parse_signal(rec.config.get("stop_signal"))
     try:
@@ -249,9 +300,14 @@ def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: boo
             raise ContainerNotFound(f"no such container: {rec.name} (it was just removed)")
         rec = current
         st = status_of(rec)
+        if st.state == RESTARTING:
+            if not force:
+                raise InvalidState(f"container {rec.name} is restarting: stop it first, or use `rm -f`")
+            _kill_monitor(rec, at_once=True)  # it only waits out its delay; we hold the lock it needs
         if st.state == RUNNING:
             if not force:
                 raise InvalidState(f"container {rec.name} is running: stop it first, or use `rm -f`")
+            _mark_stopped(ctx, rec)
             _force_kill(ctx, rec)
         if st.monitor_alive and not force and st.state == CREATED:
             raise InvalidState(f"container {rec.name} is starting: try again, or use `rm -f`")
@@ -297,8 +353,8 @@ def _force_kill(ctx: Context, rec: ContainerRecord) -> None:
             time.sleep(0.01)
 
 
-def _kill_monitor(rec: ContainerRecord) -> None:
-    deadline = time.monotonic() + 5
+def _kill_monitor(rec: ContainerRecord, at_once: bool = False) -> None:
+    deadline = time.monotonic() + (0 if at_once else 5)
     while procs.alive(rec.monitor_pid, rec.monitor_start) and time.monotonic() < deadline:
         time.sleep(0.01)
     if procs.alive(rec.monitor_pid, rec.monitor_start):
@@ -306,3 +362,6 @@ def _kill_monitor(rec: ContainerRecord) -> None:
             os.kill(rec.monitor_pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        deadline = time.monotonic() + 5
+        while procs.alive(rec.monitor_pid, rec.monitor_start) and time.monotonic() < deadline:
+            time.sleep(0.01)

@@ -40,14 +40,16 @@ LEAN_AFTER = 0.25
 
 
 class MonitorJob:
-    __slots__ = ("rec", "sandbox", "attach_wait", "open_stdin", "tty")
+    __slots__ = ("rec", "sandbox", "attach_wait", "open_stdin", "tty", "restart_delay")
 
-    def __init__(self, rec, sandbox, attach_wait: bool, open_stdin: bool, tty: bool) -> None:
+    def __init__(self, rec, sandbox, attach_wait: bool, open_stdin: bool, tty: bool,
+                 restart_delay: float = 0.0) -> None:
         self.rec = rec                  # the container, as prepare_start left it
         self.sandbox = sandbox          # networking.Sandbox: its port sockets stay open in the monitor
         self.attach_wait = attach_wait  # wait for one attach client before starting (run, start -a)
         self.open_stdin = open_stdin    # -i: a stdin pipe fed by attach clients
         self.tty = tty
+        self.restart_delay = restart_delay  # the wait before this start, when a policy restarts it
 
     @property
     def cid(self) -> str:
@@ -79,6 +81,11 @@ def spawn(ctx, job: MonitorJob) -> tuple[int, int]:
             _close_inherited_fds(keep)
             _run(ctx, job, w)
         except BaseException:  # never return into the CLI's code in a forked child
+            try:
+                traceback.print_exc()  # the monitor's log, once _run has made stderr that log
+                sys.stderr.flush()
+            except Exception:
+                pass
             try:
                 os.write(w, (json.dumps({"error": "monitor crashed: " + traceback.format_exc(limit=3)
                                          .strip().splitlines()[-1]}) + "\n").encode())
@@ -200,12 +207,13 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     from sampan.engine.events import container_event  # here, so it precedes this monitor's die
     container_event(ctx, rec, "start")
 
+    health = _health_timer(ctx, job) if "healthcheck" in rec.config else None
     log_cfg = rec.config.get("log", {})
     outputs = {out_r: "stdout", err_r: "stderr"} if master is None else {master: "stdout"}
     log_path = str(cdir / f"{job.cid}-json.log")
     max_size, max_files = log_cfg.get("max_size", 10 * 1024 * 1024), log_cfg.get("max_files", 3)
     logw = LogWriter(log_path, max_size, max_files)
-    loop = PumpLoop(pid, logw, listener, clients, wake_r, stdin_w, outputs, master)
+    loop = PumpLoop(pid, logw, listener, clients, wake_r, stdin_w, outputs, master, health)
     if job.attach_wait:
         status = loop.run()
     else:
@@ -216,18 +224,18 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
         if status is None:
             logw.close()
             _exec_lean(ctx, job, pid, loop.outputs, master, loop.stdin_w, listener, sandbox, log_path,
-                       max_size, max_files, runtime.name, list(loop.clients))
+                       max_size, max_files, runtime.name, list(loop.clients), health)
     mark("monitor: exited")
     logw.close()
     from sampan.engine.finish import finish
-    finish(ctx, job.cid, exit_code(status), runtime, notify=loop.send_exit)
+    finish(ctx, job.cid, exit_code(status), runtime, notify=loop.send_exit, restart_delay=job.restart_delay)
     mark("monitor: finished")
     os._exit(0)
 
 
 def _exec_lean(ctx, job: MonitorJob, pid: int, outputs: dict, master, stdin_w, listener,
                sandbox, log_path: str, max_size: int, max_files: int, runtime_name: str,
-               clients: list) -> None:
+               clients: list, health=None) -> None:
     keep = list(outputs) + [listener.fileno()] + [s.fileno() for s in (sandbox.sockets if sandbox else [])]
     keep += [c.fileno() for c in clients]
     if stdin_w is not None:
@@ -238,13 +246,34 @@ def _exec_lean(ctx, job: MonitorJob, pid: int, outputs: dict, master, stdin_w, l
            "master": master, "stdin_w": stdin_w, "listener": listener.fileno(), "log": log_path,
            "max_size": max_size, "max_files": max_files, "root": str(ctx.paths.root),
            "runroot": str(ctx.paths.runroot), "runtime": runtime_name, "sys_path": list(sys.path),
-           "clients": [c.fileno() for c in clients]}
+           "clients": [c.fileno() for c in clients], "restart_delay": job.restart_delay,
+           "health": health.state() if health is not None else None}
     from sampan.engine.monitor_loop import pack
     # the directory holding the sampan package, for an interpreter started without site
     arg["pkg_parent"] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     boot = ("import sys; sys.path.insert(0, sys.argv[1]); "
             "from sampan.engine.monitor_loop import lean_main; lean_main(sys.argv[2])")
     os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", boot, arg["pkg_parent"], pack(arg)])
+
+
+def _health_timer(ctx, job: MonitorJob):
+    """The healthcheck's schedule, its health reset to `starting` (a new run's, as Docker's)."""
+    from sampan.engine import health_state
+    from sampan.engine.health_config import effective
+    from sampan.engine.monitor_loop import HealthTimer, pack
+    health_state.reset(ctx, job.cid)
+    cfg = effective(job.rec.config["healthcheck"])
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # the probe holds nothing of the monitor's: every inherited descriptor is closed first
+    boot = ("import os; os.closerange(3, 65536); import sys; sys.path.insert(0, sys.argv[1]); "
+            "from sampan.engine.monitor_loop import unpack; sys.path[:0] = unpack(sys.argv[2]); "
+            "from sampan.engine.health_probe import main; main(sys.argv[3])")
+    probe = {"cid": job.cid, "root": str(ctx.paths.root), "runroot": str(ctx.paths.runroot),
+             "runtime": ctx.runtime_for(job.rec).name}
+    argv = [sys.executable, "-I", "-S", "-c", boot, pkg_parent, pack(list(sys.path)), pack(probe)]
+    return HealthTimer({"interval": cfg["Interval"] / 1e9, "start_interval": cfg["StartInterval"] / 1e9,
+                        "start_period": cfg["StartPeriod"] / 1e9, "timeout": cfg["Timeout"] / 1e9,
+                        "started": time.monotonic(), "argv": argv})
 
 
 def waiter_prefix(ctx, cid: str) -> str:

@@ -32,11 +32,71 @@ def exit_code(status: int) -> int:
     return os.WEXITSTATUS(status)
 
 
+class HealthTimer:
+    """Runs the container's healthcheck on Docker's schedule: one probe process at a time
+    (health_probe.py, a fresh interpreter), the next one an interval after the last ended;
+    the start interval instead while the health is `starting` within the start period.
+    Exists only for containers with a healthcheck: the others' monitors pay nothing."""
+
+    def __init__(self, spec: dict) -> None:
+        # spec: interval, start_interval, start_period, timeout (seconds), started (monotonic),
+        # argv (the probe's command line)
+        self.spec = spec
+        # carried over when the monitor execs its lean self with a probe under way
+        self.pid, self.kill_at = spec.get("pid", 0), spec.get("kill_at", 0.0)
+        self.starting = spec.get("starting", True)
+        self.due = spec.get("due") or spec["started"] + self._interval(spec["started"])
+
+    def state(self) -> dict:
+        return dict(self.spec, pid=self.pid, kill_at=self.kill_at, starting=self.starting, due=self.due)
+
+    def _interval(self, now: float) -> float:
+        s = self.spec
+        if self.starting and now - s["started"] < s["start_period"]:
+            return s["start_interval"]
+        return s["interval"]
+
+    def wait_for(self, now: float) -> float:
+        """Seconds until something is due: the next probe, or killing one that hangs."""
+        return max(0.0, (self.kill_at if self.pid else self.due) - now)
+
+    def tick(self, now: float) -> None:
+        if self.pid == 0 and now >= self.due:
+            argv = self.spec["argv"]
+            try:
+                self.pid = os.posix_spawn(argv[0], argv, os.environ)
+            except OSError as e:  # (no memory, no interpreter): the monitor must go on pumping
+                sys.stderr.write(f"sampan: cannot start a health probe: {e}\n")
+                self.due = now + self.spec["interval"]
+                return
+            # the probe kills the check at its timeout; this is for a probe that hangs itself
+            self.kill_at = now + self.spec["timeout"] + 60
+        elif self.pid and now >= self.kill_at:
+            self.stop()
+
+    def reaped(self, status: int) -> None:
+        self.pid = 0
+        self.starting = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 10  # health_probe.STILL_STARTING
+        now = time.monotonic()
+        self.due = now + self._interval(now)
+
+    def stop(self) -> None:
+        if self.pid:
+            try:
+                os.kill(self.pid, 9)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+            self.pid = 0
+            self.due = time.monotonic() + self.spec["interval"]
+
+
 class PumpLoop:
     """Pump container output to logs and attach clients until the container exits."""
 
     def __init__(self, pid: int, logw: LogWriter, listener, clients: list,
-                 wake_r: int, stdin_w: int | None, outputs: dict[int, str], master: int | None):
+                 wake_r: int, stdin_w: int | None, outputs: dict[int, str], master: int | None,
+                 health: HealthTimer | None = None):
         self.pid, self.logw, self.listener = pid, logw, listener
         self.wake_r, self.stdin_w, self.master = wake_r, stdin_w, master
         self.outputs = dict(outputs)
@@ -50,6 +110,7 @@ class PumpLoop:
         for c in clients:
             self._add_client(c)
         self.status: int | None = None
+        self.health = health
 
     def _watch(self, fd: int, kind: str, obj) -> None:
         self.kinds[fd] = (kind, obj)
@@ -90,6 +151,10 @@ class PumpLoop:
                 return
             if pid == self.pid:
                 self.status = status
+                if self.health is not None:
+                    self.health.stop()  # a probe of an exited container: no result to keep
+            elif self.health is not None and pid == self.health.pid:
+                self.health.reaped(status)
 
     def _on_output(self, fd: int) -> None:
         try:
@@ -153,6 +218,9 @@ class PumpLoop:
             timeout = -1 if self.status is None else 0.05
             if until is not None and self.status is None:
                 timeout = max(0.0, until - time.monotonic())
+            if self.health is not None and self.status is None:
+                due = self.health.wait_for(time.monotonic())
+                timeout = due if timeout < 0 else min(timeout, due)
             try:
                 events = self.poll.poll(timeout)
             except InterruptedError:
@@ -178,6 +246,8 @@ class PumpLoop:
                     self._on_client(obj)
             if self.status is None:
                 self._reap()
+            if self.health is not None and self.status is None:
+                self.health.tick(time.monotonic())
 
 
 def send_exit(clients: list, info: dict) -> None:
@@ -219,14 +289,17 @@ def lean_main(arg: str) -> None:
     outputs = {int(fd): stream for fd, stream in job["outputs"].items()}
     logw = LogWriter(job["log"], job["max_size"], job["max_files"])
     clients = [_socket.socket(fileno=fd) for fd in job.get("clients", ())]  # attached before the start
-    loop = PumpLoop(job["pid"], logw, listener, clients, wake_r, job["stdin_w"], outputs, job["master"])
+    health = job.get("health")
+    loop = PumpLoop(job["pid"], logw, listener, clients, wake_r, job["stdin_w"], outputs, job["master"],
+                    HealthTimer(health) if health else None)
     status = loop.run()
     logw.close()
     clients = [c.detach() for c in list(loop.clients)]
     for fd in clients:
         os.set_inheritable(fd, True)
     finish = {"cid": job["cid"], "code": exit_code(status), "clients": clients,
-              "root": job["root"], "runroot": job["runroot"], "runtime": job["runtime"]}
+              "root": job["root"], "runroot": job["runroot"], "runtime": job["runtime"],
+              "restart_delay": job.get("restart_delay", 0.0)}
     boot = ("import sys; from sampan.engine.monitor_loop import unpack; sys.path[:0] = unpack(sys.argv[2]); "
             "from sampan.engine.finish import main; main(sys.argv[3])")
     os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "

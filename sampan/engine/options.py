@@ -70,6 +70,8 @@ class RunOptions(_Options):
         runtime=None, log_max_size=None, log_max_files=None,
         pull="missing",         # missing | always | never, as `docker run --pull`
         console_size=None,      # (rows, cols) of the terminal, set before the program starts
+        restart=None,           # --restart spec ("on-failure:3") or Docker's RestartPolicy dict
+        healthcheck=None,       # Docker's HealthConfig dict (Test, Interval... in ns); None: the image's
     )
 
     def __init__(self, image: str, **kw) -> None:

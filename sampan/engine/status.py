@@ -12,6 +12,7 @@ from sampan.engine import procs
 from sampan.engine.records import ContainerRecord
 
 CREATED, RUNNING, EXITED = "created", "running", "exited"
+RESTARTING = "restarting"  # exited; its monitor waits out the restart policy's delay, then starts it
 
 EXIT_UNKNOWN = 255  # the monitor died before it could record the exit code
 
@@ -24,7 +25,7 @@ class Status:
 
     def __init__(self, state: str, exit_code: int, monitor_alive: bool, lost: bool = False,
                  monitor_lost: bool = False, paused: bool = False) -> None:
-        self.state = state                  # created | running | exited
+        self.state = state                  # created | running | exited | restarting
         self.exit_code = exit_code
         self.monitor_alive = monitor_alive
         self.lost = lost                    # exited, but nobody saw how (monitor was killed)
@@ -63,5 +64,8 @@ def status_of(rec: ContainerRecord) -> Status:
         return Status(EXITED, EXIT_UNKNOWN, False, lost=True, monitor_lost=True)
     if rec.state == EXITED:
         return Status(EXITED, rec.exit_code, monitor_alive)
+    if rec.state == RESTARTING:
+        # Without its monitor (killed, a reboot) nobody will start it: it stays exited.
+        return Status(RESTARTING if monitor_alive else EXITED, rec.exit_code, monitor_alive)
     # created: a monitor may be setting it up right now
     return Status(CREATED, rec.exit_code, monitor_alive)

@@ -43,6 +43,12 @@ class SystemAPI:
         findings = diagnose()
         return DoctorReport(findings=findings, can_run=can_run(findings))
 
+    def restore(self) -> list:
+        """Once per boot: start the containers whose restart policy says so (restart.py).
+        Returns their records."""
+        from sampan.engine.restart import restore
+        return restore(self.ctx)
+
     def reconcile(self) -> list[str]:
         """Release what crashed processes left: network sandboxes (veths, rules, netns) of
         containers that no longer run. Returns their ids. `system prune` calls it; a

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import time
 
+from sampan.engine import restart_policy
 from sampan.engine.context import Context
 from sampan.engine.records import ZERO_TIME, ContainerRecord
-from sampan.engine.status import CREATED, RUNNING, Status, status_of
+from sampan.engine.status import CREATED, RESTARTING, RUNNING, Status, status_of
 from sampan.oci.times import human_duration, parse_time
 from sampan.specgen.command import entrypoint_argv
 
 
-def status_text(rec: ContainerRecord, st: Status) -> str:
+def status_text(rec: ContainerRecord, st: Status, ctx: Context | None = None) -> str:
     now = time.time()
     if st.state == RUNNING:
         up = "Up " + human_duration(now - parse_time(rec.started_at))
-        return up + " (Paused)" if st.paused else up
+        if st.paused:
+            return up + " (Paused)"
+        if ctx is not None and "healthcheck" in rec.config:
+            from sampan.engine.health_state import ps_suffix
+            return up + ps_suffix(ctx, rec)
+        return up
     if st.state == CREATED:
         return "Created"
     finished = parse_time(rec.finished_at)
     ago = human_duration(now - finished) + " ago" if finished else ""
+    if st.state == RESTARTING:
+        return f"Restarting ({st.exit_code}) {ago}".rstrip()
     return f"Exited ({st.exit_code}) {ago}".rstrip()
 
 
@@ -56,12 +64,19 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
     entry = icfg.get("Entrypoint") if override is None else (override or None)
     cmd = c.get("args") or (icfg.get("Cmd") if c.get("entrypoint_override") is None else None)
     state = {
-        "Status": st.docker_state, "Running": st.state == RUNNING, "Paused": st.paused, "Restarting": False,
+        # as Docker's: a container waiting out its restart delay is Running and Restarting
+        "Status": st.docker_state, "Running": st.state in (RUNNING, RESTARTING), "Paused": st.paused,
+        "Restarting": st.state == RESTARTING,
         "OOMKilled": bool(rec.oom_killed), "Dead": False,
         "Pid": rec.pid if st.state == RUNNING else 0, "ExitCode": st.exit_code,
         "Error": rec.error or ("monitor process died; the exit code is unknown" if st.lost else ""),
         "StartedAt": rec.started_at or ZERO_TIME, "FinishedAt": rec.finished_at or ZERO_TIME,
     }
+    if "healthcheck" in c:
+        from sampan.engine.health_state import inspect_health
+        health = inspect_health(ctx, rec)
+        if health is not None:
+            state["Health"] = health
     from sampan.specgen.command import merge_env
     env = merge_env(c["image_env"], c["user_env"], hostname=c["hostname"], tty=c["tty"], home=None)
     return {
@@ -75,6 +90,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
                       for m in c["mounts"] if m["kind"] != "tmpfs" and m["source"]] or None,
             "NetworkMode": c["network"], "PortBindings": port_bindings(c),
             "AutoRemove": bool(c["auto_remove"]),
+            "RestartPolicy": restart_policy.docker_shape(c.get("restart_policy")),
             "ReadonlyRootfs": bool(c["read_only"]), "Memory": c.get("memory") or 0,
             "NanoCpus": int(float(c["cpus"]) * 1e9) if c.get("cpus") else 0,
             "MemorySwap": _memory_swap(c), "MemoryReservation": c.get("memory_reservation") or 0,
@@ -101,6 +117,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "WorkingDir": c["workdir"], "Entrypoint": entry, "Labels": c.get("labels") or {},
             "StopSignal": c.get("stop_signal"), "StopTimeout": c.get("stop_timeout"),
             "ExposedPorts": exposed_ports(c, icfg),
+            **({"Healthcheck": c["healthcheck"]} if "healthcheck" in c else {}),
         },
         "NetworkSettings": network_settings(c, st.state == RUNNING),
     }

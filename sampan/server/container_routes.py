@@ -30,15 +30,15 @@ def _inspect(engine, ref: str):
 
 
 def _start(engine, ref: str):
-    from sampan.engine.status import RUNNING, status_of
-    if status_of(engine.container(ref)).state == RUNNING:
+    from sampan.engine.status import RESTARTING, RUNNING, status_of
+    if status_of(engine.container(ref)).state in (RUNNING, RESTARTING):
         raise NotModified()
     engine.start(ref)
 
 
 def _stop(engine, ref: str, timeout, signal):
-    from sampan.engine.status import RUNNING, status_of
-    if status_of(engine.container(ref)).state != RUNNING:
+    from sampan.engine.status import RESTARTING, RUNNING, status_of
+    if status_of(engine.container(ref)).state not in (RUNNING, RESTARTING):
         raise NotModified()
     engine.stop(ref, timeout)
 

@@ -3,7 +3,7 @@ into the engine's RunOptions.
 
 Clients send every field, most at their zero value. A field sampan does not
 support is ignored while it holds its zero value; set, it becomes one of the
-`Warnings` of the answer (a restart policy, a healthcheck), or a 400 when
+`Warnings` of the answer (--init, ulimits...), or a 400 when
 ignoring it would make the container unsafe or wrong.
 """
 
@@ -16,7 +16,6 @@ from sampan.server.errors import ApiError
 
 # Set to anything but their zero value, these are reported back, not honoured.
 _WARN_HOST = {
-    "RestartPolicy": "restart policies are not supported yet: the container will not be restarted",
     "Init": "--init is not supported yet: the command runs as PID 1",
     "DnsSearch": "DNS search domains are not supported yet",
     "DnsOptions": "DNS options are not supported yet",
@@ -27,7 +26,6 @@ _WARN_HOST = {
     "OomKillDisable": "--oom-kill-disable is not supported",
     "CpuRealtimePeriod": "realtime CPU scheduling is not supported",
 }
-_HEALTHCHECK_WARNING = "healthchecks are not run yet: the container has no health status"
 # Namespaces shared with the host or another container: refusing is safer than ignoring.
 _REFUSE_MODES = ("PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode")
 
@@ -47,9 +45,6 @@ def run_options(body: Any, name: str | None) -> tuple[RunOptions, list[str]]:
     if not image or not isinstance(image, str):
         raise ApiError(400, "config has no image: give Image")
     warnings = [msg for key, msg in _WARN_HOST.items() if not _zero(host.get(key))]
-    test = _strings(_obj(body, "Healthcheck"), "Test") or ["NONE"]
-    if test[0] != "NONE":
-        warnings.append(_HEALTHCHECK_WARNING)
     for key in _REFUSE_MODES:
         mode = _str(host, key)
         if mode and mode != "private" and not (key == "CgroupnsMode" and mode in ("private", "host")):
@@ -87,6 +82,8 @@ def run_options(body: Any, name: str | None) -> tuple[RunOptions, list[str]]:
         runtime=_str(host, "Runtime"),
         console_size=_console_size(host.get("ConsoleSize")),
         pull="never",  # Docker's create never pulls: a 404 makes the client pull and retry
+        restart=_restart_policy(host.get("RestartPolicy")),
+        healthcheck=_healthcheck(body.get("Healthcheck")),
     )
     opts.update(_resources(host))
     opts.update(_log(host.get("LogConfig")))
@@ -94,6 +91,33 @@ def run_options(body: Any, name: str | None) -> tuple[RunOptions, list[str]]:
         return RunOptions(image=image, **opts), warnings
     except TypeError as e:
         raise ApiError(400, str(e)) from None
+
+
+def _restart_policy(v: Any) -> dict | None:
+    """HostConfig.RestartPolicy, its types checked (the engine checks its values)."""
+    if v is None or v == {}:
+        return None
+    if not isinstance(v, dict):
+        raise ApiError(400, "RestartPolicy must be a JSON object")
+    name = _str(v, "Name") or "no"
+    retries = v.get("MaximumRetryCount") or 0
+    if isinstance(retries, bool) or not isinstance(retries, int):
+        raise ApiError(400, "RestartPolicy.MaximumRetryCount must be an integer")
+    return None if name == "no" and not retries else {"Name": name, "MaximumRetryCount": retries}
+
+
+def _healthcheck(v: Any) -> dict | None:
+    """Config.Healthcheck: Test, and durations in nanoseconds (the engine merges it with the
+    image's and checks it)."""
+    h = _obj({"Healthcheck": v}, "Healthcheck")
+    out: dict = {}
+    test = _strings(h, "Test")
+    if test:
+        out["Test"] = test
+    for key in ("Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"):
+        if h.get(key) is not None:
+            out[key] = _int(h[key])
+    return out or None
 
 
 def _obj(body: dict, key: str) -> dict:

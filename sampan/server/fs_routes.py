@@ -170,9 +170,8 @@ async def rename(req: Request) -> Reply:
 
 @routes.post("/containers/{id}/update")
 async def update(req: Request) -> Reply:
-    """`docker update`: a running container's limits cannot be changed here yet. A body that
-    asks for nothing (or only a restart policy, which sampan does not run) is answered as
-    Docker would, with the policy as a warning; anything else is refused with a message."""
+    """`docker update`: the restart policy can be changed; a running container's limits
+    cannot yet, and a body that asks for them is refused with a message."""
     body = await req.json({})
     if not isinstance(body, dict):
         raise ApiError(400, "the update must be a JSON object")
@@ -181,14 +180,20 @@ async def update(req: Request) -> Reply:
     if asked:
         raise ApiError(400, f"updating {', '.join(asked)} of a container is not supported yet: "
                             "recreate the container with the new limits")
-    policy = (body.get("RestartPolicy") or {})
-    warnings = ["restart policies are not supported yet: the container will not be restarted"] \
-        if isinstance(policy, dict) and policy.get("Name") not in (None, "", "no") else []
-    return json_reply({"Warnings": warnings})
+    policy = body.get("RestartPolicy")
+    if policy is not None:
+        if not isinstance(policy, dict):
+            raise ApiError(400, "RestartPolicy must be an object")
+        await req.call(_update_policy, ref_of(req), policy)
+    return json_reply({"Warnings": []})
 
 
 def _exists(engine, ref: str):
     engine.container(ref)
+
+
+def _update_policy(engine, ref: str, policy: dict):
+    engine.update(ref, restart=policy)
 
 
 @routes.post("/containers/prune")

@@ -64,6 +64,17 @@ def container_parser(command: str) -> Parser:
     a("--pull", default="missing", choices=["missing", "always", "never"],
       help="Pull the image before running: missing (default), always or never")
     a("--log-opt", action="append", default=[], help="Log options: max-size=10m, max-file=3")
+    a("--restart", default="no", help="Restart policy when the container exits: no, on-failure[:N], "
+      "always, unless-stopped")
+    a("--health-cmd", help="Command to run to check health")
+    a("--health-interval", help="Time between running the check (ms|s|m|h) (default 0s)")
+    a("--health-timeout", help="Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
+    a("--health-retries", type=int64, help="Consecutive failures needed to report unhealthy")
+    a("--health-start-period", help="Start period for the container to initialize before starting "
+      "health-retries countdown (ms|s|m|h) (default 0s)")
+    a("--health-start-interval", help="Time between running the check during the start period "
+      "(ms|s|m|h) (default 0s)")
+    a("--no-healthcheck", action="store_true", help="Disable any container-specified HEALTHCHECK")
     a("image", help="Image to run")
     a("args", nargs=argparse.REMAINDER, help="Command and arguments")
     return p
@@ -101,7 +112,26 @@ def run_options(ns):
         security_opt=inline_seccomp_files(ns.security_opt), cap_add=ns.cap_add, cap_drop=ns.cap_drop,
         privileged=ns.privileged, devices=ns.device,
         stop_signal=ns.stop_signal, stop_timeout=ns.stop_timeout, runtime=ns.runtime,
-        log_max_size=log.get("max-size"), log_max_files=max_files, pull=ns.pull)
+        log_max_size=log.get("max-size"), log_max_files=max_files, pull=ns.pull,
+        restart=None if ns.restart == "no" else ns.restart, healthcheck=_healthcheck(ns))
+
+
+def _healthcheck(ns):
+    """Docker's HealthConfig from the --health-* flags; None when none is given."""
+    flags = (ns.health_cmd or None, ns.health_interval, ns.health_timeout, ns.health_retries,
+             ns.health_start_period, ns.health_start_interval)
+    if not ns.no_healthcheck and all(f is None for f in flags):
+        return None
+    if ns.no_healthcheck:
+        if any(f is not None for f in flags):
+            raise InvalidArgument("--no-healthcheck conflicts with --health-* options")
+        return {"Test": ["NONE"]}
+    # durations stay as typed: the engine reads them as Go durations ("1m30s") and says which flag
+    names = ("Interval", "Timeout", "Retries", "StartPeriod", "StartInterval")
+    config = {k: v for k, v in zip(names, flags[1:]) if v is not None}
+    if ns.health_cmd:  # as Docker's CLI: an empty one is none
+        config["Test"] = ["CMD-SHELL", ns.health_cmd]
+    return config
 
 
 def _warn_privileged(ns) -> None:

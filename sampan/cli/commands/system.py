@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 
@@ -150,9 +151,34 @@ def _service(g, argv) -> int:
         raise InvalidArgument("a TCP listener needs --tlscacert, --tlscert and --tlskey: clients must present "
                               "a certificate signed by that CA (sampan serves no plain TCP)")
     g.engine()  # the same root check as every command: one clear line when not root
+    _restore_in_child(g)
     from sampan.server.service import serve
     return serve(unix[0] if unix else None, ns.time, g.root, g.runroot, g.runtime, tcp,
                  (ns.tlscacert, ns.tlscert, ns.tlskey))
+
+
+def _restore(g, argv) -> int:
+    Parser("system restore", description="Start the containers whose restart policy says so after "
+           "a boot (always; unless-stopped unless stopped by the user; on-failure after a failure). "
+           "Once per boot: contrib/sampan-restore.service runs it, and `system service` does as it starts"
+           ).parse_args(argv)
+    for rec in g.engine().system.restore():
+        print(rec.name)
+    return 0
+
+
+def _restore_in_child(g) -> None:
+    """`system restore` before serving, in a child: the service never holds the database
+    open itself (its children are forked from it)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            g.engine().system.restore()
+        except BaseException as e:  # the service starts all the same
+            sys.stderr.write(f"sampan: restoring containers failed: {e}\n")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def main(command: str, argv: list[str], g) -> int:
@@ -173,8 +199,11 @@ def main(command: str, argv: list[str], g) -> int:
         return _zygote(g, argv[1:])
     if verb == "service":
         return _service(g, argv[1:])
+    if verb == "restore":
+        return _restore(g, argv[1:])
     sys.stdout.write("Usage:  sampan system COMMAND\n\nCommands:\n"
                      "  check   Check the state for damage (read-only)\n  df      Show disk usage\n"
                      "  info    Display system-wide information\n  prune   Remove unused data\n"
+                     "  restore Start the containers a restart policy brings back at boot\n"
                      "  service Serve the Docker Engine API (for docker, docker-compose, docker-py)\n")
     return 0 if verb in ("-h", "--help") else 125

@@ -51,6 +51,11 @@ def test_nested_objects_of_any_type_are_taken_or_a_400(value):
     _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": value}}})
     _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": {"Aliases": value}}}})
     _translate({"Image": "busybox", "Healthcheck": {"Test": value}})
+    for key in ("Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"):
+        _translate({"Image": "busybox", "Healthcheck": {"Test": ["CMD", "true"], key: value}})
+    _translate({"Image": "busybox", "HostConfig": {"RestartPolicy": {"Name": value}}})
+    _translate({"Image": "busybox", "HostConfig": {"RestartPolicy": {"Name": "on-failure",
+                                                                     "MaximumRetryCount": value}}})
 
 
 def test_well_formed_fields_are_taken():
@@ -66,7 +71,18 @@ def test_well_formed_fields_are_taken():
     assert opts.network == "net" and opts.network_aliases == ["db"]
     assert opts.publish == ["127.0.0.1:8080:80/tcp"] and opts.tmpfs == ["/t:size=1024"]
     assert (opts.log_max_size, opts.log_max_files) == ("1m", 2)
-    assert any("healthcheck" in w for w in warnings)
+    assert opts.healthcheck == {"Test": ["CMD", "true"]} and not warnings
+
+
+def test_restart_policy_and_healthcheck_are_taken():
+    opts, warnings = run_options({
+        "Image": "busybox", "Healthcheck": {"Test": ["CMD-SHELL", "true"], "Interval": 10**9, "Retries": 2},
+        "HostConfig": {"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3}}}, None)
+    assert opts.restart == {"Name": "on-failure", "MaximumRetryCount": 3} and not warnings
+    assert opts.healthcheck == {"Test": ["CMD-SHELL", "true"], "Interval": 10**9, "Retries": 2}
+    opts, _ = run_options({"Image": "busybox", "HostConfig": {"RestartPolicy": {"Name": "", "MaximumRetryCount": 0}}},
+                          None)
+    assert opts.restart is None
 
 
 def test_console_size_reaches_the_options_and_bad_ones_are_refused():
