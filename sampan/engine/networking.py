@@ -11,6 +11,7 @@ from __future__ import annotations
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord
 from sampan.errors import InvalidArgument, InvalidState
+from sampan.state import explain
 
 BRIDGE = "bridge"
 
@@ -111,6 +112,9 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
         if not c.get("dns"):
             # Bind-mounted file: rewrite it in place, not by rename.
             files["resolv"].write_bytes(manager.resolv_conf())
+        if explain.on():
+            from sampan.engine import explain_steps
+            explain_steps.network(netns, att, maps, manager.inspect(att.network).bridge)
         config = {**c, "net": {
             "ip": att.ip, "prefix": att.prefix, "gateway": att.gateway, "mac": att.mac,
             "ports": [list(p) for p in att.ports] or [list(p) for p in maps], "netns": str(netns)}}

@@ -12,6 +12,7 @@ from sampan.engine import rootfs
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord, now_rfc3339
 from sampan.errors import ContainerNotFound
+from sampan.state import explain
 
 
 def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
@@ -45,6 +46,9 @@ def mount_rootfs(ctx: Context, rec: ContainerRecord) -> None:
             import shutil  # lazily: shutil pulls in bz2 and lzma
             shutil.rmtree(files["work"], ignore_errors=True)
         rootfs.mount_overlay(lowers, files["upper"], files["work"], files["rootfs"])
+        if explain.on():
+            from sampan.engine import explain_steps
+            explain_steps.overlay(lowers, files["upper"], files["rootfs"])
         _copy_up_new_volumes(ctx, rec, files["rootfs"])
 
 
@@ -146,6 +150,7 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_co
     except Exception as e:  # the rest of the cleanup must still run; the leftover is told
         import sys
         sys.stderr.write(f"sampan: warning: {runtime.name} could not delete container {rec.id[:12]}: {e}\n")
+    explain.explain("removed", f"{runtime.name} runtime state and cgroup of {rec.id[:12]} (any process left killed)")
     if hasattr(runtime, "discard_cgroup"):  # made ahead by a start that failed before create()
         from sampan.engine.create import cgroups_path
         try:
@@ -153,6 +158,7 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_co
         except Exception:
             pass
     rootfs.unmount(files["rootfs"])
+    explain.explain("removed", f"overlay unmounted from {files['rootfs']}")
     try:
         from sampan.engine import networking
         networking.disconnect(ctx, rec)
@@ -167,6 +173,9 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_co
         os.unlink(ctx.attach_socket(rec.id))
     except FileNotFoundError:
         pass
+    if explain.on():
+        from sampan.engine import explain_steps
+        explain_steps.released(rec, bool(rec.config.get("auto_remove")))
     if rec.config.get("auto_remove"):
         remove_files(ctx, rec)
         ctx.containers.delete(rec.id, exit_code=exit_code)

@@ -90,6 +90,13 @@ def compile_seccomp(linux: dict, cache_dir=None) -> bytes | None:
         return None
     from sampan.runtime.seccomp import compile_cached  # libseccomp only when a profile is given
     try:
-        return compile_cached(profile, cache_dir)
+        bpf = compile_cached(profile, cache_dir)
     except OSError as e:
         raise RuntimeFailure(f"cannot compile the seccomp profile: {e.strerror or e}") from None
+    from sampan.state import explain
+    if explain.on():
+        allowed = sum(len(r.get("names") or []) for r in profile.get("syscalls") or []
+                      if r.get("action") == "SCMP_ACT_ALLOW")
+        explain.explain("seccomp", f"profile: {allowed} system calls allowed, the rest get "
+                        f"{profile.get('defaultAction', '?')} (errno {profile.get('defaultErrnoRet', '-')})")
+    return bpf
