@@ -10,6 +10,7 @@ and names the instruction or the files that differ. One small cache row per step
 from __future__ import annotations
 
 from sampan.build.cache import BuildCache, step_key
+from sampan.state.explain import safe
 
 _SHOWN = 5  # file names listed per kind of change
 
@@ -22,11 +23,13 @@ def remember(cache: BuildCache, parent: str, title: str, files: dict[str, str] |
     cache.put(note_key(parent), {"title": title, "files": files or {}})
 
 
+@safe
 def hit(title: str, files: dict[str, str] | None) -> str:
     inputs = f", the same {len(files)} source file(s)" if files else ""
     return f"{title}: cached: the same parent layer, the same instruction{inputs}: its layer is reused"
 
 
+@safe
 def miss(cache: BuildCache, parent: str, title: str, files: dict[str, str] | None,
          no_cache: bool, earlier_ran: bool) -> str:
     if no_cache:

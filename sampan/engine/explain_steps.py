@@ -6,9 +6,10 @@ pays nothing for this module.
 
 from __future__ import annotations
 
-from sampan.state.explain import explain, size
+from sampan.state.explain import explain, safe, size
 
 
+@safe
 def image_layers(ctx, image, ref: str) -> None:
     """The image's layers, bottom first, with the images that share each one."""
     layers = list(image.layers)
@@ -31,12 +32,14 @@ def image_layers(ctx, image, ref: str) -> None:
                 f" (stored once, unpacked in {where}), {shared}")
 
 
+@safe
 def overlay(lowers, upper, target) -> None:
     explain("overlay", f"mounted at {target}: lowerdir = {len(lowers) - 1} image layer dir(s) under the "
             f"container's init layer (read-only), upperdir = {upper} (this container's own layer: "
             f"every write lands there)")
 
 
+@safe
 def network(netns, att, maps, bridge: str) -> None:
     maps = att.ports or maps
     explain("network", f"network namespace {netns} (its own interfaces, routes and iptables)")
@@ -66,10 +69,20 @@ def _nat_rules(ip: str) -> list[str]:
             if line.startswith("-A ") and (f"{ip}:" in line or f"{ip}/32" in line)]
 
 
-def released(rec, removed_files: bool) -> None:
+@safe
+def released(rec, held: tuple[bool, bool], files, removed_files: bool) -> None:
+    mounted, attached = held
+    if mounted:
+        explain("removed", f"overlay unmounted from {files['rootfs']}")
     net = rec.config.get("net") or {}
-    if net.get("ip"):
-        explain("removed", f"network: {net['ip']} returned to the pool, the veth pair and its port rules "
-                f"deleted, namespace {net.get('netns', '?')} released")
+    if attached:
+        explain("removed", f"network: {net.get('ip', '?')} returned to the pool, the veth pair and the "
+                f"container's NAT rules deleted, namespace {net.get('netns', '?')} released")
     if removed_files:
-        explain("removed", f"container {rec.id[:12]}: its own layer (upper dir) and files deleted (--rm)")
+        removed(rec, files)
+
+
+@safe
+def removed(rec, files) -> None:
+    explain("removed", f"container {rec.id[:12]}: {files['dir']} deleted, with its own layer "
+            f"(upper/: everything it wrote)")

@@ -138,19 +138,23 @@ def record_failed_start(ctx: Context, rec: ContainerRecord, exc: BaseException, 
         cleanup_after_exit(ctx, rec, runtime, exit_code)
 
 
-def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_code: int | None = None) -> None:
+def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_code: int | None = None,
+                       explained: bool = True) -> None:
     """Release what a run held. A --rm container goes too, its exit code kept for `wait`
-    when known (a start that failed: 127 for a missing command)."""
+    when known (a start that failed: 127 for a missing command). explained: --explain lines
+    for what it releases (`rm` says that itself)."""
     files = ctx.container_files(rec.id)
     runtime = runtime or ctx.runtime_for(rec)
+    held = held_by(ctx, rec) if explained and explain.on() else None
     try:
         runtime.delete(rec.id, force=True)
+        if explained:
+            explain.explain("removed", f"{runtime.name} runtime state and cgroup of {rec.id[:12]} (any process left killed)")
     except ContainerNotFound:
         pass  # the runtime never created it (a start that failed before), or deleted it already
     except Exception as e:  # the rest of the cleanup must still run; the leftover is told
         import sys
         sys.stderr.write(f"sampan: warning: {runtime.name} could not delete container {rec.id[:12]}: {e}\n")
-    explain.explain("removed", f"{runtime.name} runtime state and cgroup of {rec.id[:12]} (any process left killed)")
     if hasattr(runtime, "discard_cgroup"):  # made ahead by a start that failed before create()
         from sampan.engine.create import cgroups_path
         try:
@@ -158,7 +162,6 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_co
         except Exception:
             pass
     rootfs.unmount(files["rootfs"])
-    explain.explain("removed", f"overlay unmounted from {files['rootfs']}")
     try:
         from sampan.engine import networking
         networking.disconnect(ctx, rec)
@@ -173,13 +176,23 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_co
         os.unlink(ctx.attach_socket(rec.id))
     except FileNotFoundError:
         pass
-    if explain.on():
+    if held is not None:
         from sampan.engine import explain_steps
-        explain_steps.released(rec, bool(rec.config.get("auto_remove")))
+        explain_steps.released(rec, held, files, bool(rec.config.get("auto_remove")))
     if rec.config.get("auto_remove"):
         remove_files(ctx, rec)
         ctx.containers.delete(rec.id, exit_code=exit_code)
         remove_anonymous_volumes(ctx, rec)
+
+
+@explain.safe
+def held_by(ctx: Context, rec: ContainerRecord) -> tuple[bool, bool]:
+    """--explain: (root mounted, network attached) before a cleanup, to say what it removed."""
+    from sampan.engine import networking
+    files = ctx.container_files(rec.id)
+    attached = networking.mode_of(rec.config.get("network", "none")) == "bridge" and bool(
+        networking.nm(ctx).attachments(rec.id))
+    return rootfs.is_mounted(files["rootfs"]), attached
 
 
 def remove_files(ctx: Context, rec: ContainerRecord) -> None:

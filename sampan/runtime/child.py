@@ -69,8 +69,9 @@ def _finish(sys, ctx: ChildContext, proc: dict, step: Step, wait_fifo: int | Non
     path, argv, env = apply_process(sys, proc, step, mkdir_cwd=mkdir_cwd, seccomp=ctx.seccomp,
                                     after_setuid=rearm)
     check_cwd_inside_root()
-    explain.explain("exec", f"PID 1 will exec {path} {' '.join(argv[1:])} as soon as it is started "
-                    f"(user {os.getuid()}:{os.getgid()}, cwd {os.getcwd()})")
+    if explain.on():
+        explain.explain("exec", f"PID 1 will exec {path} {' '.join(argv[1:])} as soon as it is started "
+                        f"(user {os.getuid()}:{os.getgid()}, cwd {os.getcwd()})")
     step.name = "report ready"
     channel.send(ctx.sock, {"type": "ready"})
     if wait_fifo is not None:
@@ -114,7 +115,8 @@ def container_init(sys, ctx: ChildContext) -> None:
                 flags |= NS_FLAGS[t]
         step.name = "create namespaces"
         sys.unshare(flags)
-        explain.explain("namespaces", _made(linux, cgroupns))
+        if explain.on():
+            explain.explain("namespaces", _made(linux, cgroupns))
         step.name = "open the exec fifo"
         fifo = os.open(ctx.fifo, os.O_RDWR | os.O_CLOEXEC)  # RDWR: never blocks, never sees EOF
         if spec.get("hostname"):
@@ -132,9 +134,8 @@ def container_init(sys, ctx: ChildContext) -> None:
         builder.prepare(step, defer_cgroup=defer)
         step.name = "pivot_root"
         builder.pivot()
-        explain.explain("pivot_root", f"{ctx.rootfs} is now / for the container; the host's root is "
-                        f"unmounted from its view, after {len(spec.get('mounts') or [])} mounts inside "
-                        f"({', '.join(m.get('destination', '?') for m in (spec.get('mounts') or [])[:6])}, ...)")
+        if explain.on():
+            explain.explain("pivot_root", _pivoted(ctx.rootfs, spec.get("mounts") or []))
         if defer:
             wait_joined(ctx, step)
             _enter_cgroupns(sys, cgroupns, step)
@@ -155,6 +156,14 @@ def container_init(sys, ctx: ChildContext) -> None:
         report_and_exit(ctx, e, step)
 
 
+@explain.safe
+def _pivoted(rootfs: str, mounts: list) -> str:
+    shown = ", ".join(m.get("destination", "?") for m in mounts[:6])
+    return (f"{rootfs} is now / for the container; the host's root is unmounted from its view, "
+            f"after {len(mounts)} mounts inside ({shown}{', ...' if len(mounts) > 6 else ''})")
+
+
+@explain.safe
 def _made(linux: dict, cgroupns: bool) -> str:
     made, joined = ["pid (this process is its PID 1)"], []
     for ns in linux.get("namespaces") or []:

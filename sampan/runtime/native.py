@@ -101,8 +101,9 @@ class NativeRuntime:
             child_sock.close()
             child_sock = None
             join_cgroup(cgroup, pid, sock, make=lambda: _make_cgroup(cgroup, resources))
-            explain.explain("cgroup", f"the init, host pid {pid}, moved into {cgroup_path}: its limits and "
-                            f"accounting cover every process it starts")
+            if explain.on():
+                explain.explain("cgroup", f"the init, host pid {pid}, moved into {cgroup_path}: its limits and "
+                                f"accounting cover every process it starts")
             if meanwhile is not None:
                 meanwhile()  # the child is mounting its filesystems: wait_ready() would idle
             master, _ = wait_ready(sock, pid)

@@ -68,7 +68,8 @@ class Step:
 def _load_seccomp(sys, bpf: bytes, step: Step) -> None:
     step.name = "load the seccomp filter"
     sys.seccomp_filter(bpf)
-    explain.explain("seccomp", f"filter loaded: {len(bpf) // 8} BPF instructions check every system call from now on")
+    if explain.on():
+        explain.explain("seccomp", f"filter loaded: {len(bpf) // 8} BPF instructions check every system call from now on")
 
 
 def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True,
@@ -127,9 +128,10 @@ def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True,
     return path, list(args), env
 
 
+@explain.safe
 def _caps_text(caps: dict) -> str:
     kept = [c.removeprefix("CAP_") for c in caps.get("bounding") or []]
-    have = [c.removeprefix("CAP_") for c in capmod.bounding_set()]
+    have = [c.removeprefix("CAP_") for c in capmod.CAP_NAMES]  # no /proc read: it may be the container's
     dropped = [c for c in have if c not in kept]
     return (f"keeps {len(kept)} ({', '.join(sorted(kept))}); drops {len(dropped)} "
             f"({', '.join(sorted(dropped)[:8])}{', ...' if len(dropped) > 8 else ''})")

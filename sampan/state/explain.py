@@ -60,6 +60,16 @@ def hold() -> int | None:
     return _fd
 
 
+def safe(describe):
+    """For a function that composes a line: explaining must never fail the command."""
+    def guarded(*args, **kw):
+        try:
+            return describe(*args, **kw)
+        except Exception as e:  # noqa: BLE001
+            return f"(cannot describe: {type(e).__name__})"
+    return guarded
+
+
 def stop() -> None:
     """This process explains no more (a monitor left running after its CLI is gone)."""
     os.environ.pop(ENV, None)

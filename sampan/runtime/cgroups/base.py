@@ -34,7 +34,7 @@ def write(path: Path, value: str) -> None:
         raise KernelFeatureMissing(f"cgroup file {path} is missing: is that controller enabled?") from None
     except OSError as e:
         raise RuntimeFailure(f"cannot write {value!r} to {path}: {e.strerror}") from None
-    if path.name != "cgroup.procs":  # a join is explained once, by the runtime
+    if path.name != "cgroup.procs" and explain.on():  # a join is explained once, by the runtime
         explain.explain("cgroup limit", f"{path} = {value}")
 
 
@@ -56,7 +56,8 @@ def write_each(path: Path, values: list[str]) -> None:
                 raise RuntimeFailure(f"cannot write {value!r} to {path}: {e.strerror}") from None
     finally:
         os.close(fd)
-    explain.explain("cgroup devices", f"{path}: {len(values)} rule(s)")
+    if explain.on():
+        explain.explain("cgroup devices", f"{path}: {len(values)} rule(s)")
 
 
 def mkdir(path: Path) -> None:
