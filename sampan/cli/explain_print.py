@@ -79,6 +79,7 @@ def _follow(path: str, done_r: int, t0: float) -> None:
     os.dup2(null, 0)
     os.dup2(null, 1)  # a reader of the command's stdout must not wait for us
     os.close(null)
+    eol = "\r\n" if os.isatty(2) else "\n"  # a `run -t` holds the terminal raw meanwhile
     waiting: set[int] = set()
     pending = b""
     deadline = None
@@ -88,7 +89,7 @@ def _follow(path: str, done_r: int, t0: float) -> None:
             if data:
                 *lines, pending = (pending + data).split(b"\n")
                 for line in lines:
-                    _show(line, t0, waiting)
+                    _show(line, t0, waiting, eol)
                 continue
             if deadline is None:
                 if select.select([done_r], [], [], _POLL)[0]:
@@ -100,7 +101,7 @@ def _follow(path: str, done_r: int, t0: float) -> None:
             time.sleep(_POLL)
 
 
-def _show(line: bytes, t0: float, waiting: set[int]) -> None:
+def _show(line: bytes, t0: float, waiting: set[int], eol: str) -> None:
     try:
         head, _, text = line.decode("utf-8", "backslashreplace").partition("\t")
         ms, pid, step = head.split(" ", 2)
@@ -112,7 +113,7 @@ def _show(line: bytes, t0: float, waiting: set[int]) -> None:
     elif step == DONE:
         waiting.discard(who)
     else:
-        os.write(2, f"{at - t0:8.1f} ms  {step}: {text}\n".encode())
+        os.write(2, f"{at - t0:8.1f} ms  {step}: {text}{eol}".encode())
 
 
 def _alive(pid: int) -> bool:

@@ -150,6 +150,9 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     wake_r = wakeup_pipe()
 
     runtime = ctx.runtime_for(rec)
+    if runtime.name != "native":
+        explain.explain("runtime", f"{runtime.name} makes the namespaces, the cgroup and the root and execs PID 1 "
+                        f"itself: those steps are not shown (the native runtime shows them)")
     fds_for_child: list[int] = []
     stdin_w = out_r = err_r = master = None
     try:

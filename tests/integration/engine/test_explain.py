@@ -185,3 +185,40 @@ def test_explain_through_the_zygote(zsampan):
     assert r.rc == 0 and r.out == "hi\n"
     names = [s for s, _ in steps(r.err)]
     assert {"image", "overlay", "cgroup", "namespaces", "pivot_root", "exec", "exit", "removed"} <= set(names)
+
+
+def test_pull_says_which_layers_it_downloaded_and_which_it_had(sampan, tmp_path):
+    from tests.unit.registry.registry_server import RegistryServer
+
+    srv = RegistryServer(tmp_path / "registry").start()
+    try:
+        sampan.ok("push", "busybox", f"{srv.host}/bb:1")
+        sampan.ok("push", "busybox", f"{srv.host}/bb:2")
+        fresh = Sampan(tmp_path / "root", tmp_path / "run")  # no mounts or networks: tmp_path will do
+        first = fresh("--explain", "pull", f"{srv.host}/bb:1")
+        assert first.rc == 0, first.err
+        assert texts(first.err, "pull")[0].startswith(f"{srv.host}/bb:1 is manifest sha256:")
+        (layer,) = texts(first.err, "layer")
+        digest = re.match(r"(sha256:[0-9a-f]{64}) ", layer).group(1)
+        assert "not in the store: downloaded" in layer
+        assert (tmp_path / "root" / "blobs" / "sha256" / digest.split(":")[1]).is_file()
+        again = fresh("--explain", "pull", f"{srv.host}/bb:2")
+        assert again.rc == 0, again.err
+        assert texts(again.err, "layer") == [texts(again.err, "layer")[0]]
+        assert texts(again.err, "layer")[0].startswith(f"{digest} ") and "already in the store" in texts(again.err, "layer")[0]
+    finally:
+        srv.stop()
+        srv.wipe()
+
+
+def test_create_and_start_each_explain_their_part(sampan):
+    made = sampan("--explain", "create", "--name", "later", "--network", "none", "busybox", "sleep", "60")
+    assert made.rc == 0, made.err
+    names = {s for s, _ in steps(made.err)}
+    assert {"image", "layer"} <= names and not names & {"overlay", "namespaces", "exec"}
+    started = sampan("--explain", "start", "later")
+    assert started.rc == 0, started.err
+    names = [s for s, _ in steps(started.err)]
+    assert {"overlay", "cgroup", "namespaces", "pivot_root", "exec"} <= set(names) and "network" not in names
+    pid = json.loads(sampan.ok("inspect", "later"))[0]["State"]["Pid"]
+    assert any(f"host pid {pid}," in t for t in texts(started.err, "cgroup"))
