@@ -15,7 +15,7 @@ import select
 import signal
 import time
 
-from sampan.state.explain import DONE, ENV, WAIT
+from sampan.state.explain import DONE, ENV, WAIT, clean
 
 _CLEANUP_WAIT = 15.0  # seconds a monitor's cleanup may take before the printer gives up
 _POLL = 0.01
@@ -113,7 +113,8 @@ def _show(line: bytes, t0: float, waiting: set[int], eol: str) -> None:
     elif step == DONE:
         waiting.discard(who)
     else:
-        os.write(2, f"{at - t0:8.1f} ms  {step}: {text}{eol}".encode())
+        # writers escape already; again here, so no byte in the file reaches the terminal raw
+        os.write(2, f"{at - t0:8.1f} ms  {clean(step)}: {clean(text)}{eol}".encode())
 
 
 def _alive(pid: int) -> bool:

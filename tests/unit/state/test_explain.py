@@ -76,3 +76,18 @@ print(os.environ.get(explain.ENV), os.path.exists(p.directory))
     lines = r.stderr.splitlines()
     assert [line.split("ms  ", 1)[1] for line in lines] == ["first: one", "late: cleanup"]
     assert all(float(line.split()[0]) >= 0 for line in lines)
+
+
+def test_the_printer_escapes_raw_bytes_that_reach_the_file(tmp_path):
+    code = f"""
+import os, sys, time
+sys.path.insert(0, {os.getcwd()!r})
+from sampan.cli.explain_print import start
+from sampan.state import explain
+p = start()
+with open(os.environ[explain.ENV], "ab") as f:
+    f.write(b"%.1f 1 st\\x1bep\\tte\\x07xt\\r\\xff\\n" % (time.time() * 1000))
+p.finish()
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
+    assert r.stderr.split(b"ms  ", 1)[1] == b"st\\x1bep: te\\x07xt\\x0d\\xff\n"
