@@ -70,14 +70,15 @@ def _nat_rules(ip: str) -> list[str]:
 
 
 @safe
-def released(rec, held: tuple[bool, bool], files, removed_files: bool) -> None:
+def released(rec, held: tuple[bool, bool], files, removed_files: bool, network: bool = False) -> None:
+    """network: also say the sandbox went (`rm -f`: its monitor may have released it)."""
     mounted, attached = held
     if mounted:
         explain("removed", f"overlay unmounted from {files['rootfs']}")
     net = rec.config.get("net") or {}
-    if attached:
-        explain("removed", f"network: {net.get('ip', '?')} returned to the pool, the veth pair and the "
-                f"container's NAT rules deleted, namespace {net.get('netns', '?')} released")
+    if network and attached:
+        explain("removed", f"network: {net.get('ip', '?')} released: its veth pair, NAT rules and namespace "
+                f"are deleted by a background CNI DEL, or kept as a spare sandbox")
     if removed_files:
         removed(rec, files)
 

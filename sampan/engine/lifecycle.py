@@ -263,7 +263,7 @@ def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: boo
         runstate.remove_files(ctx, rec)
         if held is not None:
             from sampan.engine.explain_steps import released
-            released(rec, held, ctx.container_files(rec.id), True)
+            released(rec, held, ctx.container_files(rec.id), True, network=True)
         from sampan.engine import networking
         networking.forget(ctx, rec)  # records a full disk kept, now that its files are gone
         ctx.containers.delete(rec.id)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.engine.conftest import settle
 from tests.support.cli import Sampan
 from tests.support.net import free_port
 
@@ -76,6 +77,7 @@ def test_run_lines_match_the_cgroup_address_nat_rule_and_layers(sampan):
     assert any(t.startswith("overlay unmounted") for t in removed)
     assert any(ip in t for t in removed), r.err
     assert not (sampan.root / "containers" / cid).exists()
+    settle(sampan)  # the CNI DEL runs in the background, as the line says
     table = subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True).stdout.splitlines()
     assert not any(rule in table for rule in rules if f"{ip}:80" in rule)
 
