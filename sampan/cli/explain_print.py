@@ -42,11 +42,15 @@ class Printer:
         except ChildProcessError:
             pass
         os.environ.pop(ENV, None)
-        try:
-            os.unlink(os.path.join(self.directory, "lines"))
-            os.rmdir(self.directory)
-        except OSError:
-            pass
+        _remove(self.directory)
+
+
+def _remove(directory: str) -> None:
+    try:
+        os.unlink(os.path.join(directory, "lines"))
+        os.rmdir(directory)
+    except OSError:
+        pass
 
 
 def start() -> Printer | None:
@@ -66,6 +70,7 @@ def start() -> Printer | None:
         except BaseException:
             code = 1
         finally:
+            _remove(directory)  # also when the CLI was killed: done_r then reads end of file
             os._exit(code)
     os.close(done_r)
     os.environ[ENV] = path

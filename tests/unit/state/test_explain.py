@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 from sampan.state import explain
 
@@ -91,3 +92,20 @@ p.finish()
 """
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
     assert r.stderr.split(b"ms  ", 1)[1] == b"st\\x1bep: te\\x07xt\\x0d\\xff\n"
+
+
+def test_a_killed_cli_leaves_no_file_behind(tmp_path):
+    code = f"""
+import os, sys
+sys.path.insert(0, {os.getcwd()!r})
+from sampan.cli.explain_print import start
+p = start()
+print(p.directory, p.pid, flush=True)
+os.kill(os.getpid(), 9)
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    directory, pid = r.stdout.split()
+    deadline = time.monotonic() + 20
+    while os.path.exists(directory) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(directory)
