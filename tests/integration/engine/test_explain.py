@@ -82,6 +82,21 @@ def test_run_lines_match_the_cgroup_address_nat_rule_and_layers(sampan):
     assert not any(rule in table for rule in rules if f"{ip}:80" in rule)
 
 
+def test_the_limit_shown_is_in_the_cgroup_the_container_has(sampan):
+    """One command (the cgroup v2 guest's test): the memory limit line names a file of this
+    container's cgroup, and the container reads the same value from its own cgroup root."""
+    r = sampan("--explain", "run", "--rm", "-m", "64m", "--network", "none", "busybox", "sh", "-c",
+               "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null; true",
+               timeout=300)  # the guest emulates its CPU
+    assert r.rc == 0, r.err
+    (created,) = [t for t in texts(r.err, "cgroup") if t.startswith("/sampan/")]
+    cgroup = created.split()[0]
+    limits = [t.split(" = ") for t in texts(r.err, "cgroup limit")]
+    memory = [(path, value) for path, value in limits if path.endswith(("/memory.max", "/memory.limit_in_bytes"))]
+    assert memory and all(path.endswith(cgroup + "/" + path.rsplit("/", 1)[1]) for path, _ in memory)
+    assert memory[0][1] == str(64 * 1024 * 1024) == r.out.strip()
+
+
 def test_a_foreground_run_explains_its_exit_and_cleanup(sampan):
     r = sampan("--explain", "run", "--rm", "busybox", "sh", "-c", "echo out; exit 3")
     assert r.rc == 3 and r.out == "out\n"
