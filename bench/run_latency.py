@@ -33,6 +33,9 @@ def main() -> None:
                              ("sampan native, bridge + -p", ["-p", "80"])):
             t = timed(b.argv("run", "--rm", *extra, "busybox", "true"), ns.n, warmup=3)
             rows.append((label, median_ms(t), min(t) * 1000))
+        # what asking for the steps costs (printer process, lines from every process)
+        t = timed(b.argv("--explain", "run", "--rm", "--network", "none", "busybox", "true"), ns.n, warmup=3)
+        rows.append(("sampan native, --network none, --explain", median_ms(t), min(t) * 1000))
         if docker_available():
             docker_import_busybox(tar)
             for label, extra in (("docker, --network none", ["--network", "none"]),

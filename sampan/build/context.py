@@ -237,17 +237,22 @@ def walk(fs: SourceFS, rel: str) -> Iterator[tuple[str, os.stat_result]]:
                 stack.append(child_rel)
 
 
-def hash_sources(fs: SourceFS, paths: list[str], known: "DigestMemo | None" = None) -> str:
+def hash_sources(fs: SourceFS, paths: list[str], known: "DigestMemo | None" = None,
+                 per_file: dict[str, str] | None = None) -> str:
     """Digest of what COPY would take from `paths`: names, types, modes, owners, contents.
 
     `known` remembers file content digests by (inode, size, mtime, ctime) so an
-    unchanged context is not read again; any change to a file changes its ctime."""
+    unchanged context is not read again; any change to a file changes its ctime.
+    per_file, when given, gets a short digest of each entry (cache_reasons.py names the
+    files that changed since the last build)."""
     h = hashlib.sha256()
     for top in paths:
         h.update(b"\0top\0" + top.encode())
         for sub, st in sorted(walk(fs, top)):
-            h.update(f"\0{sub}\0{st.st_mode:o}\0{st.st_uid}\0{st.st_gid}\0".encode())
+            meta = f"\0{sub}\0{st.st_mode:o}\0{st.st_uid}\0{st.st_gid}\0".encode()
+            h.update(meta)
             full = f"{top}/{sub}".strip("/") if sub else top
+            content = b""
             if stat.S_ISREG(st.st_mode):
                 host = fs.host(full) if known is not None else None
                 digest = known.get(host, st) if host is not None and known is not None else None
@@ -256,8 +261,12 @@ def hash_sources(fs: SourceFS, paths: list[str], known: "DigestMemo | None" = No
                     if host is not None and known is not None:
                         known.put(host, st, digest)
                 h.update(digest)
+                content = digest
             elif stat.S_ISLNK(st.st_mode):
-                h.update(fs.readlink(full).encode())
+                content = fs.readlink(full).encode()
+                h.update(content)
+            if per_file is not None:
+                per_file[full] = hashlib.sha256(meta + content).hexdigest()[:16]
     return "sha256:" + h.hexdigest()
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from sampan.build.backend import BuildBackend
+from sampan.build import cache_reasons
 from sampan.build.cache import BuildCache, step_key
 from sampan.build.context import ContextFS, DigestMemo, SourceError, StageFS, hash_sources
 from sampan.build.expand import ExpandError
@@ -34,6 +35,7 @@ from sampan.store.merged_view import MergedView
 from sampan.build.stage_state import StageState
 from sampan.errors import ImageNotFound, SampanError
 from sampan.oci.times import now_rfc3339
+from sampan.state import explain
 from sampan.state.nospace import no_space
 
 _TAIL_LINES = 10
@@ -60,6 +62,7 @@ class StepContext:
     cached_steps: int = 0
     total_steps: int = 0
     temp_dirs: list[Path] = field(default_factory=list)
+    note: tuple | None = None  # (parent key, title, files) of the step running: cache_reasons.remember
 
 
 # A cache entry holds what its step added (a history entry, maybe a layer), not the whole
@@ -151,6 +154,9 @@ def _record(ctx: StepContext, st: StageState, key: str, layer=None) -> None:
     st.cache_key = key
     ctx.cache.put(key, {"v": CACHE_FORMAT, "history": st.history[-1],
                         "layer": ctx.backend.layer_to_json(layer) if layer is not None else None})
+    if ctx.note is not None:  # so a later build can say which input changed (--explain)
+        cache_reasons.remember(ctx.cache, *ctx.note)
+        ctx.note = None
 
 
 def _user_error(ctx: StepContext, instr: Instruction, err: Exception,
@@ -233,11 +239,13 @@ def _commit_layer(ctx: StepContext, st: StageState, upper: Path, text: str):
 
 
 def _start_step(ctx: StepContext, st: StageState, key: str, title: str,
-                created_by: str | None = None) -> int | None:
+                created_by: str | None = None, files: dict[str, str] | None = None) -> int | None:
     """Announce a step; None when its result came from the cache (and was applied), or
-    from a --cache-from image (when `created_by` says all the step depends on)."""
+    from a --cache-from image (when `created_by` says all the step depends on).
+    files: a short digest per source file (COPY/ADD), to tell later which one changed."""
     n = ctx.progress.start(title)
     ctx.total_steps += 1
+    parent = st.cache_key
     hit = _lookup(ctx, st, key)
     if not hit and created_by is not None and ctx.cache_from and not ctx.no_cache:
         hit = _from_candidates(ctx, st, created_by)
@@ -246,7 +254,13 @@ def _start_step(ctx: StepContext, st: StageState, key: str, title: str,
     if hit:
         ctx.cached_steps += 1
         ctx.progress.cached(n)
+        if explain.on():
+            explain.explain("build cache", cache_reasons.hit(title, files))
         return None
+    if explain.on():
+        explain.explain("build cache", cache_reasons.miss(ctx.cache, parent, title, files, ctx.no_cache,
+                                                          ctx.total_steps > ctx.cached_steps + 1))
+    ctx.note = (parent, title, files)
     return n
 
 
@@ -429,7 +443,9 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
         named = [pair for group in matches for pair in group]
         # the names matter too: `COPY link /d/` creates /d/link
         memo = ctx.digests if fs is ctx.context else None
-        digest = hash_sources(fs, [r for _, r in named], memo) + repr([n for n, _ in named]) if local else ""
+        per_file: dict[str, str] = {}
+        digest = (hash_sources(fs, [r for _, r in named], memo, per_file) + repr([n for n, _ in named])
+                  if local else "")
         if memo is not None:
             memo.flush()
     except _FILE_ERRORS as err:
@@ -437,7 +453,7 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
     inline = [(n, hashlib.sha256(d).hexdigest(), m, t) for n, d, m, t in files]
     key = step_key(st.cache_key, instr.cmd, srcs, dest, workdir, chown_text, chmod,
                    instr.flags.get("from"), digest, inline)
-    n = _start_step(ctx, st, key, title)
+    n = _start_step(ctx, st, key, title, files=per_file)
     if n is None:
         return
     lowers = ctx.backend.layer_dirs(st.layers)  # only now: a cache hit needs no unpacked layers

@@ -69,6 +69,8 @@ Options:
       --runroot DIR    Run state (default /run/sampan, or $SAMPAN_RUNROOT)
       --runtime NAME   OCI runtime: native (default), runc or crun ($SAMPAN_RUNTIME)
       --debug          Show tracebacks for internal errors
+      --explain        Show on stderr each step the engine takes (layers, mounts, namespaces,
+                       cgroup, network, build cache), with real values and times
   -v, --version        Print version information and quit
 
 Commands:
@@ -81,6 +83,7 @@ class Globals:
         self.runroot: str | None = None
         self.runtime: str | None = None
         self.debug = bool(os.environ.get("SAMPAN_DEBUG"))
+        self.explain = False
 
     def engine(self, need_root: bool = True):
         """Every command that touches state comes here (help and version never do)."""
@@ -115,6 +118,9 @@ def _parse_globals(argv: list[str], g: Globals) -> list[str]:
         elif a == "--debug":
             g.debug = True
             i += 1
+        elif a == "--explain":
+            g.explain = True
+            i += 1
         else:
             break
     return argv[i:]
@@ -128,6 +134,27 @@ def main(argv: list[str] | None = None) -> int:
     mark("cli start")
     g = Globals()
     rest = _parse_globals(argv, g)
+    printer = _explain_printer(g, rest)
+    try:
+        return _main(argv, g, rest, printer)
+    finally:
+        if printer is not None:
+            printer.finish()
+
+
+def _explain_printer(g: Globals, rest: list[str]):
+    """--explain: a printer that follows the engine's steps (cli/explain_print.py)."""
+    if not g.explain:
+        os.environ.pop("SAMPAN_EXPLAIN", None)  # only --explain turns explaining on
+        return None
+    if not rest or rest[0] not in COMMANDS:
+        return None
+    from sampan.cli.explain_print import start
+    return start()
+
+
+def _main(argv: list[str], g: Globals, rest: list[str], printer) -> int:
+    from sampan.state.trace import mark
     if (not rest or rest[0] not in COMMANDS or os.environ.get("SAMPAN_NO_ZYGOTE")
             or os.geteuid() != 0):
         return run_command(argv)
@@ -139,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         # This process only relayed: skip the interpreter's teardown (~2 ms).
         sys.stdout.flush()
         sys.stderr.flush()
+        if printer is not None:
+            printer.finish()
         os._exit(code & 0xFF)
     code = run_command(argv)
     try:

@@ -21,6 +21,7 @@ from sampan.errors import Conflict, InvalidArgument
 from sampan.specgen import units
 from sampan.specgen.command import merge_command, merge_env
 from sampan.specgen.users import resolve_user
+from sampan.state import explain
 from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 from sampan.store.merged_view import MergedView
 
@@ -208,6 +209,9 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
     from sampan.state.trace import mark
     mark("create begin")
     config, image = build_config(ctx, opts)
+    if explain.on():
+        from sampan.engine.explain_steps import image_layers
+        image_layers(ctx, image, opts.image)
     for m in config["mounts"]:
         # As Docker, a missing bind source is created - only once every option checked out.
         if m["kind"] == "bind" and not os.path.exists(m["source"]):

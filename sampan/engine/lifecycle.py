@@ -14,6 +14,7 @@ from sampan.engine.create import parse_signal
 from sampan.engine.monitor import MonitorJob, spawn
 from sampan.engine.records import ContainerRecord
 from sampan.engine.status import CREATED, RESTARTING, RUNNING, status_of
+from sampan.state import explain
 from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState, NoSpace,
                            RuntimeFailure, SampanError)
 
@@ -300,6 +301,7 @@ def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: boo
             raise ContainerNotFound(f"no such container: {rec.name} (it was just removed)")
         rec = current
         st = status_of(rec)
+        held = runstate.held_by(ctx, rec) if explain.on() else None  # before a monitor releases it
         if st.state == RESTARTING:
             if not force:
                 raise InvalidState(f"container {rec.name} is restarting: stop it first, or use `rm -f`")
@@ -313,8 +315,11 @@ def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: boo
             raise InvalidState(f"container {rec.name} is starting: try again, or use `rm -f`")
         if st.monitor_alive:
             _kill_monitor(rec)
-        runstate.cleanup_after_exit(ctx, rec)
+        runstate.cleanup_after_exit(ctx, rec, explained=False)
         runstate.remove_files(ctx, rec)
+        if held is not None:
+            from sampan.engine.explain_steps import released
+            released(rec, held, ctx.container_files(rec.id), True, network=True)
         from sampan.engine import networking
         networking.forget(ctx, rec)  # records a full disk kept, now that its files are gone
         ctx.containers.delete(rec.id)
@@ -335,6 +340,7 @@ def _force_kill(ctx: Context, rec: ContainerRecord) -> None:
     except ProcessLookupError:
         return
     events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))
+    explain.explain("kill", f"SIGKILL to PID 1 (host pid {rec.pid}): the kernel ends every process of its pid namespace")
     _thaw_if_paused(ctx, rec)
     if procs.alive(rec.monitor_pid, rec.monitor_start):
         try:

@@ -30,6 +30,7 @@ from sampan.engine.monitor_loop import PumpLoop, exit_code, wakeup_pipe
 from sampan.engine.records import now_rfc3339
 from sampan.errors import SampanError
 from sampan.state.db import close_all
+from sampan.state import explain
 from sampan.state.trace import mark
 
 
@@ -150,10 +151,15 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     become_subreaper()
+    explain.explain(explain.WAIT)  # the CLI's printer waits for its lines (cleanup too, in the foreground)
+    explain.explain("monitor", f"pid {os.getpid()} will own the container's stdio, logs and exit code")
     rec, sandbox = job.rec, job.sandbox
     wake_r = wakeup_pipe()
 
     runtime = ctx.runtime_for(rec)
+    if runtime.name != "native":
+        explain.explain("runtime", f"{runtime.name} makes the namespaces, the cgroup and the root and execs PID 1 "
+                        f"itself: those steps are not shown (the native runtime shows them)")
     fds_for_child: list[int] = []
     stdin_w = out_r = err_r = master = None
     try:
@@ -194,6 +200,7 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
         mark("monitor: started")
     except BaseException as e:
         _fail_start(ctx, rec, runtime, e, status_fd)
+        explain.explain(explain.DONE)
         os._exit(0)
 
     pid = created.pid
@@ -204,6 +211,9 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
                           finished_at="")
     _say(status_fd, {"ok": True, "pid": pid})
     os.close(status_fd)
+    if not job.attach_wait:  # the CLI returns now: its printer waits no more for this one
+        explain.explain(explain.DONE)
+        explain.stop()
     from sampan.engine.events import container_event  # here, so it precedes this monitor's die
     container_event(ctx, rec, "start")
 
@@ -228,7 +238,9 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     mark("monitor: exited")
     logw.close()
     from sampan.engine.finish import finish
+    explain.explain("exit", f"PID 1 (host pid {pid}) ended: exit code {exit_code(status)}")
     finish(ctx, job.cid, exit_code(status), runtime, notify=loop.send_exit, restart_delay=job.restart_delay)
+    explain.explain(explain.DONE)
     mark("monitor: finished")
     os._exit(0)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord
 from sampan.errors import InvalidArgument, InvalidState
+from sampan.state import explain
 
 BRIDGE = "bridge"
 
@@ -111,6 +112,9 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
         if not c.get("dns"):
             # Bind-mounted file: rewrite it in place, not by rename.
             files["resolv"].write_bytes(manager.resolv_conf(c["network"]))
+        if explain.on():
+            from sampan.engine import explain_steps
+            explain_steps.network(netns, att, maps, manager.inspect(att.network).bridge)
         config = {**c, "net": {
             "ip": att.ip, "prefix": att.prefix, "gateway": att.gateway, "mac": att.mac,
             "ports": [list(p) for p in att.ports] or [list(p) for p in maps], "netns": str(netns)}}
@@ -150,11 +154,15 @@ def disconnect(ctx: Context, rec: ContainerRecord) -> None:
         return
     try:
         if not _may_have_changed_its_network(rec.config) and manager.recycle(rec.id):
+            explain.explain("removed", "network: the sandbox (namespace, veth pair, address) is kept as a spare "
+                            "for the next container: nothing in it could have changed")
             return  # its sandbox, untouched (no NET_ADMIN), now waits for the next container
     except Exception:
         pass  # the database cannot record it as a spare (a full disk): release it instead
     netns = manager.netns_of(rec.id)
     manager.release(rec.id, netns or manager.netns_path(rec.id), background=True, replenish=True)
+    explain.explain("removed", f"network: its veth pair, address, NAT rules and namespace {netns} are "
+                    f"deleted by a background CNI DEL (its host ports stay claimed until then)")
 
 
 def _may_have_changed_its_network(config: dict) -> bool:

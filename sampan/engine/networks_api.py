@@ -11,6 +11,7 @@ from sampan.engine.options import ListOptions, NetworkCreateOptions, PruneOption
 from sampan.engine.reports import NetworkEndpoint, NetworkReport, PruneReport, RemoveReport
 from sampan.engine.status import RUNNING, status_of
 from sampan.errors import Conflict, InvalidArgument, InvalidState, SampanError
+from sampan.state import explain
 
 NETWORK_FILTERS = ("name", "id", "label", "driver", "dangling", "type", "scope")
 
@@ -141,6 +142,9 @@ class NetworksAPI:
             att = manager.attach(rec.id, netns, network, (), names, rec.config["hostname"],
                                  hosts_path=files["hosts"])
             self._remember(rec.id, att.network, aliases or [])  # a restart joins it again
+        if explain.on():
+            from sampan.engine import explain_steps
+            explain_steps.network(netns, att, (), manager.inspect(att.network).bridge)
         self._connection_event("connect", network, rec.id)
 
     def _connection_event(self, action: str, network: str, cid: str) -> None:

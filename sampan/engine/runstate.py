@@ -12,6 +12,7 @@ from sampan.engine import rootfs
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord, now_rfc3339
 from sampan.errors import ContainerNotFound
+from sampan.state import explain
 
 
 def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
@@ -45,6 +46,9 @@ def mount_rootfs(ctx: Context, rec: ContainerRecord) -> None:
             import shutil  # lazily: shutil pulls in bz2 and lzma
             shutil.rmtree(files["work"], ignore_errors=True)
         rootfs.mount_overlay(lowers, files["upper"], files["work"], files["rootfs"])
+        if explain.on():
+            from sampan.engine import explain_steps
+            explain_steps.overlay(lowers, files["upper"], files["rootfs"])
         _copy_up_new_volumes(ctx, rec, files["rootfs"])
 
 
@@ -134,13 +138,18 @@ def record_failed_start(ctx: Context, rec: ContainerRecord, exc: BaseException, 
         cleanup_after_exit(ctx, rec, runtime, exit_code)
 
 
-def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_code: int | None = None) -> None:
+def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_code: int | None = None,
+                       explained: bool = True) -> None:
     """Release what a run held. A --rm container goes too, its exit code kept for `wait`
-    when known (a start that failed: 127 for a missing command)."""
+    when known (a start that failed: 127 for a missing command). explained: --explain lines
+    for what it releases (`rm` says that itself)."""
     files = ctx.container_files(rec.id)
     runtime = runtime or ctx.runtime_for(rec)
+    held = held_by(ctx, rec) if explained and explain.on() else None
     try:
         runtime.delete(rec.id, force=True)
+        if explained:
+            explain.explain("removed", f"{runtime.name} runtime state and cgroup of {rec.id[:12]} (any process left killed)")
     except ContainerNotFound:
         pass  # the runtime never created it (a start that failed before), or deleted it already
     except Exception as e:  # the rest of the cleanup must still run; the leftover is told
@@ -167,10 +176,23 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_co
         os.unlink(ctx.attach_socket(rec.id))
     except FileNotFoundError:
         pass
+    if held is not None:
+        from sampan.engine import explain_steps
+        explain_steps.released(rec, held, files, bool(rec.config.get("auto_remove")))
     if rec.config.get("auto_remove"):
         remove_files(ctx, rec)
         ctx.containers.delete(rec.id, exit_code=exit_code)
         remove_anonymous_volumes(ctx, rec)
+
+
+@explain.safe
+def held_by(ctx: Context, rec: ContainerRecord) -> tuple[bool, bool]:
+    """--explain: (root mounted, network attached) before a cleanup, to say what it removed."""
+    from sampan.engine import networking
+    files = ctx.container_files(rec.id)
+    attached = networking.mode_of(rec.config.get("network", "none")) == "bridge" and bool(
+        networking.nm(ctx).attachments(rec.id))
+    return rootfs.is_mounted(files["rootfs"]), attached
 
 
 def remove_files(ctx: Context, rec: ContainerRecord) -> None:

@@ -21,6 +21,7 @@ from sampan.registry.manifests import (Index, Manifest, Platform, parse_manifest
                                        parse_platform, select_platform)
 from sampan.registry.progress import make_progress, short
 from sampan.registry.staging import Staging
+from sampan.state.explain import explain, size
 
 PARALLEL_LAYERS = 3
 
@@ -72,6 +73,8 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
             sink.message(f"{tag_or_digest if not reference.digest else short(reference.digest)}: "
                          f"Pulling from {reference.familiar_name()}")
             raw, manifest, digest = resolve_manifest(client, reference.path, tag_or_digest, want)
+            explain("pull", f"{reference.domain}/{reference.path}:{tag_or_digest} is manifest {digest}: "
+                    f"a config and {len(manifest.layers)} layer(s)")
             config_raw = get_small_blob(client, reference.path, manifest.config, "image config")
             diff_ids, config = diff_ids_of(config_raw, len(manifest.layers), image)
             _check_platform(config, want, platform is not None, image)
@@ -84,7 +87,11 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
                 seen.add(desc.digest)
                 if store.has_blob(desc.digest):
                     sink.end(short(desc.digest), "Already exists")
+                    explain("layer", f"{desc.digest} ({size(desc.size)} compressed): already in the store, "
+                            f"shared with the images that have it: not downloaded")
                     continue
+                explain("layer", f"{desc.digest} ({size(desc.size)} compressed): not in the store: downloaded, "
+                        f"checked against its digest and its diff_id {diff_id}")
                 if desc.urls and desc.media_type.endswith("foreign.diff.tar.gzip"):
                     raise RegistryError(f"{image}: layer {short(desc.digest)} is a foreign "
                                         f"(non-distributable) layer; not supported")

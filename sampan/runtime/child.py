@@ -15,6 +15,7 @@ from sampan.runtime.child_common import (NO_STDIO, ChildContext, check_cwd_insid
                                          report_and_exit, reset_signals, setup_stdio, setup_terminal,
                                          wait_joined)
 from sampan.runtime.confine import confine
+from sampan.state import explain
 from sampan.runtime.forking import forked_via_intermediate
 from sampan.runtime.process import Step, apply_process
 from sampan.runtime.rootfs import RootfsBuilder
@@ -68,6 +69,9 @@ def _finish(sys, ctx: ChildContext, proc: dict, step: Step, wait_fifo: int | Non
     path, argv, env = apply_process(sys, proc, step, mkdir_cwd=mkdir_cwd, seccomp=ctx.seccomp,
                                     after_setuid=rearm)
     check_cwd_inside_root()
+    if explain.on():
+        explain.explain("exec", f"PID 1 will exec {path} {' '.join(argv[1:])} as soon as it is started "
+                        f"(user {os.getuid()}:{os.getgid()}, cwd {os.getcwd()})")
     step.name = "report ready"
     channel.send(ctx.sock, {"type": "ready"})
     if wait_fifo is not None:
@@ -88,7 +92,7 @@ def container_init(sys, ctx: ChildContext) -> None:
         step.name = "set up stdio"
         terminal = ctx.stdio.terminal
         setup_stdio(NO_STDIO if terminal else ctx.stdio, ctx.devnull)  # 0-2 were the caller's
-        confine(sys, [ctx.sock.fileno()])
+        confine(sys, [ctx.sock.fileno(), explain.hold()])  # pivot_root hides the file's path
         step.name = "tie the container to its supervisor"
         die_with_parent(sys, ctx.parent_pid)
         spec, linux = ctx.spec, ctx.spec.get("linux") or {}
@@ -111,6 +115,8 @@ def container_init(sys, ctx: ChildContext) -> None:
                 flags |= NS_FLAGS[t]
         step.name = "create namespaces"
         sys.unshare(flags)
+        if explain.on():
+            explain.explain("namespaces", _made(linux, cgroupns))
         step.name = "open the exec fifo"
         fifo = os.open(ctx.fifo, os.O_RDWR | os.O_CLOEXEC)  # RDWR: never blocks, never sees EOF
         if spec.get("hostname"):
@@ -128,6 +134,8 @@ def container_init(sys, ctx: ChildContext) -> None:
         builder.prepare(step, defer_cgroup=defer)
         step.name = "pivot_root"
         builder.pivot()
+        if explain.on():
+            explain.explain("pivot_root", _pivoted(ctx.rootfs, spec.get("mounts") or []))
         if defer:
             wait_joined(ctx, step)
             _enter_cgroupns(sys, cgroupns, step)
@@ -146,6 +154,27 @@ def container_init(sys, ctx: ChildContext) -> None:
         _finish(sys, ctx, proc, step, fifo, mkdir_cwd=False)
     except BaseException as e:  # noqa: BLE001 - whatever happens, report it and leave
         report_and_exit(ctx, e, step)
+
+
+@explain.safe
+def _pivoted(rootfs: str, mounts: list) -> str:
+    shown = ", ".join(m.get("destination", "?") for m in mounts[:6])
+    return (f"{rootfs} is now / for the container; the host's root is unmounted from its view, "
+            f"after {len(mounts)} mounts inside ({shown}{', ...' if len(mounts) > 6 else ''})")
+
+
+@explain.safe
+def _made(linux: dict, cgroupns: bool) -> str:
+    made, joined = ["pid (this process is its PID 1)"], []
+    for ns in linux.get("namespaces") or []:
+        t = ns.get("type")
+        if t == "pid":
+            continue
+        if ns.get("path"):
+            joined.append(f"{t} {ns['path']}")
+        elif t in NS_FLAGS:
+            made.append(t + (" (once in its cgroup)" if t == "cgroup" and cgroupns else ""))
+    return "made " + ", ".join(made) + ("; joined " + ", ".join(joined) if joined else "")
 
 
 def _enter_cgroupns(sys, wanted: bool, step: Step) -> None:

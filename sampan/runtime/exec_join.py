@@ -29,6 +29,7 @@ from sampan.runtime.child_common import (NO_STDIO, ChildContext, check_cwd_insid
                                          report_and_exit, reset_signals, setup_stdio, setup_terminal,
                                          wait_joined)
 from sampan.runtime.confine import confine
+from sampan.state import explain
 from sampan.runtime.process import Step, apply_process
 from sampan.runtime.syscalls import CLONE_NEWPID
 
@@ -41,7 +42,7 @@ def exec_child(sys, ctx: ChildContext, proc: dict) -> None:
         step.name = "confine the exec'd process"
         # fds 0-2 are the caller's (its terminal, maybe): replaced before anything else
         setup_stdio(NO_STDIO if ctx.stdio.terminal else ctx.stdio, ctx.devnull)
-        confine(sys, [ctx.sock.fileno(), ctx.pid_fd] + [fd for fd, _ in ctx.ns_fds])
+        confine(sys, [ctx.sock.fileno(), ctx.pid_fd, explain.hold()] + [fd for fd, _ in ctx.ns_fds])
         if ctx.seal:
             from sampan.runtime.sealed_exe import reexec
             step.name = "run from a sealed copy of the interpreter"
@@ -68,6 +69,8 @@ def join(sys, ctx: ChildContext, proc: dict, step: Step) -> None:
     check_cwd_inside_root()
     step.name = "start the command"
     pid = _spawn(ctx, path, argv, env)
+    if explain.on():
+        explain.explain("exec", f"{path} {' '.join(argv[1:])} started in the container as host pid {pid}")
     channel.send(ctx.sock, {"type": "ready", "pid": pid})
     os._exit(0)
 

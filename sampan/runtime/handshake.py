@@ -7,6 +7,8 @@ import signal
 
 from sampan.errors import RuntimeFailure
 from sampan.runtime import channel
+from sampan.state import explain
+from sampan.state.explain import safe
 
 
 def ensure_std_fds() -> None:
@@ -90,6 +92,17 @@ def compile_seccomp(linux: dict, cache_dir=None) -> bytes | None:
         return None
     from sampan.runtime.seccomp import compile_cached  # libseccomp only when a profile is given
     try:
-        return compile_cached(profile, cache_dir)
+        bpf = compile_cached(profile, cache_dir)
     except OSError as e:
         raise RuntimeFailure(f"cannot compile the seccomp profile: {e.strerror or e}") from None
+    if explain.on():
+        explain.explain("seccomp", _profile_text(profile))
+    return bpf
+
+
+@safe
+def _profile_text(profile: dict) -> str:
+    allowed = sum(len(r.get("names") or []) for r in profile.get("syscalls") or []
+                  if r.get("action") == "SCMP_ACT_ALLOW")
+    return (f"profile: {allowed} system calls allowed, the rest get {profile.get('defaultAction', '?')} "
+            f"(errno {profile.get('defaultErrnoRet', '-')})")

@@ -23,11 +23,15 @@ from sampan.runtime.statefile import ContainerRecord, StateDir, check_id, is_ali
 from sampan.state.procstat import proc_stat
 from sampan.runtime.syscalls import Syscalls
 from sampan.runtime.validate import validate
+from sampan.state import explain
 
 
 def _make_cgroup(cgroup, resources: dict) -> None:
     """Made once the child is forked: the mkdir may wait for a grace period that a cgroup
     move started (see prime.py), and the child sets itself up meanwhile."""
+    if explain.on():
+        layout = "v2: one directory" if is_v2() else "v1: a directory in each controller's hierarchy"
+        explain.explain("cgroup", f"/{cgroup.rel} ({layout}): limits written next")
     cgroup.create(resources)
     prime()  # keeps the join that follows from waiting a grace period of its own
 
@@ -97,6 +101,9 @@ class NativeRuntime:
             child_sock.close()
             child_sock = None
             join_cgroup(cgroup, pid, sock, make=lambda: _make_cgroup(cgroup, resources))
+            if explain.on():
+                explain.explain("cgroup", f"the init, host pid {pid}, moved into {cgroup_path}: its limits and "
+                                f"accounting cover every process it starts")
             if meanwhile is not None:
                 meanwhile()  # the child is mounting its filesystems: wait_ready() would idle
             master, _ = wait_ready(sock, pid)

@@ -18,6 +18,7 @@ from sampan.runtime.spec import load_spec, with_container_defaults
 from sampan.runtime.statefile import is_alive
 from sampan.runtime.syscalls import CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS
 from sampan.runtime.validate import check_process_object
+from sampan.state import explain
 
 # joined in this order; mnt last because it changes our root
 EXEC_NAMESPACES = [("cgroup", CLONE_NEWCGROUP), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
@@ -45,6 +46,10 @@ def exec_in_container(rt, cid: str, process: dict, stdio: Stdio) -> Created:
             pid_fd = os.open(f"/proc/{rec.pid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         if not is_alive(rec):
             raise InvalidState(f"container {cid} stopped: cannot exec in it")
+        if explain.on():
+            explain.explain("exec", f"joins the namespaces of the container's PID 1 (host pid {rec.pid}): "
+                            f"{', '.join(n for n, f in EXEC_NAMESPACES if any(f == g for _, g in ns_fds))}"
+                            f"{', pid' if pid_fd is not None else ''}; and its cgroup {rec.cgroup_path}")
         spec = load_spec(Path(rec.bundle))
         process = with_container_defaults(process, Path(rec.bundle), spec)
         seccomp = compile_seccomp(spec.get("linux") or {}, rt.seccomp_cache)

@@ -15,6 +15,7 @@ from sampan.errors import CommandNotExecutable, CommandNotFound, RuntimeFailure
 from sampan.runtime import caps as capmod
 from sampan.runtime.rlimits import apply_rlimits
 from sampan.runtime.syscalls import PR_SET_NO_NEW_PRIVS
+from sampan.state import explain
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -67,6 +68,8 @@ class Step:
 def _load_seccomp(sys, bpf: bytes, step: Step) -> None:
     step.name = "load the seccomp filter"
     sys.seccomp_filter(bpf)
+    if explain.on():
+        explain.explain("seccomp", f"filter loaded: {len(bpf) // 8} BPF instructions check every system call from now on")
 
 
 def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True,
@@ -94,6 +97,8 @@ def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True,
     if seccomp and not proc.get("noNewPrivileges"):
         _load_seccomp(sys, seccomp, step)
     if capabilities is not None:
+        if explain.on():
+            explain.explain("capabilities", _caps_text(capabilities))
         step.name = "drop bounding capabilities"
         capmod.drop_bounding(sys, capabilities)
         capmod.keep_caps_across_setuid(sys)
@@ -121,3 +126,12 @@ def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True,
     if seccomp and proc.get("noNewPrivileges"):
         _load_seccomp(sys, seccomp, step)
     return path, list(args), env
+
+
+@explain.safe
+def _caps_text(caps: dict) -> str:
+    kept = [c.removeprefix("CAP_") for c in caps.get("bounding") or []]
+    have = [c.removeprefix("CAP_") for c in capmod.CAP_NAMES]  # no /proc read: it may be the container's
+    dropped = [c for c in have if c not in kept]
+    return (f"keeps {len(kept)} ({', '.join(sorted(kept))}); drops {len(dropped)} "
+            f"({', '.join(sorted(dropped)[:8])}{', ...' if len(dropped) > 8 else ''})")

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from sampan.errors import KernelFeatureMissing, RuntimeFailure
+from sampan.state import explain
 
 
 def _rule(kind: str, major: int | None, minor: int | None, access: str) -> dict:
@@ -33,6 +34,8 @@ def write(path: Path, value: str) -> None:
         raise KernelFeatureMissing(f"cgroup file {path} is missing: is that controller enabled?") from None
     except OSError as e:
         raise RuntimeFailure(f"cannot write {value!r} to {path}: {e.strerror}") from None
+    if path.name != "cgroup.procs" and explain.on():  # a join is explained once, by the runtime
+        explain.explain("cgroup limit", f"{path} = {value}")
 
 
 def write_each(path: Path, values: list[str]) -> None:
@@ -53,6 +56,8 @@ def write_each(path: Path, values: list[str]) -> None:
                 raise RuntimeFailure(f"cannot write {value!r} to {path}: {e.strerror}") from None
     finally:
         os.close(fd)
+    if explain.on():
+        explain.explain("cgroup devices", f"{path}: {len(values)} rule(s)")
 
 
 def mkdir(path: Path) -> None:
