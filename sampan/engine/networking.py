@@ -138,14 +138,18 @@ def _container_netns(ctx: Context, cid: str) -> str:
 
 
 def disconnect(ctx: Context, rec: ContainerRecord) -> None:
-    """Release the sandbox; the slow CNI DEL runs in the background (ports stay
-    claimed until it is done, so a new container cannot race for them)."""
+    """Release the sandbox: unpublish its ports and keep it as a spare when it may be
+    reused, else a CNI DEL in the background (ports stay claimed until it is done, so a
+    new container cannot race for them)."""
     if mode_of(rec.config.get("network", "none")) != "bridge":
         return
+    from sampan.network.netdb import TEARING
     manager = nm(ctx)
-    if not manager.attachments(rec.id):
+    rows = manager.store.attachment_rows("cid=?", (rec.id,))
+    if not rows or all(r["state"] == TEARING for r in rows):
         # Already released, or recycled by another cleanup of this container (the monitor's
-        # and `rm -f`'s can overlap): its old netns file may now be a spare's. Orphans of a
+        # and `rm -f`'s can overlap): its old netns file may now be a spare's; or being torn
+        # down in the background, which whoever needs its ports waits for. Orphans of a
         # crash are reconcile()'s job.
         return
     try:

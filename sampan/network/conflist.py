@@ -1,9 +1,10 @@
 """The CNI conflist sampan writes for one attachment.
 
-Only the plugins a container needs: bridge (+host-local IPAM) always, portmap
-only with published ports, firewall only when the host's FORWARD policy drops
-(as Docker's daemon sets it). The exact list used at ADD is stored with the
-attachment, because DEL must be given the same configuration.
+Only the plugins a container needs: bridge (+host-local IPAM) always, firewall
+only when the host's FORWARD policy drops (as Docker's daemon sets it). Published
+ports are sampan's own rules (hostrules.py); portmap is in the lists of attachments
+an older sampan made, and their DEL still runs it. The exact list used at ADD is
+stored with the attachment, because DEL must be given the same configuration.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     import subprocess
 
 
-def build_conflist(net: NetworkInfo, ipam_dir: Path, portmap: bool, firewall: bool) -> dict:
+def build_conflist(net: NetworkInfo, ipam_dir: Path, portmap: bool = False, firewall: bool = False) -> dict:
     ipam: dict = {"type": "host-local", "ranges": [[{"subnet": net.subnet, "gateway": net.gateway}]],
                   "dataDir": str(ipam_dir)}
     if not net.internal:

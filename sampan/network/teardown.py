@@ -17,7 +17,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from sampan.network import cni, netns as netns_mod
+from sampan.errors import NetworkError
+from sampan.network import cni, hostrules, netns as netns_mod
 from sampan.network.conflist import runtime_config
 from sampan.network.netdb import ACTIVE, SPARE, TEARING, NetDB
 from sampan.state.lock import acquire, discard, file_lock
@@ -76,10 +77,23 @@ class Teardown:
         return errors
 
     def _delete(self, cid: str, att, row) -> list[str]:
+        """The rules of att's published ports first (a recycled address must never be
+        reached through them), then CNI DEL."""
         conflist = json.loads(row["conflist"])
         result = json.loads(row["result"])
+        errors: list[str] = []
+        if att.ports and not hostrules.uses_portmap(conflist):
+            try:
+                self.unpublish(att, row, conflist)
+            except NetworkError as e:
+                errors.append(str(e))
         call = cni.CniCall(row["cni_id"], Path(row["netns"]), att.ifname, self.cni_path)
-        return cni.del_chain(call, conflist, runtime_config(att.ports), result, ignore_errors=True)
+        return errors + cni.del_chain(call, conflist, runtime_config(att.ports), result, ignore_errors=True)
+
+    def unpublish(self, att, row, conflist: dict | None = None) -> None:
+        """Remove the rules of att's published ports (bridge and subnet as recorded at ADD)."""
+        bridge, subnet = _bridge_and_subnet(conflist or json.loads(row["conflist"]))
+        hostrules.unpublish(att.cid, bridge, subnet, att.ip, att.ports)
 
     def release(self, cid: str, netns: Path, background: bool, replenish: str = "") -> None:
         import subprocess
@@ -134,6 +148,7 @@ class Teardown:
             with self.locked(cid):
                 self.release_now(cid, None)
             done.append(cid)
+        done += self._sweep_rules()
         netns_dir = self.paths.runroot / "netns"
         if netns_dir.is_dir():
             attached = {Path(r["netns"]).name for r in self.store.attachment_rows()}
@@ -146,3 +161,22 @@ class Teardown:
                         done.append(p.name)
         return sorted(set(done))
 
+
+    def _sweep_rules(self) -> list[str]:
+        """Remove port rules on this root's bridges that no attachment accounts for (an
+        undo whose rule removal failed too). Records are written before rules are added
+        and deleted after they are removed, so the rules are read first."""
+        bridges = {n.bridge for n in self.store.networks()}
+        if not bridges:
+            return []
+        found = [f for f in hostrules.found_rules() if f[0] in bridges]  # rules first, then
+        held = {r["cid"] for r in self.store.attachment_rows()}  # records: never a fresh add's
+        try:
+            return hostrules.delete_rules([f for f in found if f[1] not in held])
+        except NetworkError:
+            return []
+
+
+def _bridge_and_subnet(conflist: dict) -> tuple[str, str]:
+    bridge = conflist["plugins"][0]
+    return bridge["bridge"], bridge["ipam"]["ranges"][0][0]["subnet"]
