@@ -26,7 +26,9 @@ def build_conflist(net: NetworkInfo, ipam_dir: Path, portmap: bool = False, fire
     if not net.internal:
         ipam["routes"] = [{"dst": "0.0.0.0/0"}]
     plugins: list[dict] = [{
-        "type": "bridge", "bridge": net.bridge, "isGateway": True, "ipMasq": not net.internal,
+        # outbound NAT is one rule per network (hostrules.ensure_masquerade), not the
+        # plugin's per-container chain: its iptables calls grow with the containers
+        "type": "bridge", "bridge": net.bridge, "isGateway": True, "ipMasq": False,
         "hairpinMode": True, "ipam": ipam,
     }]
     if portmap:

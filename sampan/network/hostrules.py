@@ -196,6 +196,38 @@ def delete_rules(found: list[tuple[str, str, str]]) -> list[str]:
     return sorted({c for _, c, _ in found})
 
 
+def masquerade_spec(bridge: str, subnet: str) -> str:
+    """A network's outbound NAT, one rule per network as Docker writes it (instead of the
+    bridge plugin's chain and two rules per container, whose iptables calls at every ADD
+    and DEL grow with the number of containers: ~20 ms each at 1,000)."""
+    import ipaddress
+    ipaddress.IPv4Network(subnet)
+    if not bridge.replace("-", "").isalnum():
+        raise NetworkError(f"refusing to write a masquerade rule for bridge {bridge[:64]!r}")
+    return (f"POSTROUTING -s {subnet} ! -o {bridge} -m comment --comment \"sampan {bridge} masquerade\" "
+            "-j MASQUERADE")
+
+
+def ensure_masquerade(bridge: str, subnet: str) -> None:
+    import subprocess
+    spec = masquerade_spec(bridge, subnet)
+    check = subprocess.run(["iptables", "-w", "-t", "nat", "-C", *_argv(spec)], capture_output=True,
+                           close_fds=True)
+    if check.returncode != 0:
+        ok, err = _restore(["-A " + spec])
+        if not ok:
+            raise NetworkError(f"cannot add the outbound NAT rule of {bridge}: {err}")
+
+
+def remove_masquerade(bridge: str, subnet: str) -> None:
+    _restore(["-D " + masquerade_spec(bridge, subnet)])  # gone already: nothing to do
+
+
+def _argv(spec: str) -> list[str]:
+    import shlex
+    return shlex.split(spec)
+
+
 def uses_portmap(conflist: dict) -> bool:
     """An attachment made by an older sampan, whose ports the portmap plugin holds."""
     return any(p.get("type") == "portmap" for p in conflist.get("plugins", ()))

@@ -95,9 +95,12 @@ class NetworkManager:
             # subnet for every other sampan root before we release the host-wide lock.
             bridges.make(info)
             try:
+                if not internal:
+                    hostrules.ensure_masquerade(info.bridge, info.subnet)
                 with self.store.db.tx() as conn:
                     self.store.insert_network(conn, info)
             except BaseException:
+                hostrules.remove_masquerade(info.bridge, info.subnet)
                 bridges.delete(info.bridge)
                 raise
         return info
@@ -130,6 +133,7 @@ class NetworkManager:
         n = self.store.count_attachments(info.name)
         if n:
             raise Conflict(f"network {info.name} has {n} attached container(s); stop or disconnect them first")
+        hostrules.remove_masquerade(info.bridge, info.subnet)
         bridges.delete(info.bridge)
         shutil.rmtree(self.ipam_dir / info.bridge, ignore_errors=True)
         self.store.delete_network(info.name)
@@ -164,6 +168,7 @@ class NetworkManager:
         self._drop_spares(DEFAULT_NETWORK)
         if self.store.count_attachments(DEFAULT_NETWORK):
             raise Conflict("the default network still has attached containers")
+        hostrules.remove_masquerade(info.bridge, info.subnet)
         bridges.delete(info.bridge)
         shutil.rmtree(self.ipam_dir / info.bridge, ignore_errors=True)
         self.store.delete_network(DEFAULT_NETWORK)
@@ -216,6 +221,9 @@ class NetworkManager:
              aliases: tuple[str, ...], hostname: str, ifname: str, hosts_path: str, state: str) -> Attachment:
         call = cni.CniCall(cid, netns, ifname, self.cni_path)
         probe = start_forward_policy_probe()  # runs while the bridge plugin does
+        if not info.internal:
+            # a network made by an older sampan has the plugin's rules, not this one
+            hostrules.ensure_masquerade(info.bridge, info.subnet)
         base = build_conflist(info, self.ipam_dir, firewall=False)
         runtime = runtime_config(())
         try:

@@ -111,6 +111,12 @@ def iptables_lines(*needles: str) -> list[str]:
     return [l for l in out.splitlines() if any(n in l for n in needles)]
 
 
+def container_rules(*needles: str) -> list[str]:
+    """iptables lines naming any needle, but for each network's own outbound NAT rule
+    (which lives as long as its network)."""
+    return [l for l in iptables_lines(*needles) if not l.endswith(' masquerade" -j MASQUERADE')]
+
+
 def links() -> set[str]:
     return set(os.listdir("/sys/class/net"))
 

@@ -9,7 +9,7 @@ import socket
 from sampan.network import hostrules
 from sampan.network.ports import PortMapping
 
-from .conftest import Box, Httpd, http_get, in_ns, iptables_lines
+from .conftest import Box, Httpd, container_rules, http_get, in_ns, iptables_lines
 
 
 def _free_port() -> int:
@@ -96,7 +96,7 @@ def test_a_recycled_sandbox_loses_its_ports_and_serves_the_next_container(nm, tm
     finally:
         srv.stop()
         second.release()
-    assert not iptables_lines(net.bridge)
+    assert not container_rules(net.bridge)
 
 
 def test_rules_a_crash_left_without_records_are_swept_by_reconcile(nm):
