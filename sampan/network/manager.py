@@ -370,6 +370,14 @@ class NetworkManager:
             for network in networks:
                 self.hosts.refresh(network)
 
+    def release_later(self, cid: str, netns: Path) -> None:
+        """release() in a batch: marked now, torn down by sweep_releases()'s process."""
+        self.teardown.mark_tearing(cid, Path(netns))
+
+    def sweep_releases(self, replenish: bool = False) -> None:
+        """One background process for every release_later() (and any teardown left)."""
+        self.teardown.spawn_sweeper(DEFAULT_NETWORK if replenish else "")
+
     def release_unrecorded(self, cid: str, network: str = DEFAULT_NETWORK) -> None:
         """Undo an attach of cid that its process may have been killed in the middle of,
         before the attachment was recorded: the bridge plugin may have made a veth, leased

@@ -131,6 +131,50 @@ class Teardown:
         finally:
             os.close(fd)
 
+    def mark_tearing(self, cid: str, netns: Path) -> None:
+        """release()'s first half, for a batch: cid's attachments are marked for teardown
+        (their ports stay claimed; wait(cid) finishes the job if nobody else does), and
+        spawn_sweeper() later starts one process for all of them."""
+        rows = self.store.attachment_rows("cid=?", (cid,))
+        if not rows:
+            netns_mod.remove_netns(netns)
+            return
+        try:
+            for r in rows:
+                self.store.set_state(cid, r["network"], TEARING)
+        except Exception:
+            with self.locked(cid):  # a full disk: tear down here and now
+                self.release_now(cid, netns)
+
+    def spawn_sweeper(self, replenish: str = "") -> None:
+        """One background process that tears down every attachment marked 'tearing', each
+        under its lock (one whose waiter got there first is found done and skipped)."""
+        import subprocess
+        log = os.open(self.paths.runroot / "network-teardown.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                      0o600)
+        try:
+            subprocess.Popen([sys.executable, "-m", "sampan.network.background", str(self.paths.root),
+                              str(self.paths.runroot), "--tearing", replenish],
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                             start_new_session=True, close_fds=True)
+        finally:
+            os.close(log)
+
+    def sweep(self) -> set[str]:
+        """Tear down every attachment marked 'tearing' (the sweeper's work); returns the
+        networks whose peers must hear of it."""
+        networks: set[str] = set()
+        while True:
+            rows = self.store.attachment_rows("state=?", (TEARING,))
+            if not rows:
+                return networks
+            for cid in sorted({r["cid"] for r in rows}):
+                with self.locked(cid):
+                    left = self.store.attachment_rows("cid=? AND state=?", (cid, TEARING))
+                    if left:
+                        networks.update(r["network"] for r in left)
+                        self.release_now(cid, None)
+
     def wait(self, cid: str) -> None:
         """Block until cid's background teardown is over; finish it if its process died."""
         with self.locked(cid):
