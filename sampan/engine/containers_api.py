@@ -36,8 +36,13 @@ class ContainersAPI:
         tests = self._tests(want)
         show_all = opts.all or opts.limit > 0 or "status" in want
         out = []
-        for rec in all_noticed(self.ctx):
+        for rec in self.ctx.containers.all():
             st = status_of(rec)
+            if st.monitor_lost:  # stopped and recorded first (monitor_lost.noticed)
+                rec = noticed(self.ctx, rec)
+                if rec is None:
+                    continue
+                st = status_of(rec)
             if not show_all and st.state != RUNNING:
                 continue
             if all(test(rec, st) for test in tests):
