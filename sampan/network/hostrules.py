@@ -28,7 +28,6 @@ on first use, and stay (as portmap's CNI-HOSTPORT-* chains do).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from sampan.errors import NetworkError
@@ -45,8 +44,9 @@ JUMPS = (f"-A PREROUTING -m addrtype --dst-type LOCAL -j {DNAT_CHAIN}",
          f"-A POSTROUTING -j {MASQ_CHAIN}")
 # Host-wide: two roots (parallel tests) making the chains at once must not both add jumps.
 CHAINS_LOCK = Path("/run/lock/sampan-hostports.lock")
-# What a rule's comment looks like in iptables-save: "sampan BRIDGE CID"
-_COMMENT = re.compile(r'--comment "?sampan (\S+) ([0-9A-Za-z]+)"?(?: |$)')
+# What a rule's comment looks like in iptables-save: "sampan BRIDGE CID" (compiled where
+# rules are read back: `re` stays off the run path)
+_COMMENT = r'--comment "?sampan (\S+) ([0-9A-Za-z]+)"?(?: |$)'
 
 
 def comment(bridge: str, cid: str) -> str:
@@ -171,11 +171,13 @@ def unpublish(cid: str, bridge: str, subnet: str, ip: str, mappings: Iterable[Po
 
 def found_rules(have: list[str] | None = None) -> list[tuple[str, str, str]]:
     """(bridge, cid, rule line) of every sampan rule in our chains."""
+    import re
+    comment_re = re.compile(_COMMENT)
     out = []
     for line in _save_nat() if have is None else have:
         if not line.startswith((f"-A {DNAT_CHAIN} ", f"-A {MASQ_CHAIN} ")):
             continue
-        m = _COMMENT.search(line)
+        m = comment_re.search(line)
         if m:
             out.append((m.group(1), m.group(2), line))
     return out
