@@ -245,7 +245,7 @@ class NetworkManager:
             recorded = True
             hostrules.publish(cid, info.bridge, info.subnet, att.ip, mappings)
         except BaseException:
-            if mappings:
+            if recorded and mappings:  # a publish that failed half way, or after it
                 _quietly(hostrules.remove_matching, lambda b, c: b == info.bridge and c == cid)
             cni.del_chain(call, conflist, runtime, result, ignore_errors=True)
             if recorded:
