@@ -183,7 +183,7 @@ def batched_releases(ctx: Context) -> Iterator[None]:
     finally:
         del ctx.__dict__["_release_batch"]
         if batch:
-            nm(ctx).sweep_releases(replenish=True)
+            nm(ctx).sweep_releases(len(batch), replenish=True)
 
 
 def _may_have_changed_its_network(config: dict) -> bool:

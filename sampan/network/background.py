@@ -3,8 +3,9 @@ network teardown, off the user's wait, run with cid's teardown lock inherited
 (held) from the parent; then, if NETWORK is given, a spare sandbox
 on it so the next container's attach costs a row update instead of CNI ADD.
 
-`... ROOT RUNROOT --tearing [NETWORK]`: the same for every attachment marked 'tearing'
-(a batch: `rm -f` of many), one process for all, each taken under its lock."""
+`... ROOT RUNROOT --tearing [NETWORK [I/N]]`: the same for every attachment marked
+'tearing' (a batch: `rm -f` of many), each taken under its lock; worker I of N takes
+its share first, then whatever is left."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def main(argv: list[str]) -> int:
     sweep = argv[2] == "--tearing"
     if sweep:
         replenish = argv[3] if len(argv) > 3 else ""
+        i, _, n = (argv[4] if len(argv) > 4 else "0/1").partition("/")
+        shard = (int(i), int(n))
     else:
         cid, netns = argv[2:4]
         replenish = argv[4] if len(argv) > 4 else ""
@@ -30,7 +33,7 @@ def main(argv: list[str]) -> int:
     try:
         nm = NetworkManager(paths, db)
         if sweep:  # every attachment marked 'tearing', each under its own lock
-            networks = nm.teardown.sweep()
+            networks = nm.teardown.sweep(shard)
         else:
             # cid's lock is already ours: inherited, locked, from the parent
             networks = {r["network"] for r in nm.store.attachment_rows("cid=?", (cid,))}

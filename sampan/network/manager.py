@@ -374,9 +374,10 @@ class NetworkManager:
         """release() in a batch: marked now, torn down by sweep_releases()'s process."""
         self.teardown.mark_tearing(cid, Path(netns))
 
-    def sweep_releases(self, replenish: bool = False) -> None:
-        """One background process for every release_later() (and any teardown left)."""
-        self.teardown.spawn_sweeper(DEFAULT_NETWORK if replenish else "")
+    def sweep_releases(self, count: int, replenish: bool = False) -> None:
+        """Background processes for every release_later() (and any teardown left): one
+        per 50 sandboxes, at most 4."""
+        self.teardown.spawn_sweeper(DEFAULT_NETWORK if replenish else "", min(4, 1 + count // 50))
 
     def release_unrecorded(self, cid: str, network: str = DEFAULT_NETWORK) -> None:
         """Undo an attach of cid that its process may have been killed in the middle of,

@@ -146,29 +146,39 @@ class Teardown:
             with self.locked(cid):  # a full disk: tear down here and now
                 self.release_now(cid, netns)
 
-    def spawn_sweeper(self, replenish: str = "") -> None:
-        """One background process that tears down every attachment marked 'tearing', each
-        under its lock (one whose waiter got there first is found done and skipped)."""
+    def spawn_sweeper(self, replenish: str = "", workers: int = 1) -> None:
+        """Background processes that tear down every attachment marked 'tearing', each
+        under its lock (one whose waiter got there first is found done and skipped).
+        Several workers share the work by container id: a teardown waits on the kernel
+        (veth and namespace removal wait for RCU grace periods) more than it computes."""
         import subprocess
         log = os.open(self.paths.runroot / "network-teardown.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
                       0o600)
         try:
-            subprocess.Popen([sys.executable, "-m", "sampan.network.background", str(self.paths.root),
-                              str(self.paths.runroot), "--tearing", replenish],
-                             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                             start_new_session=True, close_fds=True)
+            for i in range(workers):
+                subprocess.Popen([sys.executable, "-m", "sampan.network.background", str(self.paths.root),
+                                  str(self.paths.runroot), "--tearing", replenish if i == 0 else "",
+                                  f"{i}/{workers}"],
+                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                 start_new_session=True, close_fds=True)
         finally:
             os.close(log)
 
-    def sweep(self) -> set[str]:
-        """Tear down every attachment marked 'tearing' (the sweeper's work); returns the
-        networks whose peers must hear of it."""
+    def sweep(self, shard: tuple[int, int] = (0, 1)) -> set[str]:
+        """Tear down every attachment marked 'tearing' (the sweeper's work): those of
+        shard i of n first, then any left (a sibling that died); returns the networks
+        whose peers must hear of it."""
         networks: set[str] = set()
+        i, n = shard
+        mine = lambda cid: int(cid[-8:], 16) % n == i if _hex(cid[-8:]) else i == 0  # noqa: E731
         while True:
             rows = self.store.attachment_rows("state=?", (TEARING,))
-            if not rows:
+            cids = sorted({r["cid"] for r in rows})
+            if n > 1 and any(mine(c) for c in cids):
+                cids = [c for c in cids if mine(c)]
+            if not cids:
                 return networks
-            for cid in sorted({r["cid"] for r in rows}):
+            for cid in cids:
                 with self.locked(cid):
                     left = self.store.attachment_rows("cid=? AND state=?", (cid, TEARING))
                     if left:
@@ -219,6 +229,10 @@ class Teardown:
             return hostrules.delete_rules([f for f in found if f[1] not in held])
         except NetworkError:
             return []
+
+
+def _hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdef" for c in text)
 
 
 def _bridge_and_subnet(conflist: dict) -> tuple[str, str]:
