@@ -45,8 +45,9 @@ def _dismantle(nm: NetworkManager, db: Database) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def portmap_host_chains():
-    """portmap creates host-wide chains and jump rules once (CNI-HOSTPORT-*) and, by
-    design, never removes them. Create them before any test's leak snapshot."""
+    """Published ports make host-wide chains and jump rules once (SAMPAN-HOSTPORTS*, as
+    portmap's CNI-HOSTPORT-*) and, by design, never remove them. Create them before any
+    test's leak snapshot."""
     base = Path(tempfile.mkdtemp(prefix="sampan-netwarm-"))
     nm, db = _make_manager(base / "root", base / "run")
     try:
