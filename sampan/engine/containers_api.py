@@ -36,8 +36,13 @@ class ContainersAPI:
         tests = self._tests(want)
         show_all = opts.all or opts.limit > 0 or "status" in want
         out = []
-        for rec in all_noticed(self.ctx):
+        for rec in self.ctx.containers.all():
             st = status_of(rec)
+            if st.monitor_lost:  # stopped and recorded first (monitor_lost.noticed)
+                rec = noticed(self.ctx, rec)
+                if rec is None:
+                    continue
+                st = status_of(rec)
             if not show_all and st.state not in (RUNNING, RESTARTING):
                 continue
             if all(test(rec, st) for test in tests):
@@ -125,6 +130,8 @@ class ContainersAPI:
     def remove(self, refs: list[str], opts: RemoveOptions | None = None) -> list[RemoveReport]:
         """`rm A B C`: one report per reference, in order; a failure does not stop the rest."""
         opts = opts or RemoveOptions()
+        if opts.force and len(refs) > 1:
+            return self._remove_many(refs, opts)
         out = []
         for ref in refs:
             try:
@@ -135,6 +142,32 @@ class ContainersAPI:
                 out.append(RemoveReport(ref=ref, id=found.id, name=found.name))
             except SampanError as e:
                 out.append(RemoveReport(ref=ref, error=e))
+        return out
+
+    def _remove_many(self, refs: list[str], opts: RemoveOptions) -> list[RemoveReport]:
+        """`rm -f A B C ...`: every container killed at once first (engine/bulk_remove.py),
+        their sandboxes torn down and their directories deleted by one background process
+        each (after the last removal)."""
+        from sampan.engine import networking, runstate
+        from sampan.engine.bulk_remove import kill_all
+        found: dict[str, ContainerRecord | SampanError] = {}
+        for ref in refs:
+            try:
+                found[ref] = self.ctx.containers.find(ref)
+            except SampanError as e:
+                found[ref] = e
+        kill_all(self.ctx, list({r.id: r for r in found.values() if isinstance(r, ContainerRecord)}.values()))
+        out = []
+        with networking.batched_releases(self.ctx), runstate.batched_file_removal(self.ctx):
+            for ref in refs:
+                rec = found[ref]
+                try:
+                    if isinstance(rec, SampanError):
+                        raise rec
+                    lifecycle.remove(self.ctx, rec, force=True, volumes=opts.volumes)
+                    out.append(RemoveReport(ref=ref, id=rec.id, name=rec.name))
+                except SampanError as e:
+                    out.append(RemoveReport(ref=ref, error=e))
         return out
 
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:

@@ -8,10 +8,16 @@ host, and container:NAME (share another container's network namespace).
 from __future__ import annotations
 
 
+from contextlib import contextmanager
+
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord
 from sampan.errors import InvalidArgument, InvalidState
 from sampan.state import explain
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 BRIDGE = "bridge"
 
@@ -142,14 +148,18 @@ def _container_netns(ctx: Context, cid: str) -> str:
 
 
 def disconnect(ctx: Context, rec: ContainerRecord) -> None:
-    """Release the sandbox; the slow CNI DEL runs in the background (ports stay
-    claimed until it is done, so a new container cannot race for them)."""
+    """Release the sandbox: unpublish its ports and keep it as a spare when it may be
+    reused, else a CNI DEL in the background (ports stay claimed until it is done, so a
+    new container cannot race for them)."""
     if mode_of(rec.config.get("network", "none")) != "bridge":
         return
+    from sampan.network.netdb import TEARING
     manager = nm(ctx)
-    if not manager.attachments(rec.id):
+    rows = manager.store.attachment_rows("cid=?", (rec.id,))
+    if not rows or all(r["state"] == TEARING for r in rows):
         # Already released, or recycled by another cleanup of this container (the monitor's
-        # and `rm -f`'s can overlap): its old netns file may now be a spare's. Orphans of a
+        # and `rm -f`'s can overlap): its old netns file may now be a spare's; or being torn
+        # down in the background, which whoever needs its ports waits for. Orphans of a
         # crash are reconcile()'s job.
         return
     try:
@@ -160,9 +170,28 @@ def disconnect(ctx: Context, rec: ContainerRecord) -> None:
     except Exception:
         pass  # the database cannot record it as a spare (a full disk): release it instead
     netns = manager.netns_of(rec.id)
+    batch = ctx.__dict__.get("_release_batch")
+    if batch is not None:
+        manager.release_later(rec.id, netns or manager.netns_path(rec.id))
+        batch.append(rec.id)
+        return
     manager.release(rec.id, netns or manager.netns_path(rec.id), background=True, replenish=True)
     explain.explain("removed", f"network: its veth pair, address, NAT rules and namespace {netns} are "
                     f"deleted by a background CNI DEL (its host ports stay claimed until then)")
+
+
+@contextmanager
+def batched_releases(ctx: Context) -> Iterator[None]:
+    """Sandboxes that disconnect() releases inside are marked for teardown at once (their
+    ports stay claimed) and torn down by one background process started at the end,
+    instead of a process each (`rm -f` of many)."""
+    ctx.__dict__["_release_batch"] = batch = []
+    try:
+        yield
+    finally:
+        del ctx.__dict__["_release_batch"]
+        if batch:
+            nm(ctx).sweep_releases(len(batch), replenish=True)
 
 
 def _may_have_changed_its_network(config: dict) -> bool:

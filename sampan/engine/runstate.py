@@ -7,12 +7,17 @@ cleanup that a killed process left half done.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 from sampan.engine import rootfs
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord, now_rfc3339
 from sampan.errors import ContainerNotFound
 from sampan.state import explain
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
@@ -196,8 +201,38 @@ def held_by(ctx: Context, rec: ContainerRecord) -> tuple[bool, bool]:
 
 
 def remove_files(ctx: Context, rec: ContainerRecord) -> None:
+    trash = ctx.__dict__.get("_trash")
+    if trash is not None:  # a batch: one rename now, the deletion in the background
+        try:
+            trash.mkdir(exist_ok=True)
+            os.rename(ctx.container_files(rec.id)["dir"], trash / rec.id)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            pass  # (another filesystem?) removed here instead
     import shutil  # lazily: shutil pulls in bz2 and lzma
     shutil.rmtree(ctx.container_files(rec.id)["dir"], ignore_errors=True)
+
+
+@contextmanager
+def batched_file_removal(ctx: Context) -> Iterator[None]:
+    """Container dirs that remove_files() removes inside are renamed into one trash dir
+    under the store's tmp/ and deleted by one background `rm -rf` at the end (`rm -f` of
+    many: ~30 ms of unlink and rmdir each on a busy disk). The trash dir is named for this
+    process (store/tempfiles.py), so if that deletion dies, the next store writer's sweep
+    removes what is left."""
+    from sampan.store.tempfiles import temp_name
+    trash = ctx.__dict__["_trash"] = ctx.paths.tmp / temp_name("trash")
+    try:
+        yield
+    finally:
+        del ctx.__dict__["_trash"]
+        if trash.exists():
+            import subprocess
+            subprocess.Popen(["rm", "-rf", "--one-file-system", str(trash)], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                             close_fds=True)
 
 
 def remove_anonymous_volumes(ctx: Context, rec: ContainerRecord) -> None:

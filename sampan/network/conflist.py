@@ -1,9 +1,10 @@
 """The CNI conflist sampan writes for one attachment.
 
-Only the plugins a container needs: bridge (+host-local IPAM) always, portmap
-only with published ports, firewall only when the host's FORWARD policy drops
-(as Docker's daemon sets it). The exact list used at ADD is stored with the
-attachment, because DEL must be given the same configuration.
+Only the plugins a container needs: bridge (+host-local IPAM) always, firewall
+only when the host's FORWARD policy drops (as Docker's daemon sets it). Published
+ports are sampan's own rules (hostrules.py); portmap is in the lists of attachments
+an older sampan made, and their DEL still runs it. The exact list used at ADD is
+stored with the attachment, because DEL must be given the same configuration.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ if TYPE_CHECKING:
     import subprocess
 
 
-def build_conflist(net: NetworkInfo, ipam_dir: Path, portmap: bool, firewall: bool) -> dict:
+def build_conflist(net: NetworkInfo, ipam_dir: Path, portmap: bool = False, firewall: bool = False) -> dict:
     ipam: dict = {"type": "host-local", "ranges": [[{"subnet": net.subnet, "gateway": net.gateway}]],
                   "dataDir": str(ipam_dir)}
     if not net.internal:
         ipam["routes"] = [{"dst": "0.0.0.0/0"}]
     plugins: list[dict] = [{
-        "type": "bridge", "bridge": net.bridge, "isGateway": True, "ipMasq": not net.internal,
+        # outbound NAT is one rule per network (hostrules.ensure_masquerade), not the
+        # plugin's per-container chain: its iptables calls grow with the containers
+        "type": "bridge", "bridge": net.bridge, "isGateway": True, "ipMasq": False,
         "hairpinMode": True, "ipam": ipam,
     }]
     if portmap:

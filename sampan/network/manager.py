@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import time
 from pathlib import Path
 
 from sampan.errors import Conflict, InvalidArgument, NetworkError, NetworkNotFound
 from sampan.oci.digest import sha256_hex_small
-from sampan.network import bridges, cni, dns, netns as netns_mod, subnets
+from sampan.network import bridges, cni, dns, hostrules, netns as netns_mod, subnets
 from sampan.network.conflist import (build_conflist, forward_policy_drops, runtime_config,
                                      start_forward_policy_probe)
 from sampan.network.netdb import ACTIVE, SPARE, NetDB
@@ -96,9 +97,12 @@ class NetworkManager:
             # subnet for every other sampan root before we release the host-wide lock.
             bridges.make(info)
             try:
+                if not internal:
+                    hostrules.ensure_masquerade(info.bridge, info.subnet)
                 with self.store.db.tx() as conn:
                     self.store.insert_network(conn, info)
             except BaseException:
+                hostrules.remove_masquerade(info.bridge, info.subnet)
                 bridges.delete(info.bridge)
                 raise
         return info
@@ -132,6 +136,7 @@ class NetworkManager:
         if n:
             raise Conflict(f"network {info.name} has {n} attached container(s); stop or disconnect them first")
         self.resolver.withdraw(info)
+        hostrules.remove_masquerade(info.bridge, info.subnet)
         bridges.delete(info.bridge)
         shutil.rmtree(self.ipam_dir / info.bridge, ignore_errors=True)
         self.store.delete_network(info.name)
@@ -166,6 +171,7 @@ class NetworkManager:
         self._drop_spares(DEFAULT_NETWORK)
         if self.store.count_attachments(DEFAULT_NETWORK):
             raise Conflict("the default network still has attached containers")
+        hostrules.remove_masquerade(info.bridge, info.subnet)
         bridges.delete(info.bridge)
         shutil.rmtree(self.ipam_dir / info.bridge, ignore_errors=True)
         self.store.delete_network(DEFAULT_NETWORK)
@@ -196,7 +202,8 @@ class NetworkManager:
     def attach(self, cid: str, netns: Path, network: str, mappings: Iterable[PortMapping] = (),
                aliases: Iterable[str] = (), hostname: str = "", ifname: str | None = None,
                hosts_path: Path | None = None) -> Attachment:
-        """CNI ADD of cid's netns to `network` (bridge, then portmap/firewall if needed).
+        """CNI ADD of cid's netns to `network` (bridge, then firewall if needed), then the
+        published ports' rules.
         ifname None picks the next free ethN (eth0 first; `network connect` gets eth1...)."""
         info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
         if ifname is None:
@@ -218,25 +225,35 @@ class NetworkManager:
         bridges.pin_mac(info)
         call = cni.CniCall(cid, netns, ifname, self.cni_path)
         probe = start_forward_policy_probe()  # runs while the bridge plugin does
-        base = build_conflist(info, self.ipam_dir, portmap=False, firewall=False)
-        runtime = runtime_config(mappings)
+        if not info.internal:
+            # a network made by an older sampan has the plugin's rules, not this one
+            hostrules.ensure_masquerade(info.bridge, info.subnet)
+        base = build_conflist(info, self.ipam_dir, firewall=False)
+        runtime = runtime_config(())
         try:
             result = cni.invoke("ADD", call, base, base["plugins"][0], None, runtime)
         except BaseException:
             forward_policy_drops(probe)
             cni.del_chain(call, base, runtime, None, ignore_errors=True)
             raise
-        conflist = build_conflist(info, self.ipam_dir, portmap=bool(mappings),
-                                  firewall=forward_policy_drops(probe))
+        conflist = build_conflist(info, self.ipam_dir, firewall=forward_policy_drops(probe))
+        recorded = False
         try:
             if result is None:
                 raise NetworkError(f"CNI bridge ADD returned no result for {cid[:12]}")
             for plugin in conflist["plugins"][1:]:
                 result = cni.invoke("ADD", call, conflist, plugin, result, runtime) or result
             att = _attachment_from_result(cid, info, ifname, result, mappings, aliases, hostname)
+            # recorded before the rules exist, so whoever finds the record removes them
             self.store.insert_attachment(att, str(netns), conflist, result, hosts_path, state)
+            recorded = True
+            hostrules.publish(cid, info.bridge, info.subnet, att.ip, mappings)
         except BaseException:
+            if recorded and mappings:  # a publish that failed half way, or after it
+                _quietly(hostrules.remove_matching, lambda b, c: b == info.bridge and c == cid)
             cni.del_chain(call, conflist, runtime, result, ignore_errors=True)
+            if recorded:
+                self.store.delete_attachment(cid, info.name)
             raise
         return att
 
@@ -245,7 +262,7 @@ class NetworkManager:
               aliases: Iterable[str] = (), hostname: str = "",
               hosts_path: Path | None = None) -> tuple[Path, Attachment]:
         """netns + attach in one call: claims a spare sandbox when one is ready (a DB
-        update, plus portmap ADD if ports are published), else create_netns + attach."""
+        update, plus one rules transaction if ports are published), else create_netns + attach."""
         info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
         mappings = tuple(mappings)
         row = self.store.claim_spare(info.name, cid, tuple(aliases), hostname, str(hosts_path or ""))
@@ -264,7 +281,7 @@ class NetworkManager:
         ns = Path(row["netns"])
         try:
             if mappings:
-                self._add_portmap(cid, info.name, row, mappings)
+                self._publish(cid, info, row, mappings)
             found = self.store.attachment(cid, info.name)
             assert found is not None
             att = found[0]
@@ -275,22 +292,14 @@ class NetworkManager:
             raise
         return ns, att
 
-    def _add_portmap(self, cid: str, network: str, row, mappings: tuple[PortMapping, ...]) -> None:
-        import json
-
-        conflist = json.loads(row["conflist"])
-        result = json.loads(row["result"])
-        plugin = build_conflist(self.inspect(network), self.ipam_dir, portmap=True, firewall=False)["plugins"][1]
-        call = cni.CniCall(row["cni_id"], Path(row["netns"]), row["ifname"], self.cni_path)
-        runtime = runtime_config(mappings)
-        # portmap goes right after bridge; firewall (if any) passes prevResult through unchanged
-        conflist["plugins"].insert(1, plugin)
+    def _publish(self, cid: str, info: NetworkInfo, row, mappings: tuple[PortMapping, ...]) -> None:
+        """Ports for a claimed spare: recorded first, then one rules transaction."""
+        self.store.set_ports(cid, info.name, mappings)
         try:
-            result = cni.invoke("ADD", call, conflist, plugin, result, runtime) or result
-            self.store.update_chain(cid, network, conflist, result, mappings)
+            hostrules.publish(cid, info.bridge, info.subnet, row["ip"], mappings)
         except BaseException:
-            # unrecorded (a full disk, say), the release would not know to DEL it
-            cni.invoke_quietly("DEL", call, conflist, plugin, result, runtime)
+            _quietly(hostrules.remove_matching, lambda b, c: b == info.bridge and c == cid)
+            _quietly(self.store.set_ports, cid, info.name, ())
             raise
 
     def prepare_spare(self, network: str = DEFAULT_NETWORK) -> bool:
@@ -328,18 +337,30 @@ class NetworkManager:
     def recycle(self, cid: str, max_spares: int = 2) -> bool:
         """Keep a finished container's sandbox as a spare for the next container instead of
         tearing it down and making a new one (~250 ms of CNI work saved per container).
+        Its published ports are unpublished first (one rules transaction).
 
-        Only for a single port-less attachment on the default network whose namespace still
-        exists; the caller vouches that the container could not change its network setup
-        (no CAP_NET_ADMIN: without it, addresses, routes, rules and net sysctls are as CNI
-        left them). Returns False when the caller should release() instead."""
+        Only for a single attachment on the default network whose namespace still exists;
+        the caller vouches that the container could not change its network setup (no
+        CAP_NET_ADMIN: without it, addresses, routes, rules and net sysctls are as CNI left
+        them). Returns False when the caller should release() instead."""
         rows = self.store.attachment_rows("cid=?", (cid,))
-        if len(rows) != 1 or rows[0]["network"] != DEFAULT_NETWORK:
+        if len(rows) != 1 or rows[0]["network"] != DEFAULT_NETWORK or rows[0]["state"] != ACTIVE:
             return False
         if not netns_mod.is_netns(Path(rows[0]["netns"])):
             return False
-        return self.store.recycle_as_spare(cid, rows[0]["network"], "spare" + os.urandom(16).hex(),
-                                           max_spares)
+        if hostrules.uses_portmap(json.loads(rows[0]["conflist"])):
+            return False  # made by an older sampan: the plugin's DEL removes its rules
+        with self.teardown.locked(cid):
+            found = self.store.attachment(cid, DEFAULT_NETWORK)
+            if found is None or found[1]["state"] != ACTIVE:
+                return False  # another cleanup of this container got here first
+            if found[0].ports:
+                self.teardown.unpublish(found[0], found[1])
+                self.store.set_ports(cid, DEFAULT_NETWORK, ())
+            if self.store.recycle_as_spare(cid, DEFAULT_NETWORK, "spare" + os.urandom(16).hex(),
+                                           max_spares):
+                return True
+        return False
 
     def release(self, cid: str, netns: Path, background: bool = True, replenish: bool = False) -> None:
         """Tear down every attachment of cid and its netns. With background=True the
@@ -353,6 +374,15 @@ class NetworkManager:
             for network in networks:
                 self.names_changed(network)
 
+    def release_later(self, cid: str, netns: Path) -> None:
+        """release() in a batch: marked now, torn down by sweep_releases()'s process."""
+        self.teardown.mark_tearing(cid, Path(netns))
+
+    def sweep_releases(self, count: int, replenish: bool = False) -> None:
+        """Background processes for every release_later() (and any teardown left): one
+        per 50 sandboxes, at most 4."""
+        self.teardown.spawn_sweeper(DEFAULT_NETWORK if replenish else "", min(4, 1 + count // 50))
+
     def release_unrecorded(self, cid: str, network: str = DEFAULT_NETWORK) -> None:
         """Undo an attach of cid that its process may have been killed in the middle of,
         before the attachment was recorded: the bridge plugin may have made a veth, leased
@@ -365,7 +395,7 @@ class NetworkManager:
             with self.teardown.locked(cid):
                 if self.store.attachment_rows("cid=?", (cid,)):
                     return  # recorded after all: release() is the way
-                conflist = build_conflist(info, self.ipam_dir, portmap=False, firewall=True)
+                conflist = build_conflist(info, self.ipam_dir, firewall=True)
                 cni.del_chain(cni.CniCall(cid, ns, "eth0", self.cni_path), conflist, runtime_config(()),
                               None, ignore_errors=True)
         netns_mod.remove_netns(ns)
@@ -452,3 +482,11 @@ def _attachment_from_result(cid: str, info: NetworkInfo, ifname: str, result: di
     gw = "" if info.internal else ipconf.get("gateway", info.gateway)
     return Attachment(cid, info.name, ifname, str(addr.ip), addr.network.prefixlen, gw,
                       iface.get("mac", ""), host_veth, mappings, aliases, hostname)
+
+
+def _quietly(fn, *args) -> None:
+    """Best effort, while undoing a failure that is being raised already."""
+    try:
+        fn(*args)
+    except Exception:
+        pass

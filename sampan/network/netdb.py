@@ -121,11 +121,9 @@ class NetDB:
                 changed.append(r["network"])
         return changed
 
-    def update_chain(self, cid: str, network: str, conflist: dict, result: dict,
-                     ports: tuple[PortMapping, ...]) -> None:
+    def set_ports(self, cid: str, network: str, ports: tuple[PortMapping, ...]) -> None:
+        """The host ports cid publishes on network (none: unpublished)."""
         with self.db.tx() as conn:
-            conn.execute("UPDATE net_attachments SET conflist=?, result=? WHERE cid=? AND network=?",
-                         (json.dumps(conflist), json.dumps(result), cid, network))
             conn.execute("DELETE FROM net_ports WHERE cid=? AND network=?", (cid, network))
             conn.executemany("INSERT INTO net_ports VALUES (?,?,?,?,?,?)",
                              [(cid, network, m.host_ip, m.host_port, m.proto, m.container_port) for m in ports])

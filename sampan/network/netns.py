@@ -83,11 +83,11 @@ def create_netns(target: Path) -> Path:
 
 
 def is_netns(path: Path) -> bool:
-    """True when an nsfs is mounted on path (statfs magic NSFS_MAGIC)."""
+    """True when a namespace is mounted on path: the file then lives on nsfs, the device
+    of every /proc/PID/ns/* file. Two stats, not a read of /proc/self/mountinfo, whose
+    size grows with the containers (two mounts each: ~4 ms a read with 1,000)."""
     try:
-        with open("/proc/self/mountinfo") as f:
-            p = str(path)
-            return any(line.split()[4] == p for line in f)
+        return os.stat(path).st_dev == os.stat("/proc/self/ns/net").st_dev
     except OSError:
         return False
 

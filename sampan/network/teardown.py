@@ -17,7 +17,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from sampan.network import cni, netns as netns_mod
+from sampan.errors import NetworkError
+from sampan.network import cni, hostrules, netns as netns_mod
 from sampan.network.conflist import runtime_config
 from sampan.network.netdb import ACTIVE, SPARE, TEARING, NetDB
 from sampan.state.lock import acquire, discard, file_lock
@@ -76,10 +77,23 @@ class Teardown:
         return errors
 
     def _delete(self, cid: str, att, row) -> list[str]:
+        """The rules of att's published ports first (a recycled address must never be
+        reached through them), then CNI DEL."""
         conflist = json.loads(row["conflist"])
         result = json.loads(row["result"])
+        errors: list[str] = []
+        if att.ports and not hostrules.uses_portmap(conflist):
+            try:
+                self.unpublish(att, row, conflist)
+            except NetworkError as e:
+                errors.append(str(e))
         call = cni.CniCall(row["cni_id"], Path(row["netns"]), att.ifname, self.cni_path)
-        return cni.del_chain(call, conflist, runtime_config(att.ports), result, ignore_errors=True)
+        return errors + cni.del_chain(call, conflist, runtime_config(att.ports), result, ignore_errors=True)
+
+    def unpublish(self, att, row, conflist: dict | None = None) -> None:
+        """Remove the rules of att's published ports (bridge and subnet as recorded at ADD)."""
+        bridge, subnet = _bridge_and_subnet(conflist or json.loads(row["conflist"]))
+        hostrules.unpublish(att.cid, bridge, subnet, att.ip, att.ports)
 
     def release(self, cid: str, netns: Path, background: bool, replenish: str = "") -> None:
         import subprocess
@@ -117,6 +131,60 @@ class Teardown:
         finally:
             os.close(fd)
 
+    def mark_tearing(self, cid: str, netns: Path) -> None:
+        """release()'s first half, for a batch: cid's attachments are marked for teardown
+        (their ports stay claimed; wait(cid) finishes the job if nobody else does), and
+        spawn_sweeper() later starts one process for all of them."""
+        rows = self.store.attachment_rows("cid=?", (cid,))
+        if not rows:
+            netns_mod.remove_netns(netns)
+            return
+        try:
+            for r in rows:
+                self.store.set_state(cid, r["network"], TEARING)
+        except Exception:
+            with self.locked(cid):  # a full disk: tear down here and now
+                self.release_now(cid, netns)
+
+    def spawn_sweeper(self, replenish: str = "", workers: int = 1) -> None:
+        """Background processes that tear down every attachment marked 'tearing', each
+        under its lock (one whose waiter got there first is found done and skipped).
+        Several workers share the work by container id: a teardown waits on the kernel
+        (veth and namespace removal wait for RCU grace periods) more than it computes."""
+        import subprocess
+        log = os.open(self.paths.runroot / "network-teardown.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                      0o600)
+        try:
+            for i in range(workers):
+                subprocess.Popen([sys.executable, "-m", "sampan.network.background", str(self.paths.root),
+                                  str(self.paths.runroot), "--tearing", replenish if i == 0 else "",
+                                  f"{i}/{workers}"],
+                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                 start_new_session=True, close_fds=True)
+        finally:
+            os.close(log)
+
+    def sweep(self, shard: tuple[int, int] = (0, 1)) -> set[str]:
+        """Tear down every attachment marked 'tearing' (the sweeper's work): those of
+        shard i of n first, then any left (a sibling that died); returns the networks
+        whose peers must hear of it."""
+        networks: set[str] = set()
+        i, n = shard
+        mine = lambda cid: int(cid[-8:], 16) % n == i if _hex(cid[-8:]) else i == 0  # noqa: E731
+        while True:
+            rows = self.store.attachment_rows("state=?", (TEARING,))
+            cids = sorted({r["cid"] for r in rows})
+            if n > 1 and any(mine(c) for c in cids):
+                cids = [c for c in cids if mine(c)]
+            if not cids:
+                return networks
+            for cid in cids:
+                with self.locked(cid):
+                    left = self.store.attachment_rows("cid=? AND state=?", (cid, TEARING))
+                    if left:
+                        networks.update(r["network"] for r in left)
+                        self.release_now(cid, None)
+
     def wait(self, cid: str) -> None:
         """Block until cid's background teardown is over; finish it if its process died."""
         with self.locked(cid):
@@ -134,6 +202,7 @@ class Teardown:
             with self.locked(cid):
                 self.release_now(cid, None)
             done.append(cid)
+        done += self._sweep_rules()
         netns_dir = self.paths.runroot / "netns"
         if netns_dir.is_dir():
             attached = {Path(r["netns"]).name for r in self.store.attachment_rows()}
@@ -146,3 +215,26 @@ class Teardown:
                         done.append(p.name)
         return sorted(set(done))
 
+
+    def _sweep_rules(self) -> list[str]:
+        """Remove port rules on this root's bridges that no attachment accounts for (an
+        undo whose rule removal failed too). Records are written before rules are added
+        and deleted after they are removed, so the rules are read first."""
+        bridges = {n.bridge for n in self.store.networks()}
+        if not bridges:
+            return []
+        found = [f for f in hostrules.found_rules() if f[0] in bridges]  # rules first, then
+        held = {r["cid"] for r in self.store.attachment_rows()}  # records: never a fresh add's
+        try:
+            return hostrules.delete_rules([f for f in found if f[1] not in held])
+        except NetworkError:
+            return []
+
+
+def _hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdef" for c in text)
+
+
+def _bridge_and_subnet(conflist: dict) -> tuple[str, str]:
+    bridge = conflist["plugins"][0]
+    return bridge["bridge"], bridge["ipam"]["ranges"][0][0]["subnet"]

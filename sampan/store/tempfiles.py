@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sampan.state.procstat import start_time
 
-KINDS = ("blob", "pull", "load", "probe")
+KINDS = ("blob", "pull", "load", "probe", "trash")  # trash: dirs of removed containers
 # Names of sampan versions before owners were stamped (blob-<hex>, pull-<mkdtemp>):
 # removed once nothing in them changed for this long.
 LEGACY_AGE = 3600.0

@@ -45,8 +45,9 @@ def _dismantle(nm: NetworkManager, db: Database) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def portmap_host_chains():
-    """portmap creates host-wide chains and jump rules once (CNI-HOSTPORT-*) and, by
-    design, never removes them. Create them before any test's leak snapshot."""
+    """Published ports make host-wide chains and jump rules once (SAMPAN-HOSTPORTS*, as
+    portmap's CNI-HOSTPORT-*) and, by design, never remove them. Create them before any
+    test's leak snapshot."""
     base = Path(tempfile.mkdtemp(prefix="sampan-netwarm-"))
     nm, db = _make_manager(base / "root", base / "run")
     try:
@@ -109,6 +110,12 @@ def in_ns(ns: Path, *cmd: str, **kw) -> subprocess.CompletedProcess:
 def iptables_lines(*needles: str) -> list[str]:
     out = subprocess.run(["iptables-save"], capture_output=True, text=True, timeout=30).stdout
     return [l for l in out.splitlines() if any(n in l for n in needles)]
+
+
+def container_rules(*needles: str) -> list[str]:
+    """iptables lines naming any needle, but for each network's own outbound NAT rule
+    (which lives as long as its network)."""
+    return [l for l in iptables_lines(*needles) if not l.endswith(' masquerade" -j MASQUERADE')]
 
 
 def links() -> set[str]:

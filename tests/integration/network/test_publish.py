@@ -11,7 +11,8 @@ import pytest
 
 from sampan.errors import Conflict
 
-from .conftest import Box, Httpd, UdpEcho, bridge_ports, http_get, in_ns, iptables_lines, links, udp_ask
+from .conftest import (Box, Httpd, UdpEcho, bridge_ports, container_rules, http_get, in_ns, iptables_lines, links,
+                       udp_ask)
 
 
 def test_published_tcp_port_answers_on_loopback_and_host_addresses(nm, tmp_path):
@@ -38,7 +39,7 @@ def test_published_tcp_port_answers_on_loopback_and_host_addresses(nm, tmp_path)
         srv.stop()
         box.release()
     assert http_get("127.0.0.1", port, timeout=1) == ""
-    assert not iptables_lines(box.cid, net.bridge)
+    assert not container_rules(box.cid, net.bridge)
     assert box.att.host_veth not in links()
     assert not box.ns.exists()
 
@@ -105,7 +106,7 @@ def _nothing_left(nm, ports_before, bridge):
     netns_dir = nm.paths.runroot / "netns"
     assert not netns_dir.exists() or not list(netns_dir.iterdir())
     assert not nm.store.attachment_rows()
-    assert not iptables_lines(bridge)
+    assert not container_rules(bridge)
 
 
 def test_port_held_by_host_process_fails_first_and_leaves_nothing(nm):

@@ -100,7 +100,8 @@ def test_conflist_only_has_the_plugins_needed(tmp_path):
     assert [p["type"] for p in full["plugins"]] == ["bridge", "portmap", "firewall"]
     ipam = full["plugins"][0]["ipam"]
     assert ipam["dataDir"] == str(tmp_path) and ipam["routes"] == [{"dst": "0.0.0.0/0"}]
-    assert full["name"] == "spab-1" and full["plugins"][0]["ipMasq"] is True
+    # outbound NAT is one rule per network, not the plugin's per-container chain
+    assert full["name"] == "spab-1" and full["plugins"][0]["ipMasq"] is False
 
 
 def test_internal_network_has_no_route_out_and_no_masquerade(tmp_path):
