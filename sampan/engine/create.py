@@ -20,6 +20,7 @@ from sampan.engine.records import ContainerRecord, now_rfc3339
 from sampan.errors import Conflict, InvalidArgument
 from sampan.specgen import units
 from sampan.specgen.command import merge_command, merge_env
+from sampan.specgen.defaults import default_rlimits
 from sampan.specgen.users import resolve_user
 from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 from sampan.store.merged_view import MergedView
@@ -69,11 +70,30 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     if opts.stop_signal:
         parse_signal(opts.stop_signal)
     plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
+    from sampan.engine import create_flags as flags
+    from sampan.engine.mounts import parse_mount
+    from sampan.engine.mounts import mount_from_flag
+    mount_specs = [mount_from_flag(m) if isinstance(m, str) else m for m in opts.mounts]
+    plans += [parse_mount(m) for m in mount_specs]
+    ulimits = flags.ulimits(opts.ulimits)
+    shm_size = flags.shm_size(opts.shm_size)
+    dns_search, dns_options = flags.dns_search(opts.dns_search), flags.dns_options(opts.dns_options)
+    log_driver = flags.log_driver(opts.log_driver)
+    platform = flags.parse_platform(opts.platform)
+    if opts.init:
+        flags.init_binary()
+    from sampan.engine.namespaces import parse_mode
+    ns_modes = {k + "_mode": parse_mode(ctx, k, getattr(opts, k + "_mode")) for k in ("pid", "ipc", "uts")}
+    if ns_modes["uts_mode"] == "host" and opts.hostname:
+        raise InvalidArgument("conflicting options: hostname and the UTS mode")
+    from sampan.specgen.sysctls import parse_sysctls
+    sysctls = parse_sysctls(opts.sysctls, opts.network or "bridge", ns_modes["ipc_mode"])
     if opts.name is not None and not _NAME_RE.match(opts.name.lstrip("/")):
         raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
     log_max = units.parse_bytes(opts.log_max_size, "--log-opt max-size") if opts.log_max_size else 10 * 1024 * 1024
 
     image = image_for_run(ctx, opts.image, opts.pull)
+    platform_text = flags.check_platform(platform, opts.image, image)
     icfg = (image.config or {}).get("config") or {}
     from sampan.engine import networking
     net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all, icfg.get("ExposedPorts"),
@@ -91,7 +111,11 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         seen.add(p.destination)
     user_spec = opts.user if opts.user is not None else (icfg.get("User") or "")
     lowers = ctx.images.layer_dirs(image)
-    exec_user = resolve_user(MergedView(lowers), user_spec)
+    view = MergedView(lowers)
+    exec_user = resolve_user(view, user_spec)
+    from sampan.specgen.users import resolve_groups
+    groups = resolve_groups(view, list(opts.group_add))
+    exec_user.additional_gids += [g for g in groups if g not in exec_user.additional_gids]
     workdir = opts.workdir or icfg.get("WorkingDir") or "/"
     if not workdir.startswith("/"):
         raise InvalidArgument(f"the working directory {workdir!r} is not an absolute path")
@@ -114,6 +138,10 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "log": {"max_size": log_max, "max_files": opts.log_max_files or 3},
         "entrypoint_override": opts.entrypoint, "args": list(opts.args),
         "image_config": icfg,
+        "init": bool(opts.init), "ulimits": ulimits, "shm_size": shm_size, "sysctls": sysctls,
+        **ns_modes, "group_add": list(opts.group_add), "group_add_gids": groups,
+        "dns_search": dns_search, "dns_options": dns_options, "log_driver": log_driver,
+        "platform": platform_text, "mount_specs": mount_specs,
     }
     security.check_runtime_can_load(config, security.caps_of(config))
     return config, image
@@ -193,7 +221,8 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
         clash = table.find(name)
         raise Conflict(f'the container name "/{name}" is already in use by container {clash.id[:12]}; '
                        f"remove it (`sampan rm {name}`) or choose another --name")
-    config["hostname"] = config["hostname"] or (os.uname().nodename if opts.network == "host" else cid[:12])
+    config["hostname"] = config["hostname"] or (
+        os.uname().nodename if opts.network == "host" or config["uts_mode"] == "host" else cid[:12])
     from sampan.state.nospace import require_free
     require_free(ctx.paths.root, MIN_FREE)  # not a half-made container on a full disk
     files = ctx.container_files(cid)
@@ -235,12 +264,13 @@ def write_etc_files(files: dict, config: dict) -> None:
     atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode(), ETC_MODE, durable=False)
     # the network package rewrites /etc/hosts as peers come and go; it appends this file
     atomic_write_bytes(files["hosts"].with_name("hosts.extra"), extra.encode(), durable=False)
+    from sampan.network.dns import host_resolv_conf, with_search_options
     if config.get("dns"):
-        resolv = "".join(f"nameserver {d}\n" for d in config["dns"])
+        resolv = "".join(f"nameserver {d}\n" for d in config["dns"]).encode()
     else:
-        from sampan.network.dns import host_resolv_conf
-        resolv = host_resolv_conf().decode()
-    atomic_write_bytes(files["resolv"], resolv.encode(), ETC_MODE, durable=False)
+        resolv = host_resolv_conf()
+    resolv = with_search_options(resolv, config.get("dns_search"), config.get("dns_options"))
+    atomic_write_bytes(files["resolv"], resolv, ETC_MODE, durable=False)
 
 
 def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
@@ -269,9 +299,17 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         if plan.kind == "volume":
             src = str(ctx.paths.volumes / plan.source / "_data")
         mounts.append(oci_mount(plan, src))
+    from sampan.engine.namespaces import namespace_paths
+    from sampan.specgen.ulimits import oci_rlimits
+    argv = c["argv"]
+    if c.get("init"):
+        from sampan.engine.create_flags import init_binary
+        mounts.append({"destination": INIT_PATH, "type": "bind", "source": init_binary(),
+                       "options": ["rbind", "ro", "nosuid", "nodev", "rprivate"]})
+        argv = [INIT_PATH, "--", *argv]
     devices, device_rules = security.devices_of(c)
     return generate(SpecInputs(
-        rootfs=str(files["rootfs"]), argv=c["argv"], env=env, cwd=c["workdir"], user=user,
+        rootfs=str(files["rootfs"]), argv=argv, env=env, cwd=c["workdir"], user=user,
         hostname=c["hostname"], tty=c["tty"], readonly_rootfs=c["read_only"], mounts=mounts,
         etc_files={"/etc/hosts": str(files["hosts"]), "/etc/hostname": str(files["hostname"]),
                    "/etc/resolv.conf": str(files["resolv"])},
@@ -280,7 +318,29 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         pids_limit=c["pids_limit"], limits={k: c[k] for k in LIMIT_KEYS if c.get(k) is not None}, no_new_privileges=c["no_new_privileges"],
         caps=security.caps_of(c), seccomp=c.get("seccomp"), privileged=bool(c.get("privileged")),
         devices=devices, device_rules=device_rules,
-        annotations={"io.sampan.name": rec.name}))
+        annotations={"io.sampan.name": rec.name},
+        rlimits=oci_rlimits(c.get("ulimits") or [], default_rlimits()), sysctls=c.get("sysctls") or {},
+        shm_size=c.get("shm_size"), shm=shm_source(ctx, rec), join=namespace_paths(ctx, c)))
+
+
+INIT_PATH = "/sbin/docker-init"  # where Docker binds its init (tini) in the container
+
+
+def shm_source(ctx: Context, rec: ContainerRecord) -> str | None:
+    """The container's /dev/shm: None for a tmpfs of its own (the default), "" for none
+    (--ipc none), or a host directory: a shareable container's own tmpfs, held on the host
+    so that --ipc container:NAME can bind it (Docker's ShmPath), or its donor's."""
+    mode = rec.config.get("ipc_mode") or ""
+    if mode == "none":
+        return ""
+    if mode == "shareable":
+        return str(ctx.container_files(rec.id)["dir"] / "shm")
+    if mode.startswith("container:"):
+        donor = mode.split(":", 1)[1]
+        other = ctx.containers.get(donor)
+        if other is not None and (other.config.get("ipc_mode") or "") == "shareable":
+            return str(ctx.container_files(donor)["dir"] / "shm")
+    return None
 
 
 def cgroups_path(cid: str) -> str:
