@@ -171,7 +171,7 @@ def test_pid_ipc_uts_host(sampan):
     assert r.rc == 0, r.err
     name, procs, ipc = r.out.split()
     assert name == os.uname().nodename and int(procs) > 10
-    assert ipc == os.readlink("/proc/1/ns/ipc")
+    assert ipc == os.readlink("/proc/self/ns/ipc")
     assert "--pid host" in r.err  # the warning
     out = sampan.ok("run", "--rm", *NONE, "busybox", "sh", "-c", "ls /proc | grep -c '^[0-9]'")
     assert int(out) < 5
