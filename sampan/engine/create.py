@@ -97,7 +97,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     icfg = (image.config or {}).get("config") or {}
     from sampan.engine import networking
     net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all, icfg.get("ExposedPorts"),
-                          opts.network_aliases)
+                          opts.network_aliases, opts.ip)
     argv = merge_command(icfg.get("Entrypoint"), icfg.get("Cmd"), opts.entrypoint, opts.args)
     stop_signal = opts.stop_signal or icfg.get("StopSignal") or "SIGTERM"
     parse_signal(stop_signal)
@@ -128,7 +128,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "mounts": [p.to_json() for p in plans], "read_only": opts.read_only,
         "memory": memory, "cpu_quota": cpu_quota, "cpus": opts.cpus, "pids_limit": pids,
         **limits,
-        "network": net["network"], "ports": net["ports"], "aliases": net["aliases"],
+        "network": net["network"], "ports": net["ports"], "aliases": net["aliases"], "ip": net["ip"],
         "dns": list(opts.dns), "add_hosts": add_hosts, "auto_remove": opts.auto_remove, "labels": dict(opts.labels),
         "no_new_privileges": sec["no_new_privileges"], "seccomp": sec["seccomp"],
         "security_opt": sec["security_opt"], "cap_add": list(opts.cap_add), "cap_drop": list(opts.cap_drop),

@@ -156,7 +156,8 @@ def network_settings(c: dict, running: bool) -> dict:
     name = c["network"].split(":", 1)[0] if c["network"].startswith("container:") else c["network"]
     endpoint = {"IPAddress": net.get("ip", ""), "IPPrefixLen": net.get("prefix", 0),
                 "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),
-                "Aliases": c.get("aliases") or None}
+                "Aliases": c.get("aliases") or None,
+                "IPAMConfig": {"IPv4Address": c["ip"]} if c.get("ip") else None}
     networks = {name: endpoint}
     for other, aliases in (c.get("more_networks") or {}).items():
         networks[other] = {"IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": "",

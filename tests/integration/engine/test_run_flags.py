@@ -267,3 +267,32 @@ def test_platform(sampan):
 def test_stop_timeout_in_config(sampan):
     sampan.ok("create", "--name", "st", "--stop-timeout", "7", "busybox", "true")
     assert json.loads(sampan.ok("inspect", "st"))[0]["Config"]["StopTimeout"] == 7
+
+
+def test_ip_on_a_user_network(sampan):
+    sampan.ok("network", "create", "ipnet")
+    net = json.loads(sampan.ok("network", "inspect", "ipnet"))[0]
+    subnet = net["IPAM"]["Config"][0]["Subnet"]
+    import ipaddress
+    hosts = list(ipaddress.ip_network(subnet).hosts())
+    want = str(hosts[100])
+    out = sampan.ok("run", "--name", "fixed", "--network", "ipnet", "--ip", want, "busybox", "sh", "-c",
+                    "ip -4 -o addr show eth0 | awk '{print $4}'")
+    assert out.strip().split("/")[0] == want
+    sampan.ok("run", "-d", "--name", "holder", "--network", "ipnet", "--ip", want, "busybox", "sleep", "60")
+    info = json.loads(sampan.ok("inspect", "holder"))[0]
+    assert info["NetworkSettings"]["Networks"]["ipnet"]["IPAMConfig"] == {"IPv4Address": want}
+    assert info["NetworkSettings"]["Networks"]["ipnet"]["IPAddress"] == want
+    r = sampan("run", "--rm", "--network", "ipnet", "--ip", want, "busybox", "true")  # taken
+    assert r.rc == 125 and "Address already in use" in r.err and r.err.count("\n") == 1, r.err
+    r = sampan("run", "--rm", "--network", "ipnet", "--ip", "192.0.2.7", "busybox", "true")
+    assert r.rc == 125 and "no configured subnet contains IP address 192.0.2.7" in r.err
+    r = sampan("run", "--rm", "--network", "ipnet", "--ip", str(hosts[0]), "busybox", "true")  # the gateway
+    assert r.rc == 125 and "gateway" in r.err
+    r = sampan("run", "--rm", "--ip", want, "busybox", "true")
+    assert r.rc == 125 and "user specified IP address is supported on user defined networks only" in r.err
+    r = sampan("run", "--rm", "--network", "ipnet", "--ip", "not-an-ip", "busybox", "true")
+    assert r.rc == 125 and "invalid IPv4 address" in r.err
+    sampan.ok("rm", "-f", "holder", "fixed")
+    # released with the container: the address can be had again
+    sampan.ok("run", "--rm", "--network", "ipnet", "--ip", want, "busybox", "true")
