@@ -27,7 +27,11 @@ def parse_mode(ctx, kind: str, mode: str | None) -> str:
     if kind == "ipc" and name == "private":
         return ""
     if name == "container":
-        return "container:" + ctx.containers.find(ref).id  # ContainerNotFound names it
+        from sampan.errors import ContainerNotFound
+        try:
+            return "container:" + ctx.containers.find(ref).id
+        except ContainerNotFound:  # a 400, as Docker's: a 404 would make its CLI pull the image
+            raise InvalidArgument(f"failed to join {kind.upper()} namespace: No such container: {ref}") from None
     return name
 
 
