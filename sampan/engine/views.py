@@ -72,7 +72,8 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
         "Driver": "overlay", "Platform": "linux",
         "HostConfig": {
             "Binds": [f"{m['source']}:{m['destination']}{':ro' if m['readonly'] else ''}"
-                      for m in c["mounts"] if m["kind"] != "tmpfs" and m["source"]] or None,
+                      for m in c["mounts"] if m["kind"] != "tmpfs" and m["source"]
+                      and m["destination"] not in _mount_flag_targets(c)] or None,
             "NetworkMode": c["network"], "PortBindings": port_bindings(c),
             "AutoRemove": bool(c["auto_remove"]),
             "ReadonlyRootfs": bool(c["read_only"]), "Memory": c.get("memory") or 0,
@@ -104,6 +105,12 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
         },
         "NetworkSettings": network_settings(c, st.state == RUNNING),
     }
+
+
+def _mount_flag_targets(c: dict) -> set:
+    """Where --mount (HostConfig.Mounts) put something: Docker lists those in Mounts, not Binds."""
+    import os
+    return {os.path.normpath(m["Target"]) for m in c.get("mount_specs") or []}
 
 
 def _log_config(c: dict) -> dict:

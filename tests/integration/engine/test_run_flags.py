@@ -123,6 +123,7 @@ def test_mount_bind_volume_tmpfs(sampan, tmp_path):
     hc = host_config(sampan, "mm")
     assert [m["Type"] for m in hc["Mounts"]] == ["bind", "volume", "tmpfs"]
     assert hc["Mounts"][0]["ReadOnly"] is True and hc["Mounts"][0]["Target"] == "/b"
+    assert hc["Binds"] is None  # -v only, as Docker
     mounts = json.loads(sampan.ok("inspect", "mm"))[0]["Mounts"]
     assert {(m["Type"], m["Destination"]) for m in mounts} == {("bind", "/b"), ("volume", "/v"), ("tmpfs", "/t")}
     sampan.ok("rm", "mm")
