@@ -42,8 +42,9 @@ def test_shm_size_and_default(sampan):
     assert out.splitlines()[-1].split()[1] == str(64 * 1024)
 
 
-def test_sysctl_namespaced_applied(sampan):
-    out = sampan.ok("run", "--name", "kk", *NONE, "--sysctl", "net.ipv4.ip_forward=1",
+@pytest.mark.parametrize("runtime", ["native", "runc"])
+def test_sysctl_namespaced_applied(sampan, runtime):
+    out = sampan.ok("run", "--name", "kk", *NONE, "--runtime", runtime, "--sysctl", "net.ipv4.ip_forward=1",
                     "--sysctl", "kernel.shmmax=123456789", "busybox", "sh", "-c",
                     "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax")
     assert out.split() == ["1", "123456789"]
@@ -87,18 +88,19 @@ def test_dns_search_and_options(sampan, network):
     assert r.rc == 125 and "is not a valid domain" in r.err
 
 
-def test_init_reaps_zombies_and_forwards_stop(sampan):
+@pytest.mark.parametrize("runtime", ["native", "runc"])
+def test_init_reaps_zombies_and_forwards_stop(sampan, runtime):
     # sh orphans a child that exits at once: without an init nobody reaps it
     script = ("sh -c 'sleep 0 & exit 0'; sleep 0.5; ps -o pid,stat,comm | awk '$2 ~ /Z/' | wc -l; "
               "cat /proc/1/cmdline | tr '\\0' ' '")
-    out = sampan.ok("run", "--rm", *NONE, "--init", "busybox", "sh", "-c", script)
+    out = sampan.ok("run", "--rm", *NONE, "--runtime", runtime, "--init", "busybox", "sh", "-c", script)
     zombies, cmdline = out.splitlines()
     assert zombies.strip() == "0"
     assert cmdline.startswith("/sbin/docker-init -- sh -c")
     out = sampan.ok("run", "--rm", *NONE, "busybox", "sh", "-c", "ls /sbin/docker-init 2>&1 || true")
     assert "No such file" in out  # only with --init
     # stop: tini passes SIGTERM to the child, whose trap records it and exits
-    sampan.ok("run", "-d", "--name", "ii", *NONE, "--init", "-v", "/tmp:/host", "busybox", "sh", "-c",
+    sampan.ok("run", "-d", "--name", "ii", *NONE, "--runtime", runtime, "--init", "busybox", "sh", "-c",
               "trap 'echo got-term; exit 3' TERM; while true; do sleep 0.1; done")
     assert sampan.ok("stop", "-t", "20", "ii").strip() == "ii"
     assert sampan.ok("logs", "ii").strip() == "got-term"
@@ -166,8 +168,10 @@ def test_mount_source_with_dotdot(sampan, tmp_path):
     assert not os.path.exists(tmp_path / "nothere")
 
 
-def test_pid_ipc_uts_host(sampan):
-    r = sampan("run", "--rm", *NONE, "--pid", "host", "--uts", "host", "--ipc", "host", "busybox", "sh", "-c",
+@pytest.mark.parametrize("runtime", ["native", "runc"])
+def test_pid_ipc_uts_host(sampan, runtime):
+    r = sampan("run", "--rm", *NONE, "--runtime", runtime, "--pid", "host", "--uts", "host", "--ipc", "host",
+               "busybox", "sh", "-c",
                "hostname; ls /proc | grep -c '^[0-9]'; readlink /proc/self/ns/ipc")
     assert r.rc == 0, r.err
     name, procs, ipc = r.out.split()
@@ -183,10 +187,11 @@ def test_pid_ipc_uts_host(sampan):
         assert r.rc == 125 and "invalid" in r.err and "mode" in r.err, (flag, value, r.err)
 
 
-def test_pid_and_ipc_of_another_container(sampan):
-    sampan.ok("run", "-d", "--name", "donor", *NONE, "--ipc", "shareable", "busybox", "sh", "-c",
-              "echo shared > /dev/shm/token; exec sleep 60")
-    out = sampan.ok("run", "--rm", *NONE, "--pid", "container:donor", "--ipc", "container:donor",
+@pytest.mark.parametrize("runtime", ["native", "runc"])
+def test_pid_and_ipc_of_another_container(sampan, runtime):
+    sampan.ok("run", "-d", "--name", "donor", *NONE, "--runtime", runtime, "--ipc", "shareable", "busybox",
+              "sh", "-c", "echo shared > /dev/shm/token; exec sleep 60")
+    out = sampan.ok("run", "--rm", *NONE, "--runtime", runtime, "--pid", "container:donor", "--ipc", "container:donor",
                     "busybox", "sh", "-c", "ps -o comm | grep -c sleep; cat /dev/shm/token")
     assert out.split() == ["1", "shared"]
     donor = json.loads(sampan.ok("inspect", "donor"))[0]
@@ -297,3 +302,18 @@ def test_ip_on_a_user_network(sampan):
     sampan.ok("rm", "-f", "holder", "fixed")
     # released with the container: the address can be had again
     sampan.ok("run", "--rm", "--network", "ipnet", "--ip", want, "busybox", "true")
+
+
+def test_shareable_shm_across_restart_and_ipc_none(sampan):
+    sampan.ok("create", "--name", "sh1", *NONE, "--ipc", "shareable", "--shm-size", "8m", "busybox", "sh", "-c",
+              "df -k /dev/shm | tail -1 | awk '{print $2}'; ls /dev/shm; touch /dev/shm/mark")
+    assert sampan.ok("start", "-a", "sh1").split() == [str(8 * 1024)]
+    # the host holds the tmpfs only while the container runs: a new run starts empty
+    assert sampan.ok("start", "-a", "sh1").split() == [str(8 * 1024)]
+    shm = json.loads(sampan.ok("inspect", "sh1"))[0]["GraphDriver"]["Data"]["UpperDir"].rsplit("/", 1)[0] + "/shm"
+    assert not os.path.ismount(shm)
+    out = sampan.ok("run", "--rm", *NONE, "--ipc", "none", "busybox", "sh", "-c",
+                    "grep -c ' /dev/shm ' /proc/mounts || true")
+    assert out.strip() == "0"
+    sampan.ok("create", "--name", "priv", "--ipc", "private", "busybox", "true")
+    assert host_config(sampan, "priv")["IpcMode"] == "private"
