@@ -92,7 +92,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
     log_max = units.parse_bytes(opts.log_max_size, "--log-opt max-size") if opts.log_max_size else 10 * 1024 * 1024
 
-    image = image_for_run(ctx, opts.image, opts.pull)
+    image = image_for_run(ctx, opts.image, opts.pull, platform=opts.platform)
     platform_text = flags.check_platform(platform, opts.image, image)
     icfg = (image.config or {}).get("config") or {}
     from sampan.engine import networking
@@ -147,7 +147,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     return config, image
 
 
-def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None):
+def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None, platform: str | None = None):
     """The local image, pulled first when Docker would (`--pull missing` is the default).
     ``auths``: {registry domain: (user, password)} for this call (a build's X-Registry-Config)."""
     from sampan.errors import ImageNotFound, SampanError
@@ -168,7 +168,7 @@ def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None):
         sys.stderr.write(f"Unable to find image '{familiar}' locally\n")
     from sampan.registry import pull as registry_pull
     try:
-        return registry_pull(ctx.images, ref, auth=_auth_for(ref, auths))
+        return registry_pull(ctx.images, ref, auth=_auth_for(ref, auths), platform=platform)
     except SampanError as e:
         raise ImageNotFound(f"{e.message} (`sampan images` lists local images; `sampan import` or "
                             f"`sampan load` adds one without a registry)") from None
