@@ -270,9 +270,17 @@ def test_platform(sampan):
     assert r.rc == 125 and "not supported" in r.err
 
 
-def test_stop_timeout_in_config(sampan):
+def test_stop_timeout_in_config_and_used_by_stop(sampan):
     sampan.ok("create", "--name", "st", "--stop-timeout", "7", "busybox", "true")
     assert json.loads(sampan.ok("inspect", "st"))[0]["Config"]["StopTimeout"] == 7
+    # 0 is "kill at once", not the default 10 s: the trap that would exit 3 a second later never runs
+    loop = "trap 'sleep 1; exit 3' TERM; while true; do sleep 0.1; done"
+    sampan.ok("run", "-d", "--name", "st0", *NONE, "--init", "--stop-timeout", "0", "busybox", "sh", "-c", loop)
+    sampan.ok("stop", "st0")
+    assert json.loads(sampan.ok("inspect", "st0"))[0]["State"]["ExitCode"] == 137
+    sampan.ok("run", "-d", "--name", "st5", *NONE, "--init", "--stop-timeout", "5", "busybox", "sh", "-c", loop)
+    sampan.ok("stop", "st5")
+    assert json.loads(sampan.ok("inspect", "st5"))[0]["State"]["ExitCode"] == 3
 
 
 def test_ip_on_a_user_network(sampan):
