@@ -11,17 +11,20 @@ import re
 import signal as _signal
 import sys
 
+from sampan.engine import create_flags as flags
 from sampan.engine import security
 from sampan.engine.context import Context
-from sampan.engine.mounts import MountPlan, parse_tmpfs, parse_volume
+from sampan.engine.mounts import MountPlan, mount_from_flag, parse_mount, parse_tmpfs, parse_volume
 from sampan.engine.names import random_name
+from sampan.engine.namespaces import namespace_paths
 from sampan.engine.options import RunOptions
 from sampan.engine.records import ContainerRecord, now_rfc3339
 from sampan.errors import Conflict, InvalidArgument
 from sampan.specgen import units
 from sampan.specgen.command import merge_command, merge_env
 from sampan.specgen.defaults import default_rlimits
-from sampan.specgen.users import resolve_user
+from sampan.specgen.ulimits import oci_rlimits
+from sampan.specgen.users import resolve_groups, resolve_user
 from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 from sampan.store.merged_view import MergedView
 
@@ -70,30 +73,15 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     if opts.stop_signal:
         parse_signal(opts.stop_signal)
     plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
-    from sampan.engine import create_flags as flags
-    from sampan.engine.mounts import parse_mount
-    from sampan.engine.mounts import mount_from_flag
     mount_specs = [mount_from_flag(m) if isinstance(m, str) else m for m in opts.mounts]
     plans += [parse_mount(m) for m in mount_specs]
-    ulimits = flags.ulimits(opts.ulimits)
-    shm_size = flags.shm_size(opts.shm_size)
-    dns_search, dns_options = flags.dns_search(opts.dns_search), flags.dns_options(opts.dns_options)
-    log_driver = flags.log_driver(opts.log_driver)
-    platform = flags.parse_platform(opts.platform)
-    if opts.init:
-        flags.init_binary()
-    from sampan.engine.namespaces import parse_mode
-    ns_modes = {k + "_mode": parse_mode(ctx, k, getattr(opts, k + "_mode")) for k in ("pid", "ipc", "uts")}
-    if ns_modes["uts_mode"] == "host" and opts.hostname:
-        raise InvalidArgument("conflicting options: hostname and the UTS mode")
-    from sampan.specgen.sysctls import parse_sysctls
-    sysctls = parse_sysctls(opts.sysctls, opts.network or "bridge", ns_modes["ipc_mode"])
+    more = flags.check(ctx, opts)  # --ulimit, --sysctl, --pid/--ipc/--uts, --init, ...
     if opts.name is not None and not _NAME_RE.match(opts.name.lstrip("/")):
         raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
     log_max = units.parse_bytes(opts.log_max_size, "--log-opt max-size") if opts.log_max_size else 10 * 1024 * 1024
 
     image = image_for_run(ctx, opts.image, opts.pull, platform=opts.platform)
-    platform_text = flags.check_platform(platform, opts.image, image)
+    more["platform"] = flags.check_platform(more["platform"], opts.image, image)
     icfg = (image.config or {}).get("config") or {}
     from sampan.engine import networking
     net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all, icfg.get("ExposedPorts"),
@@ -113,8 +101,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     lowers = ctx.images.layer_dirs(image)
     view = MergedView(lowers)
     exec_user = resolve_user(view, user_spec)
-    from sampan.specgen.users import resolve_groups
-    groups = resolve_groups(view, list(opts.group_add))
+    groups = resolve_groups(view, list(opts.group_add))  # --group-add: names of the image's /etc/group
     exec_user.additional_gids += [g for g in groups if g not in exec_user.additional_gids]
     workdir = opts.workdir or icfg.get("WorkingDir") or "/"
     if not workdir.startswith("/"):
@@ -138,10 +125,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "log": {"max_size": log_max, "max_files": opts.log_max_files or 3},
         "entrypoint_override": opts.entrypoint, "args": list(opts.args),
         "image_config": icfg,
-        "init": bool(opts.init), "ulimits": ulimits, "shm_size": shm_size, "sysctls": sysctls,
-        **ns_modes, "group_add": list(opts.group_add), "group_add_gids": groups,
-        "dns_search": dns_search, "dns_options": dns_options, "log_driver": log_driver,
-        "platform": platform_text, "mount_specs": mount_specs,
+        **more, "mount_specs": mount_specs,
     }
     security.check_runtime_can_load(config, security.caps_of(config))
     return config, image
@@ -299,12 +283,9 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         if plan.kind == "volume":
             src = str(ctx.paths.volumes / plan.source / "_data")
         mounts.append(oci_mount(plan, src))
-    from sampan.engine.namespaces import namespace_paths
-    from sampan.specgen.ulimits import oci_rlimits
     argv = c["argv"]
     if c.get("init"):
-        from sampan.engine.create_flags import init_binary
-        mounts.append({"destination": INIT_PATH, "type": "bind", "source": init_binary(),
+        mounts.append({"destination": INIT_PATH, "type": "bind", "source": flags.init_binary(),
                        "options": ["rbind", "ro", "nosuid", "nodev", "rprivate"]})
         argv = [INIT_PATH, "--", *argv]
     devices, device_rules = security.devices_of(c)

@@ -4,15 +4,35 @@ create: --ulimit, --sysctl, --shm-size, --group-add, --dns-search/--dns-option, 
 
 from __future__ import annotations
 
+from sampan.engine.namespaces import parse_mode
 from sampan.errors import ImageNotFound, InvalidArgument
 from sampan.specgen import units
+from sampan.specgen.sysctls import parse_sysctls
+from sampan.specgen.ulimits import check_grantable, parse_ulimit
 
 LOG_DRIVERS = ("json-file", "local", "none")
 DEFAULT_SHM = 64 * 1024 * 1024
 
 
+def check(ctx, opts) -> dict:
+    """Every flag of this module, checked before the image is looked up (a mistyped one is
+    one line at once): the container config's entries. "platform" is the parsed
+    (os, arch, variant) until check_platform() compares it with the image."""
+    modes = {k + "_mode": parse_mode(ctx, k, getattr(opts, k + "_mode")) for k in ("pid", "ipc", "uts")}
+    if modes["uts_mode"] == "host" and opts.hostname:
+        raise InvalidArgument("conflicting options: hostname and the UTS mode")
+    if opts.init:
+        init_binary()
+    return {
+        "init": bool(opts.init), "ulimits": ulimits(opts.ulimits), "shm_size": shm_size(opts.shm_size),
+        "sysctls": parse_sysctls(opts.sysctls, opts.network or "bridge", modes["ipc_mode"]), **modes,
+        "group_add": list(opts.group_add), "dns_search": dns_search(opts.dns_search),
+        "dns_options": dns_options(opts.dns_options), "log_driver": log_driver(opts.log_driver),
+        "platform": parse_platform(opts.platform),
+    }
+
+
 def ulimits(items: list) -> list[dict]:
-    from sampan.specgen.ulimits import check_grantable, parse_ulimit
     out: dict[str, dict] = {}
     for item in items:
         u = parse_ulimit(item)
