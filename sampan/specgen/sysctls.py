@@ -12,7 +12,8 @@ from sampan.specgen.units import shown
 _IPC = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
         "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"}
 # The key becomes a path under the container's /proc/sys: no '/' and no empty component.
-_KEY = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+")
+# (A pattern, not compiled at import: `run` imports this module; re caches it at first use.)
+_KEY = r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+"
 
 
 def parse_sysctls(items, network: str, ipc_mode: str | None) -> dict[str, str]:
@@ -31,7 +32,7 @@ def parse_sysctls(items, network: str, ipc_mode: str | None) -> dict[str, str]:
         if not isinstance(key, str) or not isinstance(value, str):
             raise InvalidArgument("Sysctls must map strings to strings")
         ipc = key in _IPC or key.startswith("fs.mqueue.")
-        if not (ipc or key.startswith("net.")) or not _KEY.fullmatch(key):
+        if not (ipc or key.startswith("net.")) or not re.fullmatch(_KEY, key):
             raise InvalidArgument(f"sysctl {shown(key + '=' + value)} is not allowed: only namespaced "
                                   "sysctls (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)")
         if "\n" in value or "\0" in value:
