@@ -48,6 +48,9 @@ def run_options(body: Any, name: str | None, platform: str | None = None) -> tup
         if mode and mode != "private" and not (key == "CgroupnsMode" and mode in ("private", "host")):
             raise ApiError(400, f"{key} {mode!r} is not supported: the container gets namespaces of its own")
 
+    if _str(host, "PidMode") == "host" and not host.get("Privileged"):
+        warnings.append("PidMode host: the container sees every process of the host, and its root "
+                        "(CAP_KILL is a default capability) can signal any of them")
     volumes, tmpfs = _mounts(body, host)
     network, aliases, ip = _network(host, netcfg)
     opts = dict(

@@ -9,6 +9,8 @@ import os
 from sampan.cli.args import Parser, int64, key_values
 from sampan.errors import InvalidArgument
 
+PID_HOST_WARNING = ("WARNING: --pid host: the container sees every process of the host, and its root "
+                    "(CAP_KILL is a default capability) can signal any of them")
 NETWORK_HELP = ("Connect the container to a network: bridge (default), a network's name, "
                 "none, host, or container:NAME")
 
@@ -172,8 +174,7 @@ def _warn_privileged(ns) -> None:
         sys.stderr.write("WARNING: --privileged: the container has every capability, the host's devices "
                          "and no seccomp filter; it can take over the host\n")
     if ns.pid == "host" and not ns.privileged:
-        sys.stderr.write("WARNING: --pid host: the container sees every process of the host and can "
-                         "signal those of its own users\n")
+        sys.stderr.write(PID_HOST_WARNING + "\n")
 
 
 def main(command: str, argv: list[str], g) -> int:

@@ -62,6 +62,9 @@ def test_namespaces_log_driver_and_platform(service, cli):
     r = service.docker("logs", "quiet", cli=cli)
     assert r.rc != 0 and "configured logging driver does not support reading" in r.err
     assert json.loads(ok(service, cli, "inspect", "quiet"))[0]["HostConfig"]["LogConfig"]["Type"] == "none"
+    r = service.docker("run", "--rm", *NONE, "--pid", "host", "busybox", "sh", "-c", "ls /proc | grep -c '^[0-9]'",
+                       cli=cli)
+    assert r.rc == 0 and int(r.out) > 10 and "PidMode host" in r.err, r.err  # the create's Warnings
     arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
     assert ok(service, cli, "run", "--rm", *NONE, "--platform", f"linux/{arch}", "busybox", "echo", "p") == "p\n"
 

@@ -109,4 +109,4 @@ def test_run_flag_fields_are_taken():
     assert (opts.pid_mode, opts.ipc_mode, opts.uts_mode, opts.group_add) == ("host", "shareable", "host", ["audio"])
     assert (opts.dns_search, opts.dns_options, opts.log_driver) == (["a.b"], ["ndots:2"], "none")
     assert (opts.ip, opts.platform) == ("10.9.0.5", "linux/amd64")
-    assert warnings == []
+    assert len(warnings) == 1 and "PidMode host" in warnings[0]
