@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "Create and run a new container from an image"),
     "create": ("run", "Create a new container"),
     "start": ("start", "Start one or more stopped containers"),
+    "attach": ("attach", "Attach local standard input, output, and error streams to a running container"),
     "stop": ("lifecycle", "Stop one or more running containers"),
     "kill": ("lifecycle", "Kill one or more running containers"),
     "restart": ("lifecycle", "Restart one or more containers"),

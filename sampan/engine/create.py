@@ -112,6 +112,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "exec_user": {"uid": exec_user.uid, "gid": exec_user.gid,
                       "additional_gids": exec_user.additional_gids, "home": exec_user.home},
         "hostname": opts.hostname, "tty": opts.tty, "open_stdin": opts.interactive,
+        "console_size": _console_size(opts.console_size) if opts.tty else None,
         "mounts": [p.to_json() for p in plans], "read_only": opts.read_only,
         "memory": memory, "cpu_quota": cpu_quota, "cpus": opts.cpus, "pids_limit": pids,
         **limits,
@@ -266,6 +267,18 @@ def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
         m["source"] = info.name
 
 
+def _console_size(size) -> list[int] | None:
+    if size is None:
+        return None
+    try:
+        rows, cols = (int(x) for x in size)
+    except (TypeError, ValueError):
+        raise InvalidArgument("the console size must be two numbers: rows and columns") from None
+    if not (0 <= rows <= 65535 and 0 <= cols <= 65535):
+        raise InvalidArgument("the console size must be 0 to 65535 rows and columns")
+    return [rows, cols] if rows and cols else None
+
+
 def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None) -> dict:
     from sampan.engine.mounts import MountPlan, oci_mount
     from sampan.specgen.spec import NETNS_HOST, NETNS_NEW, SpecInputs, generate
@@ -289,7 +302,7 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
                        "options": ["rbind", "ro", "nosuid", "nodev", "rprivate"]})
         argv = [INIT_PATH, "--", *argv]
     devices, device_rules = security.devices_of(c)
-    return generate(SpecInputs(
+    spec = generate(SpecInputs(
         rootfs=str(files["rootfs"]), argv=argv, env=env, cwd=c["workdir"], user=user,
         hostname=c["hostname"], tty=c["tty"], readonly_rootfs=c["read_only"], mounts=mounts,
         etc_files={"/etc/hosts": str(files["hosts"]), "/etc/hostname": str(files["hostname"]),
@@ -302,6 +315,9 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         annotations={"io.sampan.name": rec.name},
         rlimits=oci_rlimits(c.get("ulimits") or [], default_rlimits()), sysctls=c.get("sysctls") or {},
         shm_size=c.get("shm_size"), shm=shm_source(ctx, rec), join=namespace_paths(ctx, c)))
+    if c.get("console_size"):  # the terminal's size from the start: `stty size` as PID 1 is right
+        spec["process"]["consoleSize"] = {"height": c["console_size"][0], "width": c["console_size"][1]}
+    return spec
 
 
 INIT_PATH = "/sbin/docker-init"  # where Docker binds its init (tini) in the container

@@ -131,8 +131,8 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
         if not c.get("dns"):
             # Bind-mounted file: rewrite it in place, not by rename.
             from sampan.network.dns import with_search_options
-            files["resolv"].write_bytes(with_search_options(manager.resolv_conf(), c.get("dns_search"),
-                                                            c.get("dns_options")))
+            files["resolv"].write_bytes(with_search_options(manager.resolv_conf(c["network"]),
+                                                            c.get("dns_search"), c.get("dns_options")))
         config = {**c, "net": {
             "ip": att.ip, "prefix": att.prefix, "gateway": att.gateway, "mac": att.mac,
             "ports": [list(p) for p in att.ports] or [list(p) for p in maps], "netns": str(netns)}}

@@ -69,6 +69,7 @@ class RunOptions(_Options):
         stop_signal=None, stop_timeout=None,
         runtime=None, log_max_size=None, log_max_files=None,
         pull="missing",         # missing | always | never, as `docker run --pull`
+        console_size=None,      # (rows, cols) of the terminal, set before the program starts
         # --mount: "type=bind,src=...,dst=..." strings (the CLI) or Docker's Mount objects (the API)
         mounts=[],
         init=False,             # tini as PID 1

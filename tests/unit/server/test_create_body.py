@@ -17,8 +17,8 @@ HOST_KEYS = ["Binds", "Mounts", "Tmpfs", "PortBindings", "PublishAllPorts", "Aut
              "Dns", "ExtraHosts", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "Devices", "Runtime",
              "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuQuota", "CpuPeriod", "CpuShares",
              "CpusetCpus", "CpusetMems", "BlkioWeight", "PidsLimit", "LogConfig", "RestartPolicy", "PidMode",
-             "ReadonlyRootfs", "Init", "Ulimits", "Sysctls", "ShmSize", "IpcMode", "UTSMode", "GroupAdd",
-             "DnsSearch", "DnsOptions"]
+             "ReadonlyRootfs", "Init", "ConsoleSize", "Ulimits", "Sysctls", "ShmSize", "IpcMode", "UTSMode",
+             "GroupAdd", "DnsSearch", "DnsOptions"]
 
 
 def _translate(body):
@@ -110,3 +110,11 @@ def test_run_flag_fields_are_taken():
     assert (opts.dns_search, opts.dns_options, opts.log_driver) == (["a.b"], ["ndots:2"], "none")
     assert (opts.ip, opts.platform) == ("10.9.0.5", "linux/amd64")
     assert len(warnings) == 1 and "PidMode host" in warnings[0]
+
+
+def test_console_size_reaches_the_options_and_bad_ones_are_refused():
+    opts, _ = run_options({"Image": "busybox", "Tty": True, "HostConfig": {"ConsoleSize": [33, 111]}}, None)
+    assert opts.console_size == (33, 111)
+    for bad in ([1], [1, 2, 3], ["1", "2"], [-1, 5], [70000, 1], [1.5, 2], [True, 2]):
+        with pytest.raises(ApiError):
+            run_options({"Image": "busybox", "HostConfig": {"ConsoleSize": bad}}, None)
