@@ -74,8 +74,10 @@ def test_group_add_by_name_and_gid(sampan):
     assert r.rc == 125 and "unable to find group nosuchgroup" in r.err
 
 
-@pytest.mark.parametrize("network", ["none", "bridge"])
+@pytest.mark.parametrize("network", ["none", "bridge", "dnsnet"])
 def test_dns_search_and_options(sampan, network):
+    if network == "dnsnet":  # a user network: its gateway's resolver is the nameserver
+        sampan.ok("network", "create", network)
     out = sampan.ok("run", "--name", "dd", "--network", network, "--dns-search", "example.com",
                     "--dns-search", "corp.example", "--dns-option", "ndots:2", "--dns-option", "timeout:3",
                     "busybox", "cat", "/etc/resolv.conf")
