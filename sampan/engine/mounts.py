@@ -177,7 +177,8 @@ def parse_mount(m) -> MountPlan:
         raise InvalidArgument("each of Mounts must be a JSON object")
     kind = m.get("Type") or "volume"
     src, dst = m.get("Source") or "", m.get("Target") or ""
-    ro = m.get("ReadOnly", False)
+    ro = m.get("ReadOnly")
+    ro = False if ro is None else ro  # clients send null for what they leave unset (docker-compose 1.x)
     if not all(isinstance(v, str) for v in (kind, src, dst)) or not isinstance(ro, bool):
         raise InvalidArgument("a mount's Type, Source and Target are strings, ReadOnly a boolean")
     opts = {k: m.get(k) for k in ("BindOptions", "VolumeOptions", "TmpfsOptions")}

@@ -57,3 +57,10 @@ def test_any_flag_text_is_a_mount_or_one_line(text):
         assert plan.destination.startswith("/") and ".." not in plan.destination.split("/")
         if plan.kind == "volume" and plan.source:
             assert "/" not in plan.source and plan.source not in (".", "..")
+
+
+def test_api_nulls_are_unset_fields():
+    """docker-compose 1.x sends every Mount field, null when unset."""
+    plan = parse_mount({"Type": "tmpfs", "Source": None, "Target": "/t", "ReadOnly": None, "Consistency": None,
+                        "BindOptions": None, "VolumeOptions": None, "TmpfsOptions": {"SizeBytes": None, "Mode": None}})
+    assert (plan.kind, plan.readonly, plan.options) == ("tmpfs", False, [])
