@@ -11,16 +11,20 @@ import re
 import signal as _signal
 import sys
 
+from sampan.engine import create_flags as flags
 from sampan.engine import security
 from sampan.engine.context import Context
-from sampan.engine.mounts import MountPlan, parse_tmpfs, parse_volume
+from sampan.engine.mounts import MountPlan, mount_from_flag, parse_mount, parse_tmpfs, parse_volume
 from sampan.engine.names import random_name
+from sampan.engine.namespaces import namespace_paths
 from sampan.engine.options import RunOptions
 from sampan.engine.records import ContainerRecord, now_rfc3339
 from sampan.errors import Conflict, InvalidArgument
 from sampan.specgen import units
 from sampan.specgen.command import merge_command, merge_env
-from sampan.specgen.users import resolve_user
+from sampan.specgen.defaults import default_rlimits
+from sampan.specgen.ulimits import oci_rlimits
+from sampan.specgen.users import resolve_groups, resolve_user
 from sampan.state import explain
 from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 from sampan.store.merged_view import MergedView
@@ -70,16 +74,20 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     if opts.stop_signal:
         parse_signal(opts.stop_signal)
     plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
+    mount_specs = [mount_from_flag(m) if isinstance(m, str) else m for m in opts.mounts]
+    plans += [parse_mount(m) for m in mount_specs]
+    more = flags.check(ctx, opts)  # --ulimit, --sysctl, --pid/--ipc/--uts, --init, ...
     if opts.name is not None and not _NAME_RE.match(opts.name.lstrip("/")):
         raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
     restart = _restart_policy(opts)
     log_max = units.parse_bytes(opts.log_max_size, "--log-opt max-size") if opts.log_max_size else 10 * 1024 * 1024
 
-    image = image_for_run(ctx, opts.image, opts.pull)
+    image = image_for_run(ctx, opts.image, opts.pull, platform=opts.platform)
+    more["platform"] = flags.check_platform(more["platform"], opts.image, image)
     icfg = (image.config or {}).get("config") or {}
     from sampan.engine import networking
     net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all, icfg.get("ExposedPorts"),
-                          opts.network_aliases)
+                          opts.network_aliases, opts.ip)
     argv = merge_command(icfg.get("Entrypoint"), icfg.get("Cmd"), opts.entrypoint, opts.args)
     stop_signal = opts.stop_signal or icfg.get("StopSignal") or "SIGTERM"
     parse_signal(stop_signal)
@@ -93,7 +101,10 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         seen.add(p.destination)
     user_spec = opts.user if opts.user is not None else (icfg.get("User") or "")
     lowers = ctx.images.layer_dirs(image)
-    exec_user = resolve_user(MergedView(lowers), user_spec)
+    view = MergedView(lowers)
+    exec_user = resolve_user(view, user_spec)
+    groups = resolve_groups(view, list(opts.group_add))  # --group-add: names of the image's /etc/group
+    exec_user.additional_gids += [g for g in groups if g not in exec_user.additional_gids]
     workdir = opts.workdir or icfg.get("WorkingDir") or "/"
     if not workdir.startswith("/"):
         raise InvalidArgument(f"the working directory {workdir!r} is not an absolute path")
@@ -107,7 +118,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "mounts": [p.to_json() for p in plans], "read_only": opts.read_only,
         "memory": memory, "cpu_quota": cpu_quota, "cpus": opts.cpus, "pids_limit": pids,
         **limits,
-        "network": net["network"], "ports": net["ports"], "aliases": net["aliases"],
+        "network": net["network"], "ports": net["ports"], "aliases": net["aliases"], "ip": net["ip"],
         "dns": list(opts.dns), "add_hosts": add_hosts, "auto_remove": opts.auto_remove, "labels": dict(opts.labels),
         "no_new_privileges": sec["no_new_privileges"], "seccomp": sec["seccomp"],
         "security_opt": sec["security_opt"], "cap_add": list(opts.cap_add), "cap_drop": list(opts.cap_drop),
@@ -117,6 +128,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "log": {"max_size": log_max, "max_files": opts.log_max_files or 3},
         "entrypoint_override": opts.entrypoint, "args": list(opts.args),
         "image_config": icfg,
+        **more, "mount_specs": mount_specs,
     }
     if restart:
         config["restart_policy"] = restart
@@ -147,7 +159,7 @@ def _healthcheck(asked: dict | None, image: dict | None) -> dict | None:
     return merge(asked, image)
 
 
-def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None):
+def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None, platform: str | None = None):
     """The local image, pulled first when Docker would (`--pull missing` is the default).
     ``auths``: {registry domain: (user, password)} for this call (a build's X-Registry-Config)."""
     from sampan.errors import ImageNotFound, SampanError
@@ -168,7 +180,7 @@ def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None):
         sys.stderr.write(f"Unable to find image '{familiar}' locally\n")
     from sampan.registry import pull as registry_pull
     try:
-        return registry_pull(ctx.images, ref, auth=_auth_for(ref, auths))
+        return registry_pull(ctx.images, ref, auth=_auth_for(ref, auths), platform=platform)
     except SampanError as e:
         raise ImageNotFound(f"{e.message} (`sampan images` lists local images; `sampan import` or "
                             f"`sampan load` adds one without a registry)") from None
@@ -224,7 +236,8 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
         clash = table.find(name)
         raise Conflict(f'the container name "/{name}" is already in use by container {clash.id[:12]}; '
                        f"remove it (`sampan rm {name}`) or choose another --name")
-    config["hostname"] = config["hostname"] or (os.uname().nodename if opts.network == "host" else cid[:12])
+    config["hostname"] = config["hostname"] or (
+        os.uname().nodename if opts.network == "host" or config["uts_mode"] == "host" else cid[:12])
     from sampan.state.nospace import require_free
     require_free(ctx.paths.root, MIN_FREE)  # not a half-made container on a full disk
     files = ctx.container_files(cid)
@@ -266,12 +279,13 @@ def write_etc_files(files: dict, config: dict) -> None:
     atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode(), ETC_MODE, durable=False)
     # the network package rewrites /etc/hosts as peers come and go; it appends this file
     atomic_write_bytes(files["hosts"].with_name("hosts.extra"), extra.encode(), durable=False)
+    from sampan.network.dns import host_resolv_conf, with_search_options
     if config.get("dns"):
-        resolv = "".join(f"nameserver {d}\n" for d in config["dns"])
+        resolv = "".join(f"nameserver {d}\n" for d in config["dns"]).encode()
     else:
-        from sampan.network.dns import host_resolv_conf
-        resolv = host_resolv_conf().decode()
-    atomic_write_bytes(files["resolv"], resolv.encode(), ETC_MODE, durable=False)
+        resolv = host_resolv_conf()
+    resolv = with_search_options(resolv, config.get("dns_search"), config.get("dns_options"))
+    atomic_write_bytes(files["resolv"], resolv, ETC_MODE, durable=False)
 
 
 def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
@@ -312,9 +326,14 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         if plan.kind == "volume":
             src = str(ctx.paths.volumes / plan.source / "_data")
         mounts.append(oci_mount(plan, src))
+    argv = c["argv"]
+    if c.get("init"):
+        mounts.append({"destination": INIT_PATH, "type": "bind", "source": flags.init_binary(),
+                       "options": ["rbind", "ro", "nosuid", "nodev", "rprivate"]})
+        argv = [INIT_PATH, "--", *argv]
     devices, device_rules = security.devices_of(c)
     spec = generate(SpecInputs(
-        rootfs=str(files["rootfs"]), argv=c["argv"], env=env, cwd=c["workdir"], user=user,
+        rootfs=str(files["rootfs"]), argv=argv, env=env, cwd=c["workdir"], user=user,
         hostname=c["hostname"], tty=c["tty"], readonly_rootfs=c["read_only"], mounts=mounts,
         etc_files={"/etc/hosts": str(files["hosts"]), "/etc/hostname": str(files["hostname"]),
                    "/etc/resolv.conf": str(files["resolv"])},
@@ -323,10 +342,32 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         pids_limit=c["pids_limit"], limits={k: c[k] for k in LIMIT_KEYS if c.get(k) is not None}, no_new_privileges=c["no_new_privileges"],
         caps=security.caps_of(c), seccomp=c.get("seccomp"), privileged=bool(c.get("privileged")),
         devices=devices, device_rules=device_rules,
-        annotations={"io.sampan.name": rec.name}))
+        annotations={"io.sampan.name": rec.name},
+        rlimits=oci_rlimits(c.get("ulimits") or [], default_rlimits()), sysctls=c.get("sysctls") or {},
+        shm_size=c.get("shm_size"), shm=shm_source(ctx, rec), join=namespace_paths(ctx, c)))
     if c.get("console_size"):  # the terminal's size from the start: `stty size` as PID 1 is right
         spec["process"]["consoleSize"] = {"height": c["console_size"][0], "width": c["console_size"][1]}
     return spec
+
+
+INIT_PATH = "/sbin/docker-init"  # where Docker binds its init (tini) in the container
+
+
+def shm_source(ctx: Context, rec: ContainerRecord) -> str | None:
+    """The container's /dev/shm: None for a tmpfs of its own (the default), "" for none
+    (--ipc none), or a host directory: a shareable container's own tmpfs, held on the host
+    so that --ipc container:NAME can bind it (Docker's ShmPath), or its donor's."""
+    mode = rec.config.get("ipc_mode") or ""
+    if mode == "none":
+        return ""
+    if mode == "shareable":
+        return str(ctx.container_files(rec.id)["dir"] / "shm")
+    if mode.startswith("container:"):
+        donor = mode.split(":", 1)[1]
+        other = ctx.containers.get(donor)
+        if other is not None and (other.config.get("ipc_mode") or "") == "shareable":
+            return str(ctx.container_files(donor)["dir"] / "shm")
+    return None
 
 
 def cgroups_path(cid: str) -> str:

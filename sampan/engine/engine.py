@@ -248,6 +248,9 @@ class Engine:
 
     def log_path(self, ref: str) -> tuple[ContainerRecord, Path]:
         rec = self.container(ref)
+        if rec.config.get("log_driver") == "none":  # Docker's words; its CLI exits 1
+            from sampan.errors import InvalidArgument
+            raise InvalidArgument("configured logging driver does not support reading", exit_code=1)
         return rec, self.ctx.container_files(rec.id)["log"]
 
     def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[dict]:

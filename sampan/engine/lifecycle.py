@@ -264,7 +264,10 @@ def _cancel_restart(ctx: Context, rec: ContainerRecord) -> ContainerRecord | Non
 
 
 def _stop_running(ctx: Context, rec: ContainerRecord, timeout: int | None) -> str | None:
-    t = timeout if timeout is not None else (rec.config.get("stop_timeout") or 10)
+    if timeout is None:  # the container's --stop-timeout: 0 kills at once, -1 waits for good (Docker)
+        timeout = rec.config.get("stop_timeout")
+        timeout = 10 if timeout is None else timeout
+    t = None if timeout < 0 else timeout
     sig = parse_signal(rec.config.get("stop_signal"))
     try:
         os.kill(rec.pid, sig)

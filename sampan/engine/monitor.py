@@ -222,6 +222,8 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     outputs = {out_r: "stdout", err_r: "stderr"} if master is None else {master: "stdout"}
     log_path = str(cdir / f"{job.cid}-json.log")
     max_size, max_files = log_cfg.get("max_size", 10 * 1024 * 1024), log_cfg.get("max_files", 3)
+    if rec.config.get("log_driver") == "none":  # output goes to attached clients only
+        log_path, max_size = os.devnull, 1 << 62  # never rotated: /dev/null is not renamed
     logw = LogWriter(log_path, max_size, max_files)
     loop = PumpLoop(pid, logw, listener, clients, wake_r, stdin_w, outputs, master, health)
     if job.attach_wait:

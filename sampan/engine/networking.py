@@ -31,7 +31,7 @@ def mode_of(network: str) -> str:
 
 
 def plan(ctx: Context, network: str, publish: list[str], publish_all: bool, exposed: dict | None,
-         aliases: list[str]) -> dict:
+         aliases: list[str], ip: str | None = None) -> dict:
     """Validate the network options at create time: nothing is set up yet."""
     from sampan.network import expose_all, parse_publish_all
 
@@ -45,7 +45,11 @@ def plan(ctx: Context, network: str, publish: list[str], publish_all: bool, expo
     if aliases and mode != "bridge":
         raise InvalidArgument("--network-alias works only on bridge and user networks")
     if mode == "bridge" and network != BRIDGE:
-        nm(ctx).inspect(network)  # NetworkNotFound names it
+        info = nm(ctx).inspect(network)  # NetworkNotFound names it
+        if ip:
+            ip = _check_ip(ip, info)
+    elif ip:
+        raise InvalidArgument("user specified IP address is supported on user defined networks only")
     if mode == "container":
         other = ctx.containers.find(network.split(":", 1)[1])
         network = "container:" + other.id
@@ -53,7 +57,23 @@ def plan(ctx: Context, network: str, publish: list[str], publish_all: bool, expo
         # Fail now, before anything is created, if a port is taken (names the holder).
         nm(ctx).check_ports(ports, owner_lookup=lambda cid: _name_of(ctx, cid))
         nm(ctx).release_picked()
-    return {"network": network, "ports": [list(p) for p in ports], "aliases": list(aliases)}
+    return {"network": network, "ports": [list(p) for p in ports], "aliases": list(aliases), "ip": ip or None}
+
+
+def _check_ip(ip: str, info) -> str:
+    """--ip: an IPv4 address of the network's subnet, not its network, broadcast or gateway
+    address (whether another container holds it, the IPAM says at start)."""
+    import ipaddress
+    try:
+        addr = ipaddress.IPv4Address(ip)
+    except ValueError:
+        raise InvalidArgument(f"invalid IPv4 address: {ip}") from None
+    net = ipaddress.ip_network(info.subnet, strict=False)
+    if addr not in net:
+        raise InvalidArgument(f"no configured subnet contains IP address {ip} (network {info.name}: {info.subnet})")
+    if addr in (net.network_address, net.broadcast_address) or str(addr) == info.gateway:
+        raise InvalidArgument(f"IP address {ip} is the network's own address or its gateway: choose another")
+    return str(addr)
 
 
 def nm(ctx: Context):
@@ -111,13 +131,15 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
         # Peers find it by its name and its aliases, as on Docker's user networks.
         aliases = [rec.name] + [a for a in c.get("aliases", []) if a != rec.name]
         netns, att = manager.setup(rec.id, c["network"], maps, aliases, c["hostname"],
-                                   hosts_path=files["hosts"])
+                                   hosts_path=files["hosts"], ip=c.get("ip"))
         for other, more in (c.get("more_networks") or {}).items():  # `network connect`ed ones
             manager.attach(rec.id, netns, other, (), [rec.name] + [a for a in more if a != rec.name],
                            c["hostname"], hosts_path=files["hosts"])
         if not c.get("dns"):
             # Bind-mounted file: rewrite it in place, not by rename.
-            files["resolv"].write_bytes(manager.resolv_conf(c["network"]))
+            from sampan.network.dns import with_search_options
+            files["resolv"].write_bytes(with_search_options(manager.resolv_conf(c["network"]),
+                                                            c.get("dns_search"), c.get("dns_options")))
         if explain.on():
             from sampan.engine import explain_steps
             explain_steps.network(netns, att, maps, manager.inspect(att.network).bridge)

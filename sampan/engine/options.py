@@ -72,6 +72,16 @@ class RunOptions(_Options):
         console_size=None,      # (rows, cols) of the terminal, set before the program starts
         restart=None,           # --restart spec ("on-failure:3") or Docker's RestartPolicy dict
         healthcheck=None,       # Docker's HealthConfig dict (Test, Interval... in ns); None: the image's
+        # --mount: "type=bind,src=...,dst=..." strings (the CLI) or Docker's Mount objects (the API)
+        mounts=[],
+        init=False,             # tini as PID 1
+        ulimits=[],             # "nofile=1024:2048" strings or {"Name", "Soft", "Hard"} objects
+        shm_size=None,          # string as given ("64m") or bytes
+        sysctls={},
+        pid_mode=None, ipc_mode=None, uts_mode=None,   # host | container:NAME | private | shareable
+        group_add=[], dns_search=[], dns_options=[],
+        platform=None, ip=None,
+        log_driver=None,        # json-file (default) | local | none
     )
 
     def __init__(self, image: str, **kw) -> None:

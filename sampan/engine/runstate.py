@@ -34,11 +34,26 @@ def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
     # The bundle and /etc files are written without fsync (see atomic_write_bytes):
     # they are made again here, at every start, from the database.
     write_etc_files(ctx.container_files(rec.id), rec.config)
+    if rec.config.get("ipc_mode") == "shareable":
+        _mount_shareable_shm(ctx, rec)
     sandbox = networking.connect(ctx, rec)
     if sandbox.config is not None:
         rec.config = sandbox.config  # the address it got, as connect() wrote it down
     write_bundle(ctx, rec, sandbox.netns)
     return sandbox
+
+
+def _mount_shareable_shm(ctx: Context, rec: ContainerRecord) -> None:
+    """--ipc shareable: the container's /dev/shm is a tmpfs held on the host (Docker's
+    ShmPath), so that a container started with --ipc container:NAME can bind it too."""
+    shm = ctx.container_files(rec.id)["dir"] / "shm"
+    if rootfs.is_mounted(shm):
+        return
+    shm.mkdir(0o700, exist_ok=True)
+    from sampan.engine.create_flags import DEFAULT_SHM
+    from sampan.runtime.syscalls import Syscalls
+    size = rec.config.get("shm_size") or DEFAULT_SHM
+    Syscalls().mount("shm", str(shm), "tmpfs", 0x2 | 0x4 | 0x8, f"mode=1777,size={size}")  # nosuid nodev noexec
 
 
 def mount_rootfs(ctx: Context, rec: ContainerRecord) -> None:
@@ -167,6 +182,8 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_co
         except Exception:
             pass
     rootfs.unmount(files["rootfs"])
+    if rec.config.get("ipc_mode") == "shareable":
+        rootfs.unmount(files["dir"] / "shm")
     try:
         from sampan.engine import networking
         networking.disconnect(ctx, rec)

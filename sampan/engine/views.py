@@ -87,7 +87,8 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
         "Driver": "overlay", "Platform": "linux",
         "HostConfig": {
             "Binds": [f"{m['source']}:{m['destination']}{':ro' if m['readonly'] else ''}"
-                      for m in c["mounts"] if m["kind"] != "tmpfs" and m["source"]] or None,
+                      for m in c["mounts"] if m["kind"] != "tmpfs" and m["source"]
+                      and m["destination"] not in _mount_flag_targets(c)] or None,
             "NetworkMode": c["network"], "PortBindings": port_bindings(c),
             "AutoRemove": bool(c["auto_remove"]),
             "RestartPolicy": restart_policy.docker_shape(c.get("restart_policy")),
@@ -103,8 +104,8 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "Privileged": bool(c.get("privileged")), "Devices": list(c.get("devices") or []),
             "Runtime": c.get("runtime"),
             "Tmpfs": {m["destination"]: ",".join(m["options"]) for m in c["mounts"] if m["kind"] == "tmpfs"} or None,
-            "LogConfig": {"Type": "json-file", "Config": {"max-size": str(c["log"]["max_size"]),
-                                                          "max-file": str(c["log"]["max_files"])}},
+            "LogConfig": _log_config(c),
+            **_more_host_config(c),
         },
         "GraphDriver": {"Name": "overlay", "Data": {"UpperDir": str(files["upper"]),
                                                     "WorkDir": str(files["work"]),
@@ -120,6 +121,38 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             **({"Healthcheck": c["healthcheck"]} if "healthcheck" in c else {}),
         },
         "NetworkSettings": network_settings(c, st.state == RUNNING),
+    }
+
+
+def _mount_flag_targets(c: dict) -> set:
+    """Where --mount (HostConfig.Mounts) put something: Docker lists those in Mounts, not Binds."""
+    import os
+    return {os.path.normpath(m["Target"]) for m in c.get("mount_specs") or []}
+
+
+def _log_config(c: dict) -> dict:
+    driver = c.get("log_driver") or "json-file"
+    if driver == "none":
+        return {"Type": "none", "Config": {}}
+    return {"Type": driver, "Config": {"max-size": str(c["log"]["max_size"]),
+                                       "max-file": str(c["log"]["max_files"])}}
+
+
+def _more_host_config(c: dict) -> dict:
+    """HostConfig fields of the run flags in engine/create_flags.py and namespaces.py, named
+    and shaped as Docker's (its defaults where the flag was not given)."""
+    from sampan.engine.create_flags import DEFAULT_SHM
+    ipc = c.get("ipc_mode") or "private"
+    return {
+        "Init": True if c.get("init") else None,
+        "Ulimits": [dict(u) for u in c.get("ulimits") or []] or None,
+        "ShmSize": c.get("shm_size") or DEFAULT_SHM,
+        "Sysctls": dict(c["sysctls"]) if c.get("sysctls") else None,
+        "PidMode": c.get("pid_mode") or "", "IpcMode": ipc, "UTSMode": c.get("uts_mode") or "",
+        "GroupAdd": list(c["group_add"]) if c.get("group_add") else None,
+        "Dns": list(c.get("dns") or []), "DnsSearch": list(c.get("dns_search") or []),
+        "DnsOptions": list(c.get("dns_options") or []),
+        "Mounts": [dict(m) for m in c["mount_specs"]] if c.get("mount_specs") else None,
     }
 
 
@@ -147,7 +180,8 @@ def network_settings(c: dict, running: bool) -> dict:
     name = c["network"].split(":", 1)[0] if c["network"].startswith("container:") else c["network"]
     endpoint = {"IPAddress": net.get("ip", ""), "IPPrefixLen": net.get("prefix", 0),
                 "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),
-                "Aliases": c.get("aliases") or None}
+                "Aliases": c.get("aliases") or None,
+                "IPAMConfig": {"IPv4Address": c["ip"]} if c.get("ip") else None}
     networks = {name: endpoint}
     for other, aliases in (c.get("more_networks") or {}).items():
         networks[other] = {"IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": "",

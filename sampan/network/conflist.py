@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     import subprocess
 
 
-def build_conflist(net: NetworkInfo, ipam_dir: Path, portmap: bool = False, firewall: bool = False) -> dict:
+def build_conflist(net: NetworkInfo, ipam_dir: Path, portmap: bool = False, firewall: bool = False,
+                   ip: str | None = None) -> dict:
     ipam: dict = {"type": "host-local", "ranges": [[{"subnet": net.subnet, "gateway": net.gateway}]],
                   "dataDir": str(ipam_dir)}
     if not net.internal:
@@ -31,6 +32,8 @@ def build_conflist(net: NetworkInfo, ipam_dir: Path, portmap: bool = False, fire
         "type": "bridge", "bridge": net.bridge, "isGateway": True, "ipMasq": False,
         "hairpinMode": True, "ipam": ipam,
     }]
+    if ip:  # host-local takes the address asked for from runtimeConfig.ips (the "ips" capability)
+        plugins[0]["capabilities"] = {"ips": True}
     if portmap:
         plugins.append({"type": "portmap", "capabilities": {"portMappings": True}, "snat": True})
     if firewall:
@@ -38,10 +41,14 @@ def build_conflist(net: NetworkInfo, ipam_dir: Path, portmap: bool = False, fire
     return {"cniVersion": CNI_VERSION, "name": net.bridge, "plugins": plugins}
 
 
-def runtime_config(mappings: list[PortMapping] | tuple[PortMapping, ...]) -> dict:
-    """CNI `runtimeConfig` for the portMappings capability (host ports already resolved)."""
-    return {"portMappings": [{"hostPort": m.host_port, "containerPort": m.container_port,
-                              "protocol": m.proto, "hostIP": m.host_ip} for m in mappings]}
+def runtime_config(mappings: list[PortMapping] | tuple[PortMapping, ...], ip: str | None = None) -> dict:
+    """CNI `runtimeConfig` for the portMappings capability (host ports already resolved) and
+    the ips one (--ip)."""
+    out: dict = {"portMappings": [{"hostPort": m.host_port, "containerPort": m.container_port,
+                                   "protocol": m.proto, "hostIP": m.host_ip} for m in mappings]}
+    if ip:
+        out["ips"] = [ip]
+    return out
 
 
 def start_forward_policy_probe() -> subprocess.Popen | None:

@@ -47,6 +47,23 @@ def filter_resolv_conf(text: str, upstream: str | None = None) -> bytes:
     return ("\n".join(out).strip("\n") + "\n").encode()
 
 
+def with_search_options(resolv: bytes, search: list[str] | None, options: list[str] | None) -> bytes:
+    """--dns-search and --dns-option replace the file's search and options lines, as Docker;
+    `--dns-search .` leaves no search line."""
+    if not search and not options:
+        return resolv
+    lines = resolv.decode(errors="replace").splitlines()
+    if search:
+        lines = [ln for ln in lines if ln.split()[:1] not in (["search"], ["domain"])]
+        domains = [d for d in search if d != "."]
+        if domains:
+            lines.append("search " + " ".join(domains))
+    if options:
+        lines = [ln for ln in lines if ln.split()[:1] != ["options"]]
+        lines.append("options " + " ".join(options))
+    return ("\n".join(lines).strip("\n") + "\n").encode()
+
+
 def host_resolv_conf(path: str = "/etc/resolv.conf") -> bytes:
     try:
         text = Path(path).read_text(errors="replace")

@@ -201,9 +201,9 @@ class NetworkManager:
     # --- attach / detach ---
     def attach(self, cid: str, netns: Path, network: str, mappings: Iterable[PortMapping] = (),
                aliases: Iterable[str] = (), hostname: str = "", ifname: str | None = None,
-               hosts_path: Path | None = None) -> Attachment:
+               hosts_path: Path | None = None, ip: str | None = None) -> Attachment:
         """CNI ADD of cid's netns to `network` (bridge, then firewall if needed), then the
-        published ports' rules.
+        published ports' rules. ip: the address asked for (--ip), else the next free one.
         ifname None picks the next free ethN (eth0 first; `network connect` gets eth1...)."""
         info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
         if ifname is None:
@@ -215,28 +215,32 @@ class NetworkManager:
         if self.store.attachment(cid, info.name):
             raise Conflict(f"container {cid[:12]} is already connected to network {info.name}")
         att = self._add(cid, Path(netns), info, mappings, tuple(aliases), hostname, ifname,
-                        str(hosts_path or self.hosts.path_of(cid)), ACTIVE)
+                        str(hosts_path or self.hosts.path_of(cid)), ACTIVE, ip)
         self.hosts.write(cid)
         self.names_changed(info.name)
         return att
 
     def _add(self, cid: str, netns: Path, info: NetworkInfo, mappings: tuple[PortMapping, ...],
-             aliases: tuple[str, ...], hostname: str, ifname: str, hosts_path: str, state: str) -> Attachment:
+             aliases: tuple[str, ...], hostname: str, ifname: str, hosts_path: str, state: str,
+             ip: str | None = None) -> Attachment:
         bridges.pin_mac(info)
         call = cni.CniCall(cid, netns, ifname, self.cni_path)
         probe = start_forward_policy_probe()  # runs while the bridge plugin does
         if not info.internal:
             # a network made by an older sampan has the plugin's rules, not this one
             hostrules.ensure_masquerade(info.bridge, info.subnet)
-        base = build_conflist(info, self.ipam_dir, firewall=False)
-        runtime = runtime_config(())
+        base = build_conflist(info, self.ipam_dir, firewall=False, ip=ip)
+        runtime = runtime_config((), ip)
         try:
             result = cni.invoke("ADD", call, base, base["plugins"][0], None, runtime)
-        except BaseException:
+        except BaseException as e:
             forward_policy_drops(probe)
             cni.del_chain(call, base, runtime, None, ignore_errors=True)
+            if ip and isinstance(e, NetworkError) and "is not available" in e.message:
+                raise Conflict(f"Address already in use: {ip} on network {info.name} belongs to "
+                               "another container") from None
             raise
-        conflist = build_conflist(info, self.ipam_dir, firewall=forward_policy_drops(probe))
+        conflist = build_conflist(info, self.ipam_dir, firewall=forward_policy_drops(probe), ip=ip)
         recorded = False
         try:
             if result is None:
@@ -260,19 +264,22 @@ class NetworkManager:
     # --- sandboxes made ahead of time ---
     def setup(self, cid: str, network: str = DEFAULT_NETWORK, mappings: Iterable[PortMapping] = (),
               aliases: Iterable[str] = (), hostname: str = "",
-              hosts_path: Path | None = None) -> tuple[Path, Attachment]:
+              hosts_path: Path | None = None, ip: str | None = None) -> tuple[Path, Attachment]:
         """netns + attach in one call: claims a spare sandbox when one is ready (a DB
         update, plus one rules transaction if ports are published), else create_netns + attach."""
         info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
         mappings = tuple(mappings)
-        row = self.store.claim_spare(info.name, cid, tuple(aliases), hostname, str(hosts_path or ""))
+        # a spare sandbox has its address already: not one for an address asked for (--ip)
+        row = None if ip else self.store.claim_spare(info.name, cid, tuple(aliases), hostname,
+                                                     str(hosts_path or ""))
         if row is not None and not netns_mod.is_netns(Path(row["netns"])):
             self.teardown.release_now(cid, None)  # made before a reboot: its namespace is gone
             row = None
         if row is None:
             ns = self.create_netns(cid)
             try:
-                return ns, self.attach(cid, ns, info.name, mappings, aliases, hostname, hosts_path=hosts_path)
+                return ns, self.attach(cid, ns, info.name, mappings, aliases, hostname, hosts_path=hosts_path,
+                                       ip=ip)
             except BaseException:
                 # attached perhaps, and then the hosts files failed (a full disk): undo all
                 with self.teardown.locked(cid):

@@ -118,7 +118,7 @@ async def list_containers(req: Request) -> Reply:
 
 @routes.post("/containers/create")
 async def create(req: Request) -> Reply:
-    opts, warnings = run_options(await req.json({}), req.q("name"))
+    opts, warnings = run_options(await req.json({}), req.q("name"), req.q("platform"))
     cid = await req.call(_create, opts)
     return json_reply({"Id": cid, "Warnings": warnings}, 201)
 

@@ -16,18 +16,11 @@ from sampan.server.errors import ApiError
 
 # Set to anything but their zero value, these are reported back, not honoured.
 _WARN_HOST = {
-    "Init": "--init is not supported yet: the command runs as PID 1",
-    "DnsSearch": "DNS search domains are not supported yet",
-    "DnsOptions": "DNS options are not supported yet",
-    "Ulimits": "ulimits are not supported yet",
-    "ShmSize": "--shm-size is not supported yet: /dev/shm keeps its default size",
-    "Sysctls": "sysctls are not supported yet",
-    "GroupAdd": "--group-add is not supported yet",
     "OomKillDisable": "--oom-kill-disable is not supported",
     "CpuRealtimePeriod": "realtime CPU scheduling is not supported",
 }
 # Namespaces shared with the host or another container: refusing is safer than ignoring.
-_REFUSE_MODES = ("PidMode", "IpcMode", "UTSMode", "UsernsMode", "CgroupnsMode")
+_REFUSE_MODES = ("UsernsMode", "CgroupnsMode")
 
 
 def _zero(v: Any) -> bool:
@@ -36,7 +29,7 @@ def _zero(v: Any) -> bool:
     return v in (None, "", 0, False, [], "no")
 
 
-def run_options(body: Any, name: str | None) -> tuple[RunOptions, list[str]]:
+def run_options(body: Any, name: str | None, platform: str | None = None) -> tuple[RunOptions, list[str]]:
     if not isinstance(body, dict):
         raise ApiError(400, "the container config must be a JSON object")
     host = _obj(body, "HostConfig")
@@ -50,8 +43,11 @@ def run_options(body: Any, name: str | None) -> tuple[RunOptions, list[str]]:
         if mode and mode != "private" and not (key == "CgroupnsMode" and mode in ("private", "host")):
             raise ApiError(400, f"{key} {mode!r} is not supported: the container gets namespaces of its own")
 
+    if _str(host, "PidMode") == "host" and not host.get("Privileged"):
+        warnings.append("PidMode host: the container sees every process of the host, and its root "
+                        "(CAP_KILL is a default capability) can signal any of them")
     volumes, tmpfs = _mounts(body, host)
-    network, aliases = _network(host, netcfg)
+    network, aliases, ip = _network(host, netcfg)
     opts = dict(
         name=name or None,
         args=_strings(body, "Cmd") or [],
@@ -84,6 +80,18 @@ def run_options(body: Any, name: str | None) -> tuple[RunOptions, list[str]]:
         pull="never",  # Docker's create never pulls: a 404 makes the client pull and retry
         restart=_restart_policy(host.get("RestartPolicy")),
         healthcheck=_healthcheck(body.get("Healthcheck")),
+        # Docker's Mount objects, Ulimit objects and Sysctls map: checked by the engine as the CLI's
+        mounts=[m if isinstance(m, dict) else _bad("each of Mounts must be a JSON object")
+                for m in _list(host, "Mounts")],
+        ulimits=[u if isinstance(u, dict) else _bad("each of Ulimits must be a JSON object")
+                 for u in _list(host, "Ulimits")],
+        sysctls=_str_map(host, "Sysctls"),
+        init=bool(host.get("Init")),
+        shm_size=_int(host["ShmSize"]) if host.get("ShmSize") else None,
+        pid_mode=_str(host, "PidMode"), ipc_mode=_str(host, "IpcMode"), uts_mode=_str(host, "UTSMode"),
+        group_add=_strings(host, "GroupAdd") or [],
+        dns_search=_strings(host, "DnsSearch") or [], dns_options=_strings(host, "DnsOptions") or [],
+        ip=ip, platform=platform or None,
     )
     opts.update(_resources(host))
     opts.update(_log(host.get("LogConfig")))
@@ -183,33 +191,13 @@ def _entrypoint(v: Any) -> list[str] | None:
 
 
 def _mounts(body: dict, host: dict) -> tuple[list[str], list[str]]:
-    """Binds, Mounts, Tmpfs and the image-style anonymous Volumes, as -v / --tmpfs specs."""
+    """Binds, Tmpfs and the image-style anonymous Volumes, as -v / --tmpfs specs (Mounts go
+    to the engine as they are)."""
     volumes = list(_strings(host, "Binds") or [])
     tmpfs = [f"{dst}:{opt}" if opt else dst for dst, opt in _str_map(host, "Tmpfs").items()]
-    for m in _list(host, "Mounts"):
-        if not isinstance(m, dict):
-            raise ApiError(400, "each of Mounts must be a JSON object")
-        kind, src, dst = _str(m, "Type") or "volume", _str(m, "Source") or "", _str(m, "Target") or ""
-        if not dst:
-            raise ApiError(400, "a mount needs a Target")
-        ro = ":ro" if m.get("ReadOnly") else ""
-        if kind == "bind":
-            if not src:
-                raise ApiError(400, f"bind mount {dst} needs a Source")
-            volumes.append(f"{src}:{dst}{ro}")
-        elif kind == "volume":
-            volumes.append(f"{src}:{dst}{ro}" if src else dst)
-        elif kind == "tmpfs":
-            t = _obj(m, "TmpfsOptions")
-            opts = []
-            if t.get("SizeBytes"):
-                opts.append(f"size={_int(t['SizeBytes'])}")
-            if t.get("Mode"):
-                opts.append(f"mode={_int(t['Mode']):o}")
-            tmpfs.append(dst + (":" + ",".join(opts) if opts else ""))
-        else:
-            raise ApiError(400, f"mount type {kind!r} is not supported (bind, volume or tmpfs)")
     declared = {v.split(":")[1] if ":" in v else v for v in volumes}
+    declared |= {m.get("Target") for m in _list(host, "Mounts") if isinstance(m, dict)
+                 and isinstance(m.get("Target"), str)}
     for dst in _obj(body, "Volumes"):
         if dst not in declared:
             volumes.append(dst)  # an anonymous volume, as VOLUME in an image
@@ -241,7 +229,11 @@ def _publish(bindings: Any) -> list[str]:
     return out
 
 
-def _network(host: dict, netcfg: dict) -> tuple[str, list[str]]:
+def _bad(message: str):
+    raise ApiError(400, message)
+
+
+def _network(host: dict, netcfg: dict) -> tuple[str, list[str], str | None]:
     mode = _str(host, "NetworkMode") or "default"
     if mode == "default":
         mode = "bridge"
@@ -249,7 +241,8 @@ def _network(host: dict, netcfg: dict) -> tuple[str, list[str]]:
     ep = endpoints.get(mode) or (next(iter(endpoints.values())) if len(endpoints) == 1 else None) or {}
     if not isinstance(ep, dict):
         raise ApiError(400, f"the endpoint settings for {mode} must be a JSON object")
-    return mode, _strings(ep, "Aliases") or []
+    ipam = _obj(ep, "IPAMConfig")
+    return mode, _strings(ep, "Aliases") or [], _str(ipam, "IPv4Address")
 
 
 def _device(d: Any) -> str:
@@ -296,10 +289,10 @@ def _log(cfg: Any) -> dict:
     if not isinstance(cfg, dict):
         raise ApiError(400, "LogConfig must be a JSON object")
     kind = _str(cfg, "Type") or "json-file"
-    if kind not in ("json-file", "local"):
-        raise ApiError(400, f"log driver {kind!r} is not supported (json-file)")
+    if kind not in ("json-file", "local", "none"):
+        raise ApiError(400, f"log driver {kind!r} is not supported: use json-file, local or none")
     conf = _obj(cfg, "Config")
-    out: dict = {}
+    out: dict = {"log_driver": kind}
     if _str(conf, "max-size"):
         out["log_max_size"] = conf["max-size"]
     if _str(conf, "max-file"):

@@ -17,7 +17,8 @@ class SpecInputs:
     __slots__ = ("rootfs", "argv", "env", "cwd", "user", "hostname", "tty", "readonly_rootfs",
                  "mounts", "etc_files", "netns", "cgroups_path", "memory", "cpu_quota",
                  "pids_limit", "no_new_privileges", "caps", "seccomp", "privileged", "devices",
-                 "device_rules", "annotations", "limits")
+                 "device_rules", "annotations", "limits", "rlimits", "sysctls", "shm_size", "shm",
+                 "join")
 
     def __init__(self, rootfs: str, argv: list[str], env: list[str], cwd: str, user: ExecUser,
                  hostname: str, tty: bool = False, readonly_rootfs: bool = False,
@@ -27,7 +28,10 @@ class SpecInputs:
                  no_new_privileges: bool = False, caps: list[str] | None = None,
                  seccomp: str | dict | None = None, privileged: bool = False,
                  devices: list[dict] | None = None, device_rules: list[dict] | None = None,
-                 annotations: dict[str, str] | None = None, limits: dict | None = None) -> None:
+                 annotations: dict[str, str] | None = None, limits: dict | None = None,
+                 rlimits: list[dict] | None = None, sysctls: dict | None = None,
+                 shm_size: int | None = None, shm: str | None = None,
+                 join: dict | None = None) -> None:
         self.rootfs = rootfs
         self.argv = argv
         self.env = env
@@ -52,6 +56,12 @@ class SpecInputs:
         self.limits = {} if limits is None else limits
         self.device_rules = [] if device_rules is None else device_rules  # cgroup rules for them
         self.annotations = {} if annotations is None else annotations
+        self.rlimits = rlimits  # None: Docker's default (open files)
+        self.sysctls = {} if sysctls is None else sysctls  # the user's, namespaced ones only
+        self.shm_size = shm_size  # /dev/shm's size in bytes (None: 64 MiB)
+        self.shm = shm  # /dev/shm: None a tmpfs of its own, "" none, else a host dir to bind
+        # pid, ipc, uts: "host" to share the host's, or a /proc/PID/ns path to join
+        self.join = {} if join is None else join
 
 
 def container_caps(cap_add: list[str], cap_drop: list[str], privileged: bool,
@@ -84,7 +94,11 @@ def _seccomp(inputs: SpecInputs, caps: list[str]) -> dict | None:
 
 
 def _namespaces(inputs: SpecInputs) -> list[dict]:
-    ns = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup")]
+    ns = []
+    for t in ("pid", "ipc", "uts", "mount", "cgroup"):
+        how = inputs.join.get(t)
+        if how != "host":
+            ns.append({"type": t, "path": how} if how else {"type": t})
     if inputs.netns == NETNS_NEW:
         ns.append({"type": "network"})
     elif inputs.netns != NETNS_HOST:
@@ -124,6 +138,17 @@ def _mounts(inputs: SpecInputs) -> list[dict]:
     user_dests = {m["destination"].rstrip("/") or "/" for m in inputs.mounts}
     # A user mount on a default path (e.g. --tmpfs /dev/shm) replaces the default.
     mounts = [m for m in mounts if m["destination"] not in user_dests]
+    for i, m in enumerate(mounts):
+        if m["destination"] != "/dev/shm":
+            continue
+        if inputs.shm == "":
+            del mounts[i]
+        elif inputs.shm:
+            mounts[i] = {"destination": "/dev/shm", "type": "bind", "source": inputs.shm,
+                         "options": ["rbind", "nosuid", "noexec", "nodev", "rprivate"]}
+        elif inputs.shm_size:
+            m["options"] = [o for o in m["options"] if not o.startswith("size=")] + [f"size={inputs.shm_size}"]
+        break
     for dest, src in inputs.etc_files.items():
         if dest not in user_dests:
             mounts.append({"destination": dest, "type": "bind", "source": src,
@@ -135,9 +160,9 @@ def _mounts(inputs: SpecInputs) -> list[dict]:
 def _sysctls(inputs: SpecInputs) -> dict:
     # As Docker 20.10+: in a network namespace of its own, any user may bind ports
     # below 1024 (a USER www-data web server on :80 just works).
-    if inputs.netns == NETNS_HOST:
-        return {}
-    return {"net.ipv4.ip_unprivileged_port_start": "0"}
+    out = {} if inputs.netns == NETNS_HOST else {"net.ipv4.ip_unprivileged_port_start": "0"}
+    out.update(inputs.sysctls)
+    return out
 
 
 def generate(inputs: SpecInputs) -> dict:
@@ -155,7 +180,7 @@ def generate(inputs: SpecInputs) -> dict:
             "bounding": caps, "effective": caps, "permitted": caps,
             "inheritable": [], "ambient": [],
         },
-        "rlimits": defaults.default_rlimits(),
+        "rlimits": defaults.default_rlimits() if inputs.rlimits is None else list(inputs.rlimits),
         "noNewPrivileges": inputs.no_new_privileges,
     }
     linux = {
@@ -176,7 +201,7 @@ def generate(inputs: SpecInputs) -> dict:
         "ociVersion": "1.0.2",
         "process": process,
         "root": {"path": inputs.rootfs, "readonly": inputs.readonly_rootfs},
-        "hostname": inputs.hostname,
+        **({} if inputs.join.get("uts") == "host" else {"hostname": inputs.hostname}),
         "mounts": _mounts(inputs),
         "annotations": dict(inputs.annotations),
         "linux": linux,

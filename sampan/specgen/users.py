@@ -113,3 +113,22 @@ def resolve_user(rootfs, spec: str) -> ExecUser:
                 if name in members and g_id is not None and g_id != gid and g_id not in extra:
                     extra.append(g_id)
     return ExecUser(uid=uid, gid=gid, additional_gids=extra, home=home)
+
+
+def resolve_groups(rootfs, names: list[str]) -> list[int]:
+    """--group-add: each a GID or a group name of the image's /etc/group (Docker's rule)."""
+    if not names:
+        return []
+    read = rootfs.read if hasattr(rootfs, "read") else (lambda path: read_in_root(rootfs, path))
+    groups = _parse_colon_file(read("/etc/group"), 4)
+    out: list[int] = []
+    for name in names:
+        gid = _int(name)
+        if gid is None:
+            match = next((g for g in groups if g[0] == name and _int(g[2]) is not None), None)
+            if match is None:
+                raise InvalidArgument(f"unable to find group {name}: no matching entries in the image's /etc/group")
+            gid = _int(match[2])
+        if gid not in out:
+            out.append(gid)
+    return out

@@ -9,6 +9,8 @@ import os
 from sampan.cli.args import Parser, int64, key_values
 from sampan.errors import InvalidArgument
 
+PID_HOST_WARNING = ("WARNING: --pid host: the container sees every process of the host, and its root "
+                    "(CAP_KILL is a default capability) can signal any of them")
 NETWORK_HELP = ("Connect the container to a network: bridge (default), a network's name, "
                 "none, host, or container:NAME")
 
@@ -75,6 +77,24 @@ def container_parser(command: str) -> Parser:
     a("--health-start-interval", help="Time between running the check during the start period "
       "(ms|s|m|h) (default 0s)")
     a("--no-healthcheck", action="store_true", help="Disable any container-specified HEALTHCHECK")
+    a("--log-driver", help="Logging driver: json-file (default), local, or none (no `logs`)")
+    a("--mount", action="append", default=[],
+      help="Attach a filesystem mount: type=bind|volume|tmpfs,source=...,target=...[,readonly]")
+    a("--init", action="store_true", help="Run an init (tini) as PID 1 that forwards signals and reaps zombies")
+    a("--ulimit", action="append", default=[], help="Ulimit options: NAME=SOFT[:HARD], e.g. nofile=1024:2048")
+    a("--shm-size", help="Size of /dev/shm (e.g. 128m; default 64m)")
+    a("--sysctl", action="append", default=[],
+      help="Namespaced kernel parameter: net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*")
+    a("--pid", help="PID namespace: host (sees every host process, as --privileged) or container:NAME")
+    a("--ipc", help="IPC namespace: private (default), shareable, none, host or container:NAME")
+    a("--uts", help="UTS namespace: host to share the host's host name")
+    a("--cidfile", help="Write the container ID to the file (which must not exist)")
+    a("--group-add", action="append", default=[], help="Add supplementary groups (name or GID)")
+    a("--platform", help="Platform of the image: os[/arch[/variant]] (this host's)")
+    a("--dns-search", action="append", default=[], help="Set custom DNS search domains")
+    a("--dns-option", action="append", default=[], help="Set DNS options (e.g. ndots:2)")
+    a("--ip", help="IPv4 address on a user network (e.g. 172.30.100.104)")
+    a("--label-file", action="append", default=[], help="Read labels from a file of KEY=VALUE lines")
     a("image", help="Image to run")
     a("args", nargs=argparse.REMAINDER, help="Command and arguments")
     return p
@@ -100,6 +120,10 @@ def run_options(ns):
     if "max-file" in log:
         from sampan.specgen.units import parse_int
         max_files = parse_int(log["max-file"], "--log-opt max-file", 1)
+    labels: dict[str, str] = {}
+    for f in ns.label_file:
+        labels.update(_read_label_file(f))
+    labels.update(key_values(ns.label, "label"))
     return RunOptions(
         image=ns.image, args=list(ns.args), name=ns.name, env=env, workdir=ns.workdir, user=ns.user,
         entrypoint=ns.entrypoint, hostname=ns.hostname, volumes=ns.volume, tmpfs=ns.tmpfs,
@@ -108,12 +132,16 @@ def run_options(ns):
         cpuset_cpus=ns.cpuset_cpus, cpuset_mems=ns.cpuset_mems, blkio_weight=ns.blkio_weight,
         network=ns.network, network_aliases=ns.network_alias, dns=ns.dns, add_hosts=ns.add_host,
         mac_address=ns.mac_address, publish=ns.publish, publish_all=ns.publish_all, tty=ns.tty,
-        interactive=ns.interactive, auto_remove=ns.rm, labels=key_values(ns.label, "label"),
+        interactive=ns.interactive, auto_remove=ns.rm, labels=labels,
         security_opt=inline_seccomp_files(ns.security_opt), cap_add=ns.cap_add, cap_drop=ns.cap_drop,
         privileged=ns.privileged, devices=ns.device,
         stop_signal=ns.stop_signal, stop_timeout=ns.stop_timeout, runtime=ns.runtime,
         log_max_size=log.get("max-size"), log_max_files=max_files, pull=ns.pull,
-        restart=None if ns.restart == "no" else ns.restart, healthcheck=_healthcheck(ns))
+        restart=None if ns.restart == "no" else ns.restart, healthcheck=_healthcheck(ns),
+        mounts=ns.mount, init=ns.init, ulimits=ns.ulimit, shm_size=ns.shm_size,
+        sysctls=ns.sysctl, pid_mode=ns.pid, ipc_mode=ns.ipc, uts_mode=ns.uts, group_add=ns.group_add,
+        platform=ns.platform, dns_search=ns.dns_search, dns_options=ns.dns_option, ip=ns.ip,
+        log_driver=ns.log_driver)
 
 
 def _healthcheck(ns):
@@ -134,11 +162,50 @@ def _healthcheck(ns):
     return config
 
 
+def _read_label_file(path: str) -> dict[str, str]:
+    """--label-file: KEY=VALUE lines (a KEY alone: an empty value), # comments, as Docker."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidArgument(f"cannot read --label-file {path}: {getattr(e, 'strerror', None) or e}") from None
+    out = {}
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        if not key.strip():
+            raise InvalidArgument(f"invalid label {line[:60]!r} in {path}: expected KEY=VALUE")
+        out[key] = value
+    return out
+
+
+def _check_cidfile(path: str | None) -> None:
+    if path and os.path.lexists(path):
+        raise InvalidArgument(f"container ID file found, make sure the other container isn't running or "
+                              f"delete {path}")
+
+
+def _write_cidfile(path: str | None, cid: str) -> None:
+    """Written as soon as the container exists (Docker: before it starts), never over a file."""
+    if not path:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise InvalidArgument(f"failed to create the container ID file {path}: {e.strerror}") from None
+    with os.fdopen(fd, "w") as f:
+        f.write(cid)
+
+
 def _warn_privileged(ns) -> None:
+    import sys
     if ns.privileged:
-        import sys
         sys.stderr.write("WARNING: --privileged: the container has every capability, the host's devices "
                          "and no seccomp filter; it can take over the host\n")
+    if ns.pid == "host" and not ns.privileged:
+        sys.stderr.write(PID_HOST_WARNING + "\n")
 
 
 def main(command: str, argv: list[str], g) -> int:
@@ -149,14 +216,17 @@ def main(command: str, argv: list[str], g) -> int:
     detach = getattr(ns, "detach", False)
     if command == "run" and ns.tty and ns.interactive and not detach and not os.isatty(0):
         raise InvalidArgument("the input device is not a TTY: drop -t, or run from a terminal")
+    _check_cidfile(ns.cidfile)
     engine = g.engine()
     if command == "create":
         rec = engine.create(opts)
+        _write_cidfile(ns.cidfile, rec.id)
         _warn_privileged(ns)
         print(rec.id)
         return 0
     if detach:
         rec, _ = engine.run(opts, detach=True)
+        _write_cidfile(ns.cidfile, rec.id)
         _warn_privileged(ns)
         print(rec.id)
         return 0
@@ -164,6 +234,7 @@ def main(command: str, argv: list[str], g) -> int:
     from sampan.cli.detach_keys import parse
     keys = parse(ns.detach_keys)
     rec, started = engine.run(opts, detach=False)
+    _write_cidfile(ns.cidfile, rec.id)
     _warn_privileged(ns)
     try:
         return attach_session(started.conn, tty=ns.tty, stdin=ns.interactive,

@@ -6,6 +6,7 @@ import itertools
 import pytest
 
 from sampan.server.create_body import run_options
+from sampan.errors import InvalidArgument
 from sampan.server.errors import ApiError
 
 WRONG = ["x", 7, -1, True, 1.5, [], ["x"], [7], [{}], {}, {"a": 1}, {"a": "b"}, {"a": [1]}, None]
@@ -16,14 +17,29 @@ HOST_KEYS = ["Binds", "Mounts", "Tmpfs", "PortBindings", "PublishAllPorts", "Aut
              "Dns", "ExtraHosts", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "Devices", "Runtime",
              "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuQuota", "CpuPeriod", "CpuShares",
              "CpusetCpus", "CpusetMems", "BlkioWeight", "PidsLimit", "LogConfig", "RestartPolicy", "PidMode",
-             "ReadonlyRootfs", "Init", "ConsoleSize"]
+             "ReadonlyRootfs", "Init", "ConsoleSize", "Ulimits", "Sysctls", "ShmSize", "IpcMode", "UTSMode",
+             "GroupAdd", "DnsSearch", "DnsOptions"]
 
 
 def _translate(body):
     try:
-        run_options(body, None)
+        opts, _ = run_options(body, None)
     except ApiError as e:
         assert e.status == 400 and e.message
+        return
+    # Mounts, Ulimits and Sysctls are checked by the engine (an InvalidArgument: a 400 too)
+    from sampan.engine.create_flags import shm_size
+    from sampan.engine.mounts import parse_mount
+    from sampan.specgen.sysctls import parse_sysctls
+    from sampan.specgen.ulimits import parse_ulimit
+    checks = [lambda m=m: parse_mount(m) for m in opts.mounts]
+    checks += [lambda u=u: parse_ulimit(u) for u in opts.ulimits]
+    checks += [lambda: parse_sysctls(opts.sysctls, opts.network, opts.ipc_mode), lambda: shm_size(opts.shm_size)]
+    for check in checks:
+        try:
+            check()
+        except InvalidArgument as e:
+            assert e.message
     # anything else propagates and fails the test
 
 
@@ -40,6 +56,13 @@ def test_any_type_in_the_host_config_is_taken_or_a_400(key, value):
 @pytest.mark.parametrize("value", WRONG)
 def test_nested_objects_of_any_type_are_taken_or_a_400(value):
     for body in ({"Mounts": [{"Type": "tmpfs", "Target": "/t", "TmpfsOptions": value}]},
+                 {"Mounts": [{"Type": "tmpfs", "Target": "/t", "TmpfsOptions": {"SizeBytes": value, "Mode": value}}]},
+                 {"Mounts": [{"Type": "bind", "Source": "/tmp", "Target": "/t", "BindOptions": value}]},
+                 {"Mounts": [{"Type": "bind", "Source": "/tmp", "Target": "/t", "BindOptions": {"Propagation": value}}]},
+                 {"Mounts": [{"Type": "volume", "Target": "/t", "VolumeOptions": {"NoCopy": value}}]},
+                 {"Mounts": [{"Type": "volume", "Target": "/t", "ReadOnly": value}]},
+                 {"Ulimits": [{"Name": value, "Soft": value, "Hard": value}]}, {"Ulimits": [value]},
+                 {"Sysctls": {"net.x": value}},
                  {"Mounts": [{"Type": value, "Target": "/t"}]},
                  {"Mounts": [{"Type": "bind", "Source": value, "Target": value}]},
                  {"PortBindings": {"80/tcp": value}}, {"PortBindings": {"80/tcp": [value]}},
@@ -50,6 +73,9 @@ def test_nested_objects_of_any_type_are_taken_or_a_400(value):
         _translate({"Image": "busybox", "HostConfig": body})
     _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": value}}})
     _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": {"Aliases": value}}}})
+    _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": {"IPAMConfig": value}}}})
+    _translate({"Image": "busybox",
+                "NetworkingConfig": {"EndpointsConfig": {"n": {"IPAMConfig": {"IPv4Address": value}}}}})
     _translate({"Image": "busybox", "Healthcheck": {"Test": value}})
     for key in ("Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"):
         _translate({"Image": "busybox", "Healthcheck": {"Test": ["CMD", "true"], key: value}})
@@ -69,7 +95,8 @@ def test_well_formed_fields_are_taken():
         None)
     assert (opts.args, opts.entrypoint, opts.workdir, opts.user) == (["sh"], ["a", "b"], "/w", "1:2")
     assert opts.network == "net" and opts.network_aliases == ["db"]
-    assert opts.publish == ["127.0.0.1:8080:80/tcp"] and opts.tmpfs == ["/t:size=1024"]
+    assert opts.publish == ["127.0.0.1:8080:80/tcp"]
+    assert opts.mounts == [{"Type": "tmpfs", "Target": "/t", "TmpfsOptions": {"SizeBytes": 1024}}]
     assert (opts.log_max_size, opts.log_max_files) == ("1m", 2)
     assert opts.healthcheck == {"Test": ["CMD", "true"]} and not warnings
 
@@ -83,6 +110,22 @@ def test_restart_policy_and_healthcheck_are_taken():
     opts, _ = run_options({"Image": "busybox", "HostConfig": {"RestartPolicy": {"Name": "", "MaximumRetryCount": 0}}},
                           None)
     assert opts.restart is None
+
+
+def test_run_flag_fields_are_taken():
+    opts, warnings = run_options({
+        "Image": "busybox",
+        "NetworkingConfig": {"EndpointsConfig": {"net": {"IPAMConfig": {"IPv4Address": "10.9.0.5"}}}},
+        "HostConfig": {"NetworkMode": "net", "Init": True, "Ulimits": [{"Name": "nofile", "Soft": 1, "Hard": 2}],
+                       "ShmSize": 1 << 27, "Sysctls": {"net.ipv4.ip_forward": "1"}, "PidMode": "host",
+                       "IpcMode": "shareable", "UTSMode": "host", "GroupAdd": ["audio"], "DnsSearch": ["a.b"],
+                       "DnsOptions": ["ndots:2"], "LogConfig": {"Type": "none"}}}, None, "linux/amd64")
+    assert (opts.init, opts.ulimits, opts.shm_size, opts.sysctls) == (
+        True, [{"Name": "nofile", "Soft": 1, "Hard": 2}], 1 << 27, {"net.ipv4.ip_forward": "1"})
+    assert (opts.pid_mode, opts.ipc_mode, opts.uts_mode, opts.group_add) == ("host", "shareable", "host", ["audio"])
+    assert (opts.dns_search, opts.dns_options, opts.log_driver) == (["a.b"], ["ndots:2"], "none")
+    assert (opts.ip, opts.platform) == ("10.9.0.5", "linux/amd64")
+    assert len(warnings) == 1 and "PidMode host" in warnings[0]
 
 
 def test_console_size_reaches_the_options_and_bad_ones_are_refused():
