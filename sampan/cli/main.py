@@ -153,6 +153,8 @@ def run_command(argv: list[str]) -> int:
 
     g = Globals()
     rest = _parse_globals(argv, g)
+    if rest[:1] == ["help"] and len(rest) > 1:  # `sampan help COMMAND [VERB]` is `COMMAND [VERB] --help`
+        rest = rest[1:] + ["--help"]
     if not rest or rest[0] in ("-h", "--help", "help"):
         print_help()
         return 0
@@ -172,6 +174,8 @@ def run_command(argv: list[str]) -> int:
         return module.main(name, rest[1:], g) or 0
     except SampanError as e:
         sys.stderr.write(f"sampan: {e.message}\n")
+        if name in ("run", "create") and e.exit_code == 1:
+            return 125  # Docker: whatever stops `run` before the container runs is 125
         return e.exit_code
     except KeyboardInterrupt:
         return 130

@@ -118,7 +118,7 @@ class ContainersAPI:
         """The container as it is now: one whose monitor died is stopped and recorded first."""
         rec = noticed(self.ctx, self.ctx.containers.find(ref))
         if rec is None:
-            raise ContainerNotFound(f"no such container: {ref} (its monitor died and, run with "
+            raise ContainerNotFound(f"No such container: {ref} (its monitor died and, run with "
                                     "--rm, it was removed)")
         return rec
 

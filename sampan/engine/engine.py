@@ -86,7 +86,7 @@ class Engine:
         from sampan.engine.monitor_lost import noticed
         rec = noticed(self.ctx, self.ctx.containers.find(ref))
         if rec is None:
-            raise ContainerNotFound(f"no such container: {ref} (its monitor died and, run with "
+            raise ContainerNotFound(f"No such container: {ref} (its monitor died and, run with "
                                     "--rm, it was removed)")
         return rec
 

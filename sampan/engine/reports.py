@@ -71,6 +71,7 @@ class SystemPruneReport:
     network_leftovers: list[str]   # containers whose crashed sandboxes were released
     volumes: PruneReport | None    # None: volumes were not asked for
     images: ImagePruneReport
+    networks: PruneReport | None = None  # custom networks no container uses
 
 
 @dataclass

@@ -63,13 +63,14 @@ class SystemAPI:
         return nm(self.ctx).reconcile(alive)
 
     def prune(self, opts: PruneOptions | None = None) -> SystemPruneReport:
-        """Stopped containers, crashed leftovers, anonymous volumes (with ``volumes``), and
+        """Stopped containers, crashed leftovers, networks no container uses, anonymous volumes (with ``volumes``), and
         dangling images (every unused image with ``all``), in that order."""
         opts = opts or PruneOptions()
         e = self.engine
         containers = e.containers.prune()
         leftovers = self.reconcile()
+        networks = e.networks.prune()
         volumes = e.volumes.prune() if opts.volumes else None
         images = e.images.prune(PruneOptions(all=opts.all))
         return SystemPruneReport(containers=containers, network_leftovers=leftovers, volumes=volumes,
-                                 images=images)
+                                 images=images, networks=networks)

@@ -56,11 +56,17 @@ def _prune(g, argv) -> int:
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--volumes", action="store_true", help="Prune anonymous volumes")
     ns = p.parse_args(argv)
+    from sampan.cli import prompt
     from sampan.cli.commands.images import print_removed
     from sampan.engine.options import PruneOptions
-    report = g.engine().system.prune(PruneOptions(all=ns.all, volumes=ns.volumes))
+    engine = g.engine()
+    if not ns.force and not prompt.confirm(prompt.system_warning(ns.all, ns.volumes)):
+        return 0
+    report = engine.system.prune(PruneOptions(all=ns.all, volumes=ns.volumes))
     for cid in report.containers.deleted:
         print(f"Deleted container: {cid}")
+    for name in report.networks.deleted if report.networks else []:
+        print(f"Deleted network: {name}")
     for cid in report.network_leftovers:
         print(f"Released network leftovers of: {cid[:12]}")
     for v in report.volumes.deleted if report.volumes else []:

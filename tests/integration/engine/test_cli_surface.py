@@ -1,0 +1,153 @@
+"""The daily CLI surface as Docker's CLI has it: exit codes, flag parsing, `help`, and the
+prune prompts (texts from docker/cli's cli/command/*; exit codes from its cmd/docker)."""
+
+import pytest
+
+# "No such ..." exits 1 in Docker (the daemon's 404 through the CLI's error exit).
+MISSING = [
+    (["logs", "nope"], "No such container: nope"),
+    (["exec", "nope", "true"], "No such container: nope"),
+    (["start", "nope"], "No such container: nope"),
+    (["stop", "nope"], "No such container: nope"),
+    (["kill", "nope"], "No such container: nope"),
+    (["restart", "nope"], "No such container: nope"),
+    (["rm", "nope"], "No such container: nope"),
+    (["port", "nope"], "No such container: nope"),
+    (["tag", "nope", "x"], "No such image: nope"),
+    (["history", "nope"], "No such image: nope"),
+    (["rmi", "nope"], "No such image: nope"),
+    (["inspect", "nope"], "No such object: nope"),
+    (["volume", "inspect", "nope"], "No such volume: nope"),
+    (["volume", "rm", "nope"], "No such volume: nope"),
+    (["network", "rm", "nope"], "network nope not found"),
+]
+
+
+@pytest.mark.parametrize("argv,text", MISSING, ids=[" ".join(a) for a, _ in MISSING])
+def test_a_missing_object_exits_1_with_dockers_words(sampan, argv, text):
+    r = sampan(*argv)
+    assert r.rc == 1, (r.rc, r.err)
+    assert r.err.startswith("sampan: ") and text in r.err and r.err.count("\n") == 1
+    assert "Traceback" not in r.err and "internal error" not in r.err
+
+
+def test_run_of_a_missing_container_to_share_stays_125(sampan):
+    r = sampan("run", "--rm", "--network", "container:nope", "busybox", "true")
+    assert r.rc == 125 and "No such container: nope" in r.err, (r.rc, r.err)
+
+
+@pytest.mark.parametrize("argv", [["rm", "-f"], ["rmi", "-f"], ["network", "rm", "-f"],
+                                  ["volume", "rm", "-f"]], ids=" ".join)
+def test_forced_removal_of_missing_objects_is_quiet(sampan, argv):
+    r = sampan(*argv, "nope", "gone")
+    assert (r.rc, r.out, r.err) == (0, "", "")
+
+
+def test_forced_removal_still_removes_what_exists_and_names_real_failures(sampan):
+    sampan.ok("create", "--name", "real", "--network", "none", "busybox", "true")
+    r = sampan("rm", "-f", "nope", "real")
+    assert (r.rc, r.out, r.err) == (0, "real\n", "")
+    sampan.ok("volume", "create", "kept")
+    sampan.ok("create", "--name", "user", "--network", "none", "-v", "kept:/k", "busybox", "true")
+    r = sampan("volume", "rm", "-f", "nope", "kept")  # in use: a real failure, -f or not
+    assert r.rc == 1 and "nope" not in r.err and "kept" in r.err, r.err
+
+
+def test_exec_it_without_a_terminal_is_dockers_error(sampan):
+    sampan.ok("run", "-d", "--name", "ex", "--network", "none", "busybox", "sleep", "60")
+    r = sampan("exec", "-it", "ex", "true")  # the test's stdin is /dev/null
+    assert (r.rc, r.err) == (1, "sampan: the input device is not a TTY\n")
+    assert sampan("exec", "-t", "ex", "true").rc == 0  # -t alone needs no terminal (Docker too)
+
+
+# ---- flags ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv,line", [
+    (["run", "--iidfile", "x", "busybox", "true"], "unknown flag: --iidfile"),
+    (["run", "--iidfile=x", "busybox", "true"], "unknown flag: --iidfile"),
+    (["run", "--entr", "sh", "busybox", "true"], "unknown flag: --entr"),   # no abbreviations
+    (["run", "--rm", "--pid", "1", "busybox", "true"], None),               # never --pids-limit
+    (["ps", "--no-tr"], "unknown flag: --no-tr"),
+    (["ps", "-Z"], "unknown shorthand flag: 'Z' in -Z"),
+    (["images", "--dig"], "unknown flag: --dig"),
+    (["ps", "extra"], '"sampan ps" accepts no arguments.'),
+])
+def test_unknown_flags_name_themselves(sampan, argv, line):
+    r = sampan(*argv)
+    assert r.rc == 125, (r.rc, r.err)
+    if line is not None:
+        assert r.err == f"sampan: {line}\nSee 'sampan {argv[0]} --help'.\n"
+    assert "Traceback" not in r.err
+
+
+def test_combined_short_flags_still_work(sampan):
+    sampan.ok("create", "--name", "c1", "--network", "none", "busybox", "true")
+    assert len(sampan.ok("ps", "-aq").split()) == 1
+
+
+def test_help_command_is_command_help(sampan):
+    for argv in (["ps"], ["volume", "ls"], ["system", "prune"]):
+        r, direct = sampan("help", *argv), sampan(*argv, "--help")
+        assert r.rc == 0 and r.out == direct.out and r.out.startswith(f"usage: sampan {' '.join(argv)}")
+    r = sampan("help", "nope")
+    assert r.rc == 125 and "'nope' is not a sampan command" in r.err
+
+
+# ---- prune prompts -------------------------------------------------------------------------
+CONFIRM = "Are you sure you want to continue? [y/N] "
+PRUNES = [
+    (["container", "prune"], "WARNING! This will remove all stopped containers.\n"),
+    (["image", "prune"], "WARNING! This will remove all dangling images.\n"),
+    (["image", "prune", "-a"],
+     "WARNING! This will remove all images without at least one container associated to them.\n"),
+    (["volume", "prune"],
+     "WARNING! This will remove anonymous local volumes not used by at least one container.\n"),
+    (["volume", "prune", "-a"],
+     "WARNING! This will remove all local volumes not used by at least one container.\n"),
+    (["network", "prune"],
+     "WARNING! This will remove all custom networks not used by at least one container.\n"),
+    (["system", "prune"], "WARNING! This will remove:\n  - all stopped containers\n"
+     "  - all networks not used by at least one container\n  - all dangling images\n\n"),
+    (["system", "prune", "-a", "--volumes"], "WARNING! This will remove:\n  - all stopped containers\n"
+     "  - all networks not used by at least one container\n"
+     "  - all anonymous volumes not used by at least one container\n"
+     "  - all images without at least one container associated to them\n\n"),
+]
+
+
+def _prunable(sampan):
+    """Something each prune would remove: a stopped container, an unused network, an unused
+    named volume, an untagged image (after its container is gone, with -a)."""
+    sampan.ok("create", "--name", "stopped", "--network", "none", "busybox", "true")
+    sampan.ok("network", "create", "unused-net")
+    sampan.ok("volume", "create", "unused-vol")
+    sampan.ok("tag", "busybox", "spare:1")
+
+
+def _state(sampan):
+    return (sampan.ok("ps", "-aq"), sampan.ok("network", "ls", "-q"), sampan.ok("volume", "ls", "-q"),
+            sampan.ok("images", "-q"), [line.split()[:2] for line in sampan.ok("images").splitlines()])
+
+
+@pytest.mark.parametrize("argv,warning", PRUNES, ids=[" ".join(a) for a, _ in PRUNES])
+def test_prune_asks_and_no_or_eof_removes_nothing(sampan, argv, warning):
+    _prunable(sampan)
+    before = _state(sampan)
+    for answer in (b"n\n", b"", b"yes\n", b"\n"):  # only "y" is a yes, as Docker's prompt
+        r = sampan(*argv, input=answer)
+        assert (r.rc, r.out, r.err) == (0, warning + CONFIRM, ""), answer
+    assert _state(sampan) == before
+
+
+def test_prune_yes_and_force(sampan):
+    _prunable(sampan)
+    r = sampan("container", "prune", input=b"y\n")
+    assert r.rc == 0 and r.out.startswith(PRUNES[0][1] + CONFIRM + "Deleted Containers:\n")
+    assert sampan.ok("ps", "-aq") == ""
+    r = sampan("network", "prune", "-f", input=b"")
+    assert r.rc == 0 and "WARNING" not in r.out and "unused-net" in r.out
+    r = sampan("volume", "prune", "--all", "--force")
+    assert "unused-vol" in r.out and sampan.ok("volume", "ls", "-q") == ""
+    sampan.ok("network", "create", "second-net")
+    r = sampan("system", "prune", "-f", "-a")
+    assert r.rc == 0 and "Deleted network: second-net" in r.out
+    assert sampan.ok("network", "ls", "-q", "-f", "name=second-net") == ""
