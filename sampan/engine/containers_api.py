@@ -18,7 +18,8 @@ from sampan.errors import ContainerNotFound, InvalidArgument, SampanError
 from sampan.oci.times import parse_time
 
 CONTAINER_FILTERS = ("status", "name", "id", "label", "exited", "ancestor", "network", "volume",
-                     "before", "since")
+                     "before", "since", "health")
+HEALTH = ("none", "starting", "healthy", "unhealthy")
 STATES = ("created", "running", "exited", "paused", "restarting", "removing", "dead")
 
 
@@ -30,7 +31,8 @@ class ContainersAPI:
         """Newest first; running ones only unless ``all``, a ``status=`` filter or a ``limit``.
         Filters: status=, name= (substring), id= (prefix), label=KEY[=VALUE], exited=CODE,
         ancestor=IMAGE (its ref or id), network=NAME|ID, volume=NAME|DESTINATION,
-        before=CONTAINER, since=CONTAINER (created before or after that one)."""
+        before=CONTAINER, since=CONTAINER (created before or after that one),
+        health=none|starting|healthy|unhealthy."""
         opts = opts or ListOptions()
         want = flt.parse(opts.filters, CONTAINER_FILTERS, "ps")
         tests = self._tests(want)
@@ -60,6 +62,14 @@ class ContainersAPI:
             tests.append(lambda rec, st: flt.any_prefix(rec.id, want["id"]))
         if "label" in want:
             tests.append(lambda rec, st: flt.labels_match(rec.config.get("labels"), want["label"]))
+        if "health" in want:
+            for h in want["health"]:
+                if h not in HEALTH:
+                    raise InvalidArgument(f"invalid filter 'health={h[:100]}': health is one of {', '.join(HEALTH)}")
+            tests.append(lambda rec, st: self._health(rec) in want["health"])
+        for code in want.get("exited", ()):
+            if not code.lstrip("-").isdigit():
+                raise InvalidArgument(f"invalid filter 'exited={code[:100]}': an exit code is a whole number")
         if "exited" in want:
             tests.append(lambda rec, st: st.state == "exited" and str(st.exit_code) in want["exited"])
         if "ancestor" in want:
@@ -79,6 +89,12 @@ class ContainersAPI:
             since = max(parse_time(self.ctx.containers.find(r).created) for r in want["since"])
             tests.append(lambda rec, st: parse_time(rec.created) > since)
         return tests
+
+    def _health(self, rec: ContainerRecord) -> str:
+        """Docker's State.Health.Status, "none" for a container without a health check."""
+        from sampan.engine import views
+        health = views.inspect_container(self.ctx, rec)["State"].get("Health") or {}
+        return health.get("Status") or "none"
 
     def _image_ids(self, refs: list[str]) -> set[str]:
         """The ids of the images named (an unknown one matches nothing, as Docker)."""

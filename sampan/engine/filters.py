@@ -25,18 +25,22 @@ def parse(filters, allowed: tuple[str, ...], what: str) -> dict[str, list[str]]:
                 values = [v for v, on in values.items() if on]
             elif isinstance(values, str):
                 values = [values]
-            items += [(key, str(v)) for v in values]
+            elif not isinstance(values, list):  # a client's JSON: only lists and maps mean anything
+                raise InvalidArgument(f"invalid filter '{str(key)[:100]}': expected a list of strings")
+            items += [(str(key), str(v)) for v in values]
     else:
         items = []
         for f in filters:
+            if not isinstance(f, str):
+                raise InvalidArgument("invalid filters: expected a JSON object of lists")
             key, sep, value = f.partition("=")
             if not sep:
                 raise InvalidArgument(f"invalid filter {f!r}: expected KEY=VALUE ({what} supports "
                                       f"{', '.join(k + '=' for k in allowed)})")
             items.append((key, value))
     for key, value in items:
-        if key not in allowed:
-            raise InvalidArgument(f"invalid filter '{key}={value}': {what} supports "
+        if key not in allowed:  # Docker's words first ("invalid filter 'bogus'"), then the choices
+            raise InvalidArgument(f"invalid filter '{key[:100]}': {what} supports "
                                   f"{', '.join(k + '=' for k in allowed)}")
         out.setdefault(key, []).append(value)
     return out

@@ -1,6 +1,8 @@
 """The daily CLI surface as Docker's CLI has it: exit codes, flag parsing, `help`, and the
 prune prompts (texts from docker/cli's cli/command/*; exit codes from its cmd/docker)."""
 
+import json
+
 import pytest
 
 # "No such ..." exits 1 in Docker (the daemon's 404 through the CLI's error exit).
@@ -151,3 +153,57 @@ def test_prune_yes_and_force(sampan):
     r = sampan("system", "prune", "-f", "-a")
     assert r.rc == 0 and "Deleted network: second-net" in r.out
     assert sampan.ok("network", "ls", "-q", "-f", "name=second-net") == ""
+
+
+# ---- filters -------------------------------------------------------------------------------
+def test_ps_filters_label_health_and_unknown_keys(sampan):
+    sampan.ok("create", "--name", "db", "--label", "role=db", "--label", "tier", "--network", "none",
+              "busybox", "true")
+    sampan.ok("create", "--name", "web", "--label", "role=web", "--network", "none", "busybox", "true")
+
+    def names(*filters):
+        argv = ["ps", "-a", "-q", "--no-trunc"]
+        for f in filters:
+            argv += ["-f", f]
+        ids = sampan.ok(*argv).split()
+        return sorted(json.loads(sampan.ok("inspect", *ids))[i]["Name"][1:] for i in range(len(ids))) if ids else []
+
+    assert names("label=role") == ["db", "web"]
+    assert names("label=role=db") == ["db"]
+    assert names("label=role", "label=tier") == ["db"]           # every label must match
+    assert names("label=role=db", "label=role=web") == []
+    assert names("label=tier=") == ["db"]                        # a label with an empty value
+    assert names("health=none") == ["db", "web"]                 # no health check: "none"
+    assert names("health=healthy") == [] and names("health=starting", "health=unhealthy") == []
+    assert names("exited=0") == [] and names("status=created") == ["db", "web"]
+    for bad, text in (("bogus=1", "invalid filter 'bogus'"), ("health=fine", "invalid filter 'health=fine'"),
+                      ("exited=x", "invalid filter 'exited=x'"), ("status=up", "invalid filter 'status=up'")):
+        r = sampan("ps", "-f", bad)
+        assert r.rc == 125 and r.err.startswith(f"sampan: {text}") and r.err.count("\n") == 1, r.err
+
+
+def test_volume_and_network_ls_filters(sampan):
+    sampan.ok("volume", "create", "--label", "keep", "used-vol")
+    sampan.ok("volume", "create", "free-vol")
+    sampan.ok("network", "create", "--label", "team=a", "used-net")
+    sampan.ok("network", "create", "free-net")
+    sampan.ok("create", "--name", "user", "--network", "used-net", "-v", "used-vol:/v", "busybox", "true")
+
+    def vols(*f):
+        return sampan.ok("volume", "ls", "-q", *[x for v in f for x in ("-f", v)]).split()
+
+    def nets(*f):
+        rows = sampan.ok("network", "ls", *[x for v in f for x in ("-f", v)]).splitlines()[1:]
+        return sorted(r.split()[1] for r in rows)
+
+    assert vols("dangling=true") == ["free-vol"] and vols("dangling=false") == ["used-vol"]
+    assert vols("name=vol") == ["free-vol", "used-vol"] and vols("name=free") == ["free-vol"]
+    assert vols("label=keep") == ["used-vol"] and vols("driver=local") == ["free-vol", "used-vol"]
+    assert vols("driver=nfs") == []
+    assert nets("dangling=true") == ["free-net"] and "used-net" in nets("dangling=false")
+    assert nets("name=-net") == ["free-net", "used-net"] and nets("label=team=a") == ["used-net"]
+    assert nets("label=team=b") == [] and nets("driver=overlay") == []
+    assert "free-net" in nets("driver=bridge")
+    for argv in (("volume", "ls", "-f", "size=1"), ("network", "ls", "-f", "color=red")):
+        r = sampan(*argv)
+        assert r.rc == 125 and r.err.startswith("sampan: invalid filter '"), r.err
