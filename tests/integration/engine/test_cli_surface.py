@@ -207,3 +207,45 @@ def test_volume_and_network_ls_filters(sampan):
     for argv in (("volume", "ls", "-f", "size=1"), ("network", "ls", "-f", "color=red")):
         r = sampan(*argv)
         assert r.rc == 125 and r.err.startswith("sampan: invalid filter '"), r.err
+
+
+# ---- logs ----------------------------------------------------------------------------------
+def _stamp(t: float, offset_h: int = 0) -> str:
+    """An RFC 3339 time with a zone offset (a local time elsewhere, as users type them)."""
+    import datetime
+    zone = datetime.timezone(datetime.timedelta(hours=offset_h))
+    return datetime.datetime.fromtimestamp(t, zone).isoformat()
+
+
+def test_logs_since_until_in_every_form_and_details(sampan):
+    import calendar
+    import time as _time
+    sampan.ok("run", "--name", "talk", "--network", "none", "busybox", "sh", "-c",
+              "echo one; sleep 0.4; echo two >&2; sleep 0.4; echo three")
+    stamped = sampan.ok("logs", "-t", "talk").splitlines() + sampan("logs", "-t", "talk").err.splitlines()
+    times = sorted(line.split()[0] for line in stamped)
+    assert len(times) == 3
+
+    def unix(stamp: str) -> float:
+        head, frac = stamp.rstrip("Z").split(".")
+        return calendar.timegm(_time.strptime(head, "%Y-%m-%dT%H:%M:%S")) + float("0." + frac)
+
+    t1, t2, t3 = map(unix, times)
+    between12, between23 = (t1 + t2) / 2, (t2 + t3) / 2
+
+    def logs(*a):
+        r = sampan("logs", *a, "talk")
+        assert r.rc == 0, r.err
+        return r.out + r.err
+
+    assert logs("--since", f"{between12:.6f}") == "three\ntwo\n"        # unix time (stdout first here)
+    assert logs("--until", f"{between12:.6f}") == "one\n"
+    assert logs("--since", _stamp(between12, 2), "--until", _stamp(between23, -5)) == "two\n"   # RFC 3339
+    assert logs("--since", "1h") == "one\nthree\ntwo\n" and logs("--until", "1h") == ""     # relative
+    assert logs("--since", "1h30m", "--until", "0s") == "one\nthree\ntwo\n"
+    assert logs("--tail", "1", "--since", "1h") == "three\n"   # tail counts before the window
+    assert logs("--details") == " one\n three\n two\n"        # no attributes: Docker's lone space
+    assert logs("--details", "-t", "--tail", "1").split(" ", 1)[1] == " three\n"
+    for bad in ("yesterday", "10x", "2024-13-45T99:00:00Z", "9" * 40):
+        r = sampan("logs", "--since", bad, "talk")
+        assert r.rc == 125 and r.err.startswith("sampan: invalid time") and r.err.count("\n") == 1, r.err
