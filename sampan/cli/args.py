@@ -7,6 +7,18 @@ import argparse
 from sampan.errors import InvalidArgument
 
 
+class Captured(Exception):
+    """Raised instead of parsing while `capturing` is set: the command's whole parser, for
+    `sampan completion` (cli/commands/completion.py) to read its flags without running it."""
+
+    def __init__(self, parser: "Parser") -> None:
+        super().__init__(parser.command)
+        self.parser = parser
+
+
+capturing = False
+
+
 class Parser(argparse.ArgumentParser):
     def __init__(self, command: str, description: str = "", **kw):
         kw.setdefault("add_help", False)
@@ -19,6 +31,8 @@ class Parser(argparse.ArgumentParser):
         if "--help" not in self._option_string_actions:
             flags = ["--help"] if "-h" in self._option_string_actions else ["-h", "--help"]
             self.add_argument(*flags, action="help", help="Show this help")
+        if capturing:
+            raise Captured(self)
         ns, extra = self.parse_known_args(args, namespace)
         if extra:
             if not self._get_positional_actions() and not any(a.startswith("-") for a in extra):

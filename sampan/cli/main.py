@@ -55,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("doctor", "Check what this host gives sampan, and how to fix what is missing"),
     "info": ("system", "Display system-wide information"),
     "version": ("system", "Show the sampan version information"),
+    "completion": ("completion", "Generate the autocompletion script for the specified shell"),
 }
 
 USAGE = """Usage:  sampan [OPTIONS] COMMAND

@@ -8,6 +8,8 @@ import sys
 from sampan.cli.args import Parser
 from sampan.cli.output import human_size, print_json, table
 
+VERBS = ("check", "df", "info", "prune", "service", "zygote")
+
 
 def _info(g, argv) -> int:
     p = Parser("info")

@@ -249,3 +249,67 @@ def test_logs_since_until_in_every_form_and_details(sampan):
     for bad in ("yesterday", "10x", "2024-13-45T99:00:00Z", "9" * 40):
         r = sampan("logs", "--since", bad, "talk")
         assert r.rc == 125 and r.err.startswith("sampan: invalid time") and r.err.count("\n") == 1, r.err
+
+
+# ---- completion ----------------------------------------------------------------------------
+def _complete(sampan, script: str, *words: str) -> list[str]:
+    """Run bash's completion function as bash would for `sampan WORDS...` (the last word is
+    the one being completed), with `sampan` calling this tree's code on the test's root."""
+    import shlex
+    import subprocess
+    import sys
+    line = ["sampan", "--root", str(sampan.root), "--runroot", str(sampan.runroot), *words]
+    program = (f'sampan() {{ {shlex.quote(sys.executable)} -m sampan "$@"; }}\n{script}\n'
+               f"COMP_WORDS=({' '.join(map(shlex.quote, line))})\nCOMP_CWORD={len(line) - 1}\n"
+               '_sampan\nprintf "%s\\n" "${COMPREPLY[@]}"\n')
+    p = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], capture_output=True, text=True,
+                       env=sampan.env(), timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    return sorted(w for w in p.stdout.split("\n") if w)
+
+
+def test_bash_completion_from_the_parsers(sampan):
+    sampan.ok("create", "--name", "alpha-one", "--network", "none", "busybox", "true")
+    sampan.ok("create", "--name", "alpha-two", "--network", "none", "busybox", "true")
+    sampan.ok("volume", "create", "vol-a")
+    sampan.ok("network", "create", "net-a")
+    script = sampan.ok("completion", "bash")
+    assert "complete -F _sampan sampan" in script
+    c = lambda *w: _complete(sampan, script, *w)  # noqa: E731
+    assert c("") == sorted(c("")) and {"run", "ps", "volume", "completion", "help"} <= set(c(""))
+    assert c("ru") == ["run"] and c("--ro") == ["--root"]
+    assert c("logs", "al") == ["alpha-one", "alpha-two"]
+    assert c("logs", "--since", "1h", "alpha-t") == ["alpha-two"]     # a flag's value is no argument
+    assert c("rm", "-f", "alpha-one", "alpha-") == ["alpha-one", "alpha-two"]
+    assert c("ps", "--no") == ["--no-trunc"] and c("ps", "--fil") == ["--filter"]
+    assert "--entrypoint" in c("run", "--entr") and c("run", "--entr") == ["--entrypoint"]
+    assert c("run", "busy") == ["busybox:latest"]
+    assert c("volume", "") == ["create", "inspect", "ls", "prune", "rm"]
+    assert c("volume", "rm", "vol") == ["vol-a"] and c("network", "inspect", "net-") == ["net-a"]
+    assert c("network", "connect", "net-a", "alpha-o") == ["alpha-one"]
+    assert c("container", "ls", "-") == sorted(c("ps", "-"))
+    assert c("system", "zygote", "s") == ["status", "stop"]
+    assert c("completion", "") == ["bash", "fish", "zsh"] and c("help", "vol") == ["volume"]
+    assert c("inspect", "alpha-one", "busy") == ["busybox:latest"]
+    # every flag offered is one the command takes
+    for flag in c("run", "-"):
+        r = sampan("run", flag, "--help")
+        assert "unknown flag" not in r.err and "unknown shorthand" not in r.err, flag
+
+
+def test_zsh_and_fish_scripts(sampan):
+    import shutil
+    import subprocess
+    zsh = sampan.ok("completion", "zsh")
+    assert zsh.startswith("#compdef sampan") and "bashcompinit" in zsh and "_sampan()" in zsh
+    fish = sampan.ok("completion", "fish")
+    assert "complete -c sampan -n __fish_use_subcommand -a 'run'" in fish
+    assert "-l entrypoint -r" in fish and "(__sampan_names containers)" in fish
+    for shell, script in (("zsh", zsh), ("fish", fish)):
+        exe = shutil.which(shell)
+        if exe:  # when the shell is installed, the script at least parses
+            flag = ["-n"] if shell == "zsh" else ["--no-execute"]
+            p = subprocess.run([exe, *flag], input=script, capture_output=True, text=True, timeout=30)
+            assert p.returncode == 0, p.stderr
+    r = sampan("completion", "tcsh")
+    assert r.rc == 125 and "invalid choice" in r.err
