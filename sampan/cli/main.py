@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     if (not rest or rest[0] not in COMMANDS or os.environ.get("SAMPAN_NO_ZYGOTE")
             or os.geteuid() != 0):
         return run_command(argv)
+    if rest[:2] == ["system", "zygote"]:  # asks about the zygote: must not start one
+        runroot = g.runroot or os.environ.get("SAMPAN_RUNROOT") or "/run/sampan"
+        from sampan.cli.zygote_client import try_run
+        code = try_run(argv, os.path.abspath(runroot))
+        return run_command(argv) if code is None else code
     runroot = g.runroot or os.environ.get("SAMPAN_RUNROOT") or "/run/sampan"
     from sampan.cli.zygote_client import try_run
     code = try_run(argv, os.path.abspath(runroot))
@@ -150,6 +155,25 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(argv: list[str]) -> int:
     """Parse and run one command in this process; errors become one line and an exit code."""
+    try:
+        return _run_command(argv)
+    except BrokenPipeError:  # `sampan --help | head -1`
+        return _stdout_closed()
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (`sampan images | head -1`): end quietly. stdout now goes
+    to /dev/null, so the interpreter's last flush meets no closed pipe either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _run_command(argv: list[str]) -> int:
     from sampan.errors import SampanError
 
     g = Globals()
@@ -181,7 +205,7 @@ def run_command(argv: list[str]) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return 0
+        return _stdout_closed()
     except Exception as e:  # a bug: say so in one line; --debug shows the traceback
         full = _no_space(e, g)
         if full is not None:  # not a bug: a full disk, wherever in the code it was met

@@ -313,3 +313,15 @@ def test_zsh_and_fish_scripts(sampan):
             assert p.returncode == 0, p.stderr
     r = sampan("completion", "tcsh")
     assert r.rc == 125 and "invalid choice" in r.err
+
+
+def test_a_closed_stdout_ends_quietly_in_process(sampan):
+    import os
+    import subprocess
+    for argv in (["images"], ["ps", "-a"], ["--help"], ["ps", "--help"], ["completion", "bash"]):
+        r, w = os.pipe()
+        os.close(r)  # the reader is gone before the first write: `sampan images | head -0`
+        p = subprocess.run(sampan.argv(*argv), stdout=w, stderr=subprocess.PIPE, env=sampan.env(),
+                           stdin=subprocess.DEVNULL, timeout=60)
+        os.close(w)
+        assert (p.returncode, p.stderr) == (0, b""), (argv, p.stderr)
