@@ -73,9 +73,10 @@ def inspect_each(names, lookup, fmt: str | None) -> int:
     return code
 
 
-def human_size(n: float) -> str:
-    """Docker's units.HumanSize: decimal units, 4 significant digits."""
-    return _scaled(n, 1000, ("B", "kB", "MB", "GB", "TB", "PB"))
+def human_size(n: float, digits: int = 4) -> str:
+    """Docker's units.HumanSize: decimal units, 4 significant digits (HumanSizeWithPrecision
+    with ``digits``: `ps -s` shows 3)."""
+    return _scaled(n, 1000, ("B", "kB", "MB", "GB", "TB", "PB"), digits)
 
 
 def binary_size(n: float) -> str:
@@ -83,12 +84,12 @@ def binary_size(n: float) -> str:
     return _scaled(n, 1024, ("B", "KiB", "MiB", "GiB", "TiB", "PiB"))
 
 
-def _scaled(n: float, base: int, units: tuple[str, ...]) -> str:
+def _scaled(n: float, base: int, units: tuple[str, ...], digits: int = 4) -> str:
     for unit in units[:-1]:
         if abs(n) < base:
-            return f"{n:.4g}{unit}"
+            return f"{n:.{digits}g}{unit}"
         n /= base
-    return f"{n:.4g}{units[-1]}"
+    return f"{n:.{digits}g}{units[-1]}"
 
 
 def print_json(obj) -> None:

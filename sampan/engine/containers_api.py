@@ -46,7 +46,23 @@ class ContainersAPI:
                 out.append(summary(self.ctx, rec, st))
                 if 0 < opts.limit <= len(out):
                     break
+        if opts.size:
+            self._sizes(out)
         return out
+
+    def _sizes(self, summaries: list[ContainerSummary]) -> None:
+        """`ps -s`: each writable layer's bytes, and with its image's (Docker's SizeRootFs)."""
+        from sampan.engine.sizes import rw_size
+        from sampan.errors import NotFound
+        images: dict[str, int] = {}
+        for s in summaries:
+            if s.image_id not in images:
+                try:
+                    images[s.image_id] = self.ctx.images.resolve(s.image_id).size or 0
+                except NotFound:
+                    images[s.image_id] = 0
+            s.size_rw = rw_size(self.ctx.container_files(s.id)["upper"])
+            s.size_root_fs = s.size_rw + images[s.image_id]
 
     def _tests(self, want: dict[str, list[str]]) -> list:
         """One predicate (record, status) -> bool per filter key given; all must hold."""

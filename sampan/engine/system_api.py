@@ -25,8 +25,8 @@ class SystemAPI:
 
     def container_sizes(self) -> dict[str, int]:
         """Container id -> bytes in its writable layer (`system df -v`'s SIZE)."""
-        from sampan.engine.system import dir_size
-        return {r.id: dir_size(self.ctx.container_files(r.id)["upper"]) for r in self.ctx.containers.all()}
+        from sampan.engine.sizes import rw_size
+        return {r.id: rw_size(self.ctx.container_files(r.id)["upper"]) for r in self.ctx.containers.all()}
 
     def check(self) -> CheckReport:
         """`system check`: read-only findings about this root (changes nothing)."""

@@ -21,7 +21,8 @@ def _images(ns, engine) -> int:
         for t in tags:
             repo, _, tag = t.rpartition(":")
             rows.append({"Repository": repo, "Tag": tag, "ID": img.id if ns.no_trunc else img.short_id,
-                         "CreatedSince": ago(img.created), "Size": human_size(img.size)})
+                         "CreatedSince": ago(img.created), "Size": human_size(img.size),
+                         "Digest": _digest_of(repo, img.repo_digests)})
     if ns.quiet:
         seen = []
         for r in rows:
@@ -33,9 +34,23 @@ def _images(ns, engine) -> int:
         for r in rows:
             print(format_template(ns.format, r))
         return 0
+    if ns.digests:
+        table(["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"],
+              [[r["Repository"], r["Tag"], r["Digest"], r["ID"], r["CreatedSince"], r["Size"]] for r in rows])
+        return 0
     table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
           [[r["Repository"], r["Tag"], r["ID"], r["CreatedSince"], r["Size"]] for r in rows])
     return 0
+
+
+def _digest_of(repo: str, repo_digests: list[str]) -> str:
+    """Docker's DIGEST column: the digest the image has in that repository (as it was pulled
+    or pushed), "<none>" when it has none there."""
+    for rd in repo_digests:
+        name, _, digest = rd.partition("@")
+        if name == repo and digest:
+            return digest
+    return "<none>"
 
 
 def print_removed(report) -> None:
@@ -56,6 +71,7 @@ def main(command: str, argv: list[str], g) -> int:
                        help="Filter output (dangling=true|false, reference=GLOB, label=KEY[=VALUE], "
                             "before=IMAGE, since=IMAGE)")
         p.add_argument("--format", help="Format output using a Go-like template")
+        p.add_argument("--digests", action="store_true", help="Show digests")
         p.add_argument("repository", nargs="?")
         return _images(p.parse_args(argv), g.engine())
     if command == "import":

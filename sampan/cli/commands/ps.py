@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sampan.cli.args import Parser, int64
-from sampan.cli.output import format_template, table
+from sampan.cli.output import format_template, human_size, table
 from sampan.oci.times import ago, parse_time
 
 
@@ -13,7 +13,15 @@ def row(s) -> dict:
             "Created": parse_time(s.created), "RunningFor": ago(s.created), "Status": s.status,
             "State": s.state, "Names": s.name, "ExitCode": s.exit_code,
             "Ports": ", ".join(f"{p.ip}:{p.public_port}->{p.private_port}/{p.type}" for p in s.ports),
-            "Labels": ",".join(f"{k}={v}" for k, v in s.labels.items())}
+            "Labels": ",".join(f"{k}={v}" for k, v in s.labels.items()), "Size": size_text(s)}
+
+
+def size_text(s) -> str:
+    """Docker's SIZE: the writable layer, and with the image "(virtual ...)", 3 digits."""
+    if s.size_rw is None:
+        return ""
+    rw = human_size(s.size_rw, 3)
+    return f"{rw} (virtual {human_size(s.size_root_fs, 3)})" if s.size_root_fs else rw
 
 
 def main(command: str, argv: list[str], g) -> int:
@@ -27,10 +35,12 @@ def main(command: str, argv: list[str], g) -> int:
     p.add_argument("--format", help="Format output using a Go-like template, e.g. '{{.Names}}'")
     p.add_argument("-l", "--latest", action="store_true", help="Show the latest created container")
     p.add_argument("-n", "--last", type=int64, default=-1, help="Show n last created containers")
+    p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
     ns = p.parse_args(argv)
     from sampan.engine.options import ListOptions
     limit = 1 if ns.latest else ns.last
-    rows = [row(s) for s in g.engine().containers.list(ListOptions(all=ns.all, filters=ns.filter, limit=limit))]
+    rows = [row(s) for s in g.engine().containers.list(ListOptions(all=ns.all, filters=ns.filter, limit=limit,
+                                                                                 size=ns.size))]
     if ns.quiet:
         for r in rows:
             print(r["ID"] if ns.no_trunc else r["ID"][:12])
@@ -45,6 +55,7 @@ def main(command: str, argv: list[str], g) -> int:
         if not ns.no_trunc and len(cmd) > 20:
             cmd = cmd[:19] + "…"
         out.append([r["ID"] if ns.no_trunc else r["ID"][:12], r["Image"], f'"{cmd}"', r["RunningFor"],
-                    r["Status"], r["Ports"], r["Names"]])
-    table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"], out)
+                    r["Status"], r["Ports"], r["Names"]] + ([r["Size"]] if ns.size else []))
+    table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+          + (["SIZE"] if ns.size else []), out)
     return 0

@@ -24,6 +24,8 @@ def test_docker_cli_filters_reach_the_engine(service, cli):
     assert (r.rc, r.out) == (0, "kept\n"), r.err
     r = d("network", "ls", "--format", "{{.Name}}", "-f", "label=team=a")
     assert (r.rc, r.out) == (0, "teamnet\n"), r.err
+    r = d("ps", "-a", "-s", "--format", "{{.Names}} {{.Size}}", "-f", "name=db")  # SizeRw, SizeRootFs
+    assert r.rc == 0 and r.out.startswith("db 0B (virtual ") and r.out.endswith("MB)\n"), (r.out, r.err)
     r = d("ps", "-f", "bogus=1")
     assert r.rc != 0 and "invalid filter 'bogus'" in r.err, r.err
 

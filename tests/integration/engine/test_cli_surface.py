@@ -325,3 +325,57 @@ def test_a_closed_stdout_ends_quietly_in_process(sampan):
                            stdin=subprocess.DEVNULL, timeout=60)
         os.close(w)
         assert (p.returncode, p.stderr) == (0, b""), (argv, p.stderr)
+
+
+# ---- sizes ---------------------------------------------------------------------------------
+def test_ps_size_images_digests_and_df_verbose(sampan):
+    sampan.ok("run", "-d", "--name", "writer", "--network", "none", "-v", "data:/data", "busybox", "sh", "-c",
+              "head -c 12345 /dev/zero > /f; ln /f /g; printf ab > /data/two; sleep 60")
+    sampan.ok("create", "--name", "idle", "--network", "none", "busybox", "true")
+    import time as _time
+    deadline = _time.monotonic() + 20
+    while "12.3kB" not in sampan.ok("ps", "-s") and _time.monotonic() < deadline:
+        _time.sleep(0.1)
+    image_size = json.loads(sampan.ok("inspect", "--type", "image", "busybox"))[0]["Size"]
+    table = sampan.ok("ps", "-a", "-s").splitlines()
+    assert table[0].split()[-1] == "SIZE" and table[0].startswith("CONTAINER ID")
+    from sampan.cli.output import human_size
+    virtual = f"(virtual {human_size(12345 + image_size, 3)})"
+    writer = next(line for line in table if line.rstrip().endswith(virtual))
+    assert "writer" in writer and "12.3kB " + virtual in writer     # the hard link counted once
+    assert any("idle" in line and line.rstrip().endswith(f"0B (virtual {human_size(image_size, 3)})")
+               for line in table)
+    assert "SIZE" not in sampan.ok("ps", "-a").splitlines()[0]
+    # images --digests: a DIGEST column after TAG; an image that came by no registry has none
+    head, row = sampan.ok("images", "--digests").splitlines()[:2]
+    assert head.split()[:3] == ["REPOSITORY", "TAG", "DIGEST"] and row.split()[:3] == ["busybox", "latest", "<none>"]
+    # system df -v: Docker's four sections
+    out = sampan.ok("system", "df", "-v")
+    assert out.startswith("Images space usage:\n\nREPOSITORY   TAG ")
+    for section in ("\nContainers space usage:\n\nCONTAINER ID ", "\nLocal Volumes space usage:\n\nVOLUME NAME ",
+                    "\nBuild cache usage: 0B\n\nCACHE ID "):
+        assert section in out, out
+    vols = out.split("Local Volumes space usage:")[1].split("Build cache")[0]
+    assert any(line.split() == ["data", "1", "2B"] or line.split()[:2] == ["data", "1"] for line in vols.splitlines())
+    assert any("writer" in line and " 1 " in line and "12.3kB" in line for line in out.splitlines())
+
+
+def test_sizes_never_follow_a_containers_symlinks(sampan):
+    """The writable layer is the container's: links to the host's / and to the engine's own
+    state count as links, even while the container swaps a directory for one."""
+    sampan.ok("run", "-d", "--name", "swapper", "--network", "none", "busybox", "sh", "-c",
+              f"ln -s / /hostroot; ln -s {sampan.root} /state; mkdir -p /d; "
+              "while true; do mv /d /d2 && ln -s / /d; rm /d; mv /d2 /d; done")
+    for _ in range(15):
+        line = next(x for x in sampan.ok("ps", "-s").splitlines() if "swapper" in x)
+        assert _bytes(line.split("(virtual")[0].split()[-1]) < 10_000, line
+    df = next(x for x in sampan.ok("system", "df").splitlines() if x.startswith("Containers"))
+    assert _bytes(df.split()[3]) < 10_000, df
+
+
+def _bytes(text: str) -> float:
+    """Docker's human size ("31B", "12.3kB", "4.26MB") back to bytes."""
+    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1)):
+        if text.endswith(unit):
+            return float(text[:-len(unit)]) * scale
+    raise AssertionError(f"not a size: {text!r}")
