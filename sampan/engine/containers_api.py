@@ -167,7 +167,16 @@ class ContainersAPI:
                 out.append(RemoveReport(ref=ref, id=found.id, name=found.name))
             except SampanError as e:
                 out.append(RemoveReport(ref=ref, error=e))
+        if any(r.error is None for r in out):
+            self._after_last()
         return out
+
+    def _after_last(self) -> None:
+        """The root's last container removed (by rm or prune, not a --rm exit: the next
+        `run` would want them): the network sandboxes pooled for the next ones go too."""
+        if not self.ctx.containers.all():
+            from sampan.engine.networking import release_spares
+            release_spares(self.ctx)
 
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:
         """Every container that is not running (and whose monitor is gone)."""
@@ -177,6 +186,8 @@ class ContainersAPI:
             if st.state != RUNNING and not st.monitor_alive:
                 lifecycle.remove(self.ctx, rec)
                 report.deleted.append(rec.id)
+        if report.deleted:
+            self._after_last()
         return report
 
 

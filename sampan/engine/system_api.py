@@ -69,6 +69,8 @@ class SystemAPI:
         e = self.engine
         containers = e.containers.prune()
         leftovers = self.reconcile()
+        from sampan.engine.networking import release_spares
+        release_spares(self.ctx)  # the pool of ready sandboxes: host state nobody asked to keep
         networks = e.networks.prune()
         volumes = e.volumes.prune() if opts.volumes else None
         images = e.images.prune(PruneOptions(all=opts.all))

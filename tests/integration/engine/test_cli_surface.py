@@ -379,3 +379,69 @@ def _bytes(text: str) -> float:
         if text.endswith(unit):
             return float(text[:-len(unit)]) * scale
     raise AssertionError(f"not a size: {text!r}")
+
+
+# ---- pooled network sandboxes ----------------------------------------------------------------
+def _spare_rows(sampan) -> list:
+    import sqlite3
+    db = sqlite3.connect(sampan.root / "sampan.db")
+    try:
+        return db.execute("SELECT cid, netns FROM net_attachments WHERE state='spare'").fetchall()
+    finally:
+        db.close()
+
+
+def _pooled_spare(sampan) -> list:
+    """Run a bridge container that leaves its sandbox to the pool (with another container
+    kept, so the root is not empty)."""
+    from tests.integration.engine.conftest import settle
+    sampan.ok("run", "--rm", "busybox", "true")
+    settle(sampan)
+    import time
+    deadline = time.monotonic() + 20
+    while not _spare_rows(sampan) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        settle(sampan)
+    rows = _spare_rows(sampan)
+    assert rows, "no spare sandbox was pooled"
+    return rows
+
+
+def test_pooled_sandboxes_go_with_the_last_container_and_system_prune(sampan):
+    from tests.integration.engine.conftest import settle, spare_veths
+
+    def links() -> set[str]:
+        import subprocess
+        out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        return {line.split(":")[1].split("@")[0].strip() for line in out.splitlines()}
+
+    sampan.ok("create", "--name", "keeper", "--network", "none", "busybox", "true")
+    rows = _pooled_spare(sampan)
+    veths = spare_veths(sampan)
+    assert veths and veths <= links()
+    # a --rm exit keeps the pool for the next run; an explicit rm of the root's last one does not
+    sampan.ok("rm", "keeper")
+    settle(sampan)
+    assert _spare_rows(sampan) == [] and not (veths & links())
+    assert not any((sampan.runroot / "netns" / r[1].rsplit("/", 1)[1]).exists() for r in rows)
+    # system prune releases them too, even with containers left
+    sampan.ok("create", "--name", "keeper", "--network", "none", "busybox", "true")
+    sampan.ok("run", "-d", "--name", "alive", "--network", "none", "busybox", "sleep", "60")
+    _pooled_spare(sampan)
+    out = sampan.ok("system", "prune", "-f")
+    assert "keeper" not in sampan.ok("ps", "-a") and "alive" in sampan.ok("ps")
+    assert _spare_rows(sampan) == [], out
+    assert sampan("system", "check").rc == 0
+
+
+def test_system_check_reports_a_leaked_sandbox(sampan):
+    import subprocess
+    sampan.ok("create", "--name", "keeper", "--network", "none", "busybox", "true")
+    [(cid, netns)] = _pooled_spare(sampan)[:1]
+    assert sampan("system", "check").rc == 0
+    subprocess.run(["umount", netns], check=True)   # what a crash or a careless admin leaves
+    r = sampan("system", "check")
+    assert r.rc == 1 and f"spare network sandbox {cid}" in r.out and "lost its namespace" in r.out, r.out
+    sampan.ok("system", "prune", "-f")
+    r = sampan("system", "check")
+    assert r.rc == 0 and "sandbox" not in r.out, r.out
