@@ -18,7 +18,7 @@ from sampan.errors import ContainerNotFound, InvalidArgument, SampanError
 from sampan.oci.times import parse_time
 
 CONTAINER_FILTERS = ("status", "name", "id", "label", "exited", "ancestor", "network", "volume",
-                     "before", "since", "health")
+                     "before", "since", "health", "publish", "expose")
 HEALTH = ("none", "starting", "healthy", "unhealthy")
 STATES = ("created", "running", "exited", "paused", "restarting", "removing", "dead")
 
@@ -32,7 +32,7 @@ class ContainersAPI:
         Filters: status=, name= (substring), id= (prefix), label=KEY[=VALUE], exited=CODE,
         ancestor=IMAGE (its ref or id), network=NAME|ID, volume=NAME|DESTINATION,
         before=CONTAINER, since=CONTAINER (created before or after that one),
-        health=none|starting|healthy|unhealthy."""
+        health=none|starting|healthy|unhealthy, publish= and expose=PORT[-PORT][/PROTO]."""
         opts = opts or ListOptions()
         want = flt.parse(opts.filters, CONTAINER_FILTERS, "ps")
         tests = self._tests(want)
@@ -98,6 +98,10 @@ class ContainersAPI:
             vols = set(want["volume"])
             tests.append(lambda rec, st: any(m["kind"] == "volume" and {m["source"], m["destination"]} & vols
                                              for m in rec.config["mounts"]))
+        if "publish" in want or "expose" in want:  # either matching will do, as in Docker
+            published = flt.port_set(want.get("publish", []), "publish")
+            exposed = flt.port_set(want.get("expose", []), "expose")
+            tests.append(lambda rec, st: _ports_match(rec, st, published, exposed))
         if "before" in want:
             before = min(parse_time(self.ctx.containers.find(r).created) for r in want["before"])
             tests.append(lambda rec, st: parse_time(rec.created) < before)
@@ -189,6 +193,16 @@ class ContainersAPI:
         if report.deleted:
             self._after_last()
         return report
+
+
+def _ports_match(rec: ContainerRecord, st: Status, published: set[str], exposed: set[str]) -> bool:
+    """ps -f publish=HOSTPORT[/PROTO] (a running container's host side) or expose=PORT[/PROTO]
+    (the container side of its published ports and of the image's exposed ones)."""
+    if st.state == RUNNING and any(f"{p.public_port}/{p.type}" in published for p in _ports(rec)):
+        return True
+    container_side = {f"{cport}/{proto}" for cport, _, _, proto in rec.config.get("ports") or []}
+    container_side |= set(((rec.config.get("image_config") or {}).get("ExposedPorts") or {}))
+    return bool(container_side & exposed)
 
 
 def _ports(rec: ContainerRecord) -> list[PortReport]:

@@ -31,7 +31,7 @@ def main(command: str, argv: list[str], g) -> int:
     p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
     p.add_argument("-f", "--filter", action="append", default=[],
                    help="Filter (status=, name=, id=, label=, exited=, ancestor=, network=, volume=, "
-                        "before=, since=, health=)")
+                        "before=, since=, health=, publish=, expose=)")
     p.add_argument("--format", help="Format output using a Go-like template, e.g. '{{.Names}}'")
     p.add_argument("-l", "--latest", action="store_true", help="Show the latest created container")
     p.add_argument("-n", "--last", type=int64, default=-1, help="Show n last created containers")

@@ -445,3 +445,19 @@ def test_system_check_reports_a_leaked_sandbox(sampan):
     sampan.ok("system", "prune", "-f")
     r = sampan("system", "check")
     assert r.rc == 0 and "sandbox" not in r.out, r.out
+
+
+def test_ps_publish_and_expose_filters(sampan):
+    from tests.support.net import free_port
+    port = free_port()
+    sampan.ok("run", "-d", "--name", "pub", "-p", f"{port}:80", "busybox", "sleep", "60")
+    sampan.ok("create", "--name", "quiet", "--network", "none", "busybox", "true")
+
+    def names(*f):
+        return sampan.ok("ps", "-a", "--format", "{{.Names}}", *[x for v in f for x in ("-f", v)]).split()
+
+    assert names(f"publish={port}") == ["pub"] and names(f"publish={port}/tcp") == ["pub"]
+    assert names(f"publish={port}/udp") == [] and names(f"publish={port - 1}-{port + 1}") == ["pub"]
+    assert names("expose=80") == ["pub"] and names("expose=81") == []
+    r = sampan("ps", "-f", "publish=80:80")
+    assert r.rc == 125 and "should not contain ':'" in r.err

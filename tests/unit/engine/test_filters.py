@@ -46,3 +46,12 @@ def test_reference_is_a_glob_over_repo_or_repo_tag():
     assert filters.reference_match(tags, ["busy*"]) and filters.reference_match(tags, ["*:latest"])
     assert filters.reference_match(tags, ["localhost:5000/app"])
     assert not filters.reference_match(tags, ["app"]) and not filters.reference_match(tags, ["*:2"])
+
+
+def test_port_filters_are_docker_port_ranges():
+    assert filters.port_set(["80", "53/udp", "8000-8002/tcp"], "publish") == \
+        {"80/tcp", "53/udp", "8000/tcp", "8001/tcp", "8002/tcp"}
+    for bad in ("80:80", "x", "0", "70000", "90-80", "80/icmp", "1-" + "9" * 30, ""):
+        with pytest.raises(InvalidArgument) as e:
+            filters.port_set([bad], "expose")
+        assert "\n" not in e.value.message and "expose" in e.value.message
