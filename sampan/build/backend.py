@@ -45,6 +45,9 @@ class BuildBackend(Protocol):
     # dir; return False to let the builder delete it. Saves re-extracting the tar.
     # def adopt_layer_dir(self, layers: list, upper: Path) -> bool: ...
 
+    # Optional: like base_image, but never pulls (--cache-from images).
+    # def local_image(self, ref: str) -> tuple[str, dict, list]: ...
+
     # Added for the cache (a step's result must survive across builds):
     def layer_to_json(self, layer: Any) -> dict:
         """A JSON-able description of a layer (e.g. its descriptor fields)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from sampan.build import steps
 from sampan.build.backend import BuildBackend
-from sampan.build.cache import BuildCache, step_key
+from sampan.build.cache import BuildCache, ParseMemo, step_key
 from sampan.build.context import ContextFS, DigestMemo
 from sampan.build.expand import Lexer
 from sampan.build.ignore import load_ignore_file
@@ -24,7 +24,7 @@ from sampan.build.parse import Dockerfile, Instruction, Stage, fail, parse_docke
 from sampan.build.plan import PROXY_ARGS, Plan, find_stage, make_plan, platform_args
 from sampan.build.progress import Progress
 from sampan.build.stage_state import StageState
-from sampan.errors import BuildError, ImageNotFound, InvalidArgument
+from sampan.errors import BuildError, ImageNotFound, InvalidArgument, SampanError
 from sampan.oci.reference import normalize, parse_reference
 from sampan.state.db import Database
 
@@ -43,6 +43,11 @@ class BuildOptions:
     no_cache: bool = False
     network: str = "default"
     labels: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, bytes] = field(default_factory=dict)  # --secret: id -> content
+    cache_from: list[str] = field(default_factory=list)  # images whose history seeds the cache
+    # A context that is a tar or a git repository (sources.ContextSource), made into
+    # context_dir by the build; dockerfile_text "" then means dockerfile_name inside it.
+    context_source: Any = None
 
 
 @dataclass
@@ -84,19 +89,43 @@ class _Builder:
         self.consumed: set[str] = set()
 
     def run(self) -> BuildResult:
+        made: list[Path] = []
         try:
+            if self.opts.context_source is not None:
+                self._fetch_context(made)
             return self._run()
         finally:
+            for d in made:
+                shutil.rmtree(d, ignore_errors=True)
             self.progress.close()
+
+    def _fetch_context(self, made: list[Path]) -> None:
+        """A tar or git context, unpacked or cloned into a dir of the build's scratch."""
+        from sampan.build import sources
+        o = self.opts
+        for ref in o.tags:
+            _check_tag(ref)
+        src = o.context_source
+        n = self.progress.start("[internal] load remote build context" if src.kind == "git"
+                                else "[internal] load build context")
+        d = self.backend.temp_dir()
+        made.append(d)
+        o.context_dir = sources.prepare(src, d)
+        self.progress.done(n)
+        if not o.dockerfile_text:
+            name = sources.inner_path(o.dockerfile_name or "Dockerfile")
+            o.dockerfile_text = sources.read_inner_dockerfile(o.context_dir, name)
+            o.dockerfile_name = name
+            o.dockerfile_path = o.context_dir / name
+        o.context_source = None
 
     def _run(self) -> BuildResult:
         o = self.opts
         for ref in o.tags:  # a bad -t fails before any work, as in Docker
-            if parse_reference(ref).digest:
-                raise InvalidArgument(f"invalid tag {ref!r}: a build tag cannot contain a digest")
+            _check_tag(ref)
         n = self.progress.start(f"[internal] load build definition from {o.dockerfile_name}")
         self.progress.note(n, f"transferring dockerfile: {len(o.dockerfile_text.encode())}B done")
-        df = parse_dockerfile(o.dockerfile_text, o.dockerfile_name)
+        df = parse_dockerfile(o.dockerfile_text, o.dockerfile_name, ParseMemo(self.db))
         self.progress.done(n)
         plan = make_plan(df, o.target, o.build_args)
         self.consumed |= plan.consumed
@@ -113,7 +142,8 @@ class _Builder:
             context = ContextFS(o.context_dir.resolve(), ignore)
         ctx = steps.StepContext(self.backend, self.cache, self.progress, df.filename, o.build_args,
                                 o.network, o.no_cache, context, lambda name: self._stage_layers(df, name),
-                                digests=DigestMemo(self.db) if context is not None else None)
+                                digests=DigestMemo(self.db) if context is not None else None,
+                                secrets=dict(o.secrets), cache_from=self._candidates())
         if ctx.digests is not None and o.context_dir is not None:
             ctx.digests.preload(o.context_dir.resolve())
         try:
@@ -123,6 +153,20 @@ class _Builder:
         finally:
             for d in list(ctx.temp_dirs):
                 shutil.rmtree(d, ignore_errors=True)
+
+    def _candidates(self) -> list[steps.Candidate]:
+        """--cache-from images (one that is not here is skipped, as Docker does)."""
+        out = []
+        for ref in self.opts.cache_from:
+            local = getattr(self.backend, "local_image", None) or self.backend.base_image
+            try:
+                _, config, layers = local(ref)  # never pulled (Docker's classic builder)
+            except (ImageNotFound, SampanError):
+                self.progress.block(f"[Warning] --cache-from {ref}: no such image here, ignored")
+                continue
+            out.append(steps.Candidate(list(config.get("history") or []), list(layers),
+                                       [steps.layer_id(self.backend, layer) for layer in layers]))
+        return out
 
     def _stage_layers(self, df: Dockerfile, name: str) -> list | None:
         stage = find_stage(df, name)
@@ -225,6 +269,11 @@ class _Builder:
             self.progress.note(n, f"naming to {normalize(ref)} done")
         self.progress.done(n)
         return BuildResult(image.id, tags, image, ctx.total_steps, ctx.cached_steps, warnings)
+
+
+def _check_tag(ref: str) -> None:
+    if parse_reference(ref).digest:
+        raise InvalidArgument(f"invalid tag {ref!r}: a build tag cannot contain a digest")
 
 
 def _show(instr: Instruction) -> str:

@@ -151,8 +151,37 @@ def load_ignore_file(context: Path, dockerfile: Path | None = None) -> IgnoreMat
     candidates.append(context / ".dockerignore")
     for path in candidates:
         try:
-            text = path.read_text(errors="replace")
+            text = _read_in(context, path)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             continue
         return IgnoreMatcher.from_text(text)
     return IgnoreMatcher.empty()
+
+
+_MAX_IGNORE = 4 << 20
+
+
+def _read_in(context: Path, path: Path) -> str:
+    """A file inside the context is opened inside it (a context's link never leads a read
+    out of it: a tar or git context is hostile); one outside (next to a `-f` Dockerfile
+    of the user's) is read as it is. A regular file only, at most 4 MiB."""
+    import os
+    import stat
+
+    from sampan.state import inroot
+    try:
+        rel = os.path.relpath(path, context)
+    except ValueError:
+        rel = ".."
+    if rel == ".." or rel.startswith("../"):
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    else:
+        rootfd = inroot.open_root(context)
+        try:
+            fd = inroot.open_in_root(rootfd, rel, os.O_RDONLY | os.O_NONBLOCK)
+        finally:
+            os.close(rootfd)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IsADirectoryError(str(path))
+        return f.read(_MAX_IGNORE).decode(errors="replace")

@@ -109,8 +109,9 @@ def make_plan(df: Dockerfile, target: str | None, build_args: dict[str, str]) ->
                        f"stage {base!r} is used before it is defined (circular dependency)")
         bases[st.index] = base
         for instr in st.instructions:
-            src = instr.flags.get("from") if instr.cmd == "COPY" else None
-            if src:
+            srcs = [instr.flags.get("from")] if instr.cmd == "COPY" else []
+            srcs += [m.from_ for m in instr.mounts]  # RUN --mount=from=<stage>
+            for src in filter(None, srcs):
                 try:
                     src = lexer.word(src, meta)
                 except ExpandError as err:
@@ -119,7 +120,8 @@ def make_plan(df: Dockerfile, target: str | None, build_args: dict[str, str]) ->
                 if dep is not None:
                     if dep.index >= st.index:
                         raise fail(df.filename, instr.line,
-                                   f"COPY --from={src} refers to this stage or a later one (circular dependency)")
+                                   f"{instr.cmd} --from={src} refers to this stage or a later one "
+                                   "(circular dependency)")
                     deps[st.index].add(dep.index)
     order: list[Stage] = []
     seen: set[int] = set()

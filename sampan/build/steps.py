@@ -21,7 +21,9 @@ from sampan.build.cache import BuildCache, step_key
 from sampan.build.context import ContextFS, DigestMemo, SourceError, StageFS, hash_sources
 from sampan.build.expand import ExpandError
 from sampan.build.instructions import copy as copyinstr
+from sampan.build import run_mounts
 from sampan.build.instructions.metadata import HANDLERS, MetadataError
+from sampan.build.instructions.mounts import MountError
 from sampan.build.instructions.run import created_by as run_created_by
 from sampan.build.instructions.run import run_argv, run_env
 from sampan.build.instructions.users import UserError, parse_chmod, resolve_chown
@@ -53,6 +55,8 @@ class StepContext:
     context: ContextFS | None
     stage_layers: Callable[[str], list | None]  # COPY --from=<stage> -> its layers, else None
     digests: DigestMemo | None = None  # content digests of context files, by stat identity
+    secrets: dict[str, bytes] = field(default_factory=dict)  # build --secret: id -> content
+    cache_from: list["Candidate"] = field(default_factory=list)  # --cache-from images
     cached_steps: int = 0
     total_steps: int = 0
     temp_dirs: list[Path] = field(default_factory=list)
@@ -88,6 +92,45 @@ def _restore(st: StageState, value: dict, backend: BuildBackend) -> bool:
     st.history = value["history"]
     st.cmd_set = value["cmd_set"]
     return True
+
+
+@dataclass
+class Candidate:
+    """A --cache-from image: its history and layers, one step after another."""
+    history: list[dict]
+    layers: list
+    ids: list  # each layer's identity (its diff id), to compare with a stage's
+
+
+def layer_id(backend: BuildBackend, layer) -> str:
+    data = backend.layer_to_json(layer)
+    return data.get("diff_id") or data.get("digest") or repr(data)
+
+
+def _from_candidates(ctx: StepContext, st: StageState, created_by: str) -> bool:
+    """Docker's --cache-from: an image whose history and layers begin as this stage's do,
+    and whose next history entry is this very step, gives that entry and its layer.
+    Only for steps whose history text says all they depend on (not COPY/ADD, whose
+    sources' content it does not hold)."""
+    n_hist, n_layers = len(st.history), len(st.layers)
+    mine = None
+    for c in ctx.cache_from:
+        if len(c.history) <= n_hist or c.history[n_hist].get("created_by") != created_by:
+            continue
+        if mine is None:
+            mine = [layer_id(ctx.backend, layer) for layer in st.layers]
+        if c.ids[:n_layers] != mine or len(c.ids) < n_layers:
+            continue
+        if [h.get("created_by") for h in c.history[:n_hist]] != [h.get("created_by") for h in st.history]:
+            continue
+        entry = dict(c.history[n_hist])
+        if not entry.get("empty_layer"):
+            if len(c.layers) <= n_layers:
+                continue
+            st.layers.append(c.layers[n_layers])
+        st.history.append(entry)
+        return True
+    return False
 
 
 def _lookup(ctx: StepContext, st: StageState, key: str) -> bool:
@@ -150,6 +193,9 @@ def do_metadata(ctx: StepContext, st: StageState, instr: Instruction) -> None:
     key = step_key(st.cache_key, "meta", text, st.cmd_set)
     if _lookup(ctx, st, key):
         return
+    if ctx.cache_from and not ctx.no_cache and _from_candidates(ctx, st, text):
+        _record(ctx, st, key)
+        return
     st.history.append({"created": now_rfc3339(), "created_by": text, "empty_layer": True})
     _record(ctx, st, key)
 
@@ -186,11 +232,18 @@ def _commit_layer(ctx: StepContext, st: StageState, upper: Path, text: str):
     return layer
 
 
-def _start_step(ctx: StepContext, st: StageState, key: str, title: str) -> int | None:
-    """Announce a step; None when its result came from the cache (and was applied)."""
+def _start_step(ctx: StepContext, st: StageState, key: str, title: str,
+                created_by: str | None = None) -> int | None:
+    """Announce a step; None when its result came from the cache (and was applied), or
+    from a --cache-from image (when `created_by` says all the step depends on)."""
     n = ctx.progress.start(title)
     ctx.total_steps += 1
-    if _lookup(ctx, st, key):
+    hit = _lookup(ctx, st, key)
+    if not hit and created_by is not None and ctx.cache_from and not ctx.no_cache:
+        hit = _from_candidates(ctx, st, created_by)
+        if hit:
+            _record(ctx, st, key, st.layers[-1] if not st.history[-1].get("empty_layer") else None)
+    if hit:
         ctx.cached_steps += 1
         ctx.progress.cached(n)
         return None
@@ -203,12 +256,21 @@ def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> 
     network = instr.flags.get("network") or ctx.network
     if network not in ("default", "bridge", "none", "host"):
         raise fail(ctx.filename, instr.line, f"RUN --network={network}: use default (bridge), none or host")
-    key = step_key(st.cache_key, "RUN", argv, args, network)
-    n = _start_step(ctx, st, key, title)
+    resolved, mount_key = _run_mounts(ctx, st, instr) if instr.mounts else ([], None)
+    key = step_key(st.cache_key, "RUN", argv, args, network, *([mount_key] if instr.mounts else []))
+    # a bind mount's content is not in the history text: no --cache-from match then
+    binds = any(m.kind == "bind" for m in instr.mounts)
+    n = _start_step(ctx, st, key, title, None if binds else run_created_by(argv, args))
     if n is None:
         return
-    upper = _new_upper(ctx)
     lowers = ctx.backend.layer_dirs(st.layers)
+    extra = {}
+    if resolved:
+        try:
+            extra["mounts"] = run_mounts.plans_for(resolved, lowers)
+        except _FILE_ERRORS + (MountError,) as err:
+            raise _user_error(ctx, instr, err) from None
+    upper = _new_upper(ctx)
     tail: deque[bytes] = deque(maxlen=_TAIL_LINES + 1)
 
     def output(data: bytes) -> None:
@@ -216,8 +278,12 @@ def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> 
         tail.extend(data.splitlines(keepends=True))
 
     env = run_env(list(st.cfg.get("Env") or []), st.args, ctx.build_args)
-    code = ctx.backend.run(lowers, upper, argv, env, st.cfg.get("WorkingDir") or "/",
-                           st.cfg.get("User") or "", network, output)
+    try:
+        code = ctx.backend.run(lowers, upper, argv, env, st.cfg.get("WorkingDir") or "/",
+                               st.cfg.get("User") or "", network, output, **extra)
+    except MountError as err:
+        _drop_upper(ctx, upper)
+        raise _user_error(ctx, instr, err) from None
     if code != 0:
         _drop_upper(ctx, upper)
         shown = json.dumps(argv) if instr.json else " ".join(argv)
@@ -234,6 +300,37 @@ def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> 
     ctx.progress.done(n)
 
 
+def _run_mounts(ctx: StepContext, st: StageState, instr: Instruction) -> tuple[list, list]:
+    """The step's mounts expanded and their sources found; what the cache key holds of them:
+    their options, a bind source's content (never a secret's, nor a cache's)."""
+    def stage_fs(name: str):
+        layers = ctx.stage_layers(name)
+        if layers is None:
+            try:
+                _, _, layers = ctx.backend.base_image(name)
+            except ImageNotFound as err:
+                raise MountError(f"from={name}: no stage or local image with that name ({err})") from None
+        dirs = ctx.backend.layer_dirs(layers)
+        return StageFS(dirs), dirs, [ctx.backend.layer_to_json(layer) for layer in layers]
+
+    try:
+        env = st.expand_env()
+        mounts = [m.expanded(lambda text: st.word(text, env)) for m in instr.mounts]
+        resolved = run_mounts.resolve_sources(mounts, ctx.context, stage_fs, ctx.secrets)
+        key = []
+        for r in resolved:
+            part = r.mount.key()
+            if r.mount.kind == "bind":
+                memo = ctx.digests if r.fs is ctx.context else None
+                part.append(r.ident if r.ident is not None else hash_sources(r.fs, [r.source], memo))
+                if memo is not None:
+                    memo.flush()
+            key.append(part)
+    except _FILE_ERRORS + (MountError,) as err:
+        raise _user_error(ctx, instr, err) from None
+    return resolved, key
+
+
 def do_workdir(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> None:
     try:
         text = HANDLERS["WORKDIR"](instr, st)  # sets WorkingDir in place (a failure ends the build)
@@ -242,7 +339,7 @@ def do_workdir(ctx: StepContext, st: StageState, instr: Instruction, title: str)
     path = st.cfg["WorkingDir"]
     user = st.cfg.get("User") or ""
     key = step_key(st.cache_key, "WORKDIR", path, user)
-    n = _start_step(ctx, st, key, title)
+    n = _start_step(ctx, st, key, title, text)
     if n is None:
         return
     lowers = ctx.backend.layer_dirs(st.layers)

@@ -16,6 +16,10 @@ import sys
 
 from sampan.engine import attach
 
+class Detached(Exception):
+    """The user typed the detach sequence: the container runs on without us."""
+
+
 _PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -29,9 +33,21 @@ def _winsize(fd: int) -> tuple[int, int] | None:
         return None
 
 
-def attach_session(conn, *, tty: bool, stdin: bool, on_lost=None) -> int:
+def attach_session(conn, *, tty: bool, stdin: bool, on_lost=None, detach_keys: bytes | None = None,
+                   sig_proxy: bool = True) -> int:
     """Pump data until the monitor says the container exited; return its exit code.
-    If the monitor goes without a word, on_lost() gives the line to show (exit 125)."""
+    If the monitor goes without a word, on_lost() gives the line to show (exit 125).
+    With a terminal on stdin, typing detach_keys (Ctrl-P Ctrl-Q by default) raises Detached,
+    as Docker detaches only there (piped input may hold any byte)."""
+    def send(frame: bytes) -> None:
+        # The monitor closes its side as soon as the container has exited; what we still
+        # had to say (a resize, typed input) no longer matters, and its exit frame is
+        # waiting to be read: not an error (it once killed the CLI by SIGPIPE).
+        try:
+            conn.sendall(frame)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
     sel = selectors.DefaultSelector()
     sel.register(conn, selectors.EVENT_READ, "conn")
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -40,17 +56,21 @@ def attach_session(conn, *, tty: bool, stdin: bool, on_lost=None) -> int:
     saved_tty = None
     old_handlers = {}
     in_fd = sys.stdin.fileno() if stdin else None
+    escape = None
     if tty and in_fd is not None and os.isatty(in_fd):
         import termios
         import tty as ttymod
+
+        from sampan.cli.detach_keys import DEFAULT, EscapeProxy
+        escape = EscapeProxy(detach_keys or DEFAULT)
         saved_tty = termios.tcgetattr(in_fd)
-        ttymod.setraw(in_fd)
+        ttymod.setraw(in_fd, termios.TCSANOW)  # not TCSAFLUSH: keep what was typed ahead
     if tty:
         old_handlers[signal.SIGWINCH] = signal.signal(signal.SIGWINCH, lambda *_: None)
         size = _winsize(in_fd if in_fd is not None else 1)
         if size:
-            conn.sendall(attach.encode(attach.RESIZE, attach.resize_payload(*size)))
-    else:
+            send(attach.encode(attach.RESIZE, attach.resize_payload(*size)))
+    elif sig_proxy:
         for s in _PROXIED:
             old_handlers[s] = signal.signal(s, lambda *_: None)
     if in_fd is not None:
@@ -79,19 +99,25 @@ def attach_session(conn, *, tty: bool, stdin: bool, on_lost=None) -> int:
                             return int(json.loads(payload).get("exit_code", 125))
                 elif key.data == "stdin":
                     data = os.read(in_fd, 65536)
-                    if data:
-                        conn.sendall(attach.encode(attach.STDIN, data))
+                    if data and escape is not None:
+                        data, detach = escape.feed(data)
+                        if data:
+                            send(attach.encode(attach.STDIN, data))
+                        if detach:
+                            raise Detached()
+                    elif data:
+                        send(attach.encode(attach.STDIN, data))
                     else:
                         sel.unregister(in_fd)
-                        conn.sendall(attach.encode(attach.STDIN_EOF))
+                        send(attach.encode(attach.STDIN_EOF))
                 elif key.data == "signal":
                     for b in os.read(wake_r, 64):
                         if b == signal.SIGWINCH:
                             size = _winsize(in_fd if in_fd is not None else 1)
                             if size:
-                                conn.sendall(attach.encode(attach.RESIZE, attach.resize_payload(*size)))
+                                send(attach.encode(attach.RESIZE, attach.resize_payload(*size)))
                         elif b in _PROXIED:
-                            conn.sendall(attach.encode(attach.SIGNAL, str(b).encode()))
+                            send(attach.encode(attach.SIGNAL, str(b).encode()))
     finally:
         if saved_tty is not None:
             import termios

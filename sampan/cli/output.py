@@ -36,17 +36,12 @@ def for_each(names, action) -> int:
     return code
 
 
-def report_items(reports, show=lambda r: r.ref, missing_ok: bool = False) -> int:
+def report_items(reports, show=lambda r: r.ref) -> int:
     """for_each for the engine's per-item reports (engine/reports.py: each has .error): print
     show(report) for each done (nothing when it returns None), one line on stderr per failure,
-    and exit 1 if any failed. ``missing_ok`` (the removals' -f): an object that does not exist
-    is no failure and says nothing, as in Docker since 20.10."""
-    from sampan.errors import NotFound
-
+    and exit 1 if any failed."""
     code = 0
     for r in reports:
-        if missing_ok and isinstance(r.error, NotFound):
-            continue
         if r.error is None:
             out = show(r)
             if out is not None:
@@ -57,26 +52,38 @@ def report_items(reports, show=lambda r: r.ref, missing_ok: bool = False) -> int
     return code
 
 
-def show_objects(objs: list, fmt: str | None) -> None:
-    """`inspect` output: a JSON array, or one template line per object with --format."""
-    if fmt:
-        for o in objs:
-            print(format_template(fmt, o))
-    else:
+def show_objects(objs: list, fmt: str | None) -> int:
+    """`inspect` output: a JSON array, or one template line per object with --format (Go's
+    text/template over the object's JSON; `json` is the compact array). Returns 1 when a
+    template failed on an object (its error on stderr, the others still printed), as Docker."""
+    if not fmt:
         print_json(objs)
+        return 0
+    from sampan.cli.gotemplate.docker import inspect_lines
+    text, errors = inspect_lines(fmt, objs)
+    sys.stdout.write(text)
+    for e in errors:
+        sys.stderr.write(f"sampan: {e}\n")
+    return 1 if errors else 0
 
 
 def inspect_each(names, lookup, fmt: str | None) -> int:
     objs: list = []
     code = for_each(names, lambda n: objs.append(lookup(n)))
-    show_objects(objs, fmt)
-    return code
+    return show_objects(objs, fmt) or code
 
 
-def human_size(n: float, digits: int = 4) -> str:
+def write_formatted(fmt: str, contexts: list, kind) -> None:
+    """A list command's --format: Docker's `table`/`json`/template over the formatter
+    contexts of cli/formatters.py (kind: their class, for the table's column names)."""
+    from sampan.cli.gotemplate.docker import render
+    sys.stdout.write(render(kind.DEFAULT if fmt == "table" else fmt, contexts, kind.HEADER))
+
+
+def human_size(n: float, precision: int = 4) -> str:
     """Docker's units.HumanSize: decimal units, 4 significant digits (HumanSizeWithPrecision
-    with ``digits``: `ps -s` shows 3)."""
-    return _scaled(n, 1000, ("B", "kB", "MB", "GB", "TB", "PB"), digits)
+    for another precision: `images` and `history` show 3)."""
+    return _scaled(n, 1000, ("B", "kB", "MB", "GB", "TB", "PB"), precision)
 
 
 def binary_size(n: float) -> str:
@@ -84,41 +91,25 @@ def binary_size(n: float) -> str:
     return _scaled(n, 1024, ("B", "KiB", "MiB", "GiB", "TiB", "PiB"))
 
 
-def _scaled(n: float, base: int, units: tuple[str, ...], digits: int = 4) -> str:
+def _scaled(n: float, base: int, units: tuple[str, ...], precision: int = 4) -> str:
     for unit in units[:-1]:
         if abs(n) < base:
-            return f"{n:.{digits}g}{unit}"
+            return f"{n:.{precision}g}{unit}"
         n /= base
-    return f"{n:.{digits}g}{units[-1]}"
+    return f"{n:.{precision}g}{units[-1]}"
 
 
 def print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, indent=4) + "\n")
 
 
-def format_template(fmt: str, obj: dict) -> str:
-    """A small subset of Go templates: {{.Field}}, {{.A.B}}, {{json .X}}, and \\t."""
-    import re
-
-    def value(path: str):
-        cur = obj
-        for part in path.strip(".").split("."):
-            if not part:
-                continue
-            cur = cur.get(part) if isinstance(cur, dict) else None
-        return cur
-
-    def sub(m: re.Match) -> str:
-        expr = m.group(1).strip()
-        if expr.startswith("json "):
-            return json.dumps(value(expr[5:].strip()))
-        v = value(expr)
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if v is None:
-            return "<no value>"
-        if isinstance(v, (dict, list)):
-            return json.dumps(v)
-        return str(v)
-
-    return re.sub(r"\{\{(.*?)\}\}", sub, fmt.replace("\\t", "\t").replace("\\n", "\n"))
+def format_template(fmt: str, obj) -> str:
+    """One object (a dict of Docker's field names) through a Go template, a missing key
+    being an error; for a list command prefer write_formatted and a formatter context."""
+    from sampan.cli.gotemplate import TemplateExecError
+    from sampan.cli.gotemplate.docker import parse
+    from sampan.errors import SampanError
+    try:
+        return parse(fmt).execute(obj, missing_key_error=True)
+    except TemplateExecError as e:
+        raise SampanError(f"template parsing error: {e}", exit_code=1) from None

@@ -20,7 +20,7 @@ from typing import Callable
 from sampan.engine.context import Context
 from sampan.engine.options import ArchiveBuildOptions
 from sampan.engine.reports import BuildEvent
-from sampan.errors import InvalidArgument, UnsafeArchive
+from sampan.errors import BuildError, InvalidArgument, UnsafeArchive
 
 DOCKERFILE_MAX = 4 << 20
 
@@ -82,13 +82,26 @@ def build_archive(engine, tar_path: str, opts: ArchiveBuildOptions,
     sweep_stale(scratch)
     workdir = Path(tempfile.mkdtemp(prefix=f"context-{os.getpid()}-", dir=scratch))
     try:
-        context = workdir / "context"
-        context.mkdir(mode=0o755)
-        unpack_context(tar_path, context)
-        text = read_dockerfile(context, name)
+        source = None
+        if opts.remote:  # a git URL (docker-py's `remote`); the body is not read
+            from sampan.build.sources import ContextSource, check_git_url, is_git_url
+            if not is_git_url(opts.remote):
+                raise InvalidArgument(f"remote context {opts.remote!r}: only git URLs are supported "
+                                      "(send other contexts as a tar body)")
+            try:
+                check_git_url(opts.remote)
+            except BuildError as err:
+                raise InvalidArgument(err.message) from None
+            source, context, text = ContextSource("git", url=opts.remote), None, ""
+        else:
+            context = workdir / "context"
+            context.mkdir(mode=0o755)
+            unpack_context(tar_path, context)
+            text = read_dockerfile(context, name)
         options = BuildOptions(dockerfile_text=text, context_dir=context, dockerfile_name=name,
                                tags=list(opts.tags), build_args=dict(opts.build_args), target=opts.target,
-                               no_cache=opts.no_cache, labels=dict(opts.labels))
+                               no_cache=opts.no_cache, labels=dict(opts.labels),
+                               cache_from=list(opts.cache_from or []), context_source=source)
         result = engine.build(options, "quiet" if opts.quiet else "plain", None, pull=opts.pull,
                               auths=dict(opts.auths) or None, on_event=on_event)
         return result.image_id, list(result.tags)

@@ -42,11 +42,23 @@ class EngineBuildBackend:
         info = image_for_run(self.ctx, ref, self.pull, self.auths)
         return info.id, info.config, list(info.layers)
 
+    def local_image(self, ref: str):
+        info = self.ctx.images.resolve(ref)
+        return info.id, info.config, list(info.layers)
+
     def layer_dirs(self, layers: list) -> list[Path]:
         return self.ctx.images.layer_dirs(list(layers))
 
     def add_layer_from_dir(self, upper: Path):
         return self.ctx.images.add_layer_from_dir(upper)
+
+    def adopt_layer_dir(self, layers: list, upper: Path) -> bool:
+        """The step's upper dir becomes its layer's unpacked dir (see build/backend.py): the
+        next step's lowers need no extraction of the tar just written, and the upper no
+        deletion (together ~0.5 s of a cold build with a 200-file COPY here)."""
+        from sampan.oci.image import chain_ids
+        chain = chain_ids([layer.diff_id for layer in layers])[-1]
+        return self.ctx.images.unpacker.adopt(layers[-1], chain, upper)
 
     def write_image(self, config: dict, layers: list, ref: str | None, history: list[dict]):
         return self.ctx.images.write_image(config, list(layers), ref, history=history)
@@ -70,15 +82,24 @@ class EngineBuildBackend:
 
     # ---- RUN ----
     def run(self, lowers: list[Path], upper: Path, argv: list[str], env: list[str], cwd: str,
-            user: str, network: str, output: Callable[[bytes], None]) -> int:
+            user: str, network: str, output: Callable[[bytes], None], mounts: list = ()) -> int:
+        """`mounts`: RUN --mount's plans (build/run_mounts.MountPlan)."""
         cid = secrets.token_hex(32)
         mode = "bridge" if network in ("default", "bridge", "") else network
         work = self.scratch.run_dir(cid, self.runtime_name, network=mode == "bridge")
         net_manager = None
         netns = None
+        step_mounts = None
         try:
             root, init, ovl_work = work / "rootfs", work / "init", work / "work"
             make_init_layer(init)
+            extra: list[dict] = []
+            if mounts:
+                from sampan.build.run_mounts import make_stubs
+                from sampan.engine.build_mounts import StepMounts
+                make_stubs(init, list(lowers), list(mounts))
+                step_mounts = StepMounts(self.ctx, work, list(mounts))
+                extra = step_mounts.prepare()
             hostname = cid[:12]
             from sampan.engine.create import ETC_MODE, HOSTS_BASE
             atomic_write_bytes(work / "hostname", (hostname + "\n").encode(), ETC_MODE, durable=False)
@@ -95,15 +116,19 @@ class EngineBuildBackend:
                 else:
                     from sampan.network.dns import host_resolv_conf
                     atomic_write_bytes(work / "resolv.conf", host_resolv_conf(), ETC_MODE, durable=False)
-                return self._run_container(cid, work, root, argv, env, cwd, user, mode, netns, hostname, output)
+                return self._run_container(cid, work, root, argv, env, cwd, user, mode, netns, hostname,
+                                           output, extra)
             finally:
                 rootfs.unmount(root)
                 if net_manager is not None and netns is not None:
                     net_manager.release(cid, Path(netns), background=True, replenish=True)
         finally:
+            if step_mounts is not None:
+                step_mounts.close()
             self.scratch.run_done(cid, work)
 
-    def _run_container(self, cid, work, root, argv, env, cwd, user, mode, netns, hostname, output) -> int:
+    def _run_container(self, cid, work, root, argv, env, cwd, user, mode, netns, hostname, output,
+                       mounts: list[dict]) -> int:
         from sampan.errors import CommandNotExecutable, CommandNotFound
         from sampan.runtime.base import Stdio, become_subreaper, get_runtime
         from sampan.specgen.spec import NETNS_HOST, NETNS_NEW, SpecInputs, generate
@@ -112,7 +137,7 @@ class EngineBuildBackend:
 
         spec = generate(SpecInputs(
             rootfs=str(root), argv=argv, env=env, cwd=cwd or "/", user=resolve_user(root, user),
-            hostname=hostname,
+            hostname=hostname, mounts=mounts,
             etc_files={"/etc/hosts": str(work / "hosts"), "/etc/hostname": str(work / "hostname"),
                        "/etc/resolv.conf": str(work / "resolv.conf")},
             netns=netns or (NETNS_HOST if mode == "host" else NETNS_NEW),

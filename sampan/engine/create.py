@@ -101,6 +101,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
         "exec_user": {"uid": exec_user.uid, "gid": exec_user.gid,
                       "additional_gids": exec_user.additional_gids, "home": exec_user.home},
         "hostname": opts.hostname, "tty": opts.tty, "open_stdin": opts.interactive,
+        "console_size": _console_size(opts.console_size) if opts.tty else None,
         "mounts": [p.to_json() for p in plans], "read_only": opts.read_only,
         "memory": memory, "cpu_quota": cpu_quota, "cpus": opts.cpus, "pids_limit": pids,
         **limits,
@@ -252,6 +253,18 @@ def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
         m["source"] = info.name
 
 
+def _console_size(size) -> list[int] | None:
+    if size is None:
+        return None
+    try:
+        rows, cols = (int(x) for x in size)
+    except (TypeError, ValueError):
+        raise InvalidArgument("the console size must be two numbers: rows and columns") from None
+    if not (0 <= rows <= 65535 and 0 <= cols <= 65535):
+        raise InvalidArgument("the console size must be 0 to 65535 rows and columns")
+    return [rows, cols] if rows and cols else None
+
+
 def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None) -> dict:
     from sampan.engine.mounts import MountPlan, oci_mount
     from sampan.specgen.spec import NETNS_HOST, NETNS_NEW, SpecInputs, generate
@@ -270,7 +283,7 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
             src = str(ctx.paths.volumes / plan.source / "_data")
         mounts.append(oci_mount(plan, src))
     devices, device_rules = security.devices_of(c)
-    return generate(SpecInputs(
+    spec = generate(SpecInputs(
         rootfs=str(files["rootfs"]), argv=c["argv"], env=env, cwd=c["workdir"], user=user,
         hostname=c["hostname"], tty=c["tty"], readonly_rootfs=c["read_only"], mounts=mounts,
         etc_files={"/etc/hosts": str(files["hosts"]), "/etc/hostname": str(files["hostname"]),
@@ -281,6 +294,9 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         caps=security.caps_of(c), seccomp=c.get("seccomp"), privileged=bool(c.get("privileged")),
         devices=devices, device_rules=device_rules,
         annotations={"io.sampan.name": rec.name}))
+    if c.get("console_size"):  # the terminal's size from the start: `stty size` as PID 1 is right
+        spec["process"]["consoleSize"] = {"height": c["console_size"][0], "width": c["console_size"][1]}
+    return spec
 
 
 def cgroups_path(cid: str) -> str:

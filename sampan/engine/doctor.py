@@ -37,6 +37,7 @@ class Host:
     modules: Path = Path("/lib/modules")
     path: str = field(default_factory=lambda: os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
     euid: int = field(default_factory=os.geteuid)
+    aardvark: str | None = field(default_factory=lambda: _aardvark())
 
     def read(self, rel: str, under: Path | None = None) -> str | None:
         try:
@@ -48,11 +49,16 @@ class Host:
         return shutil.which(name, path=self.path)
 
 
+def _aardvark() -> str | None:
+    from sampan.network.resolver import binary
+    return binary()
+
+
 def diagnose(host: Host | None = None) -> list[Finding]:
     host = host or Host()
     out = [_root(host), _kernel(host), _cgroups(host), _overlay(host), _namespaces(host),
            _user_namespaces(host), _seccomp(host), _iptables(host), _forwarding(host), _cni(host),
-           _docker_forward_drop(host), _runtimes(host)]
+           _dns(host), _docker_forward_drop(host), _runtimes(host)]
     wsl = _wsl(host)
     if wsl:
         out.append(wsl)
@@ -184,6 +190,13 @@ def _cni(host: Host) -> Finding:
         return Finding("CNI plugins", WARN, f"{d} lacks {', '.join(lacking)}",
                        "apt-get install containernetworking-plugins: bridge networks and -p need them")
     return Finding("CNI plugins", OK, f"{', '.join(_CNI_PLUGINS)} in {d}")
+
+
+def _dns(host: Host) -> Finding:
+    if host.aardvark:
+        return Finding("DNS on user networks", OK, f"aardvark-dns ({host.aardvark}) answers containers' names")
+    return Finding("DNS on user networks", WARN, "no aardvark-dns: peers' names resolve through /etc/hosts only",
+                   "apt-get install aardvark-dns: `nslookup NAME` and resolvers that skip /etc/hosts need it")
 
 
 def _docker_forward_drop(host: Host) -> Finding:

@@ -133,12 +133,20 @@ class Engine:
         return lifecycle.start(self.ctx, rec, attach_client=attach,
                                open_stdin=interactive or rec.config["open_stdin"])
 
-    def attach(self, ref: str):
+    def attach(self, ref: str, *, running_only: bool = False):
         """Attach to a container's stdio: an attach_wait.Attachment whose link() is the
         monitor's connection (attach.py frames), now if it runs, else from its next start on
-        (whoever starts it: the monitor connects to every attach that waits)."""
+        (whoever starts it: the monitor connects to every attach that waits).
+        running_only: `sampan attach`, which as Docker's refuses a stopped or paused one."""
         from sampan.engine.attach_wait import Attachment
-        return Attachment(self.ctx, self.container(ref))
+        rec = self.container(ref)
+        if running_only:
+            st = status_of(rec)
+            if st.paused:
+                raise InvalidState("cannot attach to a paused container, unpause it first", exit_code=1)
+            if st.state != RUNNING:
+                raise InvalidState("cannot attach to a stopped container, start it first", exit_code=1)
+        return Attachment(self.ctx, rec)
 
     def resize(self, ref: str, rows: int, cols: int) -> None:
         """Set the size of a running container's terminal (its monitor owns the pty)."""
@@ -342,10 +350,13 @@ class Engine:
 
     # ---- images: build (the rest is engine.images) and registry logins ----
     def build(self, options, progress_mode: str = "auto", stream=None, pull: str = "missing",
-              auths: dict | None = None, on_event=None):
+              auths: dict | None = None, on_event=None, output: tuple[str, str] | None = None,
+              output_stream=None):
         """Build an image (sampan.build.executor.BuildOptions) with RUN steps as containers.
         ``auths``: {registry: (user, password)} to pull base images with, this build only;
-        ``on_event``: typed BuildEvents (engine.reports) instead of the text views."""
+        ``on_event``: typed BuildEvents (engine.reports) instead of the text views;
+        ``output``: ("local", DIR) or ("tar", FILE) also gets the image's filesystem (a tar
+        to ``output_stream`` when given)."""
         from sampan.build.executor import build
         from sampan.build.progress import make_progress
         from sampan.engine.build_backend import EngineBuildBackend
@@ -359,7 +370,11 @@ class Engine:
         else:
             progress = make_progress(progress_mode, stream)
         try:
-            return build(backend, self.ctx.db, options, progress)
+            result = build(backend, self.ctx.db, options, progress)
+            if output is not None:
+                from sampan.engine.build_output import export_layers
+                export_layers(backend, result.image.layers, output[0], output[1], output_stream)
+            return result
         finally:
             try:
                 backend.close()
@@ -367,6 +382,13 @@ class Engine:
                 close = getattr(progress, "close", None)
                 if close:
                     close()
+
+    def build_prune(self) -> tuple[int, int]:
+        """`builder prune`: forget the build cache's steps and remove RUN --mount=type=cache
+        directories; (steps, cache mounts) removed."""
+        from sampan.build.cache import BuildCache
+        from sampan.engine.build_mounts import prune_cache_mounts
+        return BuildCache(self.ctx.db).prune(), prune_cache_mounts(self.ctx)
 
     def build_archive(self, tar_path: str, opts, on_event) -> tuple[str, list[str]]:
         """Build from a context tar (engine.options.ArchiveBuildOptions; the API's POST /build);

@@ -120,7 +120,7 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
                            c["hostname"], hosts_path=files["hosts"])
         if not c.get("dns"):
             # Bind-mounted file: rewrite it in place, not by rename.
-            files["resolv"].write_bytes(manager.resolv_conf())
+            files["resolv"].write_bytes(manager.resolv_conf(c["network"]))
         config = {**c, "net": {
             "ip": att.ip, "prefix": att.prefix, "gateway": att.gateway, "mac": att.mac,
             "ports": [list(p) for p in att.ports] or [list(p) for p in maps], "netns": str(netns)}}

@@ -70,6 +70,7 @@ class RunOptions(_Options):
         stop_signal=None, stop_timeout=None,
         runtime=None, log_max_size=None, log_max_files=None,
         pull="missing",         # missing | always | never, as `docker run --pull`
+        console_size=None,      # (rows, cols) of the terminal, set before the program starts
     )
 
     def __init__(self, image: str, **kw) -> None:
@@ -89,4 +90,5 @@ class ArchiveBuildOptions(_Options):
     path inside the context."""
     _DEFAULTS = dict(dockerfile="Dockerfile", tags=[], build_args={}, target=None, no_cache=False,
                      pull="missing", labels={}, quiet=False,
-                     auths={})  # {registry: (user, password)} for base images (X-Registry-Config)
+                     auths={},  # {registry: (user, password)} for base images (X-Registry-Config)
+                     remote=None, cache_from=[])  # remote: a git URL instead of the tar body

@@ -61,6 +61,17 @@ def host_resolv_conf(path: str = "/etc/resolv.conf") -> bytes:
     return filter_resolv_conf(text, upstream)
 
 
+def resolv_conf_via(nameserver: str, host_text: bytes | None = None) -> bytes:
+    """resolv.conf for a container on a user network: the network's resolver as the only
+    nameserver (it forwards what it does not know to the host's), the host's search
+    domains and options, and ndots:0 as Docker adds for its embedded resolver."""
+    text = (host_text if host_text is not None else host_resolv_conf()).decode(errors="replace")
+    kept = [ln for ln in text.splitlines() if ln.split()[:1] in (["search"], ["domain"], ["options"])]
+    if not any(ln.split()[:1] == ["options"] and "ndots:" in ln for ln in kept):
+        kept.append("options ndots:0")
+    return ("\n".join([f"nameserver {nameserver}", *kept]) + "\n").encode()
+
+
 def hosts_file(hostname: str, attachment: Attachment | None, peers: Iterable[Peer] = ()) -> bytes:
     """/etc/hosts: loopback lines, this container's own name on its address, then its peers."""
     lines = ["127.0.0.1\tlocalhost",

@@ -15,6 +15,7 @@ from sampan.network.conflist import (build_conflist, forward_policy_drops, runti
 from sampan.network.netdb import ACTIVE, SPARE, NetDB
 from sampan.network.ports import PortMapping
 from sampan.network.hostsfiles import HostsFiles
+from sampan.network.resolver import Resolver
 from sampan.network.portbook import PortBook
 from sampan.network.teardown import Teardown
 from sampan.network.types import Attachment, NetworkInfo, Peer
@@ -45,6 +46,7 @@ class NetworkManager:
         self.teardown = Teardown(paths, self.store, cni_path)
         self.ports = PortBook(self.store, self.teardown)
         self.hosts = HostsFiles(self.store)
+        self._resolver: Resolver | None = None
 
     @property
     def tag(self) -> str:
@@ -129,6 +131,7 @@ class NetworkManager:
         n = self.store.count_attachments(info.name)
         if n:
             raise Conflict(f"network {info.name} has {n} attached container(s); stop or disconnect them first")
+        self.resolver.withdraw(info)
         bridges.delete(info.bridge)
         shutil.rmtree(self.ipam_dir / info.bridge, ignore_errors=True)
         self.store.delete_network(info.name)
@@ -207,11 +210,12 @@ class NetworkManager:
         att = self._add(cid, Path(netns), info, mappings, tuple(aliases), hostname, ifname,
                         str(hosts_path or self.hosts.path_of(cid)), ACTIVE)
         self.hosts.write(cid)
-        self.hosts.refresh(info.name)
+        self.names_changed(info.name)
         return att
 
     def _add(self, cid: str, netns: Path, info: NetworkInfo, mappings: tuple[PortMapping, ...],
              aliases: tuple[str, ...], hostname: str, ifname: str, hosts_path: str, state: str) -> Attachment:
+        bridges.pin_mac(info)
         call = cni.CniCall(cid, netns, ifname, self.cni_path)
         probe = start_forward_policy_probe()  # runs while the bridge plugin does
         base = build_conflist(info, self.ipam_dir, portmap=False, firewall=False)
@@ -265,7 +269,7 @@ class NetworkManager:
             assert found is not None
             att = found[0]
             self.hosts.write(cid)
-            self.hosts.refresh(info.name)
+            self.names_changed(info.name)
         except BaseException:
             self.release(cid, ns, background=False)
             raise
@@ -334,7 +338,7 @@ class NetworkManager:
         with self.teardown.locked(cid):
             self.teardown.detach_one(cid, network)
         self.hosts.write(cid)
-        self.hosts.refresh(network)
+        self.names_changed(network)
 
     def recycle(self, cid: str, max_spares: int = 2) -> bool:
         """Keep a finished container's sandbox as a spare for the next container instead of
@@ -362,7 +366,7 @@ class NetworkManager:
         self.teardown.release(cid, Path(netns), background, DEFAULT_NETWORK if replenish else "")
         if not background:
             for network in networks:
-                self.hosts.refresh(network)
+                self.names_changed(network)
 
     def release_unrecorded(self, cid: str, network: str = DEFAULT_NETWORK) -> None:
         """Undo an attach of cid that its process may have been killed in the middle of,
@@ -394,7 +398,7 @@ class NetworkManager:
     def rename(self, cid: str, old: str, new: str) -> None:
         """Peers on cid's networks find it by its new name (`rename` of a running container)."""
         for network in self.store.rename_alias(cid, old, new):
-            self.hosts.refresh(network)
+            self.names_changed(network)
 
     def attachments(self, cid: str) -> list[Attachment]:
         """cid's interfaces, published ports included (`sampan port`, `inspect`)."""
@@ -413,8 +417,29 @@ class NetworkManager:
         """Tear down networking of containers that no longer exist (e.g. monitor kill -9)."""
         return self.teardown.reconcile(is_alive)
 
-    # --- DNS files ---
-    def resolv_conf(self) -> bytes:
+    # --- names: /etc/hosts files and DNS ---
+    @property
+    def resolver(self) -> Resolver:
+        if self._resolver is None:
+            self._resolver = Resolver(self.paths.runroot)
+        return self._resolver
+
+    def names_changed(self, network: str) -> None:
+        """A container came to, left or was renamed on `network`: its peers' /etc/hosts
+        and the network's DNS answers follow."""
+        self.hosts.refresh(network)
+        if network != DEFAULT_NETWORK:
+            info = self.store.network(network)
+            if info is not None:
+                self.resolver.publish(info, self.hosts.peers(network))
+
+    def resolv_conf(self, network: str = DEFAULT_NETWORK) -> bytes:
+        """A container's /etc/resolv.conf: on a user network served by aardvark-dns, its
+        gateway (which answers peers' names and forwards the rest); else the host's."""
+        if network != DEFAULT_NETWORK and self.resolver.available:
+            info = self.store.network(network)
+            if info is not None:
+                return dns.resolv_conf_via(info.gateway)
         return dns.host_resolv_conf()
 
     def peers(self, network: str) -> list[Peer]:
@@ -425,7 +450,7 @@ class NetworkManager:
 
     def refresh_hosts(self, network: str) -> None:
         """Rewrite the /etc/hosts of every container on `network` that gave a hosts_path."""
-        self.hosts.refresh(network)
+        self.names_changed(network)
 
 
 def _attachment_from_result(cid: str, info: NetworkInfo, ifname: str, result: dict,

@@ -11,6 +11,6 @@ GOARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm
 def goarch(machine: str | None = None) -> str:
     """GOARCH of `machine` (uname -m spelling; default: this machine's)."""
     if machine is None:
-        import platform
-        machine = platform.machine()
+        import os
+        machine = os.uname().machine  # what platform.machine() says, without its ~11 ms import
     return GOARCH.get(machine, machine)

@@ -49,8 +49,10 @@ def _json_map(req: Request, name: str) -> dict[str, str]:
 
 def _options(req: Request):
     from sampan.engine.options import ArchiveBuildOptions
-    if req.q("remote"):
-        raise ApiError(400, "remote build contexts are not supported: send the context as a tar body")
+    cache_from = req.q_json("cachefrom", [])
+    cache_from = [] if cache_from is None else cache_from
+    if not isinstance(cache_from, list) or not all(isinstance(c, str) for c in cache_from):
+        raise ApiError(400, "invalid cachefrom: expected a JSON list of image names")
     if req.q("version") == "2":
         raise ApiError(400, "BuildKit sessions are not supported: build with DOCKER_BUILDKIT=0")
     return ArchiveBuildOptions(
@@ -58,7 +60,8 @@ def _options(req: Request):
         tags=[t for t in req.q_list("t") if t], build_args=_json_map(req, "buildargs"),
         target=req.q("target") or None, no_cache=req.q_bool("nocache"),
         pull="always" if req.q_bool("pull") else "missing", labels=_json_map(req, "labels"),
-        quiet=req.q_bool("q"), auths=decode_auth_map(req.headers.get("x-registry-config")))
+        quiet=req.q_bool("q"), auths=decode_auth_map(req.headers.get("x-registry-config")),
+        remote=req.q("remote") or None, cache_from=cache_from)
 
 
 def _messages(quiet: bool):
@@ -91,8 +94,9 @@ async def build(req: Request) -> Reply | None:
 
 
 def _build_prune(engine):
-    """sampan's build cache is the untagged images its builds left (each cached step's
-    result): pruning it is pruning those."""
+    """sampan's build cache is its cached steps, its RUN --mount=type=cache dirs and the
+    untagged images its builds left: pruning it is pruning those."""
+    engine.build_prune()
     report = engine.images.prune()
     return {"CachesDeleted": [d for r in report.images for d in r.deleted] or None,
             "SpaceReclaimed": report.space_reclaimed}

@@ -85,6 +85,7 @@ def run_options(body: Any, name: str | None) -> tuple[RunOptions, list[str]]:
         security_opt=_strings(host, "SecurityOpt") or [],
         devices=[_device(d) for d in _list(host, "Devices")],
         runtime=_str(host, "Runtime"),
+        console_size=_console_size(host.get("ConsoleSize")),
         pull="never",  # Docker's create never pulls: a 404 makes the client pull and retry
     )
     opts.update(_resources(host))
@@ -283,3 +284,12 @@ def _log(cfg: Any) -> dict:
         except ValueError:
             raise ApiError(400, f"invalid max-file {conf['max-file']!r}") from None
     return out
+
+
+def _console_size(v: Any) -> tuple[int, int] | None:
+    """HostConfig.ConsoleSize: [height, width] of the client's terminal (API 1.42+)."""
+    if v is None:
+        return None
+    if not (isinstance(v, list) and len(v) == 2 and all(type(x) is int and 0 <= x <= 65535 for x in v)):
+        raise ApiError(400, "ConsoleSize must be [height, width], each 0 to 65535")
+    return (v[0], v[1])

@@ -233,6 +233,36 @@ class Unpacker:
                 raise
             return size
 
+    def adopt(self, layer: LayerRef, chain_id: str, diff: Path) -> bool:
+        """Take `diff` (moved, same filesystem), a directory that holds exactly what `layer`
+        unpacks to in overlay form (a build step's upper dir, which the layer was just
+        made from), as the layer's unpacked dir: no extraction of the tar just written.
+        False (and `diff` left alone) when the layer is unpacked already."""
+        import shutil
+        with self._lock(chain_id):
+            if self.is_complete(chain_id):
+                return False
+            d = self.layer_dir(chain_id)
+            if d.exists():
+                shutil.rmtree(d)  # a crash left it half done
+            d.mkdir(0o700)
+            try:
+                os.rename(diff, d / "diff")
+                fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    _syncfs(fd)  # the files' data must be on disk before the marker is
+                finally:
+                    os.close(fd)
+                # the marker's own fsyncs buy nothing: lost in a crash, the layer is only
+                # unpacked again from its blob (is_complete asks whether the file exists)
+                atomic_write_bytes(d / COMPLETE, f"{layer.diff_id}\n".encode(), durable=False)
+            except BaseException:
+                if (d / "diff").exists() and not diff.exists():
+                    os.rename(d / "diff", diff)  # the caller still owns it
+                shutil.rmtree(d, ignore_errors=True)
+                raise
+            return True
+
     def _extract(self, layer: LayerRef, dest: Path) -> int:
         from sampan.store.unpack import extract_tar
         try:

@@ -27,8 +27,10 @@ def _stop_cleanly_on_signals() -> None:
 
 
 def main(command: str, argv: list[str], g) -> int:
+    if command == "builder":
+        return builder(argv, g)
     from sampan.build.executor import BuildOptions, parse_build_args
-    from sampan.build.inputs import read_dockerfile
+    from sampan.build.run_mounts import parse_secret_flag
 
     p = Parser("build", "Build an image from a Dockerfile")
     p.add_argument("-t", "--tag", action="append", default=[], help="Name and optionally a tag (name:tag)")
@@ -45,19 +47,124 @@ def main(command: str, argv: list[str], g) -> int:
                    help="Type of progress output")
     p.add_argument("--label", action="append", default=[], help="Set metadata for an image")
     p.add_argument("--platform", help="Accepted: builds are for this host's platform")
-    p.add_argument("context", help="Context directory, or - for a Dockerfile on STDIN")
+    p.add_argument("--secret", action="append", default=[],
+                   help="Secret to expose to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
+    p.add_argument("--iidfile", help="Write the image ID to the file")
+    p.add_argument("-o", "--output", help="Also write the image's filesystem: type=local,dest=DIR or "
+                   "type=tar,dest=FILE (dest=- for STDOUT)")
+    p.add_argument("--cache-from", action="append", default=[], help="Images to consider as cache sources")
+    p.add_argument("context", help="Context: a directory, a tar archive, a git URL (URL#ref:dir), "
+                   "or - (a tar or a Dockerfile on STDIN)")
     ns = p.parse_args(argv)
     if ns.network not in ("default", "bridge", "none", "host"):
         raise InvalidArgument(f"invalid --network {ns.network!r} for build: default, none or host")
-    text, ctx_dir, name, path = read_dockerfile(ns.context, ns.file, sys.stdin.buffer)
+    if ns.iidfile:
+        try:  # Docker: no stale id is left behind by a build that fails
+            os.unlink(ns.iidfile)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            raise InvalidArgument(f"cannot remove the --iidfile {ns.iidfile!r}: {err.strerror}") from None
+    output = parse_output(ns.output) if ns.output else None
+    secrets = {}
+    for item in ns.secret:
+        try:
+            ident, data = parse_secret_flag(item, dict(os.environ))
+        except ValueError as err:
+            raise InvalidArgument(str(err)) from None
+        secrets[ident] = data
+    source, text, ctx_dir, name, path = _context(ns)
     opts = BuildOptions(dockerfile_text=text, context_dir=ctx_dir.resolve() if ctx_dir else None,
                         dockerfile_name=name, dockerfile_path=path, tags=list(ns.tag),
                         build_args=parse_build_args(ns.build_arg, dict(os.environ)), target=ns.target,
-                        no_cache=ns.no_cache, network=ns.network, labels=key_values(ns.label, "label"))
+                        no_cache=ns.no_cache, network=ns.network, labels=key_values(ns.label, "label"),
+                        secrets=secrets, cache_from=list(ns.cache_from), context_source=source)
     mode = "quiet" if ns.quiet else ns.progress
     pull = {"true": "always", "false": "missing"}.get(ns.pull, ns.pull)
     _stop_cleanly_on_signals()
-    result = g.engine().build(opts, mode, sys.stderr, pull=pull)
-    if ns.quiet:
+    out_stream = None
+    if output is not None and output[1] == "-":
+        out_stream = sys.stdout.buffer
+        if out_stream.isatty():
+            raise InvalidArgument("refusing to write the output tar to a terminal: use -o type=tar,dest=FILE")
+    result = g.engine().build(opts, mode, sys.stderr, pull=pull, output=output, output_stream=out_stream)
+    if ns.iidfile:
+        with open(ns.iidfile, "w") as f:
+            f.write(result.image_id)
+    if ns.quiet and out_stream is None:
         print(result.image_id)
+    return 0
+
+
+def parse_output(text: str) -> tuple[str, str]:
+    """`-o type=local,dest=DIR`, `type=tar,dest=FILE`, `-o DIR`, `-o -` (a tar on STDOUT)."""
+    if "=" not in text:
+        return ("tar", "-") if text == "-" else ("local", os.path.abspath(text))
+    fields = {}
+    for item in text.split(","):
+        k, eq, v = item.partition("=")
+        if not eq:
+            raise InvalidArgument(f"invalid --output {text!r}: expected type=local|tar,dest=PATH")
+        fields[k.strip().lower()] = v
+    kind = fields.pop("type", "local")
+    dest = fields.pop("dest", "")
+    if kind not in ("local", "tar"):
+        raise InvalidArgument(f"unsupported --output type {kind!r}: local or tar")
+    if fields:
+        raise InvalidArgument(f"unsupported --output field {next(iter(fields))!r}")
+    if not dest or (dest == "-" and kind == "local"):
+        raise InvalidArgument(f"--output type={kind} needs dest=" + ("DIR" if kind == "local" else "FILE or -"))
+    return kind, dest if dest == "-" else os.path.abspath(dest)
+
+
+def _context(ns):
+    """(context source, Dockerfile text, context dir, name, path) from the context argument:
+    a directory; `-` with a tar (a context) or a Dockerfile; a tar file; a git URL."""
+    from sampan.build.inputs import read_dockerfile
+    from sampan.build.sources import ContextSource, _Prefixed, is_git_url, looks_like_archive
+
+    arg = ns.context
+    if arg == "-":
+        stdin = sys.stdin.buffer
+        head = stdin.read(512)
+        if looks_like_archive(head):
+            if ns.file == "-":
+                raise InvalidArgument("the context and the Dockerfile cannot both come from STDIN")
+            return ContextSource("tar", stream=stdin, head=head), "", None, ns.file or "Dockerfile", None
+        text, ctx_dir, name, path = read_dockerfile(arg, ns.file, _Prefixed(head, stdin))
+        return None, text, ctx_dir, name, path
+    if is_git_url(arg) or (os.path.isfile(arg) and not os.path.isdir(arg)):
+        source = ContextSource("git", url=arg) if is_git_url(arg) else ContextSource("tar", stream=_open_tar(arg))
+        if ns.file == "-":
+            text, _, name, _ = read_dockerfile("-", None, sys.stdin.buffer)
+            return source, text, None, name, None
+        return source, "", None, ns.file or "Dockerfile", None
+    text, ctx_dir, name, path = read_dockerfile(arg, ns.file, sys.stdin.buffer)
+    return None, text, ctx_dir, name, path
+
+
+def _open_tar(path: str):
+    try:
+        return open(path, "rb")
+    except OSError as err:
+        raise InvalidArgument(f"unable to prepare context: cannot read {path!r}: {err.strerror}") from None
+
+
+def builder(argv: list[str], g) -> int:
+    """`builder prune`: the build cache (cached steps, RUN --mount=type=cache dirs)."""
+    if not argv or argv[0] in ("-h", "--help") or argv[0] != "prune":
+        print("Usage:  sampan builder COMMAND\n\nCommands:\n  prune     Remove build cache")
+        return 0 if argv and argv[0] in ("-h", "--help") else 125
+    p = Parser("builder prune", "Remove build cache")
+    p.add_argument("-a", "--all", action="store_true", help="Remove all build cache (sampan keeps no other kind)")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    ns = p.parse_args(argv[1:])
+    if not ns.force:
+        sys.stdout.write("WARNING! This will remove all dangling build cache. "
+                         "Are you sure you want to continue? [y/N] ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    steps, mounts = g.engine().build_prune()
+    print(f"Deleted build cache: {steps} step(s), {mounts} cache mount(s)")
     return 0

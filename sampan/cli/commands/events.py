@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-
-
-def go_fields(ev: dict) -> dict:
-    """An event as Docker's --format templates see it (Go's field names)."""
-    actor = ev.get("Actor") or {}
-    return {"Status": ev.get("status", ""), "ID": ev.get("id", ""), "From": ev.get("from", ""),
-            "Type": ev.get("Type", ""), "Action": ev.get("Action", ""),
-            "Actor": {"ID": actor.get("ID", ""), "Attributes": actor.get("Attributes") or {}},
-            "Scope": ev.get("scope", "local"), "Time": ev.get("time", 0), "TimeNano": ev.get("timeNano", 0)}
 
 
 def line(ev: dict) -> str:
@@ -34,22 +24,29 @@ def line(ev: dict) -> str:
 
 def main(command: str, argv: list[str], g) -> int:
     from sampan.cli.args import Parser
-    from sampan.cli.output import format_template
     p = Parser("events", "Get real time events from the server")
     p.add_argument("--since", help="Show all events created since timestamp (Unix time, RFC 3339, or a "
                                    "duration such as 10m)")
     p.add_argument("--until", help="Stream events until this timestamp")
     p.add_argument("-f", "--filter", action="append", default=[],
                    help="Filter output (type=, container=, image=, event=, label=, network=, volume=)")
-    p.add_argument("--format", help="Format the output: 'json' or a Go-like template")
+    p.add_argument("--format", help="Format the output: 'json' or a Go template ('{{.Type}} {{.Action}}')")
     ns = p.parse_args(argv)
+    tmpl = None
+    if ns.format:  # Docker's events.Message; checked before the stream starts
+        from sampan.cli.formatters import EventContext
+        from sampan.cli.gotemplate.docker import parse
+        tmpl = parse(ns.format)
     events = g.engine().events(ns.since, ns.until, ns.filter)
     out = sys.stdout
     for ev in events:
-        if ns.format == "json" or ns.format == "{{json .}}":
-            out.write(json.dumps(ev, separators=(",", ":")) + "\n")
-        elif ns.format:
-            out.write(format_template(ns.format, go_fields(ev)) + "\n")
+        if tmpl is not None:  # `json` too: Go's encoding of the struct, fields in its order
+            from sampan.cli.gotemplate import TemplateExecError
+            from sampan.errors import SampanError
+            try:
+                out.write(tmpl.execute(EventContext(ev)) + "\n")
+            except TemplateExecError as e:
+                raise SampanError(f"template parsing error: {e}", exit_code=1) from None
         else:
             out.write(line(ev) + "\n")
         out.flush()

@@ -7,6 +7,7 @@ import sys
 from sampan.cli.main import COMMANDS
 
 CONTAINER = {"ls": "ps", "list": "ps", "ps": "ps", "run": "run", "create": "create", "start": "start",
+             "attach": "attach",
              "stop": "stop", "kill": "kill", "restart": "restart", "wait": "wait", "rm": "rm",
              "remove": "rm", "logs": "logs", "exec": "exec", "top": "top", "diff": "diff",
              "commit": "commit", "export": "export", "cp": "cp", "inspect": "inspect", "port": "port",

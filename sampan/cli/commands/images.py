@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from sampan.cli.args import Parser
-from sampan.cli.output import format_template, human_size, report_items, table
+from sampan.cli.output import human_size, report_items, table
 from sampan.errors import InvalidArgument
 from sampan.oci.times import ago
 
@@ -21,8 +21,7 @@ def _images(ns, engine) -> int:
         for t in tags:
             repo, _, tag = t.rpartition(":")
             rows.append({"Repository": repo, "Tag": tag, "ID": img.id if ns.no_trunc else img.short_id,
-                         "CreatedSince": ago(img.created), "Size": human_size(img.size),
-                         "Digest": _digest_of(repo, img.repo_digests)})
+                         "CreatedSince": ago(img.created), "Size": human_size(img.size)})
     if ns.quiet:
         seen = []
         for r in rows:
@@ -30,27 +29,23 @@ def _images(ns, engine) -> int:
                 seen.append(r["ID"])
         print("\n".join(seen) if seen else "", end="\n" if seen else "")
         return 0
-    if ns.format:
-        for r in rows:
-            print(format_template(ns.format, r))
-        return 0
-    if ns.digests:
-        table(["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"],
-              [[r["Repository"], r["Tag"], r["Digest"], r["ID"], r["CreatedSince"], r["Size"]] for r in rows])
+    if ns.format or ns.digests:
+        from sampan.cli.formatters import ImageContext
+        from sampan.cli.output import write_formatted
+        # Docker's --digests: a DIGEST column after TAG
+        fmt = ns.format or ("table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}"
+                            "\t{{.Size}}")
+        write_formatted(fmt, [ImageContext(img, *t.rpartition(":")[::2], digest=_digest(img), trunc=not ns.no_trunc)
+                                    for img in imgs for t in (img.repo_tags or ["<none>:<none>"])], ImageContext)
         return 0
     table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
           [[r["Repository"], r["Tag"], r["ID"], r["CreatedSince"], r["Size"]] for r in rows])
     return 0
 
 
-def _digest_of(repo: str, repo_digests: list[str]) -> str:
-    """Docker's DIGEST column: the digest the image has in that repository (as it was pulled
-    or pushed), "<none>" when it has none there."""
-    for rd in repo_digests:
-        name, _, digest = rd.partition("@")
-        if name == repo and digest:
-            return digest
-    return "<none>"
+def _digest(img) -> str:
+    """The DIGEST column: the image's repo digest, <none> for one never pushed or pulled."""
+    return img.repo_digests[0].rpartition("@")[2] if img.repo_digests else "<none>"
 
 
 def print_removed(report) -> None:
@@ -70,7 +65,8 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("-f", "--filter", action="append", default=[],
                        help="Filter output (dangling=true|false, reference=GLOB, label=KEY[=VALUE], "
                             "before=IMAGE, since=IMAGE)")
-        p.add_argument("--format", help="Format output using a Go-like template")
+        p.add_argument("--format", help="Format output using a Go template ('table', 'json', "
+                                        "'{{.Repository}}:{{.Tag}}')")
         p.add_argument("--digests", action="store_true", help="Show digests")
         p.add_argument("repository", nargs="?")
         return _images(p.parse_args(argv), g.engine())
@@ -104,17 +100,24 @@ def main(command: str, argv: list[str], g) -> int:
         ns = p.parse_args(argv)
         from sampan.engine.options import RemoveOptions
         reports = g.engine().images.remove(ns.images, RemoveOptions(force=ns.force))
-        return report_items(reports, print_removed, missing_ok=ns.force)
+        return report_items(reports, print_removed)
     if command == "history":
         p.add_argument("-q", "--quiet", action="store_true", help="Only show image IDs")
         p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
         p.add_argument("-H", "--human", default="true", help="Print sizes and dates in human readable format")
+        p.add_argument("--format", help="Format output using a Go template ('table', 'json', '{{.CreatedBy}}')")
         p.add_argument("image")
         ns = p.parse_args(argv)
         rows = g.engine().images.history(ns.image)
         if ns.quiet:
             for r in rows:
                 print(r.id)
+            return 0
+        if ns.format:
+            from sampan.cli.formatters import HistoryContext
+            from sampan.cli.output import write_formatted
+            human = ns.human.lower() not in ("false", "0", "f")
+            write_formatted(ns.format, [HistoryContext(r, not ns.no_trunc, human) for r in rows], HistoryContext)
             return 0
         out = []
         for r in rows:

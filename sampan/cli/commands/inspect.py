@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 
 from sampan.cli.args import Parser
-from sampan.cli.output import format_template, print_json
+from sampan.cli.output import show_objects
 from sampan.errors import NotFound
 
 
 def main(command: str, argv: list[str], g) -> int:
     p = Parser("inspect", "Return low-level information on containers and images")
-    p.add_argument("-f", "--format", help="Format output using a Go-like template")
+    p.add_argument("-f", "--format", help="Format output using a Go template ('json', '{{.State.Status}}')")
     p.add_argument("--type", choices=["container", "image", "volume"], help="Only look for this type")
     p.add_argument("names", nargs="+")
     ns = p.parse_args(argv)
@@ -35,9 +35,4 @@ def main(command: str, argv: list[str], g) -> int:
             code = 1
             continue
         results.append(obj)
-    if ns.format:
-        for r in results:
-            print(format_template(ns.format, r))
-    else:
-        print_json(results)
-    return code
+    return show_objects(results, ns.format) or code

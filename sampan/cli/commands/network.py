@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sampan.cli.args import Parser, key_values
-from sampan.cli.output import format_template, inspect_each, report_items, table
+from sampan.cli.output import inspect_each, report_items, table
 from sampan.errors import SampanError
 
 VERBS = ("create", "ls", "list", "inspect", "rm", "remove", "prune", "connect", "disconnect")
@@ -56,7 +56,7 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("--no-trunc", action="store_true")
         p.add_argument("-f", "--filter", action="append", default=[],
                        help="Filter output (name=, id=, label=KEY[=VALUE], driver=)")
-        p.add_argument("--format")
+        p.add_argument("--format", help="Format output using a Go template ('table', 'json', '{{.Name}}')")
         ns = p.parse_args(argv[1:])
         from sampan.engine.options import ListOptions
         nets = engine.networks.list(ListOptions(filters=ns.filter))
@@ -64,14 +64,14 @@ def main(command: str, argv: list[str], g) -> int:
             for n in nets:
                 print(n.id if ns.no_trunc else n.id[:12])
         elif ns.format:
-            for n in nets:
-                print(format_template(ns.format, {"ID": n.id[:12], "Name": n.name, "Driver": "bridge",
-                                                  "Subnet": n.subnet}))
+            from sampan.cli.formatters import NetworkContext
+            from sampan.cli.output import write_formatted
+            write_formatted(ns.format, [NetworkContext(n, trunc=not ns.no_trunc) for n in nets], NetworkContext)
         else:
             table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
                   [[n.id if ns.no_trunc else n.id[:12], n.name, "bridge", "local"] for n in nets])
     elif verb == "inspect":
-        p.add_argument("-f", "--format")
+        p.add_argument("-f", "--format", help="Format output using a Go template ('json', '{{.Driver}}')")
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
         return inspect_each(ns.names, engine.networks.inspect, ns.format)

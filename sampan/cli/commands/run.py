@@ -22,6 +22,7 @@ def container_parser(command: str) -> Parser:
     a("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
     if command == "run":
         a("-d", "--detach", action="store_true", help="Run in the background and print the container ID")
+        a("--detach-keys", help="Override the key sequence for detaching a container (default ctrl-p,ctrl-q)")
     a("--rm", action="store_true", help="Remove the container (and its anonymous volumes) when it exits")
     a("--name", help="Assign a name to the container")
     a("-e", "--env", action="append", default=[], help="Set an environment variable (KEY=VALUE or KEY)")
@@ -113,6 +114,8 @@ def _warn_privileged(ns) -> None:
 def main(command: str, argv: list[str], g) -> int:
     ns = container_parser(command).parse_args(argv)
     opts = run_options(ns)
+    if ns.tty and os.isatty(0):
+        opts.console_size = tuple(reversed(os.get_terminal_size(0)))  # (rows, cols)
     detach = getattr(ns, "detach", False)
     if command == "run" and ns.tty and ns.interactive and not detach and not os.isatty(0):
         raise InvalidArgument("the input device is not a TTY: drop -t, or run from a terminal")
@@ -127,8 +130,13 @@ def main(command: str, argv: list[str], g) -> int:
         _warn_privileged(ns)
         print(rec.id)
         return 0
+    from sampan.cli.attach_client import Detached, attach_session
+    from sampan.cli.detach_keys import parse
+    keys = parse(ns.detach_keys)
     rec, started = engine.run(opts, detach=False)
     _warn_privileged(ns)
-    from sampan.cli.attach_client import attach_session
-    return attach_session(started.conn, tty=ns.tty, stdin=ns.interactive,
-                          on_lost=lambda: engine.monitor_lost(rec.id))
+    try:
+        return attach_session(started.conn, tty=ns.tty, stdin=ns.interactive,
+                              on_lost=lambda: engine.monitor_lost(rec.id), detach_keys=keys)
+    except Detached:
+        return 0  # as Docker: the container runs on

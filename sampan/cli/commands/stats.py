@@ -3,7 +3,6 @@ Docker prints it (refreshed each second; `--no-stream` prints one table and exit
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 
@@ -45,15 +44,10 @@ def row(s: dict) -> dict:
 
 
 def render(fmt: str, rows: list[dict]) -> str:
-    from sampan.cli.output import format_template
-    table = fmt.startswith("table")
-    body = fmt[5:].lstrip() if table else fmt
-    if not table:
-        return "".join(format_template(body, r) + "\n" for r in rows)
-    header = re.sub(r"\{\{\s*\.(\w+)\s*\}\}", lambda m: HEADERS.get(m.group(1), m.group(1).upper()), body)
-    lines = [header.replace("\\t", "\t").split("\t")] + [format_template(body, r).split("\t") for r in rows]
-    widths = [max(len(ln[i]) if i < len(ln) else 0 for ln in lines) for i in range(len(lines[0]))]
-    return "".join("   ".join(c.ljust(widths[i]) for i, c in enumerate(ln)).rstrip() + "\n" for ln in lines)
+    """Docker's stats formatter: Go templates over its statsContext; `table` has headers."""
+    from sampan.cli.formatters import StatsContext
+    from sampan.cli.gotemplate.docker import render as render_template
+    return render_template(DEFAULT if fmt == "table" else fmt, [StatsContext(r) for r in rows], HEADERS)
 
 
 def main(command: str, argv: list[str], g) -> int:
@@ -63,11 +57,13 @@ def main(command: str, argv: list[str], g) -> int:
     p.add_argument("-a", "--all", action="store_true", help="Show all containers (default shows just running)")
     p.add_argument("--no-stream", action="store_true", help="Disable streaming stats and only pull the first result")
     p.add_argument("--no-trunc", action="store_true", help="Do not truncate output")
-    p.add_argument("--format", help="Format output using a Go-like template ('table ...' for a table)")
+    p.add_argument("--format", help="Format output using a Go template ('table', 'json', '{{.Name}} {{.CPUPerc}}')")
     p.add_argument("containers", nargs="*")
     ns = p.parse_args(argv)
     engine = g.engine()
     fmt = ns.format or DEFAULT
+    from sampan.cli.gotemplate.docker import parse
+    parse(DEFAULT if fmt == "table" else fmt)  # a bad template fails before the first sample
     named = list(ns.containers)
 
     def targets() -> list[str]:

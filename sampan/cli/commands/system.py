@@ -6,28 +6,47 @@ import platform
 import sys
 
 from sampan.cli.args import Parser
-from sampan.cli.output import human_size, print_json, table
+from sampan.cli.output import human_size, table
 
 VERBS = ("check", "df", "info", "prune", "service", "zygote")
 
 
 def _info(g, argv) -> int:
     p = Parser("info")
-    p.add_argument("-f", "--format")
+    p.add_argument("-f", "--format", help="Format output using a Go template ('json', '{{.ServerVersion}}')")
     ns = p.parse_args(argv)
     info = g.engine().system.info()
     if ns.format:
-        from sampan.cli.output import format_template
-        print(format_template(ns.format, info))
+        from sampan.cli.formatters import info_struct
+        _execute(ns.format, info_struct(info), "")
         return 0
     for k, v in info.items():
         print(f" {k}: {v}")
     return 0
 
 
+def _execute(fmt: str, data, name: str) -> None:
+    """info's and version's --format: Go's template over one struct (Docker: bad syntax exits
+    64; an unknown field exits 1 with Go's message)."""
+    from sampan.cli.gotemplate import TemplateExecError
+    from sampan.cli.gotemplate.docker import parse
+    from sampan.errors import SampanError
+    tmpl = parse("{{json .}}" if fmt == "json" else fmt, code=64, name=name, raw=True)
+    try:
+        sys.stdout.write(tmpl.execute(data) + "\n")
+    except TemplateExecError as e:
+        raise SampanError(str(e), exit_code=1) from None
+
+
 def _version(argv) -> int:
     from sampan import __version__
-    Parser("version").parse_args(argv)
+    p = Parser("version")
+    p.add_argument("-f", "--format", help="Format output using a Go template ('json', '{{.Server.Version}}')")
+    ns = p.parse_args(argv)
+    if ns.format:
+        from sampan.cli.formatters import version_struct
+        _execute(ns.format, version_struct(__version__), "version")
+        return 0
     print(f"Client/Server: sampan\n Version:       {__version__}\n Python:        {platform.python_version()}\n"
           f" OS/Arch:       linux/{platform.machine()}")
     return 0
@@ -35,7 +54,7 @@ def _version(argv) -> int:
 
 def _df(g, argv) -> int:
     p = Parser("system df")
-    p.add_argument("--format")
+    p.add_argument("--format", help="Format output using a Go template ('table', 'json', '{{.Type}} {{.Size}}')")
     p.add_argument("-v", "--verbose", action="store_true", help="Show detailed information on space usage")
     ns = p.parse_args(argv)
     if ns.verbose and not ns.format:
@@ -43,8 +62,10 @@ def _df(g, argv) -> int:
     du = g.engine().system.disk_usage()
     kinds = (("Images", du.images, "Images"), ("Containers", du.containers, "Containers"),
              ("Volumes", du.volumes, "Local Volumes"))
-    if ns.format == "json":
-        print_json({key: vars(d) for key, d, _ in kinds})
+    if ns.format:
+        from sampan.cli.formatters import DiskUsageContext
+        from sampan.cli.output import write_formatted
+        write_formatted(ns.format, [DiskUsageContext(label, d) for _, d, label in kinds], DiskUsageContext)
         return 0
     rows = []
     for _, d, label in kinds:

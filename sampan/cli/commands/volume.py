@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sampan.cli.args import Parser, key_values
-from sampan.cli.output import format_template, inspect_each, report_items, table
+from sampan.cli.output import inspect_each, report_items, table
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions, VolumeCreateOptions
 
 VERBS = ("create", "ls", "inspect", "rm", "prune")
@@ -30,19 +30,20 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("-q", "--quiet", action="store_true")
         p.add_argument("-f", "--filter", action="append", default=[],
                        help="Filter output (dangling=true|false, name=, label=KEY[=VALUE], driver=)")
-        p.add_argument("--format")
+        p.add_argument("--format", help="Format output using a Go template ('table', 'json', '{{.Name}}')")
         ns = p.parse_args(argv[1:])
         vols = engine.volumes.list(ListOptions(filters=ns.filter))
         if ns.quiet:
             for v in vols:
                 print(v.name)
         elif ns.format:
-            for v in vols:
-                print(format_template(ns.format, {"Name": v.name, "Driver": "local", "Mountpoint": v.mountpoint}))
+            from sampan.cli.formatters import VolumeContext
+            from sampan.cli.output import write_formatted
+            write_formatted(ns.format, [VolumeContext(v) for v in vols], VolumeContext)
         else:
             table(["DRIVER", "VOLUME NAME"], [["local", v.name] for v in vols])
     elif verb == "inspect":
-        p.add_argument("-f", "--format")
+        p.add_argument("-f", "--format", help="Format output using a Go template ('json', '{{.Mountpoint}}')")
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
         return inspect_each(ns.names, engine.volumes.inspect, ns.format)

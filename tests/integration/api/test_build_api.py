@@ -128,7 +128,9 @@ def test_bad_build_requests_get_one_clear_400(service, tmp_path):
              ("/build?dockerfile=/etc/passwd", ok, "inside the build context"),
              ("/build?dockerfile=nope", ok, "Cannot locate specified Dockerfile"),
              ("/build?buildargs=%5B1%5D", ok, "buildargs"),
-             ("/build?remote=https://example.com/x.git", b"", "remote")]
+             ("/build?remote=https://example.com/ctx.tar", b"", "remote"),
+             ("/build?remote=ext::sh%20-c%20id", b"", "unsupported git URL"),
+             ("/build?cachefrom=%7B%7D", ok, "cachefrom")]
     for path, body, words in cases:
         status, _, answer = request(service, "POST", path, body, {"Content-Type": "application/x-tar"})
         assert status == 400, (path, status, answer)
@@ -183,3 +185,60 @@ def test_docker_compose_builds_its_service_image(service, tmp_path):
     assert p.returncode == 0, (p.stdout, p.stderr)
     out = service.cli.ok("run", "--rm", "composed/app:1")
     assert out.startswith("compose from run"), out
+
+
+def test_remote_git_context_and_cachefrom(service, tmp_path):
+    """docker-py's `remote` (a git URL: file:// here, no network) and the docker CLI's
+    --cache-from (`cachefrom`), which the classic builder sends."""
+    import subprocess
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "Dockerfile").write_text("FROM busybox\nRUN head -c 8 /dev/urandom | md5sum > /r\n")
+    for args in (["init", "-q", "."], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t",
+                                                     "commit", "-qm", "x"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    from urllib.parse import quote
+    status, _, body = request(service, "POST", f"/build?t=remote/x:1&remote={quote(f'file://{repo}')}", b"",
+                              {"Content-Type": "application/x-tar"})
+    assert status == 200 and b"Successfully tagged remote/x:1" in body, body
+    assert service.cli.ok("run", "--rm", "remote/x:1", "cat", "/r")
+    service.cli.ok("builder", "prune", "-f")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text((repo / "Dockerfile").read_text())
+    r = service.docker("build", "--cache-from", "remote/x:1", "-t", "remote/x:2", str(ctx), timeout=180)
+    assert r.rc == 0, r.err
+    assert service.cli.ok("images", "-q", "--no-trunc", "remote/x:2") == \
+        service.cli.ok("images", "-q", "--no-trunc", "remote/x:1")
+
+
+@pytest.mark.parametrize("cli", docker_clis())
+def test_docker_cli_tar_on_stdin_and_iidfile(service, tmp_path, cli):
+    """What the classic builder's CLI does itself (sends the stdin tar as the body, writes
+    --iidfile from the aux ID) works against the service."""
+    data = _tar([_file("Dockerfile", b"FROM busybox\nCOPY msg /msg\n"), _file("msg", b"from a tar\n")])
+    iid = tmp_path / "iid"
+    r = service.docker("build", "--iidfile", str(iid), "-t", "stdin/x:1", "-", cli=cli, input=data,
+                       timeout=180)
+    assert r.rc == 0, (r.out, r.err)
+    assert iid.read_text().startswith("sha256:")
+    assert service.cli.ok("run", "--rm", "stdin/x:1", "cat", "/msg") == "from a tar\n"
+    assert iid.read_text() == service.cli.ok("images", "-q", "--no-trunc", "stdin/x:1").strip()
+
+
+def test_run_mounts_through_the_classic_api_and_builder_prune(service, tmp_path):
+    """The service parses the Dockerfile itself, so RUN --mount (cache, bind, tmpfs) works
+    for the classic builder's clients too; `docker builder prune` removes the cache dirs."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "data").write_text("bound\n")
+    (ctx / "Dockerfile").write_text(
+        "FROM busybox\nRUN --mount=type=cache,target=/c --mount=source=data,target=/d "
+        "cat /d >> /c/log && cp /c/log /log\n")
+    r = service.docker("build", "-t", "mnt/x:1", str(ctx), timeout=180)
+    assert r.rc == 0, (r.out, r.err)
+    assert service.cli.ok("run", "--rm", "mnt/x:1", "cat", "/log") == "bound\n"
+    assert list((service.root / "buildcache").iterdir())
+    r = service.docker("builder", "prune", "-f")
+    assert r.rc == 0, r.err
+    assert not list((service.root / "buildcache").iterdir())

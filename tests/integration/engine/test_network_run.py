@@ -109,6 +109,11 @@ def test_user_network_names_and_aliases(sampan):
     out = sampan.ok("run", "--rm", "--network", "appnet", "busybox", "sh", "-c",
                     "wget -q -O- http://db1/ 2>&1 | head -1; ping -c1 -W2 database >/dev/null && echo alias-ok")
     assert "alias-ok" in out
+    from sampan.network.resolver import binary
+    if binary():  # by DNS too, not only through /etc/hosts (busybox's nslookup asks the server)
+        out = sampan.ok("run", "--rm", "--network", "appnet", "busybox", "sh", "-c",
+                        "head -1 /etc/resolv.conf; nslookup database")
+        assert out.startswith("nameserver 10.") and "Name:\tdatabase" in out
     r = sampan("network", "rm", "appnet")
     assert r.rc != 0 and "db1" in r.err
     sampan.ok("rm", "-f", "db1")

@@ -16,7 +16,10 @@ def err(text: str, name: str = "Dockerfile") -> str:
 @pytest.mark.parametrize("text,line,fragment", [
     ("FROM a\nRUN x\nFOO bar\n", 3, "unknown instruction: FOO"),
     ("FROM a\n\nCOPY onlyone\n", 3, "COPY requires at least two arguments"),
-    ("FROM a\nRUN --mount=type=cache,target=/x true\n", 2, "--mount is not supported"),
+    ("FROM a\nRUN --mount=type=cache,target=/x,sharing=no true\n", 2, "unsupported sharing value"),
+    ("FROM a\nRUN --mount=type=ssh true\n", 2, "type=ssh"),
+    ("FROM a\n\nRUN --mount=type=secret,id=x,target=/a,size=1 true\n", 3, "unexpected key 'size'"),
+    ("FROM a\nRUN --mount=type=tmpfs,target=/t,size=-1 true\n", 2, "invalid tmpfs size"),
     ("FROM a\nCOPY --frm=x a b\n", 2, "unknown flag: --frm"),
     ("FROM a\nCOPY --link=maybe a b\n", 2, "expecting boolean"),
     ("FROM a\nCOPY --chown a b\n", 2, "missing a value on flag: --chown"),

@@ -97,3 +97,14 @@ def test_this_host(tmp_path):
     assert all(f.status in (OK, WARN, MISSING) and f.detail for f in findings)
     if os.geteuid() == 0:
         assert can_run(findings), [f for f in findings if f.status == MISSING]
+
+
+def test_no_aardvark_means_names_by_hosts_files_only(tmp_path):
+    import dataclasses
+    host = dataclasses.replace(fake_host(tmp_path), aardvark=None)
+    found = by_name(diagnose(host))
+    dns = found["DNS on user networks"]
+    assert dns.status == WARN and "apt-get install aardvark-dns" in dns.fix
+    assert can_run(list(found.values()))
+    with_it = by_name(diagnose(dataclasses.replace(host, aardvark="/usr/lib/podman/aardvark-dns")))
+    assert with_it["DNS on user networks"].status == OK

@@ -16,7 +16,7 @@ HOST_KEYS = ["Binds", "Mounts", "Tmpfs", "PortBindings", "PublishAllPorts", "Aut
              "Dns", "ExtraHosts", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "Devices", "Runtime",
              "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuQuota", "CpuPeriod", "CpuShares",
              "CpusetCpus", "CpusetMems", "BlkioWeight", "PidsLimit", "LogConfig", "RestartPolicy", "PidMode",
-             "ReadonlyRootfs", "Init"]
+             "ReadonlyRootfs", "Init", "ConsoleSize"]
 
 
 def _translate(body):
@@ -67,3 +67,11 @@ def test_well_formed_fields_are_taken():
     assert opts.publish == ["127.0.0.1:8080:80/tcp"] and opts.tmpfs == ["/t:size=1024"]
     assert (opts.log_max_size, opts.log_max_files) == ("1m", 2)
     assert any("healthcheck" in w for w in warnings)
+
+
+def test_console_size_reaches_the_options_and_bad_ones_are_refused():
+    opts, _ = run_options({"Image": "busybox", "Tty": True, "HostConfig": {"ConsoleSize": [33, 111]}}, None)
+    assert opts.console_size == (33, 111)
+    for bad in ([1], [1, 2, 3], ["1", "2"], [-1, 5], [70000, 1], [1.5, 2], [True, 2]):
+        with pytest.raises(ApiError):
+            run_options({"Image": "busybox", "HostConfig": {"ConsoleSize": bad}}, None)

@@ -1,0 +1,3 @@
+module sampan/go_oracle
+
+go 1.19
