@@ -42,6 +42,8 @@ def verbs_of(command: str) -> tuple[str, ...]:
     if command in ("container", "image"):
         from sampan.cli.commands import groups
         return tuple(groups.CONTAINER if command == "container" else groups.IMAGE)
+    if command == "builder":
+        return ("prune",)
     if command in ("volume", "network", "system"):
         module = __import__(f"sampan.cli.commands.{command}", fromlist=["VERBS"])
         return tuple(v for v in module.VERBS if v not in ("list", "remove"))
@@ -51,10 +53,13 @@ def verbs_of(command: str) -> tuple[str, ...]:
 def parser_of(command: str, verb: str | None = None) -> Parser | None:
     if command == "compose":
         return None  # compose passes its arguments on to docker-compose
+    import contextlib
+    import io
     module = __import__(f"sampan.cli.commands.{COMMANDS[command][0]}", fromlist=["main"])
     args.capturing = True
-    try:
-        module.main(command, [verb] if verb else [], _Globals())
+    try:  # a command that prints before it parses (a usage text) must not reach the script
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            module.main(command, [verb] if verb else [], _Globals())
     except args.Captured as c:
         return c.parser
     except Exception:

@@ -100,7 +100,7 @@ def main(command: str, argv: list[str], g) -> int:
         ns = p.parse_args(argv)
         from sampan.engine.options import RemoveOptions
         reports = g.engine().images.remove(ns.images, RemoveOptions(force=ns.force))
-        return report_items(reports, print_removed)
+        return report_items(reports, print_removed, missing_ok=ns.force)
     if command == "history":
         p.add_argument("-q", "--quiet", action="store_true", help="Only show image IDs")
         p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")

@@ -77,8 +77,8 @@ def _df(g, argv) -> int:
 
 
 def _df_verbose(engine) -> int:
-    """Docker's `system df -v`: a table per kind, then the build cache line (sampan keeps no
-    build cache apart from its images: 0B and no rows)."""
+    """Docker's `system df -v`: a table per kind, then the build cache line (not measured yet:
+    RUN cache mounts under buildcache/ are left out, 0B and no rows)."""
     from sampan.engine.options import ListOptions
     from sampan.oci.times import ago
     images = engine.images.list(ListOptions(all=True, size=True))
