@@ -4,7 +4,7 @@ The CLI prints ``str(err)`` as one line on stderr and exits with
 ``err.exit_code``; nothing else should ever reach the user as a traceback.
 Exit codes follow Docker: 125 when sampan itself fails, 126 when the
 container command cannot be run, 127 when it is not found, 1 for build
-failures.
+failures and for an object that does not exist.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ class InvalidArgument(SampanError):
 
 
 class NotFound(SampanError):
-    """Something named by the user does not exist."""
+    """Something named by the user does not exist. Docker's CLI exits 1 for these ("No such
+    container: x" from logs, start, tag, ...); `run` and `create` still exit 125 (cli/main.py)."""
+
+    exit_code = 1
 
 
 class ImageNotFound(NotFound):

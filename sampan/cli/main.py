@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("doctor", "Check what this host gives sampan, and how to fix what is missing"),
     "info": ("system", "Display system-wide information"),
     "version": ("system", "Show the sampan version information"),
+    "completion": ("completion", "Generate the autocompletion script for the specified shell"),
 }
 
 USAGE = """Usage:  sampan [OPTIONS] COMMAND
@@ -158,6 +159,11 @@ def _main(argv: list[str], g: Globals, rest: list[str], printer) -> int:
     if (not rest or rest[0] not in COMMANDS or os.environ.get("SAMPAN_NO_ZYGOTE")
             or os.geteuid() != 0):
         return run_command(argv)
+    if rest[:2] == ["system", "zygote"]:  # asks about the zygote: must not start one
+        runroot = g.runroot or os.environ.get("SAMPAN_RUNROOT") or "/run/sampan"
+        from sampan.cli.zygote_client import try_run
+        code = try_run(argv, os.path.abspath(runroot))
+        return run_command(argv) if code is None else code
     runroot = g.runroot or os.environ.get("SAMPAN_RUNROOT") or "/run/sampan"
     from sampan.cli.zygote_client import try_run
     code = try_run(argv, os.path.abspath(runroot))
@@ -181,10 +187,31 @@ def _main(argv: list[str], g: Globals, rest: list[str], printer) -> int:
 
 def run_command(argv: list[str]) -> int:
     """Parse and run one command in this process; errors become one line and an exit code."""
+    try:
+        return _run_command(argv)
+    except BrokenPipeError:  # `sampan --help | head -1`
+        return _stdout_closed()
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (`sampan images | head -1`): end quietly. stdout now goes
+    to /dev/null, so the interpreter's last flush meets no closed pipe either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _run_command(argv: list[str]) -> int:
     from sampan.errors import SampanError
 
     g = Globals()
     rest = _parse_globals(argv, g)
+    if rest[:1] == ["help"] and len(rest) > 1:  # `sampan help COMMAND [VERB]` is `COMMAND [VERB] --help`
+        rest = rest[1:] + ["--help"]
     if not rest or rest[0] in ("-h", "--help", "help"):
         print_help()
         return 0
@@ -204,11 +231,13 @@ def run_command(argv: list[str]) -> int:
         return module.main(name, rest[1:], g) or 0
     except SampanError as e:
         sys.stderr.write(f"sampan: {e.message}\n")
+        if name in ("run", "create") and e.exit_code == 1:
+            return 125  # Docker: whatever stops `run` before the container runs is 125
         return e.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return 0
+        return _stdout_closed()
     except Exception as e:  # a bug: say so in one line; --debug shows the traceback
         full = _no_space(e, g)
         if full is not None:  # not a bug: a full disk, wherever in the code it was met

@@ -36,12 +36,17 @@ def for_each(names, action) -> int:
     return code
 
 
-def report_items(reports, show=lambda r: r.ref) -> int:
+def report_items(reports, show=lambda r: r.ref, missing_ok: bool = False) -> int:
     """for_each for the engine's per-item reports (engine/reports.py: each has .error): print
     show(report) for each done (nothing when it returns None), one line on stderr per failure,
-    and exit 1 if any failed."""
+    and exit 1 if any failed. ``missing_ok`` (the removals' -f): an object that does not exist
+    is no failure and says nothing, as in Docker since 20.10."""
+    from sampan.errors import NotFound
+
     code = 0
     for r in reports:
+        if missing_ok and isinstance(r.error, NotFound):
+            continue
         if r.error is None:
             out = show(r)
             if out is not None:

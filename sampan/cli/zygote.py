@@ -77,9 +77,12 @@ def _recvmsg(conn: socket.socket, n: int) -> tuple[bytes, list[int]]:
 
 def _become_worker(conn: socket.socket, req: dict, fds: list[int], events_w: int) -> None:
     """In the forked child: take the client's place, run the command, report its exit code."""
-    for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
+    for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    # as in any Python process: a closed stdout (`sampan images | head -1`) is an EPIPE the
+    # command ends on quietly, not a SIGPIPE that kills the worker before it answers
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     for target, fd in enumerate(fds[:3]):
         os.dup2(fd, target)
     for fd in fds:
@@ -107,6 +110,10 @@ def _become_worker(conn: socket.socket, req: dict, fds: list[int], events_w: int
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except KeyboardInterrupt:
         code = 130
+    except BaseException:  # --debug lets a bug through: show it as Python would, exit 1
+        import traceback
+        traceback.print_exc()
+        code = 1
     try:
         sys.stdout.flush()
         sys.stderr.flush()

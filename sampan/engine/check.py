@@ -39,6 +39,7 @@ def check_root(paths: Paths) -> list[Finding]:
         _section("the image store", out, lambda: _store(paths, db))
         _section("containers", out, lambda: _containers(paths, db))
         _section("volumes", out, lambda: _volumes(paths, db))
+        _section("network sandboxes", out, lambda: _sandboxes(paths, db))
     finally:
         db.close()
     return out
@@ -149,4 +150,41 @@ def _volumes(paths: Paths, db) -> list[Finding]:
             out.append(note(str(d), f"{d} belongs to no volume (left by an interrupted volume "
                                     "create or rm): harmless; look inside, then `rm -r "
                                     f"{d}` if its data is not needed"))
+    return out
+
+
+def _sandboxes(paths: Paths, db) -> list[Finding]:
+    """Network sandboxes (a namespace, a veth, an address, rules) that no container holds:
+    pooled spares whose namespace is gone, those of containers that no longer exist, and
+    namespaces no record names. `system prune` releases each of them."""
+    from pathlib import Path
+
+    from sampan.engine.records import ContainerTable
+    from sampan.network.netdb import ACTIVE, SPARE, NetDB
+    from sampan.network.netns import is_netns
+
+    out: list[Finding] = []
+    rows = NetDB(db).attachment_rows()
+    containers = {rec.id for rec in ContainerTable(db).all()}
+    spares = [r for r in rows if r["state"] == SPARE]
+    for r in spares:
+        if not is_netns(Path(r["netns"])):
+            out.append(problem(f"sandbox {r['cid']}", f"the spare network sandbox {r['cid']} on "
+                               f"{r['network']} has lost its namespace {r['netns']}: "
+                               "`sampan system prune` releases what is left of it"))
+    if spares and not containers:
+        out.append(note("network sandboxes", f"{len(spares)} network sandbox(es) kept ready for "
+                                              "new containers, in a root that has none: "
+                                              "`sampan system prune` releases them"))
+    for cid in sorted({r["cid"] for r in rows if r["state"] == ACTIVE and r["cid"] not in containers}):
+        out.append(note(f"sandbox {cid[:12]}", f"the network sandbox of {cid[:12]} belongs to no "
+                                               "container (a build step in progress, or left by a "
+                                               "killed process): `sampan system prune` releases it"))
+    netns_dir = paths.runroot / "netns"
+    named = {Path(r["netns"]).name for r in rows}
+    for name in list_dir(netns_dir, out) if netns_dir.is_dir() else []:
+        if name not in named and name not in containers:
+            out.append(note(str(netns_dir / name), f"network namespace {netns_dir / name} belongs to "
+                                                   "no container or sandbox: `sampan system prune` "
+                                                   "releases it"))
     return out

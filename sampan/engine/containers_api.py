@@ -18,7 +18,8 @@ from sampan.errors import ContainerNotFound, InvalidArgument, SampanError
 from sampan.oci.times import parse_time
 
 CONTAINER_FILTERS = ("status", "name", "id", "label", "exited", "ancestor", "network", "volume",
-                     "before", "since")
+                     "before", "since", "health", "publish", "expose")
+HEALTH = ("none", "starting", "healthy", "unhealthy")
 STATES = ("created", "running", "exited", "paused", "restarting", "removing", "dead")
 
 
@@ -30,7 +31,8 @@ class ContainersAPI:
         """Newest first; running ones only unless ``all``, a ``status=`` filter or a ``limit``.
         Filters: status=, name= (substring), id= (prefix), label=KEY[=VALUE], exited=CODE,
         ancestor=IMAGE (its ref or id), network=NAME|ID, volume=NAME|DESTINATION,
-        before=CONTAINER, since=CONTAINER (created before or after that one)."""
+        before=CONTAINER, since=CONTAINER (created before or after that one),
+        health=none|starting|healthy|unhealthy, publish= and expose=PORT[-PORT][/PROTO]."""
         opts = opts or ListOptions()
         want = flt.parse(opts.filters, CONTAINER_FILTERS, "ps")
         tests = self._tests(want)
@@ -49,7 +51,23 @@ class ContainersAPI:
                 out.append(summary(self.ctx, rec, st))
                 if 0 < opts.limit <= len(out):
                     break
+        if opts.size:
+            self._sizes(out)
         return out
+
+    def _sizes(self, summaries: list[ContainerSummary]) -> None:
+        """`ps -s`: each writable layer's bytes, and with its image's (Docker's SizeRootFs)."""
+        from sampan.engine.sizes import rw_size
+        from sampan.errors import NotFound
+        images: dict[str, int] = {}
+        for s in summaries:
+            if s.image_id not in images:
+                try:
+                    images[s.image_id] = self.ctx.images.resolve(s.image_id).size or 0
+                except NotFound:
+                    images[s.image_id] = 0
+            s.size_rw = rw_size(self.ctx.container_files(s.id)["upper"])
+            s.size_root_fs = s.size_rw + images[s.image_id]
 
     def _tests(self, want: dict[str, list[str]]) -> list:
         """One predicate (record, status) -> bool per filter key given; all must hold."""
@@ -65,6 +83,14 @@ class ContainersAPI:
             tests.append(lambda rec, st: flt.any_prefix(rec.id, want["id"]))
         if "label" in want:
             tests.append(lambda rec, st: flt.labels_match(rec.config.get("labels"), want["label"]))
+        if "health" in want:
+            for h in want["health"]:
+                if h not in HEALTH:
+                    raise InvalidArgument(f"invalid filter 'health={h[:100]}': health is one of {', '.join(HEALTH)}")
+            tests.append(lambda rec, st: self._health(rec) in want["health"])
+        for code in want.get("exited", ()):
+            if not code.lstrip("-").isdigit():
+                raise InvalidArgument(f"invalid filter 'exited={code[:100]}': an exit code is a whole number")
         if "exited" in want:
             tests.append(lambda rec, st: st.state == "exited" and str(st.exit_code) in want["exited"])
         if "ancestor" in want:
@@ -77,6 +103,10 @@ class ContainersAPI:
             vols = set(want["volume"])
             tests.append(lambda rec, st: any(m["kind"] == "volume" and {m["source"], m["destination"]} & vols
                                              for m in rec.config["mounts"]))
+        if "publish" in want or "expose" in want:  # either matching will do, as in Docker
+            published = flt.port_set(want.get("publish", []), "publish")
+            exposed = flt.port_set(want.get("expose", []), "expose")
+            tests.append(lambda rec, st: _ports_match(rec, st, published, exposed))
         if "before" in want:
             before = min(parse_time(self.ctx.containers.find(r).created) for r in want["before"])
             tests.append(lambda rec, st: parse_time(rec.created) < before)
@@ -84,6 +114,12 @@ class ContainersAPI:
             since = max(parse_time(self.ctx.containers.find(r).created) for r in want["since"])
             tests.append(lambda rec, st: parse_time(rec.created) > since)
         return tests
+
+    def _health(self, rec: ContainerRecord) -> str:
+        """Docker's State.Health.Status, "none" for a container without a health check."""
+        from sampan.engine import views
+        health = views.inspect_container(self.ctx, rec)["State"].get("Health") or {}
+        return health.get("Status") or "none"
 
     def _image_ids(self, refs: list[str]) -> set[str]:
         """The ids of the images named (an unknown one matches nothing, as Docker)."""
@@ -123,7 +159,7 @@ class ContainersAPI:
         """The container as it is now: one whose monitor died is stopped and recorded first."""
         rec = noticed(self.ctx, self.ctx.containers.find(ref))
         if rec is None:
-            raise ContainerNotFound(f"no such container: {ref} (its monitor died and, run with "
+            raise ContainerNotFound(f"No such container: {ref} (its monitor died and, run with "
                                     "--rm, it was removed)")
         return rec
 
@@ -131,7 +167,10 @@ class ContainersAPI:
         """`rm A B C`: one report per reference, in order; a failure does not stop the rest."""
         opts = opts or RemoveOptions()
         if opts.force and len(refs) > 1:
-            return self._remove_many(refs, opts)
+            out = self._remove_many(refs, opts)
+            if any(r.error is None for r in out):
+                self._after_last()
+            return out
         out = []
         for ref in refs:
             try:
@@ -142,6 +181,8 @@ class ContainersAPI:
                 out.append(RemoveReport(ref=ref, id=found.id, name=found.name))
             except SampanError as e:
                 out.append(RemoveReport(ref=ref, error=e))
+        if any(r.error is None for r in out):
+            self._after_last()
         return out
 
     def _remove_many(self, refs: list[str], opts: RemoveOptions) -> list[RemoveReport]:
@@ -170,6 +211,13 @@ class ContainersAPI:
                     out.append(RemoveReport(ref=ref, error=e))
         return out
 
+    def _after_last(self) -> None:
+        """The root's last container removed (by rm or prune, not a --rm exit: the next
+        `run` would want them): the network sandboxes pooled for the next ones go too."""
+        if not self.ctx.containers.all():
+            from sampan.engine.networking import release_spares
+            release_spares(self.ctx)
+
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:
         """Every container that is not running (and whose monitor is gone)."""
         report = PruneReport()
@@ -178,7 +226,19 @@ class ContainersAPI:
             if st.state != RUNNING and not st.monitor_alive:
                 lifecycle.remove(self.ctx, rec)
                 report.deleted.append(rec.id)
+        if report.deleted:
+            self._after_last()
         return report
+
+
+def _ports_match(rec: ContainerRecord, st: Status, published: set[str], exposed: set[str]) -> bool:
+    """ps -f publish=HOSTPORT[/PROTO] (a running container's host side) or expose=PORT[/PROTO]
+    (the container side of its published ports and of the image's exposed ones)."""
+    if st.state == RUNNING and any(f"{p.public_port}/{p.type}" in published for p in _ports(rec)):
+        return True
+    container_side = {f"{cport}/{proto}" for cport, _, _, proto in rec.config.get("ports") or []}
+    container_side |= set(((rec.config.get("image_config") or {}).get("ExposedPorts") or {}))
+    return bool(container_side & exposed)
 
 
 def _ports(rec: ContainerRecord) -> list[PortReport]:

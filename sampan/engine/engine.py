@@ -86,7 +86,7 @@ class Engine:
         from sampan.engine.monitor_lost import noticed
         rec = noticed(self.ctx, self.ctx.containers.find(ref))
         if rec is None:
-            raise ContainerNotFound(f"no such container: {ref} (its monitor died and, run with "
+            raise ContainerNotFound(f"No such container: {ref} (its monitor died and, run with "
                                     "--rm, it was removed)")
         return rec
 
@@ -253,14 +253,22 @@ class Engine:
             raise InvalidArgument("configured logging driver does not support reading", exit_code=1)
         return rec, self.ctx.container_files(rec.id)["log"]
 
-    def logs(self, ref: str, tail: int | None = None, follow: bool = False) -> Iterator[dict]:
+    def logs(self, ref: str, tail: int | None = None, follow: bool = False,
+             since: str | None = None, until: str | None = None, details: bool = False) -> Iterator[dict]:
         """The container's log records. What is written already is read at once (an API
         client may remove the container right after it asked, as docker-py's run does);
-        with follow, then what comes until it stops running."""
+        with follow, then what comes until it stops running (or `until` passes). since and
+        until: Docker's forms (Unix time, RFC 3339, a duration before now such as 1h30m);
+        as Docker, tail counts the lines before they are cut to that window. details: each
+        text after its attributes (Docker's --details)."""
         from sampan.engine import logs
+        lo, hi, until_t = logs.window(since, until)
         rec, path = self.log_path(ref)
 
         def running() -> bool:
+            import time
+            if until_t is not None and time.time() > until_t:
+                return False
             from sampan.engine.monitor_lost import noticed
             cur = self.ctx.containers.get(rec.id)
             cur = cur and noticed(self.ctx, cur)
@@ -272,16 +280,21 @@ class Engine:
             while not path.exists() and running():
                 time.sleep(0.02)
         records = logs.read_records(path, tail=tail) if path.exists() else []
+        if lo is not None or hi is not None:
+            records = [r for r in records if logs.in_window(r, lo, hi)]
         if not follow:
-            return iter(records)
+            return logs.with_details(records) if details else iter(records)
 
         def then_follow() -> Iterator[dict]:
             yield from records
             try:
-                yield from logs.follow_records(path, running)
+                for r in logs.follow_records(path, running):
+                    if hi is not None and r.get("time", "") > hi:
+                        return
+                    yield r
             except FileNotFoundError:
                 return  # removed meanwhile (--rm): nothing more will come
-        return then_follow()
+        return logs.with_details(then_follow()) if details else then_follow()
 
     def exec(self, opts: ExecOptions, stdio_fds: tuple = (0, 1, 2)):
         """Start a process in a running container. Returns an ExecHandle (pid, pty_master, wait())."""

@@ -25,18 +25,22 @@ def parse(filters, allowed: tuple[str, ...], what: str) -> dict[str, list[str]]:
                 values = [v for v, on in values.items() if on]
             elif isinstance(values, str):
                 values = [values]
-            items += [(key, str(v)) for v in values]
+            elif not isinstance(values, list):  # a client's JSON: only lists and maps mean anything
+                raise InvalidArgument(f"invalid filter '{str(key)[:100]}': expected a list of strings")
+            items += [(str(key), str(v)) for v in values]
     else:
         items = []
         for f in filters:
+            if not isinstance(f, str):
+                raise InvalidArgument("invalid filters: expected a JSON object of lists")
             key, sep, value = f.partition("=")
             if not sep:
                 raise InvalidArgument(f"invalid filter {f!r}: expected KEY=VALUE ({what} supports "
                                       f"{', '.join(k + '=' for k in allowed)})")
             items.append((key, value))
     for key, value in items:
-        if key not in allowed:
-            raise InvalidArgument(f"invalid filter '{key}={value}': {what} supports "
+        if key not in allowed:  # Docker's words first ("invalid filter 'bogus'"), then the choices
+            raise InvalidArgument(f"invalid filter '{key[:100]}': {what} supports "
                                   f"{', '.join(k + '=' for k in allowed)}")
         out.setdefault(key, []).append(value)
     return out
@@ -79,3 +83,21 @@ def reference_match(tags: list[str], wanted: list[str]) -> bool:
             if fnmatchcase(tag, w) or fnmatchcase(repo, w):
                 return True
     return False
+
+
+def port_set(values: list[str], key: str) -> set[str]:
+    """Docker's port filters (ps publish=, expose=): PORT, PORT/PROTO or FIRST-LAST[/PROTO],
+    as the set of "port/proto" they name (tcp when no protocol is given)."""
+    out: set[str] = set()
+    for value in values:
+        if ":" in value:
+            raise InvalidArgument(f"filter for '{key}' should not contain ':': {value[:100]}")
+        ports, _, proto = value.partition("/")
+        first, _, last = ports.partition("-")
+        proto = proto or "tcp"
+        if (not first.isdigit() or (last and not last.isdigit()) or proto not in ("tcp", "udp", "sctp")
+                or not 0 < int(first) <= int(last or first) <= 65535 or len(ports) > 11):
+            raise InvalidArgument(f"invalid filter '{key}={value[:100]}': a port, a range of ports "
+                                  "(8000-8080) and maybe a protocol (80/udp)")
+        out |= {f"{p}/{proto}" for p in range(int(first), int(last or first) + 1)}
+    return out

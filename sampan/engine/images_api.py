@@ -49,7 +49,9 @@ class ImagesAPI:
         since = max(map(created, want["since"])) if "since" in want else None
         users = self._usage()
         out = []
-        for img in self.ctx.images.list_images(all=opts.all):
+        images = self.ctx.images.list_images(all=opts.all)
+        shared = _shared_sizes(self.ctx.images.list_images(all=True)) if opts.size else {}
+        for img in images:
             if dangling is not None and (not img.repo_tags) != dangling:
                 continue
             if "reference" in want and not flt.reference_match(img.repo_tags, want["reference"]):
@@ -64,6 +66,8 @@ class ImagesAPI:
                                      if flt.reference_match([t], want["reference"])]
             if "label" in want and not flt.labels_match(summary.labels, want["label"]):
                 continue
+            if opts.size:
+                summary.shared_size = shared.get(img.id, 0)
             out.append(summary)
         return out
 
@@ -225,3 +229,15 @@ def _sink(on_progress, moving: str, quiet: bool):
         from sampan.engine.progress_events import EventSink
         return EventSink(on_progress, moving)
     return False if quiet else None
+
+
+def _shared_sizes(images) -> dict[str, int]:
+    """image id -> bytes of its layers that another image uses too (`system df -v`'s SHARED
+    SIZE; UNIQUE SIZE is the rest)."""
+    users: dict[str, set[str]] = {}
+    for img in images:
+        for layer in img.layers:
+            users.setdefault(layer.diff_id, set()).add(img.id)
+    return {img.id: sum((layer.uncompressed_size or layer.size) for layer in
+                        {l.diff_id: l for l in img.layers}.values() if len(users[layer.diff_id]) > 1)
+            for img in images}

@@ -301,7 +301,7 @@ def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: boo
     with ctx.container_lock(rec.id) as lock:
         current = ctx.containers.get(rec.id)
         if current is None:  # another command removed it while we waited for the lock
-            raise ContainerNotFound(f"no such container: {rec.name} (it was just removed)")
+            raise ContainerNotFound(f"No such container: {rec.name} (it was just removed)")
         rec = current
         st = status_of(rec)
         held = runstate.held_by(ctx, rec) if explain.on() else None  # before a monitor releases it

@@ -145,6 +145,36 @@ def read_records(path, tail: int | None = None, since: str | None = None) -> lis
     return records
 
 
+def window(since: str | None, until: str | None) -> tuple[str | None, str | None, float | None]:
+    """`logs --since/--until` as bounds in the records' own time format (RFC 3339 in UTC with
+    nanoseconds compares as a string), and until as a Unix time (when following stops)."""
+    from sampan.engine.events_read import parse_timestamp
+    from sampan.errors import InvalidArgument
+    start, end = parse_timestamp(since), parse_timestamp(until)
+    try:
+        return (None if not start else rfc3339nano(start), None if not end else rfc3339nano(end),
+                end or None)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidArgument(f"invalid time {since if start else until!r}: out of range") from None
+
+
+def in_window(rec: dict, lo: str | None, hi: str | None) -> bool:
+    t = rec.get("time", "")
+    return (lo is None or t >= lo) and (hi is None or t <= hi)
+
+
+def with_details(records):
+    """`logs --details`: each record's text after its extra attributes (json-file's "attrs":
+    the --log-opt labels and env) as Docker prints them: sorted k=v pairs, URL-escaped,
+    comma-separated, then a space (the space alone when there are none)."""
+    from urllib.parse import quote_plus
+    for rec in records:
+        attrs = rec.get("attrs")
+        pairs = sorted(attrs.items()) if isinstance(attrs, dict) else []
+        prefix = ",".join(f"{quote_plus(str(k))}={quote_plus(str(v))}" for k, v in pairs)
+        yield dict(rec, log=f"{prefix} {rec['log']}")
+
+
 def follow_records(path, still_running, poll: float = 0.05):
     """Yield records appended to the current log file until still_running() is false."""
     f = open(path, "rb")

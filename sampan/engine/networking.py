@@ -84,6 +84,16 @@ def nm(ctx: Context):
     return cached
 
 
+def release_spares(ctx: Context) -> int:
+    """Tear down the sandboxes pooled ahead of time for the next containers (`system prune`;
+    the root's last container removed). How many went."""
+    from sampan.network.netdb import SPARE
+    manager = nm(ctx)
+    if not manager.store.attachment_rows("state=?", (SPARE,)):
+        return 0
+    return manager.drop_all_spares()
+
+
 def _name_of(ctx: Context, cid: str) -> str | None:
     rec = ctx.containers.get(cid)
     return rec.name if rec else None

@@ -27,8 +27,9 @@ class ListOptions(_Options):
     """ps, images, volume ls, network ls. ``filters``: "key=value" strings (the CLI's -f) or
     Docker's filter map {"key": ["value", ...]} (the API's); engine/filters.py parses both.
     ``all``: stopped containers too (ps), intermediate images too (images). ``limit``: the
-    newest N containers (ps -n), -1 for all."""
-    _DEFAULTS = dict(all=False, filters=None, limit=-1)
+    newest N containers (ps -n), -1 for all. ``size``: each container's writable layer and
+    virtual size too (ps -s; it walks every upper dir); each image's shared size (system df -v)."""
+    _DEFAULTS = dict(all=False, filters=None, limit=-1, size=False)
 
 
 class RemoveOptions(_Options):

@@ -154,5 +154,5 @@ class ContainerTable:
                 raise Conflict(f"container id prefix {ref} is ambiguous: it matches {len(rows)} containers")
             row = rows[0] if rows else None
         if row is None:
-            raise ContainerNotFound(f"no such container: {ref} (`sampan ps -a` lists containers)")
+            raise ContainerNotFound(f"No such container: {ref} (`sampan ps -a` lists containers)")
         return ContainerRecord.from_row(row)

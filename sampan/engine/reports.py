@@ -71,6 +71,7 @@ class SystemPruneReport:
     network_leftovers: list[str]   # containers whose crashed sandboxes were released
     volumes: PruneReport | None    # None: volumes were not asked for
     images: ImagePruneReport
+    networks: PruneReport | None = None  # custom networks no container uses
 
 
 @dataclass
@@ -104,14 +105,19 @@ class ContainerSummary:
     network: str = ""              # the network mode: bridge, a network's name, none, host, ...
     networks: dict[str, dict] = field(default_factory=dict)   # Docker's EndpointSettings by network
     mounts: list[dict] = field(default_factory=list)          # Docker's MountPoint list
+    size_rw: int | None = None         # bytes in its writable layer (only when sizes were asked for)
+    size_root_fs: int | None = None    # and with its image's: the "virtual" size
 
     def to_docker(self) -> dict:
-        return {"Id": self.id, "Names": ["/" + self.name], "Image": self.image,
-                "ImageID": self.image_id, "Command": self.command,
-                "Created": int(parse_time(self.created)), "Ports": [p.to_docker() for p in self.ports],
-                "Labels": self.labels, "State": self.state, "Status": self.status,
-                "HostConfig": {"NetworkMode": self.network},
-                "NetworkSettings": {"Networks": self.networks}, "Mounts": self.mounts}
+        out = {"Id": self.id, "Names": ["/" + self.name], "Image": self.image,
+               "ImageID": self.image_id, "Command": self.command,
+               "Created": int(parse_time(self.created)), "Ports": [p.to_docker() for p in self.ports],
+               "Labels": self.labels, "State": self.state, "Status": self.status,
+               "HostConfig": {"NetworkMode": self.network},
+               "NetworkSettings": {"Networks": self.networks}, "Mounts": self.mounts}
+        if self.size_rw is not None:
+            out["SizeRw"], out["SizeRootFs"] = self.size_rw, self.size_root_fs
+        return out
 
 
 @dataclass
@@ -124,6 +130,7 @@ class ImageSummary:
     size: int
     labels: dict[str, str]
     containers: int                # how many containers use it
+    shared_size: int = -1          # bytes of its layers other images use too (-1: not asked for)
 
     @property
     def short_id(self) -> str:
@@ -132,7 +139,7 @@ class ImageSummary:
     def to_docker(self) -> dict:
         return {"Id": self.id, "ParentId": "", "RepoTags": self.repo_tags,
                 "RepoDigests": self.repo_digests, "Created": int(parse_time(self.created)),
-                "Size": self.size, "SharedSize": -1, "VirtualSize": self.size,
+                "Size": self.size, "SharedSize": self.shared_size, "VirtualSize": self.size,
                 "Labels": self.labels or None, "Containers": self.containers}
 
 

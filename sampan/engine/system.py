@@ -8,7 +8,6 @@ import platform
 from sampan import __version__
 from sampan.engine.status import RUNNING, status_of
 from sampan.runtime import cgroups
-from sampan.volumes.store import dir_size
 
 
 def cgroup_version() -> int:
@@ -50,7 +49,8 @@ def disk_usage(ctx) -> dict:
     images = ctx.images.list_images(all=True)
     img_size = sum(i.size or 0 for i in images)
     reclaim_img = sum(i.size or 0 for i in images if i.id not in used_images)
-    c_sizes = {r.id: dir_size(ctx.container_files(r.id)["upper"]) for r in recs}
+    from sampan.engine.sizes import rw_size  # walked by fd: the container may be changing it
+    c_sizes = {r.id: rw_size(ctx.container_files(r.id)["upper"]) for r in recs}
     running = {r.id for r in recs if status_of(r).state == RUNNING}
     vols = ctx.volumes.list()
     in_use = {m["source"] for r in recs for m in r.config["mounts"] if m["kind"] == "volume"}

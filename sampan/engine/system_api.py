@@ -25,8 +25,8 @@ class SystemAPI:
 
     def container_sizes(self) -> dict[str, int]:
         """Container id -> bytes in its writable layer (`system df -v`'s SIZE)."""
-        from sampan.engine.system import dir_size
-        return {r.id: dir_size(self.ctx.container_files(r.id)["upper"]) for r in self.ctx.containers.all()}
+        from sampan.engine.sizes import rw_size
+        return {r.id: rw_size(self.ctx.container_files(r.id)["upper"]) for r in self.ctx.containers.all()}
 
     def check(self) -> CheckReport:
         """`system check`: read-only findings about this root (changes nothing)."""
@@ -69,13 +69,16 @@ class SystemAPI:
         return nm(self.ctx).reconcile(alive)
 
     def prune(self, opts: PruneOptions | None = None) -> SystemPruneReport:
-        """Stopped containers, crashed leftovers, anonymous volumes (with ``volumes``), and
+        """Stopped containers, crashed leftovers, networks no container uses, anonymous volumes (with ``volumes``), and
         dangling images (every unused image with ``all``), in that order."""
         opts = opts or PruneOptions()
         e = self.engine
         containers = e.containers.prune()
         leftovers = self.reconcile()
+        from sampan.engine.networking import release_spares
+        release_spares(self.ctx)  # the pool of ready sandboxes: host state nobody asked to keep
+        networks = e.networks.prune()
         volumes = e.volumes.prune() if opts.volumes else None
         images = e.images.prune(PruneOptions(all=opts.all))
         return SystemPruneReport(containers=containers, network_leftovers=leftovers, volumes=volumes,
-                                 images=images)
+                                 images=images, networks=networks)

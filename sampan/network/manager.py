@@ -329,6 +329,21 @@ class NetworkManager:
         info = self.default() if network == DEFAULT_NETWORK else self.inspect(network)
         self._drop_spares(info.name)
 
+    def drop_all_spares(self) -> int:
+        """Tear down every sandbox kept ready on any network of this root (`system prune`,
+        and the last container of the root removed): a pool nobody will claim is a veth,
+        an address, rules and a namespace left on the host. Background teardowns go first
+        (one may be preparing a spare). A spare claimed meanwhile is the claimer's."""
+        self.settle()
+        dropped = 0
+        for r in self.store.attachment_rows("state=?", (SPARE,)):
+            if not self.store.take_spare(r["cid"]):
+                continue
+            with self.teardown.locked(r["cid"]):
+                self.teardown.release_now(r["cid"], None)
+            dropped += 1
+        return dropped
+
     def _drop_spares(self, network: str) -> None:
         for r in self.store.attachment_rows("network=? AND state=?", (network, SPARE)):
             with self.teardown.locked(r["cid"]):

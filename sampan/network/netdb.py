@@ -108,6 +108,13 @@ class NetDB:
                                                       ACTIVE, row["cid"], network))
         return self.attachment_rows("cid=? AND network=?", (cid, network))[0]
 
+    def take_spare(self, cid: str) -> bool:
+        """Mark the spare sandbox cid for teardown, unless a container claimed it first
+        (atomic with claim_spare: a sandbox in state tearing is never handed out)."""
+        with self.db.tx() as conn:
+            return conn.execute("UPDATE net_attachments SET state=? WHERE cid=? AND state=?",
+                                (TEARING, cid, SPARE)).rowcount > 0
+
     def rename_alias(self, cid: str, old: str, new: str) -> list[str]:
         """Container cid is now called `new`: its attachments answer to that name instead of
         `old`. Returns the networks whose peers must hear of it."""

@@ -66,6 +66,8 @@ class Teardown:
         errors: list[str] = []
         rows = self.store.attachment_rows("cid=?", (cid,))
         for r in rows:
+            if not netns_mod.is_netns(Path(r["netns"])):
+                _stand_in(Path(r["netns"]), r)
             att = self.store.attachment(cid, r["network"])
             if att is not None:
                 errors += self._delete(cid, *att)
@@ -238,3 +240,22 @@ def _hex(text: str) -> bool:
 def _bridge_and_subnet(conflist: dict) -> tuple[str, str]:
     bridge = conflist["plugins"][0]
     return bridge["bridge"], bridge["ipam"]["ranges"][0][0]["subnet"]
+
+
+def _stand_in(path: Path, row) -> None:
+    """The attachment's namespace is gone (unmounted by hand, a crash before it was
+    mounted): the bridge plugin's DEL learns which masquerade rules to remove from the
+    interface's addresses in it, and without them it leaves the rules. Make a stand-in
+    namespace at the path with an interface of that name and address, for the DEL
+    to find and remove; the namespace itself goes after the DEL, as usual. Best effort:
+    without it the DEL still releases the address lease."""
+    import subprocess
+    try:
+        netns_mod.remove_netns(path)  # a plain file left at the path: the plugins refuse it
+        netns_mod.create_netns(path)
+        # a veth pair inside the namespace (the dummy driver is not in every kernel)
+        for argv in (["ip", "link", "add", row["ifname"], "type", "veth", "peer", "name", "stand-in"],
+                     ["ip", "addr", "add", f"{row['ip']}/{row['prefix']}", "dev", row["ifname"]]):
+            subprocess.run(["nsenter", f"--net={path}", *argv], check=True, capture_output=True, timeout=30)
+    except Exception:
+        pass

@@ -15,9 +15,10 @@ routes = Routes()
 
 # ---- what each child does (module-level: they run in the forked child) ----
 
-def _list(engine, all_: bool, limit: int, filters):
+def _list(engine, all_: bool, limit: int, filters, size: bool = False):
     from sampan.engine.options import ListOptions
-    return [s.to_docker() for s in engine.containers.list(ListOptions(all=all_, limit=limit, filters=filters))]
+    return [s.to_docker() for s in engine.containers.list(ListOptions(all=all_, limit=limit, filters=filters,
+                                                                        size=size))]
 
 
 def _create(engine, opts):
@@ -113,7 +114,8 @@ def _sleep_until_exit(pid: int, timeout: float) -> bool:
 @routes.get("/containers/json")
 async def list_containers(req: Request) -> Reply:
     filters = req.q_json("filters", None)
-    return json_reply(await req.call(_list, req.q_bool("all"), req.q_int("limit", -1) or -1, filters))
+    return json_reply(await req.call(_list, req.q_bool("all"), req.q_int("limit", -1) or -1, filters,
+                                     req.q_bool("size")))
 
 
 @routes.post("/containers/create")

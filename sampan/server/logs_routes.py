@@ -36,12 +36,13 @@ def rfc3339(stamp: str, name: str) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + "." + (frac + "0" * 9)[:9] + "Z"
 
 
-def _logs(engine, emit, ref: str, follow: bool, tail: int | None, since: str | None, until: str | None):
+def _logs(engine, emit, ref: str, follow: bool, tail: int | None, since: str | None, until: str | None,
+          details: bool = False):
     """In the child: the container's tty flag, then its log records in batches."""
     rec = engine.container(ref)
     # what is written already is read before the client hears the head: docker-py's run asks
     # for the logs, then waits for the exit and removes the container, then reads them
-    records = engine.logs(ref, tail=tail, follow=follow)
+    records = engine.logs(ref, tail=tail, follow=follow, details=details)
     emit(bool(rec.config.get("tty")))
     batch = []
     for r in records:
@@ -76,7 +77,7 @@ async def logs(req: Request) -> Reply | None:
         tail = None if tail < 0 else tail
     since, until = rfc3339(req.q("since", ""), "since"), rfc3339(req.q("until", ""), "until")
     stamps = req.q_bool("timestamps")
-    items = req.stream(_logs, ref_of(req), req.q_bool("follow"), tail, since, until)
+    items = req.stream(_logs, ref_of(req), req.q_bool("follow"), tail, since, until, req.q_bool("details"))
     try:
         tty = await items.__anext__()  # 404 before any byte of the stream
         stream = await req.conn.start_stream(streams.content_type(tty))

@@ -92,7 +92,7 @@ class VolumeStore:
     def get(self, name: str) -> VolumeInfo:
         row = self.db.conn.execute("SELECT * FROM volumes WHERE name=?", (name,)).fetchone()
         if row is None:
-            raise VolumeNotFound(f"no such volume: {name} (`sampan volume ls` lists volumes)")
+            raise VolumeNotFound(f"No such volume: {name} (`sampan volume ls` lists volumes)")
         return self._info(row)
 
     def list(self) -> list[VolumeInfo]:

@@ -27,6 +27,9 @@ def main(command: str, argv: list[str], g) -> int:
     ns = p.parse_args(argv)
     if not ns.argv:
         raise InvalidArgument("exec needs a command: sampan exec CONTAINER COMMAND [ARG...]")
+    if ns.tty and ns.interactive and not os.isatty(0):
+        from sampan.errors import SampanError
+        raise SampanError("the input device is not a TTY", exit_code=1)  # Docker's words and code
     env = [e for e in (parse_env_option(x, os.environ.get) for x in ns.env) if e is not None]
     opts = ExecOptions(container=ns.container, argv=ns.argv, env=env, user=ns.user,
                        workdir=ns.workdir, tty=ns.tty, interactive=ns.interactive, detach=ns.detach)

@@ -27,8 +27,13 @@ def _prune(g, argv, what: str) -> int:
     if what == "image":
         p.add_argument("-a", "--all", action="store_true", help="Remove all unused images")
     ns = p.parse_args(argv)
+    from sampan.cli import prompt
     from sampan.engine.options import PruneOptions
     engine = g.engine()
+    warning = (prompt.CONTAINERS if what == "container" else
+               prompt.IMAGES_ALL if ns.all else prompt.IMAGES_DANGLING)
+    if not ns.force and not prompt.confirm(warning):
+        return 0  # Docker: a "no" is no error
     if what == "container":
         removed = engine.containers.prune().deleted
         if removed:

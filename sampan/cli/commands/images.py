@@ -29,10 +29,13 @@ def _images(ns, engine) -> int:
                 seen.append(r["ID"])
         print("\n".join(seen) if seen else "", end="\n" if seen else "")
         return 0
-    if ns.format:
+    if ns.format or ns.digests:
         from sampan.cli.formatters import ImageContext
         from sampan.cli.output import write_formatted
-        write_formatted(ns.format, [ImageContext(img, *t.rpartition(":")[::2], digest=_digest(img), trunc=not ns.no_trunc)
+        # Docker's --digests: a DIGEST column after TAG
+        fmt = ns.format or ("table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}"
+                            "\t{{.Size}}")
+        write_formatted(fmt, [ImageContext(img, *t.rpartition(":")[::2], digest=_digest(img), trunc=not ns.no_trunc)
                                     for img in imgs for t in (img.repo_tags or ["<none>:<none>"])], ImageContext)
         return 0
     table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
@@ -64,6 +67,7 @@ def main(command: str, argv: list[str], g) -> int:
                             "before=IMAGE, since=IMAGE)")
         p.add_argument("--format", help="Format output using a Go template ('table', 'json', "
                                         "'{{.Repository}}:{{.Tag}}')")
+        p.add_argument("--digests", action="store_true", help="Show digests")
         p.add_argument("repository", nargs="?")
         return _images(p.parse_args(argv), g.engine())
     if command == "import":
@@ -96,7 +100,7 @@ def main(command: str, argv: list[str], g) -> int:
         ns = p.parse_args(argv)
         from sampan.engine.options import RemoveOptions
         reports = g.engine().images.remove(ns.images, RemoveOptions(force=ns.force))
-        return report_items(reports, print_removed)
+        return report_items(reports, print_removed, missing_ok=ns.force)
     if command == "history":
         p.add_argument("-q", "--quiet", action="store_true", help="Only show image IDs")
         p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")

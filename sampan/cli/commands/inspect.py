@@ -31,7 +31,7 @@ def main(command: str, argv: list[str], g) -> int:
             except NotFound:
                 continue
         if obj is None:
-            sys.stderr.write(f"sampan: no such object: {name}\n")
+            sys.stderr.write(f"sampan: No such object: {name}\n")
             code = 1
             continue
         results.append(obj)

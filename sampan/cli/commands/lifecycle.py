@@ -36,4 +36,5 @@ def main(command: str, argv: list[str], g) -> int:
     if command == "wait":
         return for_each(ns.containers, engine.wait)
     from sampan.engine.options import RemoveOptions
-    return report_items(engine.containers.remove(ns.containers, RemoveOptions(force=ns.force, volumes=ns.volumes)))
+    return report_items(engine.containers.remove(ns.containers, RemoveOptions(force=ns.force, volumes=ns.volumes)),
+                        missing_ok=ns.force)

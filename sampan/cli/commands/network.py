@@ -76,12 +76,16 @@ def main(command: str, argv: list[str], g) -> int:
         ns = p.parse_args(argv[1:])
         return inspect_each(ns.names, engine.networks.inspect, ns.format)
     elif verb == "rm":
+        p.add_argument("-f", "--force", action="store_true", help="Do not fail on a network that does not exist")
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
-        return report_items(engine.networks.remove(ns.names), lambda r: r.name)
+        return report_items(engine.networks.remove(ns.names), lambda r: r.name, missing_ok=ns.force)
     elif verb == "prune":
-        p.add_argument("-f", "--force", action="store_true")
-        p.parse_args(argv[1:])
+        p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+        ns = p.parse_args(argv[1:])
+        from sampan.cli import prompt
+        if not ns.force and not prompt.confirm(prompt.NETWORKS):
+            return 0
         removed = engine.networks.prune().deleted
         if removed:
             print("Deleted Networks:\n" + "\n".join(removed))

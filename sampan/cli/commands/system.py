@@ -9,6 +9,8 @@ import sys
 from sampan.cli.args import Parser
 from sampan.cli.output import human_size, table
 
+VERBS = ("check", "df", "info", "prune", "service", "zygote")
+
 
 def _info(g, argv) -> int:
     p = Parser("info")
@@ -54,7 +56,10 @@ def _version(argv) -> int:
 def _df(g, argv) -> int:
     p = Parser("system df")
     p.add_argument("--format", help="Format output using a Go template ('table', 'json', '{{.Type}} {{.Size}}')")
+    p.add_argument("-v", "--verbose", action="store_true", help="Show detailed information on space usage")
     ns = p.parse_args(argv)
+    if ns.verbose and not ns.format:
+        return _df_verbose(g.engine())
     du = g.engine().system.disk_usage()
     kinds = (("Images", du.images, "Images"), ("Containers", du.containers, "Containers"),
              ("Volumes", du.volumes, "Local Volumes"))
@@ -72,17 +77,55 @@ def _df(g, argv) -> int:
     return 0
 
 
+def _df_verbose(engine) -> int:
+    """Docker's `system df -v`: a table per kind, then the build cache line (not measured yet:
+    RUN cache mounts under buildcache/ are left out, 0B and no rows)."""
+    from sampan.engine.options import ListOptions
+    from sampan.oci.times import ago
+    images = engine.images.list(ListOptions(all=True, size=True))
+    rows = []
+    for i in images:
+        repo, tag = "<none>", "<none>"
+        if i.repo_tags:
+            repo, _, tag = i.repo_tags[0].rpartition(":")
+        rows.append([repo, tag, i.short_id, ago(i.created), human_size(i.size, 3), human_size(i.shared_size),
+                     human_size(i.size - i.shared_size), str(i.containers)])
+    print("Images space usage:\n")
+    table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS"], rows)
+    rows = []
+    for c in engine.containers.list(ListOptions(all=True, size=True)):
+        cmd = c.command if len(c.command) <= 20 else c.command[:19] + "…"
+        local = sum(1 for m in c.mounts if m.get("Driver") == "local")
+        rows.append([c.id[:12], c.image, f'"{cmd}"', str(local), human_size(c.size_rw or 0, 3),
+                     ago(c.created), c.status, c.name])
+    print("\nContainers space usage:\n")
+    table(["CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED", "STATUS", "NAMES"], rows)
+    usage = engine.volumes.usage()
+    print("\nLocal Volumes space usage:\n")
+    table(["VOLUME NAME", "LINKS", "SIZE"],
+          [[name, str(links), human_size(size)] for name, (size, links) in sorted(usage.items())])
+    print("\nBuild cache usage: 0B\n")
+    table(["CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"], [])
+    return 0
+
+
 def _prune(g, argv) -> int:
     p = Parser("system prune")
     p.add_argument("-a", "--all", action="store_true", help="Remove all unused images, not just dangling ones")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--volumes", action="store_true", help="Prune anonymous volumes")
     ns = p.parse_args(argv)
+    from sampan.cli import prompt
     from sampan.cli.commands.images import print_removed
     from sampan.engine.options import PruneOptions
-    report = g.engine().system.prune(PruneOptions(all=ns.all, volumes=ns.volumes))
+    engine = g.engine()
+    if not ns.force and not prompt.confirm(prompt.system_warning(ns.all, ns.volumes)):
+        return 0
+    report = engine.system.prune(PruneOptions(all=ns.all, volumes=ns.volumes))
     for cid in report.containers.deleted:
         print(f"Deleted container: {cid}")
+    for name in report.networks.deleted if report.networks else []:
+        print(f"Deleted network: {name}")
     for cid in report.network_leftovers:
         print(f"Released network leftovers of: {cid[:12]}")
     for v in report.volumes.deleted if report.volumes else []:

@@ -48,14 +48,17 @@ def main(command: str, argv: list[str], g) -> int:
         ns = p.parse_args(argv[1:])
         return inspect_each(ns.names, engine.volumes.inspect, ns.format)
     elif verb == "rm":
-        p.add_argument("-f", "--force", action="store_true")
+        p.add_argument("-f", "--force", action="store_true", help="Do not fail on a volume that does not exist")
         p.add_argument("names", nargs="+")
         ns = p.parse_args(argv[1:])
-        return report_items(engine.volumes.remove(ns.names, RemoveOptions(force=ns.force)))
+        return report_items(engine.volumes.remove(ns.names, RemoveOptions(force=ns.force)), missing_ok=ns.force)
     elif verb == "prune":
         p.add_argument("-a", "--all", action="store_true", help="Remove all unused volumes, not just anonymous ones")
         p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
         ns = p.parse_args(argv[1:])
+        from sampan.cli import prompt
+        if not ns.force and not prompt.confirm(prompt.VOLUMES_ALL if ns.all else prompt.VOLUMES_ANONYMOUS):
+            return 0
         removed = engine.volumes.prune(PruneOptions(all=ns.all)).deleted
         if removed:
             print("Deleted Volumes:\n" + "\n".join(removed) + "\n")

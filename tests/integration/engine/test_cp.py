@@ -200,7 +200,7 @@ def test_cp_in_from_a_tar_stream(sampan, ctr):
 def test_usage_errors(sampan):
     one_line_error(sampan("cp", "a", "b"), text="must specify at least one container source")
     one_line_error(sampan("cp", "x:/a", "y:/b"), text="copying between containers is not supported")
-    one_line_error(sampan("cp", "nope:/a", "/tmp/x"), text="no such container: nope")
+    one_line_error(sampan("cp", "nope:/a", "/tmp/x"), text="No such container: nope")
     r = sampan("cp", "./local:name", "/tmp/x")  # a local path with a colon, made explicit
     one_line_error(r, text="must specify at least one container source")
 

@@ -14,4 +14,4 @@ def test_image_tree_shows_shared_layers_and_savings(sampan, tmp_path):
     only = sampan.ok("image", "tree", "app:2").splitlines()
     assert len(only) == 4 and "sharing saves 0B" in only[-1]
     missing = sampan("image", "tree", "nope")
-    assert missing.rc == 125 and "nope" in missing.err and "Traceback" not in missing.err
+    assert missing.rc == 1 and "nope" in missing.err and "Traceback" not in missing.err

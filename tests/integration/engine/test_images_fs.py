@@ -87,6 +87,8 @@ def test_two_clis_racing_on_one_container(sampan):
     assert sampan.ok("ps", "-q", "--filter", "name=race") != ""
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         removes = list(pool.map(lambda _: sampan("rm", "-f", "race"), range(3)))
-    assert sorted(r.rc for r in removes) == [0, 1, 1]
+    # one rm removes it; for the others it is gone, which -f does not mention (Docker 20.10+)
+    assert [r.rc for r in removes] == [0, 0, 0]
+    assert sorted(r.out for r in removes) == ["", "", "race\n"] and [r.err for r in removes] == ["", "", ""]
     assert all("Traceback" not in r.err for r in starts + removes)
     assert sampan.ok("ps", "-aq") == ""

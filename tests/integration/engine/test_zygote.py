@@ -145,3 +145,30 @@ def test_the_database_is_held_open_while_the_zygote_lives(zsampan):
     while holders() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert holders() == []  # it leaves with the zygote
+
+
+def test_debug_closed_stdout_and_status_through_the_zygote(zsampan, tmp_path):
+    z = zsampan
+    # asking about the zygote does not start one
+    from tests.support.leaks import processes_with
+    assert z.ok("system", "zygote", "status") == "not running\n"
+    time.sleep(0.5)  # a zygote started by it would have exec'd by now (spawn waits for its fork)
+    assert not processes_with(f"sampan.cli.zygote {z.runroot}") and not (z.runroot / "zygote.sock").exists()
+    _zygote_started(z)
+    assert z.ok("system", "zygote", "status") == "running\n"
+    # --debug: a bug's traceback reaches the caller's stderr, as in-process (a root that is a
+    # file is such a bug today: an internal error)
+    plain = z("--root", "/dev/null", "ps")
+    assert plain.rc == 125 and "internal error" in plain.err and "Traceback" not in plain.err
+    debug = z("--root", "/dev/null", "--debug", "ps")
+    assert debug.rc == 1 and "Traceback (most recent call last)" in debug.err, debug.err
+    assert "worker process died" not in debug.err
+    # a stdout closed by its reader (`sampan images | head -1`): quiet, no dead worker
+    for argv in (["images"], ["ps", "-a"], ["network", "ls"], ["--help"]):
+        r, w = os.pipe()
+        os.close(r)
+        p = subprocess.run(z.argv(*argv), stdout=w, stderr=subprocess.PIPE, env=z.env(),
+                           stdin=subprocess.DEVNULL, timeout=60)
+        os.close(w)
+        assert (p.returncode, p.stderr) == (0, b""), (argv, p.stderr)
+    assert z.ok("system", "zygote", "status") == "running\n"
