@@ -102,7 +102,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "StopSignal": c.get("stop_signal"), "StopTimeout": c.get("stop_timeout"),
             "ExposedPorts": exposed_ports(c, icfg),
         },
-        "NetworkSettings": network_settings(c, st.state == RUNNING),
+        "NetworkSettings": network_settings(c, st.state == RUNNING, _connected(ctx, rec, st.state == RUNNING)),
     }
 
 
@@ -122,7 +122,15 @@ def exposed_ports(c: dict, icfg: dict) -> dict | None:
     return out or None
 
 
-def network_settings(c: dict, running: bool) -> dict:
+def _connected(ctx: Context, rec: ContainerRecord, running: bool) -> dict:
+    """The attachments of a running container's `network connect`ed networks, by network."""
+    if not running or not rec.config.get("more_networks"):
+        return {}
+    from sampan.engine.networking import nm
+    return {a.network: a for a in nm(ctx).attachments(rec.id)}
+
+
+def network_settings(c: dict, running: bool, connected: dict | None = None) -> dict:
     net = (c.get("net") or {}) if running else {}
     ports: dict = {}
     for cport, hport, hip, proto in net.get("ports", []):
@@ -133,7 +141,9 @@ def network_settings(c: dict, running: bool) -> dict:
                 "Aliases": c.get("aliases") or None}
     networks = {name: endpoint}
     for other, aliases in (c.get("more_networks") or {}).items():
-        networks[other] = {"IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": "",
+        att = (connected or {}).get(other)
+        networks[other] = {"IPAddress": att.ip if att else "", "IPPrefixLen": att.prefix if att else 0,
+                           "Gateway": att.gateway if att else "", "MacAddress": att.mac if att else "",
                            "Aliases": aliases or None}
     return {"Networks": networks, "Ports": ports, "IPAddress": net.get("ip", ""),
             "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),

@@ -188,6 +188,10 @@ def test_publish_all_and_connect_disconnect(sampan, busybox_tar):
     out = sampan.ok("exec", "peer", "sh", "-c", "ping -c1 -W2 pa >/dev/null && echo reach")
     assert out.strip() == "reach"
     assert "eth1" in sampan.ok("exec", "pa", "ls", "/sys/class/net")
+    # inspect gives the connected network's real address, as the container sees it
+    shown = sampan.ok("inspect", "-f", "{{.NetworkSettings.Networks.side.IPAddress}}", "pa").strip()
+    inside = sampan.ok("exec", "pa", "ip", "-4", "-o", "addr", "show", "eth1")
+    assert shown and f" {shown}/" in inside
     sampan.ok("network", "disconnect", "side", "pa")
     assert "eth1" not in sampan.ok("exec", "pa", "ls", "/sys/class/net")
     sampan.ok("rm", "-f", "pa", "peer")
