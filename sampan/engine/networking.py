@@ -140,13 +140,17 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
         files = ctx.container_files(rec.id)
         # Peers find it by its name and its aliases, as on Docker's user networks.
         aliases = [rec.name] + [a for a in c.get("aliases", []) if a != rec.name]
+        user_dns = manager.serves_names(c["network"])
+        if user_dns:
+            manager.set_dns_servers(rec.id, c.get("dns") or [])
         netns, att = manager.setup(rec.id, c["network"], maps, aliases, c["hostname"],
                                    hosts_path=files["hosts"], ip=c.get("ip"))
         for other, more in (c.get("more_networks") or {}).items():  # `network connect`ed ones
             manager.attach(rec.id, netns, other, (), [rec.name] + [a for a in more if a != rec.name],
                            c["hostname"], hosts_path=files["hosts"])
-        if not c.get("dns"):
-            # Bind-mounted file: rewrite it in place, not by rename.
+        if user_dns or not c.get("dns"):
+            # Bind-mounted file: rewrite it in place, not by rename. On a user network the
+            # resolver answers peers' names and forwards the rest (to --dns servers if given).
             from sampan.network.dns import with_search_options
             files["resolv"].write_bytes(with_search_options(manager.resolv_conf(c["network"]),
                                                             c.get("dns_search"), c.get("dns_options")))

@@ -89,6 +89,12 @@ class RunOptions(_Options):
         super().__init__(image=image, **kw)
 
 
+class UpdateOptions(_Options):
+    """`update`: new limits, strings as on the command line; None leaves one as it is."""
+    _DEFAULTS = dict(memory=None, memory_swap=None, memory_reservation=None, cpus=None, cpu_shares=None,
+                     cpuset_cpus=None, cpuset_mems=None, blkio_weight=None, pids_limit=None)
+
+
 class ExecOptions(_Options):
     _DEFAULTS = dict(container="", argv=[], env=[], user=None, workdir=None, tty=False,
                      interactive=False, detach=False, privileged=False)

@@ -120,7 +120,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "ExposedPorts": exposed_ports(c, icfg),
             **({"Healthcheck": c["healthcheck"]} if "healthcheck" in c else {}),
         },
-        "NetworkSettings": network_settings(c, st.state == RUNNING),
+        "NetworkSettings": network_settings(c, st.state == RUNNING, _connected(ctx, rec, st.state == RUNNING)),
     }
 
 
@@ -172,7 +172,15 @@ def exposed_ports(c: dict, icfg: dict) -> dict | None:
     return out or None
 
 
-def network_settings(c: dict, running: bool) -> dict:
+def _connected(ctx: Context, rec: ContainerRecord, running: bool) -> dict:
+    """The attachments of a running container's `network connect`ed networks, by network."""
+    if not running or not rec.config.get("more_networks"):
+        return {}
+    from sampan.engine.networking import nm
+    return {a.network: a for a in nm(ctx).attachments(rec.id)}
+
+
+def network_settings(c: dict, running: bool, connected: dict | None = None) -> dict:
     net = (c.get("net") or {}) if running else {}
     ports: dict = {}
     for cport, hport, hip, proto in net.get("ports", []):
@@ -184,7 +192,9 @@ def network_settings(c: dict, running: bool) -> dict:
                 "IPAMConfig": {"IPv4Address": c["ip"]} if c.get("ip") else None}
     networks = {name: endpoint}
     for other, aliases in (c.get("more_networks") or {}).items():
-        networks[other] = {"IPAddress": "", "IPPrefixLen": 0, "Gateway": "", "MacAddress": "",
+        att = (connected or {}).get(other)
+        networks[other] = {"IPAddress": att.ip if att else "", "IPPrefixLen": att.prefix if att else 0,
+                           "Gateway": att.gateway if att else "", "MacAddress": att.mac if att else "",
                            "Aliases": aliases or None}
     return {"Networks": networks, "Ports": ports, "IPAddress": net.get("ip", ""),
             "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),

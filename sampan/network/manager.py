@@ -391,6 +391,7 @@ class NetworkManager:
         replenish=True has that process then prepare a spare sandbox on the default
         network for the next container (see setup())."""
         networks = {r["network"] for r in self.store.attachment_rows("cid=?", (cid,))}
+        self.resolver.forget_servers(cid)
         self.teardown.release(cid, Path(netns), background, DEFAULT_NETWORK if replenish else "")
         if not background:
             for network in networks:
@@ -398,6 +399,7 @@ class NetworkManager:
 
     def release_later(self, cid: str, netns: Path) -> None:
         """release() in a batch: marked now, torn down by sweep_releases()'s process."""
+        self.resolver.forget_servers(cid)
         self.teardown.mark_tearing(cid, Path(netns))
 
     def sweep_releases(self, count: int, replenish: bool = False) -> None:
@@ -469,6 +471,16 @@ class NetworkManager:
             info = self.store.network(network)
             if info is not None:
                 self.resolver.publish(info, self.hosts.peers(network))
+
+    def serves_names(self, network: str) -> bool:
+        """Whether containers on `network` ask the network's resolver (a user network, and
+        aardvark-dns is here)."""
+        return network != DEFAULT_NETWORK and self.resolver.available
+
+    def set_dns_servers(self, cid: str, servers: list[str]) -> None:
+        """cid's `--dns` servers, where the resolver forwards what is not a peer's name;
+        empty: the host's. Set before cid attaches; dropped when it is released."""
+        self.resolver.set_servers(cid, servers)
 
     def resolv_conf(self, network: str = DEFAULT_NETWORK) -> bytes:
         """A container's /etc/resolv.conf: on a user network served by aardvark-dns, its

@@ -53,13 +53,24 @@ def safe_names(names: Iterable[str]) -> list[str]:
     return [n for n in dict.fromkeys(names) if _NAME.match(n) and ".." not in n]
 
 
-def render(gateway: str, peers: Iterable[Peer]) -> str:
+def render(gateway: str, peers: Iterable[Peer], servers: dict[str, list[str]] | None = None) -> str:
+    """servers: a container's own upstream resolvers (`--dns`), by container id."""
     lines = [gateway]
     for p in peers:
         names = safe_names(p.names)
         if names and re.fullmatch(r"[0-9a-z]+", p.cid):
-            lines.append(f"{p.cid} {p.ip}  {','.join(names)}")
+            own = ",".join((servers or {}).get(p.cid, ()))
+            lines.append(f"{p.cid} {p.ip}  {','.join(names)}" + (f" {own}" if own else ""))
     return "\n".join(lines) + "\n"
+
+
+def _ip(s: str) -> bool:
+    import ipaddress
+    try:
+        ipaddress.ip_address(s)
+    except ValueError:
+        return False
+    return True
 
 
 class Resolver:
@@ -72,6 +83,36 @@ class Resolver:
     @property
     def available(self) -> bool:
         return bool(self.aardvark)
+
+    def set_servers(self, cid: str, servers: list[str]) -> None:
+        """A container's `--dns` servers: the resolver forwards its other questions there
+        (as Docker's does) instead of to the host's. Set before the container's attach."""
+        d = self.base / "servers"
+        if servers:
+            d.mkdir(parents=True, exist_ok=True)
+            (d / cid).write_text("\n".join(s for s in servers if _ip(s)) + "\n")
+        else:
+            self.forget_servers(cid)
+
+    def forget_servers(self, cid: str) -> None:
+        try:
+            (self.base / "servers" / cid).unlink()
+        except FileNotFoundError:
+            pass
+
+    def _servers_of(self, peers: list[Peer]) -> dict[str, list[str]]:
+        try:
+            have = set(os.listdir(self.base / "servers"))
+        except FileNotFoundError:
+            return {}  # nobody gave --dns: no read per container
+        out = {}
+        for p in peers:
+            if p.cid in have:
+                try:
+                    out[p.cid] = [s for s in (self.base / "servers" / p.cid).read_text().split() if _ip(s)]
+                except OSError:
+                    pass
+        return out
 
     def dir_for(self, info: NetworkInfo) -> Path:
         return self.base / ("internal" if info.internal else "open")
@@ -89,7 +130,7 @@ class Resolver:
         with file_lock(self.base / f"{d.name}.lock"):
             if peers:
                 tmp = self.base / f"{d.name}-{info.bridge}.tmp"
-                tmp.write_text(render(info.gateway, peers))
+                tmp.write_text(render(info.gateway, peers, self._servers_of(peers)))
                 os.replace(tmp, path)
             elif path.exists():
                 path.unlink()

@@ -133,6 +133,10 @@ class Cgroup(ABC):
         """Make the cgroup and apply linux.resources (memory, cpu, pids)."""
 
     @abstractmethod
+    def update_limits(self, resources: dict) -> None:
+        """Write linux.resources' limits into the existing cgroup (`update`): devices stay."""
+
+    @abstractmethod
     def join(self, pid: int) -> None:
         """Move pid (0 = the caller) into the cgroup."""
 

@@ -115,12 +115,26 @@ class CgroupV1(Cgroup):
                     run += 1
                 write_each(dd / ("devices.allow" if allow else "devices.deny"), [line for _, line in rules[:run]])
                 rules = rules[run:]
+        self._apply_limits(res)
+
+    def update_limits(self, res: dict) -> None:
+        self._apply_limits(res)
+
+    def _apply_limits(self, res: dict) -> None:
         mem = res.get("memory") or {}
         md = self._dir("memory")
         if md is not None and mem.get("limit") is not None:
-            write(md / "memory.limit_in_bytes", str(mem["limit"]))
-            if mem.get("swap") is not None and (md / "memory.memsw.limit_in_bytes").exists():
-                write(md / "memory.memsw.limit_in_bytes", str(mem["swap"]))
+            memsw = md / "memory.memsw.limit_in_bytes"
+            swap = mem.get("swap") if memsw.exists() else None
+            order = [(md / "memory.limit_in_bytes", mem["limit"]), (memsw, swap)]
+            try:
+                growing = int(mem["limit"]) > int((md / "memory.limit_in_bytes").read_text())
+            except (OSError, ValueError):
+                growing = False
+            # memory+swap may never be below memory: raise it first when memory grows
+            for f, v in (reversed(order) if growing else order):
+                if v is not None:
+                    write(f, str(v))
         if md is not None and mem.get("reservation") is not None:
             write(md / "memory.soft_limit_in_bytes", str(mem["reservation"]))
         cpu = res.get("cpu") or {}

@@ -77,6 +77,12 @@ class CgroupV2(Cgroup):
         # as on v1 and under runc: deny all, the spec's rules, then runc's always-allowed list
         self.attach_devices(str(self.path), [{"allow": False, "access": "rwm"}, *(res.get("devices") or []),
                                              *RUNC_ALLOWED_DEVICES])
+        self._apply_limits(res)
+
+    def update_limits(self, res: dict) -> None:
+        self._apply_limits(res)
+
+    def _apply_limits(self, res: dict) -> None:
         mem = res.get("memory") or {}
         limit = mem.get("limit")
         if limit is not None:

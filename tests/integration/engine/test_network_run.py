@@ -188,6 +188,10 @@ def test_publish_all_and_connect_disconnect(sampan, busybox_tar):
     out = sampan.ok("exec", "peer", "sh", "-c", "ping -c1 -W2 pa >/dev/null && echo reach")
     assert out.strip() == "reach"
     assert "eth1" in sampan.ok("exec", "pa", "ls", "/sys/class/net")
+    # inspect gives the connected network's real address, as the container sees it
+    shown = sampan.ok("inspect", "-f", "{{.NetworkSettings.Networks.side.IPAddress}}", "pa").strip()
+    inside = sampan.ok("exec", "pa", "ip", "-4", "-o", "addr", "show", "eth1")
+    assert shown and f" {shown}/" in inside
     sampan.ok("network", "disconnect", "side", "pa")
     assert "eth1" not in sampan.ok("exec", "pa", "ls", "/sys/class/net")
     sampan.ok("rm", "-f", "pa", "peer")
@@ -231,3 +235,44 @@ def test_a_start_that_cannot_get_its_port_leaves_the_container_created_and_unmou
     assert sampan("start", "-a", "late").rc == 0  # the port is free again: it starts
     sampan.ok("rm", "late")
     settle(sampan)
+
+
+FAKE_DNS = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+print("ready", flush=True)
+while True:
+    q, addr = s.recvfrom(512)
+    qid, end = q[:2], 12
+    while q[end]:
+        end += q[end] + 1
+    question = q[12:end + 5]
+    qtype = struct.unpack("!H", q[end + 1:end + 3])[0]
+    answers = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([10, 11, 12, 13]) if qtype == 1 else b""
+    s.sendto(qid + b"\x81\x80\x00\x01" + struct.pack("!H", 1 if answers else 0) + b"\x00\x00\x00\x00"
+             + question + answers, addr)
+"""
+
+
+def test_dns_servers_on_a_user_network_answer_what_peers_do_not(sampan):
+    """--dns on a user network: peers' names still resolve, the rest goes to the given server
+    (as Docker's embedded resolver forwards)."""
+    from sampan.network.resolver import binary
+    if not binary():
+        import pytest
+        pytest.skip("aardvark-dns is not installed")
+    server = subprocess.Popen([sys.executable, "-c", FAKE_DNS, "127.83.0.1"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        sampan.ok("network", "create", "dnsnet")
+        sampan.ok("run", "-d", "--name", "dbx", "--network", "dnsnet", "busybox", "sleep", "60")
+        out = sampan.ok("run", "--rm", "--network", "dnsnet", "--dns", "127.83.0.1", "busybox", "sh", "-c",
+                        "head -1 /etc/resolv.conf; nslookup dbx; nslookup far.example.test")
+        assert out.startswith("nameserver 10.")
+        assert "Name:\tdbx" in out and "Address: 10.11.12.13" in out
+        sampan.ok("rm", "-f", "dbx")
+        sampan.ok("network", "rm", "dnsnet")
+    finally:
+        server.kill()
+        server.wait()

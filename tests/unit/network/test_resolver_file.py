@@ -31,3 +31,18 @@ def test_binary_can_be_disabled_or_chosen(monkeypatch, tmp_path):
     assert resolver.binary() == str(exe)
     monkeypatch.setenv("SAMPAN_AARDVARK", str(tmp_path / "missing"))
     assert resolver.binary() is None
+
+
+def test_a_containers_own_servers_follow_its_names():
+    peers = [Peer("a" * 64, "10.1.0.2", ("web",)), Peer("b" * 64, "10.1.0.3", ("db",))]
+    text = resolver.render("10.1.0.1", peers, {"b" * 64: ["9.9.9.9", "1.1.1.1"]})
+    assert text.splitlines()[1:] == [f"{'a' * 64} 10.1.0.2  web", f"{'b' * 64} 10.1.0.3  db 9.9.9.9,1.1.1.1"]
+
+
+def test_servers_files_keep_only_addresses(tmp_path):
+    r = resolver.Resolver(tmp_path, aardvark="/bin/true")
+    r.set_servers("c" * 64, ["9.9.9.9", "x\n10.6.6.6 forged", "::1"])
+    peer = Peer("c" * 64, "10.1.0.4", ("box",))
+    assert r._servers_of([peer]) == {"c" * 64: ["9.9.9.9", "::1"]}
+    r.forget_servers("c" * 64)
+    assert r._servers_of([peer]) == {}
