@@ -189,12 +189,19 @@ class Engine:
         container_event(self.ctx, rec, "restart")
         return note
 
-    def update(self, ref: str, restart: str | dict | None = None) -> None:
-        """Change a container's restart policy (the --restart spec, or Docker's RestartPolicy),
-        running or not: its next exit follows the new one."""
+    def update(self, ref: str, restart: str | dict | None = None, limits: UpdateOptions | None = None) -> None:
+        """Change a container's restart policy (the --restart spec, or Docker's RestartPolicy)
+        and resource limits, running or not: a running one's cgroup gets the new limits at
+        once, its next exit follows the new policy. Limits are checked before anything changes."""
+        rec = self.container(ref)
+        if limits is not None:
+            from sampan.engine.update_limits import changed_limits, update_limits
+            changed_limits(rec.config, limits)  # a bad value refuses the whole update
         if restart is not None:
             from sampan.engine.restart import set_policy
-            set_policy(self.ctx, self.container(ref), restart)
+            set_policy(self.ctx, rec, restart)
+        if limits is not None:
+            update_limits(self.ctx, rec, limits)
 
     def pause(self, ref: str) -> None:
         """Freeze every process of the container (v1 freezer, v2 cgroup.freeze)."""

@@ -170,30 +170,54 @@ async def rename(req: Request) -> Reply:
 
 @routes.post("/containers/{id}/update")
 async def update(req: Request) -> Reply:
-    """`docker update`: the restart policy can be changed; a running container's limits
-    cannot yet, and a body that asks for them is refused with a message."""
+    """`docker update`: the restart policy and the resource limits (Docker's Resources
+    fields, 0 or absent: unchanged); the other fields, set, are refused with a message."""
     body = await req.json({})
     if not isinstance(body, dict):
         raise ApiError(400, "the update must be a JSON object")
     await req.call(_exists, ref_of(req))
-    asked = sorted(k for k, v in body.items() if k != "RestartPolicy" and v not in (None, 0, "", [], {}))
+    limits = {k: body.get(k) for k in _LIMIT_FIELDS}
+    asked = sorted(k for k, v in body.items()
+                   if k != "RestartPolicy" and k not in _LIMIT_FIELDS and v not in (None, 0, "", [], {}))
     if asked:
-        raise ApiError(400, f"updating {', '.join(asked)} of a container is not supported yet: "
-                            "recreate the container with the new limits")
+        raise ApiError(400, f"updating {', '.join(asked)} of a container is not supported: "
+                            "recreate the container with them")
     policy = body.get("RestartPolicy")
-    if policy is not None:
-        if not isinstance(policy, dict):
-            raise ApiError(400, "RestartPolicy must be an object")
-        await req.call(_update_policy, ref_of(req), policy)
+    if policy is not None and not isinstance(policy, dict):
+        raise ApiError(400, "RestartPolicy must be an object")
+    await req.call(_update, ref_of(req), policy, _update_options(limits))
     return json_reply({"Warnings": []})
+
+
+_LIMIT_FIELDS = ("Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuQuota", "CpuPeriod", "CpuShares",
+                 "CpusetCpus", "CpusetMems", "BlkioWeight", "PidsLimit")
+
+
+def _update_options(f: dict):
+    """Docker's Resources numbers into `update`'s flags (strings, as the CLI gives them)."""
+    from sampan.engine.options import UpdateOptions
+    for k, v in f.items():
+        want = str if k in ("CpusetCpus", "CpusetMems") else int
+        if v is not None and (type(v) is not want):
+            raise ApiError(400, f"{k} must be {'a string' if want is str else 'an integer'}")
+    quota, period = f.get("CpuQuota") or 0, f.get("CpuPeriod") or 0
+    if quota and not f.get("NanoCpus"):
+        f["NanoCpus"] = quota * 1_000_000_000 // (period or 100_000)
+    num = {k: (str(v) if v else None) for k, v in f.items() if k not in ("CpusetCpus", "CpusetMems")}
+    return UpdateOptions(memory=num["Memory"], memory_swap=num["MemorySwap"],
+                         memory_reservation=num["MemoryReservation"],
+                         cpus=str(f["NanoCpus"] / 1e9) if f.get("NanoCpus") else None,
+                         cpu_shares=num["CpuShares"], cpuset_cpus=f.get("CpusetCpus") or None,
+                         cpuset_mems=f.get("CpusetMems") or None, blkio_weight=num["BlkioWeight"],
+                         pids_limit=num["PidsLimit"])
 
 
 def _exists(engine, ref: str):
     engine.container(ref)
 
 
-def _update_policy(engine, ref: str, policy: dict):
-    engine.update(ref, restart=policy)
+def _update(engine, ref: str, policy: dict | None, limits):
+    engine.update(ref, restart=policy, limits=limits)
 
 
 @routes.post("/containers/prune")

@@ -285,10 +285,19 @@ def test_docker_py_files_and_processes(service):
 
 
 @pytest.mark.parametrize("cli", docker_clis())
-def test_update_says_what_it_cannot_do(service, cli):
+def test_update_limits_and_what_it_cannot_do(service, cli):
     assert service.docker("create", "--name", "up1", "busybox", "true", cli=cli).rc == 0
-    r = service.docker("update", "--memory", "64m", "up1", cli=cli)
-    assert r.rc != 0 and "Memory" in r.err and "not supported" in r.err
+    r = service.docker("update", "--memory", "64m", "--cpus", "0.5", "--pids-limit", "30", "up1", cli=cli)
+    assert r.rc == 0, r.err
+    shown = service.cli.ok("inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}",
+                           "up1").strip()
+    assert shown == f"{64 << 20} 500000000 30"
+    r = service.docker("update", "--cpus", "0.1", "--memory", "1k", "up1", cli=cli)
+    assert r.rc != 0 and "memory" in r.err.lower()
+    status, _, body = request(service, "POST", "/containers/up1/update",
+                              b'{"BlkioWeightDevice":[{"Path":"/dev/sda","Weight":10}]}')
+    assert status == 400 and b"BlkioWeightDevice" in body and b"not supported" in body
+    assert request(service, "POST", "/containers/up1/update", b'{"Memory":"64m"}')[0] == 400
     r = service.docker("update", "--memory", "64m", "nope", cli=cli)
     assert r.rc != 0 and "nope" in r.err
     status, _, body = request(service, "POST", "/containers/up1/update", b'{"RestartPolicy":{"Name":"always"}}')
