@@ -74,7 +74,8 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
             sink.message(f"{tag_or_digest if not reference.digest else short(reference.digest)}: "
                          f"Pulling from {reference.familiar_name()}")
             raw, manifest, digest = resolve_manifest(client, reference.path, tag_or_digest, want)
-            config_raw = get_small_blob(client, reference.path, manifest.config, "image config")
+            config_raw = _known_config(store, manifest) or get_small_blob(
+                client, reference.path, manifest.config, "image config")
             diff_ids, config = diff_ids_of(config_raw, len(manifest.layers), image)
             _check_platform(config, want, platform is not None, image)
             staging.add_bytes(manifest.config.digest, config_raw)
@@ -175,6 +176,20 @@ def _check_layers(store: Any, image: str, jobs: list) -> None:
         except SampanError as e:
             raise RegistryError(f"{image}: layer {short(job.desc.digest)}: {e.message}; "
                                 "refused") from None
+
+
+def _known_config(store: Any, manifest: Manifest) -> bytes | None:
+    """The config from the store when it has it (a re-pull): blobs there were verified
+    on the way in, so the registry is not asked again."""
+    desc = manifest.config
+    if not store.has_blob(desc.digest):
+        return None
+    try:
+        with store.open_blob(desc.digest) as f:
+            data = f.read(desc.size + 1)
+    except (OSError, SampanError):
+        return None
+    return data if len(data) == desc.size else None
 
 
 def _tag_ref(reference: Any, digest: str) -> str | None:

@@ -167,7 +167,7 @@ def test_repull_of_known_image_does_no_layer_work(tmp_path):
         reg.add_image("k", "1", img)
         pull(store, f"{reg.host}/k:1", progress=False)
         dirs = {c: os.stat(store.unpacker.layer_dir(c)).st_ino for c in chain_ids(img.diff_ids)}
-        for b in img.layers:                   # any layer download would now fail
+        for b in img.layers + [img.config]:    # any blob download would now fail
             reg.blob_override[sha(b)] = b"\x1f\x8bnot this"
         out = io.StringIO()
         from sampan.registry.progress import PlainProgress
