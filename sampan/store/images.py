@@ -121,8 +121,8 @@ class ImageStore:
     def layer_feed(self, staged: Path):
         """A store/layerfeed.LayerFeed unpacking a layer's plain tar, pushed in as it
         arrives, into staged (a new dir in the caller's scratch dir under tmp/)."""
-        from sampan.store.layerfeed import LayerFeed
-        return LayerFeed(staged)
+        from sampan.store.layerfeed import make_feed
+        return make_feed(staged)
 
     def adopt_layers(self, staged: Iterable[tuple[Path, str, str, str, int]]) -> int:
         """Adopt the dirs a pull unpacked with layer_feed, after it recorded the image:

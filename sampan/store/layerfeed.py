@@ -114,3 +114,84 @@ class LayerFeed:
         if self._thread.is_alive():
             self._q.put(_ABORT)
             self._thread.join()
+
+
+class ProcessLayerFeed:
+    """LayerFeed's contract, the extractor in a child process (store/unpack_child.py) fed
+    through a pipe: its Python runs beside the pull's threads, not under their GIL."""
+
+    PIPE_BYTES = 1 << 20
+
+    def __init__(self, staged: Path):
+        import os
+        import subprocess
+        import sys
+        self.dir = Path(staged)
+        self.dir.mkdir(0o700)
+        (self.dir / "diff").mkdir()
+        here = str(Path(__file__).resolve().parent.parent.parent)   # the sampan we run
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            p for p in (here, os.environ.get("PYTHONPATH")) if p))
+        self._proc = subprocess.Popen(
+            [sys.executable, "-s", "-m", "sampan.store.unpack_child",
+             str(self.dir / "diff")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=env, close_fds=True)
+        try:
+            import fcntl
+            fcntl.fcntl(self._proc.stdin.fileno(), 1031, self.PIPE_BYTES)   # F_SETPIPE_SZ
+        except OSError:
+            pass
+        self.entries = 0
+
+    def write(self, data: bytes) -> int:
+        try:
+            self._proc.stdin.write(data)
+        except (BrokenPipeError, ValueError):   # the child stopped: it says why
+            self._verdict()
+            raise UnsafeArchive("the layer unpacker stopped early") from None
+        return len(data)
+
+    def _verdict(self) -> None:
+        import errno
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        line = self._proc.stdout.read().decode(errors="replace").strip()
+        rc = self._proc.wait()
+        self._proc.stdout.close()
+        kind, _, rest = line.partition(" ")
+        if kind == "ok":
+            self.entries = int(rest or 0)
+            return
+        cls, _, rest = rest.partition(" ")
+        num, _, msg = rest.partition(" ")
+        if cls == "UnsafeArchive":
+            raise UnsafeArchive(msg)
+        if cls == "PermissionDenied":
+            from sampan.errors import PermissionDenied
+            raise PermissionDenied(msg)
+        if cls == "OSError":
+            raise OSError(int(num) if num.isdigit() else errno.EIO, msg)
+        raise OSError(errno.EIO, f"the layer unpacker died (exit status {rc})")
+
+    def finish(self) -> None:
+        self._verdict()
+
+    def abandon(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        for f in (self._proc.stdin, self._proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+def make_feed(staged: Path):
+    """The extractor in a thread, or with SAMPAN_UNPACK=process in a child process."""
+    import os
+    if os.environ.get("SAMPAN_UNPACK") == "process":
+        return ProcessLayerFeed(staged)
+    return LayerFeed(staged)

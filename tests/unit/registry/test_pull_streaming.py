@@ -131,8 +131,9 @@ def tree(root: str) -> dict:
     return out
 
 
-@pytest.mark.parametrize("kind", list(COMPRESSORS))
-def test_streamed_unpack_equals_serial_unpack(tmp_path, kind):
+@pytest.mark.parametrize("kind,mode", [(k, "thread") for k in COMPRESSORS] + [("gzip", "process")])
+def test_streamed_unpack_equals_serial_unpack(tmp_path, kind, mode, monkeypatch):
+    monkeypatch.setenv("SAMPAN_UNPACK", mode)      # the extractor in a thread or a child
     store = make_store(tmp_path)
     tars = [odd_layer(s) for s in range(5)]
     img = image_of(tars, COMPRESSORS[kind])
@@ -184,9 +185,11 @@ def _assert_nothing_left(store) -> None:
     assert list(store.paths.tmp.glob("*")) == []
 
 
-@pytest.mark.parametrize("attack", ["diff_id", "cut_short", "tampered", "bomb", "bad_entry_late",
-                                    "truncated_tar"])
-def test_failed_layer_mid_way_leaves_nothing(tmp_path, attack, monkeypatch):
+@pytest.mark.parametrize("attack,mode", [(a, "thread") for a in (
+    "diff_id", "cut_short", "tampered", "bomb", "bad_entry_late", "truncated_tar")] + [
+    ("bad_entry_late", "process"), ("truncated_tar", "process"), ("diff_id", "process")])
+def test_failed_layer_mid_way_leaves_nothing(tmp_path, attack, mode, monkeypatch):
+    monkeypatch.setenv("SAMPAN_UNPACK", mode)
     store = make_store(tmp_path)
     tars = [odd_layer(1), odd_layer(2), odd_layer(3)]
     if attack == "bad_entry_late":      # refused by the extractor after megabytes of good ones
