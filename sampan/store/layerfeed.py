@@ -85,9 +85,10 @@ class LayerFeed:
 
     def _work(self) -> None:
         from sampan.store.unpack import extract_tar
+        from sampan.store.unpack_parallel import ParallelExtractor
         reader = _QueueReader(self._q)
         try:
-            self.entries = extract_tar(reader, self.dir / "diff")
+            self.entries = extract_tar(reader, self.dir / "diff", extractor=ParallelExtractor)
         except _Aborted:
             pass
         except InvalidArgument as e:     # UnsafeArchive is one

@@ -16,9 +16,10 @@ from pathlib import Path
 def main() -> int:
     from sampan.errors import PermissionDenied, SampanError
     from sampan.store.unpack import extract_tar
+    from sampan.store.unpack_parallel import ParallelExtractor
     src = sys.stdin.buffer
     try:
-        n = extract_tar(src, Path(sys.argv[1]))
+        n = extract_tar(src, Path(sys.argv[1]), extractor=ParallelExtractor)
         while src.read(1 << 20):   # the tar's end padding: the parent hashes it, we drain it
             pass
     except PermissionDenied as e:
