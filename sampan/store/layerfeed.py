@@ -91,8 +91,8 @@ class LayerFeed:
             self.entries = extract_tar(reader, self.dir / "diff", extractor=ParallelExtractor)
         except _Aborted:
             pass
-        except InvalidArgument as e:     # UnsafeArchive is one
-            self._error = e if isinstance(e, UnsafeArchive) else UnsafeArchive(e.message)
+        except InvalidArgument as e:     # the layer is refused, as UnsafeArchive
+            self._error = UnsafeArchive(e.message)
         except BaseException as e:       # a full disk, say: reported to the producer
             self._error = e
         reader.drain()                   # the tar's end padding is part of the diff_id too
