@@ -135,7 +135,7 @@ class ImageStore:
         self.unpacker.sync(self.paths.layers)
         adopted = 0
         for path, chain_id, diff_id, digest, usize in staged:
-            if self.unpacker.adopt(path, chain_id, diff_id):
+            if self.unpacker.adopt_staged(path, chain_id, diff_id):
                 adopted += 1
                 self.catalog.set_uncompressed_size(digest, usize)
         return adopted

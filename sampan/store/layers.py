@@ -288,7 +288,7 @@ class Unpacker:
                                  f"diff_id {layer.diff_id}")
         return hr.size
 
-    def adopt(self, staged: Path, chain_id: str, diff_id: str) -> bool:
+    def adopt_staged(self, staged: Path, chain_id: str, diff_id: str) -> bool:
         """Make a dir unpacked elsewhere on this filesystem (a pull's store/layerfeed.py:
         ``staged/diff``, its data already synced) the layer of chain_id: marker in, then
         one rename. False (staged left to its owner) when the layer is there already."""
