@@ -32,7 +32,7 @@ class ImagesAPI:
 
     def _summary(self, img, users: dict[str, list]) -> ImageSummary:
         cfg = (img.config or {}).get("config") or {}
-        return ImageSummary(id=img.id, repo_tags=list(img.repo_tags), repo_digests=[],
+        return ImageSummary(id=img.id, repo_tags=list(img.repo_tags), repo_digests=list(img.repo_digests),
                             created=img.created, size=img.size, labels=dict(cfg.get("Labels") or {}),
                             containers=len(users.get(img.id, ())))
 
@@ -80,7 +80,7 @@ class ImagesAPI:
         cfg = img.config or {}
         return {
             "Id": img.id, "RepoTags": list(img.repo_tags),
-            "RepoDigests": [], "Parent": "", "Comment": "", "Created": img.created,
+            "RepoDigests": list(img.repo_digests), "Parent": "", "Comment": "", "Created": img.created,
             "Config": cfg.get("config") or {}, "Architecture": cfg.get("architecture", ""),
             "Os": cfg.get("os", ""), "Author": cfg.get("author", ""), "Size": img.size,
             "GraphDriver": {"Name": "overlay", "Data": {}},

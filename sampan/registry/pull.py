@@ -49,13 +49,16 @@ def _check_platform(config: dict, want: Platform, explicit: bool, image: str) ->
 
 
 def resolve_manifest(client: RegistryClient, repo: str, ref: str, want: Platform
-                     ) -> tuple[bytes, Manifest, str]:
-    """Follow an index to the platform's manifest (at most two levels)."""
+                     ) -> tuple[bytes, Manifest, str, str]:
+    """Follow an index to the platform's manifest (at most two levels). Also returns the
+    digest of what `ref` named (the index's, when it is one): the image's repo digest."""
+    top = ""
     for _ in range(3):
         raw, _, digest = get_manifest(client, repo, ref)  # the body says what it is, not the header
+        top = top or digest
         parsed = parse_manifest(raw, client.image)
         if isinstance(parsed, Manifest):
-            return raw, parsed, digest
+            return raw, parsed, digest, top
         assert isinstance(parsed, Index)
         ref = select_platform(parsed, want, client.image).digest
     raise RegistryError(f"{client.image}: image indexes nested too deeply; refused")
@@ -74,7 +77,7 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
             tag_or_digest = reference.digest or reference.tag or "latest"
             sink.message(f"{tag_or_digest if not reference.digest else short(reference.digest)}: "
                          f"Pulling from {reference.familiar_name()}")
-            raw, manifest, digest = resolve_manifest(client, reference.path, tag_or_digest, want)
+            raw, manifest, digest, repo_digest = resolve_manifest(client, reference.path, tag_or_digest, want)
             explain("pull", f"{reference.domain}/{reference.path}:{tag_or_digest} is manifest {digest}: "
                     f"a config and {len(manifest.layers)} layer(s)")
             config_raw = _known_config(store, manifest) or get_small_blob(
@@ -94,7 +97,11 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
             staging.rollback()
             raise
         _adopt_layers(store, jobs, usizes)
-        sink.message(f"Digest: {digest}")
+        remember = getattr(store, "add_repo_digest", None)
+        if remember is not None:
+            remember(info.id, f"{reference.domain}/{reference.path}", repo_digest)
+            info = store.resolve(info.id)
+        sink.message(f"Digest: {repo_digest}")
         sink.message(f"Status: Downloaded newer image for {image}" if fresh
                      else f"Status: Image is up to date for {image}")
         return info

@@ -141,6 +141,9 @@ def push(store: Any, local: str, dest: str | None = None, *, tls_verify: bool | 
             if echoed.startswith("sha256:") and echoed != digest:
                 raise RegistryError(f"{image}: registry stored the manifest as {echoed}, expected {digest}")
             sink.message(f"{reference.tag or 'latest'}: digest: {digest} size: {len(raw)}")
+            remember = getattr(store, "add_repo_digest", None)
+            if remember is not None:  # as Docker: the pushed name@digest becomes a RepoDigest
+                remember(info.id, f"{reference.domain}/{repo}", digest)
             return digest
     finally:
         sink.close()

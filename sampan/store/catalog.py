@@ -38,6 +38,13 @@ CREATE TABLE IF NOT EXISTS tags (
     added REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tags_image_id ON tags(image_id);
+-- name@digest of the manifest a registry holds for the image (pulled by it, or pushed)
+CREATE TABLE IF NOT EXISTS repo_digests (
+    ref TEXT PRIMARY KEY,                -- "docker.io/library/busybox@sha256:..."
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    added REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS repo_digests_image_id ON repo_digests(image_id);
 CREATE TABLE IF NOT EXISTS layers (
     digest TEXT PRIMARY KEY,             -- blob digest
     diff_id TEXT NOT NULL,
@@ -50,6 +57,7 @@ CREATE TABLE IF NOT EXISTS layers (
 _SELECT = """
 SELECT i.id, i.manifest_digest, i.manifest_media_type, i.created, i.config, i.layers,
        (SELECT group_concat(t.ref, char(10)) FROM tags t WHERE t.image_id = i.id) AS refs,
+       (SELECT group_concat(d.ref, char(10)) FROM repo_digests d WHERE d.image_id = i.id) AS digests,
        (SELECT json_group_object(l.digest, l.uncompressed_size) FROM layers l
          WHERE l.digest IN (SELECT json_extract(j.value, '$.digest') FROM json_each(i.layers) j)
        ) AS usizes
@@ -74,7 +82,8 @@ def row_to_info(row: sqlite3.Row) -> ImageInfo:
     return ImageInfo(id=row["id"], manifest_digest=row["manifest_digest"],
                      repo_tags=[_familiar(r) for r in full], created=row["created"], size=size,
                      config=json.loads(row["config"]), layers=layers,
-                     manifest_media_type=row["manifest_media_type"], full_tags=full)
+                     manifest_media_type=row["manifest_media_type"], full_tags=full,
+                     repo_digests=[_familiar(r) for r in sorted((row["digests"] or "").split("\n")) if r])
 
 
 class Catalog:
@@ -156,6 +165,11 @@ class Catalog:
         conn.execute("INSERT OR REPLACE INTO tags (ref, image_id, added) VALUES (?, ?, ?)",
                      (ref, image_id, time.time()))
         return row[0] if row else None
+
+    @staticmethod
+    def set_repo_digest(conn: sqlite3.Connection, ref: str, image_id: str) -> None:
+        conn.execute("INSERT OR REPLACE INTO repo_digests (ref, image_id, added) VALUES (?, ?, ?)",
+                     (ref, image_id, time.time()))
 
     @staticmethod
     def delete_tag(conn: sqlite3.Connection, ref: str) -> bool:

@@ -328,6 +328,16 @@ class ImageStore:
         self._write_index()
         return self._get(info.id)
 
+    def add_repo_digest(self, image_id: str, name: str, digest: str) -> None:
+        """Remember that a registry holds image_id's manifest under name@digest (what
+        `images --digests` and inspect's RepoDigests show): after a pull by it, or a push."""
+        check_digest(digest)
+        ref = parse_reference(name)
+        full = f"{ref.domain}/{ref.path}@{digest}"
+        with self.db.tx() as conn:
+            if conn.execute("SELECT 1 FROM images WHERE id = ?", (image_id,)).fetchone():
+                self.catalog.set_repo_digest(conn, full, image_id)
+
     def untag(self, ref: str) -> bool:
         tag = str(self._tag_ref(ref))
         with self.db.tx() as conn:

@@ -52,11 +52,12 @@ class LayerRef:
 
 class ImageInfo:
     __slots__ = ("id", "manifest_digest", "repo_tags", "created", "size", "config", "layers",
-                 "manifest_media_type", "full_tags")
+                 "manifest_media_type", "full_tags", "repo_digests")
 
     def __init__(self, id: str, manifest_digest: str, repo_tags: list[str], created: str,
                  size: int, config: dict[str, Any], layers: list[LayerRef],
-                 manifest_media_type: str = "", full_tags: list[str] | None = None) -> None:
+                 manifest_media_type: str = "", full_tags: list[str] | None = None,
+                 repo_digests: list[str] | None = None) -> None:
         self.id = id                        # config digest, "sha256:..."
         self.manifest_digest = manifest_digest
         self.repo_tags = repo_tags          # familiar form: "busybox:latest"
@@ -66,6 +67,7 @@ class ImageInfo:
         self.layers = layers
         self.manifest_media_type = manifest_media_type
         self.full_tags = [] if full_tags is None else full_tags  # "docker.io/library/busybox:latest"
+        self.repo_digests = [] if repo_digests is None else repo_digests  # "busybox@sha256:..."
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ImageInfo):

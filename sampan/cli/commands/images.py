@@ -35,17 +35,23 @@ def _images(ns, engine) -> int:
         # Docker's --digests: a DIGEST column after TAG
         fmt = ns.format or ("table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}"
                             "\t{{.Size}}")
-        write_formatted(fmt, [ImageContext(img, *t.rpartition(":")[::2], digest=_digest(img), trunc=not ns.no_trunc)
-                                    for img in imgs for t in (img.repo_tags or ["<none>:<none>"])], ImageContext)
+        write_formatted(fmt, [ImageContext(img, *t.rpartition(":")[::2], digest=_digest(img, t.rpartition(":")[0]),
+                                           trunc=not ns.no_trunc)
+                              for img in imgs for t in (img.repo_tags or ["<none>:<none>"])], ImageContext)
         return 0
     table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
           [[r["Repository"], r["Tag"], r["ID"], r["CreatedSince"], r["Size"]] for r in rows])
     return 0
 
 
-def _digest(img) -> str:
-    """The DIGEST column: the image's repo digest, <none> for one never pushed or pulled."""
-    return img.repo_digests[0].rpartition("@")[2] if img.repo_digests else "<none>"
+def _digest(img, repo: str) -> str:
+    """The DIGEST column of a row: the image's digest in that repository (pulled by it, or
+    pushed there), <none> for one never pushed or pulled."""
+    for d in img.repo_digests:
+        name, _, digest = d.rpartition("@")
+        if name == repo:
+            return digest
+    return "<none>"
 
 
 def print_removed(report) -> None:

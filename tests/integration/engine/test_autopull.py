@@ -22,6 +22,11 @@ def test_run_pulls_a_missing_image(sampan, registry, tmp_path, monkeypatch):
     assert r.rc == 0 and r.out == "pulled and ran\n"
     assert f"Unable to find image '{ref}' locally" in r.err
     assert ref in sampan.ok("images", "--format", "{{.Repository}}:{{.Tag}}")
+    # the pulled image's digest in its repository: `images --digests` and inspect, as Docker
+    digest = sampan.ok("inspect", "-f", "{{index .RepoDigests 0}}", ref).strip()
+    assert digest.startswith(f"{registry.host}/team/box@sha256:")
+    row = next(l for l in sampan.ok("images", "--digests").splitlines() if l.startswith(f"{registry.host}/team/box "))
+    assert row.split()[:3] == [f"{registry.host}/team/box", "1", digest.rpartition("@")[2]]
     # --pull never does not go to the registry
     sampan.ok("rmi", ref)
     r = sampan("run", "--rm", "--pull", "never", ref, "true")

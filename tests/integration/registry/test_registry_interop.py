@@ -35,6 +35,23 @@ def test_push_then_pull_into_second_store_same_image(registry, busybox_stores):
                 progress=False).id == info.id
 
 
+
+def test_repo_digests_are_what_the_registry_holds(registry, busybox_stores):
+    """RepoDigests (and `images --digests`): name@digest after a push and after a pull."""
+    a, b = busybox_stores
+    name = f"{registry.host}/sampan/dg-{token()}"
+    assert a.resolve("busybox").repo_digests == []  # imported: no registry holds it
+    digest = push(a, "busybox:latest", f"{name}:1", progress=False)
+    assert a.resolve("busybox").repo_digests == [f"{name}@{digest}"]
+    info = pull(b, f"{name}:1", progress=False)
+    assert info.repo_digests == [f"{name}@{digest}"]
+    # a second name for the same image gets its own entry; the image's removal takes both
+    push(b, f"{name}:1", f"{name}-other:2", progress=False)
+    assert b.resolve(info.id).repo_digests == sorted([f"{name}@{digest}", f"{name}-other@{digest}"])
+    b.remove(info.id, force=True)
+    assert b.db.conn.execute("SELECT COUNT(*) FROM repo_digests").fetchone()[0] == 0
+
+
 def test_skopeo_reads_what_we_pushed(registry, busybox_stores, tmp_path):
     a, _ = busybox_stores
     ref = f"{registry.host}/sampan/sk-{token()}:1"
