@@ -130,10 +130,10 @@ class EngineBuildBackend:
     def _run_container(self, cid, work, root, argv, env, cwd, user, mode, netns, hostname, output,
                        mounts: list[dict]) -> int:
         from sampan.errors import CommandNotExecutable, CommandNotFound
-        from sampan.runtime.base import Stdio, become_subreaper, get_runtime
+        from sampan.runtime.base import Stdio, become_subreaper, cgroups_path
+        from sampan.runtime.factory import get_runtime
         from sampan.specgen.spec import NETNS_HOST, NETNS_NEW, SpecInputs, generate
         from sampan.specgen.users import resolve_user
-        from sampan.engine.create import cgroups_path
 
         spec = generate(SpecInputs(
             rootfs=str(root), argv=argv, env=env, cwd=cwd or "/", user=resolve_user(root, user),

@@ -184,8 +184,8 @@ def _records(d: Path) -> list[dict]:
 
 
 def _stop_container(ctx: Context, rec: dict) -> None:
-    from sampan.engine.create import cgroups_path
-    from sampan.runtime.base import get_runtime
+    from sampan.runtime.base import cgroups_path
+    from sampan.runtime.factory import get_runtime
     from sampan.runtime.cgroups import open_cgroup
 
     name = rec.get("runtime") or "native"

@@ -18,6 +18,7 @@ from sampan.engine.names import random_name
 from sampan.engine.options import RunOptions
 from sampan.engine.records import ContainerRecord, now_rfc3339
 from sampan.errors import Conflict, InvalidArgument
+from sampan.runtime.base import cgroups_path
 from sampan.specgen import units
 from sampan.specgen.command import merge_command, merge_env
 from sampan.specgen.users import resolve_user
@@ -323,11 +324,6 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
     if c.get("console_size"):  # the terminal's size from the start: `stty size` as PID 1 is right
         spec["process"]["consoleSize"] = {"height": c["console_size"][0], "width": c["console_size"][1]}
     return spec
-
-
-def cgroups_path(cid: str) -> str:
-    """The container's cgroup, relative to the hierarchy roots (OCI linux.cgroupsPath)."""
-    return f"/sampan/{cid}"
 
 
 def write_bundle(ctx: Context, rec: ContainerRecord, netns: str | None = None) -> None:

@@ -16,6 +16,7 @@ from sampan.engine.records import ContainerRecord
 from sampan.engine.status import CREATED, RESTARTING, RUNNING, status_of
 from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState, NoSpace,
                            RuntimeFailure, SampanError)
+from sampan.runtime.base import OCIRuntime, cgroups_path
 
 _ERRORS = {"CommandNotFound": CommandNotFound, "CommandNotExecutable": CommandNotExecutable,
            "NoSpace": NoSpace}
@@ -87,20 +88,11 @@ def _volume_mount_events(ctx: Context, rec: ContainerRecord) -> None:
                 "propagation": "", "read/write": "false" if m["readonly"] else "true"})
 
 
-def _prepare_cgroup(runtime, rec: ContainerRecord) -> None:
+def _prepare_cgroup(runtime: OCIRuntime, rec: ContainerRecord) -> None:
     """The runtime moves the container into its cgroup ~12 ms from now, and that move
     waits an RCU grace period unless one passed just before (runtime/cgroups/prime.py):
-    start it now. The native runtime also makes the cgroup first, as the wait holds up
-    making one."""
-    from sampan.engine.create import cgroups_path
-    if hasattr(runtime, "prepare_cgroup"):
-        try:
-            runtime.prepare_cgroup(cgroups_path(rec.id))
-            return
-        except SampanError:
-            pass  # create() makes it and reports why it cannot
-    from sampan.runtime.cgroups.prime import prime
-    prime()
+    the runtime starts it now (and the native one makes the cgroup first)."""
+    runtime.prepare_cgroup(cgroups_path(rec.id))
 
 
 def _prepare(ctx: Context, rec: ContainerRecord):

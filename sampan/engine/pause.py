@@ -15,13 +15,13 @@ from sampan.errors import InvalidState
 
 
 def _cgroup(rec: ContainerRecord):
-    from sampan.engine.create import cgroups_path
+    from sampan.runtime.base import cgroups_path
     from sampan.runtime.cgroups import open_cgroup
     return open_cgroup(cgroups_path(rec.id))
 
 
 def is_frozen(cid: str) -> bool:
-    from sampan.engine.create import cgroups_path
+    from sampan.runtime.base import cgroups_path
     from sampan.runtime.cgroups import DEFAULT_ROOT
     from sampan.runtime.cgroups.freeze import is_frozen_path
     return is_frozen_path(DEFAULT_ROOT, cgroups_path(cid).lstrip("/"))

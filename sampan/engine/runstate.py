@@ -12,6 +12,7 @@ from sampan.engine import rootfs
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord, now_rfc3339
 from sampan.errors import ContainerNotFound
+from sampan.runtime.base import cgroups_path
 
 
 def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
@@ -146,12 +147,10 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_co
     except Exception as e:  # the rest of the cleanup must still run; the leftover is told
         import sys
         sys.stderr.write(f"sampan: warning: {runtime.name} could not delete container {rec.id[:12]}: {e}\n")
-    if hasattr(runtime, "discard_cgroup"):  # made ahead by a start that failed before create()
-        from sampan.engine.create import cgroups_path
-        try:
-            runtime.discard_cgroup(cgroups_path(rec.id))
-        except Exception:
-            pass
+    try:  # made ahead by a start that failed before create()
+        runtime.discard_cgroup(cgroups_path(rec.id))
+    except Exception:
+        pass
     rootfs.unmount(files["rootfs"])
     try:
         from sampan.engine import networking

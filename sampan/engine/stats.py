@@ -76,7 +76,7 @@ def sample(ctx: Context, rec: ContainerRecord, previous: dict | None = None) -> 
         out["precpu_stats"] = previous.get("cpu_stats", out["precpu_stats"])
     if status_of(rec).state != RUNNING:
         return out  # Docker's answer for a container that does not run: zeros
-    from sampan.engine.create import cgroups_path
+    from sampan.runtime.base import cgroups_path
     from sampan.runtime.cgroups import open_cgroup
     from sampan.runtime.cgroups.stats import read
     raw = read(open_cgroup(cgroups_path(rec.id)))

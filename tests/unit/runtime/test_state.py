@@ -4,7 +4,8 @@ import os
 import pytest
 
 from sampan.errors import Conflict, ContainerNotFound, InvalidArgument, InvalidState
-from sampan.runtime.base import Stdio, get_runtime
+from sampan.runtime.base import Stdio
+from sampan.runtime.factory import get_runtime
 from sampan.runtime.native import NativeRuntime
 from sampan.runtime.statefile import ContainerRecord, StateDir
 from sampan.state.procstat import proc_stat
