@@ -101,7 +101,7 @@ class EngineBuildBackend:
                 step_mounts = StepMounts(self.ctx, work, list(mounts))
                 extra = step_mounts.prepare()
             hostname = cid[:12]
-            from sampan.engine.create import ETC_MODE, HOSTS_BASE
+            from sampan.engine.bundle import ETC_MODE, HOSTS_BASE
             atomic_write_bytes(work / "hostname", (hostname + "\n").encode(), ETC_MODE, durable=False)
             atomic_write_bytes(work / "hosts", (HOSTS_BASE + f"127.0.1.1\t{hostname}\n").encode(),
                                ETC_MODE, durable=False)

@@ -1,4 +1,7 @@
-"""start, stop, kill, wait, rm, restart: the verbs on an existing container."""
+"""start, stop, kill, wait, remove: the verbs on an existing container (restart is
+Engine.restart, a stop then a start). A start takes the container's lock, prepares
+(cgroup, mount, network, bundle: engine/runstate.py and engine/bundle.py) and forks the
+monitor (engine/monitor.py), which runs the runtime and, at the exit, engine/finish.py."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from sampan.engine.monitor import MonitorJob, spawn
 from sampan.engine.records import ContainerRecord
 from sampan.engine.status import CREATED, RESTARTING, RUNNING, status_of
 from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState, NoSpace,
-                           RuntimeFailure, SampanError)
+                           RuntimeFailure)
 from sampan.runtime.base import OCIRuntime, cgroups_path
 
 _ERRORS = {"CommandNotFound": CommandNotFound, "CommandNotExecutable": CommandNotExecutable,

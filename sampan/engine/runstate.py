@@ -24,7 +24,7 @@ def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
     if not network:
         return None
     from sampan.engine import networking
-    from sampan.engine.create import write_bundle, write_etc_files
+    from sampan.engine.bundle import write_bundle, write_etc_files
 
     # The bundle and /etc files are written without fsync (see atomic_write_bytes):
     # they are made again here, at every start, from the database.
