@@ -54,7 +54,7 @@ class Waiter:
         self.sock.close()
 
 
-class Attachment:
+class StdioAttachment:
     """An attach client's link to a container's monitor: at once when it runs, else at its
     next start (a Waiter). `link()` gives the monitor's connection (attach.py frames)."""
 

@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 from typing import Callable
 
-from sampan.engine import rootfs
+from sampan.engine import overlay
 from sampan.engine.build_scratch import BuildScratch
 from sampan.engine.context import Context
 from sampan.engine.runstate import make_init_layer
@@ -105,7 +105,7 @@ class EngineBuildBackend:
             atomic_write_bytes(work / "hostname", (hostname + "\n").encode(), ETC_MODE, durable=False)
             atomic_write_bytes(work / "hosts", (HOSTS_BASE + f"127.0.1.1\t{hostname}\n").encode(),
                                ETC_MODE, durable=False)
-            rootfs.mount_overlay([init] + list(lowers), upper, ovl_work, root)
+            overlay.mount_overlay([init] + list(lowers), upper, ovl_work, root)
             try:
                 if mode == "bridge":
                     from sampan.engine.networking import nm
@@ -119,7 +119,7 @@ class EngineBuildBackend:
                 return self._run_container(cid, work, root, argv, env, cwd, user, mode, netns, hostname,
                                            output, extra)
             finally:
-                rootfs.unmount(root)
+                overlay.unmount(root)
                 if net_manager is not None and netns is not None:
                     net_manager.release(cid, Path(netns), background=True, replenish=True)
         finally:

@@ -206,10 +206,10 @@ def _mounts_under(d: Path) -> list[str]:
 
 
 def _unmount_under(d: Path) -> None:
-    from sampan.engine import rootfs
+    from sampan.engine import overlay
 
     for mp in sorted(_mounts_under(d), key=len, reverse=True):
-        rootfs.unmount(Path(mp))
+        overlay.unmount(Path(mp))
 
 
 def _release_network(ctx: Context, cid: str) -> None:

@@ -134,11 +134,11 @@ class Engine:
                                open_stdin=interactive or rec.config["open_stdin"])
 
     def attach(self, ref: str, *, running_only: bool = False):
-        """Attach to a container's stdio: an attach_wait.Attachment whose link() is the
+        """Attach to a container's stdio: an attach_wait.StdioAttachment whose link() is the
         monitor's connection (attach.py frames), now if it runs, else from its next start on
         (whoever starts it: the monitor connects to every attach that waits).
         running_only: `sampan attach`, which as Docker's refuses a stopped or paused one."""
-        from sampan.engine.attach_wait import Attachment
+        from sampan.engine.attach_wait import StdioAttachment
         rec = self.container(ref)
         if running_only:
             st = status_of(rec)
@@ -146,7 +146,7 @@ class Engine:
                 raise InvalidState("cannot attach to a paused container, unpause it first", exit_code=1)
             if st.state != RUNNING:
                 raise InvalidState("cannot attach to a stopped container, start it first", exit_code=1)
-        return Attachment(self.ctx, rec)
+        return StdioAttachment(self.ctx, rec)
 
     def resize(self, ref: str, rows: int, cols: int) -> None:
         """Set the size of a running container's terminal (its monitor owns the pty)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from sampan.engine import rootfs
+from sampan.engine import overlay
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord, now_rfc3339
 from sampan.errors import ContainerNotFound
@@ -38,14 +38,14 @@ def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
 
 def mount_rootfs(ctx: Context, rec: ContainerRecord) -> None:
     files = ctx.container_files(rec.id)
-    if not rootfs.is_mounted(files["rootfs"]):
+    if not overlay.is_mounted(files["rootfs"]):
         image = ctx.images.resolve(rec.image_id)
         lowers = [files["init"]] + ctx.images.layer_dirs(image)
         # A fresh work dir each start: overlay refuses a work dir left by a crash.
         if files["work"].exists() and any(files["work"].iterdir()):
             import shutil  # lazily: shutil pulls in bz2 and lzma
             shutil.rmtree(files["work"], ignore_errors=True)
-        rootfs.mount_overlay(lowers, files["upper"], files["work"], files["rootfs"])
+        overlay.mount_overlay(lowers, files["upper"], files["work"], files["rootfs"])
         _copy_up_new_volumes(ctx, rec, files["rootfs"])
 
 
@@ -151,7 +151,7 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_co
         runtime.discard_cgroup(cgroups_path(rec.id))
     except Exception:
         pass
-    rootfs.unmount(files["rootfs"])
+    overlay.unmount(files["rootfs"])
     try:
         from sampan.engine import networking
         networking.disconnect(ctx, rec)

@@ -19,7 +19,7 @@ from sampan.runtime.forking import fork_in_pidns
 from sampan.runtime.handshake import compile_seccomp, ensure_std_fds, join_cgroup, wait_ready
 from sampan.runtime.oserrors import os_errors as _os_errors
 from sampan.runtime.spec import load_spec
-from sampan.runtime.statefile import ContainerRecord, StateDir, check_id, is_alive
+from sampan.runtime.statefile import RuntimeRecord, StateDir, check_id, is_alive
 from sampan.state.procstat import proc_stat
 from sampan.runtime.syscalls import Syscalls
 from sampan.runtime.validate import validate
@@ -104,7 +104,7 @@ class NativeRuntime(OCIRuntime):
                 meanwhile()  # the child is mounting its filesystems: wait_ready() would idle
             master, _ = wait_ready(sock, pid)
             st = proc_stat(pid)
-            self.states.save(ContainerRecord(cid, pid, st[1] if st else 0, str(bundle), cgroup_path,
+            self.states.save(RuntimeRecord(cid, pid, st[1] if st else 0, str(bundle), cgroup_path,
                                              time.time()))
             return Created(pid=pid, pty_master=master)
         except BaseException:

@@ -192,7 +192,7 @@ def _syncfs(fd: int) -> None:
     libc.syncfs(fd)
 
 
-class Unpacker:
+class LayerUnpacker:
     def __init__(self, paths: Paths, blobs: BlobStore):
         self.paths = paths
         self.blobs = blobs
