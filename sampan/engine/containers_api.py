@@ -13,7 +13,7 @@ from sampan.engine.monitor_lost import all_noticed, noticed
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
 from sampan.engine.records import ContainerRecord
 from sampan.engine.reports import ContainerSummary, PortReport, PruneReport, RemoveReport
-from sampan.engine.status import RESTARTING, RUNNING, Status, status_of
+from sampan.engine.status import Status, status_of
 from sampan.errors import ContainerNotFound, InvalidArgument, SampanError
 from sampan.oci.times import parse_time
 
@@ -38,7 +38,7 @@ class ContainersAPI:
         out = []
         for rec in all_noticed(self.ctx):
             st = status_of(rec)
-            if not show_all and st.state not in (RUNNING, RESTARTING):
+            if not show_all and not (st.running or st.restarting):
                 continue
             if all(test(rec, st) for test in tests):
                 out.append(summary(self.ctx, rec, st))
@@ -61,7 +61,7 @@ class ContainersAPI:
         if "label" in want:
             tests.append(lambda rec, st: flt.labels_match(rec.config.get("labels"), want["label"]))
         if "exited" in want:
-            tests.append(lambda rec, st: st.state == "exited" and str(st.exit_code) in want["exited"])
+            tests.append(lambda rec, st: st.exited and str(st.exit_code) in want["exited"])
         if "ancestor" in want:
             ancestors = self._image_ids(want["ancestor"])
             tests.append(lambda rec, st: rec.image_id in ancestors)
@@ -112,7 +112,7 @@ class ContainersAPI:
     def ports(self, ref: str) -> list[PortReport]:
         """Published ports of a running container (none when it is not running)."""
         rec = self._find(ref)
-        return _ports(rec) if status_of(rec).state == RUNNING else []
+        return _ports(rec) if status_of(rec).running else []
 
     def _find(self, ref: str) -> ContainerRecord:
         """The container as it is now: one whose monitor died is stopped and recorded first."""
@@ -142,7 +142,7 @@ class ContainersAPI:
         report = PruneReport()
         for rec in all_noticed(self.ctx):
             st = status_of(rec)
-            if st.state != RUNNING and not st.monitor_alive:
+            if not st.running and not st.monitor_alive:
                 lifecycle.remove(self.ctx, rec)
                 report.deleted.append(rec.id)
         return report
@@ -156,7 +156,7 @@ def _ports(rec: ContainerRecord) -> list[PortReport]:
 def summary(ctx: Context, rec: ContainerRecord, st: Status | None = None) -> ContainerSummary:
     from sampan.engine.views import command_text, mount_points, network_settings, status_text
     st = st or status_of(rec)
-    running = st.state == RUNNING
+    running = st.running
     return ContainerSummary(
         id=rec.id, name=rec.name, image=rec.image_ref, image_id=rec.image_id,
         command=command_text(rec), created=rec.created, state=st.docker_state, status=status_text(rec, st, ctx),

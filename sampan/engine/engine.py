@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, BinaryIO, Iterator
 from sampan.engine import lifecycle
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord
-from sampan.engine.status import RUNNING, status_of
+from sampan.engine.status import status_of
 from sampan.errors import ContainerNotFound, InvalidState, SampanError
 from sampan.state.paths import Paths
 
@@ -144,7 +144,7 @@ class Engine:
             st = status_of(rec)
             if st.paused:
                 raise InvalidState("cannot attach to a paused container, unpause it first", exit_code=1)
-            if st.state != RUNNING:
+            if not st.running:
                 raise InvalidState("cannot attach to a stopped container, start it first", exit_code=1)
         return StdioAttachment(self.ctx, rec)
 
@@ -154,7 +154,7 @@ class Engine:
 
         from sampan.engine import attach
         rec = self.container(ref)
-        if status_of(rec).state != RUNNING:
+        if not status_of(rec).running:
             raise InvalidState(f"container {rec.name} is not running")
         if not rec.config.get("tty"):
             return  # as Docker: nothing to resize
@@ -261,7 +261,7 @@ class Engine:
             from sampan.engine.monitor_lost import noticed
             cur = self.ctx.containers.get(rec.id)
             cur = cur and noticed(self.ctx, cur)
-            return cur is not None and status_of(cur).state == RUNNING
+            return cur is not None and status_of(cur).running
 
         if follow and not path.exists():
             # the monitor makes the log once the container runs: a follower may come first
@@ -291,7 +291,7 @@ class Engine:
     def top(self, ref: str) -> list[dict]:
         from sampan.engine.procs import children_tree
         rec = self.container(ref)
-        if status_of(rec).state != RUNNING:
+        if not status_of(rec).running:
             raise InvalidState(f"container {rec.name} is not running")
         rows = []
         for pid in children_tree(rec.pid):

@@ -109,12 +109,12 @@ def probe(ctx, cid: str) -> int:
     """Run one check and record it; the process's exit status for the monitor."""
     from sampan.engine import events, health_state
     from sampan.engine.health_config import effective
-    from sampan.engine.status import RUNNING, status_of
+    from sampan.engine.status import status_of
     from sampan.oci.times import parse_time
 
     rec = ctx.containers.get(cid)
     st = status_of(rec) if rec is not None else None
-    if st is None or "healthcheck" not in rec.config or st.state != RUNNING:
+    if st is None or "healthcheck" not in rec.config or not st.running:
         return 0
     cfg = effective(rec.config["healthcheck"])
     if st.paused:  # an exec would hang in the frozen cgroup until the timeout: Docker's failure

@@ -16,7 +16,7 @@ from sampan.engine.context import Context
 from sampan.engine.create import parse_signal
 from sampan.engine.monitor import MonitorJob, spawn
 from sampan.engine.records import ContainerRecord
-from sampan.engine.status import CREATED, RESTARTING, RUNNING, status_of
+from sampan.engine.status import CREATED, RESTARTING, status_of
 from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState, NoSpace,
                            RuntimeFailure)
 from sampan.runtime.base import OCIRuntime, cgroups_path
@@ -43,11 +43,11 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
     with ctx.container_lock(rec.id):
         rec = ctx.containers.get(rec.id) or rec
         st = status_of(rec)
-        if st.state in (RUNNING, RESTARTING):
+        if (st.running or st.restarting):
             if not attach_client:
                 return Started(pid=rec.pid)  # as Docker: starting a running container is a no-op
             raise InvalidState(f"container {rec.name} is already running")
-        if st.monitor_alive and st.state == CREATED:
+        if st.starting:
             raise InvalidState(f"container {rec.name} is being started by another command")
         if st.monitor_alive:
             _await_cleanup(rec)
@@ -165,12 +165,12 @@ def kill(ctx: Context, rec: ContainerRecord, sig: int | str = "SIGKILL") -> None
     signum = parse_signal(str(sig)) if not isinstance(sig, int) else sig
     _mark_stopped(ctx, rec)  # before the signal: its monitor must not restart it
     st = status_of(rec)
-    if st.state == RESTARTING:
+    if st.restarting:
         rec = _cancel_restart(ctx, rec)
         if rec is None:
             return
         st = status_of(rec)
-    if st.state != RUNNING:
+    if not st.running:
         raise InvalidState(f"container {rec.name} is not running")
     try:
         os.kill(rec.pid, signum)
@@ -209,7 +209,7 @@ def wait(ctx: Context, rec: ContainerRecord, timeout: float | None = None) -> in
                 from sampan.engine.monitor_lost import settle
                 settle(ctx, cur)
                 continue
-            if st.state != RUNNING and not (st.state == CREATED and st.monitor_alive):
+            if not st.running and not st.starting:
                 return st.exit_code
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError
@@ -226,11 +226,11 @@ def stop(ctx: Context, rec: ContainerRecord, timeout: int | None = None) -> str 
     """Send the stop signal, then SIGKILL after timeout. Returns a note for the user, or None."""
     _mark_stopped(ctx, rec)  # before the signal: its monitor must not restart it
     st = status_of(rec)
-    if st.state == RESTARTING:
+    if st.restarting:
         rec = _cancel_restart(ctx, rec)  # the running container, if the restart won the race
         if rec is None:
             return None
-    elif st.state != RUNNING:
+    elif not st.running:
         return None
     note = _stop_running(ctx, rec, timeout)
     cur = ctx.containers.get(rec.id)
@@ -295,16 +295,16 @@ def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: boo
             raise ContainerNotFound(f"no such container: {rec.name} (it was just removed)")
         rec = current
         st = status_of(rec)
-        if st.state == RESTARTING:
+        if st.restarting:
             if not force:
                 raise InvalidState(f"container {rec.name} is restarting: stop it first, or use `rm -f`")
             _kill_monitor(rec, at_once=True)  # it only waits out its delay; we hold the lock it needs
-        if st.state == RUNNING:
+        if st.running:
             if not force:
                 raise InvalidState(f"container {rec.name} is running: stop it first, or use `rm -f`")
             _mark_stopped(ctx, rec)
             _force_kill(ctx, rec)
-        if st.monitor_alive and not force and st.state == CREATED:
+        if st.starting and not force:
             raise InvalidState(f"container {rec.name} is starting: try again, or use `rm -f`")
         if st.monitor_alive:
             _kill_monitor(rec)

@@ -127,11 +127,11 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
 
 
 def _container_netns(ctx: Context, cid: str) -> str:
-    from sampan.engine.status import RUNNING, status_of
+    from sampan.engine.status import status_of
     other = ctx.containers.get(cid)
     if other is None:
         raise InvalidState("the container whose network this one shares was removed")
-    if status_of(other).state != RUNNING:
+    if not status_of(other).running:
         raise InvalidState(f"cannot join the network of container {other.name}: it is not running")
     path = nm(ctx).netns_of(other.id)
     return str(path) if path else f"/proc/{other.pid}/ns/net"

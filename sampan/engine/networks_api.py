@@ -9,7 +9,7 @@ from sampan.engine.context import Context
 from sampan.engine.networking import nm
 from sampan.engine.options import ListOptions, NetworkCreateOptions, PruneOptions
 from sampan.engine.reports import NetworkEndpoint, NetworkReport, PruneReport, RemoveReport
-from sampan.engine.status import RUNNING, status_of
+from sampan.engine.status import status_of
 from sampan.errors import Conflict, InvalidArgument, InvalidState, SampanError
 
 NETWORK_FILTERS = ("name", "id", "label", "driver", "dangling", "type", "scope")
@@ -126,7 +126,7 @@ class NetworksAPI:
 
     def connect(self, network: str, ref: str, aliases: list[str] | None = None) -> None:
         rec = self.ctx.containers.find(ref)
-        if status_of(rec).state != RUNNING:
+        if not status_of(rec).running:
             self._connect_stopped(rec, network, aliases or [])
             self._connection_event("connect", network, rec.id)
             return
@@ -155,7 +155,7 @@ class NetworksAPI:
         rec = self.ctx.containers.find(ref)
         manager = self._manager
         info = manager.inspect(network)
-        if status_of(rec).state != RUNNING:
+        if not status_of(rec).running:
             self._disconnect_stopped(rec, info)
             self._connection_event("disconnect", info.name, rec.id)
             return

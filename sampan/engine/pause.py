@@ -33,7 +33,7 @@ def pause(ctx: Context, rec: ContainerRecord) -> None:
     with ctx.container_lock(rec.id):
         rec = ctx.containers.get(rec.id) or rec
         st = status_of(rec)
-        if st.state != "running":
+        if not st.running:
             raise InvalidState(f"container {rec.name} is not running")
         if st.paused:
             raise InvalidState(f"container {rec.name} is already paused")

@@ -13,7 +13,7 @@ import time
 
 from sampan.engine.context import Context
 from sampan.engine.records import ZERO_TIME, ContainerRecord
-from sampan.engine.status import RUNNING, status_of
+from sampan.engine.status import status_of
 
 _TICK_NS = 1_000_000_000 // (os.sysconf("SC_CLK_TCK") or 100)
 
@@ -74,7 +74,7 @@ def sample(ctx: Context, rec: ContainerRecord, previous: dict | None = None) -> 
     if previous:
         out["preread"] = previous.get("read", ZERO_TIME)
         out["precpu_stats"] = previous.get("cpu_stats", out["precpu_stats"])
-    if status_of(rec).state != RUNNING:
+    if not status_of(rec).running:
         return out  # Docker's answer for a container that does not run: zeros
     from sampan.runtime.base import cgroups_path
     from sampan.runtime.cgroups import open_cgroup

@@ -7,14 +7,14 @@ import time
 from sampan.engine import restart_policy
 from sampan.engine.context import Context
 from sampan.engine.records import ZERO_TIME, ContainerRecord
-from sampan.engine.status import CREATED, RESTARTING, RUNNING, Status, status_of
+from sampan.engine.status import Status, status_of
 from sampan.oci.times import human_duration, parse_time
 from sampan.specgen.command import entrypoint_argv
 
 
 def status_text(rec: ContainerRecord, st: Status, ctx: Context | None = None) -> str:
     now = time.time()
-    if st.state == RUNNING:
+    if st.running:
         up = "Up " + human_duration(now - parse_time(rec.started_at))
         if st.paused:
             return up + " (Paused)"
@@ -22,11 +22,11 @@ def status_text(rec: ContainerRecord, st: Status, ctx: Context | None = None) ->
             from sampan.engine.health_state import ps_suffix
             return up + ps_suffix(ctx, rec)
         return up
-    if st.state == CREATED:
+    if not st.exited and not st.restarting:
         return "Created"
     finished = parse_time(rec.finished_at)
     ago = human_duration(now - finished) + " ago" if finished else ""
-    if st.state == RESTARTING:
+    if st.restarting:
         return f"Restarting ({st.exit_code}) {ago}".rstrip()
     return f"Exited ({st.exit_code}) {ago}".rstrip()
 
@@ -65,10 +65,10 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
     cmd = c.get("args") or (icfg.get("Cmd") if c.get("entrypoint_override") is None else None)
     state = {
         # as Docker's: a container waiting out its restart delay is Running and Restarting
-        "Status": st.docker_state, "Running": st.state in (RUNNING, RESTARTING), "Paused": st.paused,
-        "Restarting": st.state == RESTARTING,
+        "Status": st.docker_state, "Running": (st.running or st.restarting), "Paused": st.paused,
+        "Restarting": st.restarting,
         "OOMKilled": bool(rec.oom_killed), "Dead": False,
-        "Pid": rec.pid if st.state == RUNNING else 0, "ExitCode": st.exit_code,
+        "Pid": rec.pid if st.running else 0, "ExitCode": st.exit_code,
         "Error": rec.error or ("monitor process died; the exit code is unknown" if st.lost else ""),
         "StartedAt": rec.started_at or ZERO_TIME, "FinishedAt": rec.finished_at or ZERO_TIME,
     }
@@ -119,7 +119,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "ExposedPorts": exposed_ports(c, icfg),
             **({"Healthcheck": c["healthcheck"]} if "healthcheck" in c else {}),
         },
-        "NetworkSettings": network_settings(c, st.state == RUNNING),
+        "NetworkSettings": network_settings(c, st.running),
     }
 
 

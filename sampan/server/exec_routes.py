@@ -90,10 +90,10 @@ def _config(body: Any) -> dict:
 
 
 def _running_container(engine, ref: str) -> str:
-    from sampan.engine.status import RUNNING, status_of
+    from sampan.engine.status import status_of
     from sampan.errors import InvalidState
     rec = engine.container(ref)
-    if status_of(rec).state != RUNNING:
+    if not status_of(rec).running:
         raise InvalidState(f"container {rec.id} is not running")
     return rec.id
 
