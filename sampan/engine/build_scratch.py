@@ -24,6 +24,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+
 from sampan.engine import procs
 from sampan.engine.context import Context
 from sampan.errors import SampanError
@@ -50,7 +54,7 @@ class BuildScratch:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.dir: Path | None = None
-        self._guard = None  # (Popen, write end of its pipe)
+        self._guard: tuple[subprocess.Popen[bytes], int] | None = None  # (Popen, write end of its pipe)
 
     def path(self) -> Path:
         if self.dir is None:

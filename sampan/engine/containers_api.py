@@ -6,6 +6,8 @@ Engine's own methods (engine.py): they are on `run`'s path and stay lean there.
 
 from __future__ import annotations
 
+import builtins
+
 from sampan.engine import filters as flt
 from sampan.engine import lifecycle
 from sampan.engine.context import Context
@@ -46,7 +48,7 @@ class ContainersAPI:
                     break
         return out
 
-    def _tests(self, want: dict[str, list[str]]) -> list:
+    def _tests(self, want: dict[str, builtins.list[str]]) -> builtins.list:
         """One predicate (record, status) -> bool per filter key given; all must hold."""
         tests = []
         for s in want.get("status", ()):
@@ -80,7 +82,7 @@ class ContainersAPI:
             tests.append(lambda rec, st: parse_time(rec.created) > since)
         return tests
 
-    def _image_ids(self, refs: list[str]) -> set[str]:
+    def _image_ids(self, refs: builtins.list[str]) -> set[str]:
         """The ids of the images named (an unknown one matches nothing, as Docker)."""
         from sampan.errors import NotFound
         ids = set()
@@ -91,7 +93,7 @@ class ContainersAPI:
                 pass
         return ids
 
-    def _network_keys(self, names: list[str]) -> set[str]:
+    def _network_keys(self, names: builtins.list[str]) -> set[str]:
         """What a container's config may say for the networks named: name, id, and
         "bridge" for the default network."""
         from sampan.engine.networking import nm
@@ -109,7 +111,7 @@ class ContainersAPI:
         from sampan.engine import views
         return views.inspect_container(self.ctx, self._find(ref))
 
-    def ports(self, ref: str) -> list[PortReport]:
+    def ports(self, ref: str) -> builtins.list[PortReport]:
         """Published ports of a running container (none when it is not running)."""
         rec = self._find(ref)
         return _ports(rec) if status_of(rec).running else []
@@ -122,7 +124,7 @@ class ContainersAPI:
                                     "--rm, it was removed)")
         return rec
 
-    def remove(self, refs: list[str], opts: RemoveOptions | None = None) -> list[RemoveReport]:
+    def remove(self, refs: builtins.list[str], opts: RemoveOptions | None = None) -> builtins.list[RemoveReport]:
         """`rm A B C`: one report per reference, in order; a failure does not stop the rest."""
         opts = opts or RemoveOptions()
         out = []

@@ -24,6 +24,10 @@ from sampan.specgen.command import merge_command
 from sampan.specgen.users import resolve_user
 from sampan.store.merged_view import MergedView
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sampan.store.types import ImageInfo
+
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 # Room a new container needs on the root's filesystem: its record, directories, bundle and
@@ -43,7 +47,7 @@ def parse_signal(value: str | None, default: str = "SIGTERM") -> int:
     raise InvalidArgument(f"invalid signal {value!r}: use a name such as SIGTERM or a number")
 
 
-def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
+def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, ImageInfo]:
     """Check every option and resolve the image. Returns (container config, image info).
     What the image does not decide is checked before it is looked up: a mistyped flag is
     one line at once, not a pull and then the line."""

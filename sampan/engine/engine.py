@@ -351,7 +351,7 @@ class Engine:
         ``output``: ("local", DIR) or ("tar", FILE) also gets the image's filesystem (a tar
         to ``output_stream`` when given)."""
         from sampan.build.executor import build
-        from sampan.build.progress import make_progress
+        from sampan.build.progress import Progress, make_progress
         from sampan.engine.build_backend import EngineBuildBackend
 
         from sampan.engine.build_scratch import sweep_dead
@@ -359,7 +359,7 @@ class Engine:
         backend = EngineBuildBackend(self.ctx, pull=pull, auths=auths)
         if on_event is not None and progress_mode != "quiet":
             from sampan.engine.build_events import EventProgress
-            progress = EventProgress(on_event)
+            progress: Progress = EventProgress(on_event)
         else:
             progress = make_progress(progress_mode, stream)
         try:

@@ -28,7 +28,7 @@ def exec_process(ctx: Context, rec: ContainerRecord, opts: ExecOptions) -> dict:
                     tty=opts.tty, home=eu.home)
     from sampan.engine.security import caps_of
     caps = caps_of(c)
-    user = {"uid": eu.uid, "gid": eu.gid}
+    user: dict[str, object] = {"uid": eu.uid, "gid": eu.gid}
     if eu.additional_gids:
         user["additionalGids"] = eu.additional_gids
     return {

@@ -125,7 +125,7 @@ def _await_monitor(ctx: Context, rec: ContainerRecord, status_fd: int, attach_cl
                 conn = attach.connect(ctx.attach_socket(rec.id))
             msg = reader.next()
         if "error" in msg:
-            cls = _ERRORS.get(msg.get("kind"), RuntimeFailure)
+            cls = _ERRORS.get(str(msg.get("kind")), RuntimeFailure)
             err = cls(msg["error"])
             err.exit_code = msg.get("exit_code", err.exit_code)
             raise err

@@ -40,7 +40,7 @@ def _host_memory() -> int:
 
 def _networks(pid: int) -> dict:
     """Each interface but lo, as Docker's NetworkStats, read in the container's netns."""
-    out = {}
+    out: dict[str, dict[str, int]] = {}
     try:
         with open(f"/proc/{pid}/net/dev") as f:
             lines = f.read().splitlines()[2:]

@@ -19,6 +19,10 @@ from sampan.runtime.statefile import is_alive
 from sampan.runtime.syscalls import CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS
 from sampan.runtime.validate import check_process_object
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
 # joined in this order; mnt last because it changes our root
 EXEC_NAMESPACES = [("cgroup", CLONE_NEWCGROUP), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
                    ("net", CLONE_NEWNET), ("mnt", CLONE_NEWNS)]
@@ -83,7 +87,7 @@ def exec_in_container(rt, cid: str, process: dict, stdio: Stdio) -> Created:
             os.close(devnull)
 
 
-def _is_our_child(pid) -> bool:
+def _is_our_child(pid: object) -> TypeGuard[int]:
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
     try:
