@@ -13,14 +13,14 @@ class Parser(argparse.ArgumentParser):
         super().__init__(prog=f"sampan {command}", description=description, **kw)
         self.command = command
 
-    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+    def parse_args(self, args=None, namespace=None):
         # Docker uses -h for --hostname in run/create: offer -h for help only where it is free.
         if "--help" not in self._option_string_actions:
             flags = ["--help"] if "-h" in self._option_string_actions else ["-h", "--help"]
             self.add_argument(*flags, action="help", help="Show this help")
         return super().parse_args(args, namespace)
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         raise InvalidArgument(f"{message}\nSee 'sampan {self.command} --help'.")
 
 

@@ -214,7 +214,8 @@ def _fork_spare(listener: socket.socket, pipes: tuple[int, int, int], stamp: int
         return
     try:
         os.close(alive_w)  # only the zygote holds it: its exit is our end of file
-        ready, _, _ = select.select([listener, alive_r], [], [])
+        waitables: list[socket.socket | int] = [listener, alive_r]
+        ready, _, _ = select.select(waitables, [], [])
         if alive_r in ready:
             os._exit(0)
         conn, _ = listener.accept()  # fails once the zygote shut the listener down

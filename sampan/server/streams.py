@@ -353,7 +353,7 @@ def pump_exec(handle, client: socket.socket | None, first_stdin: bytes, ctl: Ctl
 
     def read_out(fd: int) -> bool:
         try:
-            data = os.read(fd, 65536)
+            data: bytes | None = os.read(fd, 65536)
         except OSError as e:
             if e.errno not in (errno.EIO, errno.EAGAIN):
                 raise

@@ -139,7 +139,7 @@ def check_entries(stream: Readable, scratch: Path) -> None:
     try:
         shape = ShapeChecker(str(probe))
         try:
-            with tarfile.open(fileobj=stream, mode="r|") as tar:
+            with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]  # a reader is all r| needs
                 for ti in tar:
                     shape.check(ti)
             shape.finish()

@@ -128,7 +128,7 @@ def history(info: ImageInfo) -> list[dict]:
     entries = info.config.get("history") or [
         {"created": info.created, "created_by": ""} for _ in info.layers]
     layers = iter(info.layers)
-    rows = []
+    rows: list[dict] = []
     for h in entries:
         size = 0
         if not h.get("empty_layer"):

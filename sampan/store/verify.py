@@ -212,7 +212,7 @@ def _verify_layout(store: ImageStore, images: list[ImageInfo], out: list[CheckFi
     if have is None:
         out.append(problem(str(paths.index_json), f"{paths.index_json} is not an OCI index: "
                                                   f"{retag}"))
-    elif have != want:
+    elif want is not None and have != want:
         out.append(problem(str(paths.index_json),
                            f"{paths.index_json} is stale: it lists {len(have - want)} entries the "
                            f"database does not and lacks {len(want - have)} (skopeo and umoci see "
