@@ -13,6 +13,10 @@ from sampan.runtime.base import cgroups_path
 from sampan.specgen.command import merge_env
 from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig
+
 ETC_MODE = 0o644
 
 HOSTS_BASE = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -23,7 +27,7 @@ HOSTS_BASE = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n
 LIMIT_KEYS = ("memory_swap", "memory_reservation", "cpu_shares", "cpuset_cpus", "cpuset_mems", "blkio_weight")
 
 
-def write_etc_files(files: dict, config: dict) -> None:
+def write_etc_files(files: dict, config: ContainerConfig) -> None:
     """The container's /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted):
     0644, as the container's non-root users must read them (its private dir keeps the
     host's users out)."""
@@ -74,7 +78,7 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
                    "/etc/resolv.conf": str(files["resolv"])},
         netns=netns or (NETNS_HOST if c["network"] == "host" else NETNS_NEW),
         cgroups_path=cgroups_path(rec.id), memory=c["memory"], cpu_quota=c["cpu_quota"],
-        pids_limit=c["pids_limit"], limits={k: c[k] for k in LIMIT_KEYS if c.get(k) is not None}, no_new_privileges=c["no_new_privileges"],
+        pids_limit=c["pids_limit"], limits={k: v for k, v in c.items() if k in LIMIT_KEYS and v is not None}, no_new_privileges=c["no_new_privileges"],
         caps=security.caps_of(c), seccomp=c.get("seccomp"), privileged=bool(c.get("privileged")),
         devices=devices, device_rules=device_rules,
         annotations={"io.sampan.name": rec.name}))

@@ -152,7 +152,7 @@ class ContainersAPI:
 
 def _ports(rec: ContainerRecord) -> list[PortReport]:
     return [PortReport(private_port=int(cport), public_port=int(hport), ip=hip or "0.0.0.0", type=proto)
-            for cport, hport, hip, proto in (rec.config.get("net") or {}).get("ports", [])]
+            for cport, hport, hip, proto in (rec.config["net"]["ports"] if "net" in rec.config else [])]
 
 
 def summary(ctx: Context, rec: ContainerRecord, st: Status | None = None) -> ContainerSummary:

@@ -26,6 +26,7 @@ from sampan.store.merged_view import MergedView
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig, ResourceLimits
     from sampan.store.types import ImageInfo
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -47,7 +48,7 @@ def parse_signal(value: str | None, default: str = "SIGTERM") -> int:
     raise InvalidArgument(f"invalid signal {value!r}: use a name such as SIGTERM or a number")
 
 
-def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, ImageInfo]:
+def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, ImageInfo]:
     """Check every option and resolve the image. Returns (container config, image info).
     What the image does not decide is checked before it is looked up: a mistyped flag is
     one line at once, not a pull and then the line."""
@@ -93,12 +94,12 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, ImageInfo]:
     workdir = opts.workdir or icfg.get("WorkingDir") or "/"
     if not workdir.startswith("/"):
         raise InvalidArgument(f"the working directory {workdir!r} is not an absolute path")
-    config = {
+    config: ContainerConfig = {
         "argv": argv, "user_env": list(opts.env), "image_env": icfg.get("Env") or [],
         "workdir": workdir, "user": user_spec,
         "exec_user": {"uid": exec_user.uid, "gid": exec_user.gid,
                       "additional_gids": exec_user.additional_gids, "home": exec_user.home},
-        "hostname": opts.hostname, "tty": opts.tty, "open_stdin": opts.interactive,
+        "hostname": opts.hostname or "", "tty": opts.tty, "open_stdin": opts.interactive,
         "console_size": _console_size(opts.console_size) if opts.tty else None,
         "mounts": [p.to_json() for p in plans], "read_only": opts.read_only,
         "memory": memory, "cpu_quota": cpu_quota, "cpus": opts.cpus, "pids_limit": pids,
@@ -250,7 +251,7 @@ def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
         m["source"] = info.name
 
 
-def _console_size(size) -> list[int] | None:
+def _console_size(size: object) -> list[int] | None:
     if size is None:
         return None
     try:
@@ -262,10 +263,10 @@ def _console_size(size) -> list[int] | None:
     return [rows, cols] if rows and cols else None
 
 
-def _more_limits(opts, memory: int | None) -> dict:
+def _more_limits(opts: RunOptions, memory: int | None) -> ResourceLimits:
     """--memory-swap, --memory-reservation, --cpu-shares, --cpuset-*, --blkio-weight: the values
     for the spec's linux.resources (None: not given)."""
-    out = dict.fromkeys(LIMIT_KEYS)
+    out: ResourceLimits = dict.fromkeys(LIMIT_KEYS)  # type: ignore[assignment]  # LIMIT_KEYS: its keys
     if opts.memory_swap and opts.memory_swap.strip() != "0":  # 0: unset, as in Docker
         out["memory_swap"] = units.parse_memory_swap(opts.memory_swap, memory)
     if opts.memory_reservation:

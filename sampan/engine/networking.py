@@ -12,6 +12,10 @@ from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord
 from sampan.errors import InvalidArgument, InvalidState
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig
+
 BRIDGE = "bridge"
 
 
@@ -66,7 +70,7 @@ class Sandbox:
     __slots__ = ("netns", "sockets", "config")
 
     def __init__(self, netns: str | None = None, sockets: list | None = None,
-                 config: dict | None = None) -> None:
+                 config: ContainerConfig | None = None) -> None:
         self.netns = netns                # path to join; None = a new empty one; "host"
         self.sockets = sockets or []      # host ports held while the container lives
         self.config = config              # the container's config as updated by connect(), if it was
@@ -111,7 +115,7 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
         if not c.get("dns"):
             # Bind-mounted file: rewrite it in place, not by rename.
             files["resolv"].write_bytes(manager.resolv_conf(c["network"]))
-        config = {**c, "net": {
+        config: ContainerConfig = {**c, "net": {
             "ip": att.ip, "prefix": att.prefix, "gateway": att.gateway, "mac": att.mac,
             "ports": [list(p) for p in att.ports] or [list(p) for p in maps], "netns": str(netns)}}
         ctx.containers.update(rec.id, config=config)
@@ -157,7 +161,7 @@ def disconnect(ctx: Context, rec: ContainerRecord) -> None:
     manager.release(rec.id, netns or manager.netns_path(rec.id), background=True, replenish=True)
 
 
-def _may_have_changed_its_network(config: dict) -> bool:
+def _may_have_changed_its_network(config: ContainerConfig) -> bool:
     """NET_ADMIN (added in any spelling, with ALL, or by --privileged) lets a container
     change addresses, routes and net sysctls: its sandbox is not handed to another."""
     if config.get("privileged"):

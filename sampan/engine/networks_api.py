@@ -13,6 +13,10 @@ from sampan.engine.reports import NetworkEndpoint, NetworkReport, PruneReport, R
 from sampan.engine.status import status_of
 from sampan.errors import Conflict, InvalidArgument, InvalidState, SampanError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig
+
 NETWORK_FILTERS = ("name", "id", "label", "driver", "dangling", "type", "scope")
 
 
@@ -225,7 +229,7 @@ class NetworksAPI:
             self.ctx.containers.update(cid, config=dict(cur.config, more_networks=more))
 
 
-def _networks_of(config: dict) -> list[str]:
+def _networks_of(config: ContainerConfig) -> list[str]:
     return [config.get("network") or "", *(config.get("more_networks") or {})]
 
 

@@ -11,6 +11,10 @@ from sampan.engine.status import Status, status_of
 from sampan.oci.times import human_duration, parse_time
 from sampan.specgen.command import entrypoint_argv
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig
+
 
 def status_text(rec: ContainerRecord, st: Status, ctx: Context | None = None) -> str:
     now = time.time()
@@ -35,7 +39,7 @@ def command_text(rec: ContainerRecord) -> str:
     return " ".join(rec.config.get("argv") or [])
 
 
-def mount_points(ctx: Context, c: dict) -> list[dict]:
+def mount_points(ctx: Context, c: ContainerConfig) -> list[dict]:
     """A container's mounts as Docker's MountPoint list (inspect's and ps's `Mounts`)."""
     mounts = []
     for m in c["mounts"]:
@@ -92,7 +96,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "AutoRemove": bool(c["auto_remove"]),
             "RestartPolicy": restart_policy.docker_shape(c.get("restart_policy")),
             "ReadonlyRootfs": bool(c["read_only"]), "Memory": c.get("memory") or 0,
-            "NanoCpus": int(float(c["cpus"]) * 1e9) if c.get("cpus") else 0,
+            "NanoCpus": int(float(c["cpus"] or 0) * 1e9),
             "MemorySwap": _memory_swap(c), "MemoryReservation": c.get("memory_reservation") or 0,
             "CpuShares": c.get("cpu_shares") or 0, "CpusetCpus": c.get("cpuset_cpus") or "",
             "CpusetMems": c.get("cpuset_mems") or "", "BlkioWeight": c.get("blkio_weight") or 0,
@@ -123,7 +127,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
     }
 
 
-def port_bindings(c: dict) -> dict:
+def port_bindings(c: ContainerConfig) -> dict:
     """The ports asked for at create (HostPort "" when the host port is picked at start)."""
     out: dict = {}
     for cport, hport, hip, proto in c.get("ports") or []:
@@ -131,7 +135,7 @@ def port_bindings(c: dict) -> dict:
     return out
 
 
-def exposed_ports(c: dict, icfg: dict) -> dict | None:
+def exposed_ports(c: ContainerConfig, icfg: dict) -> dict | None:
     """The image's exposed ports and the published ones, as Docker merges them."""
     out = dict(icfg.get("ExposedPorts") or {})
     for cport, _, _, proto in c.get("ports") or []:
@@ -139,8 +143,8 @@ def exposed_ports(c: dict, icfg: dict) -> dict | None:
     return out or None
 
 
-def network_settings(c: dict, running: bool) -> dict:
-    net = (c.get("net") or {}) if running else {}
+def network_settings(c: ContainerConfig, running: bool) -> dict:
+    net: dict = dict(c["net"]) if running and "net" in c else {}
     ports: dict = {}
     for cport, hport, hip, proto in net.get("ports", []):
         ports.setdefault(f"{cport}/{proto}", []).append({"HostIp": hip or "0.0.0.0", "HostPort": str(hport)})
@@ -157,7 +161,7 @@ def network_settings(c: dict, running: bool) -> dict:
             "SandboxKey": net.get("netns", "")}
 
 
-def _memory_swap(c: dict) -> int:
+def _memory_swap(c: ContainerConfig) -> int:
     """Docker's HostConfig.MemorySwap: memory plus swap; with --memory alone sampan gives no
     swap, so it equals Memory; 0 with no memory limit."""
     swap = c.get("memory_swap")
