@@ -82,8 +82,9 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         caps=security.caps_of(c), seccomp=c.get("seccomp"), privileged=bool(c.get("privileged")),
         devices=devices, device_rules=device_rules,
         annotations={"io.sampan.name": rec.name}))
-    if c.get("console_size"):  # the terminal's size from the start: `stty size` as PID 1 is right
-        spec["process"]["consoleSize"] = {"height": c["console_size"][0], "width": c["console_size"][1]}
+    size = c.get("console_size")
+    if size:  # the terminal's size from the start: `stty size` as PID 1 is right
+        spec["process"]["consoleSize"] = {"height": size[0], "width": size[1]}
     return spec
 
 

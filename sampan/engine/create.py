@@ -251,7 +251,7 @@ def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
         m["source"] = info.name
 
 
-def _console_size(size: object) -> list[int] | None:
+def _console_size(size: tuple[int, int] | list[int] | None) -> list[int] | None:
     if size is None:
         return None
     try:
