@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     import subprocess
 

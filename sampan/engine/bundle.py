@@ -13,7 +13,7 @@ from sampan.runtime.base import cgroups_path
 from sampan.specgen.command import merge_env
 from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from sampan.engine.container_config import ContainerConfig
 

@@ -15,7 +15,7 @@ from sampan.state.paths import Paths
 from sampan.store.verify import (CheckFinding, list_dir, mounts_under, note, problem,
                                  verify_store)
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Callable
 

@@ -24,7 +24,7 @@ from sampan.specgen.command import merge_command
 from sampan.specgen.users import resolve_user
 from sampan.store.merged_view import MergedView
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from sampan.engine.container_config import ContainerConfig, ResourceLimits
     from sampan.store.types import ImageInfo

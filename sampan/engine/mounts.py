@@ -7,7 +7,7 @@ import os
 from sampan.errors import InvalidArgument
 from sampan.volumes import valid_volume_name
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from sampan.engine.container_config import MountJson
 

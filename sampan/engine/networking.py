@@ -12,7 +12,7 @@ from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord
 from sampan.errors import InvalidArgument, InvalidState
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from sampan.engine.container_config import ContainerConfig
 

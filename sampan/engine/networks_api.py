@@ -13,7 +13,7 @@ from sampan.engine.reports import NetworkEndpoint, NetworkReport, PruneReport, R
 from sampan.engine.status import status_of
 from sampan.errors import Conflict, InvalidArgument, InvalidState, SampanError
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from sampan.engine.container_config import ContainerConfig
 

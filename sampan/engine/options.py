@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import copy
 
-# For type checkers only: `typing` stays off the run path.
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sampan.errors import Conflict, ContainerNotFound
 from sampan.oci.times import now_rfc3339  # noqa: F401  (the engine's modules take it from here)
 from sampan.state.db import Database
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from sampan.engine.container_config import ContainerConfig
 

@@ -14,7 +14,7 @@ from sampan.specgen import seccomp as seccomp_profile
 from sampan.specgen.devices import host_devices, mapped_devices, parse_device
 from sampan.specgen.spec import container_caps
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from sampan.engine.container_config import ContainerConfig
 

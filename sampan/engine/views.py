@@ -11,7 +11,7 @@ from sampan.engine.status import Status, status_of
 from sampan.oci.times import human_duration, parse_time
 from sampan.specgen.command import entrypoint_argv
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from sampan.engine.container_config import ContainerConfig
 

@@ -29,7 +29,7 @@ from sampan.store.catalog import Catalog
 from sampan.store.layers import LayerUnpacker, layer_from_dir, layer_from_tar
 from sampan.store.types import ImageDeletion, ImageInfo, LayerRef
 
-TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Any, BinaryIO, Iterable
 

@@ -20,7 +20,7 @@ from sampan.state.paths import Paths
 from sampan.store.blobs import BlobStore
 from sampan.store.types import LayerRef
 
-TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from sampan.store.compression import Readable
     from typing import BinaryIO

@@ -10,7 +10,7 @@ import posixpath
 
 from sampan.errors import UnsafeArchive
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     import tarfile
 

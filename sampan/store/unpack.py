@@ -20,7 +20,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from sampan.store.compression import Readable
 

@@ -22,7 +22,7 @@ from sampan.store.tarpath import OPAQUE_MARKER, WHITEOUT_PREFIX
 from sampan.store.unpack import OPAQUE_XATTR
 from sampan.store.walk_at import Node, walk_fd
 
-TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Iterator
 

@@ -7,7 +7,7 @@ import sys
 from sampan.cli.args import Parser
 from sampan.errors import InvalidArgument, SampanError
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import BinaryIO
 
