@@ -32,7 +32,8 @@ def _images(ns, engine) -> int:
     if ns.format:
         from sampan.cli.formatters import ImageContext
         from sampan.cli.output import write_formatted
-        write_formatted(ns.format, [ImageContext(img, *t.rpartition(":")[::2], digest=_digest(img), trunc=not ns.no_trunc)
+        write_formatted(ns.format, [ImageContext(img, t.rpartition(":")[0], t.rpartition(":")[2], digest=_digest(img),
+                                                 trunc=not ns.no_trunc)
                                     for img in imgs for t in (img.repo_tags or ["<none>:<none>"])], ImageContext)
         return 0
     table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
