@@ -292,9 +292,9 @@ def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> 
         lines = b"".join(tail).decode(errors="replace").splitlines()[-_TAIL_LINES:]
         if lines:
             ctx.progress.block("------\n > " + title + ":\n" + "\n".join(lines) + "\n------")
-        err = fail(ctx.filename, instr.line, f"RUN failed: {message}")
-        err.output_tail = lines  # type: ignore[attr-defined]
-        raise err
+        failure = fail(ctx.filename, instr.line, f"RUN failed: {message}")
+        failure.output_tail = lines  # type: ignore[attr-defined]  # read by the build API
+        raise failure
     layer = _commit_layer(ctx, st, upper, run_created_by(argv, args))
     _record(ctx, st, key, layer)
     ctx.progress.done(n)
@@ -321,6 +321,7 @@ def _run_mounts(ctx: StepContext, st: StageState, instr: Instruction) -> tuple[l
         for r in resolved:
             part = r.mount.key()
             if r.mount.kind == "bind":
+                assert r.fs is not None  # a bind mount's source is resolved
                 memo = ctx.digests if r.fs is ctx.context else None
                 part.append(r.ident if r.ident is not None else hash_sources(r.fs, [r.source], memo))
                 if memo is not None:

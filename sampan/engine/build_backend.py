@@ -82,8 +82,8 @@ class EngineBuildBackend:
 
     # ---- RUN ----
     def run(self, lowers: list[Path], upper: Path, argv: list[str], env: list[str], cwd: str,
-            user: str, network: str, output: Callable[[bytes], None], mounts: list = ()) -> int:
-        """`mounts`: RUN --mount's plans (build/run_mounts.MountPlan)."""
+            user: str, network: str, output: Callable[[bytes], None], mounts: list | tuple = ()) -> int:
+        """`mounts`: RUN --mount's plans (build/run_mounts.RunMountPlan)."""
         cid = secrets.token_hex(32)
         mode = "bridge" if network in ("default", "bridge", "") else network
         work = self.scratch.run_dir(cid, self.runtime_name, network=mode == "bridge")

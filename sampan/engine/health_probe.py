@@ -80,7 +80,7 @@ def run_check(ctx, rec, cfg: dict) -> dict:
             break
         if stop_reading is not None and now >= stop_reading:
             break
-        wait = min(deadline - now, 0.05) if status is None else max(0.0, stop_reading - now)
+        wait = min(deadline - now, 0.05) if status is None or stop_reading is None else max(0.0, stop_reading - now)
         if not select.select([r], [], [], max(wait, 0.0))[0]:
             continue
         data = os.read(r, 65536)
@@ -100,6 +100,7 @@ def run_check(ctx, rec, cfg: dict) -> dict:
         output = f"Health check exceeded timeout ({limit})" + (f": {output}" if output else "")
         code = -1
     else:
+        assert status is not None  # not timed out: the probe was reaped
         code = os.waitstatus_to_exitcode(status)
         code = 128 - code if code < 0 else code  # killed by a signal: as a shell reports it
     return {"Start": start, "End": now_rfc3339(), "ExitCode": code, "Output": output}

@@ -166,10 +166,10 @@ def kill(ctx: Context, rec: ContainerRecord, sig: int | str = "SIGKILL") -> None
     _mark_stopped(ctx, rec)  # before the signal: its monitor must not restart it
     st = status_of(rec)
     if st.restarting:
-        rec = _cancel_restart(ctx, rec)
-        if rec is None:
+        cur = _cancel_restart(ctx, rec)
+        if cur is None:
             return
-        st = status_of(rec)
+        rec, st = cur, status_of(cur)
     if not st.running:
         raise InvalidState(f"container {rec.name} is not running")
     try:
@@ -227,9 +227,10 @@ def stop(ctx: Context, rec: ContainerRecord, timeout: int | None = None) -> str 
     _mark_stopped(ctx, rec)  # before the signal: its monitor must not restart it
     st = status_of(rec)
     if st.restarting:
-        rec = _cancel_restart(ctx, rec)  # the running container, if the restart won the race
-        if rec is None:
+        cur = _cancel_restart(ctx, rec)  # the running container, if the restart won the race
+        if cur is None:
             return None
+        rec = cur
     elif not st.running:
         return None
     note = _stop_running(ctx, rec, timeout)
