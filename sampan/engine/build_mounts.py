@@ -21,7 +21,7 @@ import os
 import stat
 from pathlib import Path
 
-from sampan.engine import rootfs
+from sampan.engine import overlay
 from sampan.engine.context import Context
 
 CACHE_DIR = "buildcache"
@@ -144,7 +144,7 @@ class StepMounts:
 
     def close(self) -> None:
         while self.mounted:
-            rootfs.unmount(self.mounted.pop())
+            overlay.unmount(self.mounted.pop())
         while self.locks:
             os.close(self.locks.pop())
 
