@@ -20,6 +20,10 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    from sampan.store.compression import Readable
+
 from sampan.errors import PermissionDenied, UnsafeArchive
 from sampan.store.tarentry import (XATTR_PAX_PREFIX, check_symlink, device, kind_of, member_xattrs,
                                    mtime_ns, owner, refuse, set_xattrs, write_member)
@@ -265,7 +269,7 @@ def extract_tar(stream: Readable, dest: Path, is_root: bool | None = None) -> in
     """Extract a plain tar stream into dest (an existing dir). Returns the member count."""
     count = 0
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar, SafeExtractor(dest, is_root) as ex:
+        with tarfile.open(fileobj=stream, mode="r|") as tar, SafeExtractor(dest, is_root) as ex:  # type: ignore[call-overload]  # a reader is all r| needs
             for ti in tar:
                 with _entry_errors(ti.name, dest):
                     ex.apply(ti, tar)
