@@ -446,8 +446,8 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
         # the names matter too: `COPY link /d/` creates /d/link
         memo = ctx.digests if fs is ctx.context else None
         per_file: dict[str, str] = {}
-        digest = (hash_sources(fs, [r for _, r in named], memo, per_file) + repr([n for n, _ in named])
-                  if local else "")
+        digest = (hash_sources(fs, [r for _, r in named], memo, per_file)  # type: ignore[arg-type]  # fs is set when local is
+                  + repr([n for n, _ in named]) if local else "")
         if memo is not None:
             memo.flush()
     except _FILE_ERRORS as err:

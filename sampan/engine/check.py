@@ -153,7 +153,7 @@ def _volumes(paths: Paths, db) -> list[CheckFinding]:
     return out
 
 
-def _sandboxes(paths: Paths, db) -> list[Finding]:
+def _sandboxes(paths: Paths, db) -> list[CheckFinding]:
     """Network sandboxes (a namespace, a veth, an address, rules) that no container holds:
     pooled spares whose namespace is gone, those of containers that no longer exist, and
     namespaces no record names. `system prune` releases each of them."""
@@ -163,7 +163,7 @@ def _sandboxes(paths: Paths, db) -> list[Finding]:
     from sampan.network.netdb import ACTIVE, SPARE, NetDB
     from sampan.network.netns import is_netns
 
-    out: list[Finding] = []
+    out: list[CheckFinding] = []
     rows = NetDB(db).attachment_rows()
     containers = {rec.id for rec in ContainerTable(db).all()}
     spares = [r for r in rows if r["state"] == SPARE]

@@ -95,3 +95,18 @@ class ContainerConfig(_Required, total=False):
     more_networks: dict[str, list[str]]      # `network connect`ed while stopped: name -> aliases
     restart_policy: dict[str, Any]           # Docker's RestartPolicy (engine/restart_policy.py), when given
     healthcheck: dict[str, Any]              # Docker's HealthConfig, the option's or the image's
+    # the run flags of engine/create_flags.py (flags.check) and networking.plan
+    ip: str | None                           # --ip on a user network
+    mount_specs: list[dict[str, Any]]        # --mount as Docker's Mount objects, for inspect
+    init: bool                               # tini as PID 1 (bundle.INIT_PATH)
+    ulimits: list[dict[str, Any]]            # Docker's Ulimit records {"Name", "Soft", "Hard"}
+    shm_size: int | None                     # bytes; None: the default
+    sysctls: dict[str, str]
+    pid_mode: str                            # "" (own) | host | private | shareable | none | container:<id>
+    ipc_mode: str
+    uts_mode: str
+    group_add: list[str]
+    dns_search: list[str]
+    dns_options: list[str]
+    log_driver: str                          # json-file | local | none
+    platform: str | None                     # os/arch[/variant] asked by --platform

@@ -40,13 +40,15 @@ class ContainersAPI:
         tests = self._tests(want)
         show_all = opts.all or opts.limit > 0 or "status" in want
         out = []
-        for rec in self.ctx.containers.all():
-            st = status_of(rec)
+        for each in self.ctx.containers.all():
+            st = status_of(each)
+            rec: ContainerRecord | None = each
             if st.monitor_lost:  # stopped and recorded first (monitor_lost.noticed)
-                rec = noticed(self.ctx, rec)
+                rec = noticed(self.ctx, each)
                 if rec is None:
                     continue
                 st = status_of(rec)
+            assert rec is not None
             if not show_all and not (st.running or st.restarting):
                 continue
             if all(test(rec, st) for test in tests):
@@ -187,7 +189,7 @@ class ContainersAPI:
             self._after_last()
         return out
 
-    def _remove_many(self, refs: list[str], opts: RemoveOptions) -> list[RemoveReport]:
+    def _remove_many(self, refs: builtins.list[str], opts: RemoveOptions) -> builtins.list[RemoveReport]:
         """`rm -f A B C ...`: every container killed at once first (engine/bulk_remove.py),
         their sandboxes torn down and their directories deleted by one background process
         each (after the last removal)."""

@@ -27,7 +27,7 @@ from sampan.errors import ContainerNotFound, InvalidState, SampanError
 from sampan.state.paths import Paths
 
 if TYPE_CHECKING:
-    from sampan.engine.options import ExecOptions, RunOptions
+    from sampan.engine.options import ExecOptions, RunOptions, UpdateOptions
 
 # Verbs import their modules when called: `run` should not pay for `logs` or `inspect`.
 

@@ -223,7 +223,8 @@ def batched_releases(ctx: Context) -> Iterator[None]:
     """Sandboxes that disconnect() releases inside are marked for teardown at once (their
     ports stay claimed) and torn down by one background process started at the end,
     instead of a process each (`rm -f` of many)."""
-    ctx.__dict__["_release_batch"] = batch = []
+    batch: list[str] = []
+    ctx.__dict__["_release_batch"] = batch
     try:
         yield
     finally:

@@ -10,12 +10,13 @@ from sampan.engine.records import ContainerRecord
 from sampan.errors import InvalidArgument, InvalidState, SampanError
 from sampan.specgen import units
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig
     from sampan.engine.options import UpdateOptions
 
 
-def changed_limits(config: dict, opts: UpdateOptions) -> dict:
+def changed_limits(config: ContainerConfig, opts: UpdateOptions) -> dict:
     """The config keys the update sets (checked as `run` checks them), given the current config."""
     out: dict = {}
     memory = config.get("memory")

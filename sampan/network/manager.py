@@ -478,7 +478,7 @@ class NetworkManager:
         aardvark-dns is here)."""
         return network != DEFAULT_NETWORK and self.resolver.available
 
-    def set_dns_servers(self, cid: str, servers: list[str]) -> None:
+    def set_dns_servers(self, cid: str, servers: builtins.list[str]) -> None:
         """cid's `--dns` servers, where the resolver forwards what is not a peer's name;
         empty: the host's. Set before cid attaches; dropped when it is released."""
         self.resolver.set_servers(cid, servers)

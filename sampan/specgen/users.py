@@ -130,6 +130,7 @@ def resolve_groups(rootfs, names: list[str]) -> list[int]:
             if match is None:
                 raise InvalidArgument(f"unable to find group {name}: no matching entries in the image's /etc/group")
             gid = _int(match[2])
+            assert gid is not None  # the match was chosen for its numeric gid
         if gid not in out:
             out.append(gid)
     return out
