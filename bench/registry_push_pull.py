@@ -1,10 +1,12 @@
 """Push and cold pull of one image against a local docker-registry: sampan vs skopeo vs Docker.
 
 Run as root from the repo:
-  .venv/bin/python bench/registry_push_pull.py [--rootfs-tar debian.tar] [--runs 3] [--mib N]
+  .venv/bin/python bench/registry_push_pull.py [--rootfs-tar debian.tar] [--layers N]
+      [--runs 3] [--mib N] [--docker] [--no-push]
 
 The image is the given rootfs tar imported as one layer (e.g. a debootstrap'd Debian, see
-scripts/make-debian-image), else busybox plus 2 x N MiB of random bytes (one layer). Every
+scripts/make-debian-image), else busybox plus 2 x N MiB of random bytes (one layer);
+--layers N splits that tar's entries into N layers (a docker-archive `sampan load`s). Every
 tool runs as the user runs it, a fresh process per operation (sampan's CLI with
 SAMPAN_NO_ZYGOTE=1, so httpx's import is paid each time). Medians of --runs runs.
 
@@ -15,7 +17,9 @@ SAMPAN_NO_ZYGOTE=1, so httpx's import is paid each time). Medians of --runs runs
   (the layers are unpacked there); "unpack" is that run minus a warm run. Docker: the image
   removed first (`docker rmi` by tag and id; a global `docker image prune` would delete
   other people's dangling images), then `docker pull`, which unpacks.
-Docker columns appear only when `docker info` works. Everything added is removed at exit.
+Docker columns appear with --docker: a private dockerd (bench/api_run.py's: its own data
+root, exec root and socket in /tmp, no iptables) is started and stopped, leaving nothing.
+Everything added is removed at exit. The sampan measured is this checkout's (PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -39,8 +43,11 @@ sys.path.insert(0, str(REPO))
 from tests.support.busybox import write_busybox_tar  # noqa: E402
 from tests.unit.registry.registry_server import RegistryServer  # noqa: E402
 
-SAMPAN = str(REPO / ".venv" / "bin" / "sampan")
-ENV = {**os.environ, "SAMPAN_NO_ZYGOTE": "1"}
+# the venv's launcher (a worktree without its own venv uses the interpreter's), with this
+# checkout's code first on the path
+_LAUNCHER = REPO / ".venv" / "bin" / "sampan"
+SAMPAN = str(_LAUNCHER if _LAUNCHER.exists() else Path(sys.executable).parent / "sampan")
+ENV = {**os.environ, "SAMPAN_NO_ZYGOTE": "1", "PYTHONPATH": str(REPO)}
 
 
 def sh(*argv: str, stdin=None, stdout=subprocess.DEVNULL) -> subprocess.CompletedProcess:
@@ -56,11 +63,54 @@ def timed(*argv: str) -> float:
     return time.perf_counter() - t0
 
 
-def docker_works() -> bool:
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+def start_docker():
+    """A private dockerd; the docker CLI of every later call talks to it (ENV)."""
+    if subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True).returncode == 0:
+        raise SystemExit("a dockerd runs already: this bench starts its own; stop it or drop --docker")
+    from api_run import Dockerd
+    d = Dockerd()
+    ENV.update(DOCKER_HOST=d.host, DOCKER_CONFIG=str(d.config))
+    return d
+
+
+def layered_archive(rootfs_tar: Path, n: int, dest: Path) -> Path:
+    """A docker-archive of rootfs_tar's entries split in n layers of about equal bytes."""
+    import hashlib
+    import json
+    src = tarfile.open(rootfs_tar)
+    members = src.getmembers()
+    total = sum(m.size for m in members) or 1
+    groups, cur, acc = [], [], 0
+    for m in members:
+        cur.append(m)
+        acc += m.size
+        if acc >= total * (len(groups) + 1) / n and len(groups) < n - 1:
+            groups.append(cur)
+            cur = []
+    groups.append(cur)
+    diff_ids, names = [], []
+    with tarfile.open(dest, "w") as out:
+        for i, group in enumerate(groups):
+            lt = dest.parent / f"layer{i}.tar"
+            with tarfile.open(lt, "w", format=tarfile.PAX_FORMAT) as t:
+                for m in group:
+                    t.addfile(m, src.extractfile(m) if m.isreg() else None)
+            h = hashlib.sha256()
+            with open(lt, "rb") as f:
+                while b := f.read(1 << 20):
+                    h.update(b)
+            diff_ids.append("sha256:" + h.hexdigest())
+            names.append(f"{i}/layer.tar")
+            out.add(lt, names[-1])
+            lt.unlink()
+        config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["bash"]},
+                             "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+        for name, data in (("config.json", config), ("manifest.json", json.dumps(
+                [{"Config": "config.json", "RepoTags": None, "Layers": names}]).encode())):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            out.addfile(ti, io.BytesIO(data))
+    return dest
 
 
 class Root:
@@ -91,8 +141,8 @@ def random_layers_tar(dest: Path, mib: int) -> Path:
 
 
 class Bench:
-    def __init__(self, work: Path, runs: int, with_docker: bool):
-        self.work, self.runs, self.with_docker = work, runs, with_docker
+    def __init__(self, work: Path, runs: int, with_docker: bool, push: bool = True):
+        self.work, self.runs, self.with_docker, self.push = work, runs, with_docker, push
         self.tok = secrets.token_hex(3)
         self.local = f"sampan-bench-{self.tok}/img:1"
         self.src = Root(work / "src")
@@ -162,14 +212,24 @@ class Bench:
                 self.docker_forget(ref)
 
     def docker_forget(self, ref: str) -> None:
-        p = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", ref], capture_output=True, text=True)
+        p = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", ref], capture_output=True, text=True, env=ENV)
         if p.returncode == 0:
-            subprocess.run(["docker", "rmi", "-f", ref, p.stdout.strip()], capture_output=True)
+            subprocess.run(["docker", "rmi", "-f", ref, p.stdout.strip()], capture_output=True, env=ENV)
 
-    def run(self, rootfs_tar: Path) -> None:
-        t = self.src.timed("import", rootfs_tar.as_posix(), self.local)
-        print(f"import of {rootfs_tar.stat().st_size / 1e6:.0f} MB rootfs: {t:.2f} s")
-        self.push_runs()
+    def run(self, rootfs_tar: Path, layers: int = 1) -> None:
+        if layers > 1:
+            archive = layered_archive(rootfs_tar, layers, self.work / "layered.tar")
+            t = self.src.timed("load", "-i", archive.as_posix())
+            loaded = self.src.argv("images", "-q", "--no-trunc")
+            image_id = subprocess.run(loaded, capture_output=True, text=True, env=ENV).stdout.split()[0]
+            self.src("tag", image_id, self.local)
+            archive.unlink()
+            print(f"load of {rootfs_tar.stat().st_size / 1e6:.0f} MB rootfs in {layers} layers: {t:.2f} s")
+        else:
+            t = self.src.timed("import", rootfs_tar.as_posix(), self.local)
+            print(f"import of {rootfs_tar.stat().st_size / 1e6:.0f} MB rootfs: {t:.2f} s")
+        if self.push:
+            self.push_runs()
         self.pull_runs()
 
     def close(self) -> None:
@@ -197,21 +257,28 @@ def main() -> None:
     ap.add_argument("--rootfs-tar", type=Path, help="rootfs tar to import (default: busybox + random data)")
     ap.add_argument("--mib", type=int, default=32, help="random MiB per layer without --rootfs-tar")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--no-docker", action="store_true")
+    ap.add_argument("--layers", type=int, default=1, help="split the rootfs in this many layers")
+    ap.add_argument("--docker", action="store_true", help="beside a private dockerd of our own")
+    ap.add_argument("--no-push", action="store_true", help="pull rows only")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root (docker, sampan run)")
-    with_docker = not args.no_docker and docker_works()
+    dockerd = start_docker() if args.docker else None
     work = Path(tempfile.mkdtemp(prefix="sampan-bench-reg-"))
-    bench = Bench(work, args.runs, with_docker)
+    bench = Bench(work, args.runs, dockerd is not None, push=not args.no_push)
     try:
         tar = args.rootfs_tar or random_layers_tar(work / "rootfs.tar", args.mib)
-        bench.run(tar)
-        print(f"largest blobs: {layer_sizes(bench.src.root)}; docker: {'yes' if with_docker else 'no'}")
+        load0 = os.getloadavg()[0]
+        bench.run(tar, args.layers)
+        print(f"largest blobs: {layer_sizes(bench.src.root)}; docker: {'yes' if dockerd else 'no'}; "
+              f"load average {load0:.1f} at start, {os.getloadavg()[0]:.1f} at end "
+              f"({os.cpu_count()} cpus)")
         print(bench.table())
     finally:
         bench.close()
         shutil.rmtree(work, ignore_errors=True)
+        if dockerd is not None:
+            dockerd.stop()
 
 
 if __name__ == "__main__":

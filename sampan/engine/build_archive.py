@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -20,7 +19,7 @@ from typing import Callable
 from sampan.engine.context import Context
 from sampan.engine.options import ArchiveBuildOptions
 from sampan.engine.reports import BuildEvent
-from sampan.errors import BuildError, InvalidArgument, UnsafeArchive
+from sampan.errors import BuildError, InvalidArgument
 
 DOCKERFILE_MAX = 4 << 20
 
@@ -38,19 +37,14 @@ def inner_path(name: str) -> str:
 
 
 def unpack_context(tar_path: str, dest: Path) -> None:
-    from sampan.store.extract_at import ExtractOptions, extract_at
+    """The API's context tar, through the CLI's hardened unpacking; its faults are the
+    client's (400), so they say so as InvalidArgument."""
+    from sampan.build.sources import unpack_tar
     try:
-        tar = tarfile.open(tar_path, mode="r|*")
-    except (tarfile.TarError, EOFError, OSError):
-        raise InvalidArgument("the build context is not a tar archive (plain or gzip)") from None
-    rootfd = os.open(dest, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        with tar:
-            extract_at(tar, rootfd, "/", ExtractOptions(keep_owner=False, devices=False))
-    except UnsafeArchive as e:
-        raise InvalidArgument(f"build context: {e}") from None
-    finally:
-        os.close(rootfd)
+        with open(tar_path, "rb") as stream:
+            unpack_tar(stream, dest)
+    except BuildError as e:
+        raise InvalidArgument(e.message) from None
 
 
 def read_dockerfile(context: Path, name: str) -> str:

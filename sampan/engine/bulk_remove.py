@@ -42,9 +42,10 @@ def kill_all(ctx: Context, recs: list[ContainerRecord], timeout: float = 10) -> 
         if not st.running:
             continue
         lean = _is_lean_monitor(rec)
+        alive = procs.alive(rec.pid, rec.pid_start)  # before its monitor goes: it may take PID 1 along
         if lean:
             _signal(rec.monitor_pid)
-        if procs.alive(rec.pid, rec.pid_start):
+        if alive:
             _signal(rec.pid)
             events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))
             if st.paused:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Callable
 
 from sampan.errors import DigestMismatch
 
@@ -22,12 +23,14 @@ class LayerTooLarge(DigestMismatch):
 
 
 class _Sink:
-    """Receives uncompressed bytes: hashes them and enforces the budget."""
+    """Receives uncompressed bytes: hashes them, enforces the budget, and hands them on to
+    tee (a pull's extractor) when there is one, so the layer is decompressed only once."""
 
-    def __init__(self, budget: int):
+    def __init__(self, budget: int, tee: Callable[[bytes], object] | None = None):
         self.sha = hashlib.sha256()
         self.size = 0
         self.budget = budget
+        self.tee = tee
 
     def write(self, data: bytes) -> int:
         self.size += len(data)
@@ -35,6 +38,8 @@ class _Sink:
             raise LayerTooLarge(f"layer expands past {self.budget} bytes uncompressed; refused "
                                 f"(raise SAMPAN_MAX_LAYER_SIZE if this image is genuine)")
         self.sha.update(data)
+        if self.tee is not None and data:
+            self.tee(data)
         return len(data)
 
 
@@ -102,13 +107,15 @@ class LayerDigester:
 
     expected_size: stop as soon as more bytes arrive than declared.
     budget: the most uncompressed bytes accepted.
+    tee: called with every uncompressed chunk once it is hashed and within the budget.
     """
 
-    def __init__(self, expected_size: int | None = None, budget: int = 1 << 40):
+    def __init__(self, expected_size: int | None = None, budget: int = 1 << 40,
+                 tee: Callable[[bytes], object] | None = None):
         self.sha = hashlib.sha256()
         self.size = 0
         self.expected_size = expected_size
-        self.sink = _Sink(budget)
+        self.sink = _Sink(budget, tee)
         self.compression: str | None = None
         self._dec: _Gunzip | _Unzstd | _Sink | None = None
         self._head = b""

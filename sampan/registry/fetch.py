@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from sampan.errors import DigestMismatch, RegistryError
+from sampan.errors import DigestMismatch, PermissionDenied, RegistryError, UnsafeArchive
 from sampan.oci.layerdigest import LayerDigester
 from sampan.registry.client import RegistryClient
 from sampan.registry.digestworker import BackgroundDigester
@@ -81,11 +83,19 @@ class Aborted(Exception):
 
 
 def download_layer(client: RegistryClient, repo: str, desc: Descriptor, diff_id: str,
-                   dest: Path, progress: ProgressSink, stop: threading.Event | None = None) -> None:
-    """Stream one layer to dest, checking size (stop past declared), digest, and diff_id."""
+                   dest: Path, progress: ProgressSink, stop: threading.Event | None = None,
+                   feed_for: Callable[[], Any] | None = None) -> int:
+    """Stream one layer to dest, checking size (stop past declared), digest, and diff_id.
+
+    feed_for: makes the store's LayerFeed, which unpacks the layer from the bytes the digest
+    thread inflates (one decompression for the digest, the diff_id and the unpack); an entry
+    it refuses stops the download. Returns the layer's uncompressed size."""
     key = short(desc.digest)
     progress.begin(key, desc.size)
-    digester = BackgroundDigester(LayerDigester(expected_size=desc.size, budget=layer_budget()))
+    feed = feed_for() if feed_for is not None else None
+    layer = LayerDigester(expected_size=desc.size, budget=layer_budget(),
+                          tee=feed.write if feed is not None else None)
+    digester = BackgroundDigester(layer)
     received = 0
     try:
         with client.request("GET", f"/v2/{repo}/blobs/{desc.digest}", scopes=_scope(client, repo),
@@ -102,14 +112,20 @@ def download_layer(client: RegistryClient, repo: str, desc: Descriptor, diff_id:
             out.flush()
             os.fsync(out.fileno())      # the store may adopt this file by renaming it
         digest, size, got_diff_id, _ = digester.finish()
+        if feed is not None:
+            feed.finish()
     except DigestMismatch as e:
         raise DigestMismatch(f"{client.image}: layer {key}: {e}; refused") from None
+    except (UnsafeArchive, PermissionDenied) as e:   # an entry the extractor refused
+        raise RegistryError(f"{client.image}: layer {key}: {e.message}; refused") from None
     except OSError as e:
         if e.filename is None:
             e.filename = str(dest)  # a write names no file: say where (a full disk, say)
         raise
     finally:
         digester.abandon()
+        if feed is not None:
+            feed.abandon()
     if size != desc.size:
         raise DigestMismatch(f"{client.image}: layer {key} is {size} bytes, the manifest "
                              f"declares {desc.size}; refused")
@@ -120,3 +136,4 @@ def download_layer(client: RegistryClient, repo: str, desc: Descriptor, diff_id:
         raise DigestMismatch(f"{client.image}: layer {key} uncompressed content does not match "
                              f"the config's diff_id {diff_id}; refused")
     progress.end(key, "Pull complete")
+    return layer.sink.size

@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 from typing import Any
 
 from sampan.errors import RegistryError, SampanError
-from sampan.oci.digest import is_digest
+from sampan.oci.digest import digest_hex, is_digest
+from sampan.oci.image import chain_ids
 from sampan.oci.reference import parse_reference
 from sampan.registry.client import RegistryClient
 from sampan.registry.fetch import download_layer, get_manifest, get_small_blob
-from sampan.registry.manifests import (Index, Manifest, Platform, parse_manifest,
+from sampan.registry.manifests import (Descriptor, Index, Manifest, Platform, parse_manifest,
                                        parse_platform, select_platform)
 from sampan.registry.progress import make_progress, short
 from sampan.registry.staging import Staging
@@ -75,42 +77,14 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
             raw, manifest, digest = resolve_manifest(client, reference.path, tag_or_digest, want)
             explain("pull", f"{reference.domain}/{reference.path}:{tag_or_digest} is manifest {digest}: "
                     f"a config and {len(manifest.layers)} layer(s)")
-            config_raw = get_small_blob(client, reference.path, manifest.config, "image config")
+            config_raw = _known_config(store, manifest) or get_small_blob(
+                client, reference.path, manifest.config, "image config")
             diff_ids, config = diff_ids_of(config_raw, len(manifest.layers), image)
             _check_platform(config, want, platform is not None, image)
             staging.add_bytes(manifest.config.digest, config_raw)
-            jobs = []
-            seen: set[str] = set()
-            for desc, diff_id in zip(manifest.layers, diff_ids):
-                if desc.digest in seen:
-                    continue
-                seen.add(desc.digest)
-                if store.has_blob(desc.digest):
-                    sink.end(short(desc.digest), "Already exists")
-                    explain("layer", f"{desc.digest} ({size(desc.size)} compressed): already in the store, "
-                            f"shared with the images that have it: not downloaded")
-                    continue
-                explain("layer", f"{desc.digest} ({size(desc.size)} compressed): not in the store: downloaded, "
-                        f"checked against its digest and its diff_id {diff_id}")
-                if desc.urls and desc.media_type.endswith("foreign.diff.tar.gzip"):
-                    raise RegistryError(f"{image}: layer {short(desc.digest)} is a foreign "
-                                        f"(non-distributable) layer; not supported")
-                dest = staging.file_for(desc.digest)
-                jobs.append((desc, diff_id, dest))
-                staging.add_file(desc.digest, dest, desc.size)
-            stop = threading.Event()
-            with ThreadPoolExecutor(max_workers=PARALLEL_LAYERS) as pool:
-                futures = [pool.submit(download_layer, client, reference.path, d, di, dest, sink, stop)
-                           for d, di, dest in jobs]
-                try:
-                    for f in as_completed(futures):
-                        f.result()          # the first failure wins; the others stop early
-                except BaseException:
-                    stop.set()
-                    for f in futures:
-                        f.cancel()
-                    raise
-        _check_layers(store, image, jobs)
+            jobs = _layer_jobs(store, staging, manifest, diff_ids, sink, image)
+            usizes = _download(client, reference.path, jobs, sink)
+        _check_layers(store, image, [j for j in jobs if j.staged is None])
         fresh = bool(jobs) or not store.has_blob(digest)
         staging.add_bytes(digest, raw)
         staging.commit()
@@ -119,6 +93,7 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
         except BaseException:
             staging.rollback()
             raise
+        _adopt_layers(store, jobs, usizes)
         sink.message(f"Digest: {digest}")
         sink.message(f"Status: Downloaded newer image for {image}" if fresh
                      else f"Status: Image is up to date for {image}")
@@ -128,17 +103,101 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
         sink.close()
 
 
+class _Job:
+    """One layer to download; staged: the dir its LayerFeed unpacks it into, or None when
+    the store cannot unpack while downloading (it is then checked after, unpacked at run)."""
+
+    def __init__(self, store: Any, desc: Descriptor, diff_id: str, dest: Path, chain_id: str,
+                 staged: Path | None):
+        self.desc, self.diff_id, self.dest = desc, diff_id, dest
+        self.chain_id, self.staged = chain_id, staged
+        self.feed = (lambda: store.layer_feed(staged)) if staged is not None else None
+
+
+def _layer_jobs(store: Any, staging: Staging, manifest: Manifest, diff_ids: list[str],
+                sink: Any, image: str) -> list[_Job]:
+    """The layers the store lacks, each once; those the store has are not touched."""
+    streaming = callable(getattr(store, "layer_feed", None))
+    jobs: list[_Job] = []
+    seen: set[str] = set()
+    for desc, diff_id, chain_id in zip(manifest.layers, diff_ids, chain_ids(diff_ids)):
+        if desc.digest in seen:
+            continue
+        seen.add(desc.digest)
+        if store.has_blob(desc.digest):
+            sink.end(short(desc.digest), "Already exists")
+            explain("layer", f"{desc.digest} ({size(desc.size)} compressed): already in the store, "
+                    f"shared with the images that have it: not downloaded")
+            continue
+        explain("layer", f"{desc.digest} ({size(desc.size)} compressed): not in the store: downloaded, "
+                f"checked against its digest and its diff_id {diff_id}"
+                + (", unpacked as it comes" if streaming else ""))
+        if desc.urls and desc.media_type.endswith("foreign.diff.tar.gzip"):
+            raise RegistryError(f"{image}: layer {short(desc.digest)} is a foreign "
+                                f"(non-distributable) layer; not supported")
+        dest = staging.file_for(desc.digest)
+        staged = staging.dir / f"layer-{digest_hex(chain_id)}" if streaming else None
+        jobs.append(_Job(store, desc, diff_id, dest, chain_id, staged))
+        staging.add_file(desc.digest, dest, desc.size)
+    return jobs
+
+
+def _download(client: RegistryClient, repo: str, jobs: list[_Job], sink: Any) -> dict[str, int]:
+    """Download (and unpack) the layers in parallel; the uncompressed size of each."""
+    stop = threading.Event()
+    usizes: dict[str, int] = {}
+    with ThreadPoolExecutor(max_workers=PARALLEL_LAYERS) as pool:
+        futures = {pool.submit(download_layer, client, repo, j.desc, j.diff_id, j.dest, sink,
+                               stop, j.feed): j for j in jobs}
+        try:
+            for f in as_completed(futures):
+                usizes[futures[f].desc.digest] = f.result()  # the first failure wins
+        except BaseException:
+            stop.set()
+            for f in futures:
+                f.cancel()
+            raise
+    return usizes
+
+
+def _adopt_layers(store: Any, jobs: list[_Job], usizes: dict[str, int]) -> None:
+    """Unpacked layers join the store once the image is recorded. They are a cache of the
+    blobs: should this fail, the first `run` unpacks from the blob as it always could."""
+    staged = [(j.staged, j.chain_id, j.diff_id, j.desc.digest, usizes[j.desc.digest])
+              for j in jobs if j.staged is not None and j.desc.digest in usizes]
+    if staged:
+        try:
+            store.adopt_layers(staged)
+        except OSError:
+            pass
+
+
 def _check_layers(store: Any, image: str, jobs: list) -> None:
     """Every downloaded layer must unpack: refused at pull, not at the first `run`."""
     check = getattr(store, "check_layer", None)
     if check is None:
         return
-    for desc, _diff_id, dest in jobs:
+    for job in jobs:
         try:
-            with open(dest, "rb") as f:
+            with open(job.dest, "rb") as f:
                 check(f)
         except SampanError as e:
-            raise RegistryError(f"{image}: layer {short(desc.digest)}: {e.message}; refused") from None
+            raise RegistryError(f"{image}: layer {short(job.desc.digest)}: {e.message}; "
+                                "refused") from None
+
+
+def _known_config(store: Any, manifest: Manifest) -> bytes | None:
+    """The config from the store when it has it (a re-pull): blobs there were verified
+    on the way in, so the registry is not asked again."""
+    desc = manifest.config
+    if not store.has_blob(desc.digest):
+        return None
+    try:
+        with store.open_blob(desc.digest) as f:
+            data = f.read(desc.size + 1)
+    except (OSError, SampanError):
+        return None
+    return data if len(data) == desc.size else None
 
 
 def _tag_ref(reference: Any, digest: str) -> str | None:

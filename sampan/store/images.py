@@ -118,6 +118,28 @@ class ImageStore:
         self._ensure_dirs()
         check_layer_blob(fileobj, self.paths.tmp)
 
+    def layer_feed(self, staged: Path):
+        """A store/layerfeed.LayerFeed unpacking a layer's plain tar, pushed in as it
+        arrives, into staged (a new dir in the caller's scratch dir under tmp/)."""
+        from sampan.store.layerfeed import make_feed
+        return make_feed(staged)
+
+    def adopt_layers(self, staged: Iterable[tuple[Path, str, str, str, int]]) -> int:
+        """Adopt the dirs a pull unpacked with layer_feed, after it recorded the image:
+        (dir, chain id, diff_id, blob digest, uncompressed size) each. A layer unpacked
+        meanwhile by someone else keeps theirs. Returns how many were adopted."""
+        staged = list(staged)
+        if not staged:
+            return 0
+        self._ensure_dirs()
+        self.unpacker.sync(self.paths.layers)
+        adopted = 0
+        for path, chain_id, diff_id, digest, usize in staged:
+            if self.unpacker.adopt_staged(path, chain_id, diff_id):
+                adopted += 1
+                self.catalog.set_uncompressed_size(digest, usize)
+        return adopted
+
     def add_layer_from_dir(self, upper: Path) -> LayerRef | None:
         self._ensure_dirs()
         return layer_from_dir(self.blobs, Path(upper))

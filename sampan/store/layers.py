@@ -288,6 +288,32 @@ class LayerUnpacker:
                                  f"diff_id {layer.diff_id}")
         return hr.size
 
+    def adopt_staged(self, staged: Path, chain_id: str, diff_id: str) -> bool:
+        """Make a dir unpacked elsewhere on this filesystem (a pull's store/layerfeed.py:
+        ``staged/diff``, its data already synced) the layer of chain_id: marker in, then
+        one rename. False (staged left to its owner) when the layer is there already."""
+        import shutil
+        with self._lock(chain_id):
+            if self.is_complete(chain_id):
+                return False
+            d = self.layer_dir(chain_id)
+            if d.exists():
+                shutil.rmtree(d)  # a crash left it half done
+            atomic_write_bytes(Path(staged) / COMPLETE, f"{diff_id}\n".encode())
+            os.rename(staged, d)
+            fsync_dir(self.paths.layers)
+            return True
+
+    @staticmethod
+    def sync(path: Path) -> None:
+        """Flush the filesystem holding path: unpacked files reach the disk before a
+        marker says they are complete (one syncfs for all of a pull's layers)."""
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            _syncfs(fd)
+        finally:
+            os.close(fd)
+
     def remove(self, chain_id: str) -> bool:
         """Delete an unpacked layer: marker first, so a crash leaves a dir that is redone."""
         import shutil

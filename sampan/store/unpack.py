@@ -265,11 +265,14 @@ def _entry_errors(name: str, dest: Path | None = None):
         raise UnsafeArchive(f"cannot extract tar entry {name[:200]!r}: {e}") from None
 
 
-def extract_tar(stream: Readable, dest: Path, is_root: bool | None = None) -> int:
-    """Extract a plain tar stream into dest (an existing dir). Returns the member count."""
+def extract_tar(stream: Readable, dest: Path, is_root: bool | None = None,
+                extractor: type[SafeExtractor] | None = None) -> int:
+    """Extract a plain tar stream into dest (an existing dir). Returns the member count.
+    extractor: SafeExtractor or a subclass (a pull's store/unpack_parallel.py)."""
     count = 0
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar, SafeExtractor(dest, is_root) as ex:  # type: ignore[call-overload]  # a reader is all r| needs
+        opened = tarfile.open(fileobj=stream, mode="r|")  # type: ignore[call-overload]  # a reader is all r| needs
+        with opened as tar, (extractor or SafeExtractor)(dest, is_root) as ex:
             for ti in tar:
                 with _entry_errors(ti.name, dest):
                     ex.apply(ti, tar)

@@ -46,9 +46,8 @@ def test_rm_f_of_many_removes_each_kind_and_leaves_nothing(sampan):
     t0 = time.time()
     names = list(ids.values())
     r = sampan("rm", "-f", names[0], names[1], "nosuchcontainer", *names[2:])
-    assert r.rc == 1
-    assert r.out.split() == names
-    assert "nosuchcontainer" in r.err and r.err.count("\n") == 1
+    # as Docker since 20.10: with -f a missing name is no error, and is not printed
+    assert (r.rc, r.out.split(), r.err) == (0, names, "")
     assert sampan.ok("ps", "-aq") == ""
     for k, procs in processes.items():
         assert not leaks.still_alive(procs), k
@@ -82,7 +81,7 @@ def test_rm_f_of_many_refuses_nothing_a_single_rm_f_would_do(sampan):
     repeats reported as gone (as one `rm -f` after another would)."""
     cid = sampan.ok("run", "-d", "--name", "twice", "busybox", "sleep", "1000").strip()
     r = sampan("rm", "-f", "twice", cid[:12])
-    assert r.rc == 1 and r.out.split() == ["twice"]
-    assert "no such container" in r.err
+    # the repeat is gone by then: with -f that is quiet, as in Docker
+    assert (r.rc, r.out.split(), r.err) == (0, ["twice"], "")
     assert sampan.ok("ps", "-aq") == ""
     settle(sampan)
