@@ -20,7 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sampan.errors import SampanError  # noqa: E402
-from sampan.runtime.base import Stdio, become_subreaper, get_runtime  # noqa: E402
+from sampan.runtime.base import Stdio, become_subreaper  # noqa: E402
+from sampan.runtime.factory import get_runtime  # noqa: E402
 from tests.integration.runtime.bundle import make_bundle, token  # noqa: E402
 from tests.support.busybox import write_busybox_tar  # noqa: E402
 
@@ -48,7 +49,8 @@ def bench(name: str, base: Path, tar: Path, n: int) -> tuple[list[float], list[f
 COLD = """
 import os, sys, time
 t0 = time.perf_counter()
-from sampan.runtime.base import Stdio, become_subreaper, get_runtime
+from sampan.runtime.base import Stdio, become_subreaper
+from sampan.runtime.factory import get_runtime
 become_subreaper()
 rt = get_runtime(sys.argv[1], sys.argv[2])
 c = rt.create(sys.argv[3], sys.argv[4], Stdio())

@@ -129,7 +129,7 @@ def _open_tar(f: BinaryIO) -> tarfile.TarFile:
                               "decompress it first")
     mode, what = _MODES[kind]
     try:
-        return tarfile.open(fileobj=f, mode=mode)
+        return tarfile.open(fileobj=f, mode=mode)  # type: ignore[call-overload]  # mode: one of _MODES'
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as e:
         raise InvalidArgument(f"not an image archive ({what}): {str(e).splitlines()[0][:200]}") from None
 

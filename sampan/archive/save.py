@@ -142,7 +142,9 @@ class _Closing:
 
 
 def _write_docker(store: Any, entries: list[Entry], t: _TarOut) -> None:
-    index, manifest_json, repositories = [], [], {}
+    index: list[dict] = []
+    manifest_json: list[dict] = []
+    repositories: dict[str, dict[str, str]] = {}
     for e in entries:
         info = e.info
         layer_descs = []

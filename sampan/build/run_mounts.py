@@ -18,11 +18,15 @@ from pathlib import Path
 from sampan.build.instructions.mounts import MountError, RunMount
 from sampan.store.merged_view import MergedView
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from sampan.build.context import SourceFS
+
 MAX_SECRET = 500 * 1024  # BuildKit's limit on a secret's size
 
 
 @dataclass
-class MountPlan:
+class RunMountPlan:
     kind: str  # bind, cache, secret, tmpfs
     target: str  # absolute, resolved inside the step's root: no symlink left in it
     readonly: bool = False
@@ -43,7 +47,7 @@ class MountPlan:
 class Resolved:
     """A mount after expansion, with its source found (before the step's lowers exist)."""
     mount: RunMount
-    fs: object | None = None  # bind: ContextFS or StageFS
+    fs: SourceFS | None = None  # bind: ContextFS or StageFS
     source_dirs: list[Path] = field(default_factory=list)
     source: str = ""
     source_is_dir: bool = True
@@ -125,6 +129,7 @@ def resolve_sources(mounts: list[RunMount], context, stage_fs, secrets: dict[str
                     raise MountError("a bind mount from the context needs a context, but the "
                                      "Dockerfile came from stdin (`-`)")
                 r.fs, r.source_dirs = context, [context.root]
+            assert r.fs is not None  # set just above
             try:
                 r.source = r.fs.resolve(m.source or "/")
             except OSError as err:
@@ -159,7 +164,7 @@ def ignored_under(context, source: str) -> list[str]:
     return sorted(hidden)
 
 
-def plans_for(resolved: list[Resolved], lowers: list[Path]) -> list[MountPlan]:
+def plans_for(resolved: list[Resolved], lowers: list[Path]) -> list[RunMountPlan]:
     """The backend's mounts, targets resolved inside the step's root."""
     view = MergedView(lowers)
     plans = []
@@ -174,7 +179,7 @@ def plans_for(resolved: list[Resolved], lowers: list[Path]) -> list[MountPlan]:
         if target == "/":
             raise MountError(f"target {m.target!r} leads to the root directory /")
         mode = int(m.mode, 8) if m.mode is not None else None
-        plan = MountPlan(m.kind, target, m.readonly, mode=mode, uid=int(m.uid or 0),
+        plan = RunMountPlan(m.kind, target, m.readonly, mode=mode, uid=int(m.uid or 0),
                          gid=int(m.gid or 0), size=m.size)
         if m.kind == "bind":
             plan.source_dirs, plan.source, plan.source_is_dir = r.source_dirs, r.source, r.source_is_dir
@@ -188,7 +193,7 @@ def plans_for(resolved: list[Resolved], lowers: list[Path]) -> list[MountPlan]:
     return plans
 
 
-def make_stubs(init: Path, lowers: list[Path], plans: list[MountPlan]) -> None:
+def make_stubs(init: Path, lowers: list[Path], plans: list[RunMountPlan]) -> None:
     """The mount points the plans need and the image lacks, made in the step's init layer
     (a lower layer of the step's root that never becomes part of its layer). A directory
     that the image has is made again with its mode and owner, which overlayfs shows for

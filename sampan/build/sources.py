@@ -132,7 +132,8 @@ def prepare(source: ContextSource, dest: Path) -> Path:
     """Unpack or clone into `dest` (a new empty dir of the build's); the context dir."""
     os.chmod(dest, 0o755)  # a bind mount of the context shows this mode
     if source.kind == "tar":
-        unpack_tar(_Prefixed(source.head, source.stream), dest)
+        assert source.stream is not None  # a tar source has its stream
+        unpack_tar(_Prefixed(source.head, source.stream), dest)  # type: ignore[arg-type]  # read() is all it needs
         return dest
     return clone(source.url, dest)
 

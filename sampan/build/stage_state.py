@@ -67,7 +67,7 @@ class StageState:
         """Build args in scope, overridden by ENV (Docker: ENV always wins over ARG)."""
         return ChainMap(self.env_view(), self.args)
 
-    def word(self, text: str, env: dict[str, str]) -> str:
+    def word(self, text: str, env: Mapping[str, str]) -> str:
         result = self.lexer.expand(text, env, split=False)
         self.used |= result.used
         return result.words[0]

@@ -222,7 +222,7 @@ def _drop_upper(ctx: StepContext, upper: Path) -> None:
 def _commit_layer(ctx: StepContext, st: StageState, upper: Path, text: str):
     """Add the upper dir as a layer (None when it holds no change) and its history entry."""
     layer = ctx.backend.add_layer_from_dir(upper)
-    entry = {"created": now_rfc3339(), "created_by": text}
+    entry: dict[str, object] = {"created": now_rfc3339(), "created_by": text}
     if layer is None:
         entry["empty_layer"] = True
     else:
@@ -306,9 +306,9 @@ def do_run(ctx: StepContext, st: StageState, instr: Instruction, title: str) -> 
         lines = b"".join(tail).decode(errors="replace").splitlines()[-_TAIL_LINES:]
         if lines:
             ctx.progress.block("------\n > " + title + ":\n" + "\n".join(lines) + "\n------")
-        err = fail(ctx.filename, instr.line, f"RUN failed: {message}")
-        err.output_tail = lines  # type: ignore[attr-defined]
-        raise err
+        failure = fail(ctx.filename, instr.line, f"RUN failed: {message}")
+        failure.output_tail = lines  # type: ignore[attr-defined]  # read by the build API
+        raise failure
     layer = _commit_layer(ctx, st, upper, run_created_by(argv, args))
     _record(ctx, st, key, layer)
     ctx.progress.done(n)
@@ -335,6 +335,7 @@ def _run_mounts(ctx: StepContext, st: StageState, instr: Instruction) -> tuple[l
         for r in resolved:
             part = r.mount.key()
             if r.mount.kind == "bind":
+                assert r.fs is not None  # a bind mount's source is resolved
                 memo = ctx.digests if r.fs is ctx.context else None
                 part.append(r.ident if r.ident is not None else hash_sources(r.fs, [r.source], memo))
                 if memo is not None:
@@ -406,8 +407,9 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
         words = [st.word(a, env) for a in instr.args]
         srcs, dest = words[:-1], words[-1]
         # the --chown text goes in the key: names resolve the same way on the same parent
-        chown_text = st.word(instr.flags["chown"], env) if instr.flags.get("chown") else None
-        chmod = parse_chmod(st.word(instr.flags["chmod"], env)) if instr.flags.get("chmod") else None
+        chown_flag, chmod_flag = instr.flags.get("chown"), instr.flags.get("chmod")
+        chown_text = st.word(chown_flag, env) if chown_flag else None
+        chmod = parse_chmod(st.word(chmod_flag, env)) if chmod_flag else None
     except _USER_ERRORS as err:
         raise _user_error(ctx, instr, err) from None
     workdir = st.cfg.get("WorkingDir") or "/"
@@ -439,13 +441,13 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
             local.append(s)
     fs, _ = _source_fs(ctx, st, instr) if local else (None, False)
     try:
-        matches = copyinstr.resolve_matches(fs, local) if local else []
+        matches = copyinstr.resolve_matches(fs, local) if local else []  # type: ignore[arg-type]  # fs is set when local is
         named = [pair for group in matches for pair in group]
         # the names matter too: `COPY link /d/` creates /d/link
         memo = ctx.digests if fs is ctx.context else None
         per_file: dict[str, str] = {}
-        digest = (hash_sources(fs, [r for _, r in named], memo, per_file) + repr([n for n, _ in named])
-                  if local else "")
+        digest = (hash_sources(fs, [r for _, r in named], memo, per_file)  # type: ignore[arg-type]  # fs is set when local is
+                  + repr([n for n, _ in named]) if local else "")
         if memo is not None:
             memo.flush()
     except _FILE_ERRORS as err:
@@ -466,7 +468,7 @@ def do_copy(ctx: StepContext, st: StageState, instr: Instruction, title: str) ->
     upper = _new_upper(ctx)
     try:
         if local:
-            copyinstr.copy_into(fs, spec, lowers, upper, matches)
+            copyinstr.copy_into(fs, spec, lowers, upper, matches)  # type: ignore[arg-type]
         if files:
             copyinstr.write_files(spec, lowers, upper, files)
     except _FILE_ERRORS as err:

@@ -26,7 +26,7 @@ class Parser(argparse.ArgumentParser):
         super().__init__(prog=f"sampan {command}", description=description, **kw)
         self.command = command
 
-    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+    def parse_args(self, args=None, namespace=None):
         # Docker uses -h for --hostname in run/create: offer -h for help only where it is free.
         if "--help" not in self._option_string_actions:
             flags = ["--help"] if "-h" in self._option_string_actions else ["-h", "--help"]
@@ -40,7 +40,7 @@ class Parser(argparse.ArgumentParser):
             self.error(unknown_argument(extra))
         return ns
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         raise InvalidArgument(f"{message}\nSee 'sampan {self.command} --help'.")
 
 

@@ -98,6 +98,7 @@ def attach_session(conn, *, tty: bool, stdin: bool, on_lost=None, detach_keys: b
                         elif kind == attach.EXIT:
                             return int(json.loads(payload).get("exit_code", 125))
                 elif key.data == "stdin":
+                    assert in_fd is not None  # registered only when there is one
                     data = os.read(in_fd, 65536)
                     if data and escape is not None:
                         data, detach = escape.feed(data)
@@ -119,7 +120,7 @@ def attach_session(conn, *, tty: bool, stdin: bool, on_lost=None, detach_keys: b
                         elif b in _PROXIED:
                             send(attach.encode(attach.SIGNAL, str(b).encode()))
     finally:
-        if saved_tty is not None:
+        if saved_tty is not None and in_fd is not None:
             import termios
             termios.tcsetattr(in_fd, termios.TCSADRAIN, saved_tty)
         for s, h in old_handlers.items():

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
+from sampan.cli.global_options import Globals, parse_globals
+
 # name -> (module, one-line help). Management commands map "group verb" too.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "Create and run a new container from an image"),
@@ -78,25 +80,6 @@ Commands:
 """
 
 
-class Globals:
-    def __init__(self) -> None:
-        self.root: str | None = None
-        self.runroot: str | None = None
-        self.runtime: str | None = None
-        self.debug = bool(os.environ.get("SAMPAN_DEBUG"))
-        self.explain = False
-
-    def engine(self, need_root: bool = True):
-        """Every command that touches state comes here (help and version never do)."""
-        if need_root and os.geteuid() != 0:
-            from sampan.errors import PermissionDenied
-            raise PermissionDenied("permission denied: sampan needs root (containers are made "
-                                   "of namespaces, mounts and cgroups, and its state is root's "
-                                   "alone): run it with sudo")
-        from sampan.engine import Engine
-        return Engine(self.root, self.runroot, self.runtime)
-
-
 def print_help(out=sys.stdout) -> None:
     lines = [USAGE]
     for name, (_, text) in COMMANDS.items():
@@ -105,36 +88,13 @@ def print_help(out=sys.stdout) -> None:
     out.write("".join(lines))
 
 
-def _parse_globals(argv: list[str], g: Globals) -> list[str]:
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a in ("--root", "--runroot", "--runtime") and i + 1 < len(argv):
-            setattr(g, a[2:], argv[i + 1])
-            i += 2
-        elif a.startswith(("--root=", "--runroot=", "--runtime=")):
-            k, v = a[2:].split("=", 1)
-            setattr(g, k, v)
-            i += 1
-        elif a == "--debug":
-            g.debug = True
-            i += 1
-        elif a == "--explain":
-            g.explain = True
-            i += 1
-        else:
-            break
-    return argv[i:]
-
-
 def main(argv: list[str] | None = None) -> int:
     """The `sampan` command: through a warm zygote when one runs (see cli/zygote.py),
     else in this process (and then a zygote is started for the next command)."""
     argv = sys.argv[1:] if argv is None else argv
     from sampan.state.trace import mark
     mark("cli start")
-    g = Globals()
-    rest = _parse_globals(argv, g)
+    g, rest = parse_globals(argv)
     printer = _explain_printer(g, rest)
     try:
         return _main(argv, g, rest, printer)
@@ -208,8 +168,7 @@ def _stdout_closed() -> int:
 def _run_command(argv: list[str]) -> int:
     from sampan.errors import SampanError
 
-    g = Globals()
-    rest = _parse_globals(argv, g)
+    g, rest = parse_globals(argv)
     if rest[:1] == ["help"] and len(rest) > 1:  # `sampan help COMMAND [VERB]` is `COMMAND [VERB] --help`
         rest = rest[1:] + ["--help"]
     if not rest or rest[0] in ("-h", "--help", "help"):

@@ -127,11 +127,10 @@ def _become_worker(conn: socket.socket, req: dict, fds: list[int], events_w: int
 
 
 def _ask_for_keeper(argv: list[str], events_w: int) -> None:
-    from sampan.cli.main import Globals, _parse_globals
+    from sampan.cli.global_options import parse_globals
     from sampan.state.paths import Paths
 
-    g = Globals()
-    _parse_globals(argv, g)
+    g, _ = parse_globals(argv)
     db = str(Paths.from_env(g.root, g.runroot).db)  # with the client's cwd and environment
     if os.path.exists(db) and len(db) < 4000:
         os.write(events_w, KEEP + db.encode() + b"\n")
@@ -222,7 +221,8 @@ def _fork_spare(listener: socket.socket, pipes: tuple[int, int, int], stamp: int
         return
     try:
         os.close(alive_w)  # only the zygote holds it: its exit is our end of file
-        ready, _, _ = select.select([listener, alive_r], [], [])
+        waitables: list[socket.socket | int] = [listener, alive_r]
+        ready, _, _ = select.select(waitables, [], [])
         if alive_r in ready:
             os._exit(0)
         conn, _ = listener.accept()  # fails once the zygote shut the listener down

@@ -54,19 +54,19 @@ class Waiter:
         self.sock.close()
 
 
-class Attachment:
+class StdioAttachment:
     """An attach client's link to a container's monitor: at once when it runs, else at its
     next start (a Waiter). `link()` gives the monitor's connection (attach.py frames)."""
 
     def __init__(self, ctx, rec) -> None:
-        from sampan.engine.status import RUNNING, status_of
+        from sampan.engine.status import status_of
         self.ctx, self.cid, self.name = ctx, rec.id, rec.name
         self.tty = bool(rec.config.get("tty"))
         self.open_stdin = bool(rec.config.get("open_stdin"))
         self.waiter: Waiter | None = None
         self.gone = False  # removed while we waited: no start will come
         self._conn = None
-        if status_of(rec).state == RUNNING:
+        if status_of(rec).running:
             try:
                 self._conn = attach.connect(ctx.attach_socket(rec.id))
                 return
@@ -92,10 +92,10 @@ class Attachment:
     def _started_without_us(self) -> bool:
         # A start that raced our registration; the monitor connects to waiters before it
         # records the container as running, so once it says running, it missed us.
-        from sampan.engine.status import RUNNING, status_of
+        from sampan.engine.status import status_of
         rec = self.ctx.containers.get(self.cid)
         self.gone = rec is None
-        return rec is not None and status_of(rec).state == RUNNING
+        return rec is not None and status_of(rec).running
 
     def close(self) -> None:
         if self.waiter is not None:

@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 from typing import Callable
 
-from sampan.engine import rootfs
+from sampan.engine import overlay
 from sampan.engine.build_scratch import BuildScratch
 from sampan.engine.context import Context
 from sampan.engine.runstate import make_init_layer
@@ -82,8 +82,8 @@ class EngineBuildBackend:
 
     # ---- RUN ----
     def run(self, lowers: list[Path], upper: Path, argv: list[str], env: list[str], cwd: str,
-            user: str, network: str, output: Callable[[bytes], None], mounts: list = ()) -> int:
-        """`mounts`: RUN --mount's plans (build/run_mounts.MountPlan)."""
+            user: str, network: str, output: Callable[[bytes], None], mounts: list | tuple = ()) -> int:
+        """`mounts`: RUN --mount's plans (build/run_mounts.RunMountPlan)."""
         cid = secrets.token_hex(32)
         mode = "bridge" if network in ("default", "bridge", "") else network
         work = self.scratch.run_dir(cid, self.runtime_name, network=mode == "bridge")
@@ -101,11 +101,11 @@ class EngineBuildBackend:
                 step_mounts = StepMounts(self.ctx, work, list(mounts))
                 extra = step_mounts.prepare()
             hostname = cid[:12]
-            from sampan.engine.create import ETC_MODE, HOSTS_BASE
+            from sampan.engine.bundle import ETC_MODE, HOSTS_BASE
             atomic_write_bytes(work / "hostname", (hostname + "\n").encode(), ETC_MODE, durable=False)
             atomic_write_bytes(work / "hosts", (HOSTS_BASE + f"127.0.1.1\t{hostname}\n").encode(),
                                ETC_MODE, durable=False)
-            rootfs.mount_overlay([init] + list(lowers), upper, ovl_work, root)
+            overlay.mount_overlay([init] + list(lowers), upper, ovl_work, root)
             try:
                 if mode == "bridge":
                     from sampan.engine.networking import nm
@@ -119,7 +119,7 @@ class EngineBuildBackend:
                 return self._run_container(cid, work, root, argv, env, cwd, user, mode, netns, hostname,
                                            output, extra)
             finally:
-                rootfs.unmount(root)
+                overlay.unmount(root)
                 if net_manager is not None and netns is not None:
                     net_manager.release(cid, Path(netns), background=True, replenish=True)
         finally:
@@ -130,10 +130,10 @@ class EngineBuildBackend:
     def _run_container(self, cid, work, root, argv, env, cwd, user, mode, netns, hostname, output,
                        mounts: list[dict]) -> int:
         from sampan.errors import CommandNotExecutable, CommandNotFound
-        from sampan.runtime.base import Stdio, become_subreaper, get_runtime
+        from sampan.runtime.base import Stdio, become_subreaper, cgroups_path
+        from sampan.runtime.factory import get_runtime
         from sampan.specgen.spec import NETNS_HOST, NETNS_NEW, SpecInputs, generate
         from sampan.specgen.users import resolve_user
-        from sampan.engine.create import cgroups_path
 
         spec = generate(SpecInputs(
             rootfs=str(root), argv=argv, env=env, cwd=cwd or "/", user=resolve_user(root, user),

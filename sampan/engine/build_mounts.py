@@ -21,7 +21,7 @@ import os
 import stat
 from pathlib import Path
 
-from sampan.engine import rootfs
+from sampan.engine import overlay
 from sampan.engine.context import Context
 
 CACHE_DIR = "buildcache"
@@ -52,7 +52,7 @@ def _whiteouts(upper: Path, lower: Path, under: str, hidden: list[str]) -> None:
         os.mknod(upper / "/".join(parts), stat.S_IFCHR | 0o600, os.makedev(0, 0))
 
 
-def _overlay(lowers: list[Path], d: Path, hidden: list[str] = (), under: str = "") -> Path:
+def _overlay(lowers: list[Path], d: Path, hidden: list[str] | tuple[str, ...] = (), under: str = "") -> Path:
     from sampan.runtime.syscalls import Syscalls
     root, upper, work = d / "root", d / "upper", d / "work"
     for p in (root, upper, work):
@@ -144,7 +144,7 @@ class StepMounts:
 
     def close(self) -> None:
         while self.mounted:
-            rootfs.unmount(self.mounted.pop())
+            overlay.unmount(self.mounted.pop())
         while self.locks:
             os.close(self.locks.pop())
 

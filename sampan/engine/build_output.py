@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from sampan.engine import rootfs
+from sampan.engine import overlay
 from sampan.errors import InvalidArgument
 
 
@@ -26,7 +26,7 @@ def export_layers(backend, layers: list, kind: str, dest: str, stream: BinaryIO 
     work = backend.temp_dir()
     root = work / "root"
     lowers = backend.layer_dirs(list(layers)) or [_empty(work)]
-    rootfs.mount_overlay(lowers, work / "upper", work / "work", root)
+    overlay.mount_overlay(lowers, work / "upper", work / "work", root)
     try:
         rootfd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
@@ -47,7 +47,7 @@ def export_layers(backend, layers: list, kind: str, dest: str, stream: BinaryIO 
         finally:
             os.close(rootfd)
     finally:
-        rootfs.unmount(root)
+        overlay.unmount(root)
 
 
 def _empty(work: Path) -> Path:

@@ -24,6 +24,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    import subprocess
+
 from sampan.engine import procs
 from sampan.engine.context import Context
 from sampan.errors import SampanError
@@ -50,7 +54,7 @@ class BuildScratch:
     def __init__(self, ctx: Context):
         self.ctx = ctx
         self.dir: Path | None = None
-        self._guard = None  # (Popen, write end of its pipe)
+        self._guard: tuple[subprocess.Popen[bytes], int] | None = None  # (Popen, write end of its pipe)
 
     def path(self) -> Path:
         if self.dir is None:
@@ -184,8 +188,8 @@ def _records(d: Path) -> list[dict]:
 
 
 def _stop_container(ctx: Context, rec: dict) -> None:
-    from sampan.engine.create import cgroups_path
-    from sampan.runtime.base import get_runtime
+    from sampan.runtime.base import cgroups_path
+    from sampan.runtime.factory import get_runtime
     from sampan.runtime.cgroups import open_cgroup
 
     name = rec.get("runtime") or "native"
@@ -206,10 +210,10 @@ def _mounts_under(d: Path) -> list[str]:
 
 
 def _unmount_under(d: Path) -> None:
-    from sampan.engine import rootfs
+    from sampan.engine import overlay
 
     for mp in sorted(_mounts_under(d), key=len, reverse=True):
-        rootfs.unmount(Path(mp))
+        overlay.unmount(Path(mp))
 
 
 def _release_network(ctx: Context, cid: str) -> None:

@@ -19,7 +19,7 @@ import time
 from sampan.engine import events, procs
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord
-from sampan.engine.status import RUNNING, status_of
+from sampan.engine.status import status_of
 
 LEAN_MARK = b"monitor_loop import lean_main"
 
@@ -39,7 +39,7 @@ def kill_all(ctx: Context, recs: list[ContainerRecord], timeout: float = 10) -> 
     waiting = []
     for rec in recs:
         st = status_of(rec)
-        if st.state != RUNNING:
+        if not st.running:
             continue
         lean = _is_lean_monitor(rec)
         alive = procs.alive(rec.pid, rec.pid_start)  # before its monitor goes: it may take PID 1 along

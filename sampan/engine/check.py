@@ -12,21 +12,21 @@ from __future__ import annotations
 import sqlite3
 
 from sampan.state.paths import Paths
-from sampan.store.verify import (Finding, list_dir, mounts_under, note, problem,
+from sampan.store.verify import (CheckFinding, list_dir, mounts_under, note, problem,
                                  verify_store)
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Callable
 
 
-def check_root(paths: Paths) -> list[Finding]:
+def check_root(paths: Paths) -> list[CheckFinding]:
     """Every problem and note found under paths.root, in a stable order."""
     root = paths.root
     if not root.is_dir():
         return [problem(str(root), f"{root} does not exist or is not a directory: give the "
                                    "sampan root to check with --root (or SAMPAN_ROOT)")]
-    out: list[Finding] = []
+    out: list[CheckFinding] = []
     try:
         db = _open_db(paths, out)
     except OSError as e:  # e.g. a root this user may not read
@@ -45,7 +45,7 @@ def check_root(paths: Paths) -> list[Finding]:
     return out
 
 
-def _open_db(paths: Paths, out: list[Finding]):
+def _open_db(paths: Paths, out: list[CheckFinding]):
     from sampan.engine.readonly_db import ReadOnlyDatabase
 
     if not paths.db.exists():
@@ -71,7 +71,7 @@ def _open_db(paths: Paths, out: list[Finding]):
     return db
 
 
-def _section(what: str, out: list[Finding], run: Callable[[], list[Finding]]) -> None:
+def _section(what: str, out: list[CheckFinding], run: Callable[[], list[CheckFinding]]) -> None:
     try:
         out.extend(run())
     except sqlite3.Error as e:
@@ -82,18 +82,18 @@ def _section(what: str, out: list[Finding], run: Callable[[], list[Finding]]) ->
         out.append(problem(what, f"could not check {what}: {type(e).__name__}: {e}"))
 
 
-def _store(paths: Paths, db) -> list[Finding]:
+def _store(paths: Paths, db) -> list[CheckFinding]:
     from sampan.store import ImageStore
 
     return verify_store(ImageStore(paths, db))
 
 
-def _containers(paths: Paths, db) -> list[Finding]:
+def _containers(paths: Paths, db) -> list[CheckFinding]:
     """Each record has its image and its directory; each directory has a record."""
     from sampan.engine.records import ContainerTable
     from sampan.store.catalog import Catalog
 
-    out: list[Finding] = []
+    out: list[CheckFinding] = []
     catalog = Catalog(db)
     records = ContainerTable(db).all()
     for rec in records:
@@ -131,11 +131,11 @@ def _containers(paths: Paths, db) -> list[Finding]:
     return out
 
 
-def _volumes(paths: Paths, db) -> list[Finding]:
+def _volumes(paths: Paths, db) -> list[CheckFinding]:
     """Each volume has its _data directory; each volume directory has a record."""
     from sampan.volumes import VolumeStore
 
-    out: list[Finding] = []
+    out: list[CheckFinding] = []
     volumes = VolumeStore(paths, db).list()
     for v in volumes:
         if not (paths.volumes / v.name / "_data").is_dir():
@@ -153,7 +153,7 @@ def _volumes(paths: Paths, db) -> list[Finding]:
     return out
 
 
-def _sandboxes(paths: Paths, db) -> list[Finding]:
+def _sandboxes(paths: Paths, db) -> list[CheckFinding]:
     """Network sandboxes (a namespace, a veth, an address, rules) that no container holds:
     pooled spares whose namespace is gone, those of containers that no longer exist, and
     namespaces no record names. `system prune` releases each of them."""
@@ -163,7 +163,7 @@ def _sandboxes(paths: Paths, db) -> list[Finding]:
     from sampan.network.netdb import ACTIVE, SPARE, NetDB
     from sampan.network.netns import is_netns
 
-    out: list[Finding] = []
+    out: list[CheckFinding] = []
     rows = NetDB(db).attachment_rows()
     containers = {rec.id for rec in ContainerTable(db).all()}
     spares = [r for r in rows if r["state"] == SPARE]

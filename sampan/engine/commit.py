@@ -31,7 +31,7 @@ def commit(ctx: Context, rec: ContainerRecord, repo: str | None, changes: list[s
     layer = images.add_layer_from_dir(ctx.container_files(rec.id)["upper"])
     created = now_rfc3339()
     history = list(cfg.get("history") or [])
-    entry = {"created": created, "created_by": " ".join(c.get("argv") or [])}
+    entry: dict[str, object] = {"created": created, "created_by": " ".join(c.get("argv") or [])}
     if message:
         entry["comment"] = message
     if author:

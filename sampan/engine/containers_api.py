@@ -6,6 +6,8 @@ Engine's own methods (engine.py): they are on `run`'s path and stay lean there.
 
 from __future__ import annotations
 
+import builtins
+
 from sampan.engine import filters as flt
 from sampan.engine import lifecycle
 from sampan.engine.context import Context
@@ -13,7 +15,7 @@ from sampan.engine.monitor_lost import all_noticed, noticed
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
 from sampan.engine.records import ContainerRecord
 from sampan.engine.reports import ContainerSummary, PortReport, PruneReport, RemoveReport
-from sampan.engine.status import RESTARTING, RUNNING, Status, status_of
+from sampan.engine.status import Status, status_of
 from sampan.errors import ContainerNotFound, InvalidArgument, SampanError
 from sampan.oci.times import parse_time
 
@@ -38,14 +40,16 @@ class ContainersAPI:
         tests = self._tests(want)
         show_all = opts.all or opts.limit > 0 or "status" in want
         out = []
-        for rec in self.ctx.containers.all():
-            st = status_of(rec)
+        for each in self.ctx.containers.all():
+            st = status_of(each)
+            rec: ContainerRecord | None = each
             if st.monitor_lost:  # stopped and recorded first (monitor_lost.noticed)
-                rec = noticed(self.ctx, rec)
+                rec = noticed(self.ctx, each)
                 if rec is None:
                     continue
                 st = status_of(rec)
-            if not show_all and st.state not in (RUNNING, RESTARTING):
+            assert rec is not None
+            if not show_all and not (st.running or st.restarting):
                 continue
             if all(test(rec, st) for test in tests):
                 out.append(summary(self.ctx, rec, st))
@@ -55,7 +59,7 @@ class ContainersAPI:
             self._sizes(out)
         return out
 
-    def _sizes(self, summaries: list[ContainerSummary]) -> None:
+    def _sizes(self, summaries: builtins.list[ContainerSummary]) -> None:
         """`ps -s`: each writable layer's bytes, and with its image's (Docker's SizeRootFs)."""
         from sampan.engine.sizes import rw_size
         from sampan.errors import NotFound
@@ -69,7 +73,7 @@ class ContainersAPI:
             s.size_rw = rw_size(self.ctx.container_files(s.id)["upper"])
             s.size_root_fs = s.size_rw + images[s.image_id]
 
-    def _tests(self, want: dict[str, list[str]]) -> list:
+    def _tests(self, want: dict[str, builtins.list[str]]) -> builtins.list:
         """One predicate (record, status) -> bool per filter key given; all must hold."""
         tests = []
         for s in want.get("status", ()):
@@ -92,7 +96,7 @@ class ContainersAPI:
             if not code.lstrip("-").isdigit():
                 raise InvalidArgument(f"invalid filter 'exited={code[:100]}': an exit code is a whole number")
         if "exited" in want:
-            tests.append(lambda rec, st: st.state == "exited" and str(st.exit_code) in want["exited"])
+            tests.append(lambda rec, st: st.exited and str(st.exit_code) in want["exited"])
         if "ancestor" in want:
             ancestors = self._image_ids(want["ancestor"])
             tests.append(lambda rec, st: rec.image_id in ancestors)
@@ -121,7 +125,7 @@ class ContainersAPI:
         health = views.inspect_container(self.ctx, rec)["State"].get("Health") or {}
         return health.get("Status") or "none"
 
-    def _image_ids(self, refs: list[str]) -> set[str]:
+    def _image_ids(self, refs: builtins.list[str]) -> set[str]:
         """The ids of the images named (an unknown one matches nothing, as Docker)."""
         from sampan.errors import NotFound
         ids = set()
@@ -132,7 +136,7 @@ class ContainersAPI:
                 pass
         return ids
 
-    def _network_keys(self, names: list[str]) -> set[str]:
+    def _network_keys(self, names: builtins.list[str]) -> set[str]:
         """What a container's config may say for the networks named: name, id, and
         "bridge" for the default network."""
         from sampan.engine.networking import nm
@@ -150,10 +154,10 @@ class ContainersAPI:
         from sampan.engine import views
         return views.inspect_container(self.ctx, self._find(ref))
 
-    def ports(self, ref: str) -> list[PortReport]:
+    def ports(self, ref: str) -> builtins.list[PortReport]:
         """Published ports of a running container (none when it is not running)."""
         rec = self._find(ref)
-        return _ports(rec) if status_of(rec).state == RUNNING else []
+        return _ports(rec) if status_of(rec).running else []
 
     def _find(self, ref: str) -> ContainerRecord:
         """The container as it is now: one whose monitor died is stopped and recorded first."""
@@ -163,7 +167,7 @@ class ContainersAPI:
                                     "--rm, it was removed)")
         return rec
 
-    def remove(self, refs: list[str], opts: RemoveOptions | None = None) -> list[RemoveReport]:
+    def remove(self, refs: builtins.list[str], opts: RemoveOptions | None = None) -> builtins.list[RemoveReport]:
         """`rm A B C`: one report per reference, in order; a failure does not stop the rest."""
         opts = opts or RemoveOptions()
         if opts.force and len(refs) > 1:
@@ -185,7 +189,7 @@ class ContainersAPI:
             self._after_last()
         return out
 
-    def _remove_many(self, refs: list[str], opts: RemoveOptions) -> list[RemoveReport]:
+    def _remove_many(self, refs: builtins.list[str], opts: RemoveOptions) -> builtins.list[RemoveReport]:
         """`rm -f A B C ...`: every container killed at once first (engine/bulk_remove.py),
         their sandboxes torn down and their directories deleted by one background process
         each (after the last removal)."""
@@ -223,7 +227,7 @@ class ContainersAPI:
         report = PruneReport()
         for rec in all_noticed(self.ctx):
             st = status_of(rec)
-            if st.state != RUNNING and not st.monitor_alive:
+            if not st.running and not st.monitor_alive:
                 lifecycle.remove(self.ctx, rec)
                 report.deleted.append(rec.id)
         if report.deleted:
@@ -234,7 +238,7 @@ class ContainersAPI:
 def _ports_match(rec: ContainerRecord, st: Status, published: set[str], exposed: set[str]) -> bool:
     """ps -f publish=HOSTPORT[/PROTO] (a running container's host side) or expose=PORT[/PROTO]
     (the container side of its published ports and of the image's exposed ones)."""
-    if st.state == RUNNING and any(f"{p.public_port}/{p.type}" in published for p in _ports(rec)):
+    if st.running and any(f"{p.public_port}/{p.type}" in published for p in _ports(rec)):
         return True
     container_side = {f"{cport}/{proto}" for cport, _, _, proto in rec.config.get("ports") or []}
     container_side |= set(((rec.config.get("image_config") or {}).get("ExposedPorts") or {}))
@@ -243,13 +247,13 @@ def _ports_match(rec: ContainerRecord, st: Status, published: set[str], exposed:
 
 def _ports(rec: ContainerRecord) -> list[PortReport]:
     return [PortReport(private_port=int(cport), public_port=int(hport), ip=hip or "0.0.0.0", type=proto)
-            for cport, hport, hip, proto in (rec.config.get("net") or {}).get("ports", [])]
+            for cport, hport, hip, proto in (rec.config["net"]["ports"] if "net" in rec.config else [])]
 
 
 def summary(ctx: Context, rec: ContainerRecord, st: Status | None = None) -> ContainerSummary:
     from sampan.engine.views import command_text, mount_points, network_settings, status_text
     st = st or status_of(rec)
-    running = st.state == RUNNING
+    running = st.running
     return ContainerSummary(
         id=rec.id, name=rec.name, image=rec.image_ref, image_id=rec.image_id,
         command=command_text(rec), created=rec.created, state=st.docker_state, status=status_text(rec, st, ctx),

@@ -44,7 +44,7 @@ class Context:
         return VolumeStore(self.paths, self.db)
 
     def runtime_for(self, rec: ContainerRecord):
-        from sampan.runtime.base import get_runtime
+        from sampan.runtime.factory import get_runtime
         name = rec.config.get("runtime") or self.default_runtime
         return get_runtime(name, self.paths.runtime_state / name)
 

@@ -85,6 +85,7 @@ def copy_to(ctx: Context, rec: ContainerRecord, ref: str, src: str | BinaryIO, d
                 if not (dexists and disdir):
                     raise InvalidArgument(f'destination "{label}" must be a directory', exit_code=1)
                 _check_writable(view, dpath, label)
+                assert not isinstance(src, str)  # a path was opened as node
                 _extract_stream(src, view.rootfd, dpath, owner, archive)
                 return
             from sampan.store import tar_at
@@ -232,7 +233,7 @@ def _extract(members, rootfd: int, dest: str, owner, keep_owner: bool, devices) 
             for ti, reader in members:
                 cur.reader = reader
                 try:
-                    ex.apply(ti, cur)
+                    ex.apply(ti, cur)  # type: ignore[arg-type]  # as much of a TarFile as apply reads
                 finally:
                     if reader is not None:
                         reader.close()

@@ -1,4 +1,4 @@
-"""`create`: validate everything first, then write the container's bundle and record.
+"""`create`: validate everything first, then write the container's directories and record.
 
 Nothing is left behind when any check fails: all validation happens before
 the first write, and a failure after it removes what was written.
@@ -13,6 +13,7 @@ import sys
 
 from sampan.engine import create_flags as flags
 from sampan.engine import security
+from sampan.engine.bundle import LIMIT_KEYS
 from sampan.engine.context import Context
 from sampan.engine.mounts import MountPlan, mount_from_flag, parse_mount, parse_tmpfs, parse_volume
 from sampan.engine.names import random_name
@@ -21,26 +22,21 @@ from sampan.engine.options import RunOptions
 from sampan.engine.records import ContainerRecord, now_rfc3339
 from sampan.errors import Conflict, InvalidArgument
 from sampan.specgen import units
-from sampan.specgen.command import merge_command, merge_env
-from sampan.specgen.defaults import default_rlimits
-from sampan.specgen.ulimits import oci_rlimits
+from sampan.specgen.command import merge_command
 from sampan.specgen.users import resolve_groups, resolve_user
 from sampan.state import explain
-from sampan.state.atomic import atomic_write_bytes, atomic_write_json
 from sampan.store.merged_view import MergedView
 
-_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig, ResourceLimits
+    from sampan.store.types import ImageInfo
 
-ETC_MODE = 0o644
+_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 # Room a new container needs on the root's filesystem: its record, directories, bundle and
 # /etc files take some tens of KiB; its logs and its own writes come later.
 MIN_FREE = 1 << 20
-
-HOSTS_BASE = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-              "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-              "ff02::2\tip6-allrouters\n")
-
 
 def parse_signal(value: str | None, default: str = "SIGTERM") -> int:
     value = (value or default).upper()
@@ -55,7 +51,7 @@ def parse_signal(value: str | None, default: str = "SIGTERM") -> int:
     raise InvalidArgument(f"invalid signal {value!r}: use a name such as SIGTERM or a number")
 
 
-def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
+def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, ImageInfo]:
     """Check every option and resolve the image. Returns (container config, image info).
     What the image does not decide is checked before it is looked up: a mistyped flag is
     one line at once, not a pull and then the line."""
@@ -108,12 +104,12 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[dict, object]:
     workdir = opts.workdir or icfg.get("WorkingDir") or "/"
     if not workdir.startswith("/"):
         raise InvalidArgument(f"the working directory {workdir!r} is not an absolute path")
-    config = {
+    config: ContainerConfig = {
         "argv": argv, "user_env": list(opts.env), "image_env": icfg.get("Env") or [],
         "workdir": workdir, "user": user_spec,
         "exec_user": {"uid": exec_user.uid, "gid": exec_user.gid,
                       "additional_gids": exec_user.additional_gids, "home": exec_user.home},
-        "hostname": opts.hostname, "tty": opts.tty, "open_stdin": opts.interactive,
+        "hostname": opts.hostname or "", "tty": opts.tty, "open_stdin": opts.interactive,
         "console_size": _console_size(opts.console_size) if opts.tty else None,
         "mounts": [p.to_json() for p in plans], "read_only": opts.read_only,
         "memory": memory, "cpu_quota": cpu_quota, "cpus": opts.cpus, "pids_limit": pids,
@@ -261,33 +257,6 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
     return rec
 
 
-def write_etc_files(files: dict, config: dict) -> None:
-    """The container's /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted):
-    0644, as the container's non-root users must read them (its private dir keeps the
-    host's users out)."""
-    hostname = config["hostname"]
-    atomic_write_bytes(files["hostname"], (hostname + "\n").encode(), ETC_MODE, durable=False)
-    if config["network"] == "host":
-        for src, dst in (("/etc/hosts", "hosts"), ("/etc/resolv.conf", "resolv")):
-            try:
-                data = open(src, "rb").read()
-            except OSError:
-                data = HOSTS_BASE.encode() if dst == "hosts" else b""
-            atomic_write_bytes(files[dst], data, ETC_MODE, durable=False)
-        return
-    extra = "".join(f"{ip}\t{host}\n" for host, ip in config.get("add_hosts", []))
-    atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode(), ETC_MODE, durable=False)
-    # the network package rewrites /etc/hosts as peers come and go; it appends this file
-    atomic_write_bytes(files["hosts"].with_name("hosts.extra"), extra.encode(), durable=False)
-    from sampan.network.dns import host_resolv_conf, with_search_options
-    if config.get("dns"):
-        resolv = "".join(f"nameserver {d}\n" for d in config["dns"]).encode()
-    else:
-        resolv = host_resolv_conf()
-    resolv = with_search_options(resolv, config.get("dns_search"), config.get("dns_options"))
-    atomic_write_bytes(files["resolv"], resolv, ETC_MODE, durable=False)
-
-
 def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
     """Create the named and anonymous volumes this container uses; record their names."""
     for m in rec.config["mounts"]:
@@ -297,7 +266,7 @@ def _volumes_for(ctx: Context, rec: ContainerRecord) -> None:
         m["source"] = info.name
 
 
-def _console_size(size) -> list[int] | None:
+def _console_size(size: tuple[int, int] | list[int] | None) -> list[int] | None:
     if size is None:
         return None
     try:
@@ -309,84 +278,10 @@ def _console_size(size) -> list[int] | None:
     return [rows, cols] if rows and cols else None
 
 
-def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None) -> dict:
-    from sampan.engine.mounts import MountPlan, oci_mount
-    from sampan.specgen.spec import NETNS_HOST, NETNS_NEW, SpecInputs, generate
-    from sampan.specgen.users import ExecUser
-
-    c = rec.config
-    files = ctx.container_files(rec.id)
-    eu = c["exec_user"]
-    user = ExecUser(eu["uid"], eu["gid"], eu["additional_gids"], eu["home"])
-    env = merge_env(c["image_env"], c["user_env"], hostname=c["hostname"], tty=c["tty"], home=user.home)
-    mounts = []
-    for m in c["mounts"]:
-        plan = MountPlan.from_json(m)
-        src = plan.source
-        if plan.kind == "volume":
-            src = str(ctx.paths.volumes / plan.source / "_data")
-        mounts.append(oci_mount(plan, src))
-    argv = c["argv"]
-    if c.get("init"):
-        mounts.append({"destination": INIT_PATH, "type": "bind", "source": flags.init_binary(),
-                       "options": ["rbind", "ro", "nosuid", "nodev", "rprivate"]})
-        argv = [INIT_PATH, "--", *argv]
-    devices, device_rules = security.devices_of(c)
-    spec = generate(SpecInputs(
-        rootfs=str(files["rootfs"]), argv=argv, env=env, cwd=c["workdir"], user=user,
-        hostname=c["hostname"], tty=c["tty"], readonly_rootfs=c["read_only"], mounts=mounts,
-        etc_files={"/etc/hosts": str(files["hosts"]), "/etc/hostname": str(files["hostname"]),
-                   "/etc/resolv.conf": str(files["resolv"])},
-        netns=netns or (NETNS_HOST if c["network"] == "host" else NETNS_NEW),
-        cgroups_path=cgroups_path(rec.id), memory=c["memory"], cpu_quota=c["cpu_quota"],
-        pids_limit=c["pids_limit"], limits={k: c[k] for k in LIMIT_KEYS if c.get(k) is not None}, no_new_privileges=c["no_new_privileges"],
-        caps=security.caps_of(c), seccomp=c.get("seccomp"), privileged=bool(c.get("privileged")),
-        devices=devices, device_rules=device_rules,
-        annotations={"io.sampan.name": rec.name},
-        rlimits=oci_rlimits(c.get("ulimits") or [], default_rlimits()), sysctls=c.get("sysctls") or {},
-        shm_size=c.get("shm_size"), shm=shm_source(ctx, rec), join=namespace_paths(ctx, c)))
-    if c.get("console_size"):  # the terminal's size from the start: `stty size` as PID 1 is right
-        spec["process"]["consoleSize"] = {"height": c["console_size"][0], "width": c["console_size"][1]}
-    return spec
-
-
-INIT_PATH = "/sbin/docker-init"  # where Docker binds its init (tini) in the container
-
-
-def shm_source(ctx: Context, rec: ContainerRecord) -> str | None:
-    """The container's /dev/shm: None for a tmpfs of its own (the default), "" for none
-    (--ipc none), or a host directory: a shareable container's own tmpfs, held on the host
-    so that --ipc container:NAME can bind it (Docker's ShmPath), or its donor's."""
-    mode = rec.config.get("ipc_mode") or ""
-    if mode == "none":
-        return ""
-    if mode == "shareable":
-        return str(ctx.container_files(rec.id)["dir"] / "shm")
-    if mode.startswith("container:"):
-        donor = mode.split(":", 1)[1]
-        other = ctx.containers.get(donor)
-        if other is not None and (other.config.get("ipc_mode") or "") == "shareable":
-            return str(ctx.container_files(donor)["dir"] / "shm")
-    return None
-
-
-def cgroups_path(cid: str) -> str:
-    """The container's cgroup, relative to the hierarchy roots (OCI linux.cgroupsPath)."""
-    return f"/sampan/{cid}"
-
-
-def write_bundle(ctx: Context, rec: ContainerRecord, netns: str | None = None) -> None:
-    """The OCI bundle: <root>/containers/<id>/config.json."""
-    atomic_write_json(ctx.container_files(rec.id)["config"], container_spec(ctx, rec, netns), durable=False)
-
-
-LIMIT_KEYS = ("memory_swap", "memory_reservation", "cpu_shares", "cpuset_cpus", "cpuset_mems", "blkio_weight")
-
-
-def _more_limits(opts, memory: int | None) -> dict:
+def _more_limits(opts: RunOptions, memory: int | None) -> ResourceLimits:
     """--memory-swap, --memory-reservation, --cpu-shares, --cpuset-*, --blkio-weight: the values
     for the spec's linux.resources (None: not given)."""
-    out = dict.fromkeys(LIMIT_KEYS)
+    out: ResourceLimits = dict.fromkeys(LIMIT_KEYS)  # type: ignore[assignment]  # LIMIT_KEYS: its keys
     if opts.memory_swap and opts.memory_swap.strip() != "0":  # 0: unset, as in Docker
         out["memory_swap"] = units.parse_memory_swap(opts.memory_swap, memory)
     if opts.memory_reservation:

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, BinaryIO, Iterator
 from sampan.engine import lifecycle
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord
-from sampan.engine.status import RUNNING, status_of
+from sampan.engine.status import status_of
 from sampan.errors import ContainerNotFound, InvalidState, SampanError
 from sampan.state.paths import Paths
 
 if TYPE_CHECKING:
-    from sampan.engine.options import ExecOptions, RunOptions
+    from sampan.engine.options import ExecOptions, RunOptions, UpdateOptions
 
 # Verbs import their modules when called: `run` should not pay for `logs` or `inspect`.
 
@@ -134,19 +134,19 @@ class Engine:
                                open_stdin=interactive or rec.config["open_stdin"])
 
     def attach(self, ref: str, *, running_only: bool = False):
-        """Attach to a container's stdio: an attach_wait.Attachment whose link() is the
+        """Attach to a container's stdio: an attach_wait.StdioAttachment whose link() is the
         monitor's connection (attach.py frames), now if it runs, else from its next start on
         (whoever starts it: the monitor connects to every attach that waits).
         running_only: `sampan attach`, which as Docker's refuses a stopped or paused one."""
-        from sampan.engine.attach_wait import Attachment
+        from sampan.engine.attach_wait import StdioAttachment
         rec = self.container(ref)
         if running_only:
             st = status_of(rec)
             if st.paused:
                 raise InvalidState("cannot attach to a paused container, unpause it first", exit_code=1)
-            if st.state != RUNNING:
+            if not st.running:
                 raise InvalidState("cannot attach to a stopped container, start it first", exit_code=1)
-        return Attachment(self.ctx, rec)
+        return StdioAttachment(self.ctx, rec)
 
     def resize(self, ref: str, rows: int, cols: int) -> None:
         """Set the size of a running container's terminal (its monitor owns the pty)."""
@@ -154,7 +154,7 @@ class Engine:
 
         from sampan.engine import attach
         rec = self.container(ref)
-        if status_of(rec).state != RUNNING:
+        if not status_of(rec).running:
             raise InvalidState(f"container {rec.name} is not running")
         if not rec.config.get("tty"):
             return  # as Docker: nothing to resize
@@ -279,7 +279,7 @@ class Engine:
             from sampan.engine.monitor_lost import noticed
             cur = self.ctx.containers.get(rec.id)
             cur = cur and noticed(self.ctx, cur)
-            return cur is not None and status_of(cur).state == RUNNING
+            return cur is not None and status_of(cur).running
 
         if follow and not path.exists():
             # the monitor makes the log once the container runs: a follower may come first
@@ -314,7 +314,7 @@ class Engine:
     def top(self, ref: str) -> list[dict]:
         from sampan.engine.procs import children_tree
         rec = self.container(ref)
-        if status_of(rec).state != RUNNING:
+        if not status_of(rec).running:
             raise InvalidState(f"container {rec.name} is not running")
         rows = []
         for pid in children_tree(rec.pid):
@@ -374,7 +374,7 @@ class Engine:
         ``output``: ("local", DIR) or ("tar", FILE) also gets the image's filesystem (a tar
         to ``output_stream`` when given)."""
         from sampan.build.executor import build
-        from sampan.build.progress import make_progress
+        from sampan.build.progress import Progress, make_progress
         from sampan.engine.build_backend import EngineBuildBackend
 
         from sampan.engine.build_scratch import sweep_dead
@@ -382,7 +382,7 @@ class Engine:
         backend = EngineBuildBackend(self.ctx, pull=pull, auths=auths)
         if on_event is not None and progress_mode != "quiet":
             from sampan.engine.build_events import EventProgress
-            progress = EventProgress(on_event)
+            progress: Progress = EventProgress(on_event)
         else:
             progress = make_progress(progress_mode, stream)
         try:

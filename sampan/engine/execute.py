@@ -16,7 +16,7 @@ from sampan.specgen.users import resolve_user
 
 def exec_process(ctx: Context, rec: ContainerRecord, opts: ExecOptions) -> dict:
     """The OCI process object for an exec, with Docker's defaults from the container."""
-    if status_of(rec).state != "running":
+    if not status_of(rec).running:
         raise InvalidState(f"container {rec.name} is not running: `sampan start {rec.name}` first")
     if not opts.argv:
         raise InvalidArgument("exec needs a command to run")
@@ -28,7 +28,7 @@ def exec_process(ctx: Context, rec: ContainerRecord, opts: ExecOptions) -> dict:
                     tty=opts.tty, home=eu.home)
     from sampan.engine.security import caps_of
     caps = caps_of(c)
-    user = {"uid": eu.uid, "gid": eu.gid}
+    user: dict[str, object] = {"uid": eu.uid, "gid": eu.gid}
     if eu.additional_gids:
         user["additionalGids"] = eu.additional_gids
     return {

@@ -132,7 +132,7 @@ def _build(files: dict, lowers: list, plan, read_only: bool) -> View:
 
 def _open_root(files: dict, lowers: list) -> int:
     """The overlay root, mounted here (in this namespace only) when the host has not."""
-    from sampan.engine import rootfs
+    from sampan.engine import overlay
 
     target = files["rootfs"]
     target.mkdir(parents=True, exist_ok=True)
@@ -140,7 +140,7 @@ def _open_root(files: dict, lowers: list) -> int:
         if files["work"].exists() and any(files["work"].iterdir()):
             import shutil  # lazily: shutil pulls in bz2 and lzma
             shutil.rmtree(files["work"], ignore_errors=True)  # left by a crash: overlay refuses it
-        rootfs.mount_overlay(lowers, files["upper"], files["work"], target)
+        overlay.mount_overlay(lowers, files["upper"], files["work"], target)
     return inroot.open_root(target)
 
 

@@ -80,7 +80,7 @@ def run_check(ctx, rec, cfg: dict) -> dict:
             break
         if stop_reading is not None and now >= stop_reading:
             break
-        wait = min(deadline - now, 0.05) if status is None else max(0.0, stop_reading - now)
+        wait = min(deadline - now, 0.05) if status is None or stop_reading is None else max(0.0, stop_reading - now)
         if not select.select([r], [], [], max(wait, 0.0))[0]:
             continue
         data = os.read(r, 65536)
@@ -100,6 +100,7 @@ def run_check(ctx, rec, cfg: dict) -> dict:
         output = f"Health check exceeded timeout ({limit})" + (f": {output}" if output else "")
         code = -1
     else:
+        assert status is not None  # not timed out: the probe was reaped
         code = os.waitstatus_to_exitcode(status)
         code = 128 - code if code < 0 else code  # killed by a signal: as a shell reports it
     return {"Start": start, "End": now_rfc3339(), "ExitCode": code, "Output": output}
@@ -109,12 +110,12 @@ def probe(ctx, cid: str) -> int:
     """Run one check and record it; the process's exit status for the monitor."""
     from sampan.engine import events, health_state
     from sampan.engine.health_config import effective
-    from sampan.engine.status import RUNNING, status_of
+    from sampan.engine.status import status_of
     from sampan.oci.times import parse_time
 
     rec = ctx.containers.get(cid)
     st = status_of(rec) if rec is not None else None
-    if st is None or "healthcheck" not in rec.config or st.state != RUNNING:
+    if st is None or "healthcheck" not in rec.config or not st.running:
         return 0
     cfg = effective(rec.config["healthcheck"])
     if st.paused:  # an exec would hang in the frozen cgroup until the timeout: Docker's failure

@@ -6,6 +6,8 @@ report (engine/reports.py); nothing here formats text for a person.
 
 from __future__ import annotations
 
+import builtins
+
 from typing import BinaryIO, Callable
 
 from sampan.engine import filters as flt
@@ -88,13 +90,13 @@ class ImagesAPI:
             "Metadata": {}, "ManifestDigest": img.manifest_digest,  # no LastTagTime: "" is not a time to Go
         }
 
-    def history(self, ref: str) -> list[ImageHistoryItem]:
+    def history(self, ref: str) -> builtins.list[ImageHistoryItem]:
         return [ImageHistoryItem(id=r.get("id") or "<missing>", created=r.get("created") or "",
                                  created_by=r.get("created_by") or "", size=r.get("size") or 0,
                                  comment=r.get("comment") or "", tags=list(r.get("tags") or []))
                 for r in self.ctx.images.history(ref)]
 
-    def tree(self, refs: list[str] | None = None) -> ImageTreeReport:
+    def tree(self, refs: builtins.list[str] | None = None) -> ImageTreeReport:
         """`image tree`: the given images (every tagged one by default) as a tree of shared layers."""
         from sampan.engine.image_tree import image_tree
         store = self.ctx.images
@@ -110,7 +112,7 @@ class ImagesAPI:
         image_event(self.ctx, "tag", self.ctx.images.resolve(target).id, target)
 
     # ---- removal ----
-    def remove(self, refs: list[str], opts: RemoveOptions | None = None) -> list[ImageRemoveReport]:
+    def remove(self, refs: builtins.list[str], opts: RemoveOptions | None = None) -> builtins.list[ImageRemoveReport]:
         """`rmi A B C`: one report per reference, in order; a failure does not stop the rest."""
         opts = opts or RemoveOptions()
         out = []
@@ -168,7 +170,7 @@ class ImagesAPI:
         return report
 
     # ---- in and out ----
-    def import_rootfs(self, fileobj: BinaryIO, ref: str | None, changes: list[str],
+    def import_rootfs(self, fileobj: BinaryIO, ref: str | None, changes: builtins.list[str],
                       message: str | None) -> ImageSummary:
         img = self.ctx.images.import_rootfs(fileobj, ref, changes, message)
         from sampan.engine.events import image_event
@@ -198,14 +200,14 @@ class ImagesAPI:
         image_event(self.ctx, "push", dest or local, dest or local)
         return digest
 
-    def save(self, refs: list[str], out: BinaryIO, format: str = "docker") -> None:
+    def save(self, refs: builtins.list[str], out: BinaryIO, format: str = "docker") -> None:
         from sampan.archive import save
         save(self.ctx.images, refs, out, format)
         from sampan.engine.events import image_event
         for ref in refs:
             image_event(self.ctx, "save", ref, ref)
 
-    def load(self, fileobj: BinaryIO) -> list[str]:
+    def load(self, fileobj: BinaryIO) -> builtins.list[str]:
         """The references (or ids, for untagged images) loaded."""
         from sampan.archive import load
         loaded = load(self.ctx.images, fileobj)

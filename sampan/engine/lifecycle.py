@@ -1,4 +1,7 @@
-"""start, stop, kill, wait, rm, restart: the verbs on an existing container."""
+"""start, stop, kill, wait, remove: the verbs on an existing container (restart is
+Engine.restart, a stop then a start). A start takes the container's lock, prepares
+(cgroup, mount, network, bundle: engine/runstate.py and engine/bundle.py) and forks the
+monitor (engine/monitor.py), which runs the runtime and, at the exit, engine/finish.py."""
 
 from __future__ import annotations
 
@@ -13,10 +16,11 @@ from sampan.engine.context import Context
 from sampan.engine.create import parse_signal
 from sampan.engine.monitor import MonitorJob, spawn
 from sampan.engine.records import ContainerRecord
-from sampan.engine.status import CREATED, RESTARTING, RUNNING, status_of
+from sampan.engine.status import CREATED, RESTARTING, status_of
 from sampan.state import explain
 from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidState, NoSpace,
-                           RuntimeFailure, SampanError)
+                           RuntimeFailure)
+from sampan.runtime.base import OCIRuntime, cgroups_path
 
 _ERRORS = {"CommandNotFound": CommandNotFound, "CommandNotExecutable": CommandNotExecutable,
            "NoSpace": NoSpace}
@@ -40,11 +44,11 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
     with ctx.container_lock(rec.id):
         rec = ctx.containers.get(rec.id) or rec
         st = status_of(rec)
-        if st.state in (RUNNING, RESTARTING):
+        if (st.running or st.restarting):
             if not attach_client:
                 return Started(pid=rec.pid)  # as Docker: starting a running container is a no-op
             raise InvalidState(f"container {rec.name} is already running")
-        if st.monitor_alive and st.state == CREATED:
+        if st.starting:
             raise InvalidState(f"container {rec.name} is being started by another command")
         if st.monitor_alive:
             _await_cleanup(rec)
@@ -88,20 +92,11 @@ def _volume_mount_events(ctx: Context, rec: ContainerRecord) -> None:
                 "propagation": "", "read/write": "false" if m["readonly"] else "true"})
 
 
-def _prepare_cgroup(runtime, rec: ContainerRecord) -> None:
+def _prepare_cgroup(runtime: OCIRuntime, rec: ContainerRecord) -> None:
     """The runtime moves the container into its cgroup ~12 ms from now, and that move
     waits an RCU grace period unless one passed just before (runtime/cgroups/prime.py):
-    start it now. The native runtime also makes the cgroup first, as the wait holds up
-    making one."""
-    from sampan.engine.create import cgroups_path
-    if hasattr(runtime, "prepare_cgroup"):
-        try:
-            runtime.prepare_cgroup(cgroups_path(rec.id))
-            return
-        except SampanError:
-            pass  # create() makes it and reports why it cannot
-    from sampan.runtime.cgroups.prime import prime
-    prime()
+    the runtime starts it now (and the native one makes the cgroup first)."""
+    runtime.prepare_cgroup(cgroups_path(rec.id))
 
 
 def _prepare(ctx: Context, rec: ContainerRecord):
@@ -131,7 +126,7 @@ def _await_monitor(ctx: Context, rec: ContainerRecord, status_fd: int, attach_cl
                 conn = attach.connect(ctx.attach_socket(rec.id))
             msg = reader.next()
         if "error" in msg:
-            cls = _ERRORS.get(msg.get("kind"), RuntimeFailure)
+            cls = _ERRORS.get(str(msg.get("kind")), RuntimeFailure)
             err = cls(msg["error"])
             err.exit_code = msg.get("exit_code", err.exit_code)
             raise err
@@ -171,12 +166,12 @@ def kill(ctx: Context, rec: ContainerRecord, sig: int | str = "SIGKILL") -> None
     signum = parse_signal(str(sig)) if not isinstance(sig, int) else sig
     _mark_stopped(ctx, rec)  # before the signal: its monitor must not restart it
     st = status_of(rec)
-    if st.state == RESTARTING:
-        rec = _cancel_restart(ctx, rec)
-        if rec is None:
+    if st.restarting:
+        cur = _cancel_restart(ctx, rec)
+        if cur is None:
             return
-        st = status_of(rec)
-    if st.state != RUNNING:
+        rec, st = cur, status_of(cur)
+    if not st.running:
         raise InvalidState(f"container {rec.name} is not running")
     try:
         os.kill(rec.pid, signum)
@@ -215,7 +210,7 @@ def wait(ctx: Context, rec: ContainerRecord, timeout: float | None = None) -> in
                 from sampan.engine.monitor_lost import settle
                 settle(ctx, cur)
                 continue
-            if st.state != RUNNING and not (st.state == CREATED and st.monitor_alive):
+            if not st.running and not st.starting:
                 return st.exit_code
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError
@@ -232,11 +227,12 @@ def stop(ctx: Context, rec: ContainerRecord, timeout: int | None = None) -> str 
     """Send the stop signal, then SIGKILL after timeout. Returns a note for the user, or None."""
     _mark_stopped(ctx, rec)  # before the signal: its monitor must not restart it
     st = status_of(rec)
-    if st.state == RESTARTING:
-        rec = _cancel_restart(ctx, rec)  # the running container, if the restart won the race
-        if rec is None:
+    if st.restarting:
+        cur = _cancel_restart(ctx, rec)  # the running container, if the restart won the race
+        if cur is None:
             return None
-    elif st.state != RUNNING:
+        rec = cur
+    elif not st.running:
         return None
     note = _stop_running(ctx, rec, timeout)
     cur = ctx.containers.get(rec.id)
@@ -305,16 +301,16 @@ def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: boo
         rec = current
         st = status_of(rec)
         held = runstate.held_by(ctx, rec) if explain.on() else None  # before a monitor releases it
-        if st.state == RESTARTING:
+        if st.restarting:
             if not force:
                 raise InvalidState(f"container {rec.name} is restarting: stop it first, or use `rm -f`")
             _kill_monitor(rec, at_once=True)  # it only waits out its delay; we hold the lock it needs
-        if st.state == RUNNING:
+        if st.running:
             if not force:
                 raise InvalidState(f"container {rec.name} is running: stop it first, or use `rm -f`")
             _mark_stopped(ctx, rec)
             _force_kill(ctx, rec)
-        if st.monitor_alive and not force and st.state == CREATED:
+        if st.starting and not force:
             raise InvalidState(f"container {rec.name} is starting: try again, or use `rm -f`")
         if st.monitor_alive:
             _kill_monitor(rec)

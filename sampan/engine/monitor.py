@@ -219,7 +219,8 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
 
     health = _health_timer(ctx, job) if "healthcheck" in rec.config else None
     log_cfg = rec.config.get("log", {})
-    outputs = {out_r: "stdout", err_r: "stderr"} if master is None else {master: "stdout"}
+    outputs: dict[int, str] = ({out_r: "stdout", err_r: "stderr"} if master is None  # type: ignore[dict-item]
+                               else {master: "stdout"})  # the pipes, made when there is no pty
     log_path = str(cdir / f"{job.cid}-json.log")
     max_size, max_files = log_cfg.get("max_size", 10 * 1024 * 1024), log_cfg.get("max_files", 3)
     if rec.config.get("log_driver") == "none":  # output goes to attached clients only
@@ -237,6 +238,7 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
             logw.close()
             _exec_lean(ctx, job, pid, loop.outputs, master, loop.stdin_w, listener, sandbox, log_path,
                        max_size, max_files, runtime.name, list(loop.clients), health)
+    assert status is not None  # run() without a deadline returns the exit status; _exec_lean never returns
     mark("monitor: exited")
     logw.close()
     from sampan.engine.finish import finish

@@ -102,7 +102,7 @@ class PumpLoop:
         self.outputs = dict(outputs)
         self.poll = select.epoll()
         self.kinds: dict[int, tuple[str, object]] = {}
-        self.clients: dict[object, attach.FrameReader] = {}
+        self.clients: dict[_socket.socket, attach.FrameReader] = {}
         self._watch(listener.fileno(), "listen", listener)
         self._watch(wake_r, "wake", None)
         for fd in self.outputs:
@@ -293,11 +293,12 @@ def lean_main(arg: str) -> None:
     loop = PumpLoop(job["pid"], logw, listener, clients, wake_r, job["stdin_w"], outputs, job["master"],
                     HealthTimer(health) if health else None)
     status = loop.run()
+    assert status is not None  # no deadline: run() returns at the exit
     logw.close()
-    clients = [c.detach() for c in list(loop.clients)]
-    for fd in clients:
+    client_fds = [c.detach() for c in list(loop.clients)]
+    for fd in client_fds:
         os.set_inheritable(fd, True)
-    finish = {"cid": job["cid"], "code": exit_code(status), "clients": clients,
+    finish = {"cid": job["cid"], "code": exit_code(status), "clients": client_fds,
               "root": job["root"], "runroot": job["runroot"], "runtime": job["runtime"],
               "restart_delay": job.get("restart_delay", 0.0)}
     boot = ("import sys; from sampan.engine.monitor_loop import unpack; sys.path[:0] = unpack(sys.argv[2]); "

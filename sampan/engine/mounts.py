@@ -7,6 +7,10 @@ import os
 from sampan.errors import InvalidArgument
 from sampan.volumes import valid_volume_name
 
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    from sampan.engine.container_config import MountJson
+
 
 class MountPlan:
     __slots__ = ("kind", "destination", "source", "readonly", "options")
@@ -19,12 +23,12 @@ class MountPlan:
         self.readonly = readonly
         self.options = list(options or [])
 
-    def to_json(self) -> dict:
+    def to_json(self) -> MountJson:
         return {"kind": self.kind, "destination": self.destination, "source": self.source,
                 "readonly": self.readonly, "options": self.options}
 
     @classmethod
-    def from_json(cls, d: dict) -> "MountPlan":
+    def from_json(cls, d: MountJson) -> "MountPlan":
         return cls(**d)
 
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from sampan.errors import InvalidArgument, InvalidState
 
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig
+
 MODES = {
     "pid": ("", "host", "container"),
     "ipc": ("", "host", "container", "private", "shareable", "none"),
@@ -35,11 +39,12 @@ def parse_mode(ctx, kind: str, mode: str | None) -> str:
     return name
 
 
-def namespace_paths(ctx, config: dict) -> dict[str, str | None]:
+def namespace_paths(ctx, config: ContainerConfig) -> dict[str, str | None]:
     """At start: {type: path to join, or "host" to share the host's} for pid, ipc, uts."""
     out: dict[str, str | None] = {}
-    for kind in ("pid", "ipc", "uts"):
-        mode = config.get(kind + "_mode") or ""
+    modes = {"pid": config.get("pid_mode"), "ipc": config.get("ipc_mode"), "uts": config.get("uts_mode")}
+    for kind, given in modes.items():
+        mode = given or ""
         if mode == "host":
             out[kind] = "host"
         elif mode.startswith("container:"):
@@ -48,12 +53,12 @@ def namespace_paths(ctx, config: dict) -> dict[str, str | None]:
 
 
 def _join_path(ctx, kind: str, cid: str) -> str:
-    from sampan.engine.status import RUNNING, status_of
+    from sampan.engine.status import status_of
     other = ctx.containers.get(cid)
     what = "PID" if kind == "pid" else "IPC"
     if other is None:
         raise InvalidState(f"failed to join {what} namespace: the container {cid[:12]} was removed")
-    if status_of(other).state != RUNNING:  # the recorded pid with its start time: not a reused pid
+    if not status_of(other).running:  # the recorded pid with its start time: not a reused pid
         raise InvalidState(f"failed to join {what} namespace: container {other.name} is not running")
     if kind == "ipc" and (other.config.get("ipc_mode") or "") not in ("shareable", "host"):
         raise InvalidArgument(f"failed to join IPC namespace: container {other.name}: non-shareable IPC "

@@ -15,9 +15,11 @@ from sampan.engine.records import ContainerRecord
 from sampan.errors import InvalidArgument, InvalidState
 from sampan.state import explain
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Iterator
+
+    from sampan.engine.container_config import ContainerConfig
 
 BRIDGE = "bridge"
 
@@ -103,7 +105,7 @@ class Sandbox:
     __slots__ = ("netns", "sockets", "config")
 
     def __init__(self, netns: str | None = None, sockets: list | None = None,
-                 config: dict | None = None) -> None:
+                 config: ContainerConfig | None = None) -> None:
         self.netns = netns                # path to join; None = a new empty one; "host"
         self.sockets = sockets or []      # host ports held while the container lives
         self.config = config              # the container's config as updated by connect(), if it was
@@ -157,7 +159,7 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
         if explain.on():
             from sampan.engine import explain_steps
             explain_steps.network(netns, att, maps, manager.inspect(att.network).bridge)
-        config = {**c, "net": {
+        config: ContainerConfig = {**c, "net": {
             "ip": att.ip, "prefix": att.prefix, "gateway": att.gateway, "mac": att.mac,
             "ports": [list(p) for p in att.ports] or [list(p) for p in maps], "netns": str(netns)}}
         ctx.containers.update(rec.id, config=config)
@@ -173,11 +175,11 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
 
 
 def _container_netns(ctx: Context, cid: str) -> str:
-    from sampan.engine.status import RUNNING, status_of
+    from sampan.engine.status import status_of
     other = ctx.containers.get(cid)
     if other is None:
         raise InvalidState("the container whose network this one shares was removed")
-    if status_of(other).state != RUNNING:
+    if not status_of(other).running:
         raise InvalidState(f"cannot join the network of container {other.name}: it is not running")
     path = nm(ctx).netns_of(other.id)
     return str(path) if path else f"/proc/{other.pid}/ns/net"
@@ -221,7 +223,8 @@ def batched_releases(ctx: Context) -> Iterator[None]:
     """Sandboxes that disconnect() releases inside are marked for teardown at once (their
     ports stay claimed) and torn down by one background process started at the end,
     instead of a process each (`rm -f` of many)."""
-    ctx.__dict__["_release_batch"] = batch = []
+    batch: list[str] = []
+    ctx.__dict__["_release_batch"] = batch
     try:
         yield
     finally:
@@ -230,7 +233,7 @@ def batched_releases(ctx: Context) -> Iterator[None]:
             nm(ctx).sweep_releases(len(batch), replenish=True)
 
 
-def _may_have_changed_its_network(config: dict) -> bool:
+def _may_have_changed_its_network(config: ContainerConfig) -> bool:
     """NET_ADMIN (added in any spelling, with ALL, or by --privileged) lets a container
     change addresses, routes and net sysctls: its sandbox is not handed to another."""
     if config.get("privileged"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import time
 
 from sampan.engine import filters as flt
@@ -9,9 +10,13 @@ from sampan.engine.context import Context
 from sampan.engine.networking import nm
 from sampan.engine.options import ListOptions, NetworkCreateOptions, PruneOptions
 from sampan.engine.reports import NetworkEndpoint, NetworkReport, PruneReport, RemoveReport
-from sampan.engine.status import RUNNING, status_of
+from sampan.engine.status import status_of
 from sampan.errors import Conflict, InvalidArgument, InvalidState, SampanError
 from sampan.state import explain
+
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig
 
 NETWORK_FILTERS = ("name", "id", "label", "driver", "dangling", "type", "scope")
 
@@ -82,13 +87,13 @@ class NetworksAPI:
         rec = self.ctx.containers.get(cid)
         return rec.name if rec else cid[:12]
 
-    def users(self, name: str) -> list[str]:
+    def users(self, name: str) -> builtins.list[str]:
         """Names of the containers configured to use the network (running or not)."""
         info = self._manager.inspect(name)
         names = {info.name, info.id}
         return [r.name for r in self.ctx.containers.all() if set(_networks_of(r.config)) & names]
 
-    def remove(self, names: list[str]) -> list[RemoveReport]:
+    def remove(self, names: builtins.list[str]) -> builtins.list[RemoveReport]:
         """`network rm A B C`: one report per name; a network in use is refused (Conflict)."""
         out = []
         for name in names:
@@ -125,9 +130,9 @@ class NetworksAPI:
                 pass
         return report
 
-    def connect(self, network: str, ref: str, aliases: list[str] | None = None) -> None:
+    def connect(self, network: str, ref: str, aliases: builtins.list[str] | None = None) -> None:
         rec = self.ctx.containers.find(ref)
-        if status_of(rec).state != RUNNING:
+        if not status_of(rec).running:
             self._connect_stopped(rec, network, aliases or [])
             self._connection_event("connect", network, rec.id)
             return
@@ -159,7 +164,7 @@ class NetworksAPI:
         rec = self.ctx.containers.find(ref)
         manager = self._manager
         info = manager.inspect(network)
-        if status_of(rec).state != RUNNING:
+        if not status_of(rec).running:
             self._disconnect_stopped(rec, info)
             self._connection_event("disconnect", info.name, rec.id)
             return
@@ -177,7 +182,7 @@ class NetworksAPI:
     # to give it its aliases.
     # The first network is config["network"] (its aliases config["aliases"]); the others
     # are config["more_networks"] {name: aliases}, attached after it at every start.
-    def _connect_stopped(self, rec, network: str, aliases: list[str]) -> None:
+    def _connect_stopped(self, rec, network: str, aliases: builtins.list[str]) -> None:
         info = self._manager.inspect(network)
         with self.ctx.container_lock(rec.id):
             cur = self.ctx.containers.get(rec.id) or rec
@@ -212,7 +217,7 @@ class NetworksAPI:
             config["more_networks"] = more
             self.ctx.containers.update(cur.id, config=config)
 
-    def _remember(self, cid: str, network: str, aliases: list[str]) -> None:
+    def _remember(self, cid: str, network: str, aliases: builtins.list[str]) -> None:
         cur = self.ctx.containers.get(cid)
         if cur is None or cur.config.get("network") == network:
             return
@@ -228,7 +233,7 @@ class NetworksAPI:
             self.ctx.containers.update(cid, config=dict(cur.config, more_networks=more))
 
 
-def _networks_of(config: dict) -> list[str]:
+def _networks_of(config: ContainerConfig) -> list[str]:
     return [config.get("network") or "", *(config.get("more_networks") or {})]
 
 

@@ -1,26 +1,39 @@
 """What the CLI (or API server) asks of the engine: plain data, validated by the engine.
 
 Plain classes, not dataclasses: `run` imports this on every start, and a
-dataclass costs about a millisecond to define here.
+dataclass costs about a millisecond to define here. Each option is a class attribute
+with its type and default (a mutable default is copied for each instance); a keyword
+that names no option is a TypeError.
 """
 
 from __future__ import annotations
 
 import copy
 
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
 
 class _Options:
-    _DEFAULTS: dict = {}
+    _FIELDS: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, **kw) -> None:
-        unknown = set(kw) - set(self._DEFAULTS)
+    def __init_subclass__(cls) -> None:
+        fields = dict(cls._FIELDS)
+        for name in cls.__dict__.get("__annotations__", {}):
+            if not name.startswith("_"):
+                fields[name] = cls.__dict__[name]
+        cls._FIELDS = fields
+
+    def __init__(self, **kw: Any) -> None:
+        unknown = set(kw) - set(self._FIELDS)
         if unknown:
             raise TypeError(f"{type(self).__name__}: unknown option(s) {sorted(unknown)}")
-        for key, default in self._DEFAULTS.items():
+        for key, default in self._FIELDS.items():
             setattr(self, key, kw[key] if key in kw else copy.copy(default))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self._DEFAULTS)})"
+        return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in self._FIELDS)})"
 
 
 class ListOptions(_Options):
@@ -29,84 +42,145 @@ class ListOptions(_Options):
     ``all``: stopped containers too (ps), intermediate images too (images). ``limit``: the
     newest N containers (ps -n), -1 for all. ``size``: each container's writable layer and
     virtual size too (ps -s; it walks every upper dir); each image's shared size (system df -v)."""
-    _DEFAULTS = dict(all=False, filters=None, limit=-1, size=False)
+    all: bool = False
+    filters: list[str] | dict[str, list[str]] | None = None
+    limit: int = -1
+    size: bool = False
 
 
 class RemoveOptions(_Options):
     """rm, rmi, volume rm. ``volumes``: rm also removes the container's anonymous volumes."""
-    _DEFAULTS = dict(force=False, volumes=False)
+    force: bool = False
+    volumes: bool = False
 
 
 class PruneOptions(_Options):
     """container/image/volume/network/system prune. ``all``: tagged images too (image prune),
     named volumes too (volume prune); ``volumes``: system prune also prunes volumes."""
-    _DEFAULTS = dict(all=False, volumes=False)
+    all: bool = False
+    volumes: bool = False
 
 
 class VolumeCreateOptions(_Options):
-    _DEFAULTS = dict(name=None, driver="local", labels={})
+    name: str | None = None
+    driver: str = "local"
+    labels: dict[str, str] = {}
 
 
 class NetworkCreateOptions(_Options):
-    _DEFAULTS = dict(name="", driver="bridge", subnet=None, gateway=None, internal=False, labels={})
+    name: str = ""
+    driver: str = "bridge"
+    subnet: str | None = None
+    gateway: str | None = None
+    internal: bool = False
+    labels: dict[str, str] = {}
 
 
 class RunOptions(_Options):
-    _DEFAULTS = dict(
-        image="", args=[], name=None,
-        env=[],                 # KEY=VALUE, already resolved
-        workdir=None, user=None,
-        entrypoint=None,        # None: image's; "": cleared
-        hostname=None,
-        volumes=[],             # -v specs
-        tmpfs=[],               # --tmpfs specs
-        read_only=False, memory=None, cpus=None, pids_limit=None,
-        memory_swap=None, memory_reservation=None, cpu_shares=None,   # strings as given
-        cpuset_cpus=None, cpuset_mems=None, blkio_weight=None,
-        network="bridge", network_aliases=[], dns=[], add_hosts=[], mac_address=None,
-        publish=[], publish_all=False, tty=False, interactive=False, auto_remove=False,
-        labels={}, security_opt=[], cap_add=[], cap_drop=[], privileged=False,
-        devices=[],             # --device HOST[:CONTAINER][:rwm]
-        stop_signal=None, stop_timeout=None,
-        runtime=None, log_max_size=None, log_max_files=None,
-        pull="missing",         # missing | always | never, as `docker run --pull`
-        console_size=None,      # (rows, cols) of the terminal, set before the program starts
-        restart=None,           # --restart spec ("on-failure:3") or Docker's RestartPolicy dict
-        healthcheck=None,       # Docker's HealthConfig dict (Test, Interval... in ns); None: the image's
-        # --mount: "type=bind,src=...,dst=..." strings (the CLI) or Docker's Mount objects (the API)
-        mounts=[],
-        init=False,             # tini as PID 1
-        ulimits=[],             # "nofile=1024:2048" strings or {"Name", "Soft", "Hard"} objects
-        shm_size=None,          # string as given ("64m") or bytes
-        sysctls={},
-        pid_mode=None, ipc_mode=None, uts_mode=None,   # host | container:NAME | private | shareable
-        group_add=[], dns_search=[], dns_options=[],
-        platform=None, ip=None,
-        log_driver=None,        # json-file (default) | local | none
-    )
+    image: str = ""
+    args: list[str] = []
+    name: str | None = None
+    env: list[str] = []                 # KEY=VALUE, already resolved
+    workdir: str | None = None
+    user: str | None = None
+    entrypoint: str | list[str] | None = None   # None: image's; "": cleared; a list from the API
+    hostname: str | None = None
+    volumes: list[str] = []             # -v specs
+    tmpfs: list[str] = []               # --tmpfs specs
+    read_only: bool = False
+    memory: str | None = None           # the limits: strings as given
+    cpus: str | None = None
+    pids_limit: str | None = None
+    memory_swap: str | None = None
+    memory_reservation: str | None = None
+    cpu_shares: str | None = None
+    cpuset_cpus: str | None = None
+    cpuset_mems: str | None = None
+    blkio_weight: str | None = None
+    network: str = "bridge"
+    network_aliases: list[str] = []
+    dns: list[str] = []
+    add_hosts: list[str] = []
+    mac_address: str | None = None
+    publish: list[str] = []
+    publish_all: bool = False
+    tty: bool = False
+    interactive: bool = False
+    auto_remove: bool = False
+    labels: dict[str, str] = {}
+    security_opt: list[str] = []
+    cap_add: list[str] = []
+    cap_drop: list[str] = []
+    privileged: bool = False
+    devices: list[str] = []             # --device HOST[:CONTAINER][:rwm]
+    stop_signal: str | None = None
+    stop_timeout: int | None = None
+    runtime: str | None = None
+    log_max_size: str | None = None
+    log_max_files: int | None = None
+    pull: str = "missing"               # missing | always | never, as `docker run --pull`
+    console_size: tuple[int, int] | list[int] | None = None  # (rows, cols) of the terminal, set before the program starts
+    restart: str | dict | None = None   # --restart spec ("on-failure:3") or Docker's RestartPolicy dict
+    healthcheck: dict | None = None     # Docker's HealthConfig dict (Test, Interval... in ns); None: the image's
+    # --mount: "type=bind,src=...,dst=..." strings (the CLI) or Docker's Mount objects (the API)
+    mounts: list[str | dict] = []
+    init: bool = False                  # tini as PID 1
+    ulimits: list[str | dict] = []      # "nofile=1024:2048" strings or {"Name", "Soft", "Hard"} objects
+    shm_size: str | int | None = None   # string as given ("64m") or bytes
+    sysctls: dict[str, str] = {}
+    pid_mode: str | None = None         # host | container:NAME | private | shareable
+    ipc_mode: str | None = None
+    uts_mode: str | None = None
+    group_add: list[str] = []
+    dns_search: list[str] = []
+    dns_options: list[str] = []
+    platform: str | None = None
+    ip: str | None = None
+    log_driver: str | None = None       # json-file (default) | local | none
 
-    def __init__(self, image: str, **kw) -> None:
+    def __init__(self, image: str, **kw: Any) -> None:
         super().__init__(image=image, **kw)
 
 
 class UpdateOptions(_Options):
     """`update`: new limits, strings as on the command line; None leaves one as it is."""
-    _DEFAULTS = dict(memory=None, memory_swap=None, memory_reservation=None, cpus=None, cpu_shares=None,
-                     cpuset_cpus=None, cpuset_mems=None, blkio_weight=None, pids_limit=None)
+    memory: str | None = None
+    memory_swap: str | None = None
+    memory_reservation: str | None = None
+    cpus: str | None = None
+    cpu_shares: str | None = None
+    cpuset_cpus: str | None = None
+    cpuset_mems: str | None = None
+    blkio_weight: str | None = None
+    pids_limit: str | None = None
 
 
 class ExecOptions(_Options):
-    _DEFAULTS = dict(container="", argv=[], env=[], user=None, workdir=None, tty=False,
-                     interactive=False, detach=False, privileged=False)
+    container: str = ""
+    argv: list[str] = []
+    env: list[str] = []
+    user: str | None = None
+    workdir: str | None = None
+    tty: bool = False
+    interactive: bool = False
+    detach: bool = False
+    privileged: bool = False
 
-    def __init__(self, container: str, argv: list[str], **kw) -> None:
+    def __init__(self, container: str, argv: list[str], **kw: Any) -> None:
         super().__init__(container=container, argv=argv, **kw)
 
 
 class ArchiveBuildOptions(_Options):
     """A build whose context comes as a tar (the API's POST /build): ``dockerfile`` is a
     path inside the context."""
-    _DEFAULTS = dict(dockerfile="Dockerfile", tags=[], build_args={}, target=None, no_cache=False,
-                     pull="missing", labels={}, quiet=False,
-                     auths={},  # {registry: (user, password)} for base images (X-Registry-Config)
-                     remote=None, cache_from=[])  # remote: a git URL instead of the tar body
+    dockerfile: str = "Dockerfile"
+    tags: list[str] = []
+    build_args: dict[str, str] = {}
+    target: str | None = None
+    no_cache: bool = False
+    pull: str = "missing"
+    labels: dict[str, str] = {}
+    quiet: bool = False
+    auths: dict[str, tuple[str, str]] = {}  # {registry: (user, password)} for base images (X-Registry-Config)
+    remote: str | None = None  # a git URL instead of the tar body
+    cache_from: list[str] = []

@@ -15,13 +15,13 @@ from sampan.errors import InvalidState
 
 
 def _cgroup(rec: ContainerRecord):
-    from sampan.engine.create import cgroups_path
+    from sampan.runtime.base import cgroups_path
     from sampan.runtime.cgroups import open_cgroup
     return open_cgroup(cgroups_path(rec.id))
 
 
 def is_frozen(cid: str) -> bool:
-    from sampan.engine.create import cgroups_path
+    from sampan.runtime.base import cgroups_path
     from sampan.runtime.cgroups import DEFAULT_ROOT
     from sampan.runtime.cgroups.freeze import is_frozen_path
     return is_frozen_path(DEFAULT_ROOT, cgroups_path(cid).lstrip("/"))
@@ -33,7 +33,7 @@ def pause(ctx: Context, rec: ContainerRecord) -> None:
     with ctx.container_lock(rec.id):
         rec = ctx.containers.get(rec.id) or rec
         st = status_of(rec)
-        if st.state != "running":
+        if not st.running:
             raise InvalidState(f"container {rec.name} is not running")
         if st.paused:
             raise InvalidState(f"container {rec.name} is already paused")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sampan.errors import Conflict, ContainerNotFound
 from sampan.oci.times import now_rfc3339  # noqa: F401  (the engine's modules take it from here)
 from sampan.state.db import Database
+
+if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -50,14 +53,15 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 class ContainerRecord:
-    """One row of the containers table. config holds everything `create` resolved."""
+    """One row of the containers table. config holds everything `create` resolved
+    (its keys and types: engine/container_config.py)."""
 
     __slots__ = ("id", "name", "image_id", "image_ref", "created", "config", "state", "pid",
                  "pid_start", "monitor_pid", "monitor_start", "exit_code", "started_at",
                  "finished_at", "oom_killed", "error", "restart_count")
 
     def __init__(self, id: str, name: str, image_id: str, image_ref: str, created: str,
-                 config: dict[str, Any], state: str, pid: int = 0, pid_start: int = 0,
+                 config: ContainerConfig, state: str, pid: int = 0, pid_start: int = 0,
                  monitor_pid: int = 0, monitor_start: int = 0, exit_code: int = 0,
                  started_at: str = "", finished_at: str = "", oom_killed: bool = False,
                  error: str = "", restart_count: int = 0) -> None:

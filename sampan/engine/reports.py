@@ -236,7 +236,7 @@ class DiskUsageReport:
 
 @dataclass
 class CheckReport:
-    """`system check`: read-only findings (store.verify.Finding: kind "problem" or "note",
+    """`system check`: read-only findings (store.verify.CheckFinding: kind "problem" or "note",
     message) about the state under ``root``."""
     root: str
     findings: list = field(default_factory=list)

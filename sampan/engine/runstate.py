@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
-from sampan.engine import rootfs
+from sampan.engine import overlay
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord, now_rfc3339
 from sampan.errors import ContainerNotFound
+from sampan.runtime.base import cgroups_path
 from sampan.state import explain
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Iterator
 
@@ -29,7 +30,7 @@ def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
     if not network:
         return None
     from sampan.engine import networking
-    from sampan.engine.create import write_bundle, write_etc_files
+    from sampan.engine.bundle import write_bundle, write_etc_files
 
     # The bundle and /etc files are written without fsync (see atomic_write_bytes):
     # they are made again here, at every start, from the database.
@@ -47,7 +48,7 @@ def _mount_shareable_shm(ctx: Context, rec: ContainerRecord) -> None:
     """--ipc shareable: the container's /dev/shm is a tmpfs held on the host (Docker's
     ShmPath), so that a container started with --ipc container:NAME can bind it too."""
     shm = ctx.container_files(rec.id)["dir"] / "shm"
-    if rootfs.is_mounted(shm):
+    if overlay.is_mounted(shm):
         return
     shm.mkdir(0o700, exist_ok=True)
     from sampan.engine.create_flags import DEFAULT_SHM
@@ -58,14 +59,14 @@ def _mount_shareable_shm(ctx: Context, rec: ContainerRecord) -> None:
 
 def mount_rootfs(ctx: Context, rec: ContainerRecord) -> None:
     files = ctx.container_files(rec.id)
-    if not rootfs.is_mounted(files["rootfs"]):
+    if not overlay.is_mounted(files["rootfs"]):
         image = ctx.images.resolve(rec.image_id)
         lowers = [files["init"]] + ctx.images.layer_dirs(image)
         # A fresh work dir each start: overlay refuses a work dir left by a crash.
         if files["work"].exists() and any(files["work"].iterdir()):
             import shutil  # lazily: shutil pulls in bz2 and lzma
             shutil.rmtree(files["work"], ignore_errors=True)
-        rootfs.mount_overlay(lowers, files["upper"], files["work"], files["rootfs"])
+        overlay.mount_overlay(lowers, files["upper"], files["work"], files["rootfs"])
         if explain.on():
             from sampan.engine import explain_steps
             explain_steps.overlay(lowers, files["upper"], files["rootfs"])
@@ -175,15 +176,13 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_co
     except Exception as e:  # the rest of the cleanup must still run; the leftover is told
         import sys
         sys.stderr.write(f"sampan: warning: {runtime.name} could not delete container {rec.id[:12]}: {e}\n")
-    if hasattr(runtime, "discard_cgroup"):  # made ahead by a start that failed before create()
-        from sampan.engine.create import cgroups_path
-        try:
-            runtime.discard_cgroup(cgroups_path(rec.id))
-        except Exception:
-            pass
-    rootfs.unmount(files["rootfs"])
+    try:  # made ahead by a start that failed before create()
+        runtime.discard_cgroup(cgroups_path(rec.id))
+    except Exception:
+        pass
+    overlay.unmount(files["rootfs"])
     if rec.config.get("ipc_mode") == "shareable":
-        rootfs.unmount(files["dir"] / "shm")
+        overlay.unmount(files["dir"] / "shm")
     try:
         from sampan.engine import networking
         networking.disconnect(ctx, rec)
@@ -214,7 +213,7 @@ def held_by(ctx: Context, rec: ContainerRecord) -> tuple[bool, bool]:
     files = ctx.container_files(rec.id)
     attached = networking.mode_of(rec.config.get("network", "none")) == "bridge" and bool(
         networking.nm(ctx).attachments(rec.id))
-    return rootfs.is_mounted(files["rootfs"]), attached
+    return overlay.is_mounted(files["rootfs"]), attached
 
 
 def remove_files(ctx: Context, rec: ContainerRecord) -> None:

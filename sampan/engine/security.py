@@ -14,6 +14,10 @@ from sampan.specgen import seccomp as seccomp_profile
 from sampan.specgen.devices import host_devices, mapped_devices, parse_device
 from sampan.specgen.spec import container_caps
 
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig
+
 UNCONFINED = "unconfined"
 BUILTIN = "builtin"
 _TRUE = {"1", "t", "T", "true", "TRUE", "True"}   # Go's strconv.ParseBool
@@ -69,7 +73,7 @@ def check_caps(cap_add: list[str], cap_drop: list[str]) -> None:
         capmod.normalize(name)  # dropping what the engine lacks anyway is harmless
 
 
-def caps_of(config: dict) -> list[str]:
+def caps_of(config: ContainerConfig) -> list[str]:
     """The container's capability set (bounding = effective = permitted)."""
     add = [capmod.normalize(n) for n in config.get("cap_add") or []]
     drop = [capmod.normalize(n) for n in config.get("cap_drop") or []]
@@ -88,7 +92,7 @@ def parse_devices(specs: list[str]) -> list[dict]:
     return mappings
 
 
-def devices_of(config: dict) -> tuple[list[dict], list[dict]]:
+def devices_of(config: ContainerConfig) -> tuple[list[dict], list[dict]]:
     """(linux.devices, device cgroup rules) for a start: --privileged gets every host device,
     plus its --device mappings to other paths (their permissions ignored, as Docker)."""
     devices: list[dict] = []
@@ -105,7 +109,7 @@ def devices_of(config: dict) -> tuple[list[dict], list[dict]]:
     return devices, rules
 
 
-def check_runtime_can_load(config: dict, caps: list[str]) -> None:
+def check_runtime_can_load(config: ContainerConfig, caps: list[str]) -> None:
     """The native runtime refuses some of what runc accepts (a notify listener): say so at create."""
     profile = config.get("seccomp")
     if not isinstance(profile, dict) or (config.get("runtime") or "native") != "native":

@@ -13,7 +13,7 @@ import time
 
 from sampan.engine.context import Context
 from sampan.engine.records import ZERO_TIME, ContainerRecord
-from sampan.engine.status import RUNNING, status_of
+from sampan.engine.status import status_of
 
 _TICK_NS = 1_000_000_000 // (os.sysconf("SC_CLK_TCK") or 100)
 
@@ -40,7 +40,7 @@ def _host_memory() -> int:
 
 def _networks(pid: int) -> dict:
     """Each interface but lo, as Docker's NetworkStats, read in the container's netns."""
-    out = {}
+    out: dict[str, dict[str, int]] = {}
     try:
         with open(f"/proc/{pid}/net/dev") as f:
             lines = f.read().splitlines()[2:]
@@ -74,9 +74,9 @@ def sample(ctx: Context, rec: ContainerRecord, previous: dict | None = None) -> 
     if previous:
         out["preread"] = previous.get("read", ZERO_TIME)
         out["precpu_stats"] = previous.get("cpu_stats", out["precpu_stats"])
-    if status_of(rec).state != RUNNING:
+    if not status_of(rec).running:
         return out  # Docker's answer for a container that does not run: zeros
-    from sampan.engine.create import cgroups_path
+    from sampan.runtime.base import cgroups_path
     from sampan.runtime.cgroups import open_cgroup
     from sampan.runtime.cgroups.stats import read
     raw = read(open_cgroup(cgroups_path(rec.id)))

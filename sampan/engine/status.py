@@ -1,6 +1,7 @@
 """A container's true status, from the kernel rather than from what was written down.
 
-One place answers "what is it now?" and "can I start / stop / remove it?".
+One place answers "what is it now?" and "can I start / stop / remove it?" (Status's
+properties: the verbs never compare the state string themselves).
 The monitor records the exit. If the monitor itself died, the record still says
 running: `monitor_lost` says so, and the engine stops and records such a container
 as soon as a command looks at it (engine/monitor_lost.py).
@@ -14,10 +15,9 @@ from sampan.engine.records import ContainerRecord
 CREATED, RUNNING, EXITED = "created", "running", "exited"
 RESTARTING = "restarting"  # exited; its monitor waits out the restart policy's delay, then starts it
 
+PAUSED = "paused"  # Docker's State.Status of a running container whose processes are frozen
+
 EXIT_UNKNOWN = 255  # the monitor died before it could record the exit code
-
-
-PAUSED = "paused"
 
 
 class Status:
@@ -37,15 +37,28 @@ class Status:
         """Docker's State.Status: a paused container is still running, but says paused."""
         return PAUSED if self.paused else self.state
 
+    # The questions the verbs ask, answered here only (never by comparing `state`).
     @property
     def running(self) -> bool:
+        """Its process runs (or just exited and its monitor is recording that): stop, kill,
+        exec, pause, stats and port apply; start is a no-op; rm needs force."""
         return self.state == RUNNING
 
-    def can_start(self) -> bool:
-        return self.state in (CREATED, EXITED)
+    @property
+    def starting(self) -> bool:
+        """Created, with a monitor setting it up right now: another start is refused and
+        rm needs force; wait waits for it to run and exit."""
+        return self.state == CREATED and self.monitor_alive
 
-    def can_remove(self, force: bool) -> bool:
-        return force or self.state != RUNNING
+    @property
+    def exited(self) -> bool:
+        return self.state == EXITED
+
+    @property
+    def restarting(self) -> bool:
+        """Exited, its monitor waiting out the restart policy's delay: Docker shows it
+        Running and Restarting; stop cancels the restart; rm needs force."""
+        return self.state == RESTARTING
 
 
 def status_of(rec: ContainerRecord) -> Status:

@@ -51,7 +51,7 @@ def disk_usage(ctx) -> dict:
     reclaim_img = sum(i.size or 0 for i in images if i.id not in used_images)
     from sampan.engine.sizes import rw_size  # walked by fd: the container may be changing it
     c_sizes = {r.id: rw_size(ctx.container_files(r.id)["upper"]) for r in recs}
-    running = {r.id for r in recs if status_of(r).state == RUNNING}
+    running = {r.id for r in recs if status_of(r).running}
     vols = ctx.volumes.list()
     in_use = {m["source"] for r in recs for m in r.config["mounts"] if m["kind"] == "volume"}
     v_sizes = {v.name: ctx.volumes.size(v.name) for v in vols}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sampan.engine.context import Context
 from sampan.engine.options import PruneOptions
 from sampan.engine.reports import CheckReport, DiskUsageReport, DoctorReport, SystemPruneReport, UsageSummary
-from sampan.engine.status import RUNNING, status_of
+from sampan.engine.status import status_of
 
 
 class SystemAPI:
@@ -65,7 +65,7 @@ class SystemAPI:
             if rec is None:  # a RUN step of a build in progress? (it records itself first)
                 return cid in live_run_cids(self.ctx)
             st = status_of(rec)
-            return st.state == RUNNING or st.monitor_alive
+            return st.running or st.monitor_alive
         return nm(self.ctx).reconcile(alive)
 
     def prune(self, opts: PruneOptions | None = None) -> SystemPruneReport:

@@ -10,12 +10,13 @@ from sampan.engine.records import ContainerRecord
 from sampan.errors import InvalidArgument, InvalidState, SampanError
 from sampan.specgen import units
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig
     from sampan.engine.options import UpdateOptions
 
 
-def changed_limits(config: dict, opts: UpdateOptions) -> dict:
+def changed_limits(config: ContainerConfig, opts: UpdateOptions) -> dict:
     """The config keys the update sets (checked as `run` checks them), given the current config."""
     out: dict = {}
     memory = config.get("memory")
@@ -48,7 +49,7 @@ def changed_limits(config: dict, opts: UpdateOptions) -> dict:
 
 
 def update_limits(ctx: Context, rec: ContainerRecord, opts: UpdateOptions) -> None:
-    from sampan.engine.status import RUNNING, status_of
+    from sampan.engine.status import status_of
 
     with ctx.container_lock(rec.id):
         rec = ctx.containers.get(rec.id) or rec
@@ -57,7 +58,7 @@ def update_limits(ctx: Context, rec: ContainerRecord, opts: UpdateOptions) -> No
             return
         new = copy.copy(rec)
         new.config = {**rec.config, **changed}
-        if status_of(rec).state == RUNNING:
+        if status_of(rec).running:
             _write_live(ctx, new, pids_unlimited="pids_limit" in changed and changed["pids_limit"] is None)
         ctx.containers.update(rec.id, config=new.config)
 
@@ -65,7 +66,8 @@ def update_limits(ctx: Context, rec: ContainerRecord, opts: UpdateOptions) -> No
 def _write_live(ctx: Context, rec: ContainerRecord, pids_unlimited: bool) -> None:
     """The new limits into the running container's cgroup (any runtime: they all use
     cgroups_path), from the same spec a start would write."""
-    from sampan.engine.create import cgroups_path, container_spec
+    from sampan.engine.bundle import container_spec
+    from sampan.runtime.base import cgroups_path
     from sampan.runtime.cgroups import open_cgroup
 
     res = dict(container_spec(ctx, rec)["linux"]["resources"])

@@ -7,14 +7,18 @@ import time
 from sampan.engine import restart_policy
 from sampan.engine.context import Context
 from sampan.engine.records import ZERO_TIME, ContainerRecord
-from sampan.engine.status import CREATED, RESTARTING, RUNNING, Status, status_of
+from sampan.engine.status import Status, status_of
 from sampan.oci.times import human_duration, parse_time
 from sampan.specgen.command import entrypoint_argv
+
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig
 
 
 def status_text(rec: ContainerRecord, st: Status, ctx: Context | None = None) -> str:
     now = time.time()
-    if st.state == RUNNING:
+    if st.running:
         up = "Up " + human_duration(now - parse_time(rec.started_at))
         if st.paused:
             return up + " (Paused)"
@@ -22,11 +26,11 @@ def status_text(rec: ContainerRecord, st: Status, ctx: Context | None = None) ->
             from sampan.engine.health_state import ps_suffix
             return up + ps_suffix(ctx, rec)
         return up
-    if st.state == CREATED:
+    if not st.exited and not st.restarting:
         return "Created"
     finished = parse_time(rec.finished_at)
     ago = human_duration(now - finished) + " ago" if finished else ""
-    if st.state == RESTARTING:
+    if st.restarting:
         return f"Restarting ({st.exit_code}) {ago}".rstrip()
     return f"Exited ({st.exit_code}) {ago}".rstrip()
 
@@ -35,7 +39,7 @@ def command_text(rec: ContainerRecord) -> str:
     return " ".join(rec.config.get("argv") or [])
 
 
-def mount_points(ctx: Context, c: dict) -> list[dict]:
+def mount_points(ctx: Context, c: ContainerConfig) -> list[dict]:
     """A container's mounts as Docker's MountPoint list (inspect's and ps's `Mounts`)."""
     mounts = []
     for m in c["mounts"]:
@@ -65,10 +69,10 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
     cmd = c.get("args") or (icfg.get("Cmd") if c.get("entrypoint_override") is None else None)
     state = {
         # as Docker's: a container waiting out its restart delay is Running and Restarting
-        "Status": st.docker_state, "Running": st.state in (RUNNING, RESTARTING), "Paused": st.paused,
-        "Restarting": st.state == RESTARTING,
+        "Status": st.docker_state, "Running": (st.running or st.restarting), "Paused": st.paused,
+        "Restarting": st.restarting,
         "OOMKilled": bool(rec.oom_killed), "Dead": False,
-        "Pid": rec.pid if st.state == RUNNING else 0, "ExitCode": st.exit_code,
+        "Pid": rec.pid if st.running else 0, "ExitCode": st.exit_code,
         "Error": rec.error or ("monitor process died; the exit code is unknown" if st.lost else ""),
         "StartedAt": rec.started_at or ZERO_TIME, "FinishedAt": rec.finished_at or ZERO_TIME,
     }
@@ -93,7 +97,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "AutoRemove": bool(c["auto_remove"]),
             "RestartPolicy": restart_policy.docker_shape(c.get("restart_policy")),
             "ReadonlyRootfs": bool(c["read_only"]), "Memory": c.get("memory") or 0,
-            "NanoCpus": int(float(c["cpus"]) * 1e9) if c.get("cpus") else 0,
+            "NanoCpus": int(float(c["cpus"] or 0) * 1e9),
             "MemorySwap": _memory_swap(c), "MemoryReservation": c.get("memory_reservation") or 0,
             "CpuShares": c.get("cpu_shares") or 0, "CpusetCpus": c.get("cpuset_cpus") or "",
             "CpusetMems": c.get("cpuset_mems") or "", "BlkioWeight": c.get("blkio_weight") or 0,
@@ -120,17 +124,17 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "ExposedPorts": exposed_ports(c, icfg),
             **({"Healthcheck": c["healthcheck"]} if "healthcheck" in c else {}),
         },
-        "NetworkSettings": network_settings(c, st.state == RUNNING, _connected(ctx, rec, st.state == RUNNING)),
+        "NetworkSettings": network_settings(c, st.running, _connected(ctx, rec, st.running)),
     }
 
 
-def _mount_flag_targets(c: dict) -> set:
+def _mount_flag_targets(c: ContainerConfig) -> set:
     """Where --mount (HostConfig.Mounts) put something: Docker lists those in Mounts, not Binds."""
     import os
     return {os.path.normpath(m["Target"]) for m in c.get("mount_specs") or []}
 
 
-def _log_config(c: dict) -> dict:
+def _log_config(c: ContainerConfig) -> dict:
     driver = c.get("log_driver") or "json-file"
     if driver == "none":
         return {"Type": "none", "Config": {}}
@@ -138,7 +142,7 @@ def _log_config(c: dict) -> dict:
                                        "max-file": str(c["log"]["max_files"])}}
 
 
-def _more_host_config(c: dict) -> dict:
+def _more_host_config(c: ContainerConfig) -> dict:
     """HostConfig fields of the run flags in engine/create_flags.py and namespaces.py, named
     and shaped as Docker's (its defaults where the flag was not given)."""
     from sampan.engine.create_flags import DEFAULT_SHM
@@ -156,7 +160,7 @@ def _more_host_config(c: dict) -> dict:
     }
 
 
-def port_bindings(c: dict) -> dict:
+def port_bindings(c: ContainerConfig) -> dict:
     """The ports asked for at create (HostPort "" when the host port is picked at start)."""
     out: dict = {}
     for cport, hport, hip, proto in c.get("ports") or []:
@@ -164,7 +168,7 @@ def port_bindings(c: dict) -> dict:
     return out
 
 
-def exposed_ports(c: dict, icfg: dict) -> dict | None:
+def exposed_ports(c: ContainerConfig, icfg: dict) -> dict | None:
     """The image's exposed ports and the published ones, as Docker merges them."""
     out = dict(icfg.get("ExposedPorts") or {})
     for cport, _, _, proto in c.get("ports") or []:
@@ -180,8 +184,8 @@ def _connected(ctx: Context, rec: ContainerRecord, running: bool) -> dict:
     return {a.network: a for a in nm(ctx).attachments(rec.id)}
 
 
-def network_settings(c: dict, running: bool, connected: dict | None = None) -> dict:
-    net = (c.get("net") or {}) if running else {}
+def network_settings(c: ContainerConfig, running: bool, connected: dict | None = None) -> dict:
+    net: dict = dict(c.get("net") or {}) if running else {}
     ports: dict = {}
     for cport, hport, hip, proto in net.get("ports", []):
         ports.setdefault(f"{cport}/{proto}", []).append({"HostIp": hip or "0.0.0.0", "HostPort": str(hport)})
@@ -201,7 +205,7 @@ def network_settings(c: dict, running: bool, connected: dict | None = None) -> d
             "SandboxKey": net.get("netns", "")}
 
 
-def _memory_swap(c: dict) -> int:
+def _memory_swap(c: ContainerConfig) -> int:
     """Docker's HostConfig.MemorySwap: memory plus swap; with --memory alone sampan gives no
     swap, so it equals Memory; 0 with no memory limit."""
     swap = c.get("memory_swap")

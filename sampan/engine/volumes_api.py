@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from sampan.engine import filters as flt
 from sampan.engine.context import Context
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions, VolumeCreateOptions
@@ -71,7 +73,7 @@ class VolumesAPI:
             out.append(_report(info))
         return out
 
-    def remove(self, names: list[str], opts: RemoveOptions | None = None) -> list[RemoveReport]:
+    def remove(self, names: builtins.list[str], opts: RemoveOptions | None = None) -> builtins.list[RemoveReport]:
         """`volume rm A B C`: one report per name; a volume in use is refused (Conflict)."""
         out = []
         users = self._in_use()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 import json
 import os
@@ -118,7 +119,7 @@ class NetworkManager:
             raise NetworkNotFound(f"network {name} not found; `sampan network ls` lists them")
         return info
 
-    def containers(self, name: str) -> list[Attachment]:
+    def containers(self, name: str) -> builtins.list[Attachment]:
         """Attachments on network `name` (for `network inspect`)."""
         info = self.inspect(name)
         found = (self.store.attachment(r["cid"], info.name)
@@ -141,7 +142,7 @@ class NetworkManager:
         shutil.rmtree(self.ipam_dir / info.bridge, ignore_errors=True)
         self.store.delete_network(info.name)
 
-    def prune(self) -> list[str]:
+    def prune(self) -> builtins.list[str]:
         removed = []
         for info in self.store.networks():
             if info.name != DEFAULT_NETWORK and not self.store.count_attachments(info.name):
@@ -185,12 +186,12 @@ class NetworkManager:
 
     # --- ports ---
     def check_ports(self, mappings: Iterable[PortMapping],
-                    owner_lookup: Callable[[str], str | None] | None = None) -> list[PortMapping]:
+                    owner_lookup: Callable[[str], str | None] | None = None) -> builtins.list[PortMapping]:
         """Resolve host_port 0 to free ports; raise Conflict naming the holder of a taken one
         (owner_lookup maps a container id to the name to show)."""
         return self.ports.check_ports(mappings, owner_lookup)
 
-    def reserve_ports(self, mappings: Iterable[PortMapping], inheritable: bool = False) -> list[socket.socket]:
+    def reserve_ports(self, mappings: Iterable[PortMapping], inheritable: bool = False) -> builtins.list[socket.socket]:
         """Bound, never-listening sockets that keep the host ports ours while the caller
         (the container's monitor) keeps them open."""
         return self.ports.reserve_ports(mappings, inheritable)
@@ -439,7 +440,7 @@ class NetworkManager:
         for network in self.store.rename_alias(cid, old, new):
             self.names_changed(network)
 
-    def attachments(self, cid: str) -> list[Attachment]:
+    def attachments(self, cid: str) -> builtins.list[Attachment]:
         """cid's interfaces, published ports included (`sampan port`, `inspect`)."""
         return self.store.attachments_of(cid)
 
@@ -452,7 +453,7 @@ class NetworkManager:
         p = self.netns_path(cid)
         return p if netns_mod.is_netns(p) else None
 
-    def reconcile(self, is_alive: Callable[[str], bool]) -> list[str]:
+    def reconcile(self, is_alive: Callable[[str], bool]) -> builtins.list[str]:
         """Tear down networking of containers that no longer exist (e.g. monitor kill -9)."""
         return self.teardown.reconcile(is_alive)
 
@@ -477,7 +478,7 @@ class NetworkManager:
         aardvark-dns is here)."""
         return network != DEFAULT_NETWORK and self.resolver.available
 
-    def set_dns_servers(self, cid: str, servers: list[str]) -> None:
+    def set_dns_servers(self, cid: str, servers: builtins.list[str]) -> None:
         """cid's `--dns` servers, where the resolver forwards what is not a peer's name;
         empty: the host's. Set before cid attaches; dropped when it is released."""
         self.resolver.set_servers(cid, servers)
@@ -491,7 +492,7 @@ class NetworkManager:
                 return dns.resolv_conf_via(info.gateway)
         return dns.host_resolv_conf()
 
-    def peers(self, network: str) -> list[Peer]:
+    def peers(self, network: str) -> builtins.list[Peer]:
         return self.hosts.peers(network)
 
     def hosts_file(self, hostname: str, attachment: Attachment | None, peers: Iterable[Peer] = ()) -> bytes:

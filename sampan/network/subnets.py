@@ -50,9 +50,9 @@ def host_networks() -> list[Net]:
     except (OSError, subprocess.TimeoutExpired):
         out = ""
     for line in out.splitlines():
-        f = line.split()
-        if "inet" in f:
-            net = Net(f[f.index("inet") + 1], strict=False)
+        fields = line.split()
+        if "inet" in fields:
+            net = Net(fields[fields.index("inet") + 1], strict=False)
             if not net.is_loopback:
                 nets.append(net)
     return nets

@@ -15,7 +15,7 @@ import json
 from sampan.errors import InvalidArgument
 from sampan.oci.digest import is_digest, sha256_hex_small
 
-TYPE_CHECKING = False  # typing costs ~3 ms to import; its names are for annotations only
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Any
 

@@ -84,7 +84,8 @@ class _Unzstd:
     def __init__(self, sink: _Sink):
         import zstandard  # only zstd layers pay for it
 
-        self._writer = zstandard.ZstdDecompressor().stream_writer(sink, write_size=_STEP,
+        self._writer = zstandard.ZstdDecompressor().stream_writer(sink,  # type: ignore[arg-type]  # writes only
+                                                                  write_size=_STEP,
                                                                   closefd=False)
         self._zerr = zstandard.ZstdError
 
@@ -132,6 +133,7 @@ class LayerDigester:
                 return
             data, self._head = self._head, b""
             self._start(data)
+        assert self._dec is not None  # _start made it
         self._dec.write(data)
 
     def _start(self, head: bytes) -> None:
@@ -146,6 +148,7 @@ class LayerDigester:
         if self._dec is None:
             head, self._head = self._head, b""
             self._start(head)
+            assert self._dec is not None  # _start made it
             self._dec.write(head)
         if isinstance(self._dec, (_Gunzip, _Unzstd)):
             self._dec.close()

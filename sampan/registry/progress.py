@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class ProgressSink(Protocol):
@@ -66,7 +69,7 @@ class RichProgress:
         self._p = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                            TextColumn("{task.fields[status]}"),
                            console=Console(file=stream), transient=False)
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._lock = threading.Lock()
         self._p.start()
 

@@ -24,11 +24,11 @@ class _LazyCAContext(ssl.SSLContext):
                 self.load_default_certs(ssl.Purpose.SERVER_AUTH)
                 self.__dict__["_sampan_loaded"] = True
 
-    def wrap_socket(self, *args, **kwargs):  # type: ignore[override]
+    def wrap_socket(self, *args, **kwargs):
         self._load_system_cas()
         return super().wrap_socket(*args, **kwargs)
 
-    def wrap_bio(self, *args, **kwargs):  # type: ignore[override]
+    def wrap_bio(self, *args, **kwargs):
         self._load_system_cas()
         return super().wrap_bio(*args, **kwargs)
 

@@ -10,15 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sampan.errors import InvalidArgument, RuntimeFailure
+from sampan.errors import RuntimeFailure
 
-# Every `run` imports this module: plain classes (not dataclasses), and typing only for
-# type checkers (OCIRuntime is a Protocol to them, a documenting base class at run time).
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Protocol
-else:
-    Protocol = object
+# Every `run` imports this module: plain classes, no dataclasses or typing.
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -73,37 +67,53 @@ class RuntimeState:
                 f"bundle={self.bundle!r})")
 
 
-class OCIRuntime(Protocol):
+def cgroups_path(cid: str) -> str:
+    """A container's cgroup, relative to the hierarchy roots: what the engine writes as the
+    bundle's linux.cgroupsPath, and the native runtime's default when a bundle has none."""
+    return f"/sampan/{cid}"
+
+
+class OCIRuntime:
+    """Every verb the engine calls on a runtime. NativeRuntime and RuncRuntime subclass it
+    and so inherit the defaults of the optional hooks (prepare_cgroup, discard_cgroup)."""
+
     name: str
 
     def create(self, cid: str, bundle: Path, stdio: Stdio, meanwhile=None) -> Created:
         """Create the container (its init waits for start()). meanwhile(), when given, is
         called once during create: the native runtime calls it while the init is still
         setting itself up, so the caller's own preparations cost no time."""
-    def start(self, cid: str) -> None: ...
-    def state(self, cid: str) -> RuntimeState: ...
-    def kill(self, cid: str, sig: int, all: bool = False) -> None: ...
+        raise NotImplementedError
+    def start(self, cid: str) -> None:
+        raise NotImplementedError
+    def state(self, cid: str) -> RuntimeState:
+        raise NotImplementedError
+    def kill(self, cid: str, sig: int, all: bool = False) -> None:
+        raise NotImplementedError
     def delete(self, cid: str, force: bool = False) -> None:
         """Remove the runtime state and the cgroup (killing what is left in it). A created
         container is killed; a running one needs force."""
+        raise NotImplementedError
     def exec(self, cid: str, process: dict, stdio: Stdio, detach: bool = False) -> Created:
         """Start `process` (an OCI process object) in the running container. Both runtimes
         return as soon as it runs, as the caller's child; `detach` only records intent.
         Missing capabilities/noNewPrivileges/rlimits are taken from the container's."""
+        raise NotImplementedError
     def oom_killed(self, cid: str) -> bool:
         """Did the OOM killer kill something in the container's cgroup? Ask before delete()."""
+        raise NotImplementedError
 
+    def prepare_cgroup(self, cgroups_path: str) -> None:
+        """Called as a start begins, ~12 ms before create() moves the init into its cgroup:
+        start the RCU grace period that move waits for (cgroups/prime.py). This default only
+        primes; a runtime that makes the cgroup itself may make it here first. Never fails:
+        create() reports what is wrong with the cgroup."""
+        from sampan.runtime.cgroups.prime import prime
+        prime()
 
-def get_runtime(name: str, state_dir: Path) -> OCIRuntime:
-    """'native' (default) | 'runc' | 'crun'; state_dir is like `runc --root`."""
-    name = name or "native"
-    if name == "native":
-        from sampan.runtime.native import NativeRuntime
-        return NativeRuntime(Path(state_dir))
-    if name in ("runc", "crun"):
-        from sampan.runtime.runc import RuncRuntime
-        return RuncRuntime(Path(state_dir), binary=name)
-    raise InvalidArgument(f"unknown runtime {name!r}: use native, runc or crun")
+    def discard_cgroup(self, cgroups_path: str) -> None:
+        """Undo prepare_cgroup() for a start that failed before create(); idempotent, and
+        a no-op for a runtime whose prepare_cgroup makes nothing."""
 
 
 def become_subreaper() -> None:

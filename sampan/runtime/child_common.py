@@ -15,6 +15,13 @@ from sampan.runtime import channel
 from sampan.runtime.mountopts import MS_BIND
 from sampan.runtime.process import Step
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import _socket
+
+    from sampan.runtime.base import Stdio
+    from sampan.runtime.sealed_exe import _Stdio
+
 
 class ChildContext:
     """What the forked child needs. A plain class: dataclasses cost ~10 ms to import."""
@@ -22,7 +29,7 @@ class ChildContext:
     __slots__ = ("sock", "stdio", "devnull", "spec", "rootfs", "fifo", "cgroup_hierarchies",
                  "cgroup_v2", "ns_fds", "seccomp", "pid_fd", "seal", "parent_pid")
 
-    def __init__(self, sock: object, stdio: object, devnull: int, spec: dict | None = None,
+    def __init__(self, sock: _socket.socket, stdio: Stdio | _Stdio, devnull: int, spec: dict | None = None,
                  rootfs: str = "", fifo: str = "", cgroup_hierarchies: dict | None = None,
                  cgroup_v2: bool = False, ns_fds: list | None = None,
                  seccomp: bytes | None = None, pid_fd: int | None = None, seal: bool = False,

@@ -16,7 +16,7 @@ import sys as _sys
 
 from sampan.runtime.syscalls import CLONE_NEWPID
 
-TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Callable
 

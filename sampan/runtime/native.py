@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sampan.errors import ContainerNotFound, InvalidArgument, InvalidState, RuntimeFailure, SampanError
 from sampan.runtime import channel
-from sampan.runtime.base import Created, RuntimeState, Stdio
+from sampan.runtime.base import Created, OCIRuntime, RuntimeState, Stdio, cgroups_path
 from sampan.runtime.cgroups import CgroupV1, is_v2, open_cgroup
 from sampan.runtime.cgroups.prime import prime
 from sampan.runtime.child import container_init
@@ -19,7 +19,7 @@ from sampan.runtime.forking import fork_in_pidns
 from sampan.runtime.handshake import compile_seccomp, ensure_std_fds, join_cgroup, wait_ready
 from sampan.runtime.oserrors import os_errors as _os_errors
 from sampan.runtime.spec import load_spec
-from sampan.runtime.statefile import ContainerRecord, StateDir, check_id, is_alive
+from sampan.runtime.statefile import RuntimeRecord, StateDir, check_id, is_alive
 from sampan.state.procstat import proc_stat
 from sampan.runtime.syscalls import Syscalls
 from sampan.runtime.validate import validate
@@ -36,7 +36,7 @@ def _make_cgroup(cgroup, resources: dict) -> None:
     prime()  # keeps the join that follows from waiting a grace period of its own
 
 
-class NativeRuntime:
+class NativeRuntime(OCIRuntime):
     name = "native"
 
     def __init__(self, state_dir: Path, sys=None) -> None:
@@ -51,17 +51,20 @@ class NativeRuntime:
         return self._sys
 
     # ---- create / start ----
-    def prepare_cgroup(self, cgroups_path: str) -> None:
+    def prepare_cgroup(self, path: str) -> None:
         """Make a container's cgroup (directories only) ahead of create(), then start the
         grace period its first move waits for (cgroups/prime.py): made after that wait
-        began, the mkdir would wait for it too. create() finds the cgroup made; a failed
-        start removes it with discard_cgroup()."""
-        open_cgroup(cgroups_path).make({})
+        began, the mkdir would wait for it too. create() finds the cgroup made, or makes
+        it and reports why it cannot; a failed start removes it with discard_cgroup()."""
+        try:
+            open_cgroup(path).make({})
+        except SampanError:
+            pass  # create() tries again and says why
         prime()
 
-    def discard_cgroup(self, cgroups_path: str) -> None:
+    def discard_cgroup(self, path: str) -> None:
         """Undo prepare_cgroup() for a start that failed before create()."""
-        open_cgroup(cgroups_path).remove()
+        open_cgroup(path).remove()
 
     @_os_errors("create")
     def create(self, cid: str, bundle: Path, stdio: Stdio, meanwhile=None) -> Created:
@@ -72,7 +75,7 @@ class NativeRuntime:
         if bool(spec["process"].get("terminal")) != stdio.terminal:
             raise InvalidArgument("process.terminal in config.json must match the terminal requested")
         linux = spec.get("linux") or {}
-        cgroup_path = linux.get("cgroupsPath") or f"/sampan/{cid}"
+        cgroup_path = linux.get("cgroupsPath") or cgroups_path(cid)
         ensure_std_fds()
         self.states.reserve(cid)
         cgroup = open_cgroup(cgroup_path)
@@ -108,7 +111,7 @@ class NativeRuntime:
                 meanwhile()  # the child is mounting its filesystems: wait_ready() would idle
             master, _ = wait_ready(sock, pid)
             st = proc_stat(pid)
-            self.states.save(ContainerRecord(cid, pid, st[1] if st else 0, str(bundle), cgroup_path,
+            self.states.save(RuntimeRecord(cid, pid, st[1] if st else 0, str(bundle), cgroup_path,
                                              time.time()))
             return Created(pid=pid, pty_master=master)
         except BaseException:

@@ -20,6 +20,10 @@ from sampan.runtime.syscalls import CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET,
 from sampan.runtime.validate import check_process_object
 from sampan.state import explain
 
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
 # joined in this order; mnt last because it changes our root
 EXEC_NAMESPACES = [("cgroup", CLONE_NEWCGROUP), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
                    ("net", CLONE_NEWNET), ("mnt", CLONE_NEWNS)]
@@ -88,7 +92,7 @@ def exec_in_container(rt, cid: str, process: dict, stdio: Stdio) -> Created:
             os.close(devnull)
 
 
-def _is_our_child(pid) -> bool:
+def _is_our_child(pid: object) -> TypeGuard[int]:
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
     try:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sampan.errors import (CommandNotExecutable, CommandNotFound, ContainerNotFound, InvalidArgument,
                            InvalidState, KernelFeatureMissing, RuntimeFailure)
-from sampan.runtime.base import Created, RuntimeState, Stdio
+from sampan.runtime.base import Created, OCIRuntime, RuntimeState, Stdio
 from sampan.runtime.cgroups import open_cgroup
 from sampan.runtime.oserrors import os_errors
 from sampan.runtime.spec import INHERITED, with_container_defaults
@@ -32,7 +32,7 @@ from sampan.runtime.validate import check_process_object
 EXEC_ERROR = r'(exec: "[^"]*": .*)$'  # a pattern: compiled (and cached by re) on first use
 
 
-class RuncRuntime:
+class RuncRuntime(OCIRuntime):
     def __init__(self, state_dir: Path, binary: str = "runc") -> None:
         self.name = binary
         self.state_dir = Path(state_dir)

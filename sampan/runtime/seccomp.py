@@ -183,19 +183,19 @@ def _store(path: str, data: bytes) -> None:
 
 def compile_bpf(profile: dict, lib: _Lib | None = None) -> bytes:
     """The profile as a classic BPF program (struct sock_filter array)."""
-    lib = (lib or library()).lib
+    cdll = (lib or library()).lib
     default = action(profile["defaultAction"], profile.get("defaultErrnoRet"))
-    ctx = lib.seccomp_init(default)
+    ctx = cdll.seccomp_init(default)
     if not ctx:
         raise OSError(errno_mod.EINVAL, "seccomp_init failed")
     try:
-        lib.seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)  # no_new_privs is the spec's call, not libseccomp's
+        cdll.seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)  # no_new_privs is the spec's call, not libseccomp's
         # A binary tree rather than a list: the kernel runs the filter for every syscall number
         # when it is attached (its action cache), ~1 ms instead of ~2 for Docker's profile here.
         # An older libseccomp refuses the attribute and builds the list.
-        lib.seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)
+        cdll.seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)
         for arch in profile.get("architectures") or []:
-            rc = lib.seccomp_arch_add(ctx, ARCHES[arch])
+            rc = cdll.seccomp_arch_add(ctx, ARCHES[arch])
             # EDOM: the other byte order (s390x on x86): no process of it can run here
             if rc < 0 and rc not in (-errno_mod.EEXIST, -errno_mod.EDOM):
                 raise OSError(-rc, f"seccomp_arch_add {arch}")
@@ -208,15 +208,15 @@ def compile_bpf(profile: dict, lib: _Lib | None = None) -> bytes:
             for i, a in enumerate(args):
                 cmps[i] = _ArgCmp(int(a["index"]), OPS[a["op"]], int(a.get("value", 0)), int(a.get("valueTwo", 0)))
             for name in rule.get("names") or []:
-                nr = lib.seccomp_syscall_resolve_name(name.encode())
+                nr = cdll.seccomp_syscall_resolve_name(name.encode())
                 if nr == SCMP_ERROR:
                     continue  # unknown on this kernel/arch: skipped, as runc does
-                rc = lib.seccomp_rule_add_array(ctx, act, nr, len(args), cmps)
+                rc = cdll.seccomp_rule_add_array(ctx, act, nr, len(args), cmps)
                 if rc < 0:
                     raise OSError(-rc, f"seccomp rule for {name}: {errno_mod.errorcode.get(-rc, rc)}")
         fd = os.memfd_create("sampan-seccomp", os.MFD_CLOEXEC)
         try:
-            rc = lib.seccomp_export_bpf(ctx, fd)
+            rc = cdll.seccomp_export_bpf(ctx, fd)
             if rc < 0:
                 raise OSError(-rc, "seccomp_export_bpf failed")
             os.lseek(fd, 0, os.SEEK_SET)
@@ -227,4 +227,4 @@ def compile_bpf(profile: dict, lib: _Lib | None = None) -> bytes:
         finally:
             os.close(fd)
     finally:
-        lib.seccomp_release(ctx)
+        cdll.seccomp_release(ctx)

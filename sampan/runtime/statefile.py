@@ -17,7 +17,7 @@ _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 _ID_CHARS = _ALNUM | frozenset("_.-")
 
 
-class ContainerRecord:
+class RuntimeRecord:
     """A plain class (not a dataclass): the start path imports it."""
 
     __slots__ = ("id", "pid", "start_time", "bundle", "cgroup_path", "created")
@@ -35,7 +35,7 @@ class ContainerRecord:
         return {k: getattr(self, k) for k in self.__slots__}
 
     def __repr__(self) -> str:
-        return f"ContainerRecord({', '.join(f'{k}={getattr(self, k)!r}' for k in self.__slots__)})"
+        return f"RuntimeRecord({', '.join(f'{k}={getattr(self, k)!r}' for k in self.__slots__)})"
 
 
 def valid_id(cid: str) -> bool:
@@ -49,7 +49,7 @@ def check_id(cid: str) -> None:
         raise InvalidArgument(f"invalid container id {cid!r}: use letters, digits, '_', '.', '-'")
 
 
-def is_alive(rec: ContainerRecord) -> bool:
+def is_alive(rec: RuntimeRecord) -> bool:
     st = proc_stat(rec.pid)
     return st is not None and st[1] == rec.start_time and st[0] not in ("Z", "X")
 
@@ -74,7 +74,7 @@ class StateDir:
             raise Conflict(f"container {cid} already exists in the runtime: delete it first") from None
         return d
 
-    def save(self, rec: ContainerRecord) -> None:
+    def save(self, rec: RuntimeRecord) -> None:
         # state_dir lives under the run root (tmpfs, gone at reboot like the processes it
         # describes): rename for atomicity, no fsync on the start path
         path = self.dir(rec.id) / "state.json"
@@ -86,14 +86,14 @@ class StateDir:
             os.close(fd)
         os.replace(tmp, path)
 
-    def load(self, cid: str) -> ContainerRecord:
+    def load(self, cid: str) -> RuntimeRecord:
         try:
             data = json.loads((self.dir(cid) / "state.json").read_text())
         except FileNotFoundError:
             raise ContainerNotFound(f"container {cid} does not exist in the runtime") from None
-        return ContainerRecord(**data)
+        return RuntimeRecord(**data)
 
-    def status(self, rec: ContainerRecord) -> str:
+    def status(self, rec: RuntimeRecord) -> str:
         if not is_alive(rec):
             return "stopped"
         return "created" if os.path.exists(self.fifo(rec.id)) else "running"

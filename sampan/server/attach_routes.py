@@ -57,7 +57,7 @@ def _resize(engine, ref: str, rows: int, cols: int) -> None:
 
 
 def tty_size(req: Request) -> tuple[int, int]:
-    rows, cols = req.q_int("h", 0), req.q_int("w", 0)
+    rows, cols = req.q_int("h") or 0, req.q_int("w") or 0
     if not (0 <= rows <= MAX_TTY_SIDE and 0 <= cols <= MAX_TTY_SIDE):
         raise ApiError(400, f"invalid tty size {rows}x{cols}: each side is 0 to {MAX_TTY_SIDE}")
     return rows, cols

@@ -70,7 +70,7 @@ def _messages(quiet: bool):
     def convert(item) -> list[dict]:
         if isinstance(item, tuple):
             _, image_id, tags = item
-            done = [{"aux": {"ID": image_id}}]
+            done: list[dict] = [{"aux": {"ID": image_id}}]
             if quiet:
                 return done + [{"stream": image_id + "\n"}]
             done.append({"stream": f"Successfully built {image_id.split(':')[-1][:12]}\n"})

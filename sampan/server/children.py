@@ -27,7 +27,7 @@ from typing import Any, AsyncIterator, Callable
 
 from sampan.errors import SampanError
 from sampan.server.errors import ApiError, status_of_error
-from sampan.server.frames import Unpacker, pack
+from sampan.server.frames import FrameUnpacker, pack
 
 
 class EngineSpec:
@@ -126,7 +126,7 @@ class Children:
         ours.setblocking(False)
         done = False
         try:
-            frames = Unpacker()
+            frames = FrameUnpacker()
             while True:
                 chunk = await loop.sock_recv(ours, 65536)
                 if not chunk:

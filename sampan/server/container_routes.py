@@ -31,15 +31,17 @@ def _inspect(engine, ref: str):
 
 
 def _start(engine, ref: str):
-    from sampan.engine.status import RESTARTING, RUNNING, status_of
-    if status_of(engine.container(ref)).state in (RUNNING, RESTARTING):
+    from sampan.engine.status import status_of
+    st = status_of(engine.container(ref))
+    if st.running or st.restarting:
         raise NotModified()
     engine.start(ref)
 
 
 def _stop(engine, ref: str, timeout, signal):
-    from sampan.engine.status import RESTARTING, RUNNING, status_of
-    if status_of(engine.container(ref)).state not in (RUNNING, RESTARTING):
+    from sampan.engine.status import status_of
+    st = status_of(engine.container(ref))
+    if not (st.running or st.restarting):
         raise NotModified()
     engine.stop(ref, timeout)
 
@@ -62,7 +64,7 @@ def _remove(engine, ref: str, force: bool, volumes: bool):
 def _wait(engine, emit, ref: str, condition: str):
     """Tell the parent once the wait is in place (the client must hear 200 before it
     starts the container), then block until the condition holds and emit the exit code."""
-    from sampan.engine.status import RUNNING, status_of
+    from sampan.engine.status import status_of
     from sampan.errors import ContainerNotFound
     rec = engine.container(ref)
     cid, baseline = rec.id, rec.started_at
@@ -76,12 +78,12 @@ def _wait(engine, emit, ref: str, condition: str):
             emit(engine.wait(cid))  # removed: the exit code --rm kept
             return
         st = status_of(cur)
-        running = st.state == RUNNING or (st.state == "created" and st.monitor_alive)
+        running = st.running or st.starting
         if running and not seen_running:
             pause = _MIN_POLL
         seen_running = seen_running or running or cur.started_at != baseline
         if condition == "removed" or (condition == "next-exit" and not seen_running) or running:
-            if st.state == RUNNING and _sleep_until_exit(cur.pid, pause):
+            if st.running and _sleep_until_exit(cur.pid, pause):
                 pause = _MIN_POLL  # it exited: its monitor records that in a few ms
                 continue
             time.sleep(pause)

@@ -196,7 +196,7 @@ def _mounts(body: dict, host: dict) -> tuple[list[str], list[str]]:
     volumes = list(_strings(host, "Binds") or [])
     tmpfs = [f"{dst}:{opt}" if opt else dst for dst, opt in _str_map(host, "Tmpfs").items()]
     declared = {v.split(":")[1] if ":" in v else v for v in volumes}
-    declared |= {m.get("Target") for m in _list(host, "Mounts") if isinstance(m, dict)
+    declared |= {m["Target"] for m in _list(host, "Mounts") if isinstance(m, dict)
                  and isinstance(m.get("Target"), str)}
     for dst in _obj(body, "Volumes"):
         if dst not in declared:

@@ -67,7 +67,7 @@ def _config(body: Any) -> dict:
     env = body.get("Env") or []
     if not isinstance(env, list) or not all(isinstance(e, str) for e in env):
         raise ApiError(400, "Env must be a list of strings")
-    cfg = {"Cmd": cmd, "Env": env}
+    cfg: dict[str, object] = {"Cmd": cmd, "Env": env}
     for key in ("User", "WorkingDir", "DetachKeys"):
         v = body.get(key) or ""
         if not isinstance(v, str):
@@ -84,16 +84,17 @@ def _config(body: Any) -> dict:
                 or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 0xFFFF for n in size)):
             raise ApiError(400, "ConsoleSize must be [height, width], each 0 to 65535")
         cfg["ConsoleSize"] = size
-    if cfg["WorkingDir"] and not cfg["WorkingDir"].startswith("/"):
-        raise ApiError(400, f"the working directory {cfg['WorkingDir']!r} is invalid: it must be absolute")
+    workdir = str(cfg["WorkingDir"])
+    if workdir and not workdir.startswith("/"):
+        raise ApiError(400, f"the working directory {workdir!r} is invalid: it must be absolute")
     return cfg
 
 
 def _running_container(engine, ref: str) -> str:
-    from sampan.engine.status import RUNNING, status_of
+    from sampan.engine.status import status_of
     from sampan.errors import InvalidState
     rec = engine.container(ref)
-    if status_of(rec).state != RUNNING:
+    if not status_of(rec).running:
         raise InvalidState(f"container {rec.id} is not running")
     return rec.id
 

@@ -15,7 +15,7 @@ def pack(msg: tuple) -> bytes:
     return _LEN.pack(len(data)) + data
 
 
-class Unpacker:
+class FrameUnpacker:
     """Messages out of a byte stream, each once it is whole."""
 
     def __init__(self) -> None:

@@ -75,7 +75,7 @@ async def logs(req: Request) -> Reply | None:
         except ValueError:
             raise ApiError(400, f"invalid value for tail: {tail_s!r} is not a number or \"all\"") from None
         tail = None if tail < 0 else tail
-    since, until = rfc3339(req.q("since", ""), "since"), rfc3339(req.q("until", ""), "until")
+    since, until = rfc3339(req.q("since") or "", "since"), rfc3339(req.q("until") or "", "until")
     stamps = req.q_bool("timestamps")
     items = req.stream(_logs, ref_of(req), req.q_bool("follow"), tail, since, until, req.q_bool("details"))
     try:

@@ -12,7 +12,7 @@ prints as one line.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncGenerator, Callable
 
 from sampan.engine.reports import BuildEvent, ProgressEvent
 from sampan.server.errors import ApiError
@@ -41,7 +41,7 @@ def _bar(current: int, total: int | None) -> str:
     return f"[{'=' * done}{'>' if done < 50 else ''}{' ' * max(0, 49 - done)}] {_size(current)}/{_size(total)}"
 
 
-def _size(n: int) -> str:
+def _size(n: int | float) -> str:
     for unit in ("B", "kB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.4g}{unit}" if unit != "B" else f"{n}B"
@@ -88,7 +88,7 @@ def error_message(message: str) -> dict:
 _END = object()
 
 
-async def send_json_stream(req, items: AsyncIterator[Any],
+async def send_json_stream(req, items: AsyncGenerator[Any, None],
                            messages: Callable[[Any], list[dict]] = lambda m: [m]) -> None:
     try:
         try:

@@ -249,13 +249,13 @@ class Service:
             await asyncio.sleep(step)
             busy = self.connections or self.children.live
             quiet = 0.0 if busy else quiet + step
-            if quiet >= self.idle_time:
+            if quiet >= self.idle_time and self.stopping is not None:
                 self.stopping.set()
                 return
 
 
 def serve(address: str | None, idle_time: float, root: str | None, runroot: str | None,
-          runtime: str | None, tcp: list[str] = (), tls_files: tuple = (None, None, None)) -> int:
+          runtime: str | None, tcp: tuple[str, ...] | list[str] = (), tls_files: tuple = (None, None, None)) -> int:
     """Serve on `address` (unix; default RUNROOT/sampan.sock) and on each tcp://HOST:PORT of
     `tcp` with TLS: tls_files = (CA that signs the clients' certificates, cert, key)."""
     from sampan.state.paths import Paths

@@ -23,7 +23,7 @@ import traceback
 from typing import Any, Callable
 
 from sampan.server.errors import ApiError, status_of_error
-from sampan.server.frames import Unpacker, pack
+from sampan.server.frames import FrameUnpacker, pack
 from sampan.server.http import MULTIPLEXED_STREAM, RAW_STREAM, Request
 
 STDIN, STDOUT, STDERR = 0, 1, 2
@@ -63,7 +63,7 @@ class Ctl:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self._frames = Unpacker()
+        self._frames = FrameUnpacker()
         self.pending: list[tuple] = []  # messages that came while report() waited (a resize)
 
     def fileno(self) -> int:
@@ -121,7 +121,7 @@ class ChildLink:
 
     def __init__(self, req: Request, sock: socket.socket, pid: int, ready: Any) -> None:
         self.req, self.sock, self.pid, self.ready = req, sock, pid, ready
-        self._frames = Unpacker()
+        self._frames = FrameUnpacker()
 
     async def _recv(self) -> tuple | None:
         loop = asyncio.get_running_loop()
@@ -243,7 +243,7 @@ def hang_up(sock: socket.socket) -> None:
 # ---- pumps (in the child) ----
 
 def pump_attach(att, client: socket.socket, first_stdin: bytes, want_in: bool, out: ClientOut) -> None:
-    """Between the client and the container's monitor (engine.attach's Attachment) until the
+    """Between the client and the container's monitor (engine.attach_wait's StdioAttachment) until the
     container exits or the client leaves. Stdin sent before the start is kept for it."""
     from sampan.engine import attach
     pending = bytearray(first_stdin if want_in else b"")
@@ -353,7 +353,7 @@ def pump_exec(handle, client: socket.socket | None, first_stdin: bytes, ctl: Ctl
 
     def read_out(fd: int) -> bool:
         try:
-            data = os.read(fd, 65536)
+            data: bytes | None = os.read(fd, 65536)
         except OSError as e:
             if e.errno not in (errno.EIO, errno.EAGAIN):
                 raise

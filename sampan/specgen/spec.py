@@ -90,6 +90,8 @@ def _seccomp(inputs: SpecInputs, caps: list[str]) -> dict | None:
         if inputs.privileged:
             return None
         profile = DEFAULT_PROFILE
+    if isinstance(profile, str):
+        raise ValueError(f"seccomp profile {profile!r}: a profile object or \"unconfined\"")
     return resolve_seccomp(profile, caps)
 
 

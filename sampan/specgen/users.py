@@ -86,18 +86,19 @@ def resolve_user(rootfs, spec: str) -> ExecUser:
                 f"unable to find user {user_part}: no matching entries in the image's /etc/passwd")
         uid, gid, home, name = uid_num, 0, "/", None
     else:
-        uid = _int(entry[2])
-        gid = _int(entry[3])
-        if uid is None or gid is None:
+        entry_uid, entry_gid = _int(entry[2]), _int(entry[3])
+        if entry_uid is None or entry_gid is None:
             raise InvalidArgument(f"the image's /etc/passwd has a malformed entry for {user_part}")
+        uid, gid = entry_uid, entry_gid
         home, name = entry[5] or "/", entry[0]
 
     if group_part:
         gid_num = _int(group_part)
         match = next((g for g in groups if g[0] == group_part
                       or (gid_num is not None and _int(g[2]) == gid_num)), None)
-        if match is not None and _int(match[2]) is not None:
-            gid = _int(match[2])
+        match_gid = None if match is None else _int(match[2])
+        if match_gid is not None:
+            gid = match_gid
         elif gid_num is not None:
             gid = gid_num
         else:
@@ -129,6 +130,7 @@ def resolve_groups(rootfs, names: list[str]) -> list[int]:
             if match is None:
                 raise InvalidArgument(f"unable to find group {name}: no matching entries in the image's /etc/group")
             gid = _int(match[2])
+            assert gid is not None  # the match was chosen for its numeric gid
         if gid not in out:
             out.append(gid)
     return out

@@ -79,7 +79,7 @@ def clean(value: object) -> str:
     return str(value).translate(_SAFE)
 
 
-def size(n: int | None) -> str:
+def size(n: float | None) -> str:
     if n is None:
         return "size unknown"
     for unit in ("B", "kB", "MB", "GB"):

@@ -16,7 +16,7 @@ from sampan.oci.reference import parse_reference
 from sampan.state.db import Database
 from sampan.store.types import ImageInfo, LayerRef
 
-TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Iterable
 

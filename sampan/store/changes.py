@@ -11,7 +11,7 @@ import shlex
 
 from sampan.errors import InvalidArgument
 
-TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Any
 

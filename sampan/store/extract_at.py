@@ -36,7 +36,7 @@ import stat
 import struct
 import tarfile
 from dataclasses import dataclass
-from typing import Protocol
+from typing import IO, BinaryIO, Callable, Protocol
 
 from sampan.errors import UnsafeArchive
 from sampan.state import inroot
@@ -81,7 +81,7 @@ class Member(tarfile.TarInfo):
     def __init__(self, name: str = ""):
         super().__init__(name)
         self.mtime_ns: int | None = None
-        self.opener = None
+        self.opener: Callable[[], BinaryIO] | None = None
 
 
 class Tree(Protocol):
@@ -332,7 +332,12 @@ class Extractor:
         fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o600, dir_fd=pfd)
         try:
-            src = ti.opener() if isinstance(ti, Member) else tar.extractfile(ti)
+            src: IO[bytes] | None
+            if isinstance(ti, Member):
+                src = ti.opener() if ti.opener is not None else None
+            else:
+                assert tar is not None  # a header read from an archive comes with it
+                src = tar.extractfile(ti)
             if src is not None:
                 with src:
                     write_member(fd, src, CHUNK)

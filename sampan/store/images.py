@@ -26,10 +26,10 @@ from sampan.state.lock import file_lock
 from sampan.state.paths import Paths
 from sampan.store.blobs import BlobStore
 from sampan.store.catalog import Catalog
-from sampan.store.layers import Unpacker, layer_from_dir, layer_from_tar
+from sampan.store.layers import LayerUnpacker, layer_from_dir, layer_from_tar
 from sampan.store.types import ImageDeletion, ImageInfo, LayerRef
 
-TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Any, BinaryIO, Iterable
 
@@ -58,7 +58,7 @@ class ImageStore:
         self.db = db
         self.blobs = BlobStore(paths)
         self.catalog = Catalog(db)
-        self.unpacker = Unpacker(paths, self.blobs)
+        self.unpacker = LayerUnpacker(paths, self.blobs)
         self._swept = False
 
     def _ensure_dirs(self) -> None:

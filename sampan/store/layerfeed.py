@@ -137,16 +137,18 @@ class ProcessLayerFeed:
             [sys.executable, "-s", "-m", "sampan.store.unpack_child",
              str(self.dir / "diff")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=env, close_fds=True)
+        assert self._proc.stdin is not None and self._proc.stdout is not None  # both PIPE
+        self._stdin, self._stdout = self._proc.stdin, self._proc.stdout
         try:
             import fcntl
-            fcntl.fcntl(self._proc.stdin.fileno(), 1031, self.PIPE_BYTES)   # F_SETPIPE_SZ
+            fcntl.fcntl(self._stdin.fileno(), 1031, self.PIPE_BYTES)   # F_SETPIPE_SZ
         except OSError:
             pass
         self.entries = 0
 
     def write(self, data: bytes) -> int:
         try:
-            self._proc.stdin.write(data)
+            self._stdin.write(data)
         except (BrokenPipeError, ValueError):   # the child stopped: it says why
             self._verdict()
             raise UnsafeArchive("the layer unpacker stopped early") from None
@@ -155,12 +157,12 @@ class ProcessLayerFeed:
     def _verdict(self) -> None:
         import errno
         try:
-            self._proc.stdin.close()
+            self._stdin.close()
         except OSError:
             pass
-        line = self._proc.stdout.read().decode(errors="replace").strip()
+        line = self._stdout.read().decode(errors="replace").strip()
         rc = self._proc.wait()
-        self._proc.stdout.close()
+        self._stdout.close()
         kind, _, rest = line.partition(" ")
         if kind == "ok":
             self.entries = int(rest or 0)
@@ -183,7 +185,7 @@ class ProcessLayerFeed:
         if self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
-        for f in (self._proc.stdin, self._proc.stdout):
+        for f in (self._stdin, self._stdout):
             try:
                 f.close()
             except OSError:

@@ -16,7 +16,7 @@ import tarfile
 
 from sampan.store.walk_at import Node, walk
 
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import BinaryIO, Callable, Iterator
 

@@ -10,6 +10,10 @@ import posixpath
 
 from sampan.errors import UnsafeArchive
 
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    import tarfile
+
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 # aufs bookkeeping names (.wh..wh.plnk, .wh..wh.aufs): meaningless here, skipped
@@ -65,7 +69,7 @@ class ShapeChecker:
         self.is_root = os.geteuid() == 0 if is_root is None else is_root
         self._kind: dict[str, str] = {}      # path -> "dir" | "file" | "symlink" | "special"
         self._written: dict[str, bool] = {}  # path -> is_dir, for entries (not implied dirs)
-        self._dirs: list[tuple[str, object]] = []
+        self._dirs: list[tuple[str, tarfile.TarInfo]] = []
         self._probe = probe
         self._probed: set[tuple[bool, tuple]] = set()
 

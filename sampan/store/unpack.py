@@ -20,6 +20,10 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    from sampan.store.compression import Readable
+
 from sampan.errors import PermissionDenied, UnsafeArchive
 from sampan.store.tarentry import (XATTR_PAX_PREFIX, check_symlink, device, kind_of, member_xattrs,
                                    mtime_ns, owner, refuse, set_xattrs, write_member)
@@ -267,8 +271,8 @@ def extract_tar(stream: Readable, dest: Path, is_root: bool | None = None,
     extractor: SafeExtractor or a subclass (a pull's store/unpack_parallel.py)."""
     count = 0
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar, \
-                (extractor or SafeExtractor)(dest, is_root) as ex:
+        opened = tarfile.open(fileobj=stream, mode="r|")  # type: ignore[call-overload]  # a reader is all r| needs
+        with opened as tar, (extractor or SafeExtractor)(dest, is_root) as ex:
             for ti in tar:
                 with _entry_errors(ti.name, dest):
                     ex.apply(ti, tar)

@@ -22,7 +22,7 @@ from sampan.store.tarpath import OPAQUE_MARKER, WHITEOUT_PREFIX
 from sampan.store.unpack import OPAQUE_XATTR
 from sampan.store.walk_at import Node, walk_fd
 
-TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Iterator
 
@@ -60,6 +60,7 @@ def _upper_members(upper_fd: int) -> Iterator:
         if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
             parent, _, base = node.rel.rpartition("/")
             ti = header(node, f"{parent}/{WHITEOUT_PREFIX}{base}" if parent else WHITEOUT_PREFIX + base)
+            assert ti is not None  # None only for a socket
             ti.type, ti.devmajor, ti.devminor = tarfile.REGTYPE, 0, 0
             yield ti, None
             continue
@@ -69,6 +70,7 @@ def _upper_members(upper_fd: int) -> Iterator:
         yield m
         if node.is_dir() and _is_opaque(node):
             opq = header(node, f"{node.rel}/{OPAQUE_MARKER}")
+            assert opq is not None  # a directory's header
             opq.mode, opq.type = 0, tarfile.REGTYPE
             yield opq, None
 

@@ -20,7 +20,7 @@ import errno
 import os
 import stat
 
-TYPE_CHECKING = False  # typing costs ~3 ms to import; its names serve annotations only
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
     from typing import Iterator
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import time
@@ -99,7 +100,7 @@ class VolumeStore:
         rows = self.db.conn.execute("SELECT * FROM volumes ORDER BY name").fetchall()
         return [self._info(r) for r in rows]
 
-    def remove(self, name: str, users: list[str]) -> None:
+    def remove(self, name: str, users: builtins.list[str]) -> None:
         """Remove a volume. `users` are names of containers using it (refuse if any)."""
         self.get(name)
         if users:
@@ -109,7 +110,7 @@ class VolumeStore:
         import shutil  # shutil drags bz2 and lzma: not on `run`'s import path
         shutil.rmtree(self.paths.volumes / name, ignore_errors=True)
 
-    def prune(self, in_use: set[str], all_volumes: bool = False) -> list[str]:
+    def prune(self, in_use: set[str], all_volumes: bool = False) -> builtins.list[str]:
         """Remove unused volumes: anonymous ones only (Docker 23+), or all with all_volumes."""
         removed = []
         for v in self.list():

@@ -29,7 +29,7 @@ def sniff_archive(f: BinaryIO) -> str | None:
             return None
     try:
         f.seek(0)
-        with tarfile.open(fileobj=f, mode="r:" + ("" if kind == "tar" else kind)) as tf:
+        with tarfile.open(fileobj=f, mode="r:" + ("" if kind == "tar" else kind)) as tf:  # type: ignore[call-overload]  # r:, r:gz, r:bz2, r:xz
             tf.next()
     except (tarfile.TarError, OSError, EOFError):
         return None

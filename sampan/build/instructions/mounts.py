@@ -129,7 +129,7 @@ def _check(m: RunMount) -> RunMount:
     if m.kind == "secret":
         if not m.id and not target:
             raise MountError("a secret mount needs id= or target=")
-        ident = m.id or posixpath.basename(target.rstrip("/"))
+        ident = m.id or posixpath.basename((target or "").rstrip("/"))
         if not ident:
             raise MountError(f"invalid secret target {target!r}")
         target = target or f"/run/secrets/{ident}"

@@ -38,11 +38,11 @@ def main(command: str, argv: list[str], g) -> int:
     engine = g.engine()
     if ns.input:
         try:
-            f = open(ns.input, "rb")
+            archive = open(ns.input, "rb")
         except OSError as e:
             raise InvalidArgument(f"cannot open {ns.input}: {e.strerror}") from None
-        with f:
-            loaded = engine.images.load(f)
+        with archive:
+            loaded = engine.images.load(archive)
     else:
         if sys.stdin.isatty():
             raise InvalidArgument("no archive given: use -i FILE or pipe one to STDIN")

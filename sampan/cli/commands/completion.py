@@ -87,7 +87,10 @@ class Spec:
     """One command's completion data: its flags, those that take a value, its positionals."""
 
     def __init__(self, key: str, parser: Parser | None) -> None:
-        self.key, self.flags, self.valued, self.positionals = key, [], [], []
+        self.key = key
+        self.flags: list[str] = []
+        self.valued: list[str] = []
+        self.positionals: list[str] = []
         self.help = ""
         if parser is None:
             return

@@ -7,6 +7,10 @@ import sys
 from sampan.cli.args import Parser
 from sampan.errors import InvalidArgument, SampanError
 
+from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
 
 def main(command: str, argv: list[str], g) -> int:
     from sampan.cli.cp_args import split_arg
@@ -38,7 +42,7 @@ def main(command: str, argv: list[str], g) -> int:
             raise InvalidArgument("must specify at least one container source")
         engine = g.engine()
         if src_ctr:
-            out = dst
+            out: str | BinaryIO = dst
             if dst == "-":
                 if sys.stdout.isatty():
                     raise InvalidArgument("refusing to write a tar archive to a terminal: redirect it")

@@ -35,8 +35,8 @@ def _images(ns, engine) -> int:
         # Docker's --digests: a DIGEST column after TAG
         fmt = ns.format or ("table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}"
                             "\t{{.Size}}")
-        write_formatted(fmt, [ImageContext(img, *t.rpartition(":")[::2], digest=_digest(img, t.rpartition(":")[0]),
-                                           trunc=not ns.no_trunc)
+        write_formatted(fmt, [ImageContext(img, t.rpartition(":")[0], t.rpartition(":")[2],
+                                           digest=_digest(img, t.rpartition(":")[0]), trunc=not ns.no_trunc)
                               for img in imgs for t in (img.repo_tags or ["<none>:<none>"])], ImageContext)
         return 0
     table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],

@@ -14,11 +14,11 @@ from sampan.cli.gotemplate.lexer import TemplateSyntaxError
 class Template:
     def __init__(self, text: str, name: str = "", funcs=None):
         from sampan.cli.gotemplate.funcs import FUNCS
-        from sampan.cli.gotemplate.parser import Parser
+        from sampan.cli.gotemplate.parser import TemplateParser
         self.text, self.name = text, name
         self.funcs = FUNCS if funcs is None else funcs
         try:
-            parser = Parser(text, self.funcs)
+            parser = TemplateParser(text, self.funcs)
             self.tree = parser.parse()
             self.defs = parser.defs
         except RecursionError:

@@ -4,6 +4,10 @@ variables, pipelines and error wording (`template: :1:2: executing "" at <.Foo>:
 from __future__ import annotations
 
 from sampan.cli.gotemplate import nodes as N
+
+TYPE_CHECKING = False  # `typing` is not otherwise imported for a --format
+if TYPE_CHECKING:
+    from typing import Any, Callable, NoReturn
 from sampan.cli.gotemplate.gofmt import GoStruct, go_print, go_type, sorted_keys
 
 
@@ -70,14 +74,14 @@ class State:
     def __init__(self, text: str, name: str, funcs: dict, missing_key_error: bool):
         self.text, self.name, self.funcs = text, name, funcs
         self.missing_key_error = missing_key_error
-        self.node: N.Node | None = None
+        self.node: N.ParseNode | None = None
         self.vars: list[list] = []
         self.out: list[str] = []
         self.defs: dict = {}
         self.depth = 0
 
     # errors, located as Go's ErrorContext does
-    def errorf(self, msg: str):
+    def errorf(self, msg: str) -> NoReturn:
         node = self.node
         pos = node.pos if node is not None else 0
         before = self.text[:pos]
@@ -131,7 +135,7 @@ class State:
                         self.walk(dot, n.else_body)
             finally:
                 del self.vars[mark:]
-        elif isinstance(n, N.Template):
+        elif isinstance(n, N.TemplateCall):
             self.at(n)
             body = self.defs.get(n.name)
             if body is None:
@@ -308,7 +312,9 @@ class State:
             return fn.params[i] if i < want else fn.variadic
 
         if fn.lazy:  # and/or: each argument evaluated only when needed
-            thunks = [(lambda n=n, i=i: self.eval_arg(dot, ptype(i), n)) for i, n in enumerate(arg_nodes)]
+            def thunk(i: int, n: Any) -> Callable[[], Any]:
+                return lambda: self.eval_arg(dot, ptype(i), n)
+            thunks = [thunk(i, n) for i, n in enumerate(arg_nodes)]
             if final is not NO_FINAL:
                 thunks.append(lambda: final)
             vals = thunks

@@ -6,6 +6,10 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+TYPE_CHECKING = False  # `typing` is not otherwise imported for a --format
+if TYPE_CHECKING:
+    from typing import Callable
+
 
 class GoStruct:
     """A Go struct as a template sees it: named fields and methods; an unknown name is an error.
@@ -90,7 +94,7 @@ def _digits(f: float) -> tuple[str, int]:
     """The shortest decimal digits that read back as f, and the decimal point's position."""
     t = Decimal(repr(abs(f))).normalize().as_tuple()
     ds = "".join(map(str, t.digits)) or "0"
-    return ds, len(ds) + t.exponent
+    return ds, len(ds) + int(t.exponent)  # finite here: the callers print inf and nan themselves
 
 
 def _exp(ds: str, dp: int, neg: bool) -> str:
@@ -175,8 +179,10 @@ def _int_verb(verb: str, n: int, flags: str, prec: int | None) -> str:
     if verb == "U":
         s = f"U+{a:04X}"
         return s + (f" '{chr(a)}'" if "#" in flags and chr(a).isprintable() else "")
-    body = {"d": str, "v": str, "x": lambda x: f"{x:x}", "X": lambda x: f"{x:X}", "o": lambda x: f"{x:o}",
-            "O": lambda x: f"{x:o}", "b": lambda x: f"{x:b}"}[verb](a)
+    convert: dict[str, Callable[[int], str]] = {
+        "d": str, "v": str, "x": lambda x: f"{x:x}", "X": lambda x: f"{x:X}", "o": lambda x: f"{x:o}",
+        "O": lambda x: f"{x:o}", "b": lambda x: f"{x:b}"}
+    body = convert[verb](a)
     if prec is not None:
         body = body.rjust(prec, "0") if prec or a else ""
     if "#" in flags:

@@ -27,7 +27,7 @@ def _alnum(c: str) -> bool:
     return c == "_" or c.isalnum()
 
 
-class Lexer:
+class TemplateLexer:
     def __init__(self, text: str):
         self.text = text
         self.tokens: list[Token] = []

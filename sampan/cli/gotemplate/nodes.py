@@ -6,17 +6,17 @@ from dataclasses import dataclass, field
 
 
 @dataclass
-class Node:
+class ParseNode:
     pos: int
 
 
 @dataclass
-class Text(Node):
+class Text(ParseNode):
     text: str
 
 
 @dataclass
-class Field(Node):
+class Field(ParseNode):
     idents: list[str]
 
     def __str__(self):
@@ -24,7 +24,7 @@ class Field(Node):
 
 
 @dataclass
-class Variable(Node):
+class Variable(ParseNode):
     idents: list[str]  # "$x" then field names
 
     def __str__(self):
@@ -32,19 +32,19 @@ class Variable(Node):
 
 
 @dataclass
-class Dot(Node):
+class Dot(ParseNode):
     def __str__(self):
         return "."
 
 
 @dataclass
-class Nil(Node):
+class Nil(ParseNode):
     def __str__(self):
         return "nil"
 
 
 @dataclass
-class Bool(Node):
+class Bool(ParseNode):
     value: bool
 
     def __str__(self):
@@ -52,7 +52,7 @@ class Bool(Node):
 
 
 @dataclass
-class Number(Node):
+class Number(ParseNode):
     value: object  # int, float or complex
     text: str
 
@@ -61,7 +61,7 @@ class Number(Node):
 
 
 @dataclass
-class String(Node):
+class String(ParseNode):
     value: str
     quoted: str
 
@@ -70,7 +70,7 @@ class String(Node):
 
 
 @dataclass
-class Identifier(Node):
+class Identifier(ParseNode):
     name: str
 
     def __str__(self):
@@ -78,8 +78,8 @@ class Identifier(Node):
 
 
 @dataclass
-class Chain(Node):
-    node: Node
+class Chain(ParseNode):
+    node: ParseNode
     fields: list[str]
 
     def __str__(self):
@@ -88,15 +88,15 @@ class Chain(Node):
 
 
 @dataclass
-class Command(Node):
-    args: list[Node]
+class Command(ParseNode):
+    args: list[ParseNode]
 
     def __str__(self):
         return " ".join(f"({a})" if isinstance(a, Pipe) else str(a) for a in self.args)
 
 
 @dataclass
-class Pipe(Node):
+class Pipe(ParseNode):
     line: int
     decl: list[str] = field(default_factory=list)
     is_assign: bool = False
@@ -110,7 +110,7 @@ class Pipe(Node):
 
 
 @dataclass
-class Action(Node):
+class Action(ParseNode):
     line: int
     pipe: Pipe
 
@@ -119,29 +119,29 @@ class Action(Node):
 
 
 @dataclass
-class Branch(Node):
+class Branch(ParseNode):
     kind: str  # if, range, with
     line: int
     pipe: Pipe
-    body: list[Node]
-    else_body: list[Node] | None
+    body: list[ParseNode]
+    else_body: list[ParseNode] | None
 
     def __str__(self):
         return "{{" + self.kind + " " + str(self.pipe) + "}}"
 
 
 @dataclass
-class Break(Node):
+class Break(ParseNode):
     line: int
 
 
 @dataclass
-class Continue(Node):
+class Continue(ParseNode):
     line: int
 
 
 @dataclass
-class Template(Node):
+class TemplateCall(ParseNode):
     """{{template "name" pipeline}}: runs a template defined in the same format."""
     line: int
     name: str

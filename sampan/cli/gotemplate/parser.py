@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sampan.cli.gotemplate import nodes as N
 from sampan.cli.gotemplate.gofmt import go_quote as _go_quote
-from sampan.cli.gotemplate.lexer import Lexer, TemplateSyntaxError, Token
+from sampan.cli.gotemplate.lexer import TemplateLexer, TemplateSyntaxError, Token
 
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\",
             "'": "'", '"': '"'}
@@ -59,9 +59,9 @@ def _number(text: str):
         return None
 
 
-class Parser:
+class TemplateParser:
     def __init__(self, text: str, funcs):
-        self.toks = Lexer(text).run()
+        self.toks = TemplateLexer(text).run()
         self.i = 0
         self.funcs = funcs
         self.vars = ["$"]
@@ -155,7 +155,7 @@ class Parser:
                 self.err("unexpected {{else}} in block clause")
             self.defs[text] = body
         shown = "{{template " + _go_quote(text) + (f" {pipe}" if pipe else "") + "}}"
-        return N.Template(name.pos, name.line, text, shown, pipe)
+        return N.TemplateCall(name.pos, name.line, text, shown, pipe)
 
     def item_list(self):
         out = []
@@ -356,4 +356,4 @@ class Parser:
 
 
 def parse(text: str, funcs) -> list:
-    return Parser(text, funcs).parse()
+    return TemplateParser(text, funcs).parse()

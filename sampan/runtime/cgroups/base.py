@@ -69,7 +69,7 @@ def mkdir(path: Path) -> None:
 
 def read_keyed(path: Path) -> dict[str, int]:
     """Parse 'key value' lines (memory.events, memory.oom_control)."""
-    out = {}
+    out: dict[str, int] = {}
     try:
         text = path.read_text()
     except OSError:

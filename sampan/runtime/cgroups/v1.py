@@ -107,14 +107,14 @@ class CgroupV1(Cgroup):
             # (runs of allow or deny rules go through one open file each)
             rules = [(False, "a")] + [(bool(r.get("allow")), device_rule(r)) for r in res.get("devices") or []]
             rules += [(True, device_rule(r)) for r in RUNC_ALLOWED_DEVICES]
-            rules = [(allow, line) for allow, line in rules if line]
-            while rules:
-                allow = rules[0][0]
+            lines = [(allow, line) for allow, line in rules if line]
+            while lines:
+                allow = lines[0][0]
                 run = 0
-                while run < len(rules) and rules[run][0] == allow:
+                while run < len(lines) and lines[run][0] == allow:
                     run += 1
-                write_each(dd / ("devices.allow" if allow else "devices.deny"), [line for _, line in rules[:run]])
-                rules = rules[run:]
+                write_each(dd / ("devices.allow" if allow else "devices.deny"), [line for _, line in lines[:run]])
+                lines = lines[run:]
         self._apply_limits(res)
 
     def update_limits(self, res: dict) -> None:

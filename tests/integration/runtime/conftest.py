@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from sampan.errors import SampanError
-from sampan.runtime.base import Stdio, become_subreaper, get_runtime
+from sampan.runtime.base import Stdio, become_subreaper
+from sampan.runtime.factory import get_runtime
 from sampan.runtime.handshake import reap
 from tests.integration.runtime.bundle import make_bundle, token
 from tests.support import cgroups, leaks

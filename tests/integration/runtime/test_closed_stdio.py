@@ -13,7 +13,8 @@ def test_create_from_a_caller_with_closed_std_fds(h, tmp_path):
     out = tmp_path / "out"
     script = textwrap.dedent(f"""
         import os, sys
-        from sampan.runtime.base import Stdio, become_subreaper, get_runtime
+        from sampan.runtime.base import Stdio, become_subreaper
+        from sampan.runtime.factory import get_runtime
         become_subreaper()
         rt = get_runtime({h.rt.name!r}, {str(h.base / 'closed-state')!r})
         w = os.open({str(out)!r}, os.O_WRONLY | os.O_CREAT, 0o644)

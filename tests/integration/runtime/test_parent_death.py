@@ -17,7 +17,8 @@ from tests.support import leaks
 CREATOR = """
 import sys
 from pathlib import Path
-from sampan.runtime.base import Stdio, become_subreaper, get_runtime
+from sampan.runtime.base import Stdio, become_subreaper
+from sampan.runtime.factory import get_runtime
 become_subreaper()
 rt = get_runtime("native", Path(sys.argv[1]))
 created = rt.create(sys.argv[2], Path(sys.argv[3]), Stdio())

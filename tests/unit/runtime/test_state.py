@@ -4,15 +4,16 @@ import os
 import pytest
 
 from sampan.errors import Conflict, ContainerNotFound, InvalidArgument, InvalidState
-from sampan.runtime.base import Stdio, get_runtime
+from sampan.runtime.base import Stdio
+from sampan.runtime.factory import get_runtime
 from sampan.runtime.native import NativeRuntime
-from sampan.runtime.statefile import ContainerRecord, StateDir
+from sampan.runtime.statefile import RuntimeRecord, StateDir
 from sampan.state.procstat import proc_stat
 from sampan.runtime.syscalls import RecordingSyscalls
 
 
 def record(cid, pid, start):
-    return ContainerRecord(cid, pid, start, "/b", "/sampan/" + cid, 0.0)
+    return RuntimeRecord(cid, pid, start, "/b", "/sampan/" + cid, 0.0)
 
 
 def test_status_comes_from_the_kernel_not_the_file(tmp_path):

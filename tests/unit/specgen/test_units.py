@@ -53,3 +53,20 @@ def test_tmpfs_sizes():
                      ("size=1.5g", "expected")):
         with pytest.raises(InvalidArgument, match=why):
             check_tmpfs_option(bad, "/x:" + bad)
+
+
+def test_cpus_is_a_cfs_quota_per_100ms():
+    from sampan.specgen.units import parse_cpus
+    assert parse_cpus("1") == 100_000
+    assert parse_cpus("1.5") == 150_000
+    assert parse_cpus("0.01") == 1_000
+    for bad in ("0", "0.001", "1025", "nan", "inf", "one", ""):
+        with pytest.raises(InvalidArgument, match="--cpus"):
+            parse_cpus(bad)
+
+
+def test_memory_has_docker_minimum():
+    from sampan.specgen.units import parse_memory
+    assert parse_memory("6m") == 6 * 1024 * 1024
+    with pytest.raises(InvalidArgument, match="minimum is 6m"):
+        parse_memory("5m")
