@@ -106,6 +106,32 @@ def run_check(ctx, rec, cfg: dict) -> dict:
     return {"Start": start, "End": now_rfc3339(), "ExitCode": code, "Output": output}
 
 
+class _PausedMeanwhile(BaseException):
+    """The container was paused while its check ran (a BaseException: no `except Exception`
+    on the way may take it for the check's own failure)."""
+
+
+def _watch_for_pause(cid: str) -> None:
+    """A pause during the check (even while its exec is being set up) would hang it in the
+    frozen cgroup until its timeout, with no other probe run meanwhile: look every 50 ms
+    and give Docker's failure at once. What was started dies when the container thaws."""
+    from sampan.engine.pause import is_frozen
+
+    def on_alarm(_signum, _frame) -> None:
+        if is_frozen(cid):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            raise _PausedMeanwhile()
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+
+
+def _paused_result(cid: str, start: str | None = None) -> dict:
+    from sampan.engine.records import now_rfc3339
+    now = now_rfc3339()
+    return {"Start": start or now, "End": now, "ExitCode": -1,
+            "Output": f"Container {cid} is paused, unpause the container before exec"}
+
+
 def probe(ctx, cid: str) -> int:
     """Run one check and record it; the process's exit status for the monitor."""
     from sampan.engine import events, health_state
@@ -119,12 +145,15 @@ def probe(ctx, cid: str) -> int:
         return 0
     cfg = effective(rec.config["healthcheck"])
     if st.paused:  # an exec would hang in the frozen cgroup until the timeout: Docker's failure
-        from sampan.engine.records import now_rfc3339
-        now = now_rfc3339()
-        result = {"Start": now, "End": now, "ExitCode": -1,
-                  "Output": f"Container {cid} is paused, unpause the container before exec"}
+        result = _paused_result(cid)
     else:
-        result = run_check(ctx, rec, cfg)
+        _watch_for_pause(cid)
+        try:
+            result = run_check(ctx, rec, cfg)
+        except _PausedMeanwhile:
+            result = _paused_result(cid)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
     in_start = time.time() - parse_time(rec.started_at) < cfg["StartPeriod"] / 1e9
     old, new = health_state.record(ctx, cid, result, cfg["Retries"], in_start)
     if old != new:

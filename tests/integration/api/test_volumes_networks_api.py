@@ -85,7 +85,9 @@ def test_docker_py_volumes(service):
 @pytest.mark.parametrize("cli", docker_clis())
 def test_network_lifecycle_with_the_docker_cli(service, cli):
     d = lambda *a: service.docker(*a, cli=cli)  # noqa: E731
-    r = d("network", "create", "--label", "x=y", "--subnet", "10.217.3.0/24", "--gateway", "10.217.3.1", "net1")
+    # one subnet per CLI: the two run at once under -n 2, and subnets are host-wide
+    n = 3 + docker_clis().index(cli)
+    r = d("network", "create", "--label", "x=y", "--subnet", f"10.217.{n}.0/24", "--gateway", f"10.217.{n}.1", "net1")
     assert r.rc == 0 and len(r.out.strip()) == 64, r.err
     nid = r.out.strip()
     r = d("network", "create", "net1")
@@ -94,7 +96,7 @@ def test_network_lifecycle_with_the_docker_cli(service, cli):
     assert "net1 bridge" in ls.out
     assert d("network", "ls", "-q", "-f", "label=x=y").out.split() == [nid[:12]]
     info = json.loads(d("network", "inspect", "net1").out)[0]
-    assert info["Id"] == nid and info["IPAM"]["Config"] == [{"Subnet": "10.217.3.0/24", "Gateway": "10.217.3.1"}]
+    assert info["Id"] == nid and info["IPAM"]["Config"] == [{"Subnet": f"10.217.{n}.0/24", "Gateway": f"10.217.{n}.1"}]
     # connect a running container on the default bridge, reach it by its alias, disconnect
     assert d("run", "-d", "--name", "srv", "--network", "net1", "busybox", "httpd", "-f", "-p", "80").rc == 0
     assert d("run", "-d", "--name", "cl", "busybox", "sleep", "60").rc == 0
