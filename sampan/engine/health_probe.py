@@ -106,21 +106,18 @@ def run_check(ctx, rec, cfg: dict) -> dict:
     return {"Start": start, "End": now_rfc3339(), "ExitCode": code, "Output": output}
 
 
-class _PausedMeanwhile(BaseException):
-    """The container was paused while its check ran (a BaseException: no `except Exception`
-    on the way may take it for the check's own failure)."""
-
-
-def _watch_for_pause(cid: str) -> None:
+def _watch_for_pause(cid: str, on_paused) -> None:
     """A pause during the check (even while its exec is being set up) would hang it in the
     frozen cgroup until its timeout, with no other probe run meanwhile: look every 50 ms
-    and give Docker's failure at once. What was started dies when the container thaws."""
+    and, once paused, call on_paused (which records Docker's failure and ends this
+    process: unwinding would only block again, in the exec's own cleanup waiting for a
+    frozen child). What was started dies when the container thaws."""
     from sampan.engine.pause import is_frozen
 
     def on_alarm(_signum, _frame) -> None:
         if is_frozen(cid):
             signal.setitimer(signal.ITIMER_REAL, 0)
-            raise _PausedMeanwhile()
+            on_paused()
     signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
 
@@ -144,21 +141,26 @@ def probe(ctx, cid: str) -> int:
     if st is None or "healthcheck" not in rec.config or not st.running:
         return 0
     cfg = effective(rec.config["healthcheck"])
-    if st.paused:  # an exec would hang in the frozen cgroup until the timeout: Docker's failure
-        result = _paused_result(cid)
-    else:
-        _watch_for_pause(cid)
-        try:
-            result = run_check(ctx, rec, cfg)
-        except _PausedMeanwhile:
-            result = _paused_result(cid)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
     in_start = time.time() - parse_time(rec.started_at) < cfg["StartPeriod"] / 1e9
-    old, new = health_state.record(ctx, cid, result, cfg["Retries"], in_start)
-    if old != new:
-        events.container_event(ctx, rec, f"health_status: {new}")
-    return STILL_STARTING if new == health_state.STARTING else 0
+
+    def record(result: dict) -> int:
+        old, new = health_state.record(ctx, cid, result, cfg["Retries"], in_start)
+        if old != new:
+            events.container_event(ctx, rec, f"health_status: {new}")
+        return STILL_STARTING if new == health_state.STARTING else 0
+
+    if st.paused:  # an exec would hang in the frozen cgroup until the timeout: Docker's failure
+        return record(_paused_result(cid))
+
+    def paused_meanwhile() -> None:
+        code = record(_paused_result(cid))
+        sys.stderr.flush()
+        os._exit(code)
+
+    _watch_for_pause(cid, paused_meanwhile)
+    result = run_check(ctx, rec, cfg)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    return record(result)
 
 
 def main(arg: str) -> None:
