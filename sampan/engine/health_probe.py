@@ -122,10 +122,10 @@ def _watch_for_pause(cid: str, on_paused) -> None:
     signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
 
 
-def _paused_result(cid: str, start: str | None = None) -> dict:
+def _paused_result(cid: str) -> dict:
     from sampan.engine.records import now_rfc3339
     now = now_rfc3339()
-    return {"Start": start or now, "End": now, "ExitCode": -1,
+    return {"Start": now, "End": now, "ExitCode": -1,
             "Output": f"Container {cid} is paused, unpause the container before exec"}
 
 

@@ -222,11 +222,7 @@ class LayerUnpacker:
             (d / "diff").mkdir()  # its mode is the tar's, set by the extractor
             try:
                 size = self._extract(layer, d / "diff")
-                fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
-                try:
-                    _syncfs(fd)  # the files' data must be on disk before the marker is
-                finally:
-                    os.close(fd)
+                self.sync(d)  # the files' data must be on disk before the marker is
                 atomic_write_bytes(d / COMPLETE, f"{layer.diff_id}\n".encode())
             except BaseException:
                 shutil.rmtree(d, ignore_errors=True)
@@ -248,11 +244,7 @@ class LayerUnpacker:
             d.mkdir(0o700)
             try:
                 os.rename(diff, d / "diff")
-                fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
-                try:
-                    _syncfs(fd)  # the files' data must be on disk before the marker is
-                finally:
-                    os.close(fd)
+                self.sync(d)  # the files' data must be on disk before the marker is
                 # the marker's own fsyncs buy nothing: lost in a crash, the layer is only
                 # unpacked again from its blob (is_complete asks whether the file exists)
                 atomic_write_bytes(d / COMPLETE, f"{layer.diff_id}\n".encode(), durable=False)

@@ -15,6 +15,23 @@ NETWORK_HELP = ("Connect the container to a network: bridge (default), a network
                 "none, host, or container:NAME")
 
 
+# The resource limits, as `run`/`create` and `update` both take them (argparse dests).
+LIMIT_DESTS = ("memory", "memory_swap", "memory_reservation", "cpus", "cpu_shares", "cpuset_cpus",
+               "cpuset_mems", "blkio_weight", "pids_limit")
+
+
+def add_limit_flags(a) -> None:
+    a("-m", "--memory", help="Memory limit (e.g. 512m, 2g)")
+    a("--memory-swap", help="Memory plus swap limit (e.g. 1g); -1 for unlimited swap")
+    a("--memory-reservation", help="Memory soft limit (e.g. 256m)")
+    a("--cpus", help="Number of CPUs (e.g. 1.5)")
+    a("-c", "--cpu-shares", help="CPU shares, relative weight (2-262144; 1024 is the default)")
+    a("--cpuset-cpus", help="CPUs the container may use (e.g. 0-1,3)")
+    a("--cpuset-mems", help="Memory nodes the container may use (e.g. 0)")
+    a("--blkio-weight", help="Block IO relative weight (10-1000)")
+    a("--pids-limit", help="Limit the number of processes (-1 for unlimited)")
+
+
 @functools.lru_cache(maxsize=2)  # parsing does not change it; the zygote builds it once for all workers
 def container_parser(command: str) -> Parser:
     p = Parser(command, "Create and run a new container from an image" if command == "run"
@@ -36,15 +53,7 @@ def container_parser(command: str) -> Parser:
     a("-v", "--volume", action="append", default=[], help="Bind mount a volume: [SRC:]DEST[:ro]")
     a("--tmpfs", action="append", default=[], help="Mount a tmpfs: DEST[:OPTIONS]")
     a("--read-only", action="store_true", help="Mount the container's root filesystem read-only")
-    a("-m", "--memory", help="Memory limit (e.g. 512m, 2g)")
-    a("--memory-swap", help="Memory plus swap limit (e.g. 1g); -1 for unlimited swap")
-    a("--memory-reservation", help="Memory soft limit (e.g. 256m)")
-    a("--cpus", help="Number of CPUs (e.g. 1.5)")
-    a("-c", "--cpu-shares", help="CPU shares, relative weight (2-262144; 1024 is the default)")
-    a("--cpuset-cpus", help="CPUs the container may use (e.g. 0-1,3)")
-    a("--cpuset-mems", help="Memory nodes the container may use (e.g. 0)")
-    a("--blkio-weight", help="Block IO relative weight (10-1000)")
-    a("--pids-limit", help="Limit the number of processes (-1 for unlimited)")
+    add_limit_flags(a)
     a("--network", "--net", default="bridge", help=NETWORK_HELP)
     a("--network-alias", action="append", default=[], help="Add a network-scoped alias for the container")
     a("--dns", action="append", default=[], help="Set custom DNS servers")

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from tests.support.api import Service, docker_clis, request
-
-
-def poll(fn, timeout=30.0, every=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(every)
+from tests.support.polling import poll
 
 
 @pytest.mark.parametrize("cli", docker_clis())

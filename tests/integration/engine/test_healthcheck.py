@@ -3,15 +3,7 @@ Docker's rules, ps shows it, events say when it changes."""
 
 import json
 import time
-
-
-def poll(fn, timeout=30.0, every=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(every)
+from tests.support.polling import poll
 
 
 def health(sampan, name):

@@ -16,6 +16,7 @@ import pytest
 
 from tests.integration.engine.conftest import settle
 from tests.support import leaks
+from tests.support.polling import poll
 
 TICKER = "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"
 MONITOR_DIED = "monitor process died; container stopped"
@@ -31,15 +32,6 @@ def _record(sampan, cid: str) -> dict:
         conn.close()
 
 
-def _until(check, timeout: float = 15) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def _is_spare(sampan, netns) -> bool:
     conn = sqlite3.connect(sampan.root / "sampan.db")
     try:
@@ -51,7 +43,7 @@ def _is_spare(sampan, netns) -> bool:
 def _start_ticker(sampan, *flags: str) -> tuple[str, set, int]:
     """A detached container printing a line every 0.1 s: (id, its processes, its monitor's pid)."""
     cid = sampan.ok("run", "-d", *flags, "busybox", "sh", "-c", TICKER).strip()
-    assert _until(lambda: "tick 3" in sampan.ok("logs", cid))
+    assert poll(lambda: "tick 3" in sampan.ok("logs", cid), timeout=15)
     processes = leaks.cgroup_processes(cid)
     assert processes
     return cid, processes, _record(sampan, cid)["monitor_pid"]
@@ -59,7 +51,7 @@ def _start_ticker(sampan, *flags: str) -> tuple[str, set, int]:
 
 def _kill_monitor(monitor: int) -> None:
     os.kill(monitor, signal.SIGKILL)
-    assert _until(lambda: leaks.start_time(monitor) == 0, 5)
+    assert poll(lambda: leaks.start_time(monitor) == 0, timeout=5)
 
 
 def _assert_stopped_and_clean(sampan, cid: str, processes: set) -> None:

@@ -14,6 +14,7 @@ import urllib.request
 from tests.integration.engine.conftest import settle
 from tests.support import leaks
 from tests.support.net import free_port
+from tests.support.polling import poll
 
 HTTPD = ["sh", "-c", "echo hi from $HOSTNAME > /tmp/index.html; exec httpd -f -p 80 -h /tmp"]
 
@@ -35,15 +36,6 @@ def _get(port: int, timeout: float = 10) -> str:
             time.sleep(0.05)
 
 
-def _until(check, timeout: float = 15) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def test_rm_f_removes_the_rules_and_the_next_container_gets_the_port(sampan):
     port = free_port()
     cid = sampan.ok("run", "-d", "-h", "first", "-p", f"{port}:80", "busybox", *HTTPD).strip()
@@ -56,7 +48,7 @@ def test_rm_f_removes_the_rules_and_the_next_container_gets_the_port(sampan):
     assert _get(port) == "hi from second\n"
     assert sampan.ok("port", cid2) == f"80/tcp -> 0.0.0.0:{port}\n"
     sampan.ok("stop", "-t", "0", cid2)
-    assert _until(lambda: _rules(cid2) == [])  # the monitor's cleanup, after the exit is recorded
+    assert poll(lambda: _rules(cid2) == [], timeout=15)  # the monitor's cleanup, after the exit is recorded
     sampan.ok("rm", cid2)
     settle(sampan)
 
@@ -73,7 +65,7 @@ def _kill_run(sampan, cid: str) -> None:
     """What a crash of the engine's process for this container does: nothing cleans up."""
     pid, monitor = _monitor_of(sampan, cid)
     os.kill(monitor, signal.SIGKILL)
-    assert _until(lambda: leaks.start_time(monitor) == 0 and leaks.start_time(pid) == 0)
+    assert poll(lambda: leaks.start_time(monitor) == 0 and leaks.start_time(pid) == 0, timeout=15)
 
 
 def test_rules_a_killed_monitor_left_go_at_the_next_start(sampan):

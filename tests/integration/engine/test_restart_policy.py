@@ -4,17 +4,7 @@ import json
 import os
 import time
 
-import pytest
-
-
-def poll(fn, timeout=30.0, every=0.05):
-    """fn() until it returns something true; that value (never a wall-clock assertion)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(every)
+from tests.support.polling import poll
 
 
 def inspect(sampan, name):

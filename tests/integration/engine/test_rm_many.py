@@ -11,15 +11,7 @@ import time
 from tests.integration.engine.conftest import settle
 from tests.support import leaks
 from tests.support.net import free_port
-
-
-def _until(check, timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+from tests.support.polling import poll
 
 
 def _rules_naming(cids: list[str]) -> list[str]:
@@ -38,7 +30,7 @@ def test_rm_f_of_many_removes_each_kind_and_leaves_nothing(sampan):
         "paused": sampan.ok("run", "-d", "busybox", "sleep", "1000").strip(),
     }
     sampan.ok("pause", ids["paused"])
-    assert _until(lambda: "Exited (0)" in sampan.ok("ps", "-a", "--filter", f"id={ids['exited']}"))
+    assert poll(lambda: "Exited (0)" in sampan.ok("ps", "-a", "--filter", f"id={ids['exited']}"))
     time.sleep(0.5)  # the detached monitors are lean now (the bulk path kills those)
     ids["fresh"] = sampan.ok("run", "-d", "busybox", "sleep", "1000").strip()  # its monitor is not yet
     processes = {k: leaks.cgroup_processes(cid) for k, cid in ids.items() if k != "exited"}
@@ -56,7 +48,7 @@ def test_rm_f_of_many_removes_each_kind_and_leaves_nothing(sampan):
         assert leaks.mounts_under(str(sampan.root / "containers" / cid)) == []
     # what runs on in the background: the network teardown and the directories' deletion
     settle(sampan)
-    assert _until(lambda: not any(n.startswith("trash-") for n in os.listdir(sampan.root / "tmp")))
+    assert poll(lambda: not any(n.startswith("trash-") for n in os.listdir(sampan.root / "tmp")))
     assert not any((sampan.root / "containers" / cid).exists() for cid in ids.values())
     assert _rules_naming(list(ids.values())) == []
     import sqlite3
