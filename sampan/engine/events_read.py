@@ -232,5 +232,15 @@ def _follow_rotation(path: str, fd: int | None, buf: bytearray) -> int | None:
         if own.st_size > os.lseek(fd, 0, os.SEEK_CUR):
             return fd  # the old file still has lines for us: read them first
         os.close(fd)
+        buf.clear()
+        # rotated twice since we last looked: the generation between ours and the new
+        # file is now `.1` (read it whole first); a third rotation would have deleted it
+        older = _open(path + ".1")
+        if older is not None:
+            mid = os.fstat(older)
+            if (mid.st_ino, mid.st_dev) not in ((own.st_ino, own.st_dev), (st.st_ino, st.st_dev)):
+                return older
+            os.close(older)
+        return _open(path)
     buf.clear()
     return _open(path)

@@ -1,6 +1,7 @@
 """The event journal: written line by line, rotated at its bound, read back with since,
 until and filters, followed across a rotation; Docker's time forms."""
 
+import os
 import threading
 import time
 
@@ -87,3 +88,30 @@ def test_follow_sees_new_events_across_a_rotation(tmp_path, monkeypatch):
     stop.set()
     t.join(5)
     assert seen == [f"n{i}" for i in range(30)]  # none lost at the rotations, "old" not shown
+
+
+def test_a_follower_that_slept_through_two_rotations_reads_the_middle_generation(tmp_path, monkeypatch):
+    # the CI failure this pins: a follower on generation A woke after A and B were both
+    # rotated away and went straight to C, losing B's events
+    from sampan.engine.events_read import _follow_rotation, _lines
+    monkeypatch.setattr(events, "MAX_BYTES", 1000)
+    events.write(str(tmp_path), "volume", "create", "a0", {})
+    path = events.journal_path(tmp_path)
+    fd = os.open(path, os.O_RDONLY)
+    buf = bytearray()
+    assert [e["Actor"]["ID"] for e in _lines(fd, buf)] == ["a0"]
+    names, inodes = [], set()
+    for i in range(40):  # enough for two rotations or more
+        events.write(str(tmp_path), "volume", "create", f"n{i}", {})
+        names.append(f"n{i}")
+        if os.path.exists(path):
+            inodes.add(os.stat(path).st_ino)
+        if len(inodes) == 3:
+            break
+    got = []
+    for _ in range(10):
+        got += [e["Actor"]["ID"] for e in _lines(fd, buf)]
+        fd = _follow_rotation(path, fd, buf)
+    os.close(fd)
+    # what A held after a0, then all of B, then C: in order and with no gap
+    assert got == names[:len(got)] and got[-1] == names[-1]
