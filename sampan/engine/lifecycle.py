@@ -282,7 +282,11 @@ def _stop_running(ctx: Context, rec: ContainerRecord, timeout: int | None) -> st
     except ProcessLookupError:
         pass
     events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))
-    wait(ctx, rec, timeout=30)
+    try:
+        wait(ctx, rec, timeout=KILL_GRACE)
+    except TimeoutError:
+        raise RuntimeFailure(f"container {rec.name} was sent SIGKILL after {t}s but has not exited "
+                             f"{KILL_GRACE}s later: {_why_not_gone(rec)}") from None
     events.container_event(ctx, rec, "stop")
     argv = rec.config.get("argv") or []
     name = signal.Signals(sig).name
@@ -291,6 +295,25 @@ def _stop_running(ctx: Context, rec: ContainerRecord, timeout: int | None) -> st
                 f"`{argv[0]} -c ...`, and a shell as PID 1 does not pass signals on; use the exec form "
                 f'CMD ["prog", "arg"] or start the command with `exec`')
     return f"container {rec.name} did not exit within {t}s of {name} and was killed"
+
+
+KILL_GRACE = 30  # seconds a SIGKILLed container gets to be gone before stop gives up
+
+
+def _why_not_gone(rec: ContainerRecord) -> str:
+    """What a user can check when SIGKILL did not end a container: a process the kernel
+    holds (state D, e.g. a hung NFS or FUSE mount) or an exit its monitor never recorded."""
+    if procs.alive(rec.pid, rec.pid_start):
+        try:
+            with open(f"/proc/{rec.pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            state = "?"
+        why = {"D": " (waiting in the kernel, often on a hung mount: it ends when that returns)",
+               "Z": " (a zombie its parent has not reaped)"}.get(state, "")
+        return f"its process {rec.pid} is still there in state {state}{why}"
+    return (f"its process is gone but its exit was not recorded: `sampan rm -f {rec.name}` "
+            "cleans it up")
 
 
 def remove(ctx: Context, rec: ContainerRecord, force: bool = False, volumes: bool = False) -> None:

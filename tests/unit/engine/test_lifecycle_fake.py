@@ -167,3 +167,20 @@ def test_rm_of_an_exited_container(world):
     assert not ctx.container_files(rec.id)["dir"].exists()
     assert fake.verbs() == ["delete", "discard_cgroup"] and unmounted
     assert not (ctx.paths.locks / rec.id).exists()  # its lock went with it
+
+
+def test_stop_of_a_process_that_outlives_sigkill_says_why(world, monkeypatch):
+    # a zombie its (here: stuck) monitor does not reap: SIGKILL cannot change that, and stop
+    # must say so in words and what to do, not "internal error: TimeoutError"
+    ctx, fake, _ = world
+    proc = subprocess.Popen(["true"])
+    try:
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # dead, not reaped
+        rec = running(ctx, fake, "stuck", proc)
+        ctx.containers.update(rec.id, monitor_pid=os.getpid(), monitor_start=start_time(os.getpid()))
+        monkeypatch.setattr(lifecycle, "KILL_GRACE", 0.3)
+        with pytest.raises(RuntimeFailure, match=r"was sent SIGKILL after 0s but has not exited 0.3s later: its process is gone but its "
+                           r"exit was not recorded: `sampan rm -f stuck`"):
+            lifecycle.stop(ctx, ctx.containers.get(rec.id), timeout=0)
+    finally:
+        proc.wait()
