@@ -15,7 +15,9 @@ from pathlib import Path
 OK, WARN, MISSING = "ok", "warn", "missing"
 _NAMESPACES = ("mnt", "pid", "net", "uts", "ipc", "user", "cgroup")
 _NEEDED_NAMESPACES = ("mnt", "pid", "net", "uts", "ipc")
-_CNI_PLUGINS = ("bridge", "portmap", "host-local", "loopback", "firewall")
+# what conflist.py puts in a network's plugin list (published ports are sampan's own rules,
+# network/hostrules.py; portmap only removes what sampan before 2026-12 left behind)
+_CNI_PLUGINS = ("bridge", "host-local", "firewall")
 _NEEDED_CONTROLLERS = ("memory", "pids", "cpu")
 
 
@@ -188,7 +190,7 @@ def _cni(host: Host) -> Finding:
     lacking = [p for p in _CNI_PLUGINS if not os.access(d / p, os.X_OK)]
     if lacking:
         return Finding("CNI plugins", WARN, f"{d} lacks {', '.join(lacking)}",
-                       "apt-get install containernetworking-plugins: bridge networks and -p need them")
+                       "apt-get install containernetworking-plugins: bridge networks need them")
     return Finding("CNI plugins", OK, f"{', '.join(_CNI_PLUGINS)} in {d}")
 
 
