@@ -29,6 +29,10 @@ HOSTS_BASE = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n
 
 # resource limits kept as config keys of their own, passed to the spec when set
 LIMIT_KEYS = ("memory_swap", "memory_reservation", "cpu_shares", "cpuset_cpus", "cpuset_mems", "blkio_weight")
+# engine/cgroup_flags.CGROUP_KEYS (not imported: `run` need not load that module), and cgroupns
+SPEC_CGROUP_KEYS = ("cpu_period", "cpu_cfs_quota", "cpu_rt_period", "cpu_rt_runtime", "blkio_weight_device",
+                    "blkio_read_bps", "blkio_write_bps", "blkio_read_iops", "blkio_write_iops",
+                    "memory_swappiness", "oom_kill_disable", "oom_score_adj", "device_cgroup_rules", "cgroupns")
 
 
 def write_etc_files(files: dict, config: ContainerConfig) -> None:
@@ -87,8 +91,8 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         etc_files={"/etc/hosts": str(files["hosts"]), "/etc/hostname": str(files["hostname"]),
                    "/etc/resolv.conf": str(files["resolv"])},
         netns=netns or (NETNS_HOST if c["network"] == "host" else NETNS_NEW),
-        cgroups_path=cgroups_path(rec.id), memory=c["memory"], cpu_quota=c["cpu_quota"],
-        pids_limit=c["pids_limit"], limits={k: v for k, v in c.items() if k in LIMIT_KEYS and v is not None}, no_new_privileges=c["no_new_privileges"],
+        cgroups_path=cgroups_path(rec.id, c.get("cgroup_parent")), memory=c["memory"], cpu_quota=c["cpu_quota"],
+        pids_limit=c["pids_limit"], limits={k: v for k, v in c.items() if (k in LIMIT_KEYS or k in SPEC_CGROUP_KEYS) and v is not None}, no_new_privileges=c["no_new_privileges"],
         caps=security.caps_of(c), seccomp=c.get("seccomp"), privileged=bool(c.get("privileged")),
         devices=devices, device_rules=device_rules,
         annotations={"io.sampan.name": rec.name},

@@ -110,3 +110,19 @@ class ContainerConfig(_Required, total=False):
     dns_options: list[str]
     log_driver: str                          # json-file | local | none
     platform: str | None                     # os/arch[/variant] asked by --platform
+    # engine/cgroup_flags.py (absent: not given)
+    cpu_period: int                          # CFS period, µs
+    cpu_cfs_quota: int                       # CFS quota, µs (--cpu-quota; -1 unlimited)
+    cpu_rt_period: int
+    cpu_rt_runtime: int
+    blkio_weight_device: list[dict[str, Any]]  # {"Path", "Weight", "Major", "Minor"}
+    blkio_read_bps: list[dict[str, Any]]     # {"Path", "Rate", "Major", "Minor"}
+    blkio_write_bps: list[dict[str, Any]]
+    blkio_read_iops: list[dict[str, Any]]
+    blkio_write_iops: list[dict[str, Any]]
+    memory_swappiness: int
+    oom_kill_disable: bool
+    oom_score_adj: int
+    device_cgroup_rules: list[str]           # "c 1:3 rwm"
+    cgroup_parent: str | None                # relative cgroupfs path; None: sampan's own
+    cgroupns: str                            # host | private

@@ -73,6 +73,9 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
     mount_specs = [mount_from_flag(m) if isinstance(m, str) else m for m in opts.mounts]
     plans += [parse_mount(m) for m in mount_specs]
     more = flags.check(ctx, opts)  # --ulimit, --sysctl, --pid/--ipc/--uts, --init, ...
+    if _cgroup_flags_given(opts):
+        from sampan.engine import cgroup_flags
+        more.update(cgroup_flags.check(opts, nano_cpus_given=bool(opts.cpus)))
     if opts.name is not None and not _NAME_RE.match(opts.name.lstrip("/")):
         raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
     restart = _restart_policy(opts)
@@ -133,6 +136,18 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
         config["healthcheck"] = health
     security.check_runtime_can_load(config, security.caps_of(config))
     return config, image
+
+
+_CGROUP_OPTS = ("cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "kernel_memory",
+                "blkio_weight_device", "device_read_bps", "device_write_bps", "device_read_iops",
+                "device_write_iops", "memory_swappiness", "oom_kill_disable", "oom_score_adj",
+                "cgroup_parent", "cgroupns", "device_cgroup_rules")
+
+
+def _cgroup_flags_given(opts: RunOptions) -> bool:
+    """The common run sets none of them: cgroup_flags is not even imported then. cgroupns
+    has a default per host, recorded only when asked (inspect gives the default)."""
+    return any(getattr(opts, k) not in (None, "", [], False) for k in _CGROUP_OPTS)
 
 
 def _restart_policy(opts: RunOptions) -> dict | None:

@@ -106,7 +106,7 @@ def run_check(ctx, rec, cfg: dict) -> dict:
     return {"Start": start, "End": now_rfc3339(), "ExitCode": code, "Output": output}
 
 
-def _watch_for_pause(cid: str, on_paused) -> None:
+def _watch_for_pause(cid: str, on_paused, parent: str | None = None) -> None:
     """A pause during the check (even while its exec is being set up) would hang it in the
     frozen cgroup until its timeout, with no other probe run meanwhile: look every 50 ms
     and, once paused, call on_paused (which records Docker's failure and ends this
@@ -115,7 +115,7 @@ def _watch_for_pause(cid: str, on_paused) -> None:
     from sampan.engine.pause import is_frozen
 
     def on_alarm(_signum, _frame) -> None:
-        if is_frozen(cid):
+        if is_frozen(cid, parent):
             signal.setitimer(signal.ITIMER_REAL, 0)
             on_paused()
     signal.signal(signal.SIGALRM, on_alarm)
@@ -157,7 +157,7 @@ def probe(ctx, cid: str) -> int:
         sys.stderr.flush()
         os._exit(code)
 
-    _watch_for_pause(cid, paused_meanwhile)
+    _watch_for_pause(cid, paused_meanwhile, rec.config.get("cgroup_parent"))
     result = run_check(ctx, rec, cfg)
     signal.setitimer(signal.ITIMER_REAL, 0)
     return record(result)

@@ -96,7 +96,7 @@ def _prepare_cgroup(runtime: OCIRuntime, rec: ContainerRecord) -> None:
     """The runtime moves the container into its cgroup ~12 ms from now, and that move
     waits an RCU grace period unless one passed just before (runtime/cgroups/prime.py):
     the runtime starts it now (and the native one makes the cgroup first)."""
-    runtime.prepare_cgroup(cgroups_path(rec.id))
+    runtime.prepare_cgroup(cgroups_path(rec.id, rec.config.get("cgroup_parent")))
 
 
 def _prepare(ctx: Context, rec: ContainerRecord):

@@ -137,6 +137,23 @@ class RunOptions(_Options):
     platform: str | None = None
     ip: str | None = None
     log_driver: str | None = None       # json-file (default) | local | none
+    # cgroup and OOM flags (engine/cgroup_flags.py): strings from the CLI, numbers from the API
+    cpu_period: str | int | None = None
+    cpu_quota: str | int | None = None
+    cpu_rt_period: str | int | None = None
+    cpu_rt_runtime: str | int | None = None
+    kernel_memory: str | int | None = None  # accepted and ignored, as Docker 28
+    blkio_weight_device: list[str | dict] = []  # "DEVICE:WEIGHT" or {"Path", "Weight"}
+    device_read_bps: list[str | dict] = []      # "DEVICE:RATE" or {"Path", "Rate"}
+    device_write_bps: list[str | dict] = []
+    device_read_iops: list[str | dict] = []
+    device_write_iops: list[str | dict] = []
+    memory_swappiness: str | int | None = None
+    oom_kill_disable: bool = False
+    oom_score_adj: str | int | None = None
+    cgroup_parent: str | None = None
+    cgroupns: str | None = None          # host | private (None: Docker's default for the host)
+    device_cgroup_rules: list[str] = []  # "c 1:3 rwm"
 
     def __init__(self, image: str, **kw: Any) -> None:
         super().__init__(image=image, **kw)
@@ -153,6 +170,11 @@ class UpdateOptions(_Options):
     cpuset_mems: str | None = None
     blkio_weight: str | None = None
     pids_limit: str | None = None
+    cpu_period: str | None = None
+    cpu_quota: str | None = None
+    cpu_rt_period: str | None = None
+    cpu_rt_runtime: str | None = None
+    kernel_memory: str | None = None
 
 
 class ExecOptions(_Options):

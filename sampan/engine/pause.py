@@ -17,14 +17,14 @@ from sampan.errors import InvalidState
 def _cgroup(rec: ContainerRecord):
     from sampan.runtime.base import cgroups_path
     from sampan.runtime.cgroups import open_cgroup
-    return open_cgroup(cgroups_path(rec.id))
+    return open_cgroup(cgroups_path(rec.id, rec.config.get("cgroup_parent")))
 
 
-def is_frozen(cid: str) -> bool:
+def is_frozen(cid: str, parent: str | None = None) -> bool:
     from sampan.runtime.base import cgroups_path
     from sampan.runtime.cgroups import DEFAULT_ROOT
     from sampan.runtime.cgroups.freeze import is_frozen_path
-    return is_frozen_path(DEFAULT_ROOT, cgroups_path(cid).lstrip("/"))
+    return is_frozen_path(DEFAULT_ROOT, cgroups_path(cid, parent).lstrip("/"))
 
 
 def pause(ctx: Context, rec: ContainerRecord) -> None:
@@ -55,7 +55,7 @@ def unpause(ctx: Context, rec: ContainerRecord) -> None:
 
 def thaw_if_frozen(ctx: Context, rec: ContainerRecord) -> None:
     """For stop, kill and rm -f: thaw a paused container (no lock: rm holds it already)."""
-    if not is_frozen(rec.id):
+    if not is_frozen(rec.id, rec.config.get("cgroup_parent")):
         return
     from sampan.runtime.cgroups.freeze import thaw
     try:

@@ -177,7 +177,7 @@ def cleanup_after_exit(ctx: Context, rec: ContainerRecord, runtime=None, exit_co
         import sys
         sys.stderr.write(f"sampan: warning: {runtime.name} could not delete container {rec.id[:12]}: {e}\n")
     try:  # made ahead by a start that failed before create()
-        runtime.discard_cgroup(cgroups_path(rec.id))
+        runtime.discard_cgroup(cgroups_path(rec.id, rec.config.get("cgroup_parent")))
     except Exception:
         pass
     overlay.unmount(files["rootfs"])

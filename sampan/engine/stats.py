@@ -79,7 +79,7 @@ def sample(ctx: Context, rec: ContainerRecord, previous: dict | None = None) -> 
     from sampan.runtime.base import cgroups_path
     from sampan.runtime.cgroups import open_cgroup
     from sampan.runtime.cgroups.stats import read
-    raw = read(open_cgroup(cgroups_path(rec.id)))
+    raw = read(open_cgroup(cgroups_path(rec.id, rec.config.get("cgroup_parent"))))
     c, m, p = raw["cpu"], raw["memory"], raw["pids"]
     usage = {"total_usage": c["total_ns"], "usage_in_kernelmode": c["system_ns"],
              "usage_in_usermode": c["user_ns"]}

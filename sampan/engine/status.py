@@ -69,7 +69,7 @@ def status_of(rec: ContainerRecord) -> Status:
             # monitor_lost.py); until then it does run.
             from sampan.engine.pause import is_frozen  # the kernel's word, a file read
             return Status(RUNNING, 0, monitor_alive, monitor_lost=not monitor_alive,
-                          paused=is_frozen(rec.id))
+                          paused=is_frozen(rec.id, rec.config.get("cgroup_parent")))
         if monitor_alive:
             # Exited a moment ago: the monitor is recording it. Report it as running
             # until the record lands, so `wait` reads a real exit code.

@@ -75,6 +75,6 @@ def _write_live(ctx: Context, rec: ContainerRecord, pids_unlimited: bool) -> Non
     if pids_unlimited:
         res["pids"] = {"limit": -1}
     try:
-        open_cgroup(cgroups_path(rec.id)).update_limits(res)
+        open_cgroup(cgroups_path(rec.id, rec.config.get("cgroup_parent"))).update_limits(res)
     except SampanError as e:
         raise InvalidState(f"cannot update container {rec.name}: {e.message}") from None

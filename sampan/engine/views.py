@@ -109,7 +109,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "Runtime": c.get("runtime"),
             "Tmpfs": {m["destination"]: ",".join(m["options"]) for m in c["mounts"] if m["kind"] == "tmpfs"} or None,
             "LogConfig": _log_config(c),
-            **_more_host_config(c),
+            **_more_host_config(c), **_cgroup_host_config(c),
         },
         "GraphDriver": {"Name": "overlay", "Data": {"UpperDir": str(files["upper"]),
                                                     "WorkDir": str(files["work"]),
@@ -140,6 +140,25 @@ def _log_config(c: ContainerConfig) -> dict:
         return {"Type": "none", "Config": {}}
     return {"Type": driver, "Config": {"max-size": str(c["log"]["max_size"]),
                                        "max-file": str(c["log"]["max_files"])}}
+
+
+def _cgroup_host_config(c: ContainerConfig) -> dict:
+    """HostConfig fields of engine/cgroup_flags.py, with Docker's names and defaults."""
+    def devices(key: str, value: str) -> list[dict]:
+        return [{"Path": d["Path"], value: d[value]} for d in c.get(key) or []]  # type: ignore[misc]
+    return {
+        "CpuPeriod": c.get("cpu_period") or 0, "CpuQuota": c.get("cpu_cfs_quota") or 0,
+        "CpuRealtimePeriod": c.get("cpu_rt_period") or 0, "CpuRealtimeRuntime": c.get("cpu_rt_runtime") or 0,
+        "BlkioWeightDevice": devices("blkio_weight_device", "Weight"),
+        "BlkioDeviceReadBps": devices("blkio_read_bps", "Rate"),
+        "BlkioDeviceWriteBps": devices("blkio_write_bps", "Rate"),
+        "BlkioDeviceReadIOps": devices("blkio_read_iops", "Rate"),
+        "BlkioDeviceWriteIOps": devices("blkio_write_iops", "Rate"),
+        "MemorySwappiness": c.get("memory_swappiness"), "OomKillDisable": bool(c.get("oom_kill_disable")),
+        "OomScoreAdj": c.get("oom_score_adj") or 0, "CgroupParent": c.get("cgroup_parent") or "",
+        "CgroupnsMode": c.get("cgroupns") or "private",  # sampan's default on v1 as on v2
+        "DeviceCgroupRules": list(c["device_cgroup_rules"]) if c.get("device_cgroup_rules") else None,
+    }
 
 
 def _more_host_config(c: ContainerConfig) -> dict:

@@ -67,10 +67,11 @@ class RuntimeState:
                 f"bundle={self.bundle!r})")
 
 
-def cgroups_path(cid: str) -> str:
+def cgroups_path(cid: str, parent: str | None = None) -> str:
     """A container's cgroup, relative to the hierarchy roots: what the engine writes as the
-    bundle's linux.cgroupsPath, and the native runtime's default when a bundle has none."""
-    return f"/sampan/{cid}"
+    bundle's linux.cgroupsPath, and the native runtime's default when a bundle has none.
+    ``parent``: --cgroup-parent, already checked relative (engine/cgroup_flags.py)."""
+    return f"/{parent}/{cid}" if parent else f"/sampan/{cid}"
 
 
 class OCIRuntime:

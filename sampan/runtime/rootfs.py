@@ -45,6 +45,9 @@ def _make_target(dest: str, source_is_dir: bool) -> None:
             os.close(os.open(dest, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
 
 
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
 class RootfsBuilder:
     def __init__(self, sys, spec: dict, rootfs: str, cgroup_hierarchies: dict[str, str] | None,
                  cgroup_v2: bool) -> None:
@@ -55,6 +58,9 @@ class RootfsBuilder:
         self.cgroup_hierarchies = cgroup_hierarchies or {}
         self.cgroup_v2 = cgroup_v2
         self.deferred: list[dict] = []
+        # --cgroupns host: no namespace roots a cgroup mount at our group, so the container's
+        # own group dirs are bound instead (as runc does): never the host's whole tree
+        self.host_cgroupns = not any(ns.get("type") == "cgroup" for ns in self.linux.get("namespaces") or [])
 
     # ---- before pivot_root ----
     def can_defer_cgroup(self) -> bool:
@@ -62,6 +68,8 @@ class RootfsBuilder:
         cgroup) unless another mount lives beneath one of them."""
         mounts = self.spec.get("mounts") or []
         cg = [m["destination"].rstrip("/") + "/" for m in mounts if m.get("type") in ("cgroup", "cgroup2")]
+        if self.host_cgroupns and cg:
+            return False  # the host's cgroup dirs must be bound before pivot_root hides them
         return not any(m.get("destination", "").startswith(d) for d in cg for m in mounts)
 
     def prepare(self, step=None, defer_cgroup: bool = False) -> None:
@@ -117,17 +125,30 @@ class RootfsBuilder:
     def _cgroup(self, dest: str, opts) -> None:
         os.makedirs(dest, exist_ok=True)
         flags = opts.flags | MS_NOSUID | MS_NODEV | MS_NOEXEC
+        rel = (self.linux.get("cgroupsPath") or "").strip("/")
         if self.cgroup_v2:
-            self.sys.mount("cgroup2", dest, "cgroup2", flags)
+            if self.host_cgroupns:
+                self._bind_own_group(os.path.join(CGROUP_ROOT, rel), dest, flags)
+            else:
+                self.sys.mount("cgroup2", dest, "cgroup2", flags)
             return
         # v1: a tmpfs holding one mount per hierarchy; the cgroup namespace roots each at our cgroup
         self.sys.mount("tmpfs", dest, "tmpfs", (flags & ~MS_RDONLY), "mode=755")
         for name, data in self.cgroup_hierarchies.items():
             sub = os.path.join(dest, name)
             os.makedirs(sub, exist_ok=True)
-            self.sys.mount("cgroup", sub, "cgroup", flags, data)
+            if self.host_cgroupns:
+                self._bind_own_group(os.path.join(CGROUP_ROOT, name, rel), sub, flags)
+            else:
+                self.sys.mount("cgroup", sub, "cgroup", flags, data)
         if flags & MS_RDONLY:
             self.sys.mount(None, dest, None, flags | MS_REMOUNT | MS_BIND)
+
+    def _bind_own_group(self, source: str, dest: str, flags: int) -> None:
+        """The container's own cgroup dir of the host's tree, with the mount's flags (ro...)."""
+        os.makedirs(dest, exist_ok=True)
+        self.sys.mount(source, dest, None, MS_BIND)
+        self.sys.mount(None, dest, None, (flags & ~MS_REC) | MS_BIND | MS_REMOUNT)
 
     def make_devices(self) -> None:
         wanted = {"/dev/" + name: ("c", major, minor, 0o666, 0, 0) for name, major, minor in DEFAULT_DEVICES}

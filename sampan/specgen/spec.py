@@ -98,7 +98,7 @@ def _seccomp(inputs: SpecInputs, caps: list[str]) -> dict | None:
 def _namespaces(inputs: SpecInputs) -> list[dict]:
     ns = []
     for t in ("pid", "ipc", "uts", "mount", "cgroup"):
-        how = inputs.join.get(t)
+        how = "host" if t == "cgroup" and inputs.limits.get("cgroupns") == "host" else inputs.join.get(t)
         if how != "host":
             ns.append({"type": t, "path": how} if how else {"type": t})
     if inputs.netns == NETNS_NEW:
@@ -132,7 +132,40 @@ def _resources(inputs: SpecInputs) -> dict:
         res["blockIO"] = {"weight": lim["blkio_weight"]}
     if inputs.pids_limit:
         res["pids"] = {"limit": inputs.pids_limit}
+    _cgroup_flags(res, lim, inputs.privileged)
     return res
+
+
+def _cgroup_flags(res: dict, lim: dict, privileged: bool) -> None:
+    """The flags of engine/cgroup_flags.py into linux.resources, named as runc's spec."""
+    cpu = res.get("cpu") or {}
+    for key, field in (("cpu_period", "period"), ("cpu_cfs_quota", "quota"),
+                       ("cpu_rt_period", "realtimePeriod"), ("cpu_rt_runtime", "realtimeRuntime")):
+        if key in lim:
+            cpu[field] = lim[key]
+    if cpu:
+        res["cpu"] = cpu
+    if "memory_swappiness" in lim:
+        res.setdefault("memory", {})["swappiness"] = lim["memory_swappiness"]
+    if lim.get("oom_kill_disable"):
+        res.setdefault("memory", {})["disableOOMKiller"] = True
+    blkio = res.get("blockIO") or {}
+    if lim.get("blkio_weight_device"):
+        blkio["weightDevice"] = [{"major": d["Major"], "minor": d["Minor"], "weight": d["Weight"]}
+                                 for d in lim["blkio_weight_device"]]
+    for key, field in (("blkio_read_bps", "throttleReadBpsDevice"), ("blkio_write_bps", "throttleWriteBpsDevice"),
+                       ("blkio_read_iops", "throttleReadIOPSDevice"),
+                       ("blkio_write_iops", "throttleWriteIOPSDevice")):
+        if lim.get(key):
+            blkio[field] = [{"major": d["Major"], "minor": d["Minor"], "rate": d["Rate"]} for d in lim[key]]
+    if blkio:
+        res["blockIO"] = blkio
+    if lim.get("device_cgroup_rules") and not privileged:  # privileged already allows all
+        for rule in lim["device_cgroup_rules"]:
+            kind, numbers, access = rule.split(" ")
+            major, minor = numbers.split(":")
+            res["devices"].append({"allow": True, "type": kind, "major": None if major == "*" else int(major),
+                                   "minor": None if minor == "*" else int(minor), "access": access})
 
 
 def _mounts(inputs: SpecInputs) -> list[dict]:
@@ -185,6 +218,8 @@ def generate(inputs: SpecInputs) -> dict:
         "rlimits": defaults.default_rlimits() if inputs.rlimits is None else list(inputs.rlimits),
         "noNewPrivileges": inputs.no_new_privileges,
     }
+    if inputs.limits.get("oom_score_adj") is not None:
+        process["oomScoreAdj"] = inputs.limits["oom_score_adj"]
     linux = {
         "namespaces": _namespaces(inputs),
         "cgroupsPath": inputs.cgroups_path,

@@ -26,3 +26,15 @@ def dirs(rel: str) -> list[Path]:
 def parents_named(name: str) -> list[Path]:
     """The parent groups called `name` (e.g. sampan-test) at the top of the hierarchy."""
     return dirs(name)
+
+
+def remove_tree(name: str) -> None:
+    """Remove the (empty) groups under `name` at the top of each hierarchy, deepest first:
+    what a test's --cgroup-parent made (Docker too leaves a parent in place)."""
+    import os
+    for top in dirs(name):
+        for here, subdirs, _ in sorted(os.walk(top, topdown=False), key=lambda w: -len(w[0])):
+            try:
+                os.rmdir(here)
+            except OSError:
+                pass

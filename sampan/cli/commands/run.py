@@ -18,6 +18,12 @@ NETWORK_HELP = ("Connect the container to a network: bridge (default), a network
 # The resource limits, as `run`/`create` and `update` both take them (argparse dests).
 LIMIT_DESTS = ("memory", "memory_swap", "memory_reservation", "cpus", "cpu_shares", "cpuset_cpus",
                "cpuset_mems", "blkio_weight", "pids_limit")
+# the limits that reach RunOptions under their own names (engine/cgroup_flags.py checks them)
+CFS_DESTS = ("cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "kernel_memory")
+# run/create only (Docker's update has none of these)
+RUN_CGROUP_DESTS = ("blkio_weight_device", "device_read_bps", "device_write_bps", "device_read_iops",
+                    "device_write_iops", "memory_swappiness", "oom_kill_disable", "oom_score_adj",
+                    "cgroup_parent", "cgroupns", "device_cgroup_rules")
 
 
 def add_limit_flags(a) -> None:
@@ -30,6 +36,28 @@ def add_limit_flags(a) -> None:
     a("--cpuset-mems", help="Memory nodes the container may use (e.g. 0)")
     a("--blkio-weight", help="Block IO relative weight (10-1000)")
     a("--pids-limit", help="Limit the number of processes (-1 for unlimited)")
+    a("--cpu-period", help="Limit CPU CFS (Completely Fair Scheduler) period (microseconds)")
+    a("--cpu-quota", help="Limit CPU CFS (Completely Fair Scheduler) quota (microseconds)")
+    a("--cpu-rt-period", help="Limit CPU real-time period in microseconds (cgroup v1 with RT group scheduling)")
+    a("--cpu-rt-runtime", help="Limit CPU real-time runtime in microseconds (cgroup v1 with RT group scheduling)")
+    a("--kernel-memory", help="Kernel memory limit (deprecated: accepted and ignored)")
+
+
+def add_cgroup_flags(a) -> None:
+    """run/create's cgroup flags that `update` does not take."""
+    a("--blkio-weight-device", action="append", default=[],
+      help="Block IO weight (relative device weight): DEVICE:WEIGHT (10-1000)")
+    a("--device-read-bps", action="append", default=[], help="Limit read rate from a device: DEVICE:RATE (e.g. 1mb)")
+    a("--device-write-bps", action="append", default=[], help="Limit write rate to a device: DEVICE:RATE (e.g. 1mb)")
+    a("--device-read-iops", action="append", default=[], help="Limit read rate (IO per second) from a device")
+    a("--device-write-iops", action="append", default=[], help="Limit write rate (IO per second) to a device")
+    a("--memory-swappiness", help="Tune container memory swappiness (0 to 100; cgroup v1 only)")
+    a("--oom-kill-disable", action="store_true", help="Disable OOM Killer (cgroup v1 only)")
+    a("--oom-score-adj", help="Tune host's OOM preferences (-1000 to 1000)")
+    a("--cgroup-parent", help="Parent cgroup for the container (a relative path)")
+    a("--cgroupns", help="Cgroup namespace to use: host or private (default: private on cgroup v2, host on v1)")
+    a("--device-cgroup-rule", dest="device_cgroup_rules", action="append", default=[],
+      help="Add a rule to the cgroup allowed devices list (e.g. 'c 1:3 rwm')")
 
 
 @functools.lru_cache(maxsize=2)  # parsing does not change it; the zygote builds it once for all workers
@@ -54,6 +82,7 @@ def container_parser(command: str) -> Parser:
     a("--tmpfs", action="append", default=[], help="Mount a tmpfs: DEST[:OPTIONS]")
     a("--read-only", action="store_true", help="Mount the container's root filesystem read-only")
     add_limit_flags(a)
+    add_cgroup_flags(a)
     a("--network", "--net", default="bridge", help=NETWORK_HELP)
     a("--network-alias", action="append", default=[], help="Add a network-scoped alias for the container")
     a("--dns", action="append", default=[], help="Set custom DNS servers")
@@ -150,7 +179,7 @@ def run_options(ns):
         mounts=ns.mount, init=ns.init, ulimits=ns.ulimit, shm_size=ns.shm_size,
         sysctls=ns.sysctl, pid_mode=ns.pid, ipc_mode=ns.ipc, uts_mode=ns.uts, group_add=ns.group_add,
         platform=ns.platform, dns_search=ns.dns_search, dns_options=ns.dns_option, ip=ns.ip,
-        log_driver=ns.log_driver)
+        log_driver=ns.log_driver, **{k: getattr(ns, k) for k in CFS_DESTS + RUN_CGROUP_DESTS})
 
 
 def _healthcheck(ns):

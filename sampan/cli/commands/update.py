@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sampan.cli.args import Parser
-from sampan.cli.commands.run import LIMIT_DESTS, add_limit_flags
+from sampan.cli.commands.run import CFS_DESTS, LIMIT_DESTS, add_limit_flags
 
 
 def main(command: str, argv: list[str], g) -> int:
@@ -15,7 +15,7 @@ def main(command: str, argv: list[str], g) -> int:
     ns = p.parse_args(argv)
     from sampan.cli.output import for_each
     from sampan.engine.options import UpdateOptions
-    limits = UpdateOptions(**{k: getattr(ns, k) for k in LIMIT_DESTS})
+    limits = UpdateOptions(**{k: getattr(ns, k) for k in LIMIT_DESTS + CFS_DESTS})
     engine = g.engine()
     # as Docker's: each container named on its line once updated, one line per failure (exit 1)
     return for_each(ns.containers,

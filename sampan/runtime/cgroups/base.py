@@ -38,10 +38,11 @@ def write(path: Path, value: str) -> None:
         explain.explain("cgroup limit", f"{path} = {value}")
 
 
-def write_each(path: Path, values: list[str]) -> None:
+def write_each(path: Path, values: list[str], limits: bool = False) -> None:
     """Write each value as a write(2) of its own through one open file: a cgroup control
     file such as devices.allow takes one rule per write, and reopening it for each of a
-    dozen rules cost ~0.1 ms apiece."""
+    dozen rules cost ~0.1 ms apiece. ``limits``: per-device limit lines (blkio, io.max),
+    shown as values by --explain."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -57,7 +58,10 @@ def write_each(path: Path, values: list[str]) -> None:
     finally:
         os.close(fd)
     if explain.on():
-        explain.explain("cgroup devices", f"{path}: {len(values)} rule(s)")
+        if limits:  # per-device limits: each line, as write() shows a value
+            explain.explain("cgroup limit", f"{path} = {'; '.join(values)}")
+        else:
+            explain.explain("cgroup devices", f"{path}: {len(values)} rule(s)")
 
 
 def mkdir(path: Path) -> None:

@@ -137,6 +137,10 @@ class CgroupV1(Cgroup):
                     write(f, str(v))
         if md is not None and mem.get("reservation") is not None:
             write(md / "memory.soft_limit_in_bytes", str(mem["reservation"]))
+        if md is not None and mem.get("swappiness") is not None:
+            write(md / "memory.swappiness", str(mem["swappiness"]))
+        if md is not None and mem.get("disableOOMKiller"):
+            write(md / "memory.oom_control", "1")
         cpu = res.get("cpu") or {}
         cd = self._dir("cpu")
         if cd is not None:
@@ -146,6 +150,8 @@ class CgroupV1(Cgroup):
                 write(cd / "cpu.cfs_period_us", str(cpu["period"]))
             if cpu.get("quota"):
                 write(cd / "cpu.cfs_quota_us", str(cpu["quota"]))
+            if cpu.get("realtimePeriod") or cpu.get("realtimeRuntime"):
+                self._realtime(cd, cpu.get("realtimePeriod"), cpu.get("realtimeRuntime"))
         sd = self._dir("cpuset")
         if sd is not None:
             if cpu.get("cpus"):
@@ -157,11 +163,37 @@ class CgroupV1(Cgroup):
         if bd is not None and weight:
             name = "blkio.weight" if (bd / "blkio.weight").exists() else "blkio.bfq.weight"
             write(bd / name, str(weight))
+        if bd is not None:
+            write_block_io(bd, res.get("blockIO") or {})
         pids = res.get("pids") or {}
         pd = self._dir("pids")
         if pd is not None and pids.get("limit") is not None:
             limit = int(pids["limit"])
             write(pd / "pids.max", "max" if limit <= 0 else str(limit))
+
+    def _realtime(self, cd: Path, period: int | None, runtime: int | None) -> None:
+        """cpu.rt_period_us / cpu.rt_runtime_us. A group's RT share (runtime/period) must fit
+        in its parent's, and a new group's parents (e.g. /sampan) have none: give each the
+        share asked where it has less, from the top down (Docker's daemon does so for its
+        parent with --cpu-rt-runtime)."""
+        if period:
+            write(cd / "cpu.rt_period_us", str(period))
+        if not runtime or runtime < 0:
+            return
+        share = runtime / int(period or _read_int(cd / "cpu.rt_period_us") or 1_000_000)
+        hier = next(h for n, h in self.hierarchies().items() if "cpu" in n.split(","))
+        chain = []
+        p = cd.parent
+        while p != hier and p != p.parent:
+            chain.append(p)
+            p = p.parent
+        for parent in reversed(chain):
+            have = _read_int(parent / "cpu.rt_runtime_us")
+            parent_period = _read_int(parent / "cpu.rt_period_us") or 1_000_000
+            need = -(-int(share * parent_period * 1000) // 1000)  # rounded up
+            if have is not None and 0 <= have < need:
+                write(parent / "cpu.rt_runtime_us", str(need))
+        write(cd / "cpu.rt_runtime_us", str(runtime))
 
     def join(self, pid: int) -> None:
         for d in self.existing().values():
@@ -188,6 +220,13 @@ class CgroupV1(Cgroup):
         return {name: ("none,name=" + name if name == "systemd" else name) for name in names}
 
 
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def device_rule(rule: dict) -> str | None:
     """OCI linux.resources.devices entry -> 'c 1:3 rwm' (None when it names nothing)."""
     kind = rule.get("type") or "a"
@@ -196,3 +235,21 @@ def device_rule(rule: dict) -> str | None:
     major = "*" if rule.get("major") in (None, -1) else str(rule["major"])
     minor = "*" if rule.get("minor") in (None, -1) else str(rule["minor"])
     return f"{kind} {major}:{minor} {rule.get('access') or 'rwm'}"
+
+
+THROTTLE_FILES = (("throttleReadBpsDevice", "blkio.throttle.read_bps_device"),
+                  ("throttleWriteBpsDevice", "blkio.throttle.write_bps_device"),
+                  ("throttleReadIOPSDevice", "blkio.throttle.read_iops_device"),
+                  ("throttleWriteIOPSDevice", "blkio.throttle.write_iops_device"))
+
+
+def write_block_io(bd: Path, bio: dict) -> None:
+    """Per-device weights and throttles: one 'MAJOR:MINOR VALUE' line per write."""
+    weights = bio.get("weightDevice") or []
+    if weights:
+        name = "blkio.weight_device" if (bd / "blkio.weight_device").exists() else "blkio.bfq.weight_device"
+        write_each(bd / name, [f"{d['major']}:{d['minor']} {d['weight']}" for d in weights], limits=True)
+    for field, name in THROTTLE_FILES:
+        devices = bio.get(field) or []
+        if devices:
+            write_each(bd / name, [f"{d['major']}:{d['minor']} {d['rate']}" for d in devices], limits=True)

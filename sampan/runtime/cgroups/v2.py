@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sampan.errors import KernelFeatureMissing, SampanError
 from sampan.runtime.cgroups.base import (RUNC_ALLOWED_DEVICES, Cgroup, kill_and_remove, mkdir,
-                                         read_keyed, read_pids, write)
+                                         read_keyed, read_pids, write, write_each)
 
 WANTED = ("cpu", "cpuset", "memory", "pids", "io")
 REQUIRED = ("memory", "pids")  # limits and kill-all/OOM reporting depend on these
@@ -25,6 +25,34 @@ def blkio_to_io_weight(weight: int) -> int:
 def _attach_devices(cgroup_dir: str, rules: list[dict]) -> None:
     from sampan.runtime.cgroups.devices_bpf import attach  # BPF only when a cgroup is made
     attach(cgroup_dir, rules)
+
+
+IO_MAX_KEYS = (("throttleReadBpsDevice", "rbps"), ("throttleWriteBpsDevice", "wbps"),
+               ("throttleReadIOPSDevice", "riops"), ("throttleWriteIOPSDevice", "wiops"))
+
+
+def io_max_lines(bio: dict) -> list[str]:
+    """v1's four throttle lists as io.max lines, one per device: 'MAJ:MIN rbps=N wiops=N'."""
+    per_device: dict[str, list[str]] = {}
+    for field, key in IO_MAX_KEYS:
+        for d in bio.get(field) or []:
+            per_device.setdefault(f"{d['major']}:{d['minor']}", []).append(f"{key}={d['rate']}")
+    return [f"{dev} {' '.join(keys)}" for dev, keys in per_device.items()]
+
+
+def write_io_devices(path: Path, bio: dict) -> None:
+    """Per-device weights (io.bfq.weight with v1's range, else iocost's io.weight, as runc)
+    and io.max throttles; one line per write."""
+    weights = bio.get("weightDevice") or []
+    if weights:
+        if (path / "io.bfq.weight").exists():
+            write_each(path / "io.bfq.weight", [f"{d['major']}:{d['minor']} {d['weight']}" for d in weights], limits=True)
+        else:
+            write_each(path / "io.weight",
+                       [f"{d['major']}:{d['minor']} {blkio_to_io_weight(d['weight'])}" for d in weights], limits=True)
+    lines = io_max_lines(bio)
+    if lines:
+        write_each(path / "io.max", lines, limits=True)
 
 
 class CgroupV2(Cgroup):
@@ -112,6 +140,10 @@ class CgroupV2(Cgroup):
                 write(self.path / "io.bfq.weight", str(weight))
             else:
                 write(self.path / "io.weight", str(blkio_to_io_weight(weight)))
+        write_io_devices(self.path, res.get("blockIO") or {})
+        if cpu.get("realtimePeriod") or cpu.get("realtimeRuntime"):
+            raise KernelFeatureMissing("cgroup v2 has no real-time CPU scheduling groups: "
+                                       "--cpu-rt-period and --cpu-rt-runtime need cgroup v1")
         pids = res.get("pids") or {}
         if pids.get("limit") is not None:
             limit = int(pids["limit"])
