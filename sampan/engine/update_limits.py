@@ -45,6 +45,27 @@ def changed_limits(config: ContainerConfig, opts: UpdateOptions) -> dict:
     if opts.pids_limit:
         pids = units.parse_pids_limit(opts.pids_limit)
         out["pids_limit"] = None if pids == -1 else pids
+    if opts.cpus or opts.cpu_period or opts.cpu_quota or opts.cpu_rt_period or opts.cpu_rt_runtime \
+            or opts.kernel_memory:
+        out.update(_cfs_changes(config, opts))
+    return out
+
+
+def _cfs_changes(config: ContainerConfig, opts: UpdateOptions) -> dict:
+    """--cpu-period/--cpu-quota/--cpu-rt-*: checked as at create, and as Docker's update
+    against what is set (--cpus and the CFS pair each block the other)."""
+    from sampan.engine import cgroup_flags
+    cgroup_flags.kernel_memory(opts.kernel_memory)
+    out = {**cgroup_flags.cpu_cfs(opts, nano_cpus_given=bool(opts.cpus)), **cgroup_flags.cpu_rt(opts)}
+    if opts.cpus and config.get("cpu_period"):
+        raise InvalidArgument("Conflicting options: Nano CPUs cannot be updated as CPU Period has already been set")
+    if opts.cpus and (config.get("cpu_cfs_quota") or 0) > 0:
+        raise InvalidArgument("Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set")
+    if config.get("cpus") and not opts.cpus:
+        if out.get("cpu_period"):
+            raise InvalidArgument("Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set")
+        if (out.get("cpu_cfs_quota") or 0) > 0:
+            raise InvalidArgument("Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set")
     return out
 
 

@@ -16,11 +16,10 @@ from sampan.server.errors import ApiError
 
 # Set to anything but their zero value, these are reported back, not honoured.
 _WARN_HOST = {
-    "OomKillDisable": "--oom-kill-disable is not supported",
-    "CpuRealtimePeriod": "realtime CPU scheduling is not supported",
+    "KernelMemory": "KernelMemory is deprecated and no longer supported by the kernel: ignored",
 }
 # Namespaces shared with the host or another container: refusing is safer than ignoring.
-_REFUSE_MODES = ("UsernsMode", "CgroupnsMode")
+_REFUSE_MODES = ("UsernsMode",)
 
 
 def _zero(v: Any) -> bool:
@@ -40,7 +39,7 @@ def run_options(body: Any, name: str | None, platform: str | None = None) -> tup
     warnings = [msg for key, msg in _WARN_HOST.items() if not _zero(host.get(key))]
     for key in _REFUSE_MODES:
         mode = _str(host, key)
-        if mode and mode != "private" and not (key == "CgroupnsMode" and mode in ("private", "host")):
+        if mode and mode != "private":
             raise ApiError(400, f"{key} {mode!r} is not supported: the container gets namespaces of its own")
 
     if _str(host, "PidMode") == "host" and not host.get("Privileged"):
@@ -267,9 +266,6 @@ def _resources(host: dict) -> dict:
         out["memory_reservation"] = str(_int(host["MemoryReservation"]))
     if given("NanoCpus"):
         out["cpus"] = repr(_int(host["NanoCpus"]) / 1e9)
-    elif given("CpuQuota") and _int(host["CpuQuota"]) > 0:
-        period = _int(host.get("CpuPeriod") or 100000)
-        out["cpus"] = repr(host["CpuQuota"] / period)
     if given("CpuShares"):
         out["cpu_shares"] = str(_int(host["CpuShares"]))
     if given("CpusetCpus"):
@@ -280,6 +276,42 @@ def _resources(host: dict) -> dict:
         out["blkio_weight"] = str(_int(host["BlkioWeight"]))
     if given("PidsLimit") and _int(host["PidsLimit"]) > 0:
         out["pids_limit"] = _int(host["PidsLimit"])
+    out.update(_cgroup_fields(host))
+    return out
+
+
+# HostConfig field -> RunOptions name, for the cgroup flags (the engine checks the values)
+_CGROUP_NUMBERS = {"CpuPeriod": "cpu_period", "CpuQuota": "cpu_quota", "CpuRealtimePeriod": "cpu_rt_period",
+                   "CpuRealtimeRuntime": "cpu_rt_runtime", "OomScoreAdj": "oom_score_adj"}
+_CGROUP_DEVICES = {"BlkioWeightDevice": "blkio_weight_device", "BlkioDeviceReadBps": "device_read_bps",
+                   "BlkioDeviceWriteBps": "device_write_bps", "BlkioDeviceReadIOps": "device_read_iops",
+                   "BlkioDeviceWriteIOps": "device_write_iops"}
+
+
+def _cgroup_fields(host: dict) -> dict:
+    out: dict = {}
+    for key, name in _CGROUP_NUMBERS.items():
+        if host.get(key):
+            out[name] = _int(host[key])
+    for key, name in _CGROUP_DEVICES.items():
+        items = _list(host, key)
+        if any(not isinstance(d, dict) for d in items):
+            raise ApiError(400, f"each of {key} must be a JSON object")
+        if items:
+            out[name] = items
+    swappiness = host.get("MemorySwappiness")
+    if swappiness is not None and _int(swappiness) != -1:  # null or -1: the host's default
+        out["memory_swappiness"] = swappiness
+    kill = host.get("OomKillDisable")
+    if kill is not None and not isinstance(kill, bool):
+        raise ApiError(400, "OomKillDisable must be a boolean")
+    out["oom_kill_disable"] = bool(kill)
+    out["cgroup_parent"] = _str(host, "CgroupParent")
+    mode = _str(host, "CgroupnsMode")
+    if mode not in (None, "host", "private"):
+        raise ApiError(400, f"invalid cgroup namespace mode: {mode}")
+    out["cgroupns"] = mode
+    out["device_cgroup_rules"] = _strings(host, "DeviceCgroupRules") or []
     return out
 
 

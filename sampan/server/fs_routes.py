@@ -190,7 +190,8 @@ async def update(req: Request) -> Reply:
 
 
 _LIMIT_FIELDS = ("Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuQuota", "CpuPeriod", "CpuShares",
-                 "CpusetCpus", "CpusetMems", "BlkioWeight", "PidsLimit")
+                 "CpusetCpus", "CpusetMems", "BlkioWeight", "PidsLimit", "CpuRealtimePeriod", "CpuRealtimeRuntime",
+                 "KernelMemory")
 
 
 def _update_options(f: dict):
@@ -200,16 +201,15 @@ def _update_options(f: dict):
         want = str if k in ("CpusetCpus", "CpusetMems") else int
         if v is not None and (type(v) is not want):
             raise ApiError(400, f"{k} must be {'a string' if want is str else 'an integer'}")
-    quota, period = f.get("CpuQuota") or 0, f.get("CpuPeriod") or 0
-    if quota and not f.get("NanoCpus"):
-        f["NanoCpus"] = quota * 1_000_000_000 // (period or 100_000)
     num = {k: (str(v) if v else None) for k, v in f.items() if k not in ("CpusetCpus", "CpusetMems")}
     return UpdateOptions(memory=num["Memory"], memory_swap=num["MemorySwap"],
                          memory_reservation=num["MemoryReservation"],
                          cpus=str(f["NanoCpus"] / 1e9) if f.get("NanoCpus") else None,
                          cpu_shares=num["CpuShares"], cpuset_cpus=f.get("CpusetCpus") or None,
                          cpuset_mems=f.get("CpusetMems") or None, blkio_weight=num["BlkioWeight"],
-                         pids_limit=num["PidsLimit"])
+                         pids_limit=num["PidsLimit"], cpu_period=num["CpuPeriod"], cpu_quota=num["CpuQuota"],
+                         cpu_rt_period=num["CpuRealtimePeriod"], cpu_rt_runtime=num["CpuRealtimeRuntime"],
+                         kernel_memory=num["KernelMemory"])
 
 
 def _exists(engine, ref: str):

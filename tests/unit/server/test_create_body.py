@@ -18,7 +18,10 @@ HOST_KEYS = ["Binds", "Mounts", "Tmpfs", "PortBindings", "PublishAllPorts", "Aut
              "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuQuota", "CpuPeriod", "CpuShares",
              "CpusetCpus", "CpusetMems", "BlkioWeight", "PidsLimit", "LogConfig", "RestartPolicy", "PidMode",
              "ReadonlyRootfs", "Init", "ConsoleSize", "Ulimits", "Sysctls", "ShmSize", "IpcMode", "UTSMode",
-             "GroupAdd", "DnsSearch", "DnsOptions"]
+             "GroupAdd", "DnsSearch", "DnsOptions", "CpuRealtimePeriod", "CpuRealtimeRuntime", "BlkioWeightDevice",
+             "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
+             "MemorySwappiness", "OomKillDisable", "OomScoreAdj", "KernelMemory", "CgroupParent", "CgroupnsMode",
+             "DeviceCgroupRules"]
 
 
 def _translate(body):
@@ -35,6 +38,8 @@ def _translate(body):
     checks = [lambda m=m: parse_mount(m) for m in opts.mounts]
     checks += [lambda u=u: parse_ulimit(u) for u in opts.ulimits]
     checks += [lambda: parse_sysctls(opts.sysctls, opts.network, opts.ipc_mode), lambda: shm_size(opts.shm_size)]
+    from sampan.engine import cgroup_flags
+    checks.append(lambda: cgroup_flags.check(opts, nano_cpus_given=bool(opts.cpus)))
     for check in checks:
         try:
             check()
@@ -69,7 +74,10 @@ def test_nested_objects_of_any_type_are_taken_or_a_400(value):
                  {"PortBindings": {"80/tcp": [{"HostIp": value, "HostPort": value}]}},
                  {"LogConfig": {"Type": value}}, {"LogConfig": {"Config": value}},
                  {"LogConfig": {"Config": {"max-size": value, "max-file": value}}},
-                 {"Devices": [{"PathOnHost": value, "PathInContainer": value}]}):
+                 {"Devices": [{"PathOnHost": value, "PathInContainer": value}]},
+                 {"BlkioDeviceReadBps": [{"Path": value, "Rate": value}]}, {"BlkioDeviceWriteIOps": [value]},
+                 {"BlkioWeightDevice": [{"Path": "/dev/null", "Weight": value}]},
+                 {"BlkioDeviceReadBps": [{"Path": "/dev/../etc/passwd", "Rate": 1}]}, {"DeviceCgroupRules": [value]}):
         _translate({"Image": "busybox", "HostConfig": body})
     _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": value}}})
     _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": {"Aliases": value}}}})
