@@ -102,7 +102,7 @@ def block_device(path: str, flag: str) -> tuple[int, int]:
     return os.major(st.st_rdev), os.minor(st.st_rdev)
 
 
-def _split_device(item, flag: str, api_value: str) -> tuple[str, object, str]:
+def _split_device(item, flag: str, api_value: str) -> tuple[str, int | str, str]:
     """DEVICE:VALUE (the CLI) or {"Path", Rate|Weight} (the API) -> (path, value, text)."""
     if isinstance(item, dict):
         path = item.get("Path")

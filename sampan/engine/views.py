@@ -145,7 +145,8 @@ def _log_config(c: ContainerConfig) -> dict:
 def _cgroup_host_config(c: ContainerConfig) -> dict:
     """HostConfig fields of engine/cgroup_flags.py, with Docker's names and defaults."""
     def devices(key: str, value: str) -> list[dict]:
-        return [{"Path": d["Path"], value: d[value]} for d in c.get(key) or []]  # type: ignore[misc]
+        found: list[dict] = c.get(key) or []  # type: ignore[assignment]  # one of the blkio_* lists
+        return [{"Path": d["Path"], value: d[value]} for d in found]
     return {
         "CpuPeriod": c.get("cpu_period") or 0, "CpuQuota": c.get("cpu_cfs_quota") or 0,
         "CpuRealtimePeriod": c.get("cpu_rt_period") or 0, "CpuRealtimeRuntime": c.get("cpu_rt_runtime") or 0,
