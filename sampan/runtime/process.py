@@ -88,6 +88,8 @@ def apply_process(sys, proc: dict, step: Step, mkdir_cwd: bool = True,
         step.name = "set oom_score_adj"
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write(str(proc["oomScoreAdj"]))
+        if explain.on():  # --oom-score-adj: inherited by everything the program starts
+            explain.explain("oom score", f"/proc/self/oom_score_adj = {proc['oomScoreAdj']}")
     if mkdir_cwd:
         step.name = f"create working directory {cwd}"
         os.makedirs(cwd, exist_ok=True)  # runc creates a missing cwd too

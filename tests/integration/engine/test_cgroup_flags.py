@@ -215,3 +215,33 @@ def test_device_cgroup_rule_allows_a_device(sampan):
     for bad in ("c 1:5", "x 1:5 r", "c 1:5 rwmx", "c a:5 r", "c 1:5  r", "c 1:5 r\n", "a", "c -1:5 r"):
         r = sampan("run", "--rm", "--device-cgroup-rule", bad, "busybox", "true")
         assert r.rc == 125 and "invalid device cgroup format" in r.err, (bad, r.err)
+
+
+def test_update_cpu_period_and_quota_live(sampan):
+    cid = sampan.ok("run", "-d", *NONET, "--cpu-period", "50000", "--cpu-quota", "25000", "busybox",
+                    "sleep", "30").strip()
+    sampan.ok("update", "--cpu-period", "80000", "--cpu-quota", "40000", cid)
+    files = ["cpu.max"] if cgroups.V2 else ["cpu/cpu.cfs_period_us", "cpu/cpu.cfs_quota_us"]
+    seen = sampan.ok("exec", cid, "cat", *("/sys/fs/cgroup/" + f for f in files)).split()
+    assert seen == (["40000", "80000"] if cgroups.V2 else ["80000", "40000"]), seen
+    host = json.loads(sampan.ok("inspect", cid))[0]["HostConfig"]
+    assert (host["CpuPeriod"], host["CpuQuota"]) == (80000, 40000)
+    r = sampan("update", "--cpus", "1", cid)
+    assert r.rc == 1 and "Nano CPUs cannot be updated as CPU Period has already been set" in r.err, r.err
+    r = sampan("update", "--cpu-quota", "10", cid)
+    assert r.rc == 1 and "CPU cfs quota can not be less than 1ms" in r.err, r.err
+    sampan.ok("rm", "-f", cid)
+
+
+def test_explain_names_each_new_limit_file(sampan):
+    dev = _block_device()
+    r = sampan("--explain", "run", "--rm", *NONET, "--cpu-period", "50000", "--device-read-bps", f"{dev}:1mb",
+               "--oom-score-adj", "10", "busybox", "true")
+    assert r.rc == 0, r.err
+    lines = [line.split("cgroup limit: ", 1)[1] for line in r.err.splitlines() if "cgroup limit: " in line]
+    period = "cpu.max = max 50000" if cgroups.V2 else "cpu.cfs_period_us = 50000"
+    throttle = f"io.max = {_majmin(dev)} rbps=1048576" if cgroups.V2 else \
+        f"blkio.throttle.read_bps_device = {_majmin(dev)} 1048576"
+    assert any(line.endswith(period) for line in lines), lines
+    assert any(line.endswith(throttle) for line in lines), lines
+    assert "oom score: /proc/self/oom_score_adj = 10" in r.err, r.err
