@@ -13,7 +13,7 @@ def alive(monkeypatch):
     live: set[int] = set()
     frozen: set[str] = set()
     monkeypatch.setattr(procs, "alive", lambda pid, start: pid in live)
-    monkeypatch.setattr(pause, "is_frozen", lambda cid: cid in frozen)
+    monkeypatch.setattr(pause, "is_frozen", lambda cid, parent=None: cid in frozen)
     return live, frozen
 
 

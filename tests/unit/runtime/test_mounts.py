@@ -1,5 +1,7 @@
 import os
 
+import pytest
+
 from sampan.runtime.mountopts import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY,
                                       MS_REC, MS_REMOUNT, MS_SLAVE, parse_options)
 from sampan.runtime.rootfs import RootfsBuilder, secure_join
@@ -29,6 +31,8 @@ def builder(tmp_path, spec, v2=False):
     rootfs = tmp_path / "rootfs"
     rootfs.mkdir(exist_ok=True)
     sys = RecordingSyscalls()
+    # a container's own cgroup namespace, as every spec sampan writes without --cgroupns host
+    spec.setdefault("linux", {}).setdefault("namespaces", [{"type": "cgroup"}])
     return sys, RootfsBuilder(sys, spec, str(rootfs), {"memory": "memory", "systemd": "none,name=systemd"}, v2)
 
 
@@ -123,3 +127,20 @@ def test_deferred_cgroup_mounts_land_under_the_new_root(tmp_path, monkeypatch):
     b.mount_deferred()
     assert made == ["/sys/fs/cgroup"]
     assert sys.calls[-1][1:4] == ("cgroup2", "/sys/fs/cgroup", "cgroup2")
+
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_host_cgroupns_binds_only_the_containers_own_group(tmp_path, v2):
+    spec = {"mounts": [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                        "options": ["ro", "nosuid"]}],
+            "linux": {"namespaces": [{"type": "mount"}], "cgroupsPath": "/sampan/ID"}}
+    sys, b = builder(tmp_path, spec, v2)
+    assert not b.can_defer_cgroup()  # the host's dirs are out of reach after pivot_root
+    b.prepare()
+    binds = [c for c in sys.calls if c[0] == "mount" and c[1] and c[1].startswith("/sys/fs/cgroup")]
+    want = ["/sys/fs/cgroup/sampan/ID"] if v2 else ["/sys/fs/cgroup/memory/sampan/ID", "/sys/fs/cgroup/systemd/sampan/ID"]
+    assert [c[1] for c in binds] == want
+    assert not [c for c in sys.calls if c[0] == "mount" and c[3] in ("cgroup", "cgroup2")]
+    # each bind made read-only, as the mount asked
+    remounts = [c for c in sys.calls if c[0] == "mount" and c[1] is None and c[4] & MS_REMOUNT and c[4] & MS_RDONLY]
+    assert len(remounts) >= len(want)
