@@ -30,7 +30,7 @@ def world(tmp_path, monkeypatch):
     monkeypatch.setattr(ctx, "runtime_for", lambda rec: fake)
     unmounted = []
     monkeypatch.setattr(overlay, "unmount", unmounted.append)
-    monkeypatch.setattr(pause, "is_frozen", lambda cid: False)
+    monkeypatch.setattr(pause, "is_frozen", lambda cid, parent=None: False)
     yield ctx, fake, unmounted
     ctx.db.close()
 
