@@ -29,6 +29,7 @@ THROTTLES = {"device_read_bps": "blkio_read_bps", "device_write_bps": "blkio_wri
 THROTTLE_FIELDS = {"blkio_read_bps": "BlkioDeviceReadBps", "blkio_write_bps": "BlkioDeviceWriteBps",
                    "blkio_read_iops": "BlkioDeviceReadIOps", "blkio_write_iops": "BlkioDeviceWriteIOps"}
 
+_PARENT_PART_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]*", re.ASCII)
 _RULE_RE = re.compile(r"[acb] ([0-9]+|\*):([0-9]+|\*) [rwm]{1,3}", re.ASCII)
 _IOPS_HELP = "The correct format is <device-path>:<number>. Number must be a positive integer"
 _BPS_HELP = ("The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. "
@@ -79,8 +80,9 @@ def cpu_rt(opts, root: str = "/sys/fs/cgroup") -> dict:
     if not period and not runtime:
         return {}
     if not os.path.exists(os.path.join(root, "cpu", "cpu.rt_runtime_us")):
-        raise InvalidArgument("Your kernel does not support CPU real-time scheduler (no cgroup v1 "
-                              "cpu.rt_runtime_us: RT group scheduling is off, or the host is on cgroup v2)")
+        what = "period" if period else "runtime"
+        raise InvalidArgument(f"Your kernel does not support cgroup cpu real-time {what} (no cgroup v1 "
+                              "cpu.rt_runtime_us: cgroup v2, or no RT group scheduling)")
     if period and runtime and runtime > period:
         raise InvalidArgument("cpu-rt-runtime cannot be higher than cpu-rt-period")
     out: dict = {}
@@ -179,13 +181,16 @@ def cgroup_parent(value: str | None) -> str | None:
         return None
     if not isinstance(value, str) or "\0" in value or len(value) > 1024:
         raise InvalidArgument("invalid --cgroup-parent: expected a cgroup path such as mygroup/sub")
-    parts = [p for p in value.strip("/").split("/")]
-    if not value.strip("/") or any(p in ("", ".", "..") for p in parts):
-        raise InvalidArgument(f"invalid --cgroup-parent {units.shown(value)}: a relative cgroup path "
-                              "without '..', '.' or empty parts, such as mygroup/sub")
     if ":" in value or value.endswith(".slice"):
         raise InvalidArgument(f"invalid --cgroup-parent {units.shown(value)}: systemd slices are not "
                               "supported (sampan manages cgroupfs paths)")
+    parts = value.strip("/").split("/")
+    if not all(_PARENT_PART_RE.fullmatch(p) for p in parts):
+        raise InvalidArgument(f"invalid --cgroup-parent {units.shown(value)}: a relative cgroup path "
+                              "of names ([A-Za-z0-9][A-Za-z0-9_.@+-]*, no '..'), such as mygroup/sub")
+    if len(parts) > 1 and parts[0] == "sampan" and re.fullmatch(r"[0-9a-f]{64}", parts[1]):
+        raise InvalidArgument(f"invalid --cgroup-parent {units.shown(value)}: that is another "
+                              "container's own cgroup")
     return "/".join(parts)
 
 
@@ -260,7 +265,8 @@ def _weight_device_file(v2: bool, root: str = "/sys/fs/cgroup") -> bool:
     if v2:
         return os.path.exists(os.path.join(root, "io.cost.qos")) or any(
             "bfq" in _read(os.path.join("/sys/block", d, "queue/scheduler")) for d in _listdir("/sys/block"))
-    return any(os.path.exists(os.path.join(root, "blkio", n)) for n in ("blkio.weight_device", "blkio.bfq.weight_device"))
+    names = ("blkio.weight_device", "blkio.bfq.weight_device")
+    return any(os.path.exists(os.path.join(root, "blkio", n)) for n in names)
 
 
 def _read(path: str) -> str:

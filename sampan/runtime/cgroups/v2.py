@@ -45,11 +45,10 @@ def write_io_devices(path: Path, bio: dict) -> None:
     and io.max throttles; one line per write."""
     weights = bio.get("weightDevice") or []
     if weights:
-        if (path / "io.bfq.weight").exists():
-            write_each(path / "io.bfq.weight", [f"{d['major']}:{d['minor']} {d['weight']}" for d in weights], limits=True)
-        else:
-            write_each(path / "io.weight",
-                       [f"{d['major']}:{d['minor']} {blkio_to_io_weight(d['weight'])}" for d in weights], limits=True)
+        bfq = (path / "io.bfq.weight").exists()
+        lines = [f"{d['major']}:{d['minor']} {d['weight'] if bfq else blkio_to_io_weight(d['weight'])}"
+                 for d in weights]
+        write_each(path / ("io.bfq.weight" if bfq else "io.weight"), lines, limits=True)
     lines = io_max_lines(bio)
     if lines:
         write_each(path / "io.max", lines, limits=True)

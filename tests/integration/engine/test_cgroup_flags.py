@@ -46,9 +46,12 @@ def test_cpu_flags_in_inspect_and_conflicts(sampan):
     assert (host["CpuPeriod"], host["CpuQuota"], host["NanoCpus"]) == (20000, -1, 0)
     sampan.ok("rm", "cq")
     for args, line in (
-            (["--cpus", "1", "--cpu-period", "50000"], "Conflicting options: Nano CPUs and CPU Period cannot both be set"),
-            (["--cpus", "1", "--cpu-quota", "50000"], "Conflicting options: Nano CPUs and CPU Quota cannot both be set"),
-            (["--cpu-period", "999"], "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)"),
+            (["--cpus", "1", "--cpu-period", "50000"],
+             "Conflicting options: Nano CPUs and CPU Period cannot both be set"),
+            (["--cpus", "1", "--cpu-quota", "50000"],
+             "Conflicting options: Nano CPUs and CPU Quota cannot both be set"),
+            (["--cpu-period", "999"],
+             "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)"),
             (["--cpu-period", "1000001"], "CPU cfs period can not be less than 1ms"),
             (["--cpu-quota", "999"], "CPU cfs quota can not be less than 1ms (i.e. 1000)"),
             (["--cpu-quota", "x"], "--cpu-quota")):

@@ -18,7 +18,8 @@ def _opts(**kw) -> RunOptions:
 
 
 @pytest.mark.parametrize("bad", ["..", "../x", "a/../../b", "/..", "/../../etc", "a/./b", "a//b", ".",
-                                 "x.slice", "a:b:c", "a\0b", "/", "x" * 2000])
+                                 "x.slice", "a:b:c", "a\0b", "/", "x" * 2000, "a\nb", "a b", "-x", ".hidden",
+                                 "sampan/" + "ab" * 32])
 def test_cgroup_parent_refuses_escapes_and_oddities(bad):
     with pytest.raises(InvalidArgument, match="--cgroup-parent"):
         cf.cgroup_parent(bad)

@@ -41,7 +41,7 @@ def _v1(root: Path, rel: str) -> CgroupV1:
         d.mkdir(parents=True)
         for parent in [d, *list(d.parents)[:len(Path(rel).parts) - 1]]:
             for n in names:
-                (parent / n).write_text("0" if n == "cpu.rt_runtime_us" else "1000000" if n == "cpu.rt_period_us" else "")
+                (parent / n).write_text({"cpu.rt_runtime_us": "0", "cpu.rt_period_us": "1000000"}.get(n, ""))
     cg = open_cgroup(rel, root)
     assert isinstance(cg, CgroupV1)
     return cg
