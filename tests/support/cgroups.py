@@ -28,13 +28,21 @@ def parents_named(name: str) -> list[Path]:
     return dirs(name)
 
 
-def remove_tree(name: str) -> None:
-    """Remove the (empty) groups under `name` at the top of each hierarchy, deepest first:
-    what a test's --cgroup-parent made (Docker too leaves a parent in place)."""
+def remove_tree(name: str, timeout: float = 10.0) -> None:
+    """Remove the groups under `name` at the top of each hierarchy, deepest first: what a
+    test's --cgroup-parent made (Docker too leaves a parent in place). A container's own
+    group may still be going away a moment after `rm -f` answered: retry until then."""
     import os
-    for top in dirs(name):
-        for here, subdirs, _ in sorted(os.walk(top, topdown=False), key=lambda w: -len(w[0])):
-            try:
-                os.rmdir(here)
-            except OSError:
-                pass
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        for top in dirs(name):
+            for here, _, _ in os.walk(top, topdown=False):
+                try:
+                    os.rmdir(here)
+                except OSError:
+                    pass
+        if not dirs(name) or time.monotonic() > deadline:
+            assert not dirs(name), f"cgroups left under {name}: {dirs(name)}"
+            return
+        time.sleep(0.05)
