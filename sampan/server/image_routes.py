@@ -113,7 +113,9 @@ def _push(engine, emit, local: str, tag: str, auth):
                                     on_progress=lambda ev: emit(progress_message(ev)))
     except RegistryError as e:
         raise _registry_failure(e) from None
-    emit({"progressDetail": {}, "aux": {"Tag": tag, "Digest": digest}})
+    size = engine.images.manifest_size(digest)
+    emit({"status": f"{tag}: digest: {digest} size: {size}", "progressDetail": {}})  # what the CLI prints
+    emit({"progressDetail": {}, "aux": {"Tag": tag, "Digest": digest, "Size": size}})
 
 
 def _check_login(engine, server: str | None, username: str, password: str):
