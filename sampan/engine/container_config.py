@@ -110,3 +110,5 @@ class ContainerConfig(_Required, total=False):
     dns_options: list[str]
     log_driver: str                          # json-file | local | none
     platform: str | None                     # os/arch[/variant] asked by --platform
+    volumes_from: list[str]                  # --volumes-from as given (its mounts are in mounts)
+    volumes_from_targets: list[str]          # the destinations those mounts took

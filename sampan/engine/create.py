@@ -72,6 +72,13 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
     plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
     mount_specs = [mount_from_flag(m) if isinstance(m, str) else m for m in opts.mounts]
     plans += [parse_mount(m) for m in mount_specs]
+    shared = []
+    if opts.volumes_from:  # the user's own mounts win at a destination, as in Docker
+        from sampan.engine import volumes_from
+        mine = {p.destination for p in plans}
+        shared = [p for p in volumes_from.plans(ctx, volumes_from.check(opts.volumes_from))
+                  if p.destination not in mine]
+        plans += shared
     more = flags.check(ctx, opts)  # --ulimit, --sysctl, --pid/--ipc/--uts, --init, ...
     if opts.name is not None and not _NAME_RE.match(opts.name.lstrip("/")):
         raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
@@ -126,6 +133,9 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
         "image_config": icfg,
         **more, "mount_specs": mount_specs,
     }
+    if opts.volumes_from:
+        config["volumes_from"] = list(opts.volumes_from)
+        config["volumes_from_targets"] = [p.destination for p in shared]  # not Binds in inspect
     if restart:
         config["restart_policy"] = restart
     health = _healthcheck(opts.healthcheck, icfg.get("Healthcheck"))

@@ -131,7 +131,8 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
 def _mount_flag_targets(c: ContainerConfig) -> set:
     """Where --mount (HostConfig.Mounts) put something: Docker lists those in Mounts, not Binds."""
     import os
-    return {os.path.normpath(m["Target"]) for m in c.get("mount_specs") or []}
+    return ({os.path.normpath(m["Target"]) for m in c.get("mount_specs") or []}
+            | set(c.get("volumes_from_targets") or ()))  # --volumes-from: VolumesFrom, not Binds
 
 
 def _log_config(c: ContainerConfig) -> dict:
@@ -157,6 +158,7 @@ def _more_host_config(c: ContainerConfig) -> dict:
         "Dns": list(c.get("dns") or []), "DnsSearch": list(c.get("dns_search") or []),
         "DnsOptions": list(c.get("dns_options") or []),
         "Mounts": [dict(m) for m in c["mount_specs"]] if c.get("mount_specs") else None,
+        "VolumesFrom": list(c["volumes_from"]) if c.get("volumes_from") else None,
     }
 
 

@@ -92,6 +92,7 @@ def run_options(body: Any, name: str | None, platform: str | None = None) -> tup
         group_add=_strings(host, "GroupAdd") or [],
         dns_search=_strings(host, "DnsSearch") or [], dns_options=_strings(host, "DnsOptions") or [],
         ip=ip, platform=platform or None,
+        volumes_from=_strings(host, "VolumesFrom") or [],
     )
     opts.update(_resources(host))
     opts.update(_log(host.get("LogConfig")))
