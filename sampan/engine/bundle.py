@@ -97,6 +97,8 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
     size = c.get("console_size")
     if size:  # the terminal's size from the start: `stty size` as PID 1 is right
         spec["process"]["consoleSize"] = {"height": size[0], "width": size[1]}
+    if c.get("domainname") and "hostname" in spec:  # not in the host's UTS namespace
+        spec["domainname"] = c["domainname"]
     return spec
 
 

@@ -112,3 +112,5 @@ class ContainerConfig(_Required, total=False):
     platform: str | None                     # os/arch[/variant] asked by --platform
     volumes_from: list[str]                  # --volumes-from as given (its mounts are in mounts)
     volumes_from_targets: list[str]          # the destinations those mounts took
+    exposed: list[str]                       # --expose as Docker's "80/tcp" keys
+    domainname: str                          # --domainname (UTS domain name)

@@ -83,13 +83,15 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
     if opts.name is not None and not _NAME_RE.match(opts.name.lstrip("/")):
         raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
     restart = _restart_policy(opts)
+    exposed, domain = _net_flags(opts)
     log_max = units.parse_bytes(opts.log_max_size, "--log-opt max-size") if opts.log_max_size else 10 * 1024 * 1024
 
     image = image_for_run(ctx, opts.image, opts.pull, platform=opts.platform)
     more["platform"] = flags.check_platform(more["platform"], opts.image, image)
     icfg = (image.config or {}).get("config") or {}
     from sampan.engine import networking
-    net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all, icfg.get("ExposedPorts"),
+    net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all,
+                          {**(icfg.get("ExposedPorts") or {}), **dict.fromkeys(exposed, {})},
                           opts.network_aliases, opts.ip)
     argv = merge_command(icfg.get("Entrypoint"), icfg.get("Cmd"), opts.entrypoint, opts.args)
     stop_signal = opts.stop_signal or icfg.get("StopSignal") or "SIGTERM"
@@ -133,6 +135,10 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
         "image_config": icfg,
         **more, "mount_specs": mount_specs,
     }
+    if exposed:
+        config["exposed"] = exposed
+    if domain:
+        config["domainname"] = domain
     if opts.volumes_from:
         config["volumes_from"] = list(opts.volumes_from)
         config["volumes_from_targets"] = [p.destination for p in shared]  # not Binds in inspect
@@ -143,6 +149,14 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
         config["healthcheck"] = health
     security.check_runtime_can_load(config, security.caps_of(config))
     return config, image
+
+
+def _net_flags(opts: RunOptions) -> tuple[list[str], str]:
+    """--expose as Docker's port keys and --domainname, checked (the module only when given)."""
+    if not opts.expose and not opts.domainname:
+        return [], ""
+    from sampan.engine.net_flags import check_domainname, parse_expose
+    return parse_expose(opts.expose), check_domainname(opts.domainname)
 
 
 def _restart_policy(opts: RunOptions) -> dict | None:

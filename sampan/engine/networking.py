@@ -145,7 +145,9 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
         user_dns = manager.serves_names(c["network"])
         if user_dns:
             manager.set_dns_servers(rec.id, c.get("dns") or [])
-        netns, att = manager.setup(rec.id, c["network"], maps, aliases, c["hostname"],
+        # the container's own /etc/hosts line: host.domain first with --domainname, as Docker
+        own = f"{c['hostname']}.{c['domainname']}" if c.get("domainname") else c["hostname"]
+        netns, att = manager.setup(rec.id, c["network"], maps, aliases, own,
                                    hosts_path=files["hosts"], ip=c.get("ip"))
         for other, more in (c.get("more_networks") or {}).items():  # `network connect`ed ones
             manager.attach(rec.id, netns, other, (), [rec.name] + [a for a in more if a != rec.name],

@@ -121,7 +121,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "Volumes": {m["destination"]: {} for m in c["mounts"] if m["kind"] == "volume"} or None,
             "WorkingDir": c["workdir"], "Entrypoint": entry, "Labels": c.get("labels") or {},
             "StopSignal": c.get("stop_signal"), "StopTimeout": c.get("stop_timeout"),
-            "ExposedPorts": exposed_ports(c, icfg),
+            "ExposedPorts": exposed_ports(c, icfg), "Domainname": c.get("domainname") or "",
             **({"Healthcheck": c["healthcheck"]} if "healthcheck" in c else {}),
         },
         "NetworkSettings": network_settings(c, st.running, _connected(ctx, rec, st.running)),
@@ -173,6 +173,7 @@ def port_bindings(c: ContainerConfig) -> dict:
 def exposed_ports(c: ContainerConfig, icfg: dict) -> dict | None:
     """The image's exposed ports and the published ones, as Docker merges them."""
     out = dict(icfg.get("ExposedPorts") or {})
+    out.update(dict.fromkeys(c.get("exposed") or (), {}))  # --expose
     for cport, _, _, proto in c.get("ports") or []:
         out.setdefault(f"{cport}/{proto}", {})
     return out or None
@@ -191,6 +192,9 @@ def network_settings(c: ContainerConfig, running: bool, connected: dict | None =
     ports: dict = {}
     for cport, hport, hip, proto in net.get("ports", []):
         ports.setdefault(f"{cport}/{proto}", []).append({"HostIp": hip or "0.0.0.0", "HostPort": str(hport)})
+    if running and net:  # exposed but not published: listed without a binding, as Docker's
+        for key in exposed_ports(c, c.get("image_config") or {}) or {}:
+            ports.setdefault(key, None)
     name = c["network"].split(":", 1)[0] if c["network"].startswith("container:") else c["network"]
     endpoint = {"IPAddress": net.get("ip", ""), "IPPrefixLen": net.get("prefix", 0),
                 "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),

@@ -93,6 +93,7 @@ def run_options(body: Any, name: str | None, platform: str | None = None) -> tup
         dns_search=_strings(host, "DnsSearch") or [], dns_options=_strings(host, "DnsOptions") or [],
         ip=ip, platform=platform or None,
         volumes_from=_strings(host, "VolumesFrom") or [],
+        expose=list(_obj(body, "ExposedPorts")), domainname=_str(body, "Domainname"),
     )
     opts.update(_resources(host))
     opts.update(_log(host.get("LogConfig")))

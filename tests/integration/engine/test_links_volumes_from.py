@@ -65,3 +65,48 @@ def test_volumes_from_unknown_container_and_bad_modes(sampan):
     # a hostile reference is a lookup, never a pattern
     r = sampan("run", "--rm", *NONE, "--volumes-from", "%", "busybox", "true")
     assert r.rc == 125 and "No such container" in r.err
+
+
+def test_expose_in_inspect_ps_and_publish_all(sampan):
+    sampan.ok("run", "-d", "--name", "ex", "--expose", "7000", "--expose", "7100-7102/udp", "-p", "7200",
+              "busybox", "sleep", "60")
+    info = inspect(sampan, "ex")
+    assert set(info["Config"]["ExposedPorts"]) == {"7000/tcp", "7100/udp", "7101/udp", "7102/udp", "7200/tcp"}
+    ports = info["NetworkSettings"]["Ports"]
+    assert ports["7000/tcp"] is None and ports["7101/udp"] is None and ports["7200/tcp"][0]["HostPort"]
+    row = sampan.ok("ps", "--filter", "name=ex", "--format", "{{.Ports}}").strip()
+    assert "7000/tcp" in row and "7100-7102/udp" in row and "->7200/tcp" in row, row
+    assert sampan.ok("ps", "-q", "--filter", "expose=7101/udp").strip() == info["Id"][:12]
+    sampan.ok("rm", "-f", "ex")
+    sampan.ok("run", "-d", "--name", "pa", "--expose", "7300", "-P", "busybox", "sleep", "60")
+    bound = inspect(sampan, "pa")["NetworkSettings"]["Ports"]["7300/tcp"]
+    assert bound and int(bound[0]["HostPort"]) > 0
+    assert sampan.ok("port", "pa").startswith("7300/tcp -> 0.0.0.0:")
+    sampan.ok("rm", "-f", "pa")
+
+
+def test_bad_expose_refused(sampan):
+    for spec, words in (("80:80", "invalid port format for --expose"), ("x", "invalid range format"),
+                        ("90-80", "invalid range format"), ("0", "invalid range format"),
+                        ("70000", "invalid range format"), ("80/icmp", "invalid proto"),
+                        ("8\n0", "invalid range format"), ("٣", "invalid range format")):
+        r = sampan("create", *NONE, "--expose", spec, "busybox", "true")
+        assert r.rc == 125 and words in r.err and r.err.count("\n") == 1, (spec, r.err)
+
+
+def test_domainname_seen_inside(sampan):
+    out = sampan.ok("run", "--rm", "--hostname", "web", "--domainname", "example.test", "busybox", "sh", "-c",
+                    "cat /proc/sys/kernel/domainname; hostname; hostname -d; grep -w web /etc/hosts")
+    lines = out.splitlines()
+    assert lines[:3] == ["example.test", "web", "example.test"], out
+    assert lines[3].split()[1:3] == ["web.example.test", "web"]
+    sampan.ok("create", "--name", "dn", *NONE, "--domainname", "corp.test", "busybox", "true")
+    assert inspect(sampan, "dn")["Config"]["Domainname"] == "corp.test"
+    # without the flag: the kernel's "(none)", as in Docker
+    assert sampan.ok("run", "--rm", *NONE, "busybox", "cat", "/proc/sys/kernel/domainname").strip() == "(none)"
+
+
+def test_hostile_domainname_refused(sampan):
+    for bad in ("a\nb", "a b", "x" * 65, "a/b", "a#b", "a\tb"):
+        r = sampan("create", *NONE, "--domainname", bad, "busybox", "true")
+        assert r.rc == 125 and "invalid domain name" in r.err and r.err.count("\n") == 1, (bad, r.err)
