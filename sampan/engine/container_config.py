@@ -114,3 +114,5 @@ class ContainerConfig(_Required, total=False):
     volumes_from_targets: list[str]          # the destinations those mounts took
     exposed: list[str]                       # --expose as Docker's "80/tcp" keys
     domainname: str                          # --domainname (UTS domain name)
+    links: list[list[str]]                   # --link: [linked container id, alias]
+    link_env: list[str]                      # their variables, found at start (not stored)

@@ -93,6 +93,9 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
     net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all,
                           {**(icfg.get("ExposedPorts") or {}), **dict.fromkeys(exposed, {})},
                           opts.network_aliases, opts.ip)
+    if opts.links:
+        from sampan.engine import links
+        linked = links.check(ctx, opts.links, net["network"])
     argv = merge_command(icfg.get("Entrypoint"), icfg.get("Cmd"), opts.entrypoint, opts.args)
     stop_signal = opts.stop_signal or icfg.get("StopSignal") or "SIGTERM"
     parse_signal(stop_signal)
@@ -135,6 +138,8 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
         "image_config": icfg,
         **more, "mount_specs": mount_specs,
     }
+    if opts.links:
+        config["links"] = linked  # [[container id, alias], ...]
     if exposed:
         config["exposed"] = exposed
     if domain:

@@ -140,6 +140,7 @@ class RunOptions(_Options):
     volumes_from: list[str] = []        # CONTAINER[:ro|rw]
     expose: list[str] = []              # PORT[/PROTO] or FIRST-LAST[/PROTO]
     domainname: str | None = None
+    links: list[str] = []               # NAME[:ALIAS]
 
     def __init__(self, image: str, **kw: Any) -> None:
         super().__init__(image=image, **kw)

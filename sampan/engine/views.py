@@ -83,7 +83,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             state["Health"] = health
     from sampan.specgen.command import merge_env
     env = merge_env(c["image_env"], c["user_env"], hostname=c["hostname"], tty=c["tty"], home=None)
-    return {
+    out = {
         "Id": rec.id, "Created": rec.created, "Path": argv[0] if argv else "", "Args": argv[1:],
         "State": state, "Image": rec.image_id, "ResolvConfPath": str(files["resolv"]),
         "HostnamePath": str(files["hostname"]), "HostsPath": str(files["hosts"]),
@@ -109,6 +109,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "Runtime": c.get("runtime"),
             "Tmpfs": {m["destination"]: ",".join(m["options"]) for m in c["mounts"] if m["kind"] == "tmpfs"} or None,
             "LogConfig": _log_config(c),
+            "Links": _links(ctx, rec, on_default=True),
             **_more_host_config(c),
         },
         "GraphDriver": {"Name": "overlay", "Data": {"UpperDir": str(files["upper"]),
@@ -126,6 +127,26 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
         },
         "NetworkSettings": network_settings(c, st.running, _connected(ctx, rec, st.running)),
     }
+    user_links = _links(ctx, rec, on_default=False)
+    if user_links:  # on a user network Docker keeps them with the endpoint, as "name:alias"
+        for ep in out["NetworkSettings"]["Networks"].values():
+            ep["Links"] = user_links
+            break
+    return out
+
+
+def _links(ctx: Context, rec: ContainerRecord, on_default: bool) -> list[str] | None:
+    """--link as Docker shows it: "/db:/web/alias" in HostConfig.Links on the default bridge,
+    "db:alias" with the endpoint on a user network. A removed container is left out."""
+    pairs = rec.config.get("links") or []
+    if not pairs or (rec.config["network"] == "bridge") != on_default:
+        return None
+    out = []
+    for cid, alias in pairs:
+        child = ctx.containers.get(cid)
+        if child is not None:
+            out.append(f"/{child.name}:/{rec.name}/{alias}" if on_default else f"{child.name}:{alias}")
+    return out or None
 
 
 def _mount_flag_targets(c: ContainerConfig) -> set:

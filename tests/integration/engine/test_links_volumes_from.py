@@ -110,3 +110,45 @@ def test_hostile_domainname_refused(sampan):
     for bad in ("a\nb", "a b", "x" * 65, "a/b", "a#b", "a\tb"):
         r = sampan("create", *NONE, "--domainname", bad, "busybox", "true")
         assert r.rc == 125 and "invalid domain name" in r.err and r.err.count("\n") == 1, (bad, r.err)
+
+
+def test_link_on_the_default_bridge(sampan):
+    sampan.ok("run", "-d", "--name", "db", "--hostname", "dbhost", "--expose", "5432", "--expose", "7000-7001/udp",
+              "-e", "PASSWORD=s3cr=t", "busybox", "sleep", "60")
+    db_ip = inspect(sampan, "db")["NetworkSettings"]["IPAddress"]
+    out = sampan.ok("run", "--name", "web", "--link", "db:store", "--link", "db", "busybox", "sh", "-c",
+                    "grep -w store /etc/hosts; env | grep -E '^(STORE|DB)_' | sort; ping -c1 -W2 store >/dev/null "
+                    "&& echo reached")
+    lines = out.splitlines()
+    assert lines[0].split() == [db_ip, "store", "dbhost", "db"]
+    env = dict(line.split("=", 1) for line in lines[1:-1])
+    assert env["STORE_PORT"] == f"tcp://{db_ip}:5432"
+    assert env["STORE_PORT_5432_TCP"] == f"tcp://{db_ip}:5432" and env["STORE_PORT_5432_TCP_ADDR"] == db_ip
+    assert env["STORE_PORT_5432_TCP_PORT"] == "5432" and env["STORE_PORT_5432_TCP_PROTO"] == "tcp"
+    assert env["STORE_PORT_7000_UDP_START"] == f"udp://{db_ip}:7000" and env["STORE_PORT_7000_UDP_PORT_END"] == "7001"
+    assert env["STORE_NAME"] == "/web/store" and env["DB_NAME"] == "/web/db"
+    assert env["STORE_ENV_PASSWORD"] == "s3cr=t" and "STORE_ENV_PATH" not in env
+    assert lines[-1] == "reached"
+    assert inspect(sampan, "web")["HostConfig"]["Links"] == ["/db:/web/store", "/db:/web/db"]
+    # the container's own variables win over a link's
+    out = sampan.ok("run", "--rm", "--link", "db:store", "-e", "STORE_NAME=mine", "busybox", "sh", "-c",
+                    "echo $STORE_NAME")
+    assert out.strip() == "mine"
+    # a stopped linked container: Docker's start error
+    sampan.ok("stop", "-t", "0", "db")
+    r = sampan("start", "web")
+    assert r.rc != 0 and "Cannot link to a non running container: /db AS /web/store" in r.err, r.err
+
+
+def test_link_errors_and_hostile_aliases(sampan):
+    r = sampan("run", "--rm", "--link", "nope", "busybox", "true")
+    assert r.rc == 125 and "could not get container for nope" in r.err and r.err.count("\n") == 1, r.err
+    sampan.ok("create", "--name", "db", *NONE, "busybox", "true")
+    for spec in ("db:bad\nalias", "db:a b", "db:-x", "db:a:b", "db:", "", "db:a\tb", "db:x#y", "db:é"):
+        r = sampan("create", "--link", spec, "busybox", "true")
+        assert r.rc == 125 and r.err.count("\n") == 1 and "link" in r.err, (spec, r.err)
+    for net, words in (("host", "host type networking can't be used with links"),
+                       ("container:db", "container type network can't be used with links")):
+        r = sampan("create", "--network", net, "--link", "db", "busybox", "true")
+        assert r.rc == 125 and words in r.err, r.err
+    assert sampan.ok("ps", "-aq").split() == [inspect(sampan, "db")["Id"][:12]]  # nothing else was made
