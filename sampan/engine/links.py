@@ -18,6 +18,7 @@ from sampan.errors import ContainerNotFound, InvalidArgument, InvalidState
 
 from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
+    from sampan.engine.container_config import ContainerConfig
     from sampan.engine.context import Context
     from sampan.engine.records import ContainerRecord
 
@@ -114,7 +115,7 @@ def env(rec: ContainerRecord, found: list[Target]) -> list[str]:
     return out
 
 
-def _child_env(c: dict) -> list[str]:
+def _child_env(c: ContainerConfig) -> list[str]:
     merged: dict[str, str] = {}
     for item in list(c.get("image_env") or []) + list(c.get("user_env") or []):
         key, eq, _ = item.partition("=")

@@ -83,7 +83,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             state["Health"] = health
     from sampan.specgen.command import merge_env
     env = merge_env(c["image_env"], c["user_env"], hostname=c["hostname"], tty=c["tty"], home=None)
-    out = {
+    out: dict = {
         "Id": rec.id, "Created": rec.created, "Path": argv[0] if argv else "", "Args": argv[1:],
         "State": state, "Image": rec.image_id, "ResolvConfPath": str(files["resolv"]),
         "HostnamePath": str(files["hostname"]), "HostsPath": str(files["hosts"]),
