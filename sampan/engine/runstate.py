@@ -45,7 +45,7 @@ def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
     sandbox = networking.connect(ctx, rec)
     if sandbox.config is not None:
         rec.config = sandbox.config  # the address it got, as connect() wrote it down
-    if linked:
+    if linked and rec.config["network"] == "bridge":  # Docker: no variables on a user network
         rec.config = {**rec.config, "link_env": links.env(rec, linked)}  # for the bundle only
     write_bundle(ctx, rec, sandbox.netns)
     return sandbox

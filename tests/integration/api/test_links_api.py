@@ -44,9 +44,34 @@ def test_expose_and_domainname(service, cli):
 
 
 
+
+@pytest.mark.parametrize("cli", CLIS)
+def test_links(service, cli):
+    ok(service, cli, "run", "-d", "--name", "db", "--expose", "6379", "-e", "ROLE=primary", "busybox", "sleep", "60")
+    ip = json.loads(ok(service, cli, "inspect", "db"))[0]["NetworkSettings"]["IPAddress"]
+    out = ok(service, cli, "run", "--name", "web", "--link", "db:cache", "busybox", "sh", "-c",
+             "grep -w cache /etc/hosts; echo $CACHE_PORT_6379_TCP $CACHE_ENV_ROLE $CACHE_NAME")
+    assert out.splitlines()[0].split()[:2] == [ip, "cache"]
+    assert out.splitlines()[1].split() == [f"tcp://{ip}:6379", "primary", "/web/cache"]
+    assert json.loads(ok(service, cli, "inspect", "web"))[0]["HostConfig"]["Links"] == ["/db:/web/cache"]
+    r = service.docker("run", "--rm", "--link", "nope:x", "busybox", "true", cli=cli)
+    assert r.rc == 125 and "could not get container for nope" in r.err, r.err
+    ok(service, cli, "network", "create", "apilinks")
+    ok(service, cli, "run", "-d", "--name", "db2", "--network", "apilinks", "busybox", "sleep", "60")
+    ok(service, cli, "run", "-d", "--name", "web2", "--network", "apilinks", "--link", "db2:store",
+       "busybox", "sleep", "60")
+    ip2 = json.loads(ok(service, cli, "inspect", "db2"))[0]["NetworkSettings"]["Networks"]["apilinks"]["IPAddress"]
+    assert ok(service, cli, "exec", "web2", "grep", "-w", "store", "/etc/hosts").split()[0] == ip2
+    info = json.loads(ok(service, cli, "inspect", "web2"))[0]
+    assert info["NetworkSettings"]["Networks"]["apilinks"]["Links"] == ["db2:store"]
+    ok(service, cli, "rm", "-f", "web2", "db2", "web", "db")
+    ok(service, cli, "network", "rm", "apilinks")
+
+
 @pytest.mark.parametrize("field", [{"ExposedPorts": {"80:80/tcp": {}}}, {"ExposedPorts": {"99999/tcp": {}}},
                                    {"ExposedPorts": ["80/tcp"]}, {"Domainname": "a\nb"},
-                                   {"HostConfig": {"VolumesFrom": "x:z"}}, {"HostConfig": {"VolumesFrom": [1]}}])
+                                   {"HostConfig": {"VolumesFrom": "x:z"}}, {"HostConfig": {"VolumesFrom": [1]}},
+                                   {"HostConfig": {"Links": ["x:a\nb"]}}, {"HostConfig": {"Links": "x:y:z"}}])
 def test_hostile_fields_are_400(service, field):
     body = json.dumps({"Image": "busybox", **field}).encode()
     status, _, answer = request(service, "POST", "/v1.41/containers/create", body,

@@ -152,3 +152,25 @@ def test_link_errors_and_hostile_aliases(sampan):
         r = sampan("create", "--network", net, "--link", "db", "busybox", "true")
         assert r.rc == 125 and words in r.err, r.err
     assert sampan.ok("ps", "-aq").split() == [inspect(sampan, "db")["Id"][:12]]  # nothing else was made
+
+
+def test_link_on_a_user_network_is_an_alias(sampan):
+    from sampan.network.resolver import binary
+    sampan.ok("network", "create", "linknet")
+    sampan.ok("run", "-d", "--name", "db", "--network", "linknet", "--expose", "80", "busybox", "sleep", "60")
+    db_ip = inspect(sampan, "db")["NetworkSettings"]["Networks"]["linknet"]["IPAddress"]
+    sampan.ok("run", "-d", "--name", "web", "--network", "linknet", "--link", "db:store", "busybox", "sleep", "60")
+    out = sampan.ok("exec", "web", "sh", "-c", "grep -w store /etc/hosts; env | grep -c '^STORE_' || true")
+    assert out.split()[:2] == [db_ip, "store"] and out.split()[-1] == "0"  # no variables, as Docker
+    if binary():  # the network's resolver answers the alias (busybox's nslookup asks it)
+        out = sampan.ok("exec", "web", "nslookup", "store")
+        assert f"Address: {db_ip}" in out.split("Name:")[1], out
+    info = inspect(sampan, "web")
+    assert info["HostConfig"]["Links"] is None
+    assert info["NetworkSettings"]["Networks"]["linknet"]["Links"] == ["db:store"]
+    sampan.ok("rm", "-f", "web")
+    if binary():  # its linker gone, the alias is no longer served
+        r = sampan("exec", "db", "nslookup", "store")
+        assert db_ip not in r.out, r.out
+    sampan.ok("rm", "-f", "db")
+    sampan.ok("network", "rm", "linknet")
