@@ -93,6 +93,7 @@ class _Required(ResourceLimits):
 class ContainerConfig(_Required, total=False):
     net: NetJson                             # once started on a network
     more_networks: dict[str, list[str]]      # `network connect`ed while stopped: name -> aliases
+    more_ips: dict[str, str]                 # `network connect --ip`: name -> fixed address
     restart_policy: dict[str, Any]           # Docker's RestartPolicy (engine/restart_policy.py), when given
     healthcheck: dict[str, Any]              # Docker's HealthConfig, the option's or the image's
     # the run flags of engine/create_flags.py (flags.check) and networking.plan

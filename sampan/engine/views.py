@@ -226,7 +226,9 @@ def network_settings(c: ContainerConfig, running: bool, connected: dict | None =
         att = (connected or {}).get(other)
         networks[other] = {"IPAddress": att.ip if att else "", "IPPrefixLen": att.prefix if att else 0,
                            "Gateway": att.gateway if att else "", "MacAddress": att.mac if att else "",
-                           "Aliases": aliases or None}
+                           "Aliases": aliases or None,
+                           "IPAMConfig": {"IPv4Address": fixed} if (fixed := (c.get("more_ips") or {}).get(other))
+                           else None}
     return {"Networks": networks, "Ports": ports, "IPAddress": net.get("ip", ""),
             "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),
             "SandboxKey": net.get("netns", "")}

@@ -68,6 +68,24 @@ def test_links(service, cli):
     ok(service, cli, "network", "rm", "apilinks")
 
 
+
+@pytest.mark.parametrize("cli", CLIS)
+def test_network_connect_ip(service, cli):
+    import ipaddress
+    ok(service, cli, "network", "create", "apifix")
+    subnet = json.loads(ok(service, cli, "network", "inspect", "apifix"))[0]["IPAM"]["Config"][0]["Subnet"]
+    want = str(list(ipaddress.ip_network(subnet).hosts())[30])
+    ok(service, cli, "run", "-d", "--name", "box", "busybox", "sleep", "60")
+    ok(service, cli, "network", "connect", "--ip", want, "--alias", "fx", "apifix", "box")
+    assert f"inet {want}/" in ok(service, cli, "exec", "box", "ip", "-4", "-o", "addr", "show", "eth1")
+    ep = json.loads(ok(service, cli, "inspect", "box"))[0]["NetworkSettings"]["Networks"]["apifix"]
+    assert ep["IPAMConfig"] == {"IPv4Address": want} and "fx" in ep["Aliases"]
+    r = service.docker("network", "connect", "--ip", "10.255.255.9", "apifix", "box", cli=cli)
+    assert r.rc != 0 and "no configured subnet contains" in r.err, r.err
+    ok(service, cli, "rm", "-f", "box")
+    ok(service, cli, "network", "rm", "apifix")
+
+
 @pytest.mark.parametrize("field", [{"ExposedPorts": {"80:80/tcp": {}}}, {"ExposedPorts": {"99999/tcp": {}}},
                                    {"ExposedPorts": ["80/tcp"]}, {"Domainname": "a\nb"},
                                    {"HostConfig": {"VolumesFrom": "x:z"}}, {"HostConfig": {"VolumesFrom": [1]}},

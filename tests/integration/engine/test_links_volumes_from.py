@@ -174,3 +174,46 @@ def test_link_on_a_user_network_is_an_alias(sampan):
         assert db_ip not in r.out, r.out
     sampan.ok("rm", "-f", "db")
     sampan.ok("network", "rm", "linknet")
+
+
+def _subnet_host(sampan, net, n) -> str:
+    import ipaddress
+    subnet = json.loads(sampan.ok("network", "inspect", net))[0]["IPAM"]["Config"][0]["Subnet"]
+    return str(list(ipaddress.ip_network(subnet).hosts())[n])
+
+
+def test_network_connect_ip_running_and_stopped(sampan):
+    sampan.ok("network", "create", "fixnet")
+    want = _subnet_host(sampan, "fixnet", 40)
+    sampan.ok("run", "-d", "--name", "box", "busybox", "sleep", "60")
+    sampan.ok("network", "connect", "--ip", want, "--alias", "fixed", "fixnet", "box")
+    out = sampan.ok("exec", "box", "ip", "-4", "-o", "addr", "show", "eth1")
+    assert f"inet {want}/" in out
+    ep = inspect(sampan, "box")["NetworkSettings"]["Networks"]["fixnet"]
+    assert ep["IPAddress"] == want and ep["IPAMConfig"] == {"IPv4Address": want}
+    # kept across a restart, as Docker keeps the endpoint's IPAMConfig
+    sampan.ok("restart", "-t", "0", "box")
+    assert f"inet {want}/" in sampan.ok("exec", "box", "ip", "-4", "-o", "addr", "show", "eth1")
+    sampan.ok("rm", "-f", "box")
+    # a stopped container: the address is used when it starts
+    other = _subnet_host(sampan, "fixnet", 41)
+    sampan.ok("create", "--name", "later", "--network", "none", "busybox", "ip", "-4", "-o", "addr")
+    sampan.ok("network", "connect", "--ip", other, "fixnet", "later")
+    assert f"inet {other}/" in sampan.ok("start", "-a", "later")
+    sampan.ok("rm", "-f", "later")
+    sampan.ok("network", "rm", "fixnet")
+
+
+def test_network_connect_bad_ip_refused(sampan):
+    sampan.ok("network", "create", "fixnet2")
+    sampan.ok("create", "--name", "cc", "busybox", "true")
+    net = _subnet_host(sampan, "fixnet2", 0)
+    for ip, words in (("10.255.255.5", "no configured subnet contains"), ("nope", "invalid IPv4 address"),
+                      ("1.2.3.4\n", "invalid IPv4 address"), (net, "gateway")):
+        r = sampan("network", "connect", "--ip", ip, "fixnet2", "cc")
+        assert r.rc != 0 and words in r.err and r.err.count("\n") == 1, (ip, r.err)
+    r = sampan("network", "connect", "--ip", "172.17.0.9", "bridge", "cc")
+    assert r.rc != 0 and "user defined networks only" in r.err
+    assert set(inspect(sampan, "cc")["NetworkSettings"]["Networks"]) == {"bridge"}  # nothing half done
+    sampan.ok("rm", "cc")
+    sampan.ok("network", "rm", "fixnet2")
