@@ -117,3 +117,4 @@ class ContainerConfig(_Required, total=False):
     domainname: str                          # --domainname (UTS domain name)
     links: list[list[str]]                   # --link: [linked container id, alias]
     link_env: list[str]                      # their variables, found at start (not stored)
+    net_links: dict[str, list[list[str]]]    # `network connect --link`: network -> [[id, alias]]

@@ -70,29 +70,51 @@ def check(ctx: Context, specs: list[str], network: str) -> list[list[str]]:
 
 class Target:
     """A link resolved at start: the linked container and its address on our network."""
-    __slots__ = ("alias", "child", "ip")
+    __slots__ = ("alias", "child", "ip", "legacy")
 
-    def __init__(self, alias: str, child: ContainerRecord, ip: str) -> None:
+    def __init__(self, alias: str, child: ContainerRecord, ip: str, legacy: bool) -> None:
         self.alias, self.child, self.ip = alias, child, ip
+        self.legacy = legacy  # on the default bridge: Docker's variables too
+
+
+def all_pairs(config) -> list[tuple[str, str]]:
+    """Every (linked container id, alias) of a container: run's --link and those of
+    `network connect --link` (config net_links {network: pairs})."""
+    pairs = [(cid, alias) for cid, alias in config.get("links") or []]
+    for more in (config.get("net_links") or {}).values():
+        pairs += [(cid, alias) for cid, alias in more]
+    return pairs
 
 
 def targets(ctx: Context, rec: ContainerRecord) -> list[Target]:
-    """Each link's container, which must be running on this container's network."""
+    """Each link's container, which must be running on the network the link was made on."""
+    main = rec.config["network"]
+    by_network = [(main, pair) for pair in rec.config.get("links") or []]
+    for network, pairs in (rec.config.get("net_links") or {}).items():
+        if network == main or network in (rec.config.get("more_networks") or {}):
+            by_network += [(network, pair) for pair in pairs]
+    return [target(ctx, rec, network, cid, alias) for network, (cid, alias) in by_network]
+
+
+def target(ctx: Context, rec: ContainerRecord, network: str, cid: str, alias: str) -> Target:
     from sampan.engine.networking import nm
     from sampan.engine.status import status_of
-    network = rec.config["network"]
-    out = []
-    for cid, alias in rec.config.get("links") or []:
-        child = ctx.containers.get(cid)
-        if child is None:
-            raise InvalidState(f"could not get container for {alias}: the linked container was removed")
-        if not status_of(child).running:
-            raise InvalidState(f"Cannot link to a non running container: /{child.name} AS /{rec.name}/{alias}")
-        ip = next((a.ip for a in nm(ctx).attachments(child.id) if a.network == network), "")
-        if not ip:
-            raise InvalidState(f"Cannot link to /{child.name}, as it does not belong to the network {network}")
-        out.append(Target(alias, child, ip))
-    return out
+    child = ctx.containers.get(cid)
+    if child is None:
+        raise InvalidState(f"could not get container for {alias}: the linked container was removed")
+    if not status_of(child).running:
+        raise InvalidState(f"Cannot link to a non running container: /{child.name} AS /{rec.name}/{alias}")
+    ip = next((a.ip for a in nm(ctx).attachments(child.id) if a.network == network), "")
+    if not ip:
+        raise InvalidState(f"Cannot link to /{child.name}, as it does not belong to the network {network}")
+    return Target(alias, child, ip, legacy=network == "bridge")
+
+
+def connect_links(ctx: Context, rec: ContainerRecord, network: str, specs: list[str]) -> list[list[str]]:
+    """`network connect --link`: links on a user network only (Docker's rule)."""
+    if network == "bridge":
+        raise InvalidArgument("links are only supported for user-defined networks")
+    return check(ctx, specs, network)
 
 
 def hosts_lines(found: list[Target]) -> str:
@@ -109,6 +131,8 @@ def env(rec: ContainerRecord, found: list[Target]) -> list[str]:
     from sampan.engine.views import exposed_ports
     out: list[str] = []
     for t in found:
+        if not t.legacy:
+            continue
         c = t.child.config
         ports = _sorted_ports(exposed_ports(c, c.get("image_config") or {}) or {})
         out += _link_env(f"/{rec.name}/{t.alias}", t.ip, ports, _child_env(c))
@@ -161,3 +185,26 @@ def _link_env(name: str, ip: str, ports: list[tuple[int, str]], child_env: list[
         if key not in ("HOME", "PATH"):
             env.append(f"{alias}_ENV_{key}={value}")
     return env
+
+
+def refresh_running(ctx: Context, rec: ContainerRecord) -> None:
+    """A running container's links changed (`network connect/disconnect`): its hosts lines
+    (the links whose container still runs on that network) and its resolver aliases."""
+    from sampan.engine.networking import nm
+    from sampan.errors import SampanError
+    found = []
+    for network, pairs in [(rec.config["network"], rec.config.get("links") or [])] + list(
+            (rec.config.get("net_links") or {}).items()):
+        for cid, alias in pairs:
+            try:
+                found.append(target(ctx, rec, network, cid, alias))
+            except SampanError:
+                pass
+    extra = "".join(f"{ip}\t{host}\n" for host, ip in rec.config.get("add_hosts", [])) + hosts_lines(found)
+    from sampan.state.atomic import atomic_write_bytes
+    atomic_write_bytes(ctx.container_files(rec.id)["hosts"].with_name("hosts.extra"), extra.encode(), durable=False)
+    manager = nm(ctx)
+    manager.set_link_aliases(rec.id, all_pairs(rec.config))
+    manager.hosts.write(rec.id)
+    for a in manager.attachments(rec.id):
+        manager.names_changed(a.network)

@@ -146,8 +146,9 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
         user_dns = manager.serves_names(c["network"])
         if user_dns:
             manager.set_dns_servers(rec.id, c.get("dns") or [])
-            if c.get("links"):  # --link on a user network: an alias the resolver answers
-                manager.set_link_aliases(rec.id, [(cid, alias) for cid, alias in c["links"]])
+        if c.get("links") or c.get("net_links"):  # on a user network: aliases the resolver answers
+            from sampan.engine.links import all_pairs
+            manager.set_link_aliases(rec.id, all_pairs(c))
         # the container's own /etc/hosts line: host.domain first with --domainname, as Docker
         own = f"{c['hostname']}.{c['domainname']}" if c.get("domainname") else c["hostname"]
         netns, att = manager.setup(rec.id, c["network"], maps, aliases, own,

@@ -131,13 +131,17 @@ class NetworksAPI:
         return report
 
     def connect(self, network: str, ref: str, aliases: builtins.list[str] | None = None,
-                ip: str | None = None) -> None:
-        """ip: a fixed IPv4 address on that (user) network (`network connect --ip`)."""
+                ip: str | None = None, links: builtins.list[str] | None = None) -> None:
+        """ip: a fixed IPv4 address on that (user) network (`network connect --ip`); links:
+        NAME[:ALIAS] of containers on it that this one reaches by alias (`--link`)."""
         rec = self.ctx.containers.find(ref)
         if ip:
             ip = _fixed_ip(self._manager, network, ip)
+        pairs = _connect_links(self.ctx, rec, network, links) if links else []
         if not status_of(rec).running:
             self._connect_stopped(rec, network, aliases or [], ip)
+            if pairs:
+                self._set_links(rec.id, self._manager.inspect(network).name, pairs)
             self._connection_event("connect", network, rec.id)
             return
         manager = self._manager
@@ -151,6 +155,8 @@ class NetworksAPI:
             att = manager.attach(rec.id, netns, network, (), names, rec.config["hostname"],
                                  hosts_path=files["hosts"], ip=ip)
             self._remember(rec.id, att.network, aliases or [], ip)  # a restart joins it again
+            if pairs:
+                self._set_links(rec.id, att.network, pairs, running=True)
         if explain.on():
             from sampan.engine import explain_steps
             explain_steps.network(netns, att, (), manager.inspect(att.network).bridge)
@@ -178,6 +184,8 @@ class NetworksAPI:
         with self.ctx.container_lock(rec.id):
             manager.detach(rec.id, netns, info.name)
             self._forget(rec.id, info.name)
+            if info.name in (rec.config.get("net_links") or {}):
+                self._set_links(rec.id, info.name, [], running=True)
         self._connection_event("disconnect", info.name, rec.id)
 
     # A container that is not running has one network in its config (the one it starts on):
@@ -227,7 +235,27 @@ class NetworksAPI:
             else:
                 raise InvalidState(f"container {cur.name} is not connected to network {info.name}")
             config["more_networks"] = more
+            config["net_links"] = {k: v for k, v in (config.get("net_links") or {}).items() if k != info.name}
             self.ctx.containers.update(cur.id, config=config)
+
+    def _set_links(self, cid: str, network: str, pairs: builtins.list[builtins.list[str]],
+                   running: bool = False) -> None:
+        """Record a network's `--link`s (none: drop them); a running container's hosts lines
+        and resolver aliases follow at once."""
+        cur = self.ctx.containers.get(cid)
+        if cur is None:
+            return
+        net_links = dict(cur.config.get("net_links") or {})
+        if pairs:
+            net_links[network] = [*net_links.get(network, []), *pairs]
+        else:
+            net_links.pop(network, None)
+        config = dict(cur.config, net_links=net_links)
+        self.ctx.containers.update(cid, config=config)
+        if running:
+            from sampan.engine import links
+            cur.config = config  # type: ignore[assignment]  # the same keys, one more
+            links.refresh_running(self.ctx, cur)
 
     def _remember(self, cid: str, network: str, aliases: builtins.list[str], ip: str | None = None) -> None:
         cur = self.ctx.containers.get(cid)
@@ -247,6 +275,18 @@ class NetworksAPI:
             del more[network]
             ips = {k: v for k, v in (cur.config.get("more_ips") or {}).items() if k != network}
             self.ctx.containers.update(cid, config=dict(cur.config, more_networks=more, more_ips=ips))
+
+
+def _connect_links(ctx: Context, rec, network: str, specs: builtins.list[str]) -> builtins.list[builtins.list[str]]:
+    """`network connect --link`: checked before anything changes; for a running container
+    each linked one must already run on that network."""
+    from sampan.engine import links
+    info = nm(ctx).inspect(network)
+    pairs = links.connect_links(ctx, rec, info.name, specs)
+    if status_of(rec).running:
+        for cid, alias in pairs:
+            links.target(ctx, rec, info.name, cid, alias)  # raises Docker's error
+    return pairs
 
 
 def _fixed_ip(manager, network: str, ip: str) -> str:

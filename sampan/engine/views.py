@@ -127,11 +127,14 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
         },
         "NetworkSettings": network_settings(c, st.running, _connected(ctx, rec, st.running)),
     }
+    endpoints = out["NetworkSettings"]["Networks"]
     user_links = _links(ctx, rec, on_default=False)
     if user_links:  # on a user network Docker keeps them with the endpoint, as "name:alias"
-        for ep in out["NetworkSettings"]["Networks"].values():
-            ep["Links"] = user_links
-            break
+        next(iter(endpoints.values()))["Links"] = user_links
+    for network, pairs in (c.get("net_links") or {}).items():  # `network connect --link`
+        names = [f"{child.name}:{alias}" for cid, alias in pairs if (child := ctx.containers.get(cid))]
+        if network in endpoints and names:
+            endpoints[network]["Links"] = [*(endpoints[network].get("Links") or []), *names]
     return out
 
 

@@ -32,8 +32,9 @@ def _remove(engine, ref: str):
     engine.networks.remove_one(ref)
 
 
-def _connect(engine, net: str, container: str, aliases: list[str], ip: str | None = None):
-    engine.networks.connect(net, container, aliases, ip=ip)
+def _connect(engine, net: str, container: str, aliases: list[str], ip: str | None = None,
+             links: list[str] | None = None):
+    engine.networks.connect(net, container, aliases, ip=ip, links=links)
 
 
 def _disconnect(engine, net: str, container: str, force: bool):
@@ -106,7 +107,10 @@ async def connect(req: Request) -> Reply:
     ip = ipam.get("IPv4Address") or None
     if ip is not None and not isinstance(ip, str):
         raise ApiError(400, "IPAMConfig.IPv4Address must be a string")
-    await req.call(_connect, ref_of(req), body["Container"], aliases, ip)
+    links = ep.get("Links") or []
+    if not isinstance(links, list) or not all(isinstance(x, str) for x in links):
+        raise ApiError(400, "Links must be a list of strings")
+    await req.call(_connect, ref_of(req), body["Container"], aliases, ip, links)
     return Reply(200)
 
 

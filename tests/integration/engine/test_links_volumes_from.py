@@ -217,3 +217,31 @@ def test_network_connect_bad_ip_refused(sampan):
     assert set(inspect(sampan, "cc")["NetworkSettings"]["Networks"]) == {"bridge"}  # nothing half done
     sampan.ok("rm", "cc")
     sampan.ok("network", "rm", "fixnet2")
+
+
+def test_network_connect_link(sampan):
+    from sampan.network.resolver import binary
+    sampan.ok("network", "create", "lnet")
+    sampan.ok("run", "-d", "--name", "db", "--network", "lnet", "busybox", "sleep", "60")
+    db_ip = inspect(sampan, "db")["NetworkSettings"]["Networks"]["lnet"]["IPAddress"]
+    sampan.ok("run", "-d", "--name", "web", "busybox", "sleep", "60")  # on the default bridge
+    r = sampan("network", "connect", "--link", "db:bad\nname", "lnet", "web")
+    assert r.rc != 0 and r.err.count("\n") == 1 and "link" in r.err, r.err
+    r = sampan("network", "connect", "--link", "db:x", "bridge", "web")
+    assert r.rc != 0 and "only supported for user-defined networks" in r.err
+    assert set(inspect(sampan, "web")["NetworkSettings"]["Networks"]) == {"bridge"}
+    sampan.ok("network", "connect", "--link", "db:cache", "lnet", "web")
+    assert sampan.ok("exec", "web", "grep", "-w", "cache", "/etc/hosts").split()[:2] == [db_ip, "cache"]
+    if binary():
+        gateway = json.loads(sampan.ok("network", "inspect", "lnet"))[0]["IPAM"]["Config"][0]["Gateway"]
+        assert db_ip in sampan.ok("exec", "web", "nslookup", "cache", gateway)  # lnet's resolver
+    assert inspect(sampan, "web")["NetworkSettings"]["Networks"]["lnet"]["Links"] == ["db:cache"]
+    sampan.ok("network", "disconnect", "lnet", "web")
+    r = sampan("exec", "web", "grep", "-w", "cache", "/etc/hosts")
+    assert r.rc == 1 and r.out == ""  # the link went with the network
+    # a stopped container: recorded, resolved when it starts
+    sampan.ok("create", "--name", "later", "busybox", "sh", "-c", "grep -w cache /etc/hosts")
+    sampan.ok("network", "connect", "--link", "db:cache", "lnet", "later")
+    assert sampan.ok("start", "-a", "later").split()[:2] == [db_ip, "cache"]
+    sampan.ok("rm", "-f", "web", "later", "db")
+    sampan.ok("network", "rm", "lnet")
