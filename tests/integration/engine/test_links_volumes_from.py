@@ -44,12 +44,15 @@ def test_own_mount_wins_over_volumes_from(sampan):
 
 
 def test_removed_donor_leaves_its_volumes_in_use(sampan):
-    sampan.ok("create", "--name", "donor", *NONE, "-v", "keep:/data", "busybox", "true")
+    sampan.ok("create", "--name", "donor", *NONE, "-v", "keep:/data", "-v", "/anon", "busybox", "true")
+    anon = {m["Destination"]: m["Name"] for m in inspect(sampan, "donor")["Mounts"]}["/anon"]
     sampan.ok("create", "--name", "user", *NONE, "--volumes-from", "donor", "busybox", "true")
-    sampan.ok("rm", "donor")
-    r = sampan("volume", "rm", "keep")
-    assert r.rc != 0 and "in use" in r.err, r.err
-    sampan.ok("rm", "user")
+    sampan.ok("rm", "-v", "donor")  # its anonymous volume too, were it not used by "user"
+    for name in ("keep", anon):
+        r = sampan("volume", "rm", name)
+        assert r.rc != 0 and "in use" in r.err, r.err
+    sampan.ok("rm", "-v", "user")  # the last user: the anonymous volume goes with it
+    assert sampan.ok("volume", "ls", "-q").split() == ["keep"]
     sampan.ok("volume", "rm", "keep")
 
 
@@ -138,6 +141,12 @@ def test_link_on_the_default_bridge(sampan):
     sampan.ok("stop", "-t", "0", "db")
     r = sampan("start", "web")
     assert r.rc != 0 and "Cannot link to a non running container: /db AS /web/store" in r.err, r.err
+    assert r.err.count("\n") == 1, r.err
+    # removed: the link is gone from inspect, and a start says why it cannot run
+    sampan.ok("rm", "db")
+    assert inspect(sampan, "web")["HostConfig"]["Links"] is None
+    r = sampan("start", "web")
+    assert r.rc != 0 and "could not get container for store" in r.err and r.err.count("\n") == 1, r.err
 
 
 def test_link_errors_and_hostile_aliases(sampan):
