@@ -187,10 +187,8 @@ def _link_env(name: str, ip: str, ports: list[tuple[int, str]], child_env: list[
     return env
 
 
-def refresh_running(ctx: Context, rec: ContainerRecord) -> None:
-    """A running container's links changed (`network connect/disconnect`): its hosts lines
-    (the links whose container still runs on that network) and its resolver aliases."""
-    from sampan.engine.networking import nm
+def _live_targets(ctx: Context, rec: ContainerRecord) -> list[Target]:
+    """The links whose container runs now on the network they were made on (others left out)."""
     from sampan.errors import SampanError
     found = []
     for network, pairs in [(rec.config["network"], rec.config.get("links") or [])] + list(
@@ -200,6 +198,20 @@ def refresh_running(ctx: Context, rec: ContainerRecord) -> None:
                 found.append(target(ctx, rec, network, cid, alias))
             except SampanError:
                 pass
+    return found
+
+
+def exec_env(ctx: Context, rec: ContainerRecord, base: list[str]) -> list[str]:
+    """An exec's environment with the link variables under its own, as at start."""
+    own = {e.partition("=")[0] for e in base}
+    return base + [e for e in env(rec, _live_targets(ctx, rec)) if e.partition("=")[0] not in own]
+
+
+def refresh_running(ctx: Context, rec: ContainerRecord) -> None:
+    """A running container's links changed (`network connect/disconnect`): its hosts lines
+    (the links whose container still runs on that network) and its resolver aliases."""
+    from sampan.engine.networking import nm
+    found = _live_targets(ctx, rec)
     extra = "".join(f"{ip}\t{host}\n" for host, ip in rec.config.get("add_hosts", [])) + hosts_lines(found)
     from sampan.state.atomic import atomic_write_bytes
     atomic_write_bytes(ctx.container_files(rec.id)["hosts"].with_name("hosts.extra"), extra.encode(), durable=False)

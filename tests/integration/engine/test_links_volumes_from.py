@@ -121,7 +121,7 @@ def test_link_on_the_default_bridge(sampan):
     db_ip = inspect(sampan, "db")["NetworkSettings"]["IPAddress"]
     out = sampan.ok("run", "--name", "web", "--link", "db:store", "--link", "db", "busybox", "sh", "-c",
                     "grep -w store /etc/hosts; env | grep -E '^(STORE|DB)_' | sort; ping -c1 -W2 store >/dev/null "
-                    "&& echo reached")
+                    "&& echo reached; [ -e /tmp/once ] && exec sleep 60; touch /tmp/once")
     lines = out.splitlines()
     assert lines[0].split() == [db_ip, "store", "dbhost", "db"]
     env = dict(line.split("=", 1) for line in lines[1:-1])
@@ -133,6 +133,10 @@ def test_link_on_the_default_bridge(sampan):
     assert env["STORE_ENV_PASSWORD"] == "s3cr=t" and "STORE_ENV_PATH" not in env
     assert lines[-1] == "reached"
     assert inspect(sampan, "web")["HostConfig"]["Links"] == ["/db:/web/store", "/db:/web/db"]
+    # exec sees them too, as in Docker
+    sampan.ok("start", "web")
+    assert sampan.ok("exec", "web", "sh", "-c", "echo $STORE_PORT").strip() == f"tcp://{db_ip}:5432"
+    sampan.ok("stop", "-t", "0", "web")
     # the container's own variables win over a link's
     out = sampan.ok("run", "--rm", "--link", "db:store", "-e", "STORE_NAME=mine", "busybox", "sh", "-c",
                     "echo $STORE_NAME")
