@@ -31,10 +31,10 @@ HOSTS_BASE = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n
 LIMIT_KEYS = ("memory_swap", "memory_reservation", "cpu_shares", "cpuset_cpus", "cpuset_mems", "blkio_weight")
 
 
-def write_etc_files(files: dict, config: ContainerConfig) -> None:
+def write_etc_files(files: dict, config: ContainerConfig, more_hosts: str = "") -> None:
     """The container's /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted):
     0644, as the container's non-root users must read them (its private dir keeps the
-    host's users out)."""
+    host's users out). more_hosts: the lines of its --link containers."""
     hostname = config["hostname"]
     atomic_write_bytes(files["hostname"], (hostname + "\n").encode(), ETC_MODE, durable=False)
     if config["network"] == "host":
@@ -45,7 +45,7 @@ def write_etc_files(files: dict, config: ContainerConfig) -> None:
                 data = HOSTS_BASE.encode() if dst == "hosts" else b""
             atomic_write_bytes(files[dst], data, ETC_MODE, durable=False)
         return
-    extra = "".join(f"{ip}\t{host}\n" for host, ip in config.get("add_hosts", []))
+    extra = "".join(f"{ip}\t{host}\n" for host, ip in config.get("add_hosts", [])) + more_hosts
     atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode(), ETC_MODE, durable=False)
     # the network package rewrites /etc/hosts as peers come and go; it appends this file
     atomic_write_bytes(files["hosts"].with_name("hosts.extra"), extra.encode(), durable=False)
@@ -68,6 +68,9 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
     eu = c["exec_user"]
     user = ExecUser(eu["uid"], eu["gid"], eu["additional_gids"], eu["home"])
     env = merge_env(c["image_env"], c["user_env"], hostname=c["hostname"], tty=c["tty"], home=user.home)
+    if c.get("link_env"):  # --link's variables, under the container's own (as Docker)
+        own = {e.partition("=")[0] for e in env}
+        env += [e for e in c["link_env"] if e.partition("=")[0] not in own]
     mounts = []
     for m in c["mounts"]:
         plan = MountPlan.from_json(m)
@@ -97,6 +100,8 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
     size = c.get("console_size")
     if size:  # the terminal's size from the start: `stty size` as PID 1 is right
         spec["process"]["consoleSize"] = {"height": size[0], "width": size[1]}
+    if c.get("domainname") and "hostname" in spec:  # not in the host's UTS namespace
+        spec["domainname"] = c["domainname"]
     return spec
 
 

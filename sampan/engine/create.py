@@ -72,18 +72,30 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
     plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
     mount_specs = [mount_from_flag(m) if isinstance(m, str) else m for m in opts.mounts]
     plans += [parse_mount(m) for m in mount_specs]
+    shared = []
+    if opts.volumes_from:  # the user's own mounts win at a destination, as in Docker
+        from sampan.engine import volumes_from
+        mine = {p.destination for p in plans}
+        shared = [p for p in volumes_from.plans(ctx, volumes_from.check(opts.volumes_from))
+                  if p.destination not in mine]
+        plans += shared
     more = flags.check(ctx, opts)  # --ulimit, --sysctl, --pid/--ipc/--uts, --init, ...
     if opts.name is not None and not _NAME_RE.match(opts.name.lstrip("/")):
         raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
     restart = _restart_policy(opts)
+    exposed, domain = _net_flags(opts)
     log_max = units.parse_bytes(opts.log_max_size, "--log-opt max-size") if opts.log_max_size else 10 * 1024 * 1024
 
     image = image_for_run(ctx, opts.image, opts.pull, platform=opts.platform)
     more["platform"] = flags.check_platform(more["platform"], opts.image, image)
     icfg = (image.config or {}).get("config") or {}
     from sampan.engine import networking
-    net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all, icfg.get("ExposedPorts"),
+    net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all,
+                          {**(icfg.get("ExposedPorts") or {}), **dict.fromkeys(exposed, {})},
                           opts.network_aliases, opts.ip)
+    if opts.links:
+        from sampan.engine import links
+        linked = links.check(ctx, opts.links, net["network"])
     argv = merge_command(icfg.get("Entrypoint"), icfg.get("Cmd"), opts.entrypoint, opts.args)
     stop_signal = opts.stop_signal or icfg.get("StopSignal") or "SIGTERM"
     parse_signal(stop_signal)
@@ -126,6 +138,15 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
         "image_config": icfg,
         **more, "mount_specs": mount_specs,
     }
+    if opts.links:
+        config["links"] = linked  # [[container id, alias], ...]
+    if exposed:
+        config["exposed"] = exposed
+    if domain:
+        config["domainname"] = domain
+    if opts.volumes_from:
+        config["volumes_from"] = list(opts.volumes_from)
+        config["volumes_from_targets"] = [p.destination for p in shared]  # not Binds in inspect
     if restart:
         config["restart_policy"] = restart
     health = _healthcheck(opts.healthcheck, icfg.get("Healthcheck"))
@@ -133,6 +154,14 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
         config["healthcheck"] = health
     security.check_runtime_can_load(config, security.caps_of(config))
     return config, image
+
+
+def _net_flags(opts: RunOptions) -> tuple[list[str], str]:
+    """--expose as Docker's port keys and --domainname, checked (the module only when given)."""
+    if not opts.expose and not opts.domainname:
+        return [], ""
+    from sampan.engine.net_flags import check_domainname, parse_expose
+    return parse_expose(opts.expose), check_domainname(opts.domainname)
 
 
 def _restart_policy(opts: RunOptions) -> dict | None:

@@ -137,6 +137,10 @@ class RunOptions(_Options):
     platform: str | None = None
     ip: str | None = None
     log_driver: str | None = None       # json-file (default) | local | none
+    volumes_from: list[str] = []        # CONTAINER[:ro|rw]
+    expose: list[str] = []              # PORT[/PROTO] or FIRST-LAST[/PROTO]
+    domainname: str | None = None
+    links: list[str] = []               # NAME[:ALIAS]
 
     def __init__(self, image: str, **kw: Any) -> None:
         super().__init__(image=image, **kw)

@@ -83,6 +83,8 @@ class PortReport:
     type: str
 
     def to_docker(self) -> dict:
+        if not self.public_port:  # exposed, not published: Docker omits the host side
+            return {"PrivatePort": self.private_port, "Type": self.type}
         return {"IP": self.ip, "PrivatePort": self.private_port, "PublicPort": self.public_port,
                 "Type": self.type}
 

@@ -47,7 +47,7 @@ def run_options(body: Any, name: str | None, platform: str | None = None) -> tup
         warnings.append("PidMode host: the container sees every process of the host, and its root "
                         "(CAP_KILL is a default capability) can signal any of them")
     volumes, tmpfs = _mounts(body, host)
-    network, aliases, ip = _network(host, netcfg)
+    network, aliases, ip, ep_links = _network(host, netcfg)
     opts = dict(
         name=name or None,
         args=_strings(body, "Cmd") or [],
@@ -92,6 +92,9 @@ def run_options(body: Any, name: str | None, platform: str | None = None) -> tup
         group_add=_strings(host, "GroupAdd") or [],
         dns_search=_strings(host, "DnsSearch") or [], dns_options=_strings(host, "DnsOptions") or [],
         ip=ip, platform=platform or None,
+        volumes_from=_strings(host, "VolumesFrom") or [],
+        expose=list(_obj(body, "ExposedPorts")), domainname=_str(body, "Domainname"),
+        links=_strings(host, "Links") or ep_links,  # the CLI sends both on a user network
     )
     opts.update(_resources(host))
     opts.update(_log(host.get("LogConfig")))
@@ -233,7 +236,7 @@ def _bad(message: str):
     raise ApiError(400, message)
 
 
-def _network(host: dict, netcfg: dict) -> tuple[str, list[str], str | None]:
+def _network(host: dict, netcfg: dict) -> tuple[str, list[str], str | None, list[str]]:
     mode = _str(host, "NetworkMode") or "default"
     if mode == "default":
         mode = "bridge"
@@ -242,7 +245,7 @@ def _network(host: dict, netcfg: dict) -> tuple[str, list[str], str | None]:
     if not isinstance(ep, dict):
         raise ApiError(400, f"the endpoint settings for {mode} must be a JSON object")
     ipam = _obj(ep, "IPAMConfig")
-    return mode, _strings(ep, "Aliases") or [], _str(ipam, "IPv4Address")
+    return mode, _strings(ep, "Aliases") or [], _str(ipam, "IPv4Address"), _strings(ep, "Links") or []
 
 
 def _device(d: Any) -> str:

@@ -104,6 +104,11 @@ def container_parser(command: str) -> Parser:
     a("--dns-option", action="append", default=[], help="Set DNS options (e.g. ndots:2)")
     a("--ip", help="IPv4 address on a user network (e.g. 172.30.100.104)")
     a("--label-file", action="append", default=[], help="Read labels from a file of KEY=VALUE lines")
+    a("--volumes-from", action="append", default=[],
+      help="Mount the volumes and bind mounts of a container: CONTAINER[:ro|rw]")
+    a("--expose", action="append", default=[], help="Expose a port or a range of ports: PORT[-PORT][/PROTO]")
+    a("--domainname", help="Container NIS domain name")
+    a("--link", action="append", default=[], help="Add link to another container: NAME[:ALIAS]")
     a("image", help="Image to run")
     a("args", nargs=argparse.REMAINDER, help="Command and arguments")
     return p
@@ -150,7 +155,8 @@ def run_options(ns):
         mounts=ns.mount, init=ns.init, ulimits=ns.ulimit, shm_size=ns.shm_size,
         sysctls=ns.sysctl, pid_mode=ns.pid, ipc_mode=ns.ipc, uts_mode=ns.uts, group_add=ns.group_add,
         platform=ns.platform, dns_search=ns.dns_search, dns_options=ns.dns_option, ip=ns.ip,
-        log_driver=ns.log_driver)
+        log_driver=ns.log_driver, volumes_from=ns.volumes_from,
+        expose=ns.expose, domainname=ns.domainname, links=ns.link)
 
 
 def _healthcheck(ns):

@@ -12,13 +12,13 @@ from sampan.server.errors import ApiError
 WRONG = ["x", 7, -1, True, 1.5, [], ["x"], [7], [{}], {}, {"a": 1}, {"a": "b"}, {"a": [1]}, None]
 
 CONFIG_KEYS = ["Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Tty", "OpenStdin", "Labels",
-               "StopSignal", "StopTimeout", "MacAddress", "Volumes", "Healthcheck", "ExposedPorts"]
+               "StopSignal", "StopTimeout", "MacAddress", "Volumes", "Healthcheck", "ExposedPorts", "Domainname"]
 HOST_KEYS = ["Binds", "Mounts", "Tmpfs", "PortBindings", "PublishAllPorts", "AutoRemove", "NetworkMode",
              "Dns", "ExtraHosts", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "Devices", "Runtime",
              "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuQuota", "CpuPeriod", "CpuShares",
              "CpusetCpus", "CpusetMems", "BlkioWeight", "PidsLimit", "LogConfig", "RestartPolicy", "PidMode",
              "ReadonlyRootfs", "Init", "ConsoleSize", "Ulimits", "Sysctls", "ShmSize", "IpcMode", "UTSMode",
-             "GroupAdd", "DnsSearch", "DnsOptions"]
+             "GroupAdd", "DnsSearch", "DnsOptions", "VolumesFrom", "Links"]
 
 
 def _translate(body):
@@ -35,6 +35,11 @@ def _translate(body):
     checks = [lambda m=m: parse_mount(m) for m in opts.mounts]
     checks += [lambda u=u: parse_ulimit(u) for u in opts.ulimits]
     checks += [lambda: parse_sysctls(opts.sysctls, opts.network, opts.ipc_mode), lambda: shm_size(opts.shm_size)]
+    # --expose, --domainname, --volumes-from and --link: their parsers, before any lookup
+    from sampan.engine import links, volumes_from
+    from sampan.engine.net_flags import check_domainname, parse_expose
+    checks += [lambda: parse_expose(opts.expose), lambda: check_domainname(opts.domainname),
+               lambda: volumes_from.check(opts.volumes_from)] + [lambda x=x: links.parse(x) for x in opts.links]
     for check in checks:
         try:
             check()
@@ -73,6 +78,7 @@ def test_nested_objects_of_any_type_are_taken_or_a_400(value):
         _translate({"Image": "busybox", "HostConfig": body})
     _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": value}}})
     _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": {"Aliases": value}}}})
+    _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"n": {"Links": value}}}})
     _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": {"IPAMConfig": value}}}})
     _translate({"Image": "busybox",
                 "NetworkingConfig": {"EndpointsConfig": {"n": {"IPAMConfig": {"IPv4Address": value}}}}})
