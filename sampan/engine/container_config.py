@@ -110,3 +110,8 @@ class ContainerConfig(_Required, total=False):
     dns_options: list[str]
     log_driver: str                          # json-file | local | none
     platform: str | None                     # os/arch[/variant] asked by --platform
+    # engine/create_compat.py
+    annotations: dict[str, str]              # --annotation: HostConfig.Annotations, the spec's annotations
+    userns_mode: str                         # "" | host
+    isolation: str                           # "" | default
+    volume_driver: str                       # "" | local

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from sampan.engine import create_compat
 from sampan.engine import restart_policy
 from sampan.engine.context import Context
 from sampan.engine.records import ZERO_TIME, ContainerRecord
@@ -110,6 +111,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "Tmpfs": {m["destination"]: ",".join(m["options"]) for m in c["mounts"] if m["kind"] == "tmpfs"} or None,
             "LogConfig": _log_config(c),
             **_more_host_config(c),
+            **create_compat.host_config(c),
         },
         "GraphDriver": {"Name": "overlay", "Data": {"UpperDir": str(files["upper"]),
                                                     "WorkDir": str(files["work"]),
