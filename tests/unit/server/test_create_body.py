@@ -18,7 +18,8 @@ HOST_KEYS = ["Binds", "Mounts", "Tmpfs", "PortBindings", "PublishAllPorts", "Aut
              "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuQuota", "CpuPeriod", "CpuShares",
              "CpusetCpus", "CpusetMems", "BlkioWeight", "PidsLimit", "LogConfig", "RestartPolicy", "PidMode",
              "ReadonlyRootfs", "Init", "ConsoleSize", "Ulimits", "Sysctls", "ShmSize", "IpcMode", "UTSMode",
-             "GroupAdd", "DnsSearch", "DnsOptions"]
+             "GroupAdd", "DnsSearch", "DnsOptions", "Annotations", "UsernsMode", "Isolation", "VolumeDriver",
+             "StorageOpt", "DeviceRequests", "CpuPercent", "CpuCount", "IOMaximumBandwidth", "IOMaximumIOps"]
 
 
 def _translate(body):
@@ -35,6 +36,11 @@ def _translate(body):
     checks = [lambda m=m: parse_mount(m) for m in opts.mounts]
     checks += [lambda u=u: parse_ulimit(u) for u in opts.ulimits]
     checks += [lambda: parse_sysctls(opts.sysctls, opts.network, opts.ipc_mode), lambda: shm_size(opts.shm_size)]
+    from types import SimpleNamespace
+
+    from sampan.engine import create_compat
+    ctx = SimpleNamespace(paths=SimpleNamespace(root="/nonexistent-root", runroot="/nonexistent-run"))
+    checks.append(lambda: create_compat.check(ctx, opts))
     for check in checks:
         try:
             check()
@@ -126,6 +132,23 @@ def test_run_flag_fields_are_taken():
     assert (opts.dns_search, opts.dns_options, opts.log_driver) == (["a.b"], ["ndots:2"], "none")
     assert (opts.ip, opts.platform) == ("10.9.0.5", "linux/amd64")
     assert len(warnings) == 1 and "PidMode host" in warnings[0]
+
+
+def test_compat_fields_are_taken_or_refused_as_docker():
+    opts, warnings = run_options({"Image": "busybox", "HostConfig": {
+        "Annotations": {"com.example/a": "1"}, "UsernsMode": "host", "Isolation": "default",
+        "VolumeDriver": "local", "CpuPercent": 50, "CpuCount": 2}}, None)
+    assert (opts.annotations, opts.userns_mode, opts.isolation, opts.volume_driver, opts.gpus) == (
+        {"com.example/a": "1"}, "host", "default", "local", None)
+    assert warnings == ["linux does not support CPU percent. Percent discarded."]
+    opts, _ = run_options({"Image": "busybox", "HostConfig": {
+        "DeviceRequests": [{"Count": -1, "Capabilities": [["gpu"]]}], "StorageOpt": {"size": "1G"}}}, None)
+    assert opts.gpus and opts.storage_opt == {"size": "1G"}  # the engine refuses both
+    for key in ("IOMaximumBandwidth", "IOMaximumIOps"):
+        with pytest.raises(ApiError) as e:
+            run_options({"Image": "busybox", "HostConfig": {key: 1}}, None)
+        assert e.value.status == 400 and e.value.message == (
+            "Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps")
 
 
 def test_console_size_reaches_the_options_and_bad_ones_are_refused():
