@@ -115,3 +115,4 @@ class ContainerConfig(_Required, total=False):
     userns_mode: str                         # "" | host
     isolation: str                           # "" | default
     volume_driver: str                       # "" | local
+    attach: list[str]                        # the streams the client attached: stdin, stdout, stderr

@@ -36,7 +36,18 @@ def check(ctx, opts) -> dict:
         "userns_mode": userns, "isolation": isolation,
         "volume_driver": driver,
         "mounts": [api_socket_mount(ctx)] if opts.use_api_socket else [],
+        "attach": _attach(opts.attach),
     }
+
+
+def _attach(streams) -> list[str]:
+    """Config.AttachStdin/Stdout/Stderr: what the client said it attaches (run -a, or none
+    for run -d); Docker's default, stdout and stderr, when it did not say."""
+    if streams is None:
+        return ["stdout", "stderr"]
+    if not isinstance(streams, list) or not all(s in ("stdin", "stdout", "stderr") for s in streams):
+        raise InvalidArgument("valid streams are STDIN, STDOUT and STDERR")
+    return sorted(set(streams))
 
 
 def parse_annotations(items) -> dict[str, str]:
@@ -97,6 +108,13 @@ def api_socket_mount(ctx) -> dict:
         raise InvalidArgument(f"--use-api-socket: no API socket at {sock}: start `sampan system service` "
                               f"(it listens there) first")
     return {"Type": "bind", "Source": sock, "Target": API_SOCKET_TARGET}
+
+
+def config_fields(c) -> dict:
+    """Inspect's Config.Attach* fields."""
+    attach = c.get("attach") or []
+    return {"AttachStdin": "stdin" in attach, "AttachStdout": "stdout" in attach,
+            "AttachStderr": "stderr" in attach}
 
 
 def host_config(c) -> dict:

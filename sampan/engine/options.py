@@ -146,6 +146,7 @@ class RunOptions(_Options):
     volume_driver: str | None = None    # "" or local
     storage_opt: list[str] | dict[str, str] = []  # refused: no layer quotas
     use_api_socket: bool = False        # bind RUNROOT/sampan.sock at /var/run/docker.sock
+    attach: list[str] | None = None     # streams a client attaches (stdin|stdout|stderr), for inspect
 
     def __init__(self, image: str, **kw: Any) -> None:
         super().__init__(image=image, **kw)

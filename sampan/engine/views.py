@@ -125,6 +125,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "StopSignal": c.get("stop_signal"), "StopTimeout": c.get("stop_timeout"),
             "ExposedPorts": exposed_ports(c, icfg),
             **({"Healthcheck": c["healthcheck"]} if "healthcheck" in c else {}),
+            **create_compat.config_fields(c),
         },
         "NetworkSettings": network_settings(c, st.running, _connected(ctx, rec, st.running)),
     }

@@ -95,7 +95,7 @@ def run_options(body: Any, name: str | None, platform: str | None = None) -> tup
         ip=ip, platform=platform or None,
     )
     opts.update(_resources(host))
-    opts.update(_compat_fields(host, warnings))
+    opts.update(_compat_fields(body, host, warnings))
     opts.update(_log(host.get("LogConfig")))
     try:
         return RunOptions(image=image, **opts), warnings
@@ -103,7 +103,7 @@ def run_options(body: Any, name: str | None, platform: str | None = None) -> tup
         raise ApiError(400, str(e)) from None
 
 
-def _compat_fields(host: dict, warnings: list[str]) -> dict:
+def _compat_fields(body: dict, host: dict, warnings: list[str]) -> dict:
     """Annotations, and Docker's fields that have one meaning here (the engine refuses other
     values, as for the CLI's flags); Linux Docker's answers to its Windows-only resources."""
     if not _zero(host.get("CpuPercent")):
@@ -114,7 +114,8 @@ def _compat_fields(host: dict, warnings: list[str]) -> dict:
     storage = host.get("StorageOpt")
     if storage is not None and not isinstance(storage, dict):
         raise ApiError(400, "StorageOpt must be a JSON object")
-    return dict(annotations=_str_map(host, "Annotations"), userns_mode=_str(host, "UsernsMode"),
+    return dict(attach=[s.lower() for s in ("Stdin", "Stdout", "Stderr") if body.get(f"Attach{s}")],
+                annotations=_str_map(host, "Annotations"), userns_mode=_str(host, "UsernsMode"),
                 isolation=_str(host, "Isolation"), volume_driver=_str(host, "VolumeDriver"),
                 storage_opt=_str_map(host, "StorageOpt"), gpus="DeviceRequests" if requests else None)
 

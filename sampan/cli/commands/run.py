@@ -281,6 +281,7 @@ def main(command: str, argv: list[str], g) -> int:
     _check_windows_only(ns)
     streams = attach_streams(ns, command)
     opts = run_options(ns)
+    opts.attach = [] if getattr(ns, "detach", False) else sorted(streams)
     if ns.tty and os.isatty(0):
         opts.console_size = tuple(reversed(os.get_terminal_size(0)))  # (rows, cols)
     detach = getattr(ns, "detach", False)

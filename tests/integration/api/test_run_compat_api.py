@@ -18,7 +18,9 @@ def test_attach_annotation_userns(service, cli):
     r = service.docker("run", "--name", "a1", *NONE, "-a", "stderr", "--userns", "host", "busybox", "sh",
                        "-c", "echo out; echo err >&2", cli=cli)
     assert (r.rc, r.out, r.err) == (0, "", "err\n")
-    assert json.loads(service.docker("inspect", "a1", cli=cli).out)[0]["HostConfig"]["UsernsMode"] == "host"
+    info = json.loads(service.docker("inspect", "a1", cli=cli).out)[0]
+    assert info["HostConfig"]["UsernsMode"] == "host"
+    assert [info["Config"][f"Attach{s}"] for s in ("Stdin", "Stdout", "Stderr")] == [False, False, True]
     if cli == NEW_CLI:  # --annotation: API 1.43, docker CLI 24+
         r = service.docker("create", "--name", "a2", "--annotation", "com.example.k=v", "busybox", cli=cli)
         assert r.rc == 0, r.err

@@ -204,3 +204,15 @@ def test_use_api_socket_binds_the_service_socket(sampan):
     finally:
         srv.close()
         os.unlink(path)
+
+
+def test_attach_fields_in_inspect(sampan):
+    def attached(name):
+        c = inspect(sampan, name)["Config"]
+        return [c["AttachStdin"], c["AttachStdout"], c["AttachStderr"]]
+    sampan.ok("run", "--name", "r1", *NONE, "-a", "stderr", "busybox", "true")
+    sampan.ok("run", "-d", "--name", "r2", *NONE, "busybox", "true")
+    sampan.ok("create", "--name", "r3", "-i", "busybox")
+    sampan.ok("create", "--name", "r4", "busybox")
+    assert [attached(n) for n in ("r1", "r2", "r3", "r4")] == [
+        [False, False, True], [False, False, False], [True, True, True], [False, True, True]]
