@@ -42,15 +42,18 @@ def add_compat_flags(a, command: str) -> None:
     a("-a", "--attach", action="append", default=[], help="Attach to STDIN, STDOUT or STDERR")
     if command == "run":
         # Go's boolean flags: --sig-proxy, --sig-proxy=true, --sig-proxy=false
-        a("--sig-proxy", "--sig-proxy=true", dest="sig_proxy", action="store_true", default=True,
+        a("--sig-proxy", dest="sig_proxy", action="store_true", default=True,
           help="Proxy received signals to the process (default true; --sig-proxy=false to not)")
+        a("--sig-proxy=true", dest="sig_proxy", action="store_true", help=argparse.SUPPRESS)
         a("--sig-proxy=false", dest="sig_proxy", action="store_false", help=argparse.SUPPRESS)
     a("-q", "--quiet", action="store_true", help="Suppress the pull output")
     a("--annotation", action="append", default=[],
       help="Add an annotation to the container (passed through to the OCI runtime)")
-    a("--disable-content-trust", "--disable-content-trust=true", "--disable-content-trust=false",
-      dest="disable_content_trust", action="store_true",
+    a("--disable-content-trust", dest="disable_content_trust", action="store_true",
       help="Accepted for compatibility: sampan does no content trust (images are not verified by signature)")
+    for value in ("true", "false"):
+        a(f"--disable-content-trust={value}", dest="disable_content_trust", action="store_true",
+          help=argparse.SUPPRESS)
     a("--userns", help="User namespace: host only (sampan has no user namespace remapping)")
     a("--isolation", help="Container isolation technology: default only")
     a("--gpus", help="Refused: sampan has no GPU support")
