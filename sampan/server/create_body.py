@@ -114,8 +114,10 @@ def _compat_fields(body: dict, host: dict, warnings: list[str]) -> dict:
     storage = host.get("StorageOpt")
     if storage is not None and not isinstance(storage, dict):
         raise ApiError(400, "StorageOpt must be a JSON object")
+    userns = _str(host, "UsernsMode")
     return dict(attach=[s.lower() for s in ("Stdin", "Stdout", "Stderr") if body.get(f"Attach{s}")],
-                annotations=_str_map(host, "Annotations"), userns_mode=_str(host, "UsernsMode"),
+                annotations=_str_map(host, "Annotations"),
+                userns_mode=None if userns == "private" else userns,  # private: the default
                 isolation=_str(host, "Isolation"), volume_driver=_str(host, "VolumeDriver"),
                 storage_opt=_str_map(host, "StorageOpt"), gpus="DeviceRequests" if requests else None)
 

@@ -144,6 +144,8 @@ def test_compat_fields_are_taken_or_refused_as_docker():
     opts, _ = run_options({"Image": "busybox", "HostConfig": {
         "DeviceRequests": [{"Count": -1, "Capabilities": [["gpu"]]}], "StorageOpt": {"size": "1G"}}}, None)
     assert opts.gpus and opts.storage_opt == {"size": "1G"}  # the engine refuses both
+    opts, _ = run_options({"Image": "busybox", "HostConfig": {"UsernsMode": "private"}}, None)
+    assert opts.userns_mode is None
     for key in ("IOMaximumBandwidth", "IOMaximumIOps"):
         with pytest.raises(ApiError) as e:
             run_options({"Image": "busybox", "HostConfig": {key: 1}}, None)
