@@ -94,7 +94,7 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         pids_limit=c["pids_limit"], limits={k: v for k, v in c.items() if k in LIMIT_KEYS and v is not None}, no_new_privileges=c["no_new_privileges"],
         caps=security.caps_of(c), seccomp=c.get("seccomp"), privileged=bool(c.get("privileged")),
         devices=devices, device_rules=device_rules,
-        annotations={"io.sampan.name": rec.name},
+        annotations={**(c.get("annotations") or {}), "io.sampan.name": rec.name},
         rlimits=oci_rlimits(c.get("ulimits") or [], default_rlimits()), sysctls=c.get("sysctls") or {},
         shm_size=c.get("shm_size"), shm=shm_source(ctx, rec), join=namespace_paths(ctx, c)))
     size = c.get("console_size")

@@ -118,3 +118,9 @@ class ContainerConfig(_Required, total=False):
     links: list[list[str]]                   # --link: [linked container id, alias]
     link_env: list[str]                      # their variables, found at start (not stored)
     net_links: dict[str, list[list[str]]]    # `network connect --link`: network -> [[id, alias]]
+    # engine/create_compat.py
+    annotations: dict[str, str]              # --annotation: HostConfig.Annotations, the spec's annotations
+    userns_mode: str                         # "" | host
+    isolation: str                           # "" | default
+    volume_driver: str                       # "" | local
+    attach: list[str]                        # the streams the client attached: stdin, stdout, stderr

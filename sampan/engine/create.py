@@ -11,6 +11,7 @@ import re
 import signal as _signal
 import sys
 
+from sampan.engine import create_compat
 from sampan.engine import create_flags as flags
 from sampan.engine import security
 from sampan.engine.bundle import LIMIT_KEYS
@@ -70,7 +71,8 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
     if opts.stop_signal:
         parse_signal(opts.stop_signal)
     plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
-    mount_specs = [mount_from_flag(m) if isinstance(m, str) else m for m in opts.mounts]
+    compat = create_compat.check(ctx, opts)  # --annotation, --userns, --gpus, --use-api-socket, ...
+    mount_specs = [mount_from_flag(m) if isinstance(m, str) else m for m in opts.mounts] + compat.pop("mounts")
     plans += [parse_mount(m) for m in mount_specs]
     shared = []
     if opts.volumes_from:  # the user's own mounts win at a destination, as in Docker
@@ -86,7 +88,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
     exposed, domain = _net_flags(opts)
     log_max = units.parse_bytes(opts.log_max_size, "--log-opt max-size") if opts.log_max_size else 10 * 1024 * 1024
 
-    image = image_for_run(ctx, opts.image, opts.pull, platform=opts.platform)
+    image = image_for_run(ctx, opts.image, opts.pull, platform=opts.platform, quiet=opts.quiet)
     more["platform"] = flags.check_platform(more["platform"], opts.image, image)
     icfg = (image.config or {}).get("config") or {}
     from sampan.engine import networking
@@ -136,7 +138,7 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
         "log": {"max_size": log_max, "max_files": opts.log_max_files or 3},
         "entrypoint_override": opts.entrypoint, "args": list(opts.args),
         "image_config": icfg,
-        **more, "mount_specs": mount_specs,
+        **more, **compat, "mount_specs": mount_specs,
     }
     if opts.links:
         config["links"] = linked  # [[container id, alias], ...]
@@ -184,9 +186,11 @@ def _healthcheck(asked: dict | None, image: dict | None) -> dict | None:
     return merge(asked, image)
 
 
-def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None, platform: str | None = None):
+def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None, platform: str | None = None,
+                  quiet: bool = False):
     """The local image, pulled first when Docker would (`--pull missing` is the default).
-    ``auths``: {registry domain: (user, password)} for this call (a build's X-Registry-Config)."""
+    ``auths``: {registry domain: (user, password)} for this call (a build's X-Registry-Config).
+    ``quiet``: no "Unable to find" line and no pull progress (run -q)."""
     from sampan.errors import ImageNotFound, SampanError
 
     if pull not in ("missing", "always", "never"):
@@ -201,11 +205,12 @@ def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None, 
 
     from sampan.oci.reference import parse_reference
     familiar = parse_reference(ref).familiar()
-    if pull == "missing":
+    if pull == "missing" and not quiet:
         sys.stderr.write(f"Unable to find image '{familiar}' locally\n")
     from sampan.registry import pull as registry_pull
     try:
-        return registry_pull(ctx.images, ref, auth=_auth_for(ref, auths), platform=platform)
+        return registry_pull(ctx.images, ref, auth=_auth_for(ref, auths), platform=platform,
+                             progress=False if quiet else None)
     except SampanError as e:
         raise ImageNotFound(f"{e.message} (`sampan images` lists local images; `sampan import` or "
                             f"`sampan load` adds one without a registry)") from None

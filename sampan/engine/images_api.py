@@ -1,4 +1,4 @@
-"""`engine.images`: list, inspect, history, tag, rmi, prune, import, pull, push, save, load.
+"""`engine.images`: list, inspect, history, tag, rmi, prune, import, pull, push, search, save, load.
 
 Each verb takes plain arguments or typed options (engine/options.py) and returns a
 report (engine/reports.py); nothing here formats text for a person.
@@ -14,7 +14,7 @@ from sampan.engine import filters as flt
 from sampan.engine.context import Context
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
 from sampan.engine.reports import (ImageHistoryItem, ImageTreeReport, ImagePruneReport, ImageRemoveReport,
-                                   ImageSummary, ProgressEvent)
+                                   ImageSummary, ProgressEvent, SearchResult)
 from sampan.errors import Conflict, SampanError
 from sampan.oci.times import parse_time
 
@@ -190,6 +190,13 @@ class ImagesAPI:
         from sampan.engine.events import image_event
         image_event(self.ctx, "pull", ref, ref)
         return self._summary(img, self._usage())
+
+    def search(self, term: str, limit: int = 0, filters=None, tls_verify: bool | None = None,
+               auth: tuple[str, str] | None = None) -> builtins.list[SearchResult]:
+        """A registry's repositories matching term (HOST[:PORT]/WORDS, or WORDS on Docker Hub);
+        ``filters``: as `search -f` (stars=, is-official=, is-automated=)."""
+        from sampan.engine.image_search import search
+        return search(term, limit, filters, tls_verify, auth)
 
     def push(self, local: str, dest: str | None = None, tls_verify: bool | None = None,
              quiet: bool = False, auth: tuple[str, str] | None = None,

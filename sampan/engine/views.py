@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from sampan.engine import create_compat
 from sampan.engine import restart_policy
 from sampan.engine.context import Context
 from sampan.engine.records import ZERO_TIME, ContainerRecord
@@ -111,6 +112,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "LogConfig": _log_config(c),
             "Links": _links(ctx, rec, on_default=True),
             **_more_host_config(c),
+            **create_compat.host_config(c),
         },
         "GraphDriver": {"Name": "overlay", "Data": {"UpperDir": str(files["upper"]),
                                                     "WorkDir": str(files["work"]),
@@ -124,6 +126,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "StopSignal": c.get("stop_signal"), "StopTimeout": c.get("stop_timeout"),
             "ExposedPorts": exposed_ports(c, icfg), "Domainname": c.get("domainname") or "",
             **({"Healthcheck": c["healthcheck"]} if "healthcheck" in c else {}),
+            **create_compat.config_fields(c),
         },
         "NetworkSettings": network_settings(c, st.running, _connected(ctx, rec, st.running)),
     }

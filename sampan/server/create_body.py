@@ -20,7 +20,8 @@ _WARN_HOST = {
     "CpuRealtimePeriod": "realtime CPU scheduling is not supported",
 }
 # Namespaces shared with the host or another container: refusing is safer than ignoring.
-_REFUSE_MODES = ("UsernsMode", "CgroupnsMode")
+# (UsernsMode: _compat_fields; "host" is what every container gets.)
+_REFUSE_MODES = ("CgroupnsMode",)
 
 
 def _zero(v: Any) -> bool:
@@ -97,11 +98,31 @@ def run_options(body: Any, name: str | None, platform: str | None = None) -> tup
         links=_strings(host, "Links") or ep_links,  # the CLI sends both on a user network
     )
     opts.update(_resources(host))
+    opts.update(_compat_fields(body, host, warnings))
     opts.update(_log(host.get("LogConfig")))
     try:
         return RunOptions(image=image, **opts), warnings
     except TypeError as e:
         raise ApiError(400, str(e)) from None
+
+
+def _compat_fields(body: dict, host: dict, warnings: list[str]) -> dict:
+    """Annotations, and Docker's fields that have one meaning here (the engine refuses other
+    values, as for the CLI's flags); Linux Docker's answers to its Windows-only resources."""
+    if not _zero(host.get("CpuPercent")):
+        warnings.append("linux does not support CPU percent. Percent discarded.")
+    if not _zero(host.get("IOMaximumBandwidth")) or not _zero(host.get("IOMaximumIOps")):
+        raise ApiError(400, "Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps")
+    requests = _list(host, "DeviceRequests")
+    storage = host.get("StorageOpt")
+    if storage is not None and not isinstance(storage, dict):
+        raise ApiError(400, "StorageOpt must be a JSON object")
+    userns = _str(host, "UsernsMode")
+    return dict(attach=[s.lower() for s in ("Stdin", "Stdout", "Stderr") if body.get(f"Attach{s}")],
+                annotations=_str_map(host, "Annotations"),
+                userns_mode=None if userns == "private" else userns,  # private: the default
+                isolation=_str(host, "Isolation"), volume_driver=_str(host, "VolumeDriver"),
+                storage_opt=_str_map(host, "StorageOpt"), gpus="DeviceRequests" if requests else None)
 
 
 def _restart_policy(v: Any) -> dict | None:

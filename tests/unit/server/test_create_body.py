@@ -18,7 +18,8 @@ HOST_KEYS = ["Binds", "Mounts", "Tmpfs", "PortBindings", "PublishAllPorts", "Aut
              "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuQuota", "CpuPeriod", "CpuShares",
              "CpusetCpus", "CpusetMems", "BlkioWeight", "PidsLimit", "LogConfig", "RestartPolicy", "PidMode",
              "ReadonlyRootfs", "Init", "ConsoleSize", "Ulimits", "Sysctls", "ShmSize", "IpcMode", "UTSMode",
-             "GroupAdd", "DnsSearch", "DnsOptions", "VolumesFrom", "Links"]
+             "GroupAdd", "DnsSearch", "DnsOptions", "VolumesFrom", "Links", "Annotations", "UsernsMode", "Isolation", "VolumeDriver",
+             "StorageOpt", "DeviceRequests", "CpuPercent", "CpuCount", "IOMaximumBandwidth", "IOMaximumIOps"]
 
 
 def _translate(body):
@@ -40,6 +41,11 @@ def _translate(body):
     from sampan.engine.net_flags import check_domainname, parse_expose
     checks += [lambda: parse_expose(opts.expose), lambda: check_domainname(opts.domainname),
                lambda: volumes_from.check(opts.volumes_from)] + [lambda x=x: links.parse(x) for x in opts.links]
+    from types import SimpleNamespace
+
+    from sampan.engine import create_compat
+    ctx = SimpleNamespace(paths=SimpleNamespace(root="/nonexistent-root", runroot="/nonexistent-run"))
+    checks.append(lambda: create_compat.check(ctx, opts))
     for check in checks:
         try:
             check()
@@ -132,6 +138,25 @@ def test_run_flag_fields_are_taken():
     assert (opts.dns_search, opts.dns_options, opts.log_driver) == (["a.b"], ["ndots:2"], "none")
     assert (opts.ip, opts.platform) == ("10.9.0.5", "linux/amd64")
     assert len(warnings) == 1 and "PidMode host" in warnings[0]
+
+
+def test_compat_fields_are_taken_or_refused_as_docker():
+    opts, warnings = run_options({"Image": "busybox", "HostConfig": {
+        "Annotations": {"com.example/a": "1"}, "UsernsMode": "host", "Isolation": "default",
+        "VolumeDriver": "local", "CpuPercent": 50, "CpuCount": 2}}, None)
+    assert (opts.annotations, opts.userns_mode, opts.isolation, opts.volume_driver, opts.gpus) == (
+        {"com.example/a": "1"}, "host", "default", "local", None)
+    assert warnings == ["linux does not support CPU percent. Percent discarded."]
+    opts, _ = run_options({"Image": "busybox", "HostConfig": {
+        "DeviceRequests": [{"Count": -1, "Capabilities": [["gpu"]]}], "StorageOpt": {"size": "1G"}}}, None)
+    assert opts.gpus and opts.storage_opt == {"size": "1G"}  # the engine refuses both
+    opts, _ = run_options({"Image": "busybox", "HostConfig": {"UsernsMode": "private"}}, None)
+    assert opts.userns_mode is None
+    for key in ("IOMaximumBandwidth", "IOMaximumIOps"):
+        with pytest.raises(ApiError) as e:
+            run_options({"Image": "busybox", "HostConfig": {key: 1}}, None)
+        assert e.value.status == 400 and e.value.message == (
+            "Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps")
 
 
 def test_console_size_reaches_the_options_and_bad_ones_are_refused():
