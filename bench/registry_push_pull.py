@@ -47,7 +47,8 @@ from tests.unit.registry.registry_server import RegistryServer  # noqa: E402
 # checkout's code first on the path
 _LAUNCHER = REPO / ".venv" / "bin" / "sampan"
 SAMPAN = str(_LAUNCHER if _LAUNCHER.exists() else Path(sys.executable).parent / "sampan")
-ENV = {**os.environ, "SAMPAN_NO_ZYGOTE": "1", "PYTHONPATH": str(REPO)}
+ENV = {**os.environ, "SAMPAN_NO_ZYGOTE": "1",
+       "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
 
 
 def sh(*argv: str, stdin=None, stdout=subprocess.DEVNULL) -> subprocess.CompletedProcess:

@@ -7,7 +7,7 @@ from typing import BinaryIO
 
 from sampan.errors import BuildError
 
-_MAX_DOCKERFILE = 16 << 20
+MAX_DOCKERFILE = 16 << 20  # every reader of a Dockerfile: a CLI path, stdin, inside a context
 
 
 def read_dockerfile(context: str, file: str | None, stdin: BinaryIO | None) -> tuple[str, Path | None, str, Path | None]:
@@ -28,7 +28,8 @@ def read_dockerfile(context: str, file: str | None, stdin: BinaryIO | None) -> t
         return _from_stdin(stdin), ctx, "Dockerfile", None
     path = Path(file) if file else ctx / "Dockerfile"
     try:
-        data = path.read_bytes()[: _MAX_DOCKERFILE + 1]
+        with path.open("rb") as f:  # bounded: `-f /dev/zero` must not fill the memory
+            data = f.read(MAX_DOCKERFILE + 1)
     except FileNotFoundError:
         raise BuildError(f"unable to prepare context: Dockerfile {str(path)!r} not found "
                          "(use -f to name another file)") from None
@@ -36,17 +37,18 @@ def read_dockerfile(context: str, file: str | None, stdin: BinaryIO | None) -> t
         raise BuildError(f"unable to prepare context: {str(path)!r} is a directory, not a Dockerfile") from None
     except OSError as err:
         raise BuildError(f"cannot read Dockerfile {str(path)!r}: {err.strerror}") from None
-    return _decode(data, str(path)), ctx, path.name, path
+    return decode_dockerfile(data, str(path)), ctx, path.name, path
 
 
 def _from_stdin(stdin: BinaryIO | None) -> str:
     if stdin is None:
         raise BuildError("the Dockerfile should come from stdin (`-`) but there is no stdin")
-    return _decode(stdin.read(_MAX_DOCKERFILE + 1), "stdin")
+    return decode_dockerfile(stdin.read(MAX_DOCKERFILE + 1), "stdin")
 
 
-def _decode(data: bytes, where: str) -> str:
-    if len(data) > _MAX_DOCKERFILE:
+def decode_dockerfile(data: bytes, where: str) -> str:
+    """Text of a Dockerfile read with at most MAX_DOCKERFILE + 1 bytes: UTF-8, its BOM dropped."""
+    if len(data) > MAX_DOCKERFILE:
         raise BuildError(f"Dockerfile from {where} is larger than 16 MiB")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]  # Docker ignores a UTF-8 byte order mark

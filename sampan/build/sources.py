@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from sampan.build.inputs import MAX_DOCKERFILE, decode_dockerfile
 from sampan.errors import BuildError
 
-MAX_DOCKERFILE = 16 << 20
 _GIT_PREFIXES = ("git://", "git@", "github.com/", "file://", "ssh://")
 _HTTP_GIT = re.compile(r"^https?://.*\.git(?:#.+)?$")
 _GIT_PROTOCOLS = ("https", "http", "git", "ssh")
@@ -104,28 +104,26 @@ def inner_path(name: str) -> str:
     return clean
 
 
+class DockerfileNotFound(BuildError):
+    """The named Dockerfile is not in the context (the API says it in Docker's words)."""
+
+
 def read_inner_dockerfile(context: Path, name: str) -> str:
-    """Opened inside the context (links resolved in it, never out of it)."""
+    """Opened inside the context: links resolved in it, never out of it; a regular file only
+    (a FIFO must not hang the build), bounded. The one reader for tar, git and API contexts."""
     from sampan.state import inroot
     rootfd = os.open(context, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         fd = inroot.open_in_root(rootfd, name, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
-        raise BuildError(f"unable to prepare context: Dockerfile {name!r} not found in the context") from None
+        raise DockerfileNotFound(f"unable to prepare context: Dockerfile {name!r} not found in the context") from None
     finally:
         os.close(rootfd)
     with os.fdopen(fd, "rb") as f:
         if not os.path.isfile(f"/proc/self/fd/{fd}"):
             raise BuildError(f"unable to prepare context: {name!r} is not a regular file")
         data = f.read(MAX_DOCKERFILE + 1)
-    if len(data) > MAX_DOCKERFILE:
-        raise BuildError(f"the Dockerfile {name!r} is larger than 16 MiB")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode()
-    except UnicodeDecodeError:
-        raise BuildError(f"the Dockerfile {name!r} is not UTF-8 text") from None
+    return decode_dockerfile(data, repr(name))
 
 
 def prepare(source: ContextSource, dest: Path) -> Path:

@@ -34,11 +34,14 @@ def _winsize(fd: int) -> tuple[int, int] | None:
 
 
 def attach_session(conn, *, tty: bool, stdin: bool, on_lost=None, detach_keys: bytes | None = None,
-                   sig_proxy: bool = True) -> int:
+                   sig_proxy: bool = True, streams: set[str] | frozenset[str] = frozenset(("stdout", "stderr"))
+                   ) -> int:
     """Pump data until the monitor says the container exited; return its exit code.
     If the monitor goes without a word, on_lost() gives the line to show (exit 125).
     With a terminal on stdin, typing detach_keys (Ctrl-P Ctrl-Q by default) raises Detached,
-    as Docker detaches only there (piped input may hold any byte)."""
+    as Docker detaches only there (piped input may hold any byte).
+    ``streams``: which of the container's stdout and stderr to show (run -a); the others still
+    go to its log."""
     def send(frame: bytes) -> None:
         # The monitor closes its side as soon as the container has exited; what we still
         # had to say (a resize, typed input) no longer matters, and its exit frame is
@@ -89,10 +92,10 @@ def attach_session(conn, *, tty: bool, stdin: bool, on_lost=None, detach_keys: b
                         sys.stderr.write(f"sampan: {why}\n")
                         return 125
                     for kind, payload in reader.feed(data):
-                        if kind == attach.STDOUT:
+                        if kind == attach.STDOUT and "stdout" in streams:
                             out.write(payload)
                             out.flush()
-                        elif kind == attach.STDERR:
+                        elif kind == attach.STDERR and "stderr" in streams:
                             err.write(payload)
                             err.flush()
                         elif kind == attach.EXIT:

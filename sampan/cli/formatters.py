@@ -226,6 +226,39 @@ class NetworkContext(_Labelled):
         self.CreatedAt = go_time(n.created) if n.created else "0001-01-01 00:00:00 +0000 UTC"
 
 
+def escape_controls(s: str) -> str:
+    """A registry's text shown safely: control characters (terminal escapes) as \\xNN."""
+    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" if ord(c) < 256
+                   else f"\\u{ord(c):04x}" for c in s)
+
+
+class SearchContext(GoStruct):
+    GO_TYPE = "*registry.searchContext"
+    FIELDS = ("Name", "Description", "StarCount", "IsOfficial")
+    HEADER = {"Name": "NAME", "Description": "DESCRIPTION", "StarCount": "STARS", "IsOfficial": "OFFICIAL"}
+    DEFAULT = "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}"
+
+    def __init__(self, r, trunc: bool = True):
+        self.r, self.trunc = r, trunc
+
+    def Name(self):  # noqa: N802
+        return escape_controls(self.r.name)
+
+    def Description(self):  # noqa: N802
+        desc = self.r.description.replace("\n", " ").replace("\r", " ")
+        desc = escape_controls(desc)
+        return ellipsis(desc, 45) if self.trunc else desc
+
+    def StarCount(self):  # noqa: N802
+        return str(self.r.star_count)
+
+    def IsOfficial(self):  # noqa: N802
+        return "[OK]" if self.r.is_official else ""
+
+    def go_json_value(self):  # Docker's JSON says "true"/"false" where the table says [OK]
+        return {**self.go_fields(), "IsOfficial": "true" if self.r.is_official else "false"}
+
+
 class HistoryContext(GoStruct):
     GO_TYPE = "*image.historyContext"
     FIELDS = ("ID", "CreatedSince", "CreatedAt", "CreatedBy", "Size", "Comment")

@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "builder": ("build", "Manage builds (builder prune)"),
     "pull": ("registry", "Download an image from a registry"),
     "push": ("registry", "Upload an image to a registry"),
+    "search": ("search", "Search a registry for images"),
     "login": ("registry", "Log in to a registry"),
     "logout": ("registry", "Log out from a registry"),
     "save": ("archive", "Save one or more images to a tar archive"),

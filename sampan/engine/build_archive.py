@@ -2,15 +2,14 @@
 
 The archive is the client's and hostile: it is unpacked with the hardened extractor
 (store/extract_at.py: no member lands outside the scratch directory, symlinks are
-resolved inside it, no device nodes), and the Dockerfile is opened inside the
-context, never through a symlink or `..` that leaves it. The scratch directory is
+resolved inside it, no device nodes), and the Dockerfile is read by the CLI's reader
+(build/sources.py), inside the context, never through a symlink or `..` that leaves it. The scratch directory is
 under the run root and removed afterwards, whatever happens.
 """
 
 from __future__ import annotations
 
 import os
-import posixpath
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,19 +20,13 @@ from sampan.engine.options import ArchiveBuildOptions
 from sampan.engine.reports import BuildEvent
 from sampan.errors import BuildError, InvalidArgument
 
-DOCKERFILE_MAX = 4 << 20
-
-
 def inner_path(name: str) -> str:
-    """The Dockerfile's path relative to the context; refused if it would leave it."""
-    if not name or "\0" in name:
-        raise InvalidArgument("the dockerfile parameter is empty")
-    if name.startswith("/"):
-        raise InvalidArgument(f"the Dockerfile {name!r} must be a path inside the build context")
-    clean = posixpath.normpath(name)
-    if clean == ".." or clean.startswith("../"):
-        raise InvalidArgument(f"the Dockerfile {name!r} is outside the build context")
-    return clean
+    """The Dockerfile's path relative to the context, as the API's client's fault (400)."""
+    from sampan.build.sources import inner_path as checked
+    try:
+        return checked(name)
+    except BuildError as e:
+        raise InvalidArgument(e.message) from None
 
 
 def unpack_context(tar_path: str, dest: Path) -> None:
@@ -48,20 +41,14 @@ def unpack_context(tar_path: str, dest: Path) -> None:
 
 
 def read_dockerfile(context: Path, name: str) -> str:
-    from sampan.state import inroot
-    rootfd = os.open(context, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    """The CLI's reader (build/sources.py); its faults are the client's, in Docker's words."""
+    from sampan.build.sources import DockerfileNotFound, read_inner_dockerfile
     try:
-        try:
-            fd = inroot.open_in_root(rootfd, name, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
-            raise InvalidArgument(f"Cannot locate specified Dockerfile: {name}") from None
-    finally:
-        os.close(rootfd)
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(DOCKERFILE_MAX + 1)
-    if len(data) > DOCKERFILE_MAX:
-        raise InvalidArgument(f"the Dockerfile {name!r} is larger than {DOCKERFILE_MAX} bytes")
-    return data.decode("utf-8", errors="replace")
+        return read_inner_dockerfile(context, name)
+    except DockerfileNotFound:
+        raise InvalidArgument(f"Cannot locate specified Dockerfile: {name}") from None
+    except BuildError as e:
+        raise InvalidArgument(e.message) from None
 
 
 def build_archive(engine, tar_path: str, opts: ArchiveBuildOptions,

@@ -35,10 +35,10 @@ SPEC_CGROUP_KEYS = ("cpu_period", "cpu_cfs_quota", "cpu_rt_period", "cpu_rt_runt
                     "memory_swappiness", "oom_kill_disable", "oom_score_adj", "device_cgroup_rules", "cgroupns")
 
 
-def write_etc_files(files: dict, config: ContainerConfig) -> None:
+def write_etc_files(files: dict, config: ContainerConfig, more_hosts: str = "") -> None:
     """The container's /etc/hostname, /etc/hosts and /etc/resolv.conf (bind-mounted):
     0644, as the container's non-root users must read them (its private dir keeps the
-    host's users out)."""
+    host's users out). more_hosts: the lines of its --link containers."""
     hostname = config["hostname"]
     atomic_write_bytes(files["hostname"], (hostname + "\n").encode(), ETC_MODE, durable=False)
     if config["network"] == "host":
@@ -49,7 +49,7 @@ def write_etc_files(files: dict, config: ContainerConfig) -> None:
                 data = HOSTS_BASE.encode() if dst == "hosts" else b""
             atomic_write_bytes(files[dst], data, ETC_MODE, durable=False)
         return
-    extra = "".join(f"{ip}\t{host}\n" for host, ip in config.get("add_hosts", []))
+    extra = "".join(f"{ip}\t{host}\n" for host, ip in config.get("add_hosts", [])) + more_hosts
     atomic_write_bytes(files["hosts"], (HOSTS_BASE + extra).encode(), ETC_MODE, durable=False)
     # the network package rewrites /etc/hosts as peers come and go; it appends this file
     atomic_write_bytes(files["hosts"].with_name("hosts.extra"), extra.encode(), durable=False)
@@ -72,6 +72,9 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
     eu = c["exec_user"]
     user = ExecUser(eu["uid"], eu["gid"], eu["additional_gids"], eu["home"])
     env = merge_env(c["image_env"], c["user_env"], hostname=c["hostname"], tty=c["tty"], home=user.home)
+    if c.get("link_env"):  # --link's variables, under the container's own (as Docker)
+        own = {e.partition("=")[0] for e in env}
+        env += [e for e in c["link_env"] if e.partition("=")[0] not in own]
     mounts = []
     for m in c["mounts"]:
         plan = MountPlan.from_json(m)
@@ -97,12 +100,14 @@ def container_spec(ctx: Context, rec: ContainerRecord, netns: str | None = None)
         no_new_privileges=c["no_new_privileges"],
         caps=security.caps_of(c), seccomp=c.get("seccomp"), privileged=bool(c.get("privileged")),
         devices=devices, device_rules=device_rules,
-        annotations={"io.sampan.name": rec.name},
+        annotations={**(c.get("annotations") or {}), "io.sampan.name": rec.name},
         rlimits=oci_rlimits(c.get("ulimits") or [], default_rlimits()), sysctls=c.get("sysctls") or {},
         shm_size=c.get("shm_size"), shm=shm_source(ctx, rec), join=namespace_paths(ctx, c)))
     size = c.get("console_size")
     if size:  # the terminal's size from the start: `stty size` as PID 1 is right
         spec["process"]["consoleSize"] = {"height": size[0], "width": size[1]}
+    if c.get("domainname") and "hostname" in spec:  # not in the host's UTS namespace
+        spec["domainname"] = c["domainname"]
     return spec
 
 

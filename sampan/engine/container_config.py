@@ -93,6 +93,7 @@ class _Required(ResourceLimits):
 class ContainerConfig(_Required, total=False):
     net: NetJson                             # once started on a network
     more_networks: dict[str, list[str]]      # `network connect`ed while stopped: name -> aliases
+    more_ips: dict[str, str]                 # `network connect --ip`: name -> fixed address
     restart_policy: dict[str, Any]           # Docker's RestartPolicy (engine/restart_policy.py), when given
     healthcheck: dict[str, Any]              # Docker's HealthConfig, the option's or the image's
     # the run flags of engine/create_flags.py (flags.check) and networking.plan
@@ -126,3 +127,16 @@ class ContainerConfig(_Required, total=False):
     device_cgroup_rules: list[str]           # "c 1:3 rwm"
     cgroup_parent: str | None                # relative cgroupfs path; None: sampan's own
     cgroupns: str                            # host | private
+    volumes_from: list[str]                  # --volumes-from as given (its mounts are in mounts)
+    volumes_from_targets: list[str]          # the destinations those mounts took
+    exposed: list[str]                       # --expose as Docker's "80/tcp" keys
+    domainname: str                          # --domainname (UTS domain name)
+    links: list[list[str]]                   # --link: [linked container id, alias]
+    link_env: list[str]                      # their variables, found at start (not stored)
+    net_links: dict[str, list[list[str]]]    # `network connect --link`: network -> [[id, alias]]
+    # engine/create_compat.py
+    annotations: dict[str, str]              # --annotation: HostConfig.Annotations, the spec's annotations
+    userns_mode: str                         # "" | host
+    isolation: str                           # "" | default
+    volume_driver: str                       # "" | local
+    attach: list[str]                        # the streams the client attached: stdin, stdout, stderr

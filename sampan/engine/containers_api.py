@@ -242,12 +242,28 @@ def _ports_match(rec: ContainerRecord, st: Status, published: set[str], exposed:
         return True
     container_side = {f"{cport}/{proto}" for cport, _, _, proto in rec.config.get("ports") or []}
     container_side |= set(((rec.config.get("image_config") or {}).get("ExposedPorts") or {}))
+    container_side |= set(rec.config.get("exposed") or ())
     return bool(container_side & exposed)
 
 
 def _ports(rec: ContainerRecord) -> list[PortReport]:
     return [PortReport(private_port=int(cport), public_port=int(hport), ip=hip or "0.0.0.0", type=proto)
             for cport, hport, hip, proto in (rec.config["net"]["ports"] if "net" in rec.config else [])]
+
+
+def _listed_ports(rec: ContainerRecord) -> list[PortReport]:
+    """ps's ports: the published ones, then those exposed (image, --expose) but not published,
+    without a host side, as Docker lists them ("80/tcp")."""
+    out = _ports(rec)
+    if "net" not in rec.config:
+        return out
+    from sampan.engine.views import exposed_ports
+    published = {f"{p.private_port}/{p.type}" for p in out}
+    for key in exposed_ports(rec.config, rec.config.get("image_config") or {}) or {}:
+        port, _, proto = key.partition("/")
+        if key not in published and port.isdigit():
+            out.append(PortReport(private_port=int(port), public_port=0, ip="", type=proto or "tcp"))
+    return out
 
 
 def summary(ctx: Context, rec: ContainerRecord, st: Status | None = None) -> ContainerSummary:
@@ -257,6 +273,6 @@ def summary(ctx: Context, rec: ContainerRecord, st: Status | None = None) -> Con
     return ContainerSummary(
         id=rec.id, name=rec.name, image=rec.image_ref, image_id=rec.image_id,
         command=command_text(rec), created=rec.created, state=st.docker_state, status=status_text(rec, st, ctx),
-        exit_code=st.exit_code, ports=_ports(rec) if running else [],
+        exit_code=st.exit_code, ports=_listed_ports(rec) if running else [],
         labels=dict(rec.config.get("labels") or {}), network=rec.config.get("network", ""),
         networks=network_settings(rec.config, running)["Networks"], mounts=mount_points(ctx, rec.config))

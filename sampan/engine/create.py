@@ -11,6 +11,7 @@ import re
 import signal as _signal
 import sys
 
+from sampan.engine import create_compat
 from sampan.engine import create_flags as flags
 from sampan.engine import security
 from sampan.engine.bundle import LIMIT_KEYS
@@ -70,8 +71,16 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
     if opts.stop_signal:
         parse_signal(opts.stop_signal)
     plans = [parse_volume(v) for v in opts.volumes] + [parse_tmpfs(t) for t in opts.tmpfs]
-    mount_specs = [mount_from_flag(m) if isinstance(m, str) else m for m in opts.mounts]
+    compat = create_compat.check(ctx, opts)  # --annotation, --userns, --gpus, --use-api-socket, ...
+    mount_specs = [mount_from_flag(m) if isinstance(m, str) else m for m in opts.mounts] + compat.pop("mounts")
     plans += [parse_mount(m) for m in mount_specs]
+    shared = []
+    if opts.volumes_from:  # the user's own mounts win at a destination, as in Docker
+        from sampan.engine import volumes_from
+        mine = {p.destination for p in plans}
+        shared = [p for p in volumes_from.plans(ctx, volumes_from.check(opts.volumes_from))
+                  if p.destination not in mine]
+        plans += shared
     more = flags.check(ctx, opts)  # --ulimit, --sysctl, --pid/--ipc/--uts, --init, ...
     if _cgroup_flags_given(opts):
         from sampan.engine import cgroup_flags
@@ -79,14 +88,19 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
     if opts.name is not None and not _NAME_RE.match(opts.name.lstrip("/")):
         raise InvalidArgument(f"invalid container name {opts.name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]+")
     restart = _restart_policy(opts)
+    exposed, domain = _net_flags(opts)
     log_max = units.parse_bytes(opts.log_max_size, "--log-opt max-size") if opts.log_max_size else 10 * 1024 * 1024
 
-    image = image_for_run(ctx, opts.image, opts.pull, platform=opts.platform)
+    image = image_for_run(ctx, opts.image, opts.pull, platform=opts.platform, quiet=opts.quiet)
     more["platform"] = flags.check_platform(more["platform"], opts.image, image)
     icfg = (image.config or {}).get("config") or {}
     from sampan.engine import networking
-    net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all, icfg.get("ExposedPorts"),
+    net = networking.plan(ctx, opts.network, opts.publish, opts.publish_all,
+                          {**(icfg.get("ExposedPorts") or {}), **dict.fromkeys(exposed, {})},
                           opts.network_aliases, opts.ip)
+    if opts.links:
+        from sampan.engine import links
+        linked = links.check(ctx, opts.links, net["network"])
     argv = merge_command(icfg.get("Entrypoint"), icfg.get("Cmd"), opts.entrypoint, opts.args)
     stop_signal = opts.stop_signal or icfg.get("StopSignal") or "SIGTERM"
     parse_signal(stop_signal)
@@ -127,8 +141,17 @@ def build_config(ctx: Context, opts: RunOptions) -> tuple[ContainerConfig, Image
         "log": {"max_size": log_max, "max_files": opts.log_max_files or 3},
         "entrypoint_override": opts.entrypoint, "args": list(opts.args),
         "image_config": icfg,
-        **more, "mount_specs": mount_specs,
+        **more, **compat, "mount_specs": mount_specs,
     }
+    if opts.links:
+        config["links"] = linked  # [[container id, alias], ...]
+    if exposed:
+        config["exposed"] = exposed
+    if domain:
+        config["domainname"] = domain
+    if opts.volumes_from:
+        config["volumes_from"] = list(opts.volumes_from)
+        config["volumes_from_targets"] = [p.destination for p in shared]  # not Binds in inspect
     if restart:
         config["restart_policy"] = restart
     health = _healthcheck(opts.healthcheck, icfg.get("Healthcheck"))
@@ -148,6 +171,14 @@ def _cgroup_flags_given(opts: RunOptions) -> bool:
     """The common run sets none of them: cgroup_flags is not even imported then. cgroupns
     has a default per host, recorded only when asked (inspect gives the default)."""
     return any(getattr(opts, k) not in (None, "", [], False) for k in _CGROUP_OPTS)
+
+
+def _net_flags(opts: RunOptions) -> tuple[list[str], str]:
+    """--expose as Docker's port keys and --domainname, checked (the module only when given)."""
+    if not opts.expose and not opts.domainname:
+        return [], ""
+    from sampan.engine.net_flags import check_domainname, parse_expose
+    return parse_expose(opts.expose), check_domainname(opts.domainname)
 
 
 def _restart_policy(opts: RunOptions) -> dict | None:
@@ -170,9 +201,11 @@ def _healthcheck(asked: dict | None, image: dict | None) -> dict | None:
     return merge(asked, image)
 
 
-def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None, platform: str | None = None):
+def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None, platform: str | None = None,
+                  quiet: bool = False):
     """The local image, pulled first when Docker would (`--pull missing` is the default).
-    ``auths``: {registry domain: (user, password)} for this call (a build's X-Registry-Config)."""
+    ``auths``: {registry domain: (user, password)} for this call (a build's X-Registry-Config).
+    ``quiet``: no "Unable to find" line and no pull progress (run -q)."""
     from sampan.errors import ImageNotFound, SampanError
 
     if pull not in ("missing", "always", "never"):
@@ -187,11 +220,12 @@ def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None, 
 
     from sampan.oci.reference import parse_reference
     familiar = parse_reference(ref).familiar()
-    if pull == "missing":
+    if pull == "missing" and not quiet:
         sys.stderr.write(f"Unable to find image '{familiar}' locally\n")
     from sampan.registry import pull as registry_pull
     try:
-        return registry_pull(ctx.images, ref, auth=_auth_for(ref, auths), platform=platform)
+        return registry_pull(ctx.images, ref, auth=_auth_for(ref, auths), platform=platform,
+                             progress=False if quiet else None)
     except SampanError as e:
         raise ImageNotFound(f"{e.message} (`sampan images` lists local images; `sampan import` or "
                             f"`sampan load` adds one without a registry)") from None

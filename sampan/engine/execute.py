@@ -26,6 +26,9 @@ def exec_process(ctx: Context, rec: ContainerRecord, opts: ExecOptions) -> dict:
     eu = resolve_user(root, user_spec)
     env = merge_env(c["image_env"], c["user_env"] + list(opts.env), hostname=c["hostname"],
                     tty=opts.tty, home=eu.home)
+    if c.get("links") and c["network"] == "bridge":  # Docker's exec sees the link variables too
+        from sampan.engine.links import exec_env
+        env = exec_env(ctx, rec, env)
     from sampan.engine.security import caps_of
     caps = caps_of(c)
     user: dict[str, object] = {"uid": eu.uid, "gid": eu.gid}

@@ -1,4 +1,4 @@
-"""`engine.images`: list, inspect, history, tag, rmi, prune, import, pull, push, save, load.
+"""`engine.images`: list, inspect, history, tag, rmi, prune, import, pull, push, search, save, load.
 
 Each verb takes plain arguments or typed options (engine/options.py) and returns a
 report (engine/reports.py); nothing here formats text for a person.
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import builtins
 
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, TextIO
 
 from sampan.engine import filters as flt
 from sampan.engine.context import Context
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
 from sampan.engine.reports import (ImageHistoryItem, ImageTreeReport, ImagePruneReport, ImageRemoveReport,
-                                   ImageSummary, ProgressEvent)
+                                   ImageSummary, ProgressEvent, SearchResult)
 from sampan.errors import Conflict, SampanError
 from sampan.oci.times import parse_time
 
@@ -179,26 +179,40 @@ class ImagesAPI:
 
     def pull(self, ref: str, platform: str | None = None, tls_verify: bool | None = None,
              quiet: bool = False, auth: tuple[str, str] | None = None,
-             on_progress: Callable[[ProgressEvent], None] | None = None) -> ImageSummary:
+             on_progress: Callable[[ProgressEvent], None] | None = None,
+             display: TextIO | None = None) -> ImageSummary:
         """``auth``: (user, password) for this pull only (else the stored login);
-        ``on_progress``: typed events instead of the CLI's own display."""
+        ``on_progress``: typed events instead of the CLI's own display; ``display``: where
+        that display goes (stderr by default: `run`'s implicit pull; `pull` itself: stdout)."""
         from sampan.registry import pull
         img = pull(self.ctx.images, ref, platform=platform, tls_verify=tls_verify,
-                   progress=_sink(on_progress, "Downloading", quiet), auth=auth)
+                   progress=_sink(on_progress, "Downloading", quiet, display), auth=auth)
         from sampan.engine.events import image_event
         image_event(self.ctx, "pull", ref, ref)
         return self._summary(img, self._usage())
 
+    def search(self, term: str, limit: int = 0, filters=None, tls_verify: bool | None = None,
+               auth: tuple[str, str] | None = None) -> builtins.list[SearchResult]:
+        """A registry's repositories matching term (HOST[:PORT]/WORDS, or WORDS on Docker Hub);
+        ``filters``: as `search -f` (stars=, is-official=, is-automated=)."""
+        from sampan.engine.image_search import search
+        return search(term, limit, filters, tls_verify, auth)
+
     def push(self, local: str, dest: str | None = None, tls_verify: bool | None = None,
              quiet: bool = False, auth: tuple[str, str] | None = None,
-             on_progress: Callable[[ProgressEvent], None] | None = None) -> str:
-        """Returns the manifest digest pushed. ``auth``, ``on_progress``: as for pull."""
+             on_progress: Callable[[ProgressEvent], None] | None = None,
+             display: TextIO | None = None) -> str:
+        """Returns the manifest digest pushed. ``auth``, ``on_progress``, ``display``: as for pull."""
         from sampan.registry import push
         digest = push(self.ctx.images, local, dest, tls_verify=tls_verify,
-                      progress=_sink(on_progress, "Pushing", quiet), auth=auth)
+                      progress=_sink(on_progress, "Pushing", quiet, display), auth=auth)
         from sampan.engine.events import image_event
         image_event(self.ctx, "push", dest or local, dest or local)
         return digest
+
+    def manifest_size(self, digest: str) -> int:
+        """Bytes of a manifest in the store (what Docker's push reports as `size:`)."""
+        return self.ctx.images.blob_size(digest)
 
     def save(self, refs: builtins.list[str], out: BinaryIO, format: str = "docker") -> None:
         from sampan.archive import save
@@ -225,12 +239,17 @@ def _same_ref(a: str, b: str) -> bool:
         return False
 
 
-def _sink(on_progress, moving: str, quiet: bool):
+def _sink(on_progress, moving: str, quiet: bool, display: TextIO | None = None):
     """The registry's progress argument: events to a callback, silence, or the CLI's display."""
     if on_progress is not None:
         from sampan.engine.progress_events import EventSink
         return EventSink(on_progress, moving)
-    return False if quiet else None
+    if quiet:
+        return False
+    if display is None:
+        return None
+    from sampan.registry.progress import make_progress
+    return make_progress(None, display)
 
 
 def _shared_sizes(images) -> dict[str, int]:

@@ -49,7 +49,7 @@ def plan(ctx: Context, network: str, publish: list[str], publish_all: bool, expo
     if mode == "bridge" and network != BRIDGE:
         info = nm(ctx).inspect(network)  # NetworkNotFound names it
         if ip:
-            ip = _check_ip(ip, info)
+            ip = check_ip(ip, info)
     elif ip:
         raise InvalidArgument("user specified IP address is supported on user defined networks only")
     if mode == "container":
@@ -62,14 +62,15 @@ def plan(ctx: Context, network: str, publish: list[str], publish_all: bool, expo
     return {"network": network, "ports": [list(p) for p in ports], "aliases": list(aliases), "ip": ip or None}
 
 
-def _check_ip(ip: str, info) -> str:
+def check_ip(ip: str, info) -> str:
     """--ip: an IPv4 address of the network's subnet, not its network, broadcast or gateway
     address (whether another container holds it, the IPAM says at start)."""
     import ipaddress
     try:
         addr = ipaddress.IPv4Address(ip)
     except ValueError:
-        raise InvalidArgument(f"invalid IPv4 address: {ip}") from None
+        shown = ip if ip.isprintable() and len(ip) <= 64 else repr(ip[:64])  # one line, whatever was sent
+        raise InvalidArgument(f"invalid IPv4 address: {shown}") from None
     net = ipaddress.ip_network(info.subnet, strict=False)
     if addr not in net:
         raise InvalidArgument(f"no configured subnet contains IP address {ip} (network {info.name}: {info.subnet})")
@@ -145,11 +146,16 @@ def connect(ctx: Context, rec: ContainerRecord) -> Sandbox:
         user_dns = manager.serves_names(c["network"])
         if user_dns:
             manager.set_dns_servers(rec.id, c.get("dns") or [])
-        netns, att = manager.setup(rec.id, c["network"], maps, aliases, c["hostname"],
+        if c.get("links") or c.get("net_links"):  # on a user network: aliases the resolver answers
+            from sampan.engine.links import all_pairs
+            manager.set_link_aliases(rec.id, all_pairs(c))
+        # the container's own /etc/hosts line: host.domain first with --domainname, as Docker
+        own = f"{c['hostname']}.{c['domainname']}" if c.get("domainname") else c["hostname"]
+        netns, att = manager.setup(rec.id, c["network"], maps, aliases, own,
                                    hosts_path=files["hosts"], ip=c.get("ip"))
         for other, more in (c.get("more_networks") or {}).items():  # `network connect`ed ones
             manager.attach(rec.id, netns, other, (), [rec.name] + [a for a in more if a != rec.name],
-                           c["hostname"], hosts_path=files["hosts"])
+                           c["hostname"], hosts_path=files["hosts"], ip=(c.get("more_ips") or {}).get(other))
         if user_dns or not c.get("dns"):
             # Bind-mounted file: rewrite it in place, not by rename. On a user network the
             # resolver answers peers' names and forwards the rest (to --dns servers if given).

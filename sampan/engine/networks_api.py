@@ -130,10 +130,18 @@ class NetworksAPI:
                 pass
         return report
 
-    def connect(self, network: str, ref: str, aliases: builtins.list[str] | None = None) -> None:
+    def connect(self, network: str, ref: str, aliases: builtins.list[str] | None = None,
+                ip: str | None = None, links: builtins.list[str] | None = None) -> None:
+        """ip: a fixed IPv4 address on that (user) network (`network connect --ip`); links:
+        NAME[:ALIAS] of containers on it that this one reaches by alias (`--link`)."""
         rec = self.ctx.containers.find(ref)
+        if ip:
+            ip = _fixed_ip(self._manager, network, ip)
+        pairs = _connect_links(self.ctx, rec, network, links) if links else []
         if not status_of(rec).running:
-            self._connect_stopped(rec, network, aliases or [])
+            self._connect_stopped(rec, network, aliases or [], ip)
+            if pairs:
+                self._set_links(rec.id, self._manager.inspect(network).name, pairs)
             self._connection_event("connect", network, rec.id)
             return
         manager = self._manager
@@ -145,8 +153,10 @@ class NetworksAPI:
         names = [rec.name] + [a for a in aliases or [] if a != rec.name]  # peers find it by name too
         with self.ctx.container_lock(rec.id):
             att = manager.attach(rec.id, netns, network, (), names, rec.config["hostname"],
-                                 hosts_path=files["hosts"])
-            self._remember(rec.id, att.network, aliases or [])  # a restart joins it again
+                                 hosts_path=files["hosts"], ip=ip)
+            self._remember(rec.id, att.network, aliases or [], ip)  # a restart joins it again
+            if pairs:
+                self._set_links(rec.id, att.network, pairs, running=True)
         if explain.on():
             from sampan.engine import explain_steps
             explain_steps.network(netns, att, (), manager.inspect(att.network).bridge)
@@ -174,6 +184,8 @@ class NetworksAPI:
         with self.ctx.container_lock(rec.id):
             manager.detach(rec.id, netns, info.name)
             self._forget(rec.id, info.name)
+            if info.name in (rec.config.get("net_links") or {}):
+                self._set_links(rec.id, info.name, [], running=True)
         self._connection_event("disconnect", info.name, rec.id)
 
     # A container that is not running has one network in its config (the one it starts on):
@@ -182,7 +194,7 @@ class NetworksAPI:
     # to give it its aliases.
     # The first network is config["network"] (its aliases config["aliases"]); the others
     # are config["more_networks"] {name: aliases}, attached after it at every start.
-    def _connect_stopped(self, rec, network: str, aliases: builtins.list[str]) -> None:
+    def _connect_stopped(self, rec, network: str, aliases: builtins.list[str], ip: str | None = None) -> None:
         info = self._manager.inspect(network)
         with self.ctx.container_lock(rec.id):
             cur = self.ctx.containers.get(rec.id) or rec
@@ -191,12 +203,16 @@ class NetworksAPI:
             if main in ("none", info.name, info.id):
                 config["network"] = info.name
                 config["aliases"] = list(dict.fromkeys(list(config.get("aliases") or []) + aliases))
+                if ip:
+                    config["ip"] = ip
             elif main in ("host", "") or str(main).startswith("container:"):
                 raise InvalidState(f"container {cur.name} uses --network {main}: it cannot join {info.name}")
             else:
                 more = dict(config.get("more_networks") or {})
                 more[info.name] = list(dict.fromkeys(list(more.get(info.name, [])) + aliases))
                 config["more_networks"] = more
+                if ip:
+                    config["more_ips"] = {**(config.get("more_ips") or {}), info.name: ip}
             self.ctx.containers.update(cur.id, config=config)
 
     def _disconnect_stopped(self, rec, info) -> None:
@@ -205,32 +221,81 @@ class NetworksAPI:
             config = dict(cur.config)
             more = dict(config.get("more_networks") or {})
             if config.get("network") in (info.name, info.id):
+                ips = dict(config.get("more_ips") or {})
                 if more:  # the next one becomes the first
                     first = next(iter(more))
                     config["network"], config["aliases"] = first, more.pop(first)
+                    config["ip"] = ips.pop(first, None)
                 else:
-                    config["network"], config["aliases"] = "none", []
+                    config["network"], config["aliases"], config["ip"] = "none", [], None
+                config["more_ips"] = ips
             elif info.name in more:
                 del more[info.name]
+                config["more_ips"] = {k: v for k, v in (config.get("more_ips") or {}).items() if k != info.name}
             else:
                 raise InvalidState(f"container {cur.name} is not connected to network {info.name}")
             config["more_networks"] = more
+            config["net_links"] = {k: v for k, v in (config.get("net_links") or {}).items() if k != info.name}
             self.ctx.containers.update(cur.id, config=config)
 
-    def _remember(self, cid: str, network: str, aliases: builtins.list[str]) -> None:
+    def _set_links(self, cid: str, network: str, pairs: builtins.list[builtins.list[str]],
+                   running: bool = False) -> None:
+        """Record a network's `--link`s (none: drop them); a running container's hosts lines
+        and resolver aliases follow at once."""
+        cur = self.ctx.containers.get(cid)
+        if cur is None:
+            return
+        net_links = dict(cur.config.get("net_links") or {})
+        if pairs:
+            net_links[network] = [*net_links.get(network, []), *pairs]
+        else:
+            net_links.pop(network, None)
+        config = dict(cur.config, net_links=net_links)
+        self.ctx.containers.update(cid, config=config)
+        if running:
+            from sampan.engine import links
+            cur.config = config  # type: ignore[assignment]  # the same keys, one more
+            links.refresh_running(self.ctx, cur)
+
+    def _remember(self, cid: str, network: str, aliases: builtins.list[str], ip: str | None = None) -> None:
         cur = self.ctx.containers.get(cid)
         if cur is None or cur.config.get("network") == network:
             return
         more = dict(cur.config.get("more_networks") or {})
         more[network] = list(aliases)
-        self.ctx.containers.update(cid, config=dict(cur.config, more_networks=more))
+        ips = {k: v for k, v in (cur.config.get("more_ips") or {}).items() if k != network}
+        if ip:
+            ips[network] = ip
+        self.ctx.containers.update(cid, config=dict(cur.config, more_networks=more, more_ips=ips))
 
     def _forget(self, cid: str, network: str) -> None:
         cur = self.ctx.containers.get(cid)
         if cur is not None and network in (cur.config.get("more_networks") or {}):
             more = dict(cur.config["more_networks"])
             del more[network]
-            self.ctx.containers.update(cid, config=dict(cur.config, more_networks=more))
+            ips = {k: v for k, v in (cur.config.get("more_ips") or {}).items() if k != network}
+            self.ctx.containers.update(cid, config=dict(cur.config, more_networks=more, more_ips=ips))
+
+
+def _connect_links(ctx: Context, rec, network: str, specs: builtins.list[str]) -> builtins.list[builtins.list[str]]:
+    """`network connect --link`: checked before anything changes; for a running container
+    each linked one must already run on that network."""
+    from sampan.engine import links
+    info = nm(ctx).inspect(network)
+    pairs = links.connect_links(ctx, rec, info.name, specs)
+    if status_of(rec).running:
+        for cid, alias in pairs:
+            links.target(ctx, rec, info.name, cid, alias)  # raises Docker's error
+    return pairs
+
+
+def _fixed_ip(manager, network: str, ip: str) -> str:
+    """`network connect --ip`: as `run --ip`, an address of a user network's subnet."""
+    from sampan.engine.networking import check_ip
+    info = manager.inspect(network)  # NetworkNotFound names it
+    if info.name == "bridge":
+        raise InvalidArgument("user specified IP address is supported on user defined networks only")
+    return check_ip(ip, info)
 
 
 def _networks_of(config: ContainerConfig) -> list[str]:

@@ -154,6 +154,20 @@ class RunOptions(_Options):
     cgroup_parent: str | None = None
     cgroupns: str | None = None          # host | private (None: Docker's default for the host)
     device_cgroup_rules: list[str] = []  # "c 1:3 rwm"
+    volumes_from: list[str] = []        # CONTAINER[:ro|rw]
+    expose: list[str] = []              # PORT[/PROTO] or FIRST-LAST[/PROTO]
+    domainname: str | None = None
+    links: list[str] = []               # NAME[:ALIAS]
+    # engine/create_compat.py: --annotation, -q, and Docker's flags with a single meaning here
+    annotations: dict[str, str] = {}    # passed to the OCI runtime's config.json
+    quiet: bool = False                 # no pull progress (run/create -q)
+    userns_mode: str | None = None      # "" or host: sampan has no user namespace remapping
+    isolation: str | None = None        # "" or default
+    gpus: str | None = None             # refused: no GPU support
+    volume_driver: str | None = None    # "" or local
+    storage_opt: list[str] | dict[str, str] = []  # refused: no layer quotas
+    use_api_socket: bool = False        # bind RUNROOT/sampan.sock at /var/run/docker.sock
+    attach: list[str] | None = None     # streams a client attaches (stdin|stdout|stderr), for inspect
 
     def __init__(self, image: str, **kw: Any) -> None:
         super().__init__(image=image, **kw)

@@ -83,6 +83,8 @@ class PortReport:
     type: str
 
     def to_docker(self) -> dict:
+        if not self.public_port:  # exposed, not published: Docker omits the host side
+            return {"PrivatePort": self.private_port, "Type": self.type}
         return {"IP": self.ip, "PrivatePort": self.private_port, "PublicPort": self.public_port,
                 "Type": self.type}
 
@@ -300,3 +302,17 @@ class BuildEvent:
     step: int = 0
     text: str = ""
     seconds: float = 0.0
+
+
+@dataclass
+class SearchResult:
+    """One repository `search` found: as the registry described it (registry/search.py
+    checked it), or a name from its catalog (no description, no stars)."""
+    name: str
+    description: str = ""
+    star_count: int = 0
+    is_official: bool = False
+
+    def to_docker(self) -> dict:
+        return {"name": self.name, "description": self.description, "star_count": self.star_count,
+                "is_official": self.is_official, "is_automated": False}

@@ -34,12 +34,19 @@ def prepare_start(ctx: Context, rec: ContainerRecord, network: bool = True):
 
     # The bundle and /etc files are written without fsync (see atomic_write_bytes):
     # they are made again here, at every start, from the database.
-    write_etc_files(ctx.container_files(rec.id), rec.config)
+    linked = None
+    if rec.config.get("links") or rec.config.get("net_links"):  # each linked container must run now
+        from sampan.engine import links
+        linked = links.targets(ctx, rec)
+    write_etc_files(ctx.container_files(rec.id), rec.config,
+                    more_hosts=links.hosts_lines(linked) if linked else "")
     if rec.config.get("ipc_mode") == "shareable":
         _mount_shareable_shm(ctx, rec)
     sandbox = networking.connect(ctx, rec)
     if sandbox.config is not None:
         rec.config = sandbox.config  # the address it got, as connect() wrote it down
+    if linked:  # variables for the default bridge's links only (links.env), as Docker
+        rec.config = {**rec.config, "link_env": links.env(rec, linked)}  # for the bundle only
     write_bundle(ctx, rec, sandbox.netns)
     return sandbox
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from sampan.engine import create_compat
 from sampan.engine import restart_policy
 from sampan.engine.context import Context
 from sampan.engine.records import ZERO_TIME, ContainerRecord
@@ -83,7 +84,7 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             state["Health"] = health
     from sampan.specgen.command import merge_env
     env = merge_env(c["image_env"], c["user_env"], hostname=c["hostname"], tty=c["tty"], home=None)
-    return {
+    out: dict = {
         "Id": rec.id, "Created": rec.created, "Path": argv[0] if argv else "", "Args": argv[1:],
         "State": state, "Image": rec.image_id, "ResolvConfPath": str(files["resolv"]),
         "HostnamePath": str(files["hostname"]), "HostsPath": str(files["hosts"]),
@@ -109,7 +110,9 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "Runtime": c.get("runtime"),
             "Tmpfs": {m["destination"]: ",".join(m["options"]) for m in c["mounts"] if m["kind"] == "tmpfs"} or None,
             "LogConfig": _log_config(c),
+            "Links": _links(ctx, rec, on_default=True),
             **_more_host_config(c), **_cgroup_host_config(c),
+            **create_compat.host_config(c),
         },
         "GraphDriver": {"Name": "overlay", "Data": {"UpperDir": str(files["upper"]),
                                                     "WorkDir": str(files["work"]),
@@ -121,17 +124,42 @@ def inspect_container(ctx: Context, rec: ContainerRecord) -> dict:
             "Volumes": {m["destination"]: {} for m in c["mounts"] if m["kind"] == "volume"} or None,
             "WorkingDir": c["workdir"], "Entrypoint": entry, "Labels": c.get("labels") or {},
             "StopSignal": c.get("stop_signal"), "StopTimeout": c.get("stop_timeout"),
-            "ExposedPorts": exposed_ports(c, icfg),
+            "ExposedPorts": exposed_ports(c, icfg), "Domainname": c.get("domainname") or "",
             **({"Healthcheck": c["healthcheck"]} if "healthcheck" in c else {}),
+            **create_compat.config_fields(c),
         },
         "NetworkSettings": network_settings(c, st.running, _connected(ctx, rec, st.running)),
     }
+    endpoints = out["NetworkSettings"]["Networks"]
+    user_links = _links(ctx, rec, on_default=False)
+    if user_links:  # on a user network Docker keeps them with the endpoint, as "name:alias"
+        next(iter(endpoints.values()))["Links"] = user_links
+    for network, pairs in (c.get("net_links") or {}).items():  # `network connect --link`
+        names = [f"{child.name}:{alias}" for cid, alias in pairs if (child := ctx.containers.get(cid))]
+        if network in endpoints and names:
+            endpoints[network]["Links"] = [*(endpoints[network].get("Links") or []), *names]
+    return out
+
+
+def _links(ctx: Context, rec: ContainerRecord, on_default: bool) -> list[str] | None:
+    """--link as Docker shows it: "/db:/web/alias" in HostConfig.Links on the default bridge,
+    "db:alias" with the endpoint on a user network. A removed container is left out."""
+    pairs = rec.config.get("links") or []
+    if not pairs or (rec.config["network"] == "bridge") != on_default:
+        return None
+    out = []
+    for cid, alias in pairs:
+        child = ctx.containers.get(cid)
+        if child is not None:
+            out.append(f"/{child.name}:/{rec.name}/{alias}" if on_default else f"{child.name}:{alias}")
+    return out or None
 
 
 def _mount_flag_targets(c: ContainerConfig) -> set:
     """Where --mount (HostConfig.Mounts) put something: Docker lists those in Mounts, not Binds."""
     import os
-    return {os.path.normpath(m["Target"]) for m in c.get("mount_specs") or []}
+    return ({os.path.normpath(m["Target"]) for m in c.get("mount_specs") or []}
+            | set(c.get("volumes_from_targets") or ()))  # --volumes-from: VolumesFrom, not Binds
 
 
 def _log_config(c: ContainerConfig) -> dict:
@@ -177,6 +205,7 @@ def _more_host_config(c: ContainerConfig) -> dict:
         "Dns": list(c.get("dns") or []), "DnsSearch": list(c.get("dns_search") or []),
         "DnsOptions": list(c.get("dns_options") or []),
         "Mounts": [dict(m) for m in c["mount_specs"]] if c.get("mount_specs") else None,
+        "VolumesFrom": list(c["volumes_from"]) if c.get("volumes_from") else None,
     }
 
 
@@ -191,6 +220,7 @@ def port_bindings(c: ContainerConfig) -> dict:
 def exposed_ports(c: ContainerConfig, icfg: dict) -> dict | None:
     """The image's exposed ports and the published ones, as Docker merges them."""
     out = dict(icfg.get("ExposedPorts") or {})
+    out.update(dict.fromkeys(c.get("exposed") or (), {}))  # --expose
     for cport, _, _, proto in c.get("ports") or []:
         out.setdefault(f"{cport}/{proto}", {})
     return out or None
@@ -209,6 +239,9 @@ def network_settings(c: ContainerConfig, running: bool, connected: dict | None =
     ports: dict = {}
     for cport, hport, hip, proto in net.get("ports", []):
         ports.setdefault(f"{cport}/{proto}", []).append({"HostIp": hip or "0.0.0.0", "HostPort": str(hport)})
+    if running and net:  # exposed but not published: listed without a binding, as Docker's
+        for key in exposed_ports(c, c.get("image_config") or {}) or {}:
+            ports.setdefault(key, None)
     name = c["network"].split(":", 1)[0] if c["network"].startswith("container:") else c["network"]
     endpoint = {"IPAddress": net.get("ip", ""), "IPPrefixLen": net.get("prefix", 0),
                 "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),
@@ -219,7 +252,9 @@ def network_settings(c: ContainerConfig, running: bool, connected: dict | None =
         att = (connected or {}).get(other)
         networks[other] = {"IPAddress": att.ip if att else "", "IPPrefixLen": att.prefix if att else 0,
                            "Gateway": att.gateway if att else "", "MacAddress": att.mac if att else "",
-                           "Aliases": aliases or None}
+                           "Aliases": aliases or None,
+                           "IPAMConfig": {"IPv4Address": fixed} if (fixed := (c.get("more_ips") or {}).get(other))
+                           else None}
     return {"Networks": networks, "Ports": ports, "IPAddress": net.get("ip", ""),
             "Gateway": net.get("gateway", ""), "MacAddress": net.get("mac", ""),
             "SandboxKey": net.get("netns", "")}

@@ -97,7 +97,9 @@ def hosts_file(hostname: str, attachment: Attachment | None, peers: Iterable[Pee
              "ff00::0\tip6-mcastprefix",
              "ff02::1\tip6-allnodes",
              "ff02::2\tip6-allrouters"]
-    own = [n for n in dict.fromkeys((hostname, *(attachment.aliases if attachment else ()))) if n]
+    # a dotted host name (host.domain: --domainname) is followed by its short form, as Docker's
+    short = hostname.split(".", 1)[0] if "." in hostname else ""
+    own = [n for n in dict.fromkeys((hostname, short, *(attachment.aliases if attachment else ()))) if n]
     if attachment is not None:
         lines.append(f"{attachment.ip}\t{' '.join(own)}" if own else "")
     elif own:

@@ -483,6 +483,11 @@ class NetworkManager:
         empty: the host's. Set before cid attaches; dropped when it is released."""
         self.resolver.set_servers(cid, servers)
 
+    def set_link_aliases(self, cid: str, links: builtins.list[tuple[str, str]]) -> None:
+        """cid's --links on a user network, (linked container id, alias): names the
+        network's resolver answers while cid is attached. Set before cid attaches."""
+        self.resolver.set_links(cid, links)
+
     def resolv_conf(self, network: str = DEFAULT_NETWORK) -> bytes:
         """A container's /etc/resolv.conf: on a user network served by aardvark-dns, its
         gateway (which answers peers' names and forwards the rest); else the host's."""

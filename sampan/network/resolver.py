@@ -95,10 +95,46 @@ class Resolver:
             self.forget_servers(cid)
 
     def forget_servers(self, cid: str) -> None:
+        """Drop cid's `--dns` servers and its links' aliases (it is released)."""
+        for sub in ("servers", "links"):
+            try:
+                (self.base / sub / cid).unlink()
+            except FileNotFoundError:
+                pass
+
+    def set_links(self, cid: str, links: list[tuple[str, str]]) -> None:
+        """cid's `--link`s on a user network, (linked container id, alias) pairs: the
+        resolver answers each alias with the linked container's address while cid is
+        attached (Docker scopes the alias to cid alone; aardvark serves the network's
+        peers, so here every peer of the network can ask it). Set before cid attaches."""
+        d = self.base / "links"
+        if not links:
+            try:
+                (d / cid).unlink()
+            except FileNotFoundError:
+                pass
+            return
+        d.mkdir(parents=True, exist_ok=True)
+        (d / cid).write_text("".join(f"{child} {alias}\n" for child, alias in links
+                                     if re.fullmatch(r"[0-9a-z]+", child) and safe_names([alias])))
+
+    def _with_link_aliases(self, peers: list[Peer]) -> list[Peer]:
+        """peers, each with the aliases its linkers on the network gave it."""
         try:
-            (self.base / "servers" / cid).unlink()
+            have = set(os.listdir(self.base / "links"))
         except FileNotFoundError:
-            pass
+            return peers  # nobody linked: no read per container
+        extra: dict[str, list[str]] = {}
+        for p in peers:
+            if p.cid in have:
+                try:
+                    lines = (self.base / "links" / p.cid).read_text().splitlines()
+                except OSError:
+                    continue
+                for line in lines:
+                    child, _, alias = line.partition(" ")
+                    extra.setdefault(child, []).append(alias)
+        return [p._replace(names=(*p.names, *extra[p.cid])) if p.cid in extra else p for p in peers]
 
     def _servers_of(self, peers: list[Peer]) -> dict[str, list[str]]:
         try:
@@ -130,7 +166,7 @@ class Resolver:
         with file_lock(self.base / f"{d.name}.lock"):
             if peers:
                 tmp = self.base / f"{d.name}-{info.bridge}.tmp"
-                tmp.write_text(render(info.gateway, peers, self._servers_of(peers)))
+                tmp.write_text(render(info.gateway, self._with_link_aliases(peers), self._servers_of(peers)))
                 os.replace(tmp, path)
             elif path.exists():
                 path.unlink()

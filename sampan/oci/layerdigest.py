@@ -10,8 +10,17 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Callable
+from types import ModuleType
 
 from sampan.errors import DigestMismatch
+
+_inflate: ModuleType = zlib  # same API and output as ISA-L's: only slower
+_INFLATE_ERRORS: tuple[type[BaseException], ...] = (zlib.error,)
+try:  # Intel's ISA-L inflates gzip ~1.8x as fast as zlib here (python-isal, a dependency)
+    from isal import isal_zlib
+    _inflate, _INFLATE_ERRORS = isal_zlib, (zlib.error, getattr(isal_zlib, "error"))  # its stub calls it an instance
+except ImportError:
+    pass
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -48,7 +57,7 @@ class _Gunzip:
 
     def __init__(self, sink: _Sink):
         self.sink = sink
-        self.d = zlib.decompressobj(wbits=31)
+        self.d = _inflate.decompressobj(wbits=31)
         self.mid_member = False
 
     def write(self, data: bytes) -> None:
@@ -56,13 +65,13 @@ class _Gunzip:
             self.mid_member = True
             try:
                 out = self.d.decompress(data, _STEP)
-            except zlib.error as e:
+            except _INFLATE_ERRORS as e:
                 raise DigestMismatch(f"layer is not a valid gzip stream: {e}") from None
             self.sink.write(out)
             if self.d.eof:
                 self.mid_member = False
                 data = self.d.unused_data
-                self.d = zlib.decompressobj(wbits=31)
+                self.d = _inflate.decompressobj(wbits=31)
                 if not data:
                     return
                 if not data.startswith(GZIP_MAGIC):

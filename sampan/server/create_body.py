@@ -18,8 +18,7 @@ from sampan.server.errors import ApiError
 _WARN_HOST = {
     "KernelMemory": "KernelMemory is deprecated and no longer supported by the kernel: ignored",
 }
-# Namespaces shared with the host or another container: refusing is safer than ignoring.
-_REFUSE_MODES = ("UsernsMode",)
+# UsernsMode: _compat_fields ("host" is what every container gets); CgroupnsMode: _cgroup_fields.
 
 
 def _zero(v: Any) -> bool:
@@ -37,16 +36,12 @@ def run_options(body: Any, name: str | None, platform: str | None = None) -> tup
     if not image or not isinstance(image, str):
         raise ApiError(400, "config has no image: give Image")
     warnings = [msg for key, msg in _WARN_HOST.items() if not _zero(host.get(key))]
-    for key in _REFUSE_MODES:
-        mode = _str(host, key)
-        if mode and mode != "private":
-            raise ApiError(400, f"{key} {mode!r} is not supported: the container gets namespaces of its own")
 
     if _str(host, "PidMode") == "host" and not host.get("Privileged"):
         warnings.append("PidMode host: the container sees every process of the host, and its root "
                         "(CAP_KILL is a default capability) can signal any of them")
     volumes, tmpfs = _mounts(body, host)
-    network, aliases, ip = _network(host, netcfg)
+    network, aliases, ip, ep_links = _network(host, netcfg)
     opts = dict(
         name=name or None,
         args=_strings(body, "Cmd") or [],
@@ -91,13 +86,36 @@ def run_options(body: Any, name: str | None, platform: str | None = None) -> tup
         group_add=_strings(host, "GroupAdd") or [],
         dns_search=_strings(host, "DnsSearch") or [], dns_options=_strings(host, "DnsOptions") or [],
         ip=ip, platform=platform or None,
+        volumes_from=_strings(host, "VolumesFrom") or [],
+        expose=list(_obj(body, "ExposedPorts")), domainname=_str(body, "Domainname"),
+        links=_strings(host, "Links") or ep_links,  # the CLI sends both on a user network
     )
     opts.update(_resources(host))
+    opts.update(_compat_fields(body, host, warnings))
     opts.update(_log(host.get("LogConfig")))
     try:
         return RunOptions(image=image, **opts), warnings
     except TypeError as e:
         raise ApiError(400, str(e)) from None
+
+
+def _compat_fields(body: dict, host: dict, warnings: list[str]) -> dict:
+    """Annotations, and Docker's fields that have one meaning here (the engine refuses other
+    values, as for the CLI's flags); Linux Docker's answers to its Windows-only resources."""
+    if not _zero(host.get("CpuPercent")):
+        warnings.append("linux does not support CPU percent. Percent discarded.")
+    if not _zero(host.get("IOMaximumBandwidth")) or not _zero(host.get("IOMaximumIOps")):
+        raise ApiError(400, "Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps")
+    requests = _list(host, "DeviceRequests")
+    storage = host.get("StorageOpt")
+    if storage is not None and not isinstance(storage, dict):
+        raise ApiError(400, "StorageOpt must be a JSON object")
+    userns = _str(host, "UsernsMode")
+    return dict(attach=[s.lower() for s in ("Stdin", "Stdout", "Stderr") if body.get(f"Attach{s}")],
+                annotations=_str_map(host, "Annotations"),
+                userns_mode=None if userns == "private" else userns,  # private: the default
+                isolation=_str(host, "Isolation"), volume_driver=_str(host, "VolumeDriver"),
+                storage_opt=_str_map(host, "StorageOpt"), gpus="DeviceRequests" if requests else None)
 
 
 def _restart_policy(v: Any) -> dict | None:
@@ -232,7 +250,7 @@ def _bad(message: str):
     raise ApiError(400, message)
 
 
-def _network(host: dict, netcfg: dict) -> tuple[str, list[str], str | None]:
+def _network(host: dict, netcfg: dict) -> tuple[str, list[str], str | None, list[str]]:
     mode = _str(host, "NetworkMode") or "default"
     if mode == "default":
         mode = "bridge"
@@ -241,7 +259,7 @@ def _network(host: dict, netcfg: dict) -> tuple[str, list[str], str | None]:
     if not isinstance(ep, dict):
         raise ApiError(400, f"the endpoint settings for {mode} must be a JSON object")
     ipam = _obj(ep, "IPAMConfig")
-    return mode, _strings(ep, "Aliases") or [], _str(ipam, "IPv4Address")
+    return mode, _strings(ep, "Aliases") or [], _str(ipam, "IPv4Address"), _strings(ep, "Links") or []
 
 
 def _device(d: Any) -> str:

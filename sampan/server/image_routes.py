@@ -1,5 +1,5 @@
 """/images/..., /commit, /auth: list, inspect, history, tag, remove, prune, save, load,
-pull and import (/images/create), push, commit, registry login checks.
+pull and import (/images/create), push, search, commit, registry login checks.
 
 Image names hold slashes and ports (127.0.0.1:5000/team/app:1): the routes take
 `{name:path}`, and the fixed paths (/images/json, /images/get) come first.
@@ -113,7 +113,9 @@ def _push(engine, emit, local: str, tag: str, auth):
                                     on_progress=lambda ev: emit(progress_message(ev)))
     except RegistryError as e:
         raise _registry_failure(e) from None
-    emit({"progressDetail": {}, "aux": {"Tag": tag, "Digest": digest}})
+    size = engine.images.manifest_size(digest)
+    emit({"status": f"{tag}: digest: {digest} size: {size}", "progressDetail": {}})  # what the CLI prints
+    emit({"progressDetail": {}, "aux": {"Tag": tag, "Digest": digest, "Size": size}})
 
 
 def _check_login(engine, server: str | None, username: str, password: str):
@@ -122,6 +124,14 @@ def _check_login(engine, server: str | None, username: str, password: str):
         return engine.check_login(server, username, password)
     except RegistryError as e:
         raise _registry_failure(e, 401) from None
+
+
+def _search(engine, term: str, limit: int, filters, auth):
+    from sampan.errors import RegistryError
+    try:
+        return [r.to_docker() for r in engine.images.search(term, limit, filters, auth=auth)]
+    except RegistryError as e:
+        raise _registry_failure(e) from None
 
 
 # ---- helpers of the handlers ----
@@ -155,6 +165,15 @@ def _unlink(path: str) -> None:
 @routes.get("/images/json")
 async def list_images(req: Request) -> Reply:
     return json_reply(await req.call(_list, req.q_bool("all"), _filters(req)))
+
+
+@routes.get("/images/search")
+async def search(req: Request) -> Reply:
+    term = req.q("term")
+    if not term:
+        raise ApiError(400, "term is required")
+    auth = decode_auth(req.headers.get("x-registry-auth"))
+    return json_reply(await req.call(_search, term, req.q_int("limit", 0) or 0, _filters(req), auth))
 
 
 @routes.post("/images/prune")

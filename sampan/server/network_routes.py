@@ -32,8 +32,9 @@ def _remove(engine, ref: str):
     engine.networks.remove_one(ref)
 
 
-def _connect(engine, net: str, container: str, aliases: list[str]):
-    engine.networks.connect(net, container, aliases)
+def _connect(engine, net: str, container: str, aliases: list[str], ip: str | None = None,
+             links: list[str] | None = None):
+    engine.networks.connect(net, container, aliases, ip=ip, links=links)
 
 
 def _disconnect(engine, net: str, container: str, force: bool):
@@ -99,9 +100,17 @@ async def connect(req: Request) -> Reply:
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
         raise ApiError(400, "Aliases must be a list of strings")
     ipam = ep.get("IPAMConfig") or {}
-    if isinstance(ipam, dict) and (ipam.get("IPv4Address") or ipam.get("IPv6Address")):
-        raise ApiError(400, "a fixed address on connect is not supported")
-    await req.call(_connect, ref_of(req), body["Container"], aliases)
+    if not isinstance(ipam, dict):
+        raise ApiError(400, "IPAMConfig must be a JSON object")
+    if ipam.get("IPv6Address"):
+        raise ApiError(400, "a fixed IPv6 address on connect is not supported")
+    ip = ipam.get("IPv4Address") or None
+    if ip is not None and not isinstance(ip, str):
+        raise ApiError(400, "IPAMConfig.IPv4Address must be a string")
+    links = ep.get("Links") or []
+    if not isinstance(links, list) or not all(isinstance(x, str) for x in links):
+        raise ApiError(400, "Links must be a list of strings")
+    await req.call(_connect, ref_of(req), body["Container"], aliases, ip, links)
     return Reply(200)
 
 

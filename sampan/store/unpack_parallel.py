@@ -32,6 +32,7 @@ class ParallelExtractor(SafeExtractor):
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="layer-write")
         self._slots = threading.BoundedSemaphore(workers * 4)
         self._pending: dict[str, Future] = {}
+        self._pending_dirs: set[str] = set()  # every directory above a pending file
 
     def close(self) -> None:
         try:
@@ -41,6 +42,7 @@ class ParallelExtractor(SafeExtractor):
 
     def _barrier(self) -> None:
         pending, self._pending = self._pending, {}
+        self._pending_dirs.clear()
         error = None
         for f in pending.values():
             try:
@@ -51,8 +53,8 @@ class ParallelExtractor(SafeExtractor):
             raise error
 
     def _touches_pending(self, path: str) -> bool:
-        prefix = path + "/"
-        return any(p == path or p.startswith(prefix) for p in self._pending)
+        # O(1): a scan of the pending paths made a 12k-file layer quadratic (5 of 14 s)
+        return path in self._pending or path in self._pending_dirs
 
     def apply(self, ti, tar) -> None:
         name = ti.name
@@ -83,6 +85,11 @@ class ParallelExtractor(SafeExtractor):
             raise
         self._pending[path] = self._pool.submit(self._write_new, fd, base, data, ti)
         self._written[path] = False
+        while "/" in path:
+            path = path.rsplit("/", 1)[0]
+            if path in self._pending_dirs:
+                break  # its ancestors are in already
+            self._pending_dirs.add(path)
 
     def _write_new(self, pfd: int, base: str, data: bytes, ti) -> None:
         try:

@@ -90,11 +90,13 @@ def main(command: str, argv: list[str], g) -> int:
         if removed:
             print("Deleted Networks:\n" + "\n".join(removed))
     elif verb == "connect":
-        p.add_argument("--alias", action="append", default=[])
+        p.add_argument("--alias", action="append", default=[], help="Add network-scoped alias for the container")
+        p.add_argument("--ip", help="IPv4 address (e.g. 172.30.100.104)")
+        p.add_argument("--link", action="append", default=[], help="Add link to another container: NAME[:ALIAS]")
         p.add_argument("network")
         p.add_argument("container")
         ns = p.parse_args(argv[1:])
-        engine.networks.connect(ns.network, ns.container, ns.alias)
+        engine.networks.connect(ns.network, ns.container, ns.alias, ip=ns.ip, links=ns.link)
     elif verb == "disconnect":
         p.add_argument("-f", "--force", action="store_true")
         p.add_argument("network")

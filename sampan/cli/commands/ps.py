@@ -12,7 +12,8 @@ def row(s) -> dict:
     return {"ID": s.id, "Image": s.image, "Command": s.command, "CreatedAt": s.created,
             "Created": parse_time(s.created), "RunningFor": ago(s.created), "Status": s.status,
             "State": s.state, "Names": s.name, "ExitCode": s.exit_code,
-            "Ports": ", ".join(f"{p.ip}:{p.public_port}->{p.private_port}/{p.type}" for p in s.ports),
+            "Ports": ", ".join(f"{p.ip}:{p.public_port}->{p.private_port}/{p.type}" if p.public_port
+                               else f"{p.private_port}/{p.type}" for p in s.ports),
             "Labels": ",".join(f"{k}={v}" for k, v in s.labels.items())}
 
 

@@ -19,6 +19,17 @@ def _tls(value: str | None) -> bool | None:
     raise InvalidArgument(f"invalid --tls-verify {value!r}: true or false")
 
 
+def _announce(image: str, quiet: bool) -> str:
+    """The full reference pull/push print last; "Using default tag" first when none was given."""
+    from sampan.oci.reference import parse_reference
+    ref = parse_reference(image, default_tag=False)
+    if ref.tag is None and ref.digest is None:
+        if not quiet:
+            print("Using default tag: latest", flush=True)
+        ref = ref.with_tag("latest")
+    return str(ref)
+
+
 def main(command: str, argv: list[str], g) -> int:
     p = Parser(command)
     if command in ("pull", "push", "login"):
@@ -30,15 +41,22 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("--platform", help="Platform to pull, e.g. linux/arm64")
         p.add_argument("image")
         ns = p.parse_args(argv)
-        info = g.engine().images.pull(ns.image, ns.platform, _tls(ns.tls_verify), ns.quiet)
-        print(info.id if ns.quiet else f"Status: pulled {ns.image} ({info.short_id})")
+        ref = _announce(ns.image, ns.quiet)
+        g.engine().images.pull(ns.image, ns.platform, _tls(ns.tls_verify), ns.quiet, display=sys.stdout)
+        print(ref)  # as Docker: the full reference last (alone with -q), for scripts
         return 0
     if command == "push":
         p.add_argument("image")
         p.add_argument("destination", nargs="?", help="Push to this reference instead")
         ns = p.parse_args(argv)
-        digest = g.engine().images.push(ns.image, ns.destination, _tls(ns.tls_verify), ns.quiet)
-        print(digest if ns.quiet else f"{ns.destination or ns.image}: digest: {digest}")
+        ref = _announce(ns.destination or ns.image, ns.quiet)
+        engine = g.engine()
+        digest = engine.images.push(ns.image, ns.destination, _tls(ns.tls_verify), ns.quiet, display=sys.stdout)
+        if ns.quiet:
+            print(ref)
+        else:  # the line Docker's daemon ends a push with
+            tag = ref.rsplit(":", 1)[-1] if "@" not in ref else ref.rsplit("@", 1)[-1]
+            print(f"{tag}: digest: {digest} size: {engine.images.manifest_size(digest)}")
         return 0
     if command == "login":
         p.add_argument("-u", "--username")

@@ -60,6 +60,65 @@ def add_cgroup_flags(a) -> None:
       help="Add a rule to the cgroup allowed devices list (e.g. 'c 1:3 rwm')")
 
 
+STREAMS = ("stdin", "stdout", "stderr")
+# Docker's Windows-only flags: its CLI refuses them against a Linux engine (argparse dests)
+WINDOWS_ONLY = ("cpu_count", "cpu_percent", "io_maxbandwidth", "io_maxiops")
+
+
+def add_compat_flags(a, command: str) -> None:
+    """-a, --sig-proxy, -q, --annotation, and Docker's flags that have one meaning here."""
+    a("-a", "--attach", action="append", default=[], help="Attach to STDIN, STDOUT or STDERR")
+    if command == "run":
+        # Go's boolean flags: --sig-proxy, --sig-proxy=true, --sig-proxy=false
+        a("--sig-proxy", dest="sig_proxy", action="store_true", default=True,
+          help="Proxy received signals to the process (default true; --sig-proxy=false to not)")
+        a("--sig-proxy=true", dest="sig_proxy", action="store_true", help=argparse.SUPPRESS)
+        a("--sig-proxy=false", dest="sig_proxy", action="store_false", help=argparse.SUPPRESS)
+    a("-q", "--quiet", action="store_true", help="Suppress the pull output")
+    a("--annotation", action="append", default=[],
+      help="Add an annotation to the container (passed through to the OCI runtime)")
+    a("--disable-content-trust", dest="disable_content_trust", action="store_true",
+      help="Accepted for compatibility: sampan does no content trust (images are not verified by signature)")
+    for value in ("true", "false"):
+        a(f"--disable-content-trust={value}", dest="disable_content_trust", action="store_true",
+          help=argparse.SUPPRESS)
+    a("--userns", help="User namespace: host only (sampan has no user namespace remapping)")
+    a("--isolation", help="Container isolation technology: default only")
+    a("--gpus", help="Refused: sampan has no GPU support")
+    a("--volume-driver", help="Volume driver for the container: local only")
+    a("--storage-opt", action="append", default=[],
+      help="Refused: sampan sets no quota on a container's layer (Docker: overlay over xfs only)")
+    a("--use-api-socket", action="store_true",
+      help="Bind mount the API socket (RUNROOT/sampan.sock of `sampan system service`) at /var/run/docker.sock")
+    a("--cpu-count", help="CPU count (Windows only: refused)")
+    a("--cpu-percent", help="CPU percent (Windows only: refused)")
+    a("--io-maxbandwidth", help="Maximum IO bandwidth limit for the system drive (Windows only: refused)")
+    a("--io-maxiops", help="Maximum IOps limit for the system drive (Windows only: refused)")
+
+
+def attach_streams(ns, command: str) -> set[str]:
+    """The streams -a names (Docker: stdout and stderr when none is named; -i adds stdin)."""
+    streams = set()
+    for s in ns.attach:
+        if s.lower() not in STREAMS:
+            raise InvalidArgument(f'invalid argument "{s}" for "-a, --attach" flag: valid streams are '
+                                  f"STDIN, STDOUT and STDERR\nSee 'sampan {command} --help'.")
+        streams.add(s.lower())
+    if not ns.attach:
+        streams |= {"stdout", "stderr"}
+    if ns.interactive:
+        streams.add("stdin")
+    return streams
+
+
+def _check_windows_only(ns) -> None:
+    for dest in WINDOWS_ONLY:
+        if getattr(ns, dest) is not None:
+            flag = "--" + dest.replace("_", "-")
+            raise InvalidArgument(f'"{flag}" is only supported on a Docker daemon running on windows, '
+                                  f"but sampan runs on linux")
+
+
 @functools.lru_cache(maxsize=2)  # parsing does not change it; the zygote builds it once for all workers
 def container_parser(command: str) -> Parser:
     p = Parser(command, "Create and run a new container from an image" if command == "run"
@@ -133,6 +192,12 @@ def container_parser(command: str) -> Parser:
     a("--dns-option", action="append", default=[], help="Set DNS options (e.g. ndots:2)")
     a("--ip", help="IPv4 address on a user network (e.g. 172.30.100.104)")
     a("--label-file", action="append", default=[], help="Read labels from a file of KEY=VALUE lines")
+    a("--volumes-from", action="append", default=[],
+      help="Mount the volumes and bind mounts of a container: CONTAINER[:ro|rw]")
+    a("--expose", action="append", default=[], help="Expose a port or a range of ports: PORT[-PORT][/PROTO]")
+    a("--domainname", help="Container NIS domain name")
+    a("--link", action="append", default=[], help="Add link to another container: NAME[:ALIAS]")
+    add_compat_flags(a, command)
     a("image", help="Image to run")
     a("args", nargs=argparse.REMAINDER, help="Command and arguments")
     return p
@@ -179,7 +244,11 @@ def run_options(ns):
         mounts=ns.mount, init=ns.init, ulimits=ns.ulimit, shm_size=ns.shm_size,
         sysctls=ns.sysctl, pid_mode=ns.pid, ipc_mode=ns.ipc, uts_mode=ns.uts, group_add=ns.group_add,
         platform=ns.platform, dns_search=ns.dns_search, dns_options=ns.dns_option, ip=ns.ip,
-        log_driver=ns.log_driver, **{k: getattr(ns, k) for k in CFS_DESTS + RUN_CGROUP_DESTS})
+        log_driver=ns.log_driver, volumes_from=ns.volumes_from,
+        expose=ns.expose, domainname=ns.domainname, links=ns.link, annotations=key_values(ns.annotation, "annotation"), quiet=ns.quiet,
+        userns_mode=ns.userns, isolation=ns.isolation, gpus=ns.gpus, volume_driver=ns.volume_driver,
+        storage_opt=ns.storage_opt, use_api_socket=ns.use_api_socket,
+        **{k: getattr(ns, k) for k in CFS_DESTS + RUN_CGROUP_DESTS})
 
 
 def _healthcheck(ns):
@@ -248,10 +317,15 @@ def _warn_privileged(ns) -> None:
 
 def main(command: str, argv: list[str], g) -> int:
     ns = container_parser(command).parse_args(argv)
+    _check_windows_only(ns)
+    streams = attach_streams(ns, command)
     opts = run_options(ns)
+    opts.attach = [] if getattr(ns, "detach", False) else sorted(streams)
     if ns.tty and os.isatty(0):
         opts.console_size = tuple(reversed(os.get_terminal_size(0)))  # (rows, cols)
     detach = getattr(ns, "detach", False)
+    if detach and ns.attach:
+        raise InvalidArgument("conflicting options: cannot specify both --attach and --detach")
     if command == "run" and ns.tty and ns.interactive and not detach and not os.isatty(0):
         raise InvalidArgument("the input device is not a TTY: drop -t, or run from a terminal")
     _check_cidfile(ns.cidfile)
@@ -276,6 +350,7 @@ def main(command: str, argv: list[str], g) -> int:
     _warn_privileged(ns)
     try:
         return attach_session(started.conn, tty=ns.tty, stdin=ns.interactive,
-                              on_lost=lambda: engine.monitor_lost(rec.id), detach_keys=keys)
+                              on_lost=lambda: engine.monitor_lost(rec.id), detach_keys=keys,
+                              sig_proxy=ns.sig_proxy, streams=streams)
     except Detached:
         return 0  # as Docker: the container runs on

@@ -32,3 +32,36 @@ def test_errors(tmp_path, setup, args, fragment):
     setup(tmp_path)
     with pytest.raises(BuildError, match=fragment):
         read_dockerfile(*args(tmp_path), None)
+
+
+def test_the_one_reader_of_a_dockerfile_inside_a_context(tmp_path):
+    # tar, git and API contexts all go through it: links resolve inside the context only,
+    # only a regular file is read, bounded, UTF-8 with its BOM dropped
+    import os
+    from sampan.build.sources import DockerfileNotFound, read_inner_dockerfile
+    from sampan.engine.build_archive import read_dockerfile as api_reader
+    from sampan.errors import InvalidArgument
+    ctx = tmp_path / "ctx"
+    (ctx / "sub").mkdir(parents=True)
+    (ctx / "sub" / "real").write_bytes(b"\xef\xbb\xbfFROM a\n")
+    (ctx / "Dockerfile").symlink_to("sub/real")
+    (ctx / "abs").symlink_to("/sub/real")           # absolute: the context's /sub/real
+    outside = tmp_path / "secret"
+    outside.write_text("FROM leaked\n")
+    (ctx / "out").symlink_to(str(outside))          # the host's file: not found inside
+    (ctx / "up").symlink_to("../secret")            # climbing stops at the context's root
+    os.mkfifo(ctx / "fifo")
+    (ctx / "big").write_bytes(b"#" * (16 << 20) + b"\n")
+    (ctx / "latin").write_bytes(b"FROM caf\xe9\n")
+    assert read_inner_dockerfile(ctx, "Dockerfile") == "FROM a\n"
+    assert read_inner_dockerfile(ctx, "abs") == "FROM a\n"
+    for name in ("out", "up", "nope"):
+        with pytest.raises(DockerfileNotFound):
+            read_inner_dockerfile(ctx, name)
+        with pytest.raises(InvalidArgument, match=f"^Cannot locate specified Dockerfile: {name}$"):
+            api_reader(ctx, name)
+    for name, words in (("fifo", "not a regular file"), ("big", "larger than 16 MiB"), ("latin", "not UTF-8")):
+        with pytest.raises(BuildError, match=words):
+            read_inner_dockerfile(ctx, name)
+        with pytest.raises(InvalidArgument, match=words):
+            api_reader(ctx, name)

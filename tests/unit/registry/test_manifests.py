@@ -60,3 +60,25 @@ def test_manifest_validation():
     bad["config"]["mediaType"] = "application/vnd.cncf.helm.config.v1+json"
     with pytest.raises(RegistryError, match="not a container image"):
         parse_manifest(json.dumps(bad).encode(), "img")
+
+
+def test_a_zstd_variant_is_preferred_for_the_same_platform():
+    # containers/image writes the gzip entry first and marks the zstd one; the variant match
+    # still comes first, and an annotation that is not "true" means nothing
+    def entry(arch, variant=None, zstd=None):
+        e = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 10,
+             "digest": sha(f"{arch}{variant}{zstd}".encode()),
+             "platform": {"os": "linux", "architecture": arch, **({"variant": variant} if variant else {})}}
+        if zstd is not None:
+            e["annotations"] = {"io.github.containers.compression.zstd": zstd}
+        return e
+    def pick(*entries, want=Platform("linux", "amd64")):
+        raw = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                          "manifests": list(entries)}).encode()
+        return select_platform(parse_manifest(raw, "img"), want, "img").digest
+    gz, zs = entry("amd64"), entry("amd64", zstd="true")
+    assert pick(gz, zs) == zs["digest"] and pick(zs, gz) == zs["digest"]
+    assert pick(gz, entry("amd64", zstd="false")) == gz["digest"]
+    assert pick(entry("arm64", zstd="true"), gz) == gz["digest"]
+    v7, v6z = entry("arm", "v7"), entry("arm", "v6", zstd="true")
+    assert pick(v6z, v7, want=Platform("linux", "arm", "v7")) == v7["digest"]

@@ -72,6 +72,29 @@ def test_index_selects_requested_platform(store):
             pull(store, f"{reg.host}/m:multi", platform="linux/s390x", progress=False)
 
 
+def test_an_index_with_a_zstd_variant_pulls_it_and_the_image_is_the_same(store):
+    # containers/image's layout: the gzip entry first, the zstd one marked; same layers inside
+    gz = make_image(2, seed=b"same")
+    tars = [gzip.decompress(layer) for layer in gz.layers]
+    zs = make_image(2, seed=b"same", layer_type="application/vnd.oci.image.layer.v1.tar+zstd")
+    zs.layers = [zstandard.ZstdCompressor().compress(t) for t in tars]
+    zs.config, zs.diff_ids = gz.config, gz.diff_ids
+    zs.manifest = json.dumps({**json.loads(zs.manifest), "config": json.loads(gz.manifest)["config"],
+                              "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+zstd",
+                                          "digest": sha(b), "size": len(b)} for b in zs.layers]}).encode()
+    index = json.loads(make_index([(gz, "amd64"), (zs, "amd64")]))
+    index["manifests"][1]["annotations"] = {"io.github.containers.compression.zstd": "true"}
+    with FakeRegistry() as reg:
+        reg.add_image("v", gz.digest, gz)
+        reg.add_image("v", zs.digest, zs)
+        reg.add_manifest("v", "both", json.dumps(index).encode(), "application/vnd.oci.image.index.v1+json")
+        info = pull(store, f"{reg.host}/v:both", platform="linux/amd64", progress=False)
+        fetched = [p for m, p, _ in reg.requests if "/blobs/" in p and m == "GET"]
+    assert info.manifest_digest == zs.digest
+    assert not any(sha(layer) in p for layer in gz.layers for p in fetched)  # no gzip layer came
+    assert info.id == sha(gz.config)  # the config, so the image, is the gzip one's
+
+
 @pytest.mark.parametrize("attack", ["tampered", "longer", "cut_short", "shorter_decl", "diff_id", "manifest_header",
                                     "bad_json", "media_type", "huge_manifest", "bomb", "not_gzip"])
 def test_hostile_registry_refused_and_store_untouched(store, attack, monkeypatch):

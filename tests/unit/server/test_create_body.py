@@ -12,13 +12,15 @@ from sampan.server.errors import ApiError
 WRONG = ["x", 7, -1, True, 1.5, [], ["x"], [7], [{}], {}, {"a": 1}, {"a": "b"}, {"a": [1]}, None]
 
 CONFIG_KEYS = ["Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Tty", "OpenStdin", "Labels",
-               "StopSignal", "StopTimeout", "MacAddress", "Volumes", "Healthcheck", "ExposedPorts"]
+               "StopSignal", "StopTimeout", "MacAddress", "Volumes", "Healthcheck", "ExposedPorts", "Domainname"]
 HOST_KEYS = ["Binds", "Mounts", "Tmpfs", "PortBindings", "PublishAllPorts", "AutoRemove", "NetworkMode",
              "Dns", "ExtraHosts", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "Devices", "Runtime",
              "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuQuota", "CpuPeriod", "CpuShares",
              "CpusetCpus", "CpusetMems", "BlkioWeight", "PidsLimit", "LogConfig", "RestartPolicy", "PidMode",
              "ReadonlyRootfs", "Init", "ConsoleSize", "Ulimits", "Sysctls", "ShmSize", "IpcMode", "UTSMode",
-             "GroupAdd", "DnsSearch", "DnsOptions", "CpuRealtimePeriod", "CpuRealtimeRuntime", "BlkioWeightDevice",
+             "GroupAdd", "DnsSearch", "DnsOptions", "VolumesFrom", "Links", "Annotations", "UsernsMode", "Isolation", "VolumeDriver",
+             "StorageOpt", "DeviceRequests", "CpuPercent", "CpuCount", "IOMaximumBandwidth", "IOMaximumIOps",
+             "CpuRealtimePeriod", "CpuRealtimeRuntime", "BlkioWeightDevice",
              "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
              "MemorySwappiness", "OomKillDisable", "OomScoreAdj", "KernelMemory", "CgroupParent", "CgroupnsMode",
              "DeviceCgroupRules"]
@@ -38,6 +40,16 @@ def _translate(body):
     checks = [lambda m=m: parse_mount(m) for m in opts.mounts]
     checks += [lambda u=u: parse_ulimit(u) for u in opts.ulimits]
     checks += [lambda: parse_sysctls(opts.sysctls, opts.network, opts.ipc_mode), lambda: shm_size(opts.shm_size)]
+    # --expose, --domainname, --volumes-from and --link: their parsers, before any lookup
+    from sampan.engine import links, volumes_from
+    from sampan.engine.net_flags import check_domainname, parse_expose
+    checks += [lambda: parse_expose(opts.expose), lambda: check_domainname(opts.domainname),
+               lambda: volumes_from.check(opts.volumes_from)] + [lambda x=x: links.parse(x) for x in opts.links]
+    from types import SimpleNamespace
+
+    from sampan.engine import create_compat
+    ctx = SimpleNamespace(paths=SimpleNamespace(root="/nonexistent-root", runroot="/nonexistent-run"))
+    checks.append(lambda: create_compat.check(ctx, opts))
     from sampan.engine import cgroup_flags
     checks.append(lambda: cgroup_flags.check(opts, nano_cpus_given=bool(opts.cpus)))
     for check in checks:
@@ -81,6 +93,7 @@ def test_nested_objects_of_any_type_are_taken_or_a_400(value):
         _translate({"Image": "busybox", "HostConfig": body})
     _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": value}}})
     _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": {"Aliases": value}}}})
+    _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"n": {"Links": value}}}})
     _translate({"Image": "busybox", "NetworkingConfig": {"EndpointsConfig": {"bridge": {"IPAMConfig": value}}}})
     _translate({"Image": "busybox",
                 "NetworkingConfig": {"EndpointsConfig": {"n": {"IPAMConfig": {"IPv4Address": value}}}}})
@@ -134,6 +147,25 @@ def test_run_flag_fields_are_taken():
     assert (opts.dns_search, opts.dns_options, opts.log_driver) == (["a.b"], ["ndots:2"], "none")
     assert (opts.ip, opts.platform) == ("10.9.0.5", "linux/amd64")
     assert len(warnings) == 1 and "PidMode host" in warnings[0]
+
+
+def test_compat_fields_are_taken_or_refused_as_docker():
+    opts, warnings = run_options({"Image": "busybox", "HostConfig": {
+        "Annotations": {"com.example/a": "1"}, "UsernsMode": "host", "Isolation": "default",
+        "VolumeDriver": "local", "CpuPercent": 50, "CpuCount": 2}}, None)
+    assert (opts.annotations, opts.userns_mode, opts.isolation, opts.volume_driver, opts.gpus) == (
+        {"com.example/a": "1"}, "host", "default", "local", None)
+    assert warnings == ["linux does not support CPU percent. Percent discarded."]
+    opts, _ = run_options({"Image": "busybox", "HostConfig": {
+        "DeviceRequests": [{"Count": -1, "Capabilities": [["gpu"]]}], "StorageOpt": {"size": "1G"}}}, None)
+    assert opts.gpus and opts.storage_opt == {"size": "1G"}  # the engine refuses both
+    opts, _ = run_options({"Image": "busybox", "HostConfig": {"UsernsMode": "private"}}, None)
+    assert opts.userns_mode is None
+    for key in ("IOMaximumBandwidth", "IOMaximumIOps"):
+        with pytest.raises(ApiError) as e:
+            run_options({"Image": "busybox", "HostConfig": {key: 1}}, None)
+        assert e.value.status == 400 and e.value.message == (
+            "Invalid QoS settings: linux does not support Maximum IO Bandwidth or Maximum IO IOps")
 
 
 def test_console_size_reaches_the_options_and_bad_ones_are_refused():
