@@ -4,6 +4,8 @@ the suite on a pure v2 guest; this development host is v1 hybrid)."""
 
 from __future__ import annotations
 
+import contextlib
+import time
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
@@ -46,3 +48,24 @@ def remove_tree(name: str, timeout: float = 10.0) -> None:
             assert not dirs(name), f"cgroups left under {name}: {dirs(name)}"
             return
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def rt_budget_restored(parent: str = "sampan"):
+    """Give the v1 cpu parent its RT runtime back after a test that ran RT containers (the
+    engine raises it as they need, as Docker's daemon keeps one for its parent): the host is
+    left as found. Best effort while another test's RT container still holds a share."""
+    f = ROOT / "cpu" / parent / "cpu.rt_runtime_us"
+    before = f.read_text().strip() if f.exists() else "0"
+    try:
+        yield
+    finally:
+        deadline = time.monotonic() + 10
+        while f.exists():
+            try:
+                f.write_text(before)
+                break
+            except OSError:  # EBUSY: a child still holds RT time
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)

@@ -172,25 +172,26 @@ class CgroupV1(Cgroup):
             write(pd / "pids.max", "max" if limit <= 0 else str(limit))
 
     def _realtime(self, cd: Path, period: int | None, runtime: int | None) -> None:
-        """cpu.rt_period_us / cpu.rt_runtime_us. A group's RT share (runtime/period) must fit
-        in its parent's, and a new group's parents (e.g. /sampan) have none: give each the
-        share asked where it has less, from the top down (Docker's daemon does so for its
-        parent with --cpu-rt-runtime)."""
+        """cpu.rt_period_us / cpu.rt_runtime_us. The RT shares (runtime/period) of a group's
+        children must fit in its own, and a new group's parents (e.g. /sampan) have none:
+        give each parent, from the top down, its other children's shares plus the one asked
+        where it has less (Docker's daemon gives its parent a fixed --cpu-rt-runtime)."""
         if period:
             write(cd / "cpu.rt_period_us", str(period))
         if not runtime or runtime < 0:
             return
         share = runtime / int(period or _read_int(cd / "cpu.rt_period_us") or 1_000_000)
         hier = next(h for n, h in self.hierarchies().items() if "cpu" in n.split(","))
-        chain = []
-        p = cd.parent
+        chain = []  # the parents, nearest first, with the share each must hold
+        below, p = cd, cd.parent
         while p != hier and p != p.parent:
-            chain.append(p)
-            p = p.parent
-        for parent in reversed(chain):
+            share += sum(_rt_share(c) for c in _child_dirs(p) if c != below)
+            chain.append((p, share))
+            below, p = p, p.parent
+        for parent, needed in reversed(chain):
             have = _read_int(parent / "cpu.rt_runtime_us")
             parent_period = _read_int(parent / "cpu.rt_period_us") or 1_000_000
-            need = -(-int(share * parent_period * 1000) // 1000)  # rounded up
+            need = -(-int(needed * parent_period * 1000) // 1000)  # rounded up
             if have is not None and 0 <= have < need:
                 write(parent / "cpu.rt_runtime_us", str(need))
         write(cd / "cpu.rt_runtime_us", str(runtime))
@@ -253,3 +254,16 @@ def write_block_io(bd: Path, bio: dict) -> None:
         devices = bio.get(field) or []
         if devices:
             write_each(bd / name, [f"{d['major']}:{d['minor']} {d['rate']}" for d in devices], limits=True)
+
+
+def _child_dirs(d: Path) -> list[Path]:
+    try:
+        return [c for c in d.iterdir() if c.is_dir()]
+    except OSError:
+        return []
+
+
+def _rt_share(d: Path) -> float:
+    """A group's RT bandwidth (runtime/period); 0 for none."""
+    runtime, period = _read_int(d / "cpu.rt_runtime_us"), _read_int(d / "cpu.rt_period_us")
+    return runtime / period if runtime and runtime > 0 and period else 0.0

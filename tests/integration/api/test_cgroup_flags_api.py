@@ -99,10 +99,17 @@ def test_parent_rules_and_v1_memory_fields(service, cli):
 @pytest.mark.skipif(cgroups.V2 or not (cgroups.ROOT / "cpu" / "cpu.rt_runtime_us").exists(),
                     reason="needs RT group scheduling (cgroup v1 cpu.rt_runtime_us)")
 @pytest.mark.parametrize("cli", CLIS)
-def test_realtime_fields(service, cli):
+def test_realtime_fields(service, cli, rt_budget):
     out = ok(service, cli, "run", "--name", "rt", *NONE, "--cpu-rt-period", "400000", "--cpu-rt-runtime", "4000",
              "busybox", "cat", "/sys/fs/cgroup/cpu/cpu.rt_period_us", "/sys/fs/cgroup/cpu/cpu.rt_runtime_us")
     assert out.split() == ["400000", "4000"], out
     hc = json.loads(ok(service, cli, "inspect", "rt"))[0]["HostConfig"]
     assert (hc["CpuRealtimePeriod"], hc["CpuRealtimeRuntime"]) == (400000, 4000)
     ok(service, cli, "rm", "rt")
+
+
+@pytest.fixture
+def rt_budget():
+    """The RT runtime the engine gave sampan's parent group, taken back afterwards."""
+    with cgroups.rt_budget_restored():
+        yield

@@ -62,7 +62,7 @@ def test_cpu_flags_in_inspect_and_conflicts(sampan):
 
 @pytest.mark.skipif(cgroups.V2 or not (cgroups.ROOT / "cpu" / "cpu.rt_runtime_us").exists(),
                     reason="needs RT group scheduling (cgroup v1 cpu.rt_runtime_us)")
-def test_cpu_rt_runtime_in_own_cgroup(sampan):
+def test_cpu_rt_runtime_in_own_cgroup(sampan, rt_budget):
     out = sampan.ok("run", "--rm", *NONET, "--cpu-rt-period", "500000", "--cpu-rt-runtime", "10000", "busybox",
                     "cat", "/sys/fs/cgroup/cpu/cpu.rt_period_us", "/sys/fs/cgroup/cpu/cpu.rt_runtime_us")
     assert out.split() == ["500000", "10000"], out
@@ -248,3 +248,10 @@ def test_explain_names_each_new_limit_file(sampan):
     assert any(line.endswith(period) for line in lines), lines
     assert any(line.endswith(throttle) for line in lines), lines
     assert "oom score: /proc/self/oom_score_adj = 10" in r.err, r.err
+
+
+@pytest.fixture
+def rt_budget():
+    """The RT runtime the engine gave sampan's parent group, taken back afterwards."""
+    with cgroups.rt_budget_restored():
+        yield

@@ -109,3 +109,23 @@ def test_v1_realtime_gives_the_parents_room_first(tmp_path, monkeypatch):
     # the child's share is 2%: its parent (period 1 s) needs 20000 µs, written before the child's
     assert writes == [("cpu/p/x/cpu.rt_period_us", "500000"), ("cpu/p/cpu.rt_runtime_us", "20000"),
                       ("cpu/p/x/cpu.rt_runtime_us", "10000")]
+
+
+def test_v1_realtime_parents_keep_room_for_their_other_children(tmp_path):
+    # the kernel wants the children's shares to add up within the parent's: a second RT
+    # container beside a first (2%) must raise /p to 2% + its 1%, not to its own 1%
+    root = tmp_path / "cg"
+    _v1(root, "p/x")
+    first = root / "cpu/p/x"
+    (first / "cpu.rt_period_us").write_text("500000")
+    (first / "cpu.rt_runtime_us").write_text("10000")
+    (root / "cpu/p/cpu.rt_runtime_us").write_text("20000")
+    (root / "cpu/p/y").mkdir()
+    for n in ("cpu.rt_period_us", "cpu.rt_runtime_us"):
+        (root / "cpu/p/y" / n).write_text({"cpu.rt_runtime_us": "0", "cpu.rt_period_us": "1000000"}[n])
+    for ctrl in ("memory", "pids", "blkio"):
+        (root / ctrl / "p/y").mkdir()
+    second = open_cgroup("p/y", root)
+    second.update_limits({"cpu": {"realtimePeriod": 400000, "realtimeRuntime": 4000}})
+    assert (root / "cpu/p/cpu.rt_runtime_us").read_text() == "30000"
+    assert (root / "cpu/p/y/cpu.rt_runtime_us").read_text() == "4000"
