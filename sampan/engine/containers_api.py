@@ -223,13 +223,20 @@ class ContainersAPI:
             release_spares(self.ctx)
 
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:
-        """Every container that is not running (and whose monitor is gone)."""
+        """Every container that is not running (and whose monitor is gone) and that the
+        filters (until=, label=, label!=) select; the bytes of their writable layers."""
+        from sampan.engine.prune_filters import CONTAINER, PruneFilter
+        from sampan.engine.sizes import rw_size
+        want = PruneFilter((opts or PruneOptions()).filters, CONTAINER, "container prune")
         report = PruneReport()
         for rec in all_noticed(self.ctx):
             st = status_of(rec)
-            if not st.running and not st.monitor_alive:
-                lifecycle.remove(self.ctx, rec)
-                report.deleted.append(rec.id)
+            if st.running or st.monitor_alive or not want.match(rec.config.get("labels"), parse_time(rec.created)):
+                continue
+            size = rw_size(self.ctx.container_files(rec.id)["upper"])
+            lifecycle.remove(self.ctx, rec)
+            report.deleted.append(rec.id)
+            report.space_reclaimed += size
         if report.deleted:
             self._after_last()
         return report

@@ -155,12 +155,20 @@ class ImagesAPI:
         return ImageRemoveReport(ref=ref, untagged=done.untagged, deleted=done.deleted)
 
     def prune(self, opts: PruneOptions | None = None) -> ImagePruneReport:
-        """Images no container uses: untagged ones, or every one with ``all``."""
+        """Images no container uses: untagged ones, or every one with ``all`` (or the
+        API's dangling=false), that the filters (until=, label=, label!=) select."""
+        from sampan.engine.prune_filters import IMAGE, PruneFilter
         opts = opts or PruneOptions()
+        want = PruneFilter(opts.filters, IMAGE, "image prune")
+        dangling_only = want.boolean("dangling")
+        every = opts.all if dangling_only is None else not dangling_only
         used = set(self._usage())
         report = ImagePruneReport()
         for img in self.ctx.images.list_images(all=True):
-            if img.id in used or (img.repo_tags and not opts.all):
+            if img.id in used or (img.repo_tags and not every):
+                continue
+            if want and not want.match(((img.config or {}).get("config") or {}).get("Labels"),
+                                       parse_time(img.created)):
                 continue
             done = self.ctx.images.remove(img.id, force=True)
             report.images.append(ImageRemoveReport(ref=img.id, untagged=done.untagged, deleted=done.deleted))

@@ -72,6 +72,12 @@ class SystemPruneReport:
     volumes: PruneReport | None    # None: volumes were not asked for
     images: ImagePruneReport
     networks: PruneReport | None = None  # custom networks no container uses
+    build_cache: PruneReport | None = None  # cached build steps and cache mounts (their ids)
+
+    @property
+    def space_reclaimed(self) -> int:
+        return sum(r.space_reclaimed for r in (self.containers, self.volumes, self.images, self.networks,
+                                               self.build_cache) if r is not None)
 
 
 @dataclass

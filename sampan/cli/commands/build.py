@@ -156,15 +156,22 @@ def builder(argv: list[str], g) -> int:
         print("Usage:  sampan builder COMMAND\n\nCommands:\n  prune     Remove build cache")
         return 0 if argv and argv[0] in ("-h", "--help") else 125
     p = Parser("builder prune", "Remove build cache")
-    p.add_argument("-a", "--all", action="store_true", help="Remove all build cache (sampan keeps no other kind)")
+    p.add_argument("-a", "--all", action="store_true", help="Remove all unused build cache, not just dangling ones")
+    from sampan.cli.commands import prune
+    prune.add_filter(p, "until=24h")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     ns = p.parse_args(argv[1:])
-    if not ns.force:
-        sys.stdout.write("WARNING! This will remove all dangling build cache. "
+    if not ns.force:  # docker/cli's builder warning is one line, unlike the other prunes'
+        sys.stdout.write(f"WARNING! This will remove all {'' if ns.all else 'dangling '}build cache. "
                          "Are you sure you want to continue? [y/N] ")
         sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        if sys.stdin.readline().strip().lower() != "y":
             return 0
+    from sampan.engine.options import PruneOptions
+    report = g.engine().build_prune(PruneOptions(filters=ns.filter))
+    prune.section("Deleted build cache objects:", report.deleted)
+    prune.total(report.space_reclaimed)
+    return 0
     steps, mounts = g.engine().build_prune()
     print(f"Deleted build cache: {steps} step(s), {mounts} cache mount(s)")
     return 0
