@@ -164,7 +164,7 @@ def prune_cache_dirs(ctx: Context, until: float | None = None) -> list[tuple[str
     given); (name, bytes) of each removed."""
     import shutil
 
-    from sampan.volumes.store import dir_size
+    from sampan.engine.sizes import rw_size
     base = cache_root(ctx)
     if not base.is_dir():
         return []
@@ -179,7 +179,7 @@ def prune_cache_dirs(ctx: Context, until: float | None = None) -> list[tuple[str
                 continue
         except FileNotFoundError:
             continue
-        size = dir_size(entry)
+        size = rw_size(entry)
         shutil.rmtree(entry, ignore_errors=True)
         out.append((entry.name, size))
     return out

@@ -102,7 +102,8 @@ class VolumesAPI:
         for v in self.ctx.volumes.list():
             if v.name in in_use or not (v.anonymous or every) or not want.match(v.labels):
                 continue
-            size = self.ctx.volumes.size(v.name)
+            from sampan.engine.sizes import rw_size
+            size = rw_size(v.mountpoint)  # apparent bytes, as moby's directory.Size
             self.ctx.volumes.remove(v.name, [])
             report.deleted.append(v.name)
             report.space_reclaimed += size
