@@ -97,8 +97,9 @@ class ContainersAPI:
                 raise InvalidArgument(f"invalid filter 'exited={code[:100]}': an exit code is a whole number")
         if "exited" in want:
             tests.append(lambda rec, st: st.exited and str(st.exit_code) in want["exited"])
-        if "ancestor" in want:
-            ancestors = self._image_ids(want["ancestor"])
+        if "ancestor" in want:  # the images named and those built on them (image_lineage.py)
+            from sampan.engine.image_lineage import descendants
+            ancestors = descendants(self.ctx.images.list_images(all=True), self._image_ids(want["ancestor"]))
             tests.append(lambda rec, st: rec.image_id in ancestors)
         if "network" in want:  # the network the container was created on (not later connects)
             networks = self._network_keys(want["network"])
