@@ -13,7 +13,7 @@ from typing import BinaryIO, Callable
 from sampan.engine import filters as flt
 from sampan.engine.context import Context
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
-from sampan.engine.reports import (ImageHistoryItem, ImageTreeReport, ImagePruneReport, ImageRemoveReport,
+from sampan.engine.reports import (ImageHistoryItem, ManifestReport, ImageTreeReport, ImagePruneReport, ImageRemoveReport,
                                    ImageSummary, ProgressEvent)
 from sampan.errors import Conflict, SampanError
 from sampan.oci.times import parse_time
@@ -208,6 +208,12 @@ class ImagesAPI:
         image_event(self.ctx, "push", dest or local, dest or local)
         return digest
 
+    def manifest_inspect(self, ref: str, tls_verify: bool | None = None,
+                         auth: tuple[str, str] | None = None) -> ManifestReport:
+        """What a registry holds under ref (registry/manifest_inspect.py); nothing is stored."""
+        from sampan.registry import inspect_manifest
+        return _manifest_report(inspect_manifest(ref, tls_verify=tls_verify, auth=auth))
+
     def save(self, refs: builtins.list[str], out: BinaryIO, format: str = "docker") -> None:
         from sampan.archive import save
         save(self.ctx.images, refs, out, format)
@@ -251,3 +257,10 @@ def _shared_sizes(images) -> dict[str, int]:
     return {img.id: sum((layer.uncompressed_size or layer.size) for layer in
                         {l.diff_id: l for l in img.layers}.values() if len(users[layer.diff_id]) > 1)
             for img in images}
+
+
+def _manifest_report(d: dict) -> ManifestReport:
+    children = d["children"]
+    return ManifestReport(ref=d["ref"], media_type=d["media_type"], digest=d["digest"], size=d["size"],
+                          raw=d["raw"], platform=d["platform"],
+                          children=None if children is None else [_manifest_report(c) for c in children])

@@ -306,3 +306,16 @@ class BuildEvent:
     step: int = 0
     text: str = ""
     seconds: float = 0.0
+
+
+@dataclass
+class ManifestReport:
+    """`manifest inspect`: a manifest as the registry holds it (``raw``, its bytes), the platform
+    Docker shows for it, and for an index each manifest it lists (``children``; else None)."""
+    ref: str
+    media_type: str
+    digest: str
+    size: int
+    raw: bytes
+    platform: dict | None = None
+    children: list["ManifestReport"] | None = None
