@@ -13,7 +13,8 @@ from typing import BinaryIO, Callable
 from sampan.engine import filters as flt
 from sampan.engine.context import Context
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
-from sampan.engine.reports import (ImageHistoryItem, ManifestReport, ImageTreeReport, ImagePruneReport, ImageRemoveReport,
+from sampan.engine.reports import (ImageHistoryItem, ImagePruneReport, ImageRemoveReport, ImageTreeReport, ManifestReport,
+                                   RemoveReport,
                                    ImageSummary, ProgressEvent)
 from sampan.errors import Conflict, SampanError
 from sampan.oci.times import parse_time
@@ -213,6 +214,43 @@ class ImagesAPI:
         """What a registry holds under ref (registry/manifest_inspect.py); nothing is stored."""
         from sampan.registry import inspect_manifest
         return _manifest_report(inspect_manifest(ref, tls_verify=tls_verify, auth=auth))
+
+    # ---- manifest lists (engine/manifest_lists.py; the registry's side in registry/) ----
+    def manifest_create(self, list_ref: str, refs: builtins.list[str], amend: bool = False,
+                        tls_verify: bool | None = None) -> str:
+        """Keep a manifest list of images already in a registry; its full name."""
+        from sampan.engine.manifest_lists import ManifestLists
+        from sampan.registry import inspect_manifest
+        return ManifestLists(self.ctx).create(list_ref, refs, amend,
+                                              lambda ref: inspect_manifest(ref, tls_verify=tls_verify))
+
+    def manifest_annotate(self, list_ref: str, ref: str, platform: dict) -> None:
+        from sampan.engine.manifest_lists import ManifestLists
+        ManifestLists(self.ctx).annotate(list_ref, ref, platform)
+
+    def manifest_push(self, list_ref: str, purge: bool = False, tls_verify: bool | None = None) -> str:
+        """Push the list to its registry (its images must be on that registry); its digest."""
+        from sampan.engine.manifest_lists import ManifestLists
+        from sampan.registry import push_index
+        lists = ManifestLists(self.ctx)
+        body, kind, entries = lists.index(list_ref)
+        digest = push_index(list_ref, body, kind, [(e["ref"], e["raw"], e["media_type"]) for e in entries],
+                            tls_verify=tls_verify)
+        if purge:
+            lists.remove(list_ref)
+        return digest
+
+    def manifest_remove(self, list_refs: builtins.list[str]) -> builtins.list[RemoveReport]:
+        from sampan.engine.manifest_lists import ManifestLists
+        lists = ManifestLists(self.ctx)
+        out = []
+        for ref in list_refs:
+            try:
+                lists.remove(ref)
+                out.append(RemoveReport(ref=ref))
+            except SampanError as e:
+                out.append(RemoveReport(ref=ref, error=e))
+        return out
 
     def save(self, refs: builtins.list[str], out: BinaryIO, format: str = "docker") -> None:
         from sampan.archive import save

@@ -93,3 +93,53 @@ def test_a_hostile_index_is_refused(pushed, registry):
     _put(registry, pushed.path, "nested", nested, "application/vnd.oci.image.index.v1+json")
     r = pushed("manifest", "inspect", f"{pushed.name}:nested")
     assert r.rc != 0 and "an index within an index" in r.err and len(r.err.splitlines()) == 1, r
+
+
+def test_manifest_create_annotate_push_rm(pushed, registry, busybox_tar, tmp_path):
+    s = pushed
+    other = f"{registry.host}/sampan/mi-other-{secrets.token_hex(4)}"
+    s.ok("import", "--change", "ENV SECOND=1", str(busybox_tar), f"{other}:2")
+    s.ok("push", "--tls-verify=false", f"{other}:2", timeout=120)
+    listed = f"{s.name}:combined"
+    assert s.ok("manifest", "create", listed, f"{s.name}:1", f"{other}:2") == f"Created manifest list {listed}\n"
+    r = s("manifest", "create", listed, f"{s.name}:1")
+    assert r.rc == 125 and "refusing to amend an existing manifest list with no --amend flag" in r.err
+    s.ok("manifest", "annotate", "--arch", "arm64", "--variant", "v8", listed, f"{other}:2")
+    r = s("manifest", "annotate", "--arch", "arm64", listed, f"{s.name}:nope")
+    assert r.rc == 1 and f"No such manifest: {s.name}:nope" in r.err
+    digest = s.ok("manifest", "push", "--purge", listed).strip()
+    assert digest.startswith("sha256:") and len(digest) == 71
+    # what the registry now holds, as docker 28 reads it and as sampan does
+    out = json.loads(s.ok("manifest", "inspect", listed))
+    platforms = [m["platform"] for m in out["manifests"]]
+    assert platforms == [{"architecture": "amd64", "os": "linux"},
+                         {"architecture": "arm64", "os": "linux", "variant": "v8"}]
+    docker = [c for c in docker_clis() if c.startswith("/usr/local/")]
+    if docker:
+        env = dict(os.environ, DOCKER_CONFIG=str(tmp_path / "dockercfg"))
+        p = subprocess.run([docker[0], "manifest", "inspect", "--insecure", listed], capture_output=True,
+                           text=True, env=env, timeout=60)
+        assert p.returncode == 0 and json.loads(p.stdout) == out, p.stderr
+    # the pushed bytes are the ones whose digest was printed
+    assert "sha256:" + hashlib.sha256(_get_index(registry, s.path, "combined")).hexdigest() == digest
+    # --purge removed the local list; rm of a missing one says so, exit 1
+    r = s("manifest", "rm", listed)
+    assert r.rc == 1 and f"No such manifest: {listed}" in r.err
+    s.ok("manifest", "create", listed, f"{s.name}:1")
+    assert s("manifest", "rm", listed).rc == 0
+
+
+def test_manifest_push_refuses_another_registry(pushed, registry):
+    s = pushed
+    s.ok("manifest", "create", "127.0.0.2:1/elsewhere/list:1", f"{s.name}:1")
+    r = s("manifest", "push", "127.0.0.2:1/elsewhere/list:1")
+    assert r.rc == 125 and "cannot use source images from a different registry than the target image" in r.err
+    s.ok("manifest", "rm", "127.0.0.2:1/elsewhere/list:1")
+
+
+def _get_index(registry, repo: str, ref: str) -> bytes:
+    req = urllib.request.Request(f"http://{registry.host}/v2/{repo}/manifests/{ref}", headers={
+        "Accept": "application/vnd.oci.image.index.v1+json, "
+                  "application/vnd.docker.distribution.manifest.list.v2+json"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.read()
