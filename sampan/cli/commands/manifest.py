@@ -32,7 +32,8 @@ def main(command: str, argv: list[str], g) -> int:
     if verb not in ("inspect", "create", "annotate", "push", "rm"):
         sys.stdout.write(USAGE)
         return 0 if verb in ("-h", "--help") else 125
-    images = g.engine().images
+    def images():  # the engine only once the arguments parsed (`completion` reads the parsers)
+        return g.engine().images
     if verb == "inspect":
         p = Parser("manifest inspect", "Display an image manifest, or manifest list")
         p.add_argument("--insecure", action="store_true", help="Allow communication with an insecure registry")
@@ -40,7 +41,7 @@ def main(command: str, argv: list[str], g) -> int:
                        help="Output additional info including layers and platform")
         p.add_argument("ref", metavar="MANIFEST")
         ns = p.parse_args(argv[1:])
-        sys.stdout.write(render(images.manifest_inspect(ns.ref, tls_verify=False if ns.insecure else None),
+        sys.stdout.write(render(images().manifest_inspect(ns.ref, tls_verify=False if ns.insecure else None),
                                 ns.verbose))
     elif verb == "create":
         p = Parser("manifest create", "Create a local manifest list for annotating and pushing to a registry")
@@ -49,7 +50,7 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("list", metavar="MANIFEST_LIST")
         p.add_argument("manifests", metavar="MANIFEST", nargs="+")
         ns = p.parse_args(argv[1:])
-        name = images.manifest_create(ns.list, ns.manifests, ns.amend, False if ns.insecure else None)
+        name = images().manifest_create(ns.list, ns.manifests, ns.amend, False if ns.insecure else None)
         print(f"Created manifest list {name}")
     elif verb == "annotate":
         p = Parser("manifest annotate", "Add additional information to a local image manifest")
@@ -62,21 +63,21 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("manifest", metavar="MANIFEST")
         ns = p.parse_args(argv[1:])
         features = [f for item in ns.os_features for f in item.split(",") if f]
-        images.manifest_annotate(ns.list, ns.manifest, {"architecture": ns.arch, "os": ns.os,
-                                                        "os.version": ns.os_version,
-                                                        "os.features": features, "variant": ns.variant})
+        images().manifest_annotate(ns.list, ns.manifest, {"architecture": ns.arch, "os": ns.os,
+                                                          "os.version": ns.os_version,
+                                                          "os.features": features, "variant": ns.variant})
     elif verb == "push":
         p = Parser("manifest push", "Push a manifest list to a repository")
         p.add_argument("--insecure", action="store_true", help="Allow push to an insecure registry")
         p.add_argument("-p", "--purge", action="store_true", help="Remove the local manifest list after push")
         p.add_argument("list", metavar="MANIFEST_LIST")
         ns = p.parse_args(argv[1:])
-        print(images.manifest_push(ns.list, ns.purge, False if ns.insecure else None))
+        print(images().manifest_push(ns.list, ns.purge, False if ns.insecure else None))
     else:
         p = Parser("manifest rm", "Delete one or more manifest lists from local storage")
         p.add_argument("lists", metavar="MANIFEST_LIST", nargs="+")
         ns = p.parse_args(argv[1:])
-        failed = [r for r in images.manifest_remove(ns.lists) if r.error is not None]
+        failed = [r for r in images().manifest_remove(ns.lists) if r.error is not None]
         for r in failed:
             print(r.error, file=sys.stderr)
         return 1 if failed else 0
