@@ -60,14 +60,24 @@ class BuildCache:
     def prune(self) -> int:
         """Forget every cached step (and remembered file digests and parses); returns the
         steps dropped."""
+        return len(self.prune_keys())
+
+    def prune_keys(self, until: float | None = None) -> list[str]:
+        """Forget the cached steps last used before ``until`` (every one when None; the
+        remembered file digests and parses go only then); the keys dropped."""
         from sampan.build.context import DigestMemo
 
         DigestMemo(self.db)  # its table exists from here on
         ParseMemo(self.db)
         with self.db.tx() as conn:
-            conn.execute("DELETE FROM build_file_digests")
-            conn.execute("DELETE FROM build_parses")
-            return conn.execute("DELETE FROM build_cache").rowcount
+            if until is None:
+                conn.execute("DELETE FROM build_file_digests")
+                conn.execute("DELETE FROM build_parses")
+                rows = conn.execute("DELETE FROM build_cache RETURNING key").fetchall()
+            else:
+                rows = conn.execute("DELETE FROM build_cache WHERE last_used < ? RETURNING key",
+                                    (until,)).fetchall()
+        return [r[0] for r in rows]
 
 
 PARSE_SCHEMA = """

@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("search", "Search a registry for images"),
     "login": ("registry", "Log in to a registry"),
     "logout": ("registry", "Log out from a registry"),
+    "manifest": ("manifest", "Manage Docker image manifests and manifest lists"),
     "save": ("archive", "Save one or more images to a tar archive"),
     "load": ("archive", "Load an image from a tar archive or STDIN"),
     "port": ("network", "List port mappings of a container"),

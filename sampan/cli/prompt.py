@@ -13,15 +13,19 @@ VOLUMES_ALL = "WARNING! This will remove all local volumes not used by at least 
 NETWORKS = "WARNING! This will remove all custom networks not used by at least one container."
 
 
-def system_warning(all_images: bool, volumes: bool) -> str:
-    """`system prune`'s list, in the order Docker's pruners run. Docker's last line, the build
-    cache, is left out: sampan's build cache is not pruned apart from its images."""
+def system_warning(all_images: bool, volumes: bool, filters: list[str] | None = None) -> str:
+    """`system prune`'s list, in the order Docker's pruners run, then the filters it was
+    given (docker/cli's confirmationTemplate, whose blank lines are its own)."""
     items = ["all stopped containers", "all networks not used by at least one container"]
     if volumes:
         items.append("all anonymous volumes not used by at least one container")
     items.append("all images without at least one container associated to them" if all_images
                  else "all dangling images")
-    return "WARNING! This will remove:\n" + "".join(f"  - {i}\n" for i in items)
+    items.append("all build cache" if all_images else "unused build cache")
+    text = "WARNING! This will remove:\n" + "".join(f"  - {i}\n" for i in items)
+    if filters:
+        text += ("\n  Items to be pruned will be filtered with:\n" + "".join(f"  - {f}\n" for f in filters))
+    return text
 
 
 def confirm(warning: str) -> bool:

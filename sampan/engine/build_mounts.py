@@ -156,15 +156,30 @@ def _bind(source: Path, target: str, readonly: bool) -> dict:
 
 def prune_cache_mounts(ctx: Context) -> int:
     """Remove every cache mount's directory (`builder prune`); how many there were."""
+    return len(prune_cache_dirs(ctx))
+
+
+def prune_cache_dirs(ctx: Context, until: float | None = None) -> list[tuple[str, int]]:
+    """Remove the cache mounts' directories (those last changed before ``until``, when
+    given); (name, bytes) of each removed."""
     import shutil
+
+    from sampan.engine.sizes import rw_size
     base = cache_root(ctx)
     if not base.is_dir():
-        return 0
-    count = 0
+        return []
+    out = []
     for entry in base.iterdir():
         if entry.name.endswith(".lock"):
-            entry.unlink(missing_ok=True)
+            if until is None:
+                entry.unlink(missing_ok=True)
             continue
+        try:
+            if until is not None and entry.lstat().st_mtime >= until:
+                continue
+        except FileNotFoundError:
+            continue
+        size = rw_size(entry)
         shutil.rmtree(entry, ignore_errors=True)
-        count += 1
-    return count
+        out.append((entry.name, size))
+    return out

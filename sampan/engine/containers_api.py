@@ -97,8 +97,9 @@ class ContainersAPI:
                 raise InvalidArgument(f"invalid filter 'exited={code[:100]}': an exit code is a whole number")
         if "exited" in want:
             tests.append(lambda rec, st: st.exited and str(st.exit_code) in want["exited"])
-        if "ancestor" in want:
-            ancestors = self._image_ids(want["ancestor"])
+        if "ancestor" in want:  # the images named and those built on them (image_lineage.py)
+            from sampan.engine.image_lineage import descendants
+            ancestors = descendants(self.ctx.images.list_images(all=True), self._image_ids(want["ancestor"]))
             tests.append(lambda rec, st: rec.image_id in ancestors)
         if "network" in want:  # the network the container was created on (not later connects)
             networks = self._network_keys(want["network"])
@@ -223,13 +224,20 @@ class ContainersAPI:
             release_spares(self.ctx)
 
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:
-        """Every container that is not running (and whose monitor is gone)."""
+        """Every container that is not running (and whose monitor is gone) and that the
+        filters (until=, label=, label!=) select; the bytes of their writable layers."""
+        from sampan.engine.prune_filters import CONTAINER, PruneFilter
+        from sampan.engine.sizes import rw_size
+        want = PruneFilter((opts or PruneOptions()).filters, CONTAINER, "container prune")
         report = PruneReport()
         for rec in all_noticed(self.ctx):
             st = status_of(rec)
-            if not st.running and not st.monitor_alive:
-                lifecycle.remove(self.ctx, rec)
-                report.deleted.append(rec.id)
+            if st.running or st.monitor_alive or not want.match(rec.config.get("labels"), parse_time(rec.created)):
+                continue
+            size = rw_size(self.ctx.container_files(rec.id)["upper"])
+            lifecycle.remove(self.ctx, rec)
+            report.deleted.append(rec.id)
+            report.space_reclaimed += size
         if report.deleted:
             self._after_last()
         return report

@@ -399,12 +399,11 @@ class Engine:
                 if close:
                     close()
 
-    def build_prune(self) -> tuple[int, int]:
+    def build_prune(self, opts=None):
         """`builder prune`: forget the build cache's steps and remove RUN --mount=type=cache
-        directories; (steps, cache mounts) removed."""
-        from sampan.build.cache import BuildCache
-        from sampan.engine.build_mounts import prune_cache_mounts
-        return BuildCache(self.ctx.db).prune(), prune_cache_mounts(self.ctx)
+        directories (those unused since until=, when given); a PruneReport of their ids."""
+        from sampan.engine.build_prune import build_prune
+        return build_prune(self.ctx, opts)
 
     def build_archive(self, tar_path: str, opts, on_event) -> tuple[str, list[str]]:
         """Build from a context tar (engine.options.ArchiveBuildOptions; the API's POST /build);

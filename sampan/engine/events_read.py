@@ -37,9 +37,13 @@ def parse_timestamp(value: str | None, now: float | None = None) -> float | None
     if value is None or value == "":
         return None
     v = value.strip()
+    if len(v) > 64:  # a client's string: no time is that long (and int() of 5000 digits raises)
+        raise InvalidArgument(f"invalid time {value[:40]!r}...: too long")
     now = time.time() if now is None else now
     if re.fullmatch(r"\d+(\.\d{1,9})?", v):
         sec, _, frac = v.partition(".")
+        if int(sec) >= 2 ** 63:  # Go's ParseInt(sec, 10, 64) refuses it too
+            raise InvalidArgument(f"invalid time {v[:100]!r}: seconds out of range")
         return int(sec) + (int(frac.ljust(9, "0")) / 1e9 if frac else 0.0)
     if re.fullmatch(r"(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+", v):
         return now - sum(float(n) * _UNIT[u] for n, u in _DURATION.findall(v))
@@ -63,7 +67,7 @@ def parse_timestamp(value: str | None, now: float | None = None) -> float | None
                     hh, mm = int(zone[1:3]), int(zone[-2:])
                     secs += sign * (hh * 3600 + mm * 60)
             return secs + (float(frac) if frac else 0.0)
-    raise InvalidArgument(f"invalid time {value!r}: give a Unix timestamp, an RFC 3339 time "
+    raise InvalidArgument(f"invalid time {value[:100]!r}: give a Unix timestamp, an RFC 3339 time "
                           "(2024-01-02T15:04:05Z) or a duration before now (10m, 1h30m)")
 
 

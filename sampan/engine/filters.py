@@ -35,8 +35,8 @@ def parse(filters, allowed: tuple[str, ...], what: str) -> dict[str, list[str]]:
                 raise InvalidArgument("invalid filters: expected a JSON object of lists")
             key, sep, value = f.partition("=")
             if not sep:
-                raise InvalidArgument(f"invalid filter {f!r}: expected KEY=VALUE ({what} supports "
-                                      f"{', '.join(k + '=' for k in allowed)})")
+                raise InvalidArgument(f'invalid argument "{f[:100]}" for "--filter" flag: bad format of filter '
+                                      f"(expected name=value; {what} supports {', '.join(k + '=' for k in allowed)})")
             items.append((key, value))
     for key, value in items:
         if key not in allowed:  # Docker's words first ("invalid filter 'bogus'"), then the choices

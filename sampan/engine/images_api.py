@@ -13,8 +13,8 @@ from typing import BinaryIO, Callable, TextIO
 from sampan.engine import filters as flt
 from sampan.engine.context import Context
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
-from sampan.engine.reports import (ImageHistoryItem, ImageTreeReport, ImagePruneReport, ImageRemoveReport,
-                                   ImageSummary, ProgressEvent, SearchResult)
+from sampan.engine.reports import (ImageHistoryItem, ImagePruneReport, ImageRemoveReport, ImageSummary,
+                                   ImageTreeReport, ManifestReport, ProgressEvent, RemoveReport, SearchResult)
 from sampan.errors import Conflict, SampanError
 from sampan.oci.times import parse_time
 
@@ -155,12 +155,20 @@ class ImagesAPI:
         return ImageRemoveReport(ref=ref, untagged=done.untagged, deleted=done.deleted)
 
     def prune(self, opts: PruneOptions | None = None) -> ImagePruneReport:
-        """Images no container uses: untagged ones, or every one with ``all``."""
+        """Images no container uses: untagged ones, or every one with ``all`` (or the
+        API's dangling=false), that the filters (until=, label=, label!=) select."""
+        from sampan.engine.prune_filters import IMAGE, PruneFilter
         opts = opts or PruneOptions()
+        want = PruneFilter(opts.filters, IMAGE, "image prune")
+        dangling_only = want.boolean("dangling")
+        every = opts.all if dangling_only is None else not dangling_only
         used = set(self._usage())
         report = ImagePruneReport()
         for img in self.ctx.images.list_images(all=True):
-            if img.id in used or (img.repo_tags and not opts.all):
+            if img.id in used or (img.repo_tags and not every):
+                continue
+            if want and not want.match(((img.config or {}).get("config") or {}).get("Labels"),
+                                       parse_time(img.created)):
                 continue
             done = self.ctx.images.remove(img.id, force=True)
             report.images.append(ImageRemoveReport(ref=img.id, untagged=done.untagged, deleted=done.deleted))
@@ -213,6 +221,48 @@ class ImagesAPI:
     def manifest_size(self, digest: str) -> int:
         """Bytes of a manifest in the store (what Docker's push reports as `size:`)."""
         return self.ctx.images.blob_size(digest)
+    def manifest_inspect(self, ref: str, tls_verify: bool | None = None,
+                         auth: tuple[str, str] | None = None) -> ManifestReport:
+        """What a registry holds under ref (registry/manifest_inspect.py); nothing is stored."""
+        from sampan.registry import inspect_manifest
+        return _manifest_report(inspect_manifest(ref, tls_verify=tls_verify, auth=auth))
+
+    # ---- manifest lists (engine/manifest_lists.py; the registry's side in registry/) ----
+    def manifest_create(self, list_ref: str, refs: builtins.list[str], amend: bool = False,
+                        tls_verify: bool | None = None) -> str:
+        """Keep a manifest list of images already in a registry; its full name."""
+        from sampan.engine.manifest_lists import ManifestLists
+        from sampan.registry import inspect_manifest
+        return ManifestLists(self.ctx).create(list_ref, refs, amend,
+                                              lambda ref: inspect_manifest(ref, tls_verify=tls_verify))
+
+    def manifest_annotate(self, list_ref: str, ref: str, platform: dict) -> None:
+        from sampan.engine.manifest_lists import ManifestLists
+        ManifestLists(self.ctx).annotate(list_ref, ref, platform)
+
+    def manifest_push(self, list_ref: str, purge: bool = False, tls_verify: bool | None = None) -> str:
+        """Push the list to its registry (its images must be on that registry); its digest."""
+        from sampan.engine.manifest_lists import ManifestLists
+        from sampan.registry import push_index
+        lists = ManifestLists(self.ctx)
+        body, kind, entries = lists.index(list_ref)
+        digest = push_index(list_ref, body, kind, [(e["ref"], e["raw"], e["media_type"]) for e in entries],
+                            tls_verify=tls_verify)
+        if purge:
+            lists.remove(list_ref)
+        return digest
+
+    def manifest_remove(self, list_refs: builtins.list[str]) -> builtins.list[RemoveReport]:
+        from sampan.engine.manifest_lists import ManifestLists
+        lists = ManifestLists(self.ctx)
+        out = []
+        for ref in list_refs:
+            try:
+                lists.remove(ref)
+                out.append(RemoveReport(ref=ref))
+            except SampanError as e:
+                out.append(RemoveReport(ref=ref, error=e))
+        return out
 
     def save(self, refs: builtins.list[str], out: BinaryIO, format: str = "docker") -> None:
         from sampan.archive import save
@@ -262,3 +312,10 @@ def _shared_sizes(images) -> dict[str, int]:
     return {img.id: sum((layer.uncompressed_size or layer.size) for layer in
                         {l.diff_id: l for l in img.layers}.values() if len(users[layer.diff_id]) > 1)
             for img in images}
+
+
+def _manifest_report(d: dict) -> ManifestReport:
+    children = d["children"]
+    return ManifestReport(ref=d["ref"], media_type=d["media_type"], digest=d["digest"], size=d["size"],
+                          raw=d["raw"], platform=d["platform"],
+                          children=None if children is None else [_manifest_report(c) for c in children])

@@ -115,11 +115,14 @@ class NetworksAPI:
         return RemoveReport(ref=name, id=info.id, name=info.name)
 
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:
-        """Networks no container is configured to use (never the default bridge)."""
+        """Networks no container is configured to use (never the default bridge) that the
+        filters (until=, label=, label!=) select."""
+        from sampan.engine.prune_filters import NETWORK, PruneFilter
+        want = PruneFilter((opts or PruneOptions()).filters, NETWORK, "network prune")
         used = {n for r in self.ctx.containers.all() for n in _networks_of(r.config)}
         report = PruneReport()
         for info in self._manager.list():
-            if info.name == "bridge" or info.name in used:
+            if info.name == "bridge" or info.name in used or not want.match(info.labels, info.created or None):
                 continue
             try:
                 self._manager.remove(info.name)

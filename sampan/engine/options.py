@@ -56,9 +56,12 @@ class RemoveOptions(_Options):
 
 class PruneOptions(_Options):
     """container/image/volume/network/system prune. ``all``: tagged images too (image prune),
-    named volumes too (volume prune); ``volumes``: system prune also prunes volumes."""
+    named volumes too (volume prune); ``volumes``: system prune also prunes volumes;
+    ``filters``: Docker's prune filters, a "key=value" list or the API's map
+    (engine/prune_filters.py: until=, label=, label!=, and volumes' all=)."""
     all: bool = False
     volumes: bool = False
+    filters: Any = None
 
 
 class VolumeCreateOptions(_Options):

@@ -72,6 +72,12 @@ class SystemPruneReport:
     volumes: PruneReport | None    # None: volumes were not asked for
     images: ImagePruneReport
     networks: PruneReport | None = None  # custom networks no container uses
+    build_cache: PruneReport | None = None  # cached build steps and cache mounts (their ids)
+
+    @property
+    def space_reclaimed(self) -> int:
+        return sum(r.space_reclaimed for r in (self.containers, self.volumes, self.images, self.networks,
+                                               self.build_cache) if r is not None)
 
 
 @dataclass
@@ -316,3 +322,16 @@ class SearchResult:
     def to_docker(self) -> dict:
         return {"name": self.name, "description": self.description, "star_count": self.star_count,
                 "is_official": self.is_official, "is_automated": False}
+
+
+@dataclass
+class ManifestReport:
+    """`manifest inspect`: a manifest as the registry holds it (``raw``, its bytes), the platform
+    Docker shows for it, and for an index each manifest it lists (``children``; else None)."""
+    ref: str
+    media_type: str
+    digest: str
+    size: int
+    raw: bytes
+    platform: dict | None = None
+    children: list["ManifestReport"] | None = None

@@ -69,16 +69,28 @@ class SystemAPI:
         return nm(self.ctx).reconcile(alive)
 
     def prune(self, opts: PruneOptions | None = None) -> SystemPruneReport:
-        """Stopped containers, crashed leftovers, networks no container uses, anonymous volumes (with ``volumes``), and
-        dangling images (every unused image with ``all``), in that order."""
+        """Stopped containers, crashed leftovers, networks no container uses, anonymous volumes
+        (with ``volumes``), dangling images (every unused image with ``all``) and the build
+        cache, in Docker's order, each narrowed by ``filters`` (until=, label=, label!=)."""
         opts = opts or PruneOptions()
+        if opts.volumes and _has_until(opts.filters):
+            from sampan.errors import InvalidArgument
+            raise InvalidArgument('ERROR: The "until" filter is not supported with "--volumes"')
         e = self.engine
-        containers = e.containers.prune()
+        some = PruneOptions(filters=opts.filters)
+        containers = e.containers.prune(some)
         leftovers = self.reconcile()
         from sampan.engine.networking import release_spares
         release_spares(self.ctx)  # the pool of ready sandboxes: host state nobody asked to keep
-        networks = e.networks.prune()
-        volumes = e.volumes.prune() if opts.volumes else None
-        images = e.images.prune(PruneOptions(all=opts.all))
+        networks = e.networks.prune(some)
+        volumes = e.volumes.prune(some) if opts.volumes else None
+        images = e.images.prune(PruneOptions(all=opts.all, filters=opts.filters))
+        build_cache = e.build_prune(some)
         return SystemPruneReport(containers=containers, network_leftovers=leftovers, volumes=volumes,
-                                 images=images, networks=networks)
+                                 images=images, networks=networks, build_cache=build_cache)
+
+
+def _has_until(filters) -> bool:
+    if isinstance(filters, dict):
+        return "until" in filters
+    return any(isinstance(f, str) and f.partition("=")[0] == "until" for f in filters or ())

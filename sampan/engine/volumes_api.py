@@ -88,9 +88,25 @@ class VolumesAPI:
         return out
 
     def prune(self, opts: PruneOptions | None = None) -> PruneReport:
-        """Unused anonymous volumes, or every unused volume with ``all``."""
+        """Unused anonymous volumes, or every unused volume with ``all`` (or the filter
+        all=true), that label= and label!= select; the bytes their data used."""
+        from sampan.engine.prune_filters import VOLUME, PruneFilter
         opts = opts or PruneOptions()
-        report = PruneReport(deleted=self.ctx.volumes.prune(set(self._in_use()), all_volumes=opts.all))
+        want = PruneFilter(opts.filters, VOLUME, "volume prune")
+        every = want.boolean("all")
+        if opts.all and every is not None:
+            raise InvalidArgument("conflicting options: cannot specify both --all and --filter all=1")
+        every = opts.all or bool(every)
+        in_use = set(self._in_use())
+        report = PruneReport()
+        for v in self.ctx.volumes.list():
+            if v.name in in_use or not (v.anonymous or every) or not want.match(v.labels):
+                continue
+            from sampan.engine.sizes import rw_size
+            size = rw_size(v.mountpoint)  # apparent bytes, as moby's directory.Size
+            self.ctx.volumes.remove(v.name, [])
+            report.deleted.append(v.name)
+            report.space_reclaimed += size
         from sampan.engine.events import emit
         for name in report.deleted:
             emit(self.ctx, "volume", "destroy", name, {"driver": "local"})

@@ -47,3 +47,14 @@ def check_login(registry: str | None, username: str, password: str,
 def logout(registry: str | None) -> bool:
     from sampan.registry.login import logout as _logout
     return _logout(registry)
+
+
+def inspect_manifest(ref: str, *, tls_verify: bool | None = None, auth: tuple[str, str] | None = None) -> dict:
+    from sampan.registry.manifest_inspect import inspect_manifest as _inspect
+    return _inspect(ref, tls_verify=tls_verify, auth=auth)
+
+
+def push_index(list_ref: str, body: bytes, media_type: str, entries: list, *, tls_verify: bool | None = None,
+               auth: tuple[str, str] | None = None) -> str:
+    from sampan.registry.manifest_push import push_index as _push
+    return _push(list_ref, body, media_type, entries, tls_verify=tls_verify, auth=auth)

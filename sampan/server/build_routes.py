@@ -16,6 +16,7 @@ from sampan.server.http import Reply, Request, json_reply
 from sampan.server.progress_json import BuildLines, send_json_stream
 from sampan.server.registry_auth import decode_auth_map
 from sampan.server.router import Routes
+from sampan.server.routes_common import filters_map
 
 routes = Routes()
 
@@ -93,16 +94,20 @@ async def build(req: Request) -> Reply | None:
     return None
 
 
-def _build_prune(engine):
+def _build_prune(engine, filters: dict | None):
     """sampan's build cache is its cached steps, its RUN --mount=type=cache dirs and the
-    untagged images its builds left: pruning it is pruning those."""
-    engine.build_prune()
-    report = engine.images.prune()
-    return {"CachesDeleted": [d for r in report.images for d in r.deleted] or None,
-            "SpaceReclaimed": report.space_reclaimed}
+    untagged images its builds left: pruning it is pruning those (the images only without
+    filters: an image's age is not its cache's)."""
+    from sampan.engine.options import PruneOptions
+    report = engine.build_prune(PruneOptions(filters=filters))
+    deleted, space = list(report.deleted), report.space_reclaimed
+    if not filters:
+        images = engine.images.prune()
+        deleted += [d for r in images.images for d in r.deleted]
+        space += images.space_reclaimed
+    return {"CachesDeleted": deleted or None, "SpaceReclaimed": space}
 
 
 @routes.post("/build/prune")
 async def build_prune(req: Request) -> Reply:
-    return json_reply(await req.call(_build_prune))
-
+    return json_reply(await req.call(_build_prune, filters_map(req)))

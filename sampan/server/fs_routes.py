@@ -16,7 +16,7 @@ from sampan.server.children import EmitWriter
 from sampan.server.errors import ApiError
 from sampan.server.http import Reply, Request, json_reply
 from sampan.server.router import Routes
-from sampan.server.routes_common import race_client, ref_of
+from sampan.server.routes_common import filters_map, race_client, ref_of
 
 routes = Routes()
 
@@ -72,8 +72,9 @@ def _rename(engine, ref: str, name: str):
     engine.rename(ref, name)
 
 
-def _prune(engine):
-    report = engine.containers.prune()
+def _prune(engine, filters: dict | None):
+    from sampan.engine.options import PruneOptions
+    report = engine.containers.prune(PruneOptions(filters=filters))
     return {"ContainersDeleted": report.deleted, "SpaceReclaimed": report.space_reclaimed}
 
 
@@ -222,9 +223,7 @@ def _update(engine, ref: str, policy: dict | None, limits):
 
 @routes.post("/containers/prune")
 async def prune(req: Request) -> Reply:
-    if req.q_json("filters", None):
-        raise ApiError(400, "container prune filters are not supported")
-    return json_reply(await req.call(_prune))
+    return json_reply(await req.call(_prune, filters_map(req)))
 
 
 @routes.get("/system/df")

@@ -66,9 +66,9 @@ def _remove(engine, name: str, force: bool):
         raise ApiError(409, message) from None
 
 
-def _prune(engine, all_: bool):
+def _prune(engine, filters: dict | None):
     from sampan.engine.options import PruneOptions
-    return engine.images.prune(PruneOptions(all=all_)).to_docker()
+    return engine.images.prune(PruneOptions(filters=filters)).to_docker()
 
 
 def _spool_dir(engine):
@@ -178,14 +178,7 @@ async def search(req: Request) -> Reply:
 
 @routes.post("/images/prune")
 async def prune(req: Request) -> Reply:
-    filters = _filters(req) or {}
-    unknown = set(filters) - {"dangling"}
-    if unknown:
-        raise ApiError(400, f"invalid filter {sorted(unknown)[0]!r}: image prune supports dangling=")
-    dangling = filters.get("dangling", ["true"])
-    values = list(dangling) if isinstance(dangling, (list, dict)) else [dangling]
-    all_ = any(str(v).lower() in ("false", "0") for v in values)
-    return json_reply(await req.call(_prune, all_))
+    return json_reply(await req.call(_prune, _filters(req) or None))
 
 
 @routes.get("/images/get")

@@ -8,7 +8,7 @@ from typing import Any
 from sampan.server.errors import ApiError
 from sampan.server.http import Reply, Request, json_reply
 from sampan.server.router import Routes
-from sampan.server.routes_common import ref_of
+from sampan.server.routes_common import filters_map, ref_of
 
 routes = Routes()
 
@@ -41,8 +41,9 @@ def _disconnect(engine, net: str, container: str, force: bool):
     engine.networks.disconnect(net, container, force)
 
 
-def _prune(engine):
-    return {"NetworksDeleted": engine.networks.prune().deleted}
+def _prune(engine, filters: dict | None):
+    from sampan.engine.options import PruneOptions
+    return {"NetworksDeleted": engine.networks.prune(PruneOptions(filters=filters)).deleted}
 
 
 # ---- handlers ----
@@ -123,10 +124,7 @@ async def disconnect(req: Request) -> Reply:
 
 @routes.post("/networks/prune")
 async def prune(req: Request) -> Reply:
-    filters = req.q_json("filters", None)
-    if filters:
-        raise ApiError(400, "network prune filters are not supported")
-    return json_reply(await req.call(_prune))
+    return json_reply(await req.call(_prune, filters_map(req)))
 
 
 async def _container_body(req: Request) -> dict:

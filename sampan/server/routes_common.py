@@ -42,3 +42,11 @@ async def race_client(req: Request, work) -> bool:
     except (asyncio.CancelledError, Exception):
         pass
     return False
+
+
+def filters_map(req: Request) -> dict | None:
+    """Docker's `filters` query parameter: a JSON object (the engine checks its keys and values)."""
+    filters = req.q_json("filters", None)
+    if filters is not None and not isinstance(filters, dict):
+        raise ApiError(400, "invalid filters: expected a JSON object of lists")
+    return filters or None

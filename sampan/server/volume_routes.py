@@ -5,7 +5,7 @@ from __future__ import annotations
 from sampan.server.errors import ApiError
 from sampan.server.http import Reply, Request, json_reply
 from sampan.server.router import Routes
-from sampan.server.routes_common import ref_of
+from sampan.server.routes_common import filters_map, ref_of
 
 routes = Routes()
 
@@ -33,9 +33,9 @@ def _remove(engine, name: str, force: bool):
         raise report.error
 
 
-def _prune(engine, all_: bool):
+def _prune(engine, all_: bool, filters: dict | None):
     from sampan.engine.options import PruneOptions
-    report = engine.volumes.prune(PruneOptions(all=all_))
+    report = engine.volumes.prune(PruneOptions(all=all_, filters=filters))
     return {"VolumesDeleted": report.deleted, "SpaceReclaimed": report.space_reclaimed}
 
 
@@ -82,24 +82,6 @@ async def remove(req: Request) -> Reply:
 async def prune(req: Request) -> Reply:
     """API 1.42+ prunes anonymous volumes unless the filter all=true is given; older
     clients mean every unused volume."""
-    filters = req.q_json("filters", None) or {}
-    if not isinstance(filters, dict):
-        raise ApiError(400, "filters must be a JSON object")
-    all_ = _flag(filters.pop("all", None))
-    if filters:
-        raise ApiError(400, f"invalid filter {next(iter(filters))!r}: volume prune supports all=")
-    if all_ is None:
-        all_ = req.api_version < (1, 42)
-    return json_reply(await req.call(_prune, all_))
-
-
-def _flag(values) -> bool | None:
-    if values is None:
-        return None
-    if isinstance(values, dict):
-        values = [k for k, on in values.items() if on]
-    if isinstance(values, str):
-        values = [values]
-    if not isinstance(values, list) or len(values) != 1 or str(values[0]).lower() not in ("true", "1", "false", "0"):
-        raise ApiError(400, "invalid filter all: true or false")
-    return str(values[0]).lower() in ("true", "1")
+    filters = filters_map(req) or {}
+    all_ = "all" not in filters and req.api_version < (1, 42)
+    return json_reply(await req.call(_prune, all_, filters))

@@ -50,8 +50,10 @@ def main(command: str, argv: list[str], g) -> int:
     p.add_argument("--secret", action="append", default=[],
                    help="Secret to expose to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR")
     p.add_argument("--iidfile", help="Write the image ID to the file")
-    p.add_argument("-o", "--output", help="Also write the image's filesystem: type=local,dest=DIR or "
-                   "type=tar,dest=FILE (dest=- for STDOUT)")
+    p.add_argument("-o", "--output", action="append", default=[],
+                   help="Output destination: type=local,dest=DIR or type=tar,dest=FILE (the image's "
+                   "filesystem; dest=- for STDOUT), type=image,name=REF or type=docker[,name=REF] (store "
+                   "and tag the image; type=docker,dest=FILE: a `save` archive of it)")
     p.add_argument("--cache-from", action="append", default=[], help="Images to consider as cache sources")
     p.add_argument("context", help="Context: a directory, a tar archive, a git URL (URL#ref:dir), "
                    "or - (a tar or a Dockerfile on STDIN)")
@@ -65,7 +67,16 @@ def main(command: str, argv: list[str], g) -> int:
             pass
         except OSError as err:
             raise InvalidArgument(f"cannot remove the --iidfile {ns.iidfile!r}: {err.strerror}") from None
-    output = parse_output(ns.output) if ns.output else None
+    if len(ns.output) > 1:  # the Docker daemon's builder takes one exporter (moby builder-next)
+        raise InvalidArgument("multiple outputs not supported")
+    output = parse_output(ns.output[0]) if ns.output else None
+    archive = None  # type=docker,dest=...: the image saved there after the build
+    if output is not None and output[0] in ("image", "docker"):
+        kind, dest, names = output
+        if not ns.tag:  # BuildKit: -t names the image and overrides name= (buildx's exporter names)
+            ns.tag = names
+        archive = dest or None
+        output = None
     secrets = {}
     for item in ns.secret:
         try:
@@ -83,11 +94,15 @@ def main(command: str, argv: list[str], g) -> int:
     pull = {"true": "always", "false": "missing"}.get(ns.pull, ns.pull)
     _stop_cleanly_on_signals()
     out_stream = None
-    if output is not None and output[1] == "-":
+    if (output is not None and output[1] == "-") or archive == "-":
         out_stream = sys.stdout.buffer
         if out_stream.isatty():
             raise InvalidArgument("refusing to write the output tar to a terminal: use -o type=tar,dest=FILE")
-    result = g.engine().build(opts, mode, sys.stderr, pull=pull, output=output, output_stream=out_stream)
+    engine = g.engine()
+    result = engine.build(opts, mode, sys.stderr, pull=pull, output=output and output[:2],
+                          output_stream=out_stream)
+    if archive is not None:
+        _save(engine, list(ns.tag) or [result.image_id], archive, out_stream)
     if ns.iidfile:
         with open(ns.iidfile, "w") as f:
             f.write(result.image_id)
@@ -96,25 +111,69 @@ def main(command: str, argv: list[str], g) -> int:
     return 0
 
 
-def parse_output(text: str) -> tuple[str, str]:
-    """`-o type=local,dest=DIR`, `type=tar,dest=FILE`, `-o DIR`, `-o -` (a tar on STDOUT)."""
+def parse_output(text: str) -> tuple[str, str, list[str]]:
+    """`-o type=local,dest=DIR`, `type=tar,dest=FILE`, `-o DIR`, `-o -` (a tar on STDOUT),
+    `type=image,name=REF[,push=false]`, `type=docker[,name=REF][,dest=FILE]`: (type, dest, names)."""
     if "=" not in text:
-        return ("tar", "-") if text == "-" else ("local", os.path.abspath(text))
-    fields = {}
-    for item in text.split(","):
+        return ("tar", "-", []) if text == "-" else ("local", os.path.abspath(text), [])
+    fields: dict[str, str] = {}
+    names: list[str] = []
+    for item in _csv_fields(text):
         k, eq, v = item.partition("=")
         if not eq:
             raise InvalidArgument(f"invalid --output {text!r}: expected type=local|tar,dest=PATH")
-        fields[k.strip().lower()] = v
+        k = k.strip().lower()
+        if k == "name":  # BuildKit: several names, comma-separated inside quotes
+            names += [n.strip() for n in v.split(",") if n.strip()]
+        else:
+            fields[k] = v
     kind = fields.pop("type", "local")
     dest = fields.pop("dest", "")
-    if kind not in ("local", "tar"):
-        raise InvalidArgument(f"unsupported --output type {kind!r}: local or tar")
+    if kind not in ("local", "tar", "image", "docker"):
+        raise InvalidArgument(f"unsupported --output type {kind!r}: local, tar, image or docker")
+    if kind in ("image", "docker"):
+        if fields.pop("push", "false").lower() not in ("false", "0"):
+            raise InvalidArgument("--output push=true is not supported: build, then `sampan push`")
+        if kind == "image" and dest:
+            raise InvalidArgument("--output type=image takes no dest: it stores the image (type=docker,dest=FILE "
+                                  "writes an archive)")
+    elif names:
+        raise InvalidArgument(f"unsupported --output field 'name' for type={kind}")
     if fields:
         raise InvalidArgument(f"unsupported --output field {next(iter(fields))!r}")
+    if kind in ("image", "docker"):
+        return kind, dest if dest in ("", "-") else os.path.abspath(dest), names
     if not dest or (dest == "-" and kind == "local"):
         raise InvalidArgument(f"--output type={kind} needs dest=" + ("DIR" if kind == "local" else "FILE or -"))
-    return kind, dest if dest == "-" else os.path.abspath(dest)
+    return kind, dest if dest == "-" else os.path.abspath(dest), []
+
+
+def _csv_fields(text: str) -> list[str]:
+    """BuildKit's --output is a CSV record: a field in double quotes may hold commas."""
+    import csv
+    try:
+        [row] = list(csv.reader([text], strict=True))
+    except (csv.Error, ValueError):
+        raise InvalidArgument(f"invalid --output {text[:200]!r}: not a CSV record") from None
+    return row
+
+
+def _save(engine, refs: list[str], dest: str, stream) -> None:
+    """type=docker,dest=: the built image as a `docker save` archive (written whole, then moved)."""
+    if stream is not None:
+        engine.images.save(refs, stream)
+        stream.flush()
+        return
+    tmp = f"{dest}.sampan-tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            engine.images.save(refs, f)
+        os.replace(tmp, dest)
+    except FileNotFoundError:
+        raise InvalidArgument(f"--output: cannot write {dest!r}: its directory does not exist") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _context(ns):
@@ -156,15 +215,22 @@ def builder(argv: list[str], g) -> int:
         print("Usage:  sampan builder COMMAND\n\nCommands:\n  prune     Remove build cache")
         return 0 if argv and argv[0] in ("-h", "--help") else 125
     p = Parser("builder prune", "Remove build cache")
-    p.add_argument("-a", "--all", action="store_true", help="Remove all build cache (sampan keeps no other kind)")
+    p.add_argument("-a", "--all", action="store_true", help="Remove all unused build cache, not just dangling ones")
+    from sampan.cli.commands import prune
+    prune.add_filter(p, "until=24h")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     ns = p.parse_args(argv[1:])
-    if not ns.force:
-        sys.stdout.write("WARNING! This will remove all dangling build cache. "
+    if not ns.force:  # docker/cli's builder warning is one line, unlike the other prunes'
+        sys.stdout.write(f"WARNING! This will remove all {'' if ns.all else 'dangling '}build cache. "
                          "Are you sure you want to continue? [y/N] ")
         sys.stdout.flush()
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+        if sys.stdin.readline().strip().lower() != "y":
             return 0
+    from sampan.engine.options import PruneOptions
+    report = g.engine().build_prune(PruneOptions(filters=ns.filter))
+    prune.section("Deleted build cache objects:", report.deleted)
+    prune.total(report.space_reclaimed)
+    return 0
     steps, mounts = g.engine().build_prune()
     print(f"Deleted build cache: {steps} step(s), {mounts} cache mount(s)")
     return 0

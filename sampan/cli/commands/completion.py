@@ -44,6 +44,8 @@ def verbs_of(command: str) -> tuple[str, ...]:
         return tuple(groups.CONTAINER if command == "container" else groups.IMAGE)
     if command == "builder":
         return ("prune",)
+    if command == "manifest":
+        return ("annotate", "create", "inspect", "push", "rm")
     if command in ("volume", "network", "system"):
         module = __import__(f"sampan.cli.commands.{command}", fromlist=["VERBS"])
         return tuple(v for v in module.VERBS if v not in ("list", "remove"))

@@ -22,10 +22,12 @@ IMAGE = {"ls": "images", "list": "images", "import": "import", "tag": "tag", "rm
 
 def _prune(g, argv, what: str) -> int:
     from sampan.cli.args import Parser
+    from sampan.cli.commands import prune
     p = Parser(f"{what} prune")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     if what == "image":
-        p.add_argument("-a", "--all", action="store_true", help="Remove all unused images")
+        p.add_argument("-a", "--all", action="store_true", help="Remove all unused images, not just dangling ones")
+    prune.add_filter(p)
     ns = p.parse_args(argv)
     from sampan.cli import prompt
     from sampan.engine.options import PruneOptions
@@ -35,13 +37,12 @@ def _prune(g, argv, what: str) -> int:
     if not ns.force and not prompt.confirm(warning):
         return 0  # Docker: a "no" is no error
     if what == "container":
-        removed = engine.containers.prune().deleted
-        if removed:
-            print("Deleted Containers:\n" + "\n".join(removed))
+        report = engine.containers.prune(PruneOptions(filters=ns.filter))
+        prune.section("Deleted Containers:", report.deleted)
     else:
-        from sampan.cli.commands.images import print_removed
-        for r in engine.images.prune(PruneOptions(all=ns.all)).images:
-            print_removed(r)
+        report = engine.images.prune(PruneOptions(all=ns.all, filters=ns.filter))
+        prune.images_section(report)
+    prune.total(report.space_reclaimed)
     return 0
 
 

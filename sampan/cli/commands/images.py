@@ -15,11 +15,10 @@ def _images(ns, engine) -> int:
 
     filters = list(ns.filter) + ([f"reference={ns.repository}"] if ns.repository else [])
     imgs = engine.images.list(ListOptions(all=ns.all, filters=filters))
+    need_digest = ns.digests or bool(ns.format and "{{.Digest}}" in ns.format)
     rows = []
     for img in imgs:
-        tags = img.repo_tags or ["<none>:<none>"]
-        for t in tags:
-            repo, _, tag = t.rpartition(":")
+        for repo, tag, _ in image_rows(img, need_digest, ns.digests):
             rows.append({"Repository": repo, "Tag": tag, "ID": img.id if ns.no_trunc else img.short_id,
                          "CreatedSince": ago(img.created), "Size": human_size(img.size)})
     if ns.quiet:
@@ -35,23 +34,37 @@ def _images(ns, engine) -> int:
         # Docker's --digests: a DIGEST column after TAG
         fmt = ns.format or ("table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}"
                             "\t{{.Size}}")
-        write_formatted(fmt, [ImageContext(img, t.rpartition(":")[0], t.rpartition(":")[2],
-                                           digest=_digest(img, t.rpartition(":")[0]), trunc=not ns.no_trunc)
-                              for img in imgs for t in (img.repo_tags or ["<none>:<none>"])], ImageContext)
+        write_formatted(fmt, [ImageContext(img, repo, tag, digest=digest, trunc=not ns.no_trunc)
+                              for img in imgs for repo, tag, digest in image_rows(img, need_digest, ns.digests)],
+                        ImageContext)
         return 0
     table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
           [[r["Repository"], r["Tag"], r["ID"], r["CreatedSince"], r["Size"]] for r in rows])
     return 0
 
 
-def _digest(img, repo: str) -> str:
-    """The DIGEST column of a row: the image's digest in that repository (pulled by it, or
-    pushed there), <none> for one never pushed or pulled."""
+def image_rows(img, need_digest: bool, digest_flag: bool) -> list[tuple[str, str, str]]:
+    """(repository, tag, digest) rows of one image, as docker/cli's imageFormat: a row per
+    tag (per tag and digest of its repository when digests are shown); then a repository
+    known only by digest (pulled by digest, no tag) gets "<none>" as its tag, a row per
+    digest with --digests; an image with neither is one <none> row."""
+    if not img.repo_tags and not img.repo_digests:
+        return [("<none>", "<none>", "<none>")]
+    digests: dict[str, list[str]] = {}
     for d in img.repo_digests:
         name, _, digest = d.rpartition("@")
-        if name == repo:
-            return digest
-    return "<none>"
+        digests.setdefault(name, []).append(digest)
+    rows = []
+    tagged = set()
+    for t in img.repo_tags:
+        repo, _, tag = t.rpartition(":")
+        tagged.add(repo)
+        shown = digests.get(repo, []) if need_digest else []
+        rows += [(repo, tag, d) for d in shown] or [(repo, tag, "<none>")]
+    for repo, ds in digests.items():
+        if repo not in tagged:
+            rows += [(repo, "<none>", d) for d in ds] if digest_flag else [(repo, "<none>", "")]
+    return rows
 
 
 def print_removed(report) -> None:

@@ -81,14 +81,15 @@ def main(command: str, argv: list[str], g) -> int:
         ns = p.parse_args(argv[1:])
         return report_items(engine.networks.remove(ns.names), lambda r: r.name, missing_ok=ns.force)
     elif verb == "prune":
+        from sampan.cli.commands import prune
         p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+        prune.add_filter(p)
         ns = p.parse_args(argv[1:])
         from sampan.cli import prompt
+        from sampan.engine.options import PruneOptions
         if not ns.force and not prompt.confirm(prompt.NETWORKS):
             return 0
-        removed = engine.networks.prune().deleted
-        if removed:
-            print("Deleted Networks:\n" + "\n".join(removed))
+        prune.section("Deleted Networks:", engine.networks.prune(PruneOptions(filters=ns.filter)).deleted)
     elif verb == "connect":
         p.add_argument("--alias", action="append", default=[], help="Add network-scoped alias for the container")
         p.add_argument("--ip", help="IPv4 address (e.g. 172.30.100.104)")

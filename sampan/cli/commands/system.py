@@ -110,28 +110,28 @@ def _df_verbose(engine) -> int:
 
 
 def _prune(g, argv) -> int:
+    from sampan.cli.commands import prune
     p = Parser("system prune")
-    p.add_argument("-a", "--all", action="store_true", help="Remove all unused images, not just dangling ones")
+    p.add_argument("-a", "--all", action="store_true", help="Remove all unused images not just dangling ones")
+    prune.add_filter(p, "label=<key>=<value>")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p.add_argument("--volumes", action="store_true", help="Prune anonymous volumes")
     ns = p.parse_args(argv)
     from sampan.cli import prompt
-    from sampan.cli.commands.images import print_removed
     from sampan.engine.options import PruneOptions
+    if ns.volumes and any(f.partition("=")[0] == "until" for f in ns.filter):
+        from sampan.errors import InvalidArgument
+        raise InvalidArgument('ERROR: The "until" filter is not supported with "--volumes"')
     engine = g.engine()
-    if not ns.force and not prompt.confirm(prompt.system_warning(ns.all, ns.volumes)):
+    if not ns.force and not prompt.confirm(prompt.system_warning(ns.all, ns.volumes, prune.filter_lines(ns.filter))):
         return 0
-    report = engine.system.prune(PruneOptions(all=ns.all, volumes=ns.volumes))
-    for cid in report.containers.deleted:
-        print(f"Deleted container: {cid}")
-    for name in report.networks.deleted if report.networks else []:
-        print(f"Deleted network: {name}")
-    for cid in report.network_leftovers:
-        print(f"Released network leftovers of: {cid[:12]}")
-    for v in report.volumes.deleted if report.volumes else []:
-        print(f"Deleted volume: {v}")
-    for r in report.images.images:
-        print_removed(r)
+    report = engine.system.prune(PruneOptions(all=ns.all, volumes=ns.volumes, filters=ns.filter))
+    prune.section("Deleted Containers:", report.containers.deleted)
+    prune.section("Deleted Networks:", report.networks.deleted if report.networks else [])
+    prune.section("Deleted Volumes:", report.volumes.deleted if report.volumes else [])
+    prune.images_section(report.images)
+    prune.section("Deleted build cache objects:", report.build_cache.deleted if report.build_cache else [])
+    prune.total(report.space_reclaimed)
     return 0
 
 

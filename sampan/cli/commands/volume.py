@@ -5,6 +5,7 @@ from __future__ import annotations
 from sampan.cli.args import Parser, key_values
 from sampan.cli.output import inspect_each, report_items, table
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions, VolumeCreateOptions
+from sampan.errors import InvalidArgument
 
 VERBS = ("create", "ls", "inspect", "rm", "prune")
 
@@ -55,12 +56,15 @@ def main(command: str, argv: list[str], g) -> int:
     elif verb == "prune":
         p.add_argument("-a", "--all", action="store_true", help="Remove all unused volumes, not just anonymous ones")
         p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+        from sampan.cli.commands import prune
+        prune.add_filter(p, "label=<label>")
         ns = p.parse_args(argv[1:])
         from sampan.cli import prompt
+        if ns.all and any(f.partition("=")[0] == "all" for f in ns.filter):
+            raise InvalidArgument("conflicting options: cannot specify both --all and --filter all=1")
         if not ns.force and not prompt.confirm(prompt.VOLUMES_ALL if ns.all else prompt.VOLUMES_ANONYMOUS):
             return 0
-        removed = engine.volumes.prune(PruneOptions(all=ns.all)).deleted
-        if removed:
-            print("Deleted Volumes:\n" + "\n".join(removed) + "\n")
-        print(f"Total reclaimed space: {len(removed)} volume(s)")
+        report = engine.volumes.prune(PruneOptions(all=ns.all, filters=ns.filter))
+        prune.section("Deleted Volumes:", report.deleted)
+        prune.total(report.space_reclaimed)
     return 0

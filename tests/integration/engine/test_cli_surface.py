@@ -108,11 +108,18 @@ PRUNES = [
     (["network", "prune"],
      "WARNING! This will remove all custom networks not used by at least one container.\n"),
     (["system", "prune"], "WARNING! This will remove:\n  - all stopped containers\n"
-     "  - all networks not used by at least one container\n  - all dangling images\n\n"),
+     "  - all networks not used by at least one container\n  - all dangling images\n"
+     "  - unused build cache\n\n"),
     (["system", "prune", "-a", "--volumes"], "WARNING! This will remove:\n  - all stopped containers\n"
      "  - all networks not used by at least one container\n"
      "  - all anonymous volumes not used by at least one container\n"
-     "  - all images without at least one container associated to them\n\n"),
+     "  - all images without at least one container associated to them\n"
+     "  - all build cache\n\n"),
+    (["system", "prune", "--filter", "until=24h", "--filter", "label=a=b"],
+     "WARNING! This will remove:\n  - all stopped containers\n"
+     "  - all networks not used by at least one container\n  - all dangling images\n"
+     "  - unused build cache\n\n  Items to be pruned will be filtered with:\n"
+     "  - label=a=b\n  - until=24h\n\n"),
 ]
 
 
@@ -151,7 +158,7 @@ def test_prune_yes_and_force(sampan):
     assert "unused-vol" in r.out and sampan.ok("volume", "ls", "-q") == ""
     sampan.ok("network", "create", "second-net")
     r = sampan("system", "prune", "-f", "-a")
-    assert r.rc == 0 and "Deleted network: second-net" in r.out
+    assert r.rc == 0 and "Deleted Networks:\nsecond-net\n\n" in r.out
     assert sampan.ok("network", "ls", "-q", "-f", "name=second-net") == ""
 
 
