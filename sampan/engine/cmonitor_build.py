@@ -11,6 +11,7 @@ compiling fails) the caller falls back to the lean Python monitor, and `sampan d
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -53,7 +54,16 @@ def binary(root: str) -> str | None:
         return None
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        tmp = f"{exe}.{os.getpid()}.tmp"
+        lock = os.open(os.path.join(directory, "lock"), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    tmp = f"{exe}.{os.getpid()}.tmp"
+    try:
+        # One compiler at a time: the monitors of a burst of starts that find it compiling
+        # idle in Python this once rather than wait (their pipes would fill meanwhile).
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.access(exe, os.X_OK):
+            return exe
         done = subprocess.run([cc, *FLAGS, "-o", tmp, SOURCE], stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=120)
         if done.returncode != 0:
@@ -65,3 +75,9 @@ def binary(root: str) -> str | None:
         return exe
     except (OSError, subprocess.SubprocessError):
         return None
+    finally:
+        os.close(lock)  # releases the flock
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass

@@ -213,3 +213,22 @@ def test_without_a_compiler_there_is_no_binary(tmp_path, monkeypatch):
     monkeypatch.setenv("SAMPAN_CC", str(tmp_path / "no-such-cc"))
     assert cmonitor_build.binary(str(tmp_path)) is None
     assert not (tmp_path / "libexec").exists() or not any((tmp_path / "libexec").rglob(cmonitor_build.NAME))
+
+
+def test_a_failed_compile_is_remembered(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAMPAN_CC", "/bin/false")
+    assert cmonitor_build.binary(str(tmp_path)) is None
+    (failed,) = (tmp_path / "libexec").rglob(cmonitor_build.FAILED)
+    monkeypatch.delenv("SAMPAN_CC")
+    assert cmonitor_build.binary(str(tmp_path)) is None  # not tried again in this root
+    assert not list((tmp_path / "libexec").rglob("*.tmp"))
+
+
+def test_while_another_compiles_python_idles(tmp_path):
+    import fcntl
+    directory = tmp_path / "libexec" / cmonitor_build._digest()
+    directory.mkdir(parents=True)
+    with open(directory / "lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert cmonitor_build.binary(str(tmp_path)) is None
+    assert cmonitor_build.binary(str(tmp_path)) == str(directory / cmonitor_build.NAME)
