@@ -53,19 +53,23 @@ def binary(root: str) -> str | None:
     if cc is None:
         return None
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+        for d in (os.path.dirname(directory), directory):  # private, as the rest of the root
+            try:
+                os.mkdir(d, 0o700)
+            except FileExistsError:
+                pass
         lock = os.open(os.path.join(directory, "lock"), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError:
         return None
     tmp = f"{exe}.{os.getpid()}.tmp"
     try:
-        # One compiler at a time: the monitors of a burst of starts that find it compiling
-        # idle in Python this once rather than wait (their pipes would fill meanwhile).
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # One compiler at a time: the monitors of a burst of starts wait for the first one's
+        # (once per root, ~1 s; their containers' output waits in the pipes meanwhile).
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if os.access(exe, os.X_OK):
             return exe
         done = subprocess.run([cc, *FLAGS, "-o", tmp, SOURCE], stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=120)
+                              capture_output=True, timeout=60)
         if done.returncode != 0:
             with open(os.path.join(directory, FAILED), "wb") as f:
                 f.write(done.stderr[-4000:])

@@ -224,11 +224,12 @@ def test_a_failed_compile_is_remembered(tmp_path, monkeypatch):
     assert not list((tmp_path / "libexec").rglob("*.tmp"))
 
 
-def test_while_another_compiles_python_idles(tmp_path):
-    import fcntl
-    directory = tmp_path / "libexec" / cmonitor_build._digest()
-    directory.mkdir(parents=True)
-    with open(directory / "lock", "w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        assert cmonitor_build.binary(str(tmp_path)) is None
-    assert cmonitor_build.binary(str(tmp_path)) == str(directory / cmonitor_build.NAME)
+def test_concurrent_first_uses_compile_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(4) as pool:
+        got = set(pool.map(lambda _: cmonitor_build.binary(str(tmp_path)), range(4)))
+    (directory,) = (tmp_path / "libexec").iterdir()
+    assert got == {str(directory / cmonitor_build.NAME)}
+    assert sorted(p.name for p in directory.iterdir()) == ["lock", cmonitor_build.NAME]
+    for p in [tmp_path / "libexec", directory, *directory.iterdir()]:
+        assert p.stat().st_mode & 0o077 == 0  # private, as the whole state root
