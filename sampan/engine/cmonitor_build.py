@@ -68,6 +68,8 @@ def binary(root: str) -> str | None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.access(exe, os.X_OK):
             return exe
+        if os.path.exists(os.path.join(directory, FAILED)):  # the one waited for failed
+            return None
         done = subprocess.run([cc, *FLAGS, "-o", tmp, SOURCE], stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=60)
         if done.returncode != 0:
