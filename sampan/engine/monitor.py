@@ -269,7 +269,40 @@ def _exec_lean(ctx, job: MonitorJob, pid: int, outputs: dict, master, stdin_w, l
     arg["pkg_parent"] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     boot = ("import sys; sys.path.insert(0, sys.argv[1]); "
             "from sampan.engine.monitor_loop import lean_main; lean_main(sys.argv[2])")
-    os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", boot, arg["pkg_parent"], pack(arg)])
+    lean = [sys.executable, "-I", "-S", "-c", boot, arg["pkg_parent"], pack(arg)]
+    c_monitor = _c_monitor(ctx, job, arg, clients, stdin_w, health)
+    if c_monitor:
+        lean = c_monitor + ["--"] + lean + ["--"] + _finish_argv(arg)
+    os.execv(lean[0], lean)
+
+
+def _c_monitor(ctx, job: MonitorJob, arg: dict, clients: list, stdin_w, health) -> list | None:
+    """The C idle monitor's command line (cmonitor.c), for the common case only: no attach
+    client, no -i stdin, no healthcheck, a json-file or no log. None: the Python one."""
+    if clients or stdin_w is not None or health is not None:
+        return None
+    if job.rec.config.get("log_driver", "json-file") not in ("json-file", "none"):
+        return None
+    from sampan.engine import cmonitor_build
+    exe = cmonitor_build.binary(arg["root"])
+    if exe is None:
+        return None
+    outputs = ",".join(f"{fd}:{stream}" for fd, stream in arg["outputs"].items())
+    master = arg["master"] if arg["master"] is not None else -1
+    return [exe, str(arg["pid"]), arg["log"], str(arg["max_size"]), str(arg["max_files"]),
+            str(arg["listener"]), outputs, str(master)]
+
+
+def _finish_argv(arg: dict) -> list:
+    """What lean_main execs at the exit, built here for the C monitor: its last argument is a
+    placeholder that the C program replaces with the exit code."""
+    from sampan.engine.monitor_loop import pack
+    fin = {"cid": arg["cid"], "code": 0, "clients": [], "root": arg["root"], "runroot": arg["runroot"],
+           "runtime": arg["runtime"], "restart_delay": arg["restart_delay"]}
+    boot = ("import sys; sys.path.insert(0, sys.argv[1]); from sampan.engine.monitor_loop import pack, unpack; "
+            "sys.path[:0] = unpack(sys.argv[2]); job = unpack(sys.argv[3]); job['code'] = int(sys.argv[4]); "
+            "from sampan.engine.finish import main; main(pack(job))")
+    return [sys.executable, "-I", "-S", "-c", boot, arg["pkg_parent"], pack(arg["sys_path"]), pack(fin), "0"]
 
 
 def _health_timer(ctx, job: MonitorJob):

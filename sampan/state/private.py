@@ -35,7 +35,7 @@ def tighten_root(paths: Paths) -> None:
     # stays cheap however big the store is. tmp/ holds build steps' scratch trees (layer
     # contents): only the dir itself.
     for top, depth in (("blobs", 2), ("layers", 2), ("containers", 2), ("volumes", 2),
-                       ("networks", 3), ("tmp", 0)):
+                       ("networks", 3), ("tmp", 0), ("libexec", 2)):
         _tighten_tree(str(root / top), depth)
     mark = root / MODES_MARK
     os.close(os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, SECRET_FILE))

@@ -112,6 +112,9 @@ def test_commands_on_a_full_disk_say_so_and_lose_nothing(small, tmp_path, regist
     s = small.s
     s.ok("run", "-d", "--name", "keep", "--network", "none", "busybox", "sh", "-c",
          "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.05; done")
+    from tests.integration.engine.test_c_monitor import _monitor
+    from tests.support.polling import poll
+    assert poll(lambda: _monitor(s, "keep") == "c")  # the C monitor's full-disk handling, then
     s.ok("create", "--name", "made", "busybox", "true")
     s.ok("save", "-o", str(tmp_path / "busybox.tar"), "busybox")
     images_before = s.ok("images", "-q", "--no-trunc")

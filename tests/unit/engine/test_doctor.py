@@ -108,3 +108,15 @@ def test_no_aardvark_means_names_by_hosts_files_only(tmp_path):
     assert can_run(list(found.values()))
     with_it = by_name(diagnose(dataclasses.replace(host, aardvark="/usr/lib/podman/aardvark-dns")))
     assert with_it["DNS on user networks"].status == OK
+
+
+def test_the_idle_monitor_without_and_with_a_compiler(tmp_path, monkeypatch):
+    monkeypatch.delenv("SAMPAN_CC", raising=False)
+    host = fake_host(tmp_path)  # its PATH has no gcc
+    found = by_name(diagnose(host))["idle monitor"]
+    assert found.status == WARN and "Python monitor" in found.detail and "gcc" in found.fix
+    gcc = Path(host.path) / "gcc"
+    gcc.write_text("#!/bin/sh\n")
+    gcc.chmod(stat.S_IRWXU)
+    found = by_name(diagnose(host))["idle monitor"]
+    assert found.status == OK and str(gcc) in found.detail

@@ -1,0 +1,111 @@
+"""Detached containers idling under the C monitor (engine/cmonitor.c): logs, `logs -f`, attach
+(which hands over to the Python monitor), stop, kill, exit codes, --rm, restart policies, a
+tty, and the fallback to the Python monitor without a compiler."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from sampan.engine import cmonitor_build
+from tests.support.polling import poll
+
+pytestmark = [pytest.mark.root, pytest.mark.skipif(cmonitor_build.compiler() is None, reason="no C compiler")]
+
+
+def _monitor(sampan, name: str) -> str | None:
+    """'c' or 'python' (lean): what the container's idle monitor runs now."""
+    cid = sampan.ok("inspect", "-f", "{{.Id}}", name).strip()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().rstrip(b"\0").split(b"\0")
+        except OSError:
+            continue
+        if argv[0].endswith(cmonitor_build.NAME.encode()) and cid.encode() in argv[2]:
+            return "c"
+        if b"monitor_loop import lean_main" in b" ".join(argv) and cid.encode().hex().encode() in argv[-1]:
+            return "python"
+    return None
+
+
+def test_a_detached_container_idles_in_c_and_logs(sampan):
+    sampan.ok("run", "-d", "--name", "idle", "busybox", "sh", "-c",
+              "printf 'one\\n\\033[1m\"two\"\\\\\\n'; echo err >&2; sleep 0.5; echo later; sleep 60")
+    assert poll(lambda: _monitor(sampan, "idle") == "c")
+    assert poll(lambda: "later" in sampan.ok("logs", "idle"))
+    r = sampan("logs", "idle")
+    assert r.out == 'one\n\x1b[1m"two"\\\nlater\n' and r.err == "err\n"
+    sampan.ok("stop", "-t", "1", "idle")
+    assert sampan.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "idle").split() == ["exited", "137"]
+    sampan.ok("rm", "idle")
+
+
+def test_exit_code_and_output_without_newline(sampan):
+    sampan.ok("run", "-d", "--name", "short", "busybox", "sh", "-c", "sleep 1; printf 'no newline'; exit 3")
+    assert sampan.ok("wait", "short").strip() == "3"
+    assert sampan.ok("logs", "short") == "no newline"
+    sampan.ok("rm", "short")
+
+
+def test_kill_and_rm(sampan):
+    sampan.ok("run", "-d", "--name", "killed", "busybox", "sleep", "60")
+    sampan.ok("run", "-d", "--rm", "--name", "gone", "busybox", "sh", "-c",
+              "trap 'exit 9' USR1; while true; do sleep 0.1; done")
+    assert poll(lambda: _monitor(sampan, "killed") == "c" and _monitor(sampan, "gone") == "c")
+    sampan.ok("kill", "killed")
+    assert sampan.ok("wait", "killed").strip() == "137"
+    sampan.ok("kill", "-s", "USR1", "gone")
+    assert poll(lambda: sampan("inspect", "gone").rc != 0)  # --rm: removed by the finish step
+    sampan.ok("rm", "killed")
+
+
+def test_restart_policy_runs_again(sampan):
+    sampan.ok("run", "-d", "--name", "again", "--restart", "on-failure:1", "busybox", "sh", "-c",
+              "sleep 1; exit 2")
+    assert poll(lambda: sampan.ok("inspect", "-f", "{{.RestartCount}} {{.State.Status}}", "again").split()
+                == ["1", "exited"], timeout=60)
+    assert sampan.ok("inspect", "-f", "{{.State.ExitCode}}", "again").strip() == "2"
+    sampan.ok("rm", "again")
+
+
+def test_logs_follow_and_attach_hand_over_to_python(sampan):
+    sampan.ok("run", "-d", "--name", "ticker", "busybox", "sh", "-c", "while true; do echo tick; sleep 0.2; done")
+    assert poll(lambda: _monitor(sampan, "ticker") == "c")
+    follow = subprocess.Popen(sampan.argv("logs", "-f", "--tail", "0", "ticker"), stdout=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, env=sampan.env())
+    attach = subprocess.Popen(sampan.argv("attach", "--no-stdin", "ticker"), stdout=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, env=sampan.env())
+    try:
+        assert follow.stdout.readline() == b"tick\n"
+        assert attach.stdout.readline() == b"tick\n"
+        assert _monitor(sampan, "ticker") == "python"  # the attach client made it hand over
+    finally:
+        sampan.ok("kill", "ticker")
+        for p in (follow, attach):
+            p.wait(timeout=30)
+    assert attach.returncode == 137
+    sampan.ok("rm", "ticker")
+
+
+def test_tty_output(sampan):
+    sampan.ok("run", "-dt", "--name", "tty", "busybox", "sh", "-c", "sleep 0.5; echo on-a-tty; sleep 60")
+    assert poll(lambda: _monitor(sampan, "tty") == "c")
+    assert poll(lambda: "on-a-tty\r\n" in sampan.ok("logs", "tty"))
+    sampan.ok("rm", "-f", "tty")
+
+
+def test_without_a_compiler_the_python_monitor_idles(sampan, monkeypatch, tmp_path):
+    monkeypatch.setenv("SAMPAN_CC", str(tmp_path / "no-cc"))
+    sampan.ok("run", "-d", "--name", "py", "busybox", "sh", "-c", "echo hello; sleep 60")
+    assert poll(lambda: _monitor(sampan, "py") == "python")
+    assert sampan.ok("logs", "py") == "hello\n"
+    sampan.ok("rm", "-f", "py")
+
+
+def test_a_healthcheck_or_stdin_keeps_python(sampan):
+    sampan.ok("run", "-di", "--name", "stdin", "busybox", "sleep", "60")
+    assert poll(lambda: _monitor(sampan, "stdin") == "python")
+    sampan.ok("rm", "-f", "stdin")
