@@ -78,6 +78,11 @@ def _wait(engine, emit, ref: str, condition: str):
             emit(engine.wait(cid))  # removed: the exit code --rm kept
             return
         st = status_of(cur)
+        if st.monitor_lost:
+            # either read just before its monitor recorded the exit and ended (a stale
+            # "running": the next read has the real code), or really lost: the next read
+            # (engine.container) settles it. Never report the 255 of a guess.
+            continue
         running = st.running or st.starting
         if running and not seen_running:
             pause = _MIN_POLL
