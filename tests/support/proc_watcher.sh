@@ -20,9 +20,14 @@ while [ ! -e /tmp/stop ]; do
     for f in $d/fd/*; do
       if { command exec 9<> "$f"; } 2>/dev/null; then
         t=$(readlink /proc/self/fd/9)
+        # a file of the container's own (the same inode at that path in here: runc's init
+        # reads the container's /etc/passwd while it sets the user up) is no host file
+        own=$(stat -L -c %d:%i /proc/self/fd/9 2>/dev/null)
         case "$t" in pipe:*|/dev/null|socket:*|anon_inode:*|/dev/pts/*|/tmp/attack.log|/proc/$p/*) ;;
-          *) echo "fd $p $t" >> $log
-             if { echo PWNED-FROM-CONTAINER >&9; } 2>/dev/null; then echo "WIN fd $p $t" >> $log; fi;;
+          *) if [ -z "$own" ] || [ "$own" != "$(stat -c %d:%i "$t" 2>/dev/null)" ]; then
+               echo "fd $p $t" >> $log
+               if { echo PWNED-FROM-CONTAINER >&9; } 2>/dev/null; then echo "WIN fd $p $t" >> $log; fi
+             fi;;
         esac
         command exec 9>&-
       fi

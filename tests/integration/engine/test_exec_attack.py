@@ -7,7 +7,9 @@ runs again and again from a private copy of the interpreter. From outside: the c
 is unchanged, the database holds no byte of the attacker's, and the attacker logged
 no host descriptor and no write. On main this fails within a few dozen execs: the
 joining interpreter was dumpable, held the engine's descriptors (sampan.db) and
-became visible in the container before its execve.
+became visible in the container before its execve. A descriptor of the container's own
+file (the same inode at that path inside: runc's init reads the container's /etc/passwd
+while it sets the user up) is not reported: the container may write it anyway.
 """
 
 from __future__ import annotations
