@@ -159,3 +159,9 @@ def _unchunk(data: bytes) -> bytes:
         out, data = out + data[:n], data[n + 2:]
     return out
 
+
+def docker_ok(service, cli, *args) -> str:
+    """A docker CLI command against the service that must succeed: its stdout."""
+    r = service.docker(*args, cli=cli)
+    assert r.rc == 0, (args, r.err)
+    return r.out

@@ -11,16 +11,10 @@ import stat
 import pytest
 
 from tests.support import cgroups
-from tests.support.api import docker_clis
+from tests.support.api import docker_clis, docker_ok as ok
 
 CLIS = docker_clis()
 NONE = ["--network", "none"]
-
-
-def ok(service, cli, *args) -> str:
-    r = service.docker(*args, cli=cli)
-    assert r.rc == 0, (args, r.err)
-    return r.out
 
 
 def _block_device() -> str:

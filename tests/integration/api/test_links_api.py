@@ -6,16 +6,10 @@ import json
 
 import pytest
 
-from tests.support.api import docker_clis, request
+from tests.support.api import docker_clis, docker_ok as ok, request
 
 CLIS = docker_clis()
 NONE = ["--network", "none"]
-
-
-def ok(service, cli, *args) -> str:
-    r = service.docker(*args, cli=cli)
-    assert r.rc == 0, (args, r.err)
-    return r.out
 
 
 @pytest.mark.parametrize("cli", CLIS)
