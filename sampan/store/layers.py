@@ -209,15 +209,24 @@ class LayerUnpacker:
     def _lock(self, chain_id: str):
         return file_lock(self.paths.locks / f"layer-{digest_hex(chain_id)}.lock")
 
+    def _claim(self, chain_id: str) -> Path | None:
+        """Under the layer's lock: None when the layer is complete, else its dir's path,
+        cleared of what a crash left half done."""
+        if self.is_complete(chain_id):
+            return None
+        d = self.layer_dir(chain_id)
+        if d.exists():
+            import shutil
+            shutil.rmtree(d)
+        return d
+
     def ensure(self, layer: LayerRef, chain_id: str) -> int | None:
         """Unpack layer into its chain-id dir unless done. Returns the tar size if unpacked now."""
         import shutil
         with self._lock(chain_id):
-            if self.is_complete(chain_id):
+            d = self._claim(chain_id)
+            if d is None:
                 return None
-            d = self.layer_dir(chain_id)
-            if d.exists():
-                shutil.rmtree(d)  # a crash left it half done
             d.mkdir(0o700)
             (d / "diff").mkdir()  # its mode is the tar's, set by the extractor
             try:
@@ -236,11 +245,9 @@ class LayerUnpacker:
         False (and `diff` left alone) when the layer is unpacked already."""
         import shutil
         with self._lock(chain_id):
-            if self.is_complete(chain_id):
+            d = self._claim(chain_id)
+            if d is None:
                 return False
-            d = self.layer_dir(chain_id)
-            if d.exists():
-                shutil.rmtree(d)  # a crash left it half done
             d.mkdir(0o700)
             try:
                 os.rename(diff, d / "diff")
@@ -284,13 +291,10 @@ class LayerUnpacker:
         """Make a dir unpacked elsewhere on this filesystem (a pull's store/layerfeed.py:
         ``staged/diff``, its data already synced) the layer of chain_id: marker in, then
         one rename. False (staged left to its owner) when the layer is there already."""
-        import shutil
         with self._lock(chain_id):
-            if self.is_complete(chain_id):
+            d = self._claim(chain_id)
+            if d is None:
                 return False
-            d = self.layer_dir(chain_id)
-            if d.exists():
-                shutil.rmtree(d)  # a crash left it half done
             atomic_write_bytes(Path(staged) / COMPLETE, f"{diff_id}\n".encode())
             os.rename(staged, d)
             fsync_dir(self.paths.layers)
