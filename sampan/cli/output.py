@@ -1,8 +1,9 @@
-"""Plain-text tables and sizes the way Docker prints them."""
+"""Plain-text tables and sizes the way Docker prints them; archives written to a file."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 
@@ -118,3 +119,16 @@ def format_template(fmt: str, obj) -> str:
         return parse(fmt).execute(obj, missing_key_error=True)
     except TemplateExecError as e:
         raise SampanError(f"template parsing error: {e}", exit_code=1) from None
+
+
+def write_file_whole(dest: str, write) -> None:
+    """`write(f)` into dest whole or not at all: under a temporary name beside it, renamed
+    at the end, so a failed `save -o`/`export -o`/`build -o` leaves no half archive."""
+    tmp = f"{dest}.sampan-tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

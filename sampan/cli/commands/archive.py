@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from sampan.cli.args import Parser
@@ -23,14 +22,8 @@ def main(command: str, argv: list[str], g) -> int:
                 raise InvalidArgument("refusing to write a tar archive to a terminal: use -o FILE or redirect")
             engine.images.save(ns.images, sys.stdout.buffer, ns.format)
             return 0
-        tmp = ns.output + ".partial"
-        try:
-            with open(tmp, "wb") as f:
-                engine.images.save(ns.images, f, ns.format)
-            os.replace(tmp, ns.output)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        from sampan.cli.output import write_file_whole
+        write_file_whole(ns.output, lambda f: engine.images.save(ns.images, f, ns.format))
         return 0
     p.add_argument("-i", "--input", help="Read from a tar archive file, instead of STDIN")
     p.add_argument("-q", "--quiet", action="store_true", help="Suppress the load output")

@@ -164,16 +164,11 @@ def _save(engine, refs: list[str], dest: str, stream) -> None:
         engine.images.save(refs, stream)
         stream.flush()
         return
-    tmp = f"{dest}.sampan-tmp-{os.getpid()}"
+    from sampan.cli.output import write_file_whole
     try:
-        with open(tmp, "wb") as f:
-            engine.images.save(refs, f)
-        os.replace(tmp, dest)
+        write_file_whole(dest, lambda f: engine.images.save(refs, f))
     except FileNotFoundError:
         raise InvalidArgument(f"--output: cannot write {dest!r}: its directory does not exist") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _context(ns):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from sampan.cli.args import Parser
@@ -34,15 +33,8 @@ def main(command: str, argv: list[str], g) -> int:
         print(engine.commit(ns.container, ns.repository, ns.change, ns.message, ns.author))
     elif command == "export":
         if ns.output:
-            tmp = ns.output + ".partial"
-            try:
-                with open(tmp, "wb") as f:
-                    engine.export(ns.container, f)
-                os.replace(tmp, ns.output)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            from sampan.cli.output import write_file_whole
+            write_file_whole(ns.output, lambda f: engine.export(ns.container, f))
         else:
             if sys.stdout.isatty():
                 raise InvalidArgument("refusing to write a tar archive to a terminal: use -o FILE or redirect")
