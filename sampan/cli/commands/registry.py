@@ -7,6 +7,7 @@ import sys
 
 from sampan.cli.args import Parser
 from sampan.errors import InvalidArgument
+from sampan.oci.reference import Reference, parse_reference
 
 
 def _tls(value: str | None) -> bool | None:
@@ -19,15 +20,14 @@ def _tls(value: str | None) -> bool | None:
     raise InvalidArgument(f"invalid --tls-verify {value!r}: true or false")
 
 
-def _announce(image: str, quiet: bool) -> str:
+def _announce(image: str, quiet: bool) -> Reference:
     """The full reference pull/push print last; "Using default tag" first when none was given."""
-    from sampan.oci.reference import parse_reference
     ref = parse_reference(image, default_tag=False)
     if ref.tag is None and ref.digest is None:
         if not quiet:
             print("Using default tag: latest", flush=True)
         ref = ref.with_tag("latest")
-    return str(ref)
+    return ref
 
 
 def main(command: str, argv: list[str], g) -> int:
@@ -55,8 +55,7 @@ def main(command: str, argv: list[str], g) -> int:
         if ns.quiet:
             print(ref)
         else:  # the line Docker's daemon ends a push with
-            tag = ref.rsplit(":", 1)[-1] if "@" not in ref else ref.rsplit("@", 1)[-1]
-            print(f"{tag}: digest: {digest} size: {engine.images.manifest_size(digest)}")
+            print(f"{ref.tag or ref.digest}: digest: {digest} size: {engine.images.manifest_size(digest)}")
         return 0
     if command == "login":
         p.add_argument("-u", "--username")
