@@ -51,3 +51,12 @@ def state_dirs():
     problems = {k: v for k, v in after.items() if k in ("mounts", "processes") and v}
     shutil.rmtree(base, ignore_errors=True)
     assert not problems, f"test leaked host state: {problems}"
+
+
+@pytest.fixture
+def rt_budget():
+    """For tests that run real-time containers: the RT runtime the engine gives sampan's
+    parent cgroup (as Docker's daemon keeps one) is taken back afterwards."""
+    from tests.support.cgroups import rt_budget_restored
+    with rt_budget_restored():
+        yield

@@ -100,10 +100,3 @@ def test_realtime_fields(service, cli, rt_budget):
     hc = json.loads(ok(service, cli, "inspect", "rt"))[0]["HostConfig"]
     assert (hc["CpuRealtimePeriod"], hc["CpuRealtimeRuntime"]) == (400000, 4000)
     ok(service, cli, "rm", "rt")
-
-
-@pytest.fixture
-def rt_budget():
-    """The RT runtime the engine gave sampan's parent group, taken back afterwards."""
-    with cgroups.rt_budget_restored():
-        yield

@@ -248,10 +248,3 @@ def test_explain_names_each_new_limit_file(sampan):
     assert any(line.endswith(period) for line in lines), lines
     assert any(line.endswith(throttle) for line in lines), lines
     assert "oom score: /proc/self/oom_score_adj = 10" in r.err, r.err
-
-
-@pytest.fixture
-def rt_budget():
-    """The RT runtime the engine gave sampan's parent group, taken back afterwards."""
-    with cgroups.rt_budget_restored():
-        yield

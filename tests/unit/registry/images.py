@@ -78,3 +78,14 @@ def put_image(store, img: TestImage, ref: str):
         store.put_blob_bytes(b, d)
     store.put_blob_bytes(img.manifest)
     return store.register_manifest(img.manifest, ref)
+
+
+def promise_other_content(img: TestImage, layer: int) -> None:
+    """A hostile image: its config's diff_id for `layer` names other bytes than the layer
+    holds (config and manifest re-digested, so only the unpacked content can tell)."""
+    cfg = json.loads(img.config)
+    cfg["rootfs"]["diff_ids"][layer] = sha(b"other")
+    img.config = json.dumps(cfg).encode()
+    m = json.loads(img.manifest)
+    m["config"].update(digest=sha(img.config), size=len(img.config))
+    img.manifest = json.dumps(m).encode()

@@ -12,7 +12,7 @@ from sampan.errors import DigestMismatch, ImageNotFound, RegistryError
 from sampan.registry import pull
 from sampan.registry.progress import PlainProgress
 from tests.unit.registry.fakeregistry import FakeRegistry
-from tests.unit.registry.images import make_image, make_index, sha
+from tests.unit.registry.images import make_image, make_index, promise_other_content, sha
 
 
 def assert_empty(store):
@@ -101,12 +101,7 @@ def test_hostile_registry_refused_and_store_untouched(store, attack, monkeypatch
     img = make_image(2)
     layer = sha(img.layers[1])
     if attack == "diff_id":
-        cfg = json.loads(img.config)
-        cfg["rootfs"]["diff_ids"][1] = sha(b"other")
-        img.config = json.dumps(cfg).encode()
-        m = json.loads(img.manifest)
-        m["config"].update(digest=sha(img.config), size=len(img.config))
-        img.manifest = json.dumps(m).encode()
+        promise_other_content(img, 1)
     if attack == "shorter_decl":   # manifest says fewer bytes than the blob has
         m = json.loads(img.manifest)
         m["layers"][1]["size"] -= 10

@@ -24,7 +24,7 @@ from sampan.oci.image import chain_ids
 from sampan.registry import pull
 from tests.unit.archive.conftest import make_store
 from tests.unit.registry.fakeregistry import FakeRegistry
-from tests.unit.registry.images import TestImage as Img, sha
+from tests.unit.registry.images import TestImage as Img, promise_other_content, sha
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="owners, devices and whiteouts need root")
 
@@ -206,12 +206,7 @@ def test_failed_layer_mid_way_leaves_nothing(tmp_path, attack, mode, monkeypatch
     img = image_of(tars, gzip.compress)
     layer = sha(img.layers[1])
     if attack == "diff_id":             # the config promises other content for layer 1
-        cfg = json.loads(img.config)
-        cfg["rootfs"]["diff_ids"][1] = sha(b"other")
-        img.config = json.dumps(cfg).encode()
-        m = json.loads(img.manifest)
-        m["config"].update(digest=sha(img.config), size=len(img.config))
-        img.manifest = json.dumps(m).encode()
+        promise_other_content(img, 1)
     with FakeRegistry() as reg:
         reg.add_image("f", "1", img)
         if attack == "cut_short":
