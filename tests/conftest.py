@@ -29,6 +29,15 @@ def busybox_tar(tmp_path_factory) -> Path:
     return write_busybox_tar(tmp_path_factory.mktemp("busybox") / "busybox.tar")
 
 
+@pytest.fixture(autouse=True)
+def _layer_images_released(tmp_path_factory):
+    """After each test, the layer images that stores under this worker's tmp_path dirs
+    keep mounted (store/erofs_mount.py) are unmounted, so no test leaves a mount behind;
+    a store that still needs one mounts it again."""
+    yield
+    leaks.release_layer_images(str(tmp_path_factory.getbasetemp()) + "/")
+
+
 @pytest.fixture
 def state_dirs():
     """A private (root, runroot) pair under /tmp with a marker in the path; checked for leaks."""
@@ -41,6 +50,7 @@ def state_dirs():
     # seconds: wait for it, since removing its root under it would strand that sandbox.
     deadline = time.monotonic() + 30
     while True:
+        leaks.release_layer_images(str(base))
         after = leaks.snapshot(str(base))
         if not (after["mounts"] or after["processes"]) or time.monotonic() > deadline:
             break

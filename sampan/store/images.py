@@ -122,7 +122,7 @@ class ImageStore:
         """A store/layerfeed.LayerFeed unpacking a layer's plain tar, pushed in as it
         arrives, into staged (a new dir in the caller's scratch dir under tmp/)."""
         from sampan.store.layerfeed import make_feed
-        return make_feed(staged)
+        return make_feed(staged, self.paths.tmp)
 
     def adopt_layers(self, staged: Iterable[tuple[Path, str, str, str, int]]) -> int:
         """Adopt the dirs a pull unpacked with layer_feed, after it recorded the image:
@@ -159,7 +159,14 @@ class ImageStore:
                 size = self.unpacker.ensure(layer, chain)
                 if size is not None and layer.uncompressed_size is None:
                     self.catalog.set_uncompressed_size(layer.digest, size)
-            out.append(self.unpacker.diff_dir(chain))
+            try:
+                out.append(self.unpacker.ready_dir(chain))
+            except OSError:
+                # an image this kernel no longer mounts (booted into an older one, say):
+                # the layer is unpacked again from its blob, as a directory
+                self.unpacker.remove(chain)
+                self.unpacker.ensure(layer, chain, as_dir=True)
+                out.append(self.unpacker.ready_dir(chain))
         out.reverse()
         return out
 

@@ -73,10 +73,11 @@ class LayerFeed:
     layout of ``layers/<chain-id>/`` so that adopting it is one rename.
     """
 
-    def __init__(self, staged: Path):
+    def __init__(self, staged: Path, image: bool = False):
         self.dir = Path(staged)
         self.dir.mkdir(0o700)
         (self.dir / "diff").mkdir()   # its mode is the tar's, set by the extractor
+        self.image = image            # write an EROFS image (store/erofs_layer.py) instead
         self._q: queue.Queue = queue.Queue(QUEUE_CHUNKS)
         self._error: BaseException | None = None
         self.entries = 0
@@ -88,7 +89,12 @@ class LayerFeed:
         from sampan.store.unpack_parallel import ParallelExtractor
         reader = _QueueReader(self._q)
         try:
-            self.entries = extract_tar(reader, self.dir / "diff", extractor=ParallelExtractor)
+            if self.image:
+                from sampan.store.erofs_layer import tar_to_image
+                from sampan.store.layers import IMAGE
+                self.entries = tar_to_image(reader, self.dir / IMAGE, probe=str(self.dir))
+            else:
+                self.entries = extract_tar(reader, self.dir / "diff", extractor=ParallelExtractor)
         except _Aborted:
             pass
         except InvalidArgument as e:     # the layer is refused, as UnsafeArchive
@@ -192,9 +198,11 @@ class ProcessLayerFeed:
                 pass
 
 
-def make_feed(staged: Path):
-    """The extractor in a thread, or with SAMPAN_UNPACK=process in a child process."""
+def make_feed(staged: Path, scratch: Path | None = None):
+    """An EROFS image written in a thread where the kernel mounts one, else the extractor
+    in a thread, or with SAMPAN_UNPACK=process in a child process."""
     import os
     if os.environ.get("SAMPAN_UNPACK") == "process":
         return ProcessLayerFeed(staged)
-    return LayerFeed(staged)
+    from sampan.store import erofs_mount
+    return LayerFeed(staged, image=erofs_mount.supported(scratch))

@@ -4,6 +4,7 @@ iptables rules, cgroups and processes whose names mention a marker."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -15,14 +16,27 @@ def _run(*cmd: str) -> str:
         return ""
 
 
-def mounts_under(prefix: str) -> list[str]:
+# a layer kept as an EROFS image is mounted on its diff dir for as long as the layer is in
+# the store (store/erofs_mount.py): the store's, not a container's or a test's leak
+_LAYER_IMAGE = re.compile(r"/layers/[0-9a-f]{64}/diff$")
+
+
+def mounts_under(prefix: str, but_layers: bool = False) -> list[str]:
+    """Mount points under prefix; but_layers: without the store's layer images."""
     out = []
     with open("/proc/self/mountinfo") as f:
         for line in f:
             mp = line.split()[4]
-            if mp.startswith(prefix):
+            if mp.startswith(prefix) and not (but_layers and _LAYER_IMAGE.search(mp)):
                 out.append(mp)
     return out
+
+
+def release_layer_images(prefix: str) -> None:
+    """Unmount the layer images of the stores under prefix (a test's roots): the store
+    keeps them mounted while the layer exists, and the test is about to delete its root."""
+    for mp in sorted((m for m in mounts_under(prefix) if _LAYER_IMAGE.search(m)), reverse=True):
+        subprocess.run(["umount", "-l", mp], capture_output=True)
 
 
 def cgroups_named(marker: str) -> list[str]:

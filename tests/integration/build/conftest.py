@@ -63,6 +63,7 @@ def real(busybox_tar):
         yield harness
     finally:
         harness.db.close()
+        leaks.release_layer_images(str(base))
         problems = {
             "mounts": leaks.mounts_under(str(base)),
             "processes": leaks.processes_with(str(base)),

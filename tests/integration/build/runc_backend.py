@@ -54,7 +54,7 @@ class RuncBackend:
         out = []
         for layer, chain in zip(layers, chain_ids([l.diff_id for l in layers])):
             self.store.unpacker.ensure(layer, chain)
-            out.append(self.store.unpacker.diff_dir(chain))
+            out.append(self.store.unpacker.ready_dir(chain))
         return list(reversed(out))
 
     def run(self, lowers, upper, argv, env, cwd, user, network, output) -> int:

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from tests.integration.build.test_cli_build import cli, write  # noqa: F401  (fixture)
+from tests.support import leaks
 from tests.support.cli import Sampan
 
 LISTING = ("find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /etc/hosts "
@@ -36,5 +37,6 @@ def test_adopted_layers_show_what_their_tars_hold(cli, tmp_path):
         there = other.ok("run", "--rm", "--network=none", "adopt:1", "sh", "-c", LISTING)
         other.cleanup()
     finally:
+        leaks.release_layer_images(str(base))
         shutil.rmtree(base, ignore_errors=True)
     assert here == there

@@ -227,7 +227,7 @@ def test_a_start_that_cannot_get_its_port_leaves_the_container_created_and_unmou
         assert f"0.0.0.0:{port} is in use by pid {holder.pid}" in r.err
         info = json.loads(sampan.ok("inspect", "late"))[0]
         assert info["State"]["Status"] == "created" and f"{port}" in info["State"]["Error"]
-        assert mounts_under(str(sampan.root)) == []  # the start's root filesystem mount was undone
+        assert mounts_under(str(sampan.root), but_layers=True) == []  # the start's root filesystem mount was undone
         assert not cgroups.dirs(f"sampan/{info['Id']}")  # nor its cgroup made ahead
     finally:
         holder.kill()

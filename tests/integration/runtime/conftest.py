@@ -110,6 +110,7 @@ def h(request, busybox_tar):
         yield harness
     finally:
         harness.cleanup()
+        leaks.release_layer_images(str(base))
         problems = {"mounts": leaks.mounts_under(str(base)), "processes": leaks.processes_with(str(base)),
                     "cgroups": [c for cid in harness.cids for c in leaks.cgroups_named(cid)]}
         shutil.rmtree(base, ignore_errors=True)

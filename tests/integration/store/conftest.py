@@ -5,7 +5,7 @@ import pytest
 from sampan.state.db import Database
 from sampan.state.paths import Paths
 from sampan.store import ImageStore
-from tests.support.leaks import mounts_under
+from tests.support.leaks import mounts_under, release_layer_images
 
 
 @pytest.fixture
@@ -15,6 +15,7 @@ def store(tmp_path):
     db = Database(paths.db)
     yield ImageStore(paths, db)
     db.close()
+    release_layer_images(str(tmp_path))
     left = mounts_under(str(tmp_path))
     for m in reversed(left):
         subprocess.run(["umount", "-l", m], check=False)

@@ -131,9 +131,11 @@ def tree(root: str) -> dict:
     return out
 
 
-@pytest.mark.parametrize("kind,mode", [(k, "thread") for k in COMPRESSORS] + [("gzip", "process")])
-def test_streamed_unpack_equals_serial_unpack(tmp_path, kind, mode, monkeypatch):
+@pytest.mark.parametrize("kind,mode,form", [(k, "thread", f) for k in COMPRESSORS for f in ("image", "dir")]
+                         + [("gzip", "process", "dir")])
+def test_streamed_unpack_equals_serial_unpack(tmp_path, kind, mode, form, monkeypatch):
     monkeypatch.setenv("SAMPAN_UNPACK", mode)      # the extractor in a thread or a child
+    monkeypatch.setenv("SAMPAN_LAYER_FORMAT", form)   # an EROFS image where the kernel mounts one
     store = make_store(tmp_path)
     tars = [odd_layer(s) for s in range(5)]
     img = image_of(tars, COMPRESSORS[kind])
@@ -145,13 +147,13 @@ def test_streamed_unpack_equals_serial_unpack(tmp_path, kind, mode, monkeypatch)
     for c in chains:
         d = store.unpacker.layer_dir(c)
         assert (d / "complete").read_text() == f"{img.diff_ids[chains.index(c)]}\n"
-        streamed[c] = tree(str(d / "diff"))
+        streamed[c] = tree(str(store.unpacker.ready_dir(c)))
         assert store.unpacker.remove(c)
     assert not list(store.paths.tmp.iterdir())
     assert [l.uncompressed_size for l in store.resolve(info.id).layers] == [len(t) for t in tars]
     store.layer_dirs(info)                      # the serial unpack at `run`, from the blobs
     for c in chains:
-        serial = tree(str(store.unpacker.diff_dir(c)))
+        serial = tree(str(store.unpacker.ready_dir(c)))
         assert streamed[c] == serial
         assert serial["dev/null"]["rdev"] == os.makedev(1, 3)
         assert stat.S_ISCHR(serial["removed-below"]["mode"])          # the overlay whiteout

@@ -5,6 +5,7 @@ import pytest
 from sampan.state.db import Database
 from sampan.state.paths import Paths
 from sampan.store import ImageStore
+from tests.support import leaks
 
 
 @pytest.fixture
@@ -15,6 +16,7 @@ def store(tmp_path):
     db = Database(paths.db)
     yield ImageStore(paths, db)
     db.close()
+    leaks.release_layer_images(str(tmp_path))
 
 
 def tree_files(path) -> list[str]:
