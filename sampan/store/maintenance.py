@@ -146,14 +146,30 @@ def history(info: ImageInfo) -> list[dict]:
 
 
 def _tree_size(path) -> int:
+    """Disk blocks of the files under path, not crossing into mounts: a layer kept as an
+    EROFS image counts once, as its image file, not again as the tree mounted from it."""
     total = 0
-    for dirpath, dirnames, filenames in os.walk(path):
-        for n in filenames:
-            try:
-                st = os.lstat(os.path.join(dirpath, n))
-            except FileNotFoundError:
-                continue
-            total += st.st_blocks * 512
+    try:
+        dev = os.lstat(path).st_dev
+    except FileNotFoundError:
+        return 0
+    stack = [str(path)]
+    while stack:
+        try:
+            it = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with it:
+            for e in it:
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    if st.st_dev == dev:
+                        stack.append(e.path)
+                elif e.is_file(follow_symlinks=False):
+                    total += st.st_blocks * 512
     return total
 
 
