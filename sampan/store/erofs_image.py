@@ -44,10 +44,10 @@ class ImageTooLarge(Exception):
     """More than 32-bit block addresses reach (16 TiB), or an inode that cannot be laid out."""
 
 
-class Node:
-    """One inode. ``children`` for a directory (name bytes -> Node), ``target`` for a
+class Inode:
+    """One inode. ``children`` for a directory (name bytes -> Inode), ``target`` for a
     symlink, ``blkaddr``/``size`` for a regular file's contents already in the image,
-    ``rdev`` for a device. The same Node under two names is a hard link."""
+    ``rdev`` for a device. The same Inode under two names is a hard link."""
 
     __slots__ = ("mode", "uid", "gid", "mtime_ns", "size", "blkaddr", "rdev", "target",
                  "xattrs", "children", "nid", "nlink", "ino")
@@ -59,7 +59,7 @@ class Node:
         self.rdev = 0
         self.target = b""
         self.xattrs: dict[str, bytes] | None = None
-        self.children: dict[bytes, Node] | None = {} if stat.S_ISDIR(mode) else None
+        self.children: dict[bytes, Inode] | None = {} if stat.S_ISDIR(mode) else None
         self.nid = -1
         self.nlink = 0
         self.ino = 0
@@ -101,10 +101,10 @@ def xattr_body(xattrs: dict[str, bytes] | None) -> bytes:
     return b"".join(parts)
 
 
-def _dir_blocks(entries: list[tuple[bytes, Node]]) -> list[list[tuple[bytes, Node]]]:
+def _dir_blocks(entries: list[tuple[bytes, Inode]]) -> list[list[tuple[bytes, Inode]]]:
     """Sorted entries cut into blocks: each block holds its dirents, then their names."""
-    blocks: list[list[tuple[bytes, Node]]] = []
-    cur: list[tuple[bytes, Node]] = []
+    blocks: list[list[tuple[bytes, Inode]]] = []
+    cur: list[tuple[bytes, Inode]] = []
     used = 0
     for name, node in entries:
         need = DIRENT.size + len(name)
@@ -155,12 +155,12 @@ class ImageWriter:
         self._check(self.block)
         return start
 
-    def finish(self, root: Node, build_time_ns: int | None = None) -> int:
+    def finish(self, root: Inode, build_time_ns: int | None = None) -> int:
         """Lay out and write directories, inodes and the superblock. Returns the image size."""
         nodes = _number(root)
         dirs = [n for n in nodes if n.is_dir]
         # directory blocks (their size depends on names only; nids are filled in later)
-        dir_layout: list[tuple[Node, list[list[tuple[bytes, Node]]]]] = []
+        dir_layout: list[tuple[Inode, list[list[tuple[bytes, Inode]]]]] = []
         for d in dirs:
             assert d.children is not None
             entries = sorted([(b".", d), (b"..", d), *d.children.items()], key=_name)
@@ -189,7 +189,7 @@ class ImageWriter:
         meta_blocks = (pos + BLOCK - 1) // BLOCK
         self._check(meta_block + meta_blocks)
         # parents: '..' of each directory
-        parent_of: dict[int, Node] = {id(root): root}
+        parent_of: dict[int, Inode] = {id(root): root}
         for d in dirs:
             assert d.children is not None
             for child in d.children.values():
@@ -222,11 +222,11 @@ class ImageWriter:
         return total * BLOCK
 
 
-def _name(entry: tuple[bytes, Node]) -> bytes:
+def _name(entry: tuple[bytes, Inode]) -> bytes:
     return entry[0]   # the kernel's lookup is a binary search in byte order
 
 
-def _number(root: Node) -> list[Node]:
+def _number(root: Inode) -> list[Inode]:
     """Every inode once, root first (the superblock has 16 bits for its nid) (breadth first, iteratively: depth is the archive's
     to choose), with its link count and inode number."""
     nodes = [root]
@@ -253,7 +253,7 @@ def _number(root: Node) -> list[Node]:
     return nodes
 
 
-def _inode_bytes(n: Node) -> bytes:
+def _inode_bytes(n: Inode) -> bytes:
     xattrs = xattr_body(n.xattrs)
     icount = 0 if not xattrs else (len(xattrs) - XATTR_HEAD.size) // 4 + 1
     ifmt = stat.S_IFMT(n.mode)

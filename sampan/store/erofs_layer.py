@@ -19,7 +19,7 @@ import tarfile
 
 from sampan.errors import UnsafeArchive
 from sampan.store import tarentry as te
-from sampan.store.erofs_image import ImageTooLarge, ImageWriter, Node, xattr_body, xattr_key
+from sampan.store.erofs_image import ImageTooLarge, ImageWriter, Inode, xattr_body, xattr_key
 from sampan.store.tarpath import AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, clean_member_path, split_parent
 
 from typing import TYPE_CHECKING
@@ -47,7 +47,7 @@ def _umask() -> int:
     return 0o022
 
 
-class LayerTree:
+class ImageTree:
     """Apply tar members (as SafeExtractor.apply does) to an EROFS image being written."""
 
     def __init__(self, writer: ImageWriter, probe: str | None = None, now_ns: int | None = None):
@@ -55,7 +55,7 @@ class LayerTree:
         self.writer = writer
         self.now = time.time_ns() if now_ns is None else now_ns
         self.umask = _umask()
-        self.root = Node(stat.S_IFDIR | (0o777 & ~self.umask), 0, 0, self.now)
+        self.root = Inode(stat.S_IFDIR | (0o777 & ~self.umask), 0, 0, self.now)
         self._written: dict[str, bool] = {}   # path -> is_dir, for entries of this tar
         self._dirs: list[tuple[str, tarfile.TarInfo]] = []
         self._probe = probe
@@ -69,7 +69,7 @@ class LayerTree:
             raise UnsafeArchive("refusing layer: too many entries to index as one image "
                                 "(set SAMPAN_LAYER_FORMAT=dir to unpack it into a directory)")
 
-    def _lookup_dir(self, path: str, create: bool, entry: str) -> Node:
+    def _lookup_dir(self, path: str, create: bool, entry: str) -> Inode:
         node = self.root
         if not path:
             return node
@@ -81,7 +81,7 @@ class LayerTree:
                 if not create:
                     raise te.refuse(entry, f"{path!r} does not exist in this layer")
                 te.check_component(part, entry)
-                child = Node(stat.S_IFDIR | (0o755 & ~self.umask), 0, 0, self.now)
+                child = Inode(stat.S_IFDIR | (0o755 & ~self.umask), 0, 0, self.now)
                 self._account(part)
                 node.children[key] = child
             elif not child.is_dir:
@@ -98,19 +98,19 @@ class LayerTree:
             for k in [k for k in self._written if k.startswith(prefix)]:
                 del self._written[k]
 
-    def _remove(self, parent: Node, path: str, key: bytes) -> None:
+    def _remove(self, parent: Inode, path: str, key: bytes) -> None:
         assert parent.children is not None
         old = parent.children.pop(key, None)
         if old is not None:
             self._forget(path, old.is_dir)
 
-    def _put(self, parent: Node, key: bytes, node: Node, name: str, extra: int = 0) -> None:
+    def _put(self, parent: Inode, key: bytes, node: Inode, name: str, extra: int = 0) -> None:
         assert parent.children is not None
         self._account(name, extra)
         parent.children[key] = node
 
     # --- metadata ---------------------------------------------------------------
-    def _meta(self, node: Node, ti: tarfile.TarInfo, is_dir: bool) -> None:
+    def _meta(self, node: Inode, ti: tarfile.TarInfo, is_dir: bool) -> None:
         node.uid, node.gid = te.owner(ti)
         node.mode = stat.S_IFMT(node.mode) | (ti.mode & 0o7777)
         node.mtime_ns = te.mtime_ns(ti)
@@ -165,7 +165,7 @@ class LayerTree:
             old = parent.children.get(key)
             if old is None or not old.is_dir:
                 self._remove(parent, path, key)
-                self._put(parent, key, Node(stat.S_IFDIR | (0o700 & ~self.umask), 0, 0, self.now), base)
+                self._put(parent, key, Inode(stat.S_IFDIR | (0o700 & ~self.umask), 0, 0, self.now), base)
             self._dirs.append((path, ti))
             self._written[path] = True
             return
@@ -173,14 +173,14 @@ class LayerTree:
             self._hardlink(parent, path, key, ti)
             return
         if kind == "file":
-            node = Node(stat.S_IFREG)
+            node = Inode(stat.S_IFREG)
             self._meta(node, ti, False)
             src = tar.extractfile(ti)
             node.size = ti.size
             node.blkaddr = self.writer.add_data(src, ti.size) if src is not None else 0
         elif kind == "symlink":
             te.check_symlink(ti)
-            node = Node(stat.S_IFLNK | 0o777, *te.owner(ti), te.mtime_ns(ti))
+            node = Inode(stat.S_IFLNK | 0o777, *te.owner(ti), te.mtime_ns(ti))
             node.target = os.fsencode(ti.linkname)
             if len(node.target) > INLINE_TARGET_MAX:
                 import io
@@ -192,18 +192,18 @@ class LayerTree:
         self._put(parent, key, node, base, len(node.target) if not node.blkaddr else 0)
         self._written[path] = False
 
-    def _special(self, ti: tarfile.TarInfo) -> Node:
+    def _special(self, ti: tarfile.TarInfo) -> Inode:
         if ti.isfifo():
-            node = Node(stat.S_IFIFO)
+            node = Inode(stat.S_IFIFO)
         else:
-            node = Node(stat.S_IFCHR if ti.ischr() else stat.S_IFBLK)
+            node = Inode(stat.S_IFCHR if ti.ischr() else stat.S_IFBLK)
             node.rdev = te.device(ti)
         node.uid, node.gid = te.owner(ti)
         node.mode |= ti.mode & 0o7777
         node.mtime_ns = te.mtime_ns(ti)
         return node
 
-    def _hardlink(self, parent: Node, path: str, key: bytes, ti: tarfile.TarInfo) -> None:
+    def _hardlink(self, parent: Inode, path: str, key: bytes, ti: tarfile.TarInfo) -> None:
         target = clean_member_path(ti.linkname)
         if target == path:
             return
@@ -223,7 +223,7 @@ class LayerTree:
         self._put(parent, key, node, split_parent(path)[1])
         self._written[path] = False
 
-    def _whiteout(self, parent: Node, parent_path: str, base: str, name: str) -> None:
+    def _whiteout(self, parent: Inode, parent_path: str, base: str, name: str) -> None:
         if base == OPAQUE_MARKER:
             parent.xattrs = {**(parent.xattrs or {}), OPAQUE_XATTR: b"y"}
             return
@@ -238,7 +238,7 @@ class LayerTree:
         te.check_component(target, name)
         key = os.fsencode(target)
         self._remove(parent, tpath, key)
-        self._put(parent, key, Node(stat.S_IFCHR | (0o600 & ~self.umask), 0, 0, self.now), target)
+        self._put(parent, key, Inode(stat.S_IFCHR | (0o600 & ~self.umask), 0, 0, self.now), target)
 
     def finish(self) -> None:
         """Directory metadata last, in the extractor's order (a later entry for the same
@@ -248,8 +248,8 @@ class LayerTree:
             if node is not None and node.is_dir:
                 self._meta(node, ti, True)
 
-    def _find(self, path: str) -> Node | None:
-        node: Node | None = self.root
+    def _find(self, path: str) -> Inode | None:
+        node: Inode | None = self.root
         for part in path.split("/") if path else ():
             if node is None or node.children is None:
                 return None
@@ -264,7 +264,7 @@ def tar_to_image(stream: Readable, image: Path, probe: str | None = None) -> int
     fd = os.open(image, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         writer = ImageWriter(fd)
-        tree = LayerTree(writer, probe)
+        tree = ImageTree(writer, probe)
         try:
             opened = tarfile.open(fileobj=stream, mode="r|")  # type: ignore[call-overload]
             with opened as tar:

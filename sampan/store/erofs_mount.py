@@ -73,14 +73,14 @@ def _probe(scratch: Path | str | None) -> bool:
                 return False
     except OSError:
         return False
-    from sampan.store.erofs_image import ImageWriter, Node
+    from sampan.store.erofs_image import ImageWriter, Inode
     base = tempfile.mkdtemp(prefix="erofs-probe-", dir=str(scratch) if scratch else None)
     image, mnt = os.path.join(base, "probe.erofs"), os.path.join(base, "mnt")
     try:
         os.mkdir(mnt, 0o700)
         fd = os.open(image, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            ImageWriter(fd).finish(Node(stat.S_IFDIR | 0o755))
+            ImageWriter(fd).finish(Inode(stat.S_IFDIR | 0o755))
         finally:
             os.close(fd)
         try:

@@ -67,7 +67,8 @@ def _leftovers(cli: Sampan, cid: str, processes: set) -> dict:
         "processes": sorted(leaks.still_alive(processes)),
         "cgroups": leaks.cgroups_named(cid),
         # a spare sandbox, made ahead for the next container, is no leftover
-        "mounts": [m for m in leaks.mounts_under(base) if not m.startswith(f"{cli.runroot}/netns/spare")],
+        "mounts": [m for m in leaks.mounts_under(base, but_layers=True)
+                   if not m.startswith(f"{cli.runroot}/netns/spare")],
         "sampan processes": leaks.processes_with(base),
         "temp files": sorted(os.listdir(cli.root / "tmp")) if (cli.root / "tmp").exists() else [],
         "runtime state": [str(p) for p in (cli.runroot / "runtime").rglob(cid)],
