@@ -74,7 +74,12 @@ def _probe(scratch: Path | str | None) -> bool:
     except OSError:
         return False
     from sampan.store.erofs_image import ImageWriter, Inode
-    base = tempfile.mkdtemp(prefix="erofs-probe-", dir=str(scratch) if scratch else None)
+    from sampan.store.tempfiles import temp_name
+    # named as the store's temp files are, so a crash's leftover is swept by the next writer
+    base = os.path.join(str(scratch), temp_name("probe")) if scratch else tempfile.mkdtemp()
+    if scratch:
+        os.makedirs(str(scratch), 0o700, exist_ok=True)
+        os.mkdir(base, 0o700)
     image, mnt = os.path.join(base, "probe.erofs"), os.path.join(base, "mnt")
     try:
         os.mkdir(mnt, 0o700)

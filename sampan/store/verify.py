@@ -276,9 +276,10 @@ def _verify_unpacked(store: ImageStore, images: list[ImageInfo], out: list[Check
                                                  f"is missing: delete {d} (`rm -r {d}`), it is "
                                                  "unpacked again when next needed"))
         elif chain not in used:
+            unmount = f"`umount {d}/diff && rm -r {d}`" if mounts_under(d / "diff") else f"`rm -r {d}`"
             out.append(note(f"layer {chain}", f"layer {chain} at {d} is used by no image (left "
                                               "by an interrupted rmi or a build): harmless; "
-                                              f"`rm -r {d}` reclaims its space"))
+                                              f"{unmount} reclaims its space"))
     _verify_tmp(store, out)
 
 
