@@ -19,7 +19,8 @@ import tarfile
 
 from sampan.errors import UnsafeArchive
 from sampan.store import tarentry as te
-from sampan.store.erofs_image import ImageTooLarge, ImageWriter, Inode, xattr_body, xattr_key
+from sampan.store.erofs_image import (BLOCK, INODE_SIZE, ImageTooLarge, ImageWriter, Inode,
+                                      xattr_body, xattr_key)
 from sampan.store.tarpath import AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, clean_member_path, split_parent
 
 from typing import TYPE_CHECKING
@@ -118,9 +119,11 @@ class ImageTree:
         if xattrs:
             node.xattrs = {**(node.xattrs or {}), **xattrs}
             try:
-                xattr_body(node.xattrs)
+                size = INODE_SIZE + len(xattr_body(node.xattrs))
             except ValueError as e:
                 raise te.refuse(ti.name, str(e)) from None
+            if size > BLOCK:   # ext4 keeps an inode's xattrs in one block too (ENOSPC)
+                raise te.refuse(ti.name, f"its xattrs take {size} bytes, more than a block")
 
     def _xattrs(self, ti: tarfile.TarInfo, is_dir: bool) -> dict[str, bytes]:
         """The entry's xattrs that EROFS can hold, once tried on a real probe file (the

@@ -107,6 +107,7 @@ def _everyday_entries():
         e("bin/again", "hardlink", link="bin/tool"),
         e("bin/sh", "symlink", link="tool"), e("lib/long", "symlink", link="x/" * 1500),
         e("usr/share/empty", data=b""), e("dev/null", "chr", dev=(1, 3)), e("dev/sda", "blk", dev=(8, 0)),
+        e("dev/big", "chr", dev=(259, 70000)),
         e("run/fifo", "fifo", mode=0o620), e("home/u", "dir", mode=0o700, uid=1000, gid=1000),
         e("home/u/.wh..wh..opq", data=b""), e(".wh.gone", data=b""), e("var/.wh.cache", data=b""),
         (_pax(e("bin/ping", data=b"ELF")[0], **{"SCHILY.xattr.user.note": "kept",
@@ -146,6 +147,22 @@ def test_random_layers_same_verdict_and_tree(tmp_path_factory, items):
     dir_err, img_err, dir_tree, img_tree = _both(tar, tmp_path_factory.mktemp("erofs"))
     assert (dir_err is None) == (img_err is None), (items, dir_err, img_err)
     assert dir_tree == img_tree, items
+
+
+@pytest.mark.parametrize("size", [3900, 5000])
+def test_xattrs_near_a_block_same_verdict(tmp_path, size):
+    tar = make_tar((_pax(entry("f", data=b"x")[0], **{"SCHILY.xattr.user.big": "v" * size}), b"x"))
+    dir_err, img_err, dir_tree, img_tree = _both(tar, tmp_path)
+    assert (dir_err is None) == (img_err is None) == (size < 4000), (dir_err, img_err)
+    assert dir_tree == img_tree
+
+
+def test_a_layer_too_big_to_index_is_refused(tmp_path, monkeypatch):
+    from sampan.store import erofs_layer
+    monkeypatch.setattr(erofs_layer, "TREE_BYTES_MAX", 50_000)
+    tar = make_tar(*[entry(f"f{i}", data=b"") for i in range(400)])
+    with pytest.raises(SampanError, match="too many entries"):
+        tar_to_image(io.BytesIO(tar), tmp_path / "x.erofs", str(tmp_path))
 
 
 def test_truncated_archive_is_refused_and_leaves_no_mount(tmp_path):
