@@ -14,7 +14,10 @@ SAMPAN_NO_ZYGOTE=1, so httpx's import is paid each time). Medians of --runs runs
   sampan pushes from its store; skopeo copies `oci:<sampan root>:IMG` (the same compressed
   blobs); Docker pushes what `docker load` made of `sampan save` (it recompresses).
 - cold pull: sampan into an empty root, then the first `run --rm --network none IMG true`
-  (the layers are unpacked there); "unpack" is that run minus a warm run. Docker: the image
+  (what is left to unpack is unpacked there); "unpack" is that run minus a warm run.
+  SAMPAN_LAYER_FORMAT=dir in the environment measures layers unpacked into directories
+  instead of EROFS images (DESIGN.md, "Layers as EROFS images").
+- rmi: the pulled image removed again (its layers deleted), by each tool. Docker: the image
   removed first (`docker rmi` by tag and id; a global `docker image prune` would delete
   other people's dangling images), then `docker pull`, which unpacks.
 Docker columns appear with --docker: a private dockerd (bench/api_run.py's: its own data
@@ -205,11 +208,13 @@ class Bench:
             self.record("pull: sampan unpack (1st run - warm run)", t_first - t_warm)
             self.record("pull: sampan pull + unpack", t_pull + t_first - t_warm)
             self.record("pull: sampan pull + 1st run", t_pull + t_first)
+            self.record("rmi of the pulled image: sampan", dst.timed("rmi", ref))
             shutil.rmtree(dst.root.parent, ignore_errors=True)
             if self.with_docker:
                 self.docker_forget(ref)
                 self.docker_refs.append(ref)
                 self.record("pull: docker pull (unpacks)", timed("docker", "pull", "-q", ref))
+                self.record("rmi of the pulled image: docker", timed("docker", "rmi", ref))
                 self.docker_forget(ref)
 
     def docker_forget(self, ref: str) -> None:
