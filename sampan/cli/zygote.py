@@ -44,7 +44,10 @@ _PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.com
             # build's own (a cached rebuild is ~20 ms of work after ~60-100 ms of imports in a
             # fresh worker); never `dockerfile`, the Go parser: a Go runtime does not survive fork
             "sampan.cli.commands.build", "sampan.build.executor", "sampan.engine.build_backend",
-            "sampan.engine.build_scratch", "sampan.build.progress")
+            "sampan.engine.build_scratch", "sampan.build.progress",
+            # pull's, without httpx (registry/transport.py): a re-pull of a known image is then
+            # ~10 ms of work; ~2.6 MiB more of the zygote's heap, shared with its workers
+            "sampan.cli.commands.registry", "sampan.registry.pull")
 _PYTHON = os.path.realpath(sys.executable)  # a client of another interpreter gets a zygote of its own
 # Built once here rather than in every worker (module, function, argument)
 _WARM = (("sampan.cli.commands.run", "container_parser", "run"),
