@@ -61,6 +61,9 @@ class LightResponse:
             except (OSError, http.client.HTTPException) as e:
                 raise TransportError(_describe(e)) from None
             if not chunk:
+                left = self._resp.length     # read1 ends quietly where the peer hung up
+                if left:
+                    raise TransportError(f"connection closed {left} bytes before the end of the answer")
                 return
             yield chunk
 
@@ -108,7 +111,10 @@ class LightTransport:
         deadline = time.monotonic() + ANSWER_DEADLINE
         headers = {"User-Agent": USER_AGENT, **headers}
         for _ in range(MAX_REDIRECTS + 1):
-            parts = urlsplit(url)
+            try:
+                parts = urlsplit(url)
+            except ValueError:
+                raise TransportError(f"cannot follow a redirect to {url[:100]!r}") from None
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise TransportError(f"cannot follow a redirect to {url[:100]!r}")
             resp, release = self._exchange(parts.scheme, parts.netloc, method,
@@ -118,8 +124,12 @@ class LightTransport:
             if resp.status not in (301, 302, 303, 307, 308) or not location:
                 return LightResponse(resp, release, deadline)
             LightResponse(resp, release, deadline).close()
-            target = urljoin(url, location)
-            if urlsplit(target)[:2] != parts[:2]:      # another origin: keep no credentials
+            try:
+                target = urljoin(url, location)
+                origin = urlsplit(target)[:2]
+            except ValueError:
+                raise TransportError(f"cannot follow a redirect to {location[:100]!r}") from None
+            if origin != parts[:2]:      # another origin: keep no credentials
                 headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
                 method, content = ("HEAD" if method == "HEAD" else "GET"), None
