@@ -51,7 +51,8 @@ _PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.com
 _PYTHON = os.path.realpath(sys.executable)  # a client of another interpreter gets a zygote of its own
 # Built once here rather than in every worker (module, function, argument)
 _WARM = (("sampan.cli.commands.run", "container_parser", "run"),
-         ("sampan.runtime.seccomp", "warm", None))  # dlopen libseccomp once
+         ("sampan.runtime.seccomp", "warm", None),  # dlopen libseccomp once
+         ("sampan.registry.transport", "warm", None))  # OpenSSL's first context
 
 
 def _recv_request(conn: socket.socket) -> tuple[dict, list[int]] | None:
