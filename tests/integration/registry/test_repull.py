@@ -2,6 +2,7 @@
 the tag (as Docker asks), nothing downloaded when it has not moved, the new image when it
 has; the answer comes without httpx (registry/transport.py's stdlib path)."""
 
+import io
 import secrets
 import subprocess
 import time
@@ -10,8 +11,11 @@ import pytest
 
 from sampan.errors import RegistryError
 from sampan.registry import login, pull, push
+from sampan.registry.progress import PlainProgress
 from tests.support.cli import Sampan
 from tests.support.net import free_port
+from tests.unit.registry.fakeregistry import FakeRegistry
+from tests.unit.registry.images import make_image, make_index
 
 
 def _blob_gets(reqs):
@@ -133,3 +137,28 @@ def test_repull_through_the_zygote(pusher, tmp_path):
         while processes_with(f"sampan.cli.zygote {z.runroot}") and time.monotonic() < deadline:
             z("system", "zygote", "stop")
             time.sleep(0.2)
+
+
+def test_repull_keeps_to_the_platform(two_stores):
+    """From an index: a re-pull for the same platform downloads nothing; another platform's
+    image is pulled and the tag moves to it (Docker's --platform)."""
+    store, _ = two_stores
+    amd, arm = make_image(1, arch="amd64"), make_image(1, arch="arm64")
+    with FakeRegistry() as reg:
+        reg.add_image("m", amd.digest, amd)
+        reg.add_image("m", arm.digest, arm)
+        reg.add_manifest("m", "multi", make_index([(amd, "amd64"), (arm, "arm64")]),
+                         "application/vnd.oci.image.index.v1+json")
+        ref = f"{reg.host}/m:multi"
+        pull(store, ref, platform="linux/arm64", progress=False)
+        reg.requests.clear()
+        out = io.StringIO()
+        info = pull(store, ref, platform="linux/arm64", progress=PlainProgress(out))
+        assert info.manifest_digest == arm.digest and "Image is up to date" in out.getvalue()
+        assert [p for m, p, _ in reg.requests if "/blobs/" in p] == []
+        assert [p for m, p, _ in reg.requests if "/manifests/" in p] == ["/v2/m/manifests/multi",
+                                                                          f"/v2/m/manifests/{arm.digest}"]
+        out = io.StringIO()
+        info = pull(store, ref, platform="linux/amd64", progress=PlainProgress(out))
+        assert info.manifest_digest == amd.digest and "Downloaded newer image" in out.getvalue()
+        assert store.resolve(ref).id == info.id
