@@ -46,7 +46,7 @@ _PRELOAD = ("sampan.cli.commands.run", "sampan.cli.commands.ps", "sampan.cli.com
             "sampan.cli.commands.build", "sampan.build.executor", "sampan.engine.build_backend",
             "sampan.engine.build_scratch", "sampan.build.progress",
             # pull's, without httpx (registry/transport.py): a re-pull of a known image is then
-            # ~10 ms of work; ~2.6 MiB more of the zygote's heap, shared with its workers
+            # ~10 ms of work; ~3 MiB more of the zygote's memory, shared with its workers
             "sampan.cli.commands.registry", "sampan.registry.pull")
 _PYTHON = os.path.realpath(sys.executable)  # a client of another interpreter gets a zygote of its own
 # Built once here rather than in every worker (module, function, argument)
