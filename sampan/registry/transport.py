@@ -37,12 +37,6 @@ class TransportError(Exception):
     """Could not connect, or the connection failed mid-answer (one line for messages)."""
 
 
-def warm(_: object = None) -> None:
-    """OpenSSL's first context in a process costs ~1.3 ms (later ones ~0.1): the zygote
-    pays it once for its workers."""
-    ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-
-
 def proxy_configured() -> bool:
     return any(os.environ.get(v) for v in PROXY_VARS)
 

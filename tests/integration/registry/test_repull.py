@@ -162,3 +162,31 @@ def test_repull_keeps_to_the_platform(two_stores):
         info = pull(store, ref, platform="linux/amd64", progress=PlainProgress(out))
         assert info.manifest_digest == amd.digest and "Downloaded newer image" in out.getvalue()
         assert store.resolve(ref).id == info.id
+
+
+def test_the_zygotes_ca_context_follows_the_callers_trust(tls_registry, busybox_stores, tmp_path, monkeypatch):
+    """tls.warm_system_cas (the zygote's): a caller whose SSL_CERT_FILE names other CAs than
+    the warm context holds is verified with its own, both ways."""
+    from sampan.registry import tls
+    a, b = busybox_stores
+    monkeypatch.setattr(tls, "_warm", None)
+    monkeypatch.setenv("SAMPAN_CERTS_D", str(tmp_path / "none"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_registry.cert))
+    ref = f"{tls_registry.host}/tls/repull-{secrets.token_hex(4)}:1"
+    push(a, "busybox:latest", ref, progress=False)
+    tls.warm_system_cas()                       # trusts the registry's CA only
+    assert tls.ssl_context(tls_registry.host, True) is tls._warm[1]
+    pull(b, ref, progress=False)
+    assert "Image is up to date" in _pull_output(b, ref)
+    monkeypatch.delenv("SSL_CERT_FILE")         # the system's CAs: this registry is unknown
+    with pytest.raises(RegistryError, match="certificate verify failed"):
+        pull(b, ref, progress=False)
+    tls.warm_system_cas()                       # warm with the system's CAs ...
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_registry.cert))   # ... a caller trusting the registry
+    assert "Image is up to date" in _pull_output(b, ref)
+
+
+def _pull_output(store, ref):
+    out = io.StringIO()
+    pull(store, ref, progress=PlainProgress(out))
+    return out.getvalue()
