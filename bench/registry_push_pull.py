@@ -1,18 +1,22 @@
-"""Push and cold pull of one image against a local docker-registry: sampan vs skopeo vs Docker.
+"""Push, cold pull and re-pull of one image against a local docker-registry: sampan vs skopeo vs Docker.
 
 Run as root from the repo:
   .venv/bin/python bench/registry_push_pull.py [--rootfs-tar debian.tar] [--layers N]
-      [--runs 3] [--mib N] [--docker] [--no-push]
+      [--runs 3] [--mib N] [--docker] [--no-push] [--repull-only]
 
 The image is the given rootfs tar imported as one layer (e.g. a debootstrap'd Debian, see
 scripts/make-debian-image), else busybox plus 2 x N MiB of random bytes (one layer);
 --layers N splits that tar's entries into N layers (a docker-archive `sampan load`s). Every
 tool runs as the user runs it, a fresh process per operation (sampan's CLI with
-SAMPAN_NO_ZYGOTE=1, so httpx's import is paid each time). Medians of --runs runs.
+SAMPAN_NO_ZYGOTE=1, so every import is paid each time; the re-pull rows also measure the
+zygote). Medians of --runs runs.
 
 - push: every run goes to a freshly started registry, so no tool can skip a blob.
   sampan pushes from its store; skopeo copies `oci:<sampan root>:IMG` (the same compressed
   blobs); Docker pushes what `docker load` made of `sampan save` (it recompresses).
+- re-pull (known image): `pull` of an image the store has under an unmoved tag (one manifest
+  request; nothing downloaded or written), 5 x --runs times, sampan through its zygote and
+  without (SAMPAN_NO_ZYGOTE=1), and `docker pull` of an image it has, interleaved.
 - cold pull: sampan into an empty root, then the first `run --rm --network none IMG true`
   (what is left to unpack is unpacked there); "unpack" is that run minus a warm run.
   SAMPAN_LAYER_FORMAT=dir in the environment measures layers unpacked into directories
@@ -64,6 +68,18 @@ def sh(*argv: str, stdin=None, stdout=subprocess.DEVNULL) -> subprocess.Complete
 def timed(*argv: str) -> float:
     t0 = time.perf_counter()
     sh(*argv)
+    return time.perf_counter() - t0
+
+
+def sh_env(argv: list[str], env: dict) -> None:
+    p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:6])} failed: {p.stderr.decode(errors='replace')[-800:]}")
+
+
+def timed_env(argv: list[str], env: dict) -> float:
+    t0 = time.perf_counter()
+    sh_env(argv, env)
     return time.perf_counter() - t0
 
 
@@ -145,8 +161,10 @@ def random_layers_tar(dest: Path, mib: int) -> Path:
 
 
 class Bench:
-    def __init__(self, work: Path, runs: int, with_docker: bool, push: bool = True):
+    def __init__(self, work: Path, runs: int, with_docker: bool, push: bool = True,
+                 cold_pull: bool = True):
         self.work, self.runs, self.with_docker, self.push = work, runs, with_docker, push
+        self.cold_pull = cold_pull
         self.tok = secrets.token_hex(3)
         self.local = f"sampan-bench-{self.tok}/img:1"
         self.src = Root(work / "src")
@@ -217,6 +235,38 @@ class Bench:
                 self.record("rmi of the pulled image: docker", timed("docker", "rmi", ref))
                 self.docker_forget(ref)
 
+    # --- re-pull of a known image ---------------------------------------------------------
+    def repull_runs(self) -> None:
+        """`pull` of an image the store has, tag unmoved: one manifest request, nothing written.
+        sampan with and without its zygote, and `docker pull` of a present image, interleaved."""
+        srv = self.registry()
+        ref = f"{srv.host}/bench/img:repull"
+        self.src("push", self.local, ref)
+        dst = Root(self.work / "repull")
+        dst("pull", ref)
+        zyg_env = {k: v for k, v in ENV.items() if k != "SAMPAN_NO_ZYGOTE"}
+        sh_env(dst.argv("images", "-q"), zyg_env)           # starts the zygote in the background
+        deadline = time.monotonic() + 20
+        while not (dst.run / "zygote.sock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if self.with_docker:
+            self.docker_forget(ref)
+            self.docker_refs.append(ref)
+            sh("docker", "pull", "-q", ref)
+        try:
+            for i in range(self.runs * 5 + 1):      # the first round warms caches: not counted
+                secs = {"sampan pull (zygote)": timed_env(dst.argv("pull", "-q", ref), zyg_env),
+                        "sampan pull (no zygote)": timed(*dst.argv("pull", "-q", ref))}
+                if self.with_docker:
+                    secs["docker pull"] = timed("docker", "pull", "-q", ref)
+                for label, t in secs.items():
+                    if i:
+                        self.record(f"re-pull (known image): {label}", t)
+        finally:
+            subprocess.run(dst.argv("system", "zygote", "stop"), capture_output=True, env=zyg_env)
+            if self.with_docker:
+                self.docker_forget(ref)
+
     def docker_forget(self, ref: str) -> None:
         p = subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", ref], capture_output=True, text=True, env=ENV)
         if p.returncode == 0:
@@ -236,7 +286,9 @@ class Bench:
             print(f"import of {rootfs_tar.stat().st_size / 1e6:.0f} MB rootfs: {t:.2f} s")
         if self.push:
             self.push_runs()
-        self.pull_runs()
+        if self.cold_pull:
+            self.pull_runs()
+        self.repull_runs()
 
     def close(self) -> None:
         for ref in self.docker_refs:
@@ -246,10 +298,11 @@ class Bench:
             s.wipe()
 
     def table(self) -> str:
-        lines = [f"{'operation':46s} {'median':>8s}   runs (s)", "-" * 80]
+        lines = [f"{'operation':52s} {'median':>8s}   runs (s)", "-" * 86]
         for label, vals in self.rows.items():
-            runs = " ".join(f"{v:.2f}" for v in vals)
-            lines.append(f"{label:46s} {statistics.median(vals):7.2f}s   {runs}")
+            digits = 3 if statistics.median(vals) < 1 else 2
+            runs = " ".join(f"{v:.{digits}f}" for v in vals)
+            lines.append(f"{label:52s} {statistics.median(vals):7.{digits}f}s   {runs}")
         return "\n".join(lines)
 
 
@@ -266,12 +319,14 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=1, help="split the rootfs in this many layers")
     ap.add_argument("--docker", action="store_true", help="beside a private dockerd of our own")
     ap.add_argument("--no-push", action="store_true", help="pull rows only")
+    ap.add_argument("--repull-only", action="store_true", help="the re-pull rows only")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root (docker, sampan run)")
     dockerd = start_docker() if args.docker else None
     work = Path(tempfile.mkdtemp(prefix="sampan-bench-reg-"))
-    bench = Bench(work, args.runs, dockerd is not None, push=not args.no_push)
+    bench = Bench(work, args.runs, dockerd is not None, push=not (args.no_push or args.repull_only),
+                  cold_pull=not args.repull_only)
     try:
         tar = args.rootfs_tar or random_layers_tar(work / "rootfs.tar", args.mib)
         load0 = os.getloadavg()[0]

@@ -222,7 +222,7 @@ def image_for_run(ctx: Context, ref: str, pull: str, auths: dict | None = None, 
     familiar = parse_reference(ref).familiar()
     if pull == "missing" and not quiet:
         sys.stderr.write(f"Unable to find image '{familiar}' locally\n")
-    from sampan.registry import pull as registry_pull
+    from sampan.registry.pull import pull as registry_pull
     try:
         return registry_pull(ctx.images, ref, auth=_auth_for(ref, auths), platform=platform,
                              progress=False if quiet else None)

@@ -426,7 +426,7 @@ class Engine:
         return check_login(registry, username, password, tls_verify)
 
     def login(self, registry: str | None, username: str, password: str, tls_verify: bool | None = None):
-        from sampan.registry import login
+        from sampan.registry.login import login
         return login(registry, username, password, tls_verify)
 
     def logout(self, registry: str | None) -> bool:

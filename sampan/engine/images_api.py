@@ -192,7 +192,7 @@ class ImagesAPI:
         """``auth``: (user, password) for this pull only (else the stored login);
         ``on_progress``: typed events instead of the CLI's own display; ``display``: where
         that display goes (stderr by default: `run`'s implicit pull; `pull` itself: stdout)."""
-        from sampan.registry import pull
+        from sampan.registry.pull import pull
         img = pull(self.ctx.images, ref, platform=platform, tls_verify=tls_verify,
                    progress=_sink(on_progress, "Downloading", quiet, display), auth=auth)
         from sampan.engine.events import image_event
@@ -211,7 +211,7 @@ class ImagesAPI:
              on_progress: Callable[[ProgressEvent], None] | None = None,
              display: TextIO | None = None) -> str:
         """Returns the manifest digest pushed. ``auth``, ``on_progress``, ``display``: as for pull."""
-        from sampan.registry import push
+        from sampan.registry.push import push
         digest = push(self.ctx.images, local, dest, tls_verify=tls_verify,
                       progress=_sink(on_progress, "Pushing", quiet, display), auth=auth)
         from sampan.engine.events import image_event

@@ -1,7 +1,9 @@
 """Registries: pull, push, login, logout over the OCI distribution API.
 
 The heavy parts (httpx, threads, rich) load only when one of these is called, so
-importing ``sampan.registry`` costs nothing on the `run` path.
+importing ``sampan.registry`` costs nothing on the `run` path. Code that may run after
+``sampan.registry.pull`` (or ``.push``, ``.login``) was imported takes the function from
+that module: the import makes the package's attribute of that name the module itself.
 
 - ``tls_verify``: None = HTTPS verified with the system CAs (plus certs.d/<host>/*.crt),
   falling back to plain HTTP only for loopback hosts and insecure registries

@@ -1,45 +1,34 @@
-"""One registry host, spoken to over the OCI distribution API (/v2/) with httpx.
+"""One registry host, spoken to over the OCI distribution API (/v2/).
 
 Handles the scheme (HTTPS, or HTTP for insecure/loopback hosts), the auth dance
 (Bearer tokens per scope from the WWW-Authenticate challenge, or Basic), 429 with
-Retry-After, and maps every failure to one RegistryError/ImageNotFound line.
-httpx is imported here only: nothing on the `run` path imports this module.
+Retry-After, and maps every failure to one RegistryError/ImageNotFound line. The bytes
+go through transport.py: the stdlib for small answers (a re-pull of a known image never
+imports httpx), httpx for blobs. Nothing on the `run` path imports this module.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import sys
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import urlencode, urlparse
-
-# httpx's __init__ imports its own command line tool (click + rich, ~90 ms of every push and
-# pull) whenever those are installed; a None entry makes that optional import fail at once.
-# Removed right after, so anyone who does want httpx's CLI can still import it.
-if "httpx" not in sys.modules and "httpx._main" not in sys.modules:
-    sys.modules["httpx._main"] = None   # type: ignore[assignment]
-    try:
-        import httpx
-    finally:
-        del sys.modules["httpx._main"]
-import httpx  # noqa: E402
 
 from sampan.errors import ImageNotFound, RegistryError
 from sampan.registry import credentials, names
 from sampan.registry.challenge import parse_challenges
 from sampan.registry.tls import ssl_context
+from sampan.registry.transport import LightTransport, TransportError, proxy_configured
 
 MAX_TOKEN_BYTES = 1 << 20
 MAX_ERROR_BYTES = 64 << 10
 RETRY_AFTER_CAP = 5        # seconds we are willing to wait on a 429/503 ourselves
 RETRIES = 3
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
-def _registry_message(resp: httpx.Response) -> str:
+def _registry_message(resp: Any) -> str:
     """The registry's own error text ({"errors":[{"code","message"}]}), short."""
     try:
         body = _read_capped(resp, MAX_ERROR_BYTES)
@@ -52,10 +41,12 @@ def _registry_message(resp: httpx.Response) -> str:
 
 class RegistryClient:
     """Speaks to one registry for one image name; thread-safe enough for parallel blobs
-    (httpx.Client is; the token cache is a dict with whole-value writes)."""
+    (the light transport keeps a connection per thread, httpx's pool is shared; the token
+    cache is a dict with whole-value writes). ``bulk``: every request through httpx (push
+    streams its blobs); otherwise only those a caller marks bulk (blob downloads)."""
 
     def __init__(self, domain: str, image: str, *, tls_verify: bool | None = None,
-                 auth: tuple[str, str] | None = None):
+                 auth: tuple[str, str] | None = None, bulk: bool = False):
         self.domain = domain
         self.host = names.api_host(domain)
         self.image = image                     # for messages: "127.0.0.1:5000/x:tag"
@@ -66,14 +57,18 @@ class RegistryClient:
                           credentials.read_config(credentials.config_path())))
         self._schemes = ["https", "http"] if allow_http else ["https"]
         self._base: str | None = None
-        self._client: httpx.Client | None = None
+        self._bulk_default = bulk or proxy_configured()   # proxies: httpx's rules only
+        self._ctx: Any = None
+        self._light: LightTransport | None = None
+        self._heavy: Any = None
         self._tokens: dict[str, str] = {}
         self._basic = False
 
     # --- connection ---
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        for t in (self._light, self._heavy):
+            if t is not None:
+                t.close()
 
     def __enter__(self) -> "RegistryClient":
         return self
@@ -81,12 +76,20 @@ class RegistryClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _http(self) -> httpx.Client:
-        if self._client is None:
-            verify = ssl_context(self.host, self.tls_verify is not False)
-            self._client = httpx.Client(verify=verify, timeout=TIMEOUT, follow_redirects=True,
-                                        headers={"User-Agent": "sampan/0.1"})
-        return self._client
+    def _context(self) -> Any:
+        if self._ctx is None:
+            self._ctx = ssl_context(self.host, self.tls_verify is not False)
+        return self._ctx
+
+    def _transport(self, bulk: bool) -> Any:
+        if bulk or self._bulk_default:
+            if self._heavy is None:
+                from sampan.registry.httpx_transport import HttpxTransport
+                self._heavy = HttpxTransport(self._context())
+            return self._heavy
+        if self._light is None:
+            self._light = LightTransport(self._context)
+        return self._light
 
     def _pick_base(self) -> str:
         """Probe /v2/ once per allowed scheme (HTTPS first); the first that answers like a
@@ -99,9 +102,9 @@ class RegistryClient:
                 continue     # a plain-HTTP registry: skip the HTTPS probe (and loading the CAs)
             base = f"{scheme}://{self.host}"
             try:
-                with self._http().stream("GET", base + "/v2/") as probe:
-                    pass   # headers are all we need; never read a body we did not ask for
-            except httpx.TransportError as e:
+                probe = self._transport(False).send("GET", base + "/v2/", {})
+                probe.close()   # headers are all we need; never read a body we did not ask for
+            except TransportError as e:
                 errors.append(_short(e))
                 continue
             if probe.status_code not in (200, 401, 403) and \
@@ -139,10 +142,13 @@ class RegistryClient:
             headers["Authorization"] = _basic(self.auth)
         sep = "&" if "?" in realm else "?"
         try:
-            with self._http().stream("GET", realm + sep + urlencode(query), headers=headers) as r:
-                body = _read_capped(r, MAX_TOKEN_BYTES)
+            r = self._transport(False).send("GET", realm + sep + urlencode(query), headers)
+            try:
                 status = r.status_code
-        except httpx.TransportError as e:
+                body = _read_capped(r, MAX_TOKEN_BYTES, self.host)
+            finally:
+                r.close()
+        except TransportError as e:
             raise RegistryError(f"{self.image}: cannot reach the token server for {self.host}: {_short(e)}") from None
         if status in (401, 403):
             raise RegistryError(f"{self.image}: authentication to {self.host} failed "
@@ -166,7 +172,7 @@ class RegistryClient:
             return {"Authorization": _basic(self.auth)}
         return {}
 
-    def _answer_challenge(self, resp: httpx.Response, scopes: list[str], scope_key: str) -> bool:
+    def _answer_challenge(self, resp: Any, scopes: list[str], scope_key: str) -> bool:
         """Learn from a 401; True when a retry may now succeed."""
         for ch in parse_challenges(resp.headers.get("www-authenticate", "")):
             if ch.scheme == "bearer":
@@ -181,9 +187,10 @@ class RegistryClient:
     @contextmanager
     def request(self, method: str, path: str, *, scopes: list[str], what: str,
                 ok: tuple[int, ...] = (200,), headers: dict | None = None, content=None,
-                absolute: bool = False, allow_404: bool = False) -> Iterator[httpx.Response]:
+                absolute: bool = False, allow_404: bool = False, bulk: bool = False) -> Iterator[Any]:
         """Send a request (streamed response) with auth and retries; raise on a status not
-        in ok. The response body is left unread for the caller to stream."""
+        in ok. The response body is left unread for the caller to stream. ``bulk``: through
+        httpx (a blob); a streamed body (an iterator) always is."""
         url = path if absolute else self._pick_base() + path
         scope_key = " ".join(sorted(scopes))
         attempts_auth, attempts_retry = 0, 0
@@ -191,10 +198,10 @@ class RegistryClient:
             hdrs = dict(headers or {})
             hdrs.update(self._auth_header(scope_key))
             body = content() if callable(content) else content   # fresh iterator per attempt
+            transport = self._transport(bulk or not (body is None or isinstance(body, bytes)))
             try:
-                req = self._http().build_request(method, url, headers=hdrs, content=body)
-                resp = self._http().send(req, stream=True)
-            except httpx.TransportError as e:
+                resp = transport.send(method, url, hdrs, body)
+            except TransportError as e:
                 if method in ("GET", "HEAD") and attempts_retry < 1:
                     attempts_retry += 1
                     continue
@@ -216,7 +223,7 @@ class RegistryClient:
                 if resp.status_code in ok or (allow_404 and resp.status_code == 404):
                     try:
                         yield resp
-                    except httpx.HTTPError as e:   # raised while the caller streamed the body
+                    except TransportError as e:   # raised while the caller streamed the body
                         raise RegistryError(f"{self.image}: network error talking to {self.host} "
                                             f"while {what}: {_short(e)}") from None
                     return
@@ -224,7 +231,7 @@ class RegistryClient:
             finally:
                 resp.close()
 
-    def _fail(self, resp: httpx.Response, what: str) -> None:
+    def _fail(self, resp: Any, what: str) -> None:
         status = resp.status_code
         detail = _registry_message(resp)
         suffix = f" ({detail})" if detail else ""
@@ -279,7 +286,7 @@ def _basic(auth: tuple[str, str]) -> str:
     return "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
 
 
-def _retry_after(resp: httpx.Response) -> float | None:
+def _retry_after(resp: Any) -> float | None:
     value = resp.headers.get("retry-after", "").strip()
     try:
         return max(0.0, float(value))
@@ -293,12 +300,12 @@ def _retry_after(resp: httpx.Response) -> float | None:
             return None
 
 
-def _read_capped(resp: httpx.Response, cap: int) -> bytes:
+def _read_capped(resp: Any, cap: int, host: str = "the registry") -> bytes:
     chunks, total = [], 0
     for chunk in resp.iter_bytes():
         total += len(chunk)
         if total > cap:
-            raise RegistryError(f"response from {resp.url.host} is larger than {cap} bytes; refused")
+            raise RegistryError(f"response from {host} is larger than {cap} bytes; refused")
         chunks.append(chunk)
     return b"".join(chunks)
 

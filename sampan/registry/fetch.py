@@ -65,7 +65,7 @@ def get_small_blob(client: RegistryClient, repo: str, desc: Descriptor, what: st
     sha = hashlib.sha256()
     body = bytearray()
     with client.request("GET", f"/v2/{repo}/blobs/{desc.digest}", scopes=_scope(client, repo),
-                        what=f"fetching the {what}") as r:
+                        what=f"fetching the {what}", bulk=True) as r:
         for chunk in r.iter_bytes():
             body += chunk
             if len(body) > desc.size:
@@ -99,7 +99,7 @@ def download_layer(client: RegistryClient, repo: str, desc: Descriptor, diff_id:
     received = 0
     try:
         with client.request("GET", f"/v2/{repo}/blobs/{desc.digest}", scopes=_scope(client, repo),
-                            what=f"fetching layer {key}") as r, open(dest, "wb") as out:
+                            what=f"fetching layer {key}", bulk=True) as r, open(dest, "wb") as out:
             for chunk in r.iter_bytes():
                 if stop is not None and stop.is_set():
                     raise Aborted()

@@ -9,6 +9,8 @@ malformed digests and negative sizes are refused with one line naming the image.
 
 from __future__ import annotations
 
+import os
+
 from sampan.errors import InvalidArgument, RegistryError
 from sampan.oci.image import (CONFIG_TYPES, INDEX_TYPES, MANIFEST_TYPES, MAX_MANIFEST_BYTES, Descriptor,
                               Index, Manifest, Platform, manifest_media_type, parse_index)
@@ -48,8 +50,7 @@ def parse_manifest(raw: bytes, image: str) -> Manifest | Index:
 
 
 def host_platform() -> Platform:
-    import platform
-    machine = platform.machine()
+    machine = os.uname().machine      # what platform.machine() says, without importing it
     arch = goarch(machine)
     variant = {"armv7l": "v7", "armv6l": "v6"}.get(machine)
     return Platform("linux", arch, variant)

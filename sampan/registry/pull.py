@@ -87,6 +87,11 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
             staging.add_bytes(manifest.config.digest, config_raw)
             jobs = _layer_jobs(store, staging, manifest, diff_ids, sink, image)
             usizes = _download(client, reference.path, jobs, sink)
+        known = None if jobs else _recorded(store, reference, digest, repo_digest)
+        if known is not None:   # the tag has not moved: nothing to write
+            sink.message(f"Digest: {repo_digest}")
+            sink.message(f"Status: Image is up to date for {image}")
+            return known
         _check_layers(store, image, [j for j in jobs if j.staged is None])
         fresh = bool(jobs) or not store.has_blob(digest)
         staging.add_bytes(digest, raw)
@@ -205,6 +210,22 @@ def _known_config(store: Any, manifest: Manifest) -> bytes | None:
     except (OSError, SampanError):
         return None
     return data if len(data) == desc.size else None
+
+
+def _recorded(store: Any, reference: Any, digest: str, repo_digest: str) -> Any:
+    """The store's image when recording this pull would change nothing (a re-pull of a tag
+    that has not moved): the tag names this very manifest and the repo digest is known."""
+    tag = _tag_ref(reference, digest)
+    if tag is None or not store.has_blob(digest):
+        return None
+    try:
+        info = store.resolve(tag)
+    except SampanError:
+        return None
+    if getattr(info, "manifest_digest", None) != digest or \
+            f"{reference.familiar_name()}@{repo_digest}" not in (getattr(info, "repo_digests", None) or ()):
+        return None
+    return info
 
 
 def _tag_ref(reference: Any, digest: str) -> str | None:

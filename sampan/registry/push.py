@@ -124,7 +124,7 @@ def push(store: Any, local: str, dest: str | None = None, *, tls_verify: bool | 
         raise RegistryError(f"{local}: only single-platform images can be pushed")
     sink = make_progress(progress)
     try:
-        with RegistryClient(reference.domain, image, tls_verify=tls_verify, auth=auth) as client:
+        with RegistryClient(reference.domain, image, tls_verify=tls_verify, auth=auth, bulk=True) as client:
             repo = reference.path
             sink.message(f"The push refers to repository [{reference.name}]")
             sources = _mount_sources(info, reference.domain, repo)

@@ -101,7 +101,7 @@ def _v1_search(client: RegistryClient, words: str, limit: int) -> list[dict] | N
                         headers={"X-Docker-Token": "true"}) as resp:
         if resp.status_code == 404:
             return None
-        body = _read_capped(resp, MAX_ANSWER_BYTES)
+        body = _read_capped(resp, MAX_ANSWER_BYTES, client.host)
     doc = _json(body, client.host, "search answer")
     results = doc.get("results") if isinstance(doc, dict) else None
     if not isinstance(results, list):
@@ -142,7 +142,7 @@ def _catalog_search(client: RegistryClient, index: str, words: str, limit: int) 
         with client.request("GET", f"/v2/_catalog?{query}", scopes=[CATALOG_SCOPE],
                             what="listing the catalog") as resp:
             more = "link" in resp.headers  # distribution's sign of a next page
-            body = _read_capped(resp, MAX_ANSWER_BYTES)
+            body = _read_capped(resp, MAX_ANSWER_BYTES, client.host)
         doc = _json(body, client.host, "catalog page")
         names = doc.get("repositories") if isinstance(doc, dict) else None
         if not isinstance(names, list):

@@ -46,10 +46,17 @@ def _adopter(store: Any):
 class Staging:
     def __init__(self, store: Any):
         self.store = store
-        self.dir = scratch_dir(store)
+        self._dir: Path | None = None
         self._files: list[tuple[str, Path, int]] = []      # (digest, file, size)
         self._bytes: list[tuple[str, bytes]] = []
         self.added: list[str] = []
+
+    @property
+    def dir(self) -> Path:
+        """Made at the first file to download: a re-pull of a known image makes none."""
+        if self._dir is None:
+            self._dir = scratch_dir(self.store)
+        return self._dir
 
     def file_for(self, digest: str) -> Path:
         return self.dir / digest.replace(":", "-")
@@ -91,4 +98,5 @@ class Staging:
         self.added.clear()
 
     def cleanup(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)

@@ -41,11 +41,41 @@ def ssl_context(host: str, verify: bool) -> ssl.SSLContext:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
-    ctx = _LazyCAContext(ssl.PROTOCOL_TLS_CLIENT)   # CERT_REQUIRED + hostname check
     extra = os.environ.get("SAMPAN_CERTS_D")
-    for base in ((Path(extra),) if extra else ()) + CERTS_DIRS:
-        d = base / host
-        if d.is_dir():
-            for crt in sorted(d.glob("*.crt")):
-                ctx.load_verify_locations(cafile=str(crt))
+    crts = [crt for base in ((Path(extra),) if extra else ()) + CERTS_DIRS
+            if (base / host).is_dir() for crt in sorted((base / host).glob("*.crt"))]
+    if not crts and _warm is not None and _warm[0] == _system_cas_key():
+        return _warm[1]      # loaded by the zygote for its workers, from the same CA files
+    ctx = _LazyCAContext(ssl.PROTOCOL_TLS_CLIENT)   # CERT_REQUIRED + hostname check
+    for crt in crts:
+        ctx.load_verify_locations(cafile=str(crt))
     return ctx
+
+
+# (the CA files' identity, a context with them loaded): see warm_system_cas
+_warm: tuple[tuple, ssl.SSLContext] | None = None
+
+
+def _system_cas_key() -> tuple:
+    """Which CA files OpenSSL's defaults name (after $SSL_CERT_FILE, $SSL_CERT_DIR) and their
+    size and mtime: a worker whose environment or system store differs gets no stale CAs."""
+    paths = ssl.get_default_verify_paths()
+    key = []
+    for path in (paths.cafile, paths.capath):
+        try:
+            st = os.stat(path) if path else None
+        except OSError:
+            st = None
+        key.append((path, st and (st.st_size, st.st_mtime_ns, st.st_ino)))
+    return tuple(key)
+
+
+def warm_system_cas(_: object = None) -> None:
+    """Load the system CA bundle once (~50-95 ms, ~1 MiB) into a verifying context that
+    ssl_context() hands out while the CA files stay the same. Called by the zygote: its
+    workers (a pull from an HTTPS registry) then start with it loaded. The context is
+    shared: OpenSSL contexts are safe to use from many connections and threads."""
+    global _warm
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    _warm = (_system_cas_key(), ctx)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import getpass
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 from sampan.cli.args import Parser
-from sampan.errors import InvalidArgument
+from sampan.errors import InvalidArgument, SampanError
 from sampan.oci.reference import Reference, parse_reference
 
 
@@ -30,6 +32,17 @@ def _announce(image: str, quiet: bool) -> Reference:
     return ref
 
 
+@contextmanager
+def _exit_1() -> Iterator[None]:
+    """Docker's CLI ends a failed pull with 1 whatever the daemon's reason (a registry that
+    is down, refuses, or answers nonsense); 125 is for `run`/`create` failing to start."""
+    try:
+        yield
+    except SampanError as e:
+        e.exit_code = 1
+        raise
+
+
 def main(command: str, argv: list[str], g) -> int:
     p = Parser(command)
     if command in ("pull", "push", "login"):
@@ -42,7 +55,8 @@ def main(command: str, argv: list[str], g) -> int:
         p.add_argument("image")
         ns = p.parse_args(argv)
         ref = _announce(ns.image, ns.quiet)
-        g.engine().images.pull(ns.image, ns.platform, _tls(ns.tls_verify), ns.quiet, display=sys.stdout)
+        with _exit_1():
+            g.engine().images.pull(ns.image, ns.platform, _tls(ns.tls_verify), ns.quiet, display=sys.stdout)
         print(ref)  # as Docker: the full reference last (alone with -q), for scripts
         return 0
     if command == "push":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 from tests.support.net import free_port
 
 BINARY = "/usr/bin/docker-registry"
+_ACCESS_LINE = re.compile(r'"([A-Z]+) (\S+) HTTP/[0-9.]+" (\d{3}) ')   # its combined access log
 
 
 class RegistryServer:
@@ -86,6 +88,32 @@ class RegistryServer:
             except OSError:
                 time.sleep(0.05)
         return False
+
+    def requests(self) -> list[tuple[str, str, int]]:
+        """(method, path, status) of every request so far, from the registry's access log.
+        Each call first sends a marker request and waits for its line, so the lines of the
+        requests made before the call are all written."""
+        marker = f"/v2/?mark={time.monotonic_ns()}"
+        try:
+            urllib.request.urlopen(f"{'https' if self.tls else 'http'}://{self.host}{marker}", timeout=5,
+                                   context=self._ssl_context())
+        except urllib.error.HTTPError:
+            pass
+        log = self.workdir / "registry.log"
+        deadline = time.monotonic() + 10
+        while marker not in log.read_text(errors="replace") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        out = []
+        for m in _ACCESS_LINE.finditer(log.read_text(errors="replace")):
+            if "?mark=" not in m.group(2):
+                out.append((m.group(1), m.group(2), int(m.group(3))))
+        return out
+
+    def _ssl_context(self):
+        if not self.tls:
+            return None
+        import ssl
+        return ssl.create_default_context(cafile=str(self.cert))
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
