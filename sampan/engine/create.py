@@ -262,6 +262,21 @@ def _parse_add_host(spec: str) -> list[str]:
     return [host, _check_ip(ip, "--add-host")]
 
 
+def _insert(table, rec: ContainerRecord, generated: bool) -> None:
+    """Record the container. A generated name that another create took meanwhile (fifty
+    clients at once of ~2,000 names clash half the time) is drawn again, as Docker does;
+    a name the user chose is theirs to change."""
+    for _ in range(20):
+        try:
+            table.insert(rec)
+            return
+        except Conflict:
+            if not generated:
+                raise
+            rec.name = random_name(table.names())
+    table.insert(rec)
+
+
 def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
     from sampan.state.trace import mark
     mark("create begin")
@@ -297,7 +312,7 @@ def create_container(ctx: Context, opts: RunOptions) -> ContainerRecord:
         rec = ContainerRecord(id=cid, name=name, image_id=image.id, image_ref=ref,
                               created=now_rfc3339(), config=config, state="created")
         _volumes_for(ctx, rec)  # named volumes are created on first use
-        table.insert(rec)  # the bundle itself is written at every start (runstate.prepare_start)
+        _insert(table, rec, generated=not opts.name)  # the bundle is written at every start
         mark("create end")
     except BaseException:
         import shutil  # lazily: shutil pulls in bz2 and lzma
