@@ -86,8 +86,8 @@ class Engine:
         from sampan.engine.monitor_lost import noticed
         rec = noticed(self.ctx, self.ctx.containers.find(ref))
         if rec is None:
-            raise ContainerNotFound(f"No such container: {ref} (its monitor died and, run with "
-                                    "--rm, it was removed)")
+            raise ContainerNotFound(f"No such container: {ref} (it exited and, run with --rm, "
+                                    "was removed)")
         return rec
 
     def monitor_lost(self, cid: str) -> str:

@@ -206,6 +206,8 @@ def wait(ctx: Context, rec: ContainerRecord, timeout: float | None = None) -> in
                 code = ctx.containers.exit_code_of_removed(rec.id)
                 return rec.exit_code if code is None else code
             st = status_of(cur)
+            if st.removed:
+                continue  # (the next read says so, with the exit code --rm kept)
             if st.monitor_lost:  # nobody will record its exit: stop it and record why
                 from sampan.engine.monitor_lost import settle
                 settle(ctx, cur)

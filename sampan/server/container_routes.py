@@ -77,12 +77,9 @@ def _wait(engine, emit, ref: str, condition: str):
         except ContainerNotFound:
             emit(engine.wait(cid))  # removed: the exit code --rm kept
             return
-        st = status_of(cur)
-        if st.monitor_lost:
-            # either read just before its monitor recorded the exit and ended (a stale
-            # "running": the next read has the real code), or really lost: the next read
-            # (engine.container) settles it. Never report the 255 of a guess.
-            continue
+        st = status_of(cur)  # (a record read just before its monitor wrote the exit is read again)
+        if st.monitor_lost or st.removed:
+            continue  # lost since engine.container settled it, or removed: the next read tells
         running = st.running or st.starting
         if running and not seen_running:
             pause = _MIN_POLL
