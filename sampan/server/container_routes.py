@@ -22,8 +22,12 @@ def _list(engine, all_: bool, limit: int, filters, size: bool = False):
 
 
 def _create(engine, opts):
+    """The new container's id and the engine's warnings (a setting discarded: Docker's daemon
+    sends them in Warnings, and the docker CLI prints each as WARNING: ...)."""
+    warnings: list[str] = []
+    opts.on_warning = warnings.append
     rec = engine.create(opts)
-    return rec.id
+    return rec.id, warnings
 
 
 def _inspect(engine, ref: str):
@@ -125,8 +129,8 @@ async def list_containers(req: Request) -> Reply:
 @routes.post("/containers/create")
 async def create(req: Request) -> Reply:
     opts, warnings = run_options(await req.json({}), req.q("name"), req.q("platform"))
-    cid = await req.call(_create, opts)
-    return json_reply({"Id": cid, "Warnings": warnings}, 201)
+    cid, more = await req.call(_create, opts)
+    return json_reply({"Id": cid, "Warnings": warnings + more}, 201)
 
 
 @routes.get("/containers/{id}/json")
