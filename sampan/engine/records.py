@@ -98,7 +98,13 @@ class ContainerRecord:
             setattr(self, c, getattr(fresh, c))
         return True
 
-    # The table (a database connection) stays in this process: a copy carries the columns only.
+    def __copy__(self) -> "ContainerRecord":
+        new = ContainerRecord.__new__(ContainerRecord)
+        for c in self.__slots__:
+            setattr(new, c, getattr(self, c))
+        return new
+
+    # The table (a database connection) stays in this process: a pickle carries the columns only.
     def __getstate__(self) -> dict:
         return {c: getattr(self, c) for c in _COLUMNS}
 

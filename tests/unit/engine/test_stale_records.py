@@ -121,3 +121,11 @@ def test_a_copy_keeps_the_columns_not_the_database(table, live):
     rec = table.get(CID)
     copy = pickle.loads(pickle.dumps(rec))
     assert copy.table is None and (copy.id, copy.state, copy.pid) == (CID, RUNNING, INIT)
+
+
+def test_a_shallow_copy_in_this_process_still_reads_again(table, live):
+    import copy
+    live.update({INIT, MONITOR})
+    twin = copy.copy(table.get(CID))
+    _monitor_records_exit(table, live, 2)
+    assert status_of(twin).exit_code == 2
