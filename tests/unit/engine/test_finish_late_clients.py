@@ -38,3 +38,32 @@ def test_queued_clients_are_told_the_exit_and_later_ones_find_no_socket(tmp_path
 
 def test_no_listener_no_late_clients(tmp_path):
     assert finish._late_clients(_Ctx(str(tmp_path / "none.sock")), "c", None) == []  # type: ignore[arg-type]
+
+
+def test_a_flood_of_silent_or_vanished_clients_never_holds_the_finish(tmp_path):
+    """Hostile clients: the backlog filled by ones that never read, and ones that left before
+    they were accepted. finish accepts what is queued, tells each what it can, and goes on."""
+    path = str(tmp_path / "a.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(8)
+    clients = []
+    while True:  # until the backlog is full
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect(path)
+        except BlockingIOError:
+            c.close()
+            break
+        clients.append(c)
+        if len(clients) > 64:
+            break
+    for c in clients[::2]:
+        c.close()  # gone before the monitor got to them
+    late = finish._late_clients(_Ctx(path), "c", listener)  # type: ignore[arg-type]
+    assert len(late) == len(clients)
+    finish._tell(late, {"exit_code": 0, "oom_killed": False})  # no error, no wait
+    assert all(c.fileno() == -1 for c in late)
+    for c in clients[1::2]:
+        c.close()
