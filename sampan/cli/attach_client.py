@@ -37,7 +37,8 @@ def attach_session(conn, *, tty: bool, stdin: bool, on_lost=None, detach_keys: b
                    sig_proxy: bool = True, streams: set[str] | frozenset[str] = frozenset(("stdout", "stderr"))
                    ) -> int:
     """Pump data until the monitor says the container exited; return its exit code.
-    If the monitor goes without a word, on_lost() gives the line to show (exit 125).
+    If the monitor goes without a word, on_lost() gives the container's exit code (it exited
+    as recorded: this client came too late to be told) or the line to show (exit 125).
     With a terminal on stdin, typing detach_keys (Ctrl-P Ctrl-Q by default) raises Detached,
     as Docker detaches only there (piped input may hold any byte).
     ``streams``: which of the container's stdout and stderr to show (run -a); the others still
@@ -86,9 +87,14 @@ def attach_session(conn, *, tty: bool, stdin: bool, on_lost=None, detach_keys: b
         while True:
             for key, _ in sel.select():
                 if key.data == "conn":
-                    data = conn.recv(65536)
+                    try:
+                        data = conn.recv(65536)
+                    except ConnectionResetError:  # a monitor that ended with us still queued
+                        data = b""
                     if not data:
                         why = on_lost() if on_lost else "lost the connection to the container's monitor"
+                        if isinstance(why, int):
+                            return why
                         sys.stderr.write(f"sampan: {why}\n")
                         return 125
                     for kind, payload in reader.feed(data):

@@ -36,10 +36,6 @@ _BPS_HELP = ("The correct format is <device-path>:<number>[<unit>]. Number must 
              "Unit is optional and can be kb, mb, or gb")
 
 
-def warn(line: str) -> None:
-    sys.stderr.write(f"WARNING: {line}\n")
-
-
 def _number(value, flag: str, minimum: int, maximum: int = units.INT64_MAX) -> int | None:
     """A flag's whole number (a string from the CLI, an int from the API); None if not given."""
     if value is None or value == "":
@@ -205,8 +201,8 @@ def cgroupns(value: str | None) -> str | None:
 
 
 def check(opts, nano_cpus_given: bool) -> dict:
-    """Every flag of this module from RunOptions: the container config's entries, warnings
-    printed as Docker's daemon sends them."""
+    """Every flag of this module from RunOptions: the container config's entries; a setting
+    discarded is told through opts.warn, in the words of Docker's daemon, on v1 and v2 alike."""
     from sampan.runtime.cgroups import is_v2
     v2 = is_v2()
     out: dict = {**cpu_cfs(opts, nano_cpus_given), **cpu_rt(opts)}
@@ -217,7 +213,7 @@ def check(opts, nano_cpus_given: bool) -> dict:
     if opts.blkio_weight_device:
         devices = weight_devices(opts.blkio_weight_device)
         if not _weight_device_file(v2):
-            warn("Your kernel does not support Block I/O weight_device or the cgroup is not mounted. "
+            opts.warn("Your kernel does not support Block I/O weight_device or the cgroup is not mounted. "
                  "Weight-device discarded.")
         else:
             out["blkio_weight_device"] = devices
@@ -226,16 +222,16 @@ def check(opts, nano_cpus_given: bool) -> dict:
         if not 0 <= swappiness <= 100:
             raise InvalidArgument(f"Invalid value: {swappiness}, valid memory swappiness range is 0-100")
         if v2:
-            warn("Your kernel does not support memory swappiness capabilities or the cgroup is not "
+            opts.warn("Your kernel does not support memory swappiness capabilities or the cgroup is not "
                  "mounted. Memory swappiness discarded.")
         else:
             out["memory_swappiness"] = swappiness
     if opts.oom_kill_disable:
         if v2:
-            warn("Your kernel does not support OomKillDisable. OomKillDisable discarded.")
+            opts.warn("Your kernel does not support OomKillDisable. OomKillDisable discarded.")
         else:
             if not opts.memory:
-                warn("OOM killer is disabled for the container, but no memory limit is set, this can "
+                opts.warn("OOM killer is disabled for the container, but no memory limit is set, this can "
                      "result in the system running out of resources.")
             out["oom_kill_disable"] = True
     score = _number(opts.oom_score_adj, "--oom-score-adj", -(1 << 63))

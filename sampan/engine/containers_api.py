@@ -43,7 +43,7 @@ class ContainersAPI:
         for each in self.ctx.containers.all():
             st = status_of(each)
             rec: ContainerRecord | None = each
-            if st.monitor_lost:  # stopped and recorded first (monitor_lost.noticed)
+            if st.monitor_lost or st.removed:  # stopped and recorded first (monitor_lost.noticed)
                 rec = noticed(self.ctx, each)
                 if rec is None:
                     continue
@@ -164,8 +164,8 @@ class ContainersAPI:
         """The container as it is now: one whose monitor died is stopped and recorded first."""
         rec = noticed(self.ctx, self.ctx.containers.find(ref))
         if rec is None:
-            raise ContainerNotFound(f"No such container: {ref} (its monitor died and, run with "
-                                    "--rm, it was removed)")
+            raise ContainerNotFound(f"No such container: {ref} (it exited and, run with --rm, "
+                                    "was removed)")
         return rec
 
     def remove(self, refs: builtins.list[str], opts: RemoveOptions | None = None) -> builtins.list[RemoveReport]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal as _signal
-import sys
 
 from sampan.engine import create_compat
 from sampan.engine import create_flags as flags
@@ -361,8 +360,8 @@ def _more_limits(opts: RunOptions, memory: int | None) -> ResourceLimits:
         from sampan.runtime.cgroups import blkio_weight_file
         if blkio_weight_file() is None:
             # as Docker: the container still runs, without the weight
-            sys.stderr.write("WARNING: this kernel's block IO controller or scheduler takes no weight "
-                             "(no blkio.weight, io.weight or io.bfq.weight): --blkio-weight discarded\n")
+            opts.warn("this kernel's block IO controller or scheduler takes no weight "
+                      "(no blkio.weight, io.weight or io.bfq.weight): --blkio-weight discarded")
         else:
             out["blkio_weight"] = weight
     return out

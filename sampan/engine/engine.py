@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 # Verbs import their modules when called: `run` should not pay for `logs` or `inspect`.
 
 
+_STOPPED = "You cannot attach to a stopped container, start it first"  # Docker's words
+
+
 class Engine:
     def __init__(self, root: str | None = None, runroot: str | None = None, runtime: str | None = None):
         self.ctx = Context(Paths.from_env(root, runroot), runtime)
@@ -86,13 +89,15 @@ class Engine:
         from sampan.engine.monitor_lost import noticed
         rec = noticed(self.ctx, self.ctx.containers.find(ref))
         if rec is None:
-            raise ContainerNotFound(f"No such container: {ref} (its monitor died and, run with "
-                                    "--rm, it was removed)")
+            raise ContainerNotFound(f"No such container: {ref} (it exited and, run with --rm, "
+                                    "was removed)")
         return rec
 
-    def monitor_lost(self, cid: str) -> str:
-        """An attached client lost the container's monitor: settle the container (see
-        monitor_lost.py); the line to tell the user."""
+    def monitor_lost(self, cid: str) -> str | int:
+        """An attached client lost the container's monitor without being told the exit:
+        settle the container (see monitor_lost.py). Its exit code when its monitor recorded
+        the exit (the client came too late to be told: the stream just ends, as Docker's,
+        and the code is the wait's), else the line to tell the user."""
         import time
 
         from sampan.engine import procs
@@ -102,8 +107,15 @@ class Engine:
         while rec and procs.alive(rec.monitor_pid, rec.monitor_start) and time.monotonic() < deadline:
             time.sleep(0.01)  # its sockets close while it exits, before /proc says it is gone
         cur = rec and noticed(self.ctx, rec)
-        if cur is None or cur.error == MONITOR_DIED:
-            return f"container {(rec.name if rec else cid[:12])}: {MONITOR_DIED}"
+        if cur is None and rec is not None and not rec.config.get("auto_remove"):
+            return f"container {rec.name}: {MONITOR_DIED}"
+        if cur is None:  # gone: --rm kept the code its monitor (or a settle) recorded
+            code = self.ctx.containers.exit_code_of_removed(cid)
+            return code if code is not None else f"container {cid[:12]}: {MONITOR_DIED}"
+        if cur.error == MONITOR_DIED:
+            return f"container {cur.name}: {MONITOR_DIED}"
+        if not status_of(cur).running:
+            return cur.exit_code
         return "lost the connection to the container's monitor"
 
     def create(self, opts: RunOptions) -> ContainerRecord:
@@ -143,10 +155,17 @@ class Engine:
         if running_only:
             st = status_of(rec)
             if st.paused:
-                raise InvalidState("cannot attach to a paused container, unpause it first", exit_code=1)
+                raise InvalidState("You cannot attach to a paused container, unpause it first", exit_code=1)
             if not st.running:
-                raise InvalidState("cannot attach to a stopped container, start it first", exit_code=1)
-        return StdioAttachment(self.ctx, rec)
+                raise InvalidState(_STOPPED, exit_code=1)
+        att = StdioAttachment(self.ctx, rec)
+        if running_only and att.waiter is not None:
+            # Its socket is gone: its monitor recorded the exit (then unlinked it) as we came.
+            cur = self.ctx.containers.get(rec.id)
+            if cur is None or not status_of(cur).running:
+                att.close()
+                raise InvalidState(_STOPPED, exit_code=1)
+        return att
 
     def resize(self, ref: str, rows: int, cols: int) -> None:
         """Set the size of a running container's terminal (its monitor owns the pty)."""

@@ -44,6 +44,8 @@ def start(ctx: Context, rec: ContainerRecord, *, attach_client: bool = False,
     with ctx.container_lock(rec.id):
         rec = ctx.containers.get(rec.id) or rec
         st = status_of(rec)
+        if st.running and st.monitor_alive and not procs.alive(rec.pid, rec.pid_start):
+            rec, st = _await_exit_record(ctx, rec, st)  # it just exited: start it again, as Docker
         if (st.running or st.restarting):
             if not attach_client:
                 return Started(pid=rec.pid)  # as Docker: starting a running container is a no-op
@@ -181,6 +183,21 @@ def kill(ctx: Context, rec: ContainerRecord, sig: int | str = "SIGKILL") -> None
     _thaw_if_paused(ctx, rec)  # a frozen process takes the signal once thawed (Docker's way)
 
 
+def _await_exit_record(ctx: Context, rec: ContainerRecord, st, timeout: float = 15):
+    """A container whose process is gone, its monitor recording the exit (a few ms): the
+    record and status once it has (or as they are at the timeout)."""
+    deadline = time.monotonic() + timeout
+    while st.running and time.monotonic() < deadline:
+        time.sleep(0.005)
+        cur = ctx.containers.get(rec.id)
+        if cur is None:
+            raise ContainerNotFound(f"No such container: {rec.name} (it exited and, run with --rm, was removed)")
+        rec, st = cur, status_of(cur)
+        if st.running and procs.alive(rec.pid, rec.pid_start):
+            break  # running again (its restart policy started it)
+    return rec, st
+
+
 def _await_cleanup(rec: ContainerRecord, timeout: float = 15) -> None:
     """The last run's monitor records the exit first and cleans up after (unmounts the
     root, releases the network): a start (a restart) right after the exit must let it
@@ -206,6 +223,8 @@ def wait(ctx: Context, rec: ContainerRecord, timeout: float | None = None) -> in
                 code = ctx.containers.exit_code_of_removed(rec.id)
                 return rec.exit_code if code is None else code
             st = status_of(cur)
+            if st.removed:
+                continue  # (the next read says so, with the exit code --rm kept)
             if st.monitor_lost:  # nobody will record its exit: stop it and record why
                 from sampan.engine.monitor_lost import settle
                 settle(ctx, cur)

@@ -243,7 +243,8 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
     logw.close()
     from sampan.engine.finish import finish
     explain.explain("exit", f"PID 1 (host pid {pid}) ended: exit code {exit_code(status)}")
-    finish(ctx, job.cid, exit_code(status), runtime, notify=loop.send_exit, restart_delay=job.restart_delay)
+    finish(ctx, job.cid, exit_code(status), runtime, notify=loop.send_exit, restart_delay=job.restart_delay,
+           listener=listener)
     explain.explain(explain.DONE)
     mark("monitor: finished")
     os._exit(0)
@@ -297,8 +298,8 @@ def _finish_argv(arg: dict) -> list:
     """What lean_main execs at the exit, built here for the C monitor: its last argument is a
     placeholder that the C program replaces with the exit code."""
     from sampan.engine.monitor_loop import pack
-    fin = {"cid": arg["cid"], "code": 0, "clients": [], "root": arg["root"], "runroot": arg["runroot"],
-           "runtime": arg["runtime"], "restart_delay": arg["restart_delay"]}
+    fin = {"cid": arg["cid"], "code": 0, "clients": [], "listener": arg["listener"], "root": arg["root"],
+           "runroot": arg["runroot"], "runtime": arg["runtime"], "restart_delay": arg["restart_delay"]}
     boot = ("import sys; sys.path.insert(0, sys.argv[1]); from sampan.engine.monitor_loop import pack, unpack; "
             "sys.path[:0] = unpack(sys.argv[2]); job = unpack(sys.argv[3]); job['code'] = int(sys.argv[4]); "
             "from sampan.engine.finish import main; main(pack(job))")

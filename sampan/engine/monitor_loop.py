@@ -298,7 +298,7 @@ def lean_main(arg: str) -> None:
     client_fds = [c.detach() for c in list(loop.clients)]
     for fd in client_fds:
         os.set_inheritable(fd, True)
-    finish = {"cid": job["cid"], "code": exit_code(status), "clients": client_fds,
+    finish = {"cid": job["cid"], "code": exit_code(status), "clients": client_fds, "listener": job["listener"],
               "root": job["root"], "runroot": job["runroot"], "runtime": job["runtime"],
               "restart_delay": job.get("restart_delay", 0.0)}
     boot = ("import sys; from sampan.engine.monitor_loop import unpack; sys.path[:0] = unpack(sys.argv[2]); "

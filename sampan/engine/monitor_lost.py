@@ -29,8 +29,12 @@ EXIT_CODE = 137  # what the container got: SIGKILL, from the kernel (native) or 
 
 
 def noticed(ctx: Context, rec: ContainerRecord) -> ContainerRecord | None:
-    """rec as it is now: settled first if its monitor died (None when --rm removed it)."""
-    return settle(ctx, rec) if status_of(rec).monitor_lost else rec
+    """rec as it is now: settled first if its monitor died (None when it is gone: removed
+    since it was read, or by --rm once settled)."""
+    st = status_of(rec)  # (it reads rec again before it calls a monitor lost)
+    if st.removed:
+        return None
+    return settle(ctx, rec) if st.monitor_lost else rec
 
 
 def all_noticed(ctx: Context) -> list[ContainerRecord]:
@@ -44,7 +48,12 @@ def settle(ctx: Context, rec: ContainerRecord) -> ContainerRecord | None:
     lock: it takes that lock."""
     with ctx.container_lock(rec.id) as lock:
         cur = ctx.containers.get(rec.id)
-        if cur is None or not status_of(cur).monitor_lost:
+        if cur is None:
+            return None
+        st = status_of(cur)
+        if st.removed:
+            return None
+        if not st.monitor_lost:
             return cur  # another command settled it, or it was never lost
         runtime = ctx.runtime_for(cur)
         _kill(cur, runtime)

@@ -12,7 +12,7 @@ import copy
 
 from typing import TYPE_CHECKING  # typing is loaded on every path that imports this
 if TYPE_CHECKING:
-    from typing import Any, ClassVar
+    from typing import Any, Callable, ClassVar
 
 
 class _Options:
@@ -171,9 +171,19 @@ class RunOptions(_Options):
     storage_opt: list[str] | dict[str, str] = []  # refused: no layer quotas
     use_api_socket: bool = False        # bind RUNROOT/sampan.sock at /var/run/docker.sock
     attach: list[str] | None = None     # streams a client attaches (stdin|stdout|stderr), for inspect
+    # where create's warnings go (a setting discarded, as Docker's daemon warns): the API puts
+    # them in its answer's Warnings; None: stderr, as Docker's CLI prints them
+    on_warning: Callable[[str], None] | None = None
 
     def __init__(self, image: str, **kw: Any) -> None:
         super().__init__(image=image, **kw)
+
+    def warn(self, line: str) -> None:
+        if self.on_warning is not None:
+            self.on_warning(line)
+        else:
+            import sys
+            sys.stderr.write(f"WARNING: {line}\n")
 
 
 class UpdateOptions(_Options):

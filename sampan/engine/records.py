@@ -58,7 +58,7 @@ class ContainerRecord:
 
     __slots__ = ("id", "name", "image_id", "image_ref", "created", "config", "state", "pid",
                  "pid_start", "monitor_pid", "monitor_start", "exit_code", "started_at",
-                 "finished_at", "oom_killed", "error", "restart_count")
+                 "finished_at", "oom_killed", "error", "restart_count", "table")
 
     def __init__(self, id: str, name: str, image_id: str, image_ref: str, created: str,
                  config: ContainerConfig, state: str, pid: int = 0, pid_start: int = 0,
@@ -71,13 +71,47 @@ class ContainerRecord:
         self.monitor_pid, self.monitor_start = monitor_pid, monitor_start
         self.exit_code, self.started_at, self.finished_at = exit_code, started_at, finished_at
         self.oom_killed, self.error, self.restart_count = oom_killed, error, restart_count
+        # the table it was read from (None: made here, not read), so that status.status_of can
+        # read it again before it believes what a stale copy would say (a lost monitor)
+        self.table: ContainerTable | None = None
 
     @classmethod
-    def from_row(cls, row) -> "ContainerRecord":
+    def from_row(cls, row, table: "ContainerTable | None" = None) -> "ContainerRecord":
         d = dict(row)
         d["config"] = json.loads(d["config"])
         d["oom_killed"] = bool(d["oom_killed"])
-        return cls(**d)
+        rec = cls(**d)
+        rec.table = table
+        return rec
+
+    def read_again(self) -> bool | None:
+        """Bring this copy up to date with its row: True if the row changed since it was
+        read, False if not (or it was never read from a table), None if the row is gone."""
+        if self.table is None:
+            return False
+        fresh = self.table.get(self.id)
+        if fresh is None:
+            return None
+        if all(getattr(fresh, c) == getattr(self, c) for c in _COLUMNS):
+            return False
+        for c in _COLUMNS:
+            setattr(self, c, getattr(fresh, c))
+        return True
+
+    def __copy__(self) -> "ContainerRecord":
+        new = ContainerRecord.__new__(ContainerRecord)
+        for c in self.__slots__:
+            setattr(new, c, getattr(self, c))
+        return new
+
+    # The table (a database connection) stays in this process: a pickle carries the columns only.
+    def __getstate__(self) -> dict:
+        return {c: getattr(self, c) for c in _COLUMNS}
+
+    def __setstate__(self, state: dict) -> None:
+        for c in _COLUMNS:
+            setattr(self, c, state[c])
+        self.table = None
 
 
 _COLUMNS = ("id", "name", "image_id", "image_ref", "created", "config", "state", "pid",
@@ -137,7 +171,7 @@ class ContainerTable:
 
     def get(self, cid: str) -> ContainerRecord | None:
         row = self.db.conn.execute("SELECT * FROM containers WHERE id=?", (cid,)).fetchone()
-        return ContainerRecord.from_row(row) if row else None
+        return ContainerRecord.from_row(row, self) if row else None
 
     def names(self) -> set[str]:
         """Every container's name, without decoding every record (create needs only these)."""
@@ -145,7 +179,7 @@ class ContainerTable:
 
     def all(self) -> list[ContainerRecord]:
         rows = self.db.conn.execute("SELECT * FROM containers ORDER BY created DESC").fetchall()
-        return [ContainerRecord.from_row(r) for r in rows]
+        return [ContainerRecord.from_row(r, self) for r in rows]
 
     def find(self, ref: str) -> ContainerRecord:
         """By full id, name, or unique id prefix, as Docker resolves container references."""
@@ -159,4 +193,4 @@ class ContainerTable:
             row = rows[0] if rows else None
         if row is None:
             raise ContainerNotFound(f"No such container: {ref} (`sampan ps -a` lists containers)")
-        return ContainerRecord.from_row(row)
+        return ContainerRecord.from_row(row, self)

@@ -5,6 +5,11 @@ properties: the verbs never compare the state string themselves).
 The monitor records the exit. If the monitor itself died, the record still says
 running: `monitor_lost` says so, and the engine stops and records such a container
 as soon as a command looks at it (engine/monitor_lost.py).
+
+A record read a moment before its monitor wrote the exit and ended looks the same as a
+lost one. So a verdict that rests on a monitor being gone is given only after the record
+is read again (the monitor writes before it ends): every caller of status_of gets the
+exit as recorded, never a lost monitor's 255 that was never true.
 """
 
 from __future__ import annotations
@@ -21,16 +26,17 @@ EXIT_UNKNOWN = 255  # the monitor died before it could record the exit code
 
 
 class Status:
-    __slots__ = ("state", "exit_code", "monitor_alive", "lost", "monitor_lost", "paused")
+    __slots__ = ("state", "exit_code", "monitor_alive", "lost", "monitor_lost", "paused", "removed")
 
     def __init__(self, state: str, exit_code: int, monitor_alive: bool, lost: bool = False,
-                 monitor_lost: bool = False, paused: bool = False) -> None:
+                 monitor_lost: bool = False, paused: bool = False, removed: bool = False) -> None:
         self.state = state                  # created | running | exited | restarting
         self.exit_code = exit_code
         self.monitor_alive = monitor_alive
         self.lost = lost                    # exited, but nobody saw how (monitor was killed)
         self.monitor_lost = monitor_lost    # recorded running, but its monitor is gone
         self.paused = paused                # running, its processes frozen (engine/pause.py)
+        self.removed = removed              # its record is gone (--rm, rm) since it was read
 
     @property
     def docker_state(self) -> str:
@@ -61,7 +67,34 @@ class Status:
         return self.state == RESTARTING
 
 
+_READS_AGAIN = 3  # a record that keeps changing under us (restarts) is judged as last read
+
+
 def status_of(rec: ContainerRecord) -> Status:
+    """What rec's container is now. When the verdict rests on its monitor being gone, rec
+    (read from its table) is read again first and brought up to date in place."""
+    st = _judge(rec)
+    for _ in range(_READS_AGAIN):
+        if st.monitor_alive or rec.state not in (RUNNING, RESTARTING):
+            break  # nothing here depends on a monitor that might have just ended
+        changed = rec.read_again()  # after we saw the monitor gone: it wrote before it ended
+        if changed is None:
+            return _removed(rec)
+        if not changed:
+            break  # as recorded: its monitor really is gone
+        st = _judge(rec)
+    return st
+
+
+def _removed(rec: ContainerRecord) -> Status:
+    """Its record went (--rm's finish, or rm) after it was read: exited, with the exit code
+    --rm keeps for `wait` when there is one."""
+    assert rec.table is not None  # only a record read from a table can find its row gone
+    code = rec.table.exit_code_of_removed(rec.id)
+    return Status(EXITED, EXIT_UNKNOWN if code is None else code, False, removed=True)
+
+
+def _judge(rec: ContainerRecord) -> Status:
     monitor_alive = procs.alive(rec.monitor_pid, rec.monitor_start)
     if rec.state == RUNNING:
         if procs.alive(rec.pid, rec.pid_start):

@@ -22,8 +22,12 @@ def _list(engine, all_: bool, limit: int, filters, size: bool = False):
 
 
 def _create(engine, opts):
+    """The new container's id and the engine's warnings (a setting discarded: Docker's daemon
+    sends them in Warnings, and the docker CLI prints each as WARNING: ...)."""
+    warnings: list[str] = []
+    opts.on_warning = warnings.append
     rec = engine.create(opts)
-    return rec.id
+    return rec.id, warnings
 
 
 def _inspect(engine, ref: str):
@@ -77,12 +81,9 @@ def _wait(engine, emit, ref: str, condition: str):
         except ContainerNotFound:
             emit(engine.wait(cid))  # removed: the exit code --rm kept
             return
-        st = status_of(cur)
-        if st.monitor_lost:
-            # either read just before its monitor recorded the exit and ended (a stale
-            # "running": the next read has the real code), or really lost: the next read
-            # (engine.container) settles it. Never report the 255 of a guess.
-            continue
+        st = status_of(cur)  # (a record read just before its monitor wrote the exit is read again)
+        if st.monitor_lost or st.removed:
+            continue  # lost since engine.container settled it, or removed: the next read tells
         running = st.running or st.starting
         if running and not seen_running:
             pause = _MIN_POLL
@@ -128,8 +129,8 @@ async def list_containers(req: Request) -> Reply:
 @routes.post("/containers/create")
 async def create(req: Request) -> Reply:
     opts, warnings = run_options(await req.json({}), req.q("name"), req.q("platform"))
-    cid = await req.call(_create, opts)
-    return json_reply({"Id": cid, "Warnings": warnings}, 201)
+    cid, more = await req.call(_create, opts)
+    return json_reply({"Id": cid, "Warnings": warnings + more}, 201)
 
 
 @routes.get("/containers/{id}/json")

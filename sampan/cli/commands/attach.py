@@ -26,7 +26,7 @@ def main(command: str, argv: list[str], g) -> int:
     conn = link.link(timeout=2.0)
     if conn is None:
         link.close()
-        raise InvalidState("cannot attach to a stopped container, start it first", exit_code=1)
+        raise InvalidState("You cannot attach to a stopped container, start it first", exit_code=1)
     stdin = not ns.no_stdin and bool(rec.config.get("open_stdin"))
     try:
         return attach_session(conn, tty=bool(rec.config.get("tty")), stdin=stdin,

@@ -242,3 +242,58 @@ def test_start_a_again_after_an_exit_prints_again(service, cli):
     for _ in range(2):
         r = service.docker("start", "-a", "again", cli=cli)
         assert (r.rc, r.out) == (0, "once-more\n"), r
+
+
+def _c_monitor_or_skip():
+    from sampan.engine import cmonitor_build
+    if cmonitor_build.compiler() is None:
+        pytest.skip("no C compiler: no C idle monitor")
+
+
+@pytest.mark.parametrize("cli", docker_clis())
+def test_docker_attach_as_the_container_exits_gets_its_exit_code(service, cli, tmp_path):
+    """Under the C idle monitor: an attach that reaches the monitor after the exit, before the
+    exit is recorded, ends with the container's code (the stream ends, the wait tells); once
+    recorded, the docker CLI refuses a stopped container as with Docker."""
+    import subprocess
+
+    from tests.support.exit_window import exit_not_recorded, gated_container, queued
+    from tests.support.polling import poll
+    _c_monitor_or_skip()
+    cid, gate = gated_container(service.cli, tmp_path, "late")
+    sock = str(service.runroot / "a" / (cid[:16] + ".sock"))
+    with exit_not_recorded(service.root, cid, gate):
+        late = subprocess.Popen([cli, "attach", "late"], env=service.env(), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert poll(lambda: queued(sock) == 1 or late.poll() is not None)
+    out, err = late.communicate(timeout=30)
+    assert (late.returncode, err) == (3, b""), err
+    r = service.docker("attach", "late", cli=cli)
+    assert (r.rc, r.err) == (1, "You cannot attach to a stopped container, start it first\n"), r
+    service.cli.ok("rm", "late")
+
+
+def test_docker_py_attach_as_the_container_exits_ends_and_wait_gives_the_code(service, tmp_path):
+    import threading
+
+    from tests.support.exit_window import exit_not_recorded, gated_container, queued
+    from tests.support.polling import poll
+    _c_monitor_or_skip()
+    cid, gate = gated_container(service.cli, tmp_path, "late")
+    sock = str(service.runroot / "a" / (cid[:16] + ".sock"))
+    client = service.client()
+    try:
+        got: list = []
+        with exit_not_recorded(service.root, cid, gate):
+            box = client.containers.get("late")
+            stream = box.attach(stream=True, stdout=True, stderr=True)
+            reader = threading.Thread(target=lambda: got.extend(stream))
+            reader.start()
+            assert poll(lambda: queued(sock) == 1)
+        reader.join(timeout=30)
+        assert not reader.is_alive()  # the stream ended
+        assert got == []  # (its output came before this client did)
+        assert box.wait(timeout=30)["StatusCode"] == 3
+    finally:
+        client.close()
+    service.cli.ok("rm", "late")

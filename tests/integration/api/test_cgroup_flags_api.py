@@ -11,7 +11,7 @@ import stat
 import pytest
 
 from tests.support import cgroups
-from tests.support.api import docker_clis, docker_ok as ok
+from tests.support.api import docker_clis, docker_ok as ok, request
 
 CLIS = docker_clis()
 NONE = ["--network", "none"]
@@ -100,3 +100,27 @@ def test_realtime_fields(service, cli, rt_budget):
     hc = json.loads(ok(service, cli, "inspect", "rt"))[0]["HostConfig"]
     assert (hc["CpuRealtimePeriod"], hc["CpuRealtimeRuntime"]) == (400000, 4000)
     ok(service, cli, "rm", "rt")
+
+
+# What Docker's daemon says of --memory-swappiness and --oom-kill-disable on each hierarchy
+DISCARDED = (["Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. "
+              "Memory swappiness discarded.",
+              "Your kernel does not support OomKillDisable. OomKillDisable discarded."] if cgroups.V2 else
+             ["OOM killer is disabled for the container, but no memory limit is set, this can result in "
+              "the system running out of resources."])
+
+
+@pytest.mark.parametrize("cli", CLIS)
+def test_discarded_settings_are_the_create_answers_warnings(service, cli):
+    """In the answer's Warnings, which the docker CLI prints, not in the service's log."""
+    r = service.docker("create", "--name", "warned", *NONE, "--memory-swappiness", "10", "--oom-kill-disable",
+                       "busybox", "true", cli=cli)
+    assert r.rc == 0, r.err
+    for line in DISCARDED:  # (docker 20.10 adds a warning of its own for --oom-kill-disable)
+        assert r.err.count(f"WARNING: {line}\n") == 1, r.err
+    body = json.dumps({"Image": "busybox", "Cmd": ["true"], "HostConfig": {
+        "NetworkMode": "none", "MemorySwappiness": 10, "OomKillDisable": True}}).encode()
+    status, _, answer = request(service, "POST", "/v1.41/containers/create?name=warned2", body,
+                                {"Content-Type": "application/json"})
+    assert status == 201 and json.loads(answer)["Warnings"] == DISCARDED, answer
+    ok(service, cli, "rm", "warned", "warned2")

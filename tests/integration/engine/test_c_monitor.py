@@ -109,3 +109,37 @@ def test_a_healthcheck_or_stdin_keeps_python(sampan):
     sampan.ok("run", "-di", "--name", "stdin", "busybox", "sleep", "60")
     assert poll(lambda: _monitor(sampan, "stdin") == "python")
     sampan.ok("rm", "-f", "stdin")
+
+
+def test_attach_as_the_container_exits_gets_its_exit_code(sampan, tmp_path):
+    """A client that reaches the C monitor's socket after the exit, before the exit is recorded,
+    is told the exit (it used to get nothing: 'lost the connection', 125); once the exit is
+    recorded, attach is Docker's refusal of a stopped container."""
+    from tests.support.exit_window import exit_not_recorded, gated_container, queued
+    cid, gate = gated_container(sampan, tmp_path, "late")
+    sock = str(sampan.runroot / "a" / (cid[:16] + ".sock"))
+    with exit_not_recorded(sampan.root, cid, gate):
+        late = subprocess.Popen(sampan.argv("attach", "late"), env=sampan.env(), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert poll(lambda: queued(sock) == 1 or late.poll() is not None)
+    out, err = late.communicate(timeout=30)
+    assert (late.returncode, err) == (3, b""), err
+    r = sampan("attach", "late")
+    assert (r.rc, r.err) == (1, "sampan: You cannot attach to a stopped container, start it first\n")
+    assert sampan.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "late").split() == ["exited", "3"]
+    sampan.ok("rm", "late")
+
+
+def test_start_a_as_the_container_exits_starts_it_again(sampan, tmp_path):
+    """`start -a` in that moment waits for the exit to be recorded and starts the container
+    again, as Docker's start of a container that has just exited (not 'already running')."""
+    from tests.support.exit_window import exit_not_recorded, gated_container, holds_a_lock
+    cid, gate = gated_container(sampan, tmp_path, "again")
+    with exit_not_recorded(sampan.root, cid, gate):
+        again = subprocess.Popen(sampan.argv("start", "-a", "again"), env=sampan.env(), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert poll(lambda: holds_a_lock(again.pid) or again.poll() is not None)
+    out, err = again.communicate(timeout=60)
+    assert (again.returncode, out, err) == (3, b"bye\n", b""), err
+    assert sampan.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "again").split() == ["exited", "3"]
+    sampan.ok("rm", "again")

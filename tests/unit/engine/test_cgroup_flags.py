@@ -115,3 +115,23 @@ def test_spec_defaults_keep_a_private_cgroup_namespace_and_no_oom_adj():
     assert "oomScoreAdj" not in spec["process"]
     assert _spec({"device_cgroup_rules": ["c 1:1 r"]}, privileged=True)["linux"]["resources"]["devices"] == [
         {"allow": True, "access": "rwm"}]
+
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_warnings_go_to_the_callers_list_on_v1_and_v2(monkeypatch, capsys, v2):
+    """The API gives them to its client in the create answer's Warnings (the docker CLI prints
+    each); without a list they go to stderr as Docker's CLI prints them."""
+    from sampan.runtime import cgroups
+    monkeypatch.setattr(cgroups, "is_v2", lambda: v2)
+    got: list[str] = []
+    cf.check(_opts(memory_swappiness="10", oom_kill_disable=True, on_warning=got.append), False)
+    if v2:
+        assert got == ["Your kernel does not support memory swappiness capabilities or the cgroup is not mounted. "
+                       "Memory swappiness discarded.",
+                       "Your kernel does not support OomKillDisable. OomKillDisable discarded."]
+    else:
+        assert got == ["OOM killer is disabled for the container, but no memory limit is set, this can result in "
+                       "the system running out of resources."]
+    assert capsys.readouterr().err == ""
+    cf.check(_opts(memory_swappiness="10", oom_kill_disable=True), False)
+    assert capsys.readouterr().err == "".join(f"WARNING: {line}\n" for line in got)
