@@ -85,7 +85,9 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
             diff_ids, config = diff_ids_of(config_raw, len(manifest.layers), image)
             _check_platform(config, want, platform is not None, image)
             staging.add_bytes(manifest.config.digest, config_raw)
-            jobs = _layer_jobs(store, staging, manifest, diff_ids, sink, image)
+            # an image the store has already gets no layer lines, as in Docker's output
+            have = store.has_blob(digest)
+            jobs = _layer_jobs(store, staging, manifest, diff_ids, None if have else sink, image)
             usizes = _download(client, reference.path, jobs, sink)
         known = None if jobs else _recorded(store, reference, digest, repo_digest)
         if known is not None:   # the tag has not moved: nothing to write
@@ -128,7 +130,8 @@ class _Job:
 
 def _layer_jobs(store: Any, staging: Staging, manifest: Manifest, diff_ids: list[str],
                 sink: Any, image: str) -> list[_Job]:
-    """The layers the store lacks, each once; those the store has are not touched."""
+    """The layers the store lacks, each once; those the store has are not touched (and
+    said to exist already on sink, unless it is None)."""
     streaming = callable(getattr(store, "layer_feed", None))
     jobs: list[_Job] = []
     seen: set[str] = set()
@@ -137,7 +140,8 @@ def _layer_jobs(store: Any, staging: Staging, manifest: Manifest, diff_ids: list
             continue
         seen.add(desc.digest)
         if store.has_blob(desc.digest):
-            sink.end(short(desc.digest), "Already exists")
+            if sink is not None:
+                sink.end(short(desc.digest), "Already exists")
             explain("layer", f"{desc.digest} ({size(desc.size)} compressed): already in the store, "
                     f"shared with the images that have it: not downloaded")
             continue

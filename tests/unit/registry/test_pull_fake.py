@@ -12,7 +12,7 @@ from sampan.errors import DigestMismatch, ImageNotFound, RegistryError
 from sampan.registry import pull
 from sampan.registry.progress import PlainProgress
 from tests.unit.registry.fakeregistry import FakeRegistry
-from tests.unit.registry.images import make_image, make_index, promise_other_content, sha
+from tests.unit.registry.images import TestImage, make_image, make_index, promise_other_content, sha
 
 
 def assert_empty(store):
@@ -34,15 +34,29 @@ def test_pull_tag_puts_all_blobs_and_tags(store):
     assert "Pull complete" in out.getvalue() and img.digest in out.getvalue()
 
 
+def _same_layers_other_config(img):
+    config = json.loads(img.config)
+    config["config"]["Cmd"] = ["/bin/true"]
+    raw = json.dumps(config).encode()
+    manifest = json.loads(img.manifest)
+    manifest["config"].update(digest=sha(raw), size=len(raw))
+    return TestImage(json.dumps(manifest).encode(), raw, img.layers, img.diff_ids)
+
+
 def test_pull_skips_blobs_already_present(store):
     a = make_image(2, seed=b"same")
     with FakeRegistry() as reg:
         reg.add_image("x", "1", a)
+        reg.add_image("y", "1", _same_layers_other_config(a))
         pull(store, f"{reg.host}/x:1", progress=False)
         reg.requests.clear()
         out = io.StringIO()
         pull(store, f"{reg.host}/x:1", progress=PlainProgress(out))
-        assert "Image is up to date" in out.getvalue() and "Already exists" in out.getvalue()
+        # up to date: Docker prints no layer lines
+        assert "Image is up to date" in out.getvalue() and "Already exists" not in out.getvalue()
+        out = io.StringIO()
+        pull(store, f"{reg.host}/y:1", progress=PlainProgress(out))   # another image, same layers
+        assert out.getvalue().count("Already exists") == 2, out.getvalue()
         fetched = [p for m, p, _ in reg.requests if "/blobs/" in p and m == "GET"]
     layer_gets = [p for p in fetched if any(sha(l) in p for l in a.layers)]
     assert layer_gets == []

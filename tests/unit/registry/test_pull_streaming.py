@@ -175,7 +175,7 @@ def test_repull_of_known_image_does_no_layer_work(tmp_path):
         out = io.StringIO()
         from sampan.registry.progress import PlainProgress
         pull(store, f"{reg.host}/k:1", progress=PlainProgress(out))
-    assert out.getvalue().count("Already exists") == 2
+    assert "Already exists" not in out.getvalue()   # Docker prints no layer lines then
     assert "Image is up to date" in out.getvalue()
     assert {c: os.stat(store.unpacker.layer_dir(c)).st_ino for c in dirs} == dirs
     store.db.close()
