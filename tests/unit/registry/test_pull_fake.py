@@ -12,7 +12,8 @@ from sampan.errors import DigestMismatch, ImageNotFound, RegistryError
 from sampan.registry import pull
 from sampan.registry.progress import PlainProgress
 from tests.unit.registry.fakeregistry import FakeRegistry
-from tests.unit.registry.images import TestImage, make_image, make_index, promise_other_content, sha
+from tests.unit.registry import images
+from tests.unit.registry.images import make_image, make_index, promise_other_content, sha
 
 
 def assert_empty(store):
@@ -40,7 +41,7 @@ def _same_layers_other_config(img):
     raw = json.dumps(config).encode()
     manifest = json.loads(img.manifest)
     manifest["config"].update(digest=sha(raw), size=len(raw))
-    return TestImage(json.dumps(manifest).encode(), raw, img.layers, img.diff_ids)
+    return images.TestImage(json.dumps(manifest).encode(), raw, img.layers, img.diff_ids)
 
 
 def test_pull_skips_blobs_already_present(store):
