@@ -56,6 +56,7 @@ class Engine:
         import sampan.engine.system_api  # noqa: F401
         import sampan.engine.views  # noqa: F401
         import sampan.engine.volumes_api  # noqa: F401
+        import sampan.registry.pull  # noqa: F401  (without httpx: a re-pull of a known image stays ~10 ms)
 
     # ---- subjects: each imported on first use, so `run` pays for none of them ----
     @cached_property
