@@ -18,6 +18,13 @@ sys.path.insert(0, str(REPO))
 SAMPAN = str(REPO / ".venv" / "bin" / "sampan")
 
 
+def unmount_layers(base: Path | str) -> None:
+    """Unmount the layer images (DESIGN.md, "Layers as EROFS images") of the stores under
+    base: a store keeps them mounted while the layer exists, and base is about to go."""
+    from tests.support.leaks import release_layer_images
+    release_layer_images(str(base).rstrip("/") + "/")
+
+
 class SampanBench:
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="sampan-bench-"))
@@ -63,6 +70,7 @@ class SampanBench:
             db.close()
         except Exception as e:  # a benchmark must not leave a bridge behind silently
             print(f"warning: network cleanup: {e}", file=sys.stderr)
+        unmount_layers(self.base)
         shutil.rmtree(self.base, ignore_errors=True)
 
 

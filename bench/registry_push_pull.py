@@ -48,6 +48,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.support.busybox import write_busybox_tar  # noqa: E402
+from tests.support.leaks import release_layer_images  # noqa: E402
 from tests.unit.registry.registry_server import RegistryServer  # noqa: E402
 
 # the venv's launcher (a worktree without its own venv uses the interpreter's), with this
@@ -227,6 +228,7 @@ class Bench:
             self.record("pull: sampan pull + unpack", t_pull + t_first - t_warm)
             self.record("pull: sampan pull + 1st run", t_pull + t_first)
             self.record("rmi of the pulled image: sampan", dst.timed("rmi", ref))
+            release_layer_images(f"{dst.root.parent}/")   # the store's layer mounts
             shutil.rmtree(dst.root.parent, ignore_errors=True)
             if self.with_docker:
                 self.docker_forget(ref)
@@ -337,6 +339,7 @@ def main() -> None:
         print(bench.table())
     finally:
         bench.close()
+        release_layer_images(f"{work}/")
         shutil.rmtree(work, ignore_errors=True)
         if dockerd is not None:
             dockerd.stop()

@@ -30,10 +30,18 @@ def busybox_tar(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _layer_images_released(tmp_path_factory):
-    """After each test, the layer images that stores under this worker's tmp_path dirs
-    keep mounted (store/erofs_mount.py) are unmounted, so no test leaves a mount behind;
-    a store that still needs one mounts it again."""
+def _layer_images_released(request):
+    """After a test with a tmp_path, the layer images that stores under it keep mounted
+    (store/erofs_mount.py) are unmounted, so no test leaves a mount behind."""
+    yield
+    tmp = request.node.funcargs.get("tmp_path") if hasattr(request.node, "funcargs") else None
+    if tmp is not None:
+        leaks.release_layer_images(str(tmp) + "/")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_layer_images_released(tmp_path_factory):
+    """And at the end, those of stores made for a module or the session (tmp_path_factory)."""
     yield
     leaks.release_layer_images(str(tmp_path_factory.getbasetemp()) + "/")
 
