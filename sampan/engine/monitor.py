@@ -272,25 +272,32 @@ def _exec_lean(ctx, job: MonitorJob, pid: int, outputs: dict, master, stdin_w, l
     lean = [sys.executable, "-I", "-S", "-c", boot, arg["pkg_parent"], pack(arg)]
     c_monitor = _c_monitor(ctx, job, arg, clients, stdin_w, health)
     if c_monitor:
-        lean = c_monitor + ["--"] + lean + ["--"] + _finish_argv(arg)
+        exe_fd, argv = c_monitor
+        # the very file cmonitor_build checked (fexecve), not whatever the path names now
+        try:
+            os.execve(exe_fd, argv + ["--"] + lean + ["--"] + _finish_argv(arg), os.environ)
+        except OSError:
+            pass  # (a noexec mount, say): the Python monitor idles instead
     os.execv(lean[0], lean)
 
 
-def _c_monitor(ctx, job: MonitorJob, arg: dict, clients: list, stdin_w, health) -> list | None:
-    """The C idle monitor's command line (cmonitor.c), for the common case only: no attach
-    client, no -i stdin, no healthcheck, a json-file or no log. None: the Python one."""
+def _c_monitor(ctx, job: MonitorJob, arg: dict, clients: list, stdin_w, health) -> tuple | None:
+    """The C idle monitor (cmonitor.c): its open, checked file and its command line, for the
+    common case only: no attach client, no -i stdin, no healthcheck, a json-file or no log.
+    None: the Python one."""
     if clients or stdin_w is not None or health is not None:
         return None
     if job.rec.config.get("log_driver", "json-file") not in ("json-file", "none"):
         return None
     from sampan.engine import cmonitor_build
-    exe = cmonitor_build.binary(arg["root"])
-    if exe is None:
+    got = cmonitor_build.open_binary(arg["root"])
+    if got is None:
         return None
+    exe, exe_fd = got
     outputs = ",".join(f"{fd}:{stream}" for fd, stream in arg["outputs"].items())
     master = arg["master"] if arg["master"] is not None else -1
-    return [exe, str(arg["pid"]), arg["log"], str(arg["max_size"]), str(arg["max_files"]),
-            str(arg["listener"]), outputs, str(master)]
+    return exe_fd, [exe, str(arg["pid"]), arg["log"], str(arg["max_size"]), str(arg["max_files"]),
+                    str(arg["listener"]), outputs, str(master)]
 
 
 def _finish_argv(arg: dict) -> list:
