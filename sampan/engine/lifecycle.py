@@ -181,6 +181,17 @@ def kill(ctx: Context, rec: ContainerRecord, sig: int | str = "SIGKILL") -> None
     except ProcessLookupError:
         pass
     _thaw_if_paused(ctx, rec)  # a frozen process takes the signal once thawed (Docker's way)
+    if signum == signal.SIGKILL:
+        # Docker's kill with SIGKILL returns once the container is not running (10 s at
+        # most): a `rm` right after it must not find it running
+        try:
+            wait(ctx, rec, timeout=KILL_WAIT)
+        except TimeoutError:
+            raise RuntimeFailure(f"tried to kill container {rec.name}, but did not receive an exit event "
+                                 f"within {KILL_WAIT}s: {_why_not_gone(rec)}") from None
+
+
+KILL_WAIT = 10  # seconds `kill` (SIGKILL) waits for the container to be gone, as Docker
 
 
 def _await_cleanup(rec: ContainerRecord, timeout: float = 15) -> None:
