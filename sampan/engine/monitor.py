@@ -209,13 +209,18 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
                           monitor_pid=me, monitor_start=procs.start_time(me),
                           started_at=now_rfc3339(), exit_code=0, oom_killed=False, error="",
                           finished_at="")
+    # Before the client is told (Docker's start returns after its start event and a fresh
+    # health): a command right after the start sees both; and start precedes this monitor's die.
+    from sampan.engine.events import container_event
+    container_event(ctx, rec, "start")
+    if "healthcheck" in rec.config:
+        from sampan.engine import health_state
+        health_state.reset(ctx, job.cid)
     _say(status_fd, {"ok": True, "pid": pid})
     os.close(status_fd)
     if not job.attach_wait:  # the CLI returns now: its printer waits no more for this one
         explain.explain(explain.DONE)
         explain.stop()
-    from sampan.engine.events import container_event  # here, so it precedes this monitor's die
-    container_event(ctx, rec, "start")
 
     health = _health_timer(ctx, job) if "healthcheck" in rec.config else None
     log_cfg = rec.config.get("log", {})
@@ -313,11 +318,10 @@ def _finish_argv(arg: dict) -> list:
 
 
 def _health_timer(ctx, job: MonitorJob):
-    """The healthcheck's schedule, its health reset to `starting` (a new run's, as Docker's)."""
-    from sampan.engine import health_state
+    """The healthcheck's schedule (its health was reset to `starting` before the client
+    was told of the start: a new run's, as Docker's)."""
     from sampan.engine.health_config import effective
     from sampan.engine.monitor_loop import HealthTimer, pack
-    health_state.reset(ctx, job.cid)
     cfg = effective(job.rec.config["healthcheck"])
     pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     # the probe holds nothing of the monitor's: every inherited descriptor is closed first
