@@ -100,20 +100,6 @@ def test_tty_output(sampan):
     sampan.ok("rm", "-f", "tty")
 
 
-def test_without_a_compiler_the_python_monitor_idles(sampan, monkeypatch, tmp_path):
-    monkeypatch.setenv("SAMPAN_CC", str(tmp_path / "no-cc"))
-    sampan.ok("run", "-d", "--name", "py", "busybox", "sh", "-c", "echo hello; sleep 60")
-    assert poll(lambda: _monitor(sampan, "py") == "python")
-    assert sampan.ok("logs", "py") == "hello\n"
-    sampan.ok("rm", "-f", "py")
-
-
-def test_a_healthcheck_or_stdin_keeps_python(sampan):
-    sampan.ok("run", "-di", "--name", "stdin", "busybox", "sleep", "60")
-    assert poll(lambda: _monitor(sampan, "stdin") == "python")
-    sampan.ok("rm", "-f", "stdin")
-
-
 def _monitor_exe(sampan, name: str) -> str | None:
     """The file the container's C monitor process runs (/proc/PID/exe)."""
     cid = sampan.ok("inspect", "-f", "{{.Id}}", name).strip()
@@ -189,3 +175,17 @@ def test_every_root_runs_the_host_caches_binary(sampan, tmp_path, monkeypatch):
     assert not os.path.exists(os.path.join(sampan.root, "libexec"))
     assert f"C from the host cache: {exe}" in sampan.ok("doctor")
     sampan.ok("rm", "-f", "cached")
+
+
+def test_without_a_compiler_the_python_monitor_idles(sampan, monkeypatch, tmp_path):
+    monkeypatch.setenv("SAMPAN_CC", str(tmp_path / "no-cc"))
+    sampan.ok("run", "-d", "--name", "py", "busybox", "sh", "-c", "echo hello; sleep 60")
+    assert poll(lambda: _monitor(sampan, "py") == "python")
+    assert sampan.ok("logs", "py") == "hello\n"
+    sampan.ok("rm", "-f", "py")
+
+
+def test_a_healthcheck_or_stdin_keeps_python(sampan):
+    sampan.ok("run", "-di", "--name", "stdin", "busybox", "sleep", "60")
+    assert poll(lambda: _monitor(sampan, "stdin") == "python")
+    sampan.ok("rm", "-f", "stdin")
