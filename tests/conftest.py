@@ -15,6 +15,20 @@ IS_ROOT = os.geteuid() == 0
 # tests/integration/engine/test_zygote.py turns it back on for its own commands.
 os.environ["SAMPAN_NO_ZYGOTE"] = "1"
 
+# The C idle monitor is compiled once per host into a cache (engine/cmonitor_build.py): the
+# run's own cache, made by the controller (xdist workers inherit its environment) and shared
+# by every state root of the run, instead of the host's /var/cache/sampan/libexec.
+if "SAMPAN_LIBEXEC_CACHE" not in os.environ:
+    os.environ["SAMPAN_LIBEXEC_CACHE"] = os.path.join(tempfile.mkdtemp(prefix="sampan-test-libexec-"), "libexec")
+    _OWN_LIBEXEC_CACHE = os.path.dirname(os.environ["SAMPAN_LIBEXEC_CACHE"])
+else:
+    _OWN_LIBEXEC_CACHE = None
+
+
+def pytest_unconfigure(config):
+    if _OWN_LIBEXEC_CACHE and not hasattr(config, "workerinput"):  # the controller made it
+        shutil.rmtree(_OWN_LIBEXEC_CACHE, ignore_errors=True)
+
 
 def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="needs root")

@@ -46,8 +46,8 @@ def kill_all(ctx: Context, recs: list[ContainerRecord], timeout: float = 10) -> 
         if lean:
             _signal(rec.monitor_pid)
         if alive:
+            events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))  # before its die
             _signal(rec.pid)
-            events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))
             if st.paused:
                 from sampan.engine.pause import thaw_if_frozen
                 thaw_if_frozen(ctx, rec)  # a frozen process takes the signal once thawed

@@ -232,16 +232,27 @@ def _runtimes(host: Host) -> Finding:
 
 def _idle_monitor(host: Host) -> Finding:
     """A detached container idles under the C monitor (engine/cmonitor.c), compiled at first
-    use; without a compiler, under the lean Python one (~3 MiB more per container)."""
+    use into the host cache (engine/cmonitor_build.py); without a compiler, under the lean
+    Python one (~3 MiB more per container). Says where the binary comes from, and why the
+    host cache is not used when it is refused."""
     cc = os.environ.get("SAMPAN_CC")
     if cc is not None:
         found = cc if os.access(cc, os.X_OK) else None
     else:
         found = host.which("gcc") or host.which("cc")
-    if found:
-        return Finding("idle monitor", OK, f"C ({found} compiles it at first use, ~0.3 MiB per idle container)")
-    return Finding("idle monitor", WARN, "no C compiler: idle containers use the Python monitor (~3 MiB each)",
-                   "apt-get install gcc libc6-dev")
+    if not found:
+        return Finding("idle monitor", WARN, "no C compiler: idle containers use the Python monitor (~3 MiB each)",
+                       "apt-get install gcc libc6-dev")
+    from sampan.engine import cmonitor_build
+    try:
+        source, refused = cmonitor_build.host_cache_state(found)
+    except OSError:
+        return Finding("idle monitor", WARN, "the C monitor's source is missing: idle containers use the "
+                       "Python monitor (~3 MiB each)", "reinstall sampan")
+    if refused:
+        return Finding("idle monitor", WARN, f"C from {source} ({refused})",
+                       f"remove {cmonitor_build.cache_dir()}: sampan makes it again, root-owned")
+    return Finding("idle monitor", OK, f"C from {source} (compiler {found}; ~0.3 MiB per idle container)")
 
 
 def _wsl(host: Host) -> Finding | None:

@@ -175,12 +175,25 @@ def kill(ctx: Context, rec: ContainerRecord, sig: int | str = "SIGKILL") -> None
         rec, st = cur, status_of(cur)
     if not st.running:
         raise InvalidState(f"container {rec.name} is not running")
+    # the event before the signal: the monitor writes `die` as soon as the process is gone
+    # (Docker's order: its kill holds the container lock that the exit's handling waits for)
+    events.container_event(ctx, rec, "kill", signal=signum)
     try:
         os.kill(rec.pid, signum)
     except ProcessLookupError:
         pass
-    events.container_event(ctx, rec, "kill", signal=signum)
     _thaw_if_paused(ctx, rec)  # a frozen process takes the signal once thawed (Docker's way)
+    if signum == signal.SIGKILL:
+        # Docker's kill with SIGKILL returns once the container is not running (10 s at
+        # most): a `rm` right after it must not find it running
+        try:
+            wait(ctx, rec, timeout=KILL_WAIT)
+        except TimeoutError:
+            raise RuntimeFailure(f"tried to kill container {rec.name}, but did not receive an exit event "
+                                 f"within {KILL_WAIT}s: {_why_not_gone(rec)}") from None
+
+
+KILL_WAIT = 10  # seconds `kill` (SIGKILL) waits for the container to be gone, as Docker
 
 
 def _await_exit_record(ctx: Context, rec: ContainerRecord, st, timeout: float = 15):
@@ -284,11 +297,11 @@ def _stop_running(ctx: Context, rec: ContainerRecord, timeout: int | None) -> st
         timeout = 10 if timeout is None else timeout
     t = None if timeout < 0 else timeout
     sig = parse_signal(rec.config.get("stop_signal"))
+    events.container_event(ctx, rec, "kill", signal=sig)  # before the signal, as kill()
     try:
         os.kill(rec.pid, sig)
     except ProcessLookupError:
         pass
-    events.container_event(ctx, rec, "kill", signal=sig)
     _thaw_if_paused(ctx, rec)
     try:
         wait(ctx, rec, timeout=t)
@@ -296,11 +309,11 @@ def _stop_running(ctx: Context, rec: ContainerRecord, timeout: int | None) -> st
         return None
     except TimeoutError:
         pass
+    events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))
     try:
         os.kill(rec.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))
     try:
         wait(ctx, rec, timeout=KILL_GRACE)
     except TimeoutError:
@@ -377,10 +390,14 @@ def _thaw_if_paused(ctx: Context, rec: ContainerRecord) -> None:
 
 def _force_kill(ctx: Context, rec: ContainerRecord) -> None:
     try:
-        os.kill(rec.pid, signal.SIGKILL)
+        os.kill(rec.pid, 0)
     except ProcessLookupError:
         return
-    events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))
+    events.container_event(ctx, rec, "kill", signal=int(signal.SIGKILL))  # before: see kill()
+    try:
+        os.kill(rec.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
     explain.explain("kill", f"SIGKILL to PID 1 (host pid {rec.pid}): the kernel ends every process of its pid namespace")
     _thaw_if_paused(ctx, rec)
     if procs.alive(rec.monitor_pid, rec.monitor_start):

@@ -209,13 +209,18 @@ def _run(ctx, job: MonitorJob, status_fd: int) -> None:
                           monitor_pid=me, monitor_start=procs.start_time(me),
                           started_at=now_rfc3339(), exit_code=0, oom_killed=False, error="",
                           finished_at="")
+    # Before the client is told (Docker's start returns after its start event and a fresh
+    # health): a command right after the start sees both; and start precedes this monitor's die.
+    from sampan.engine.events import container_event
+    container_event(ctx, rec, "start")
+    if "healthcheck" in rec.config:
+        from sampan.engine import health_state
+        health_state.reset(ctx, job.cid)
     _say(status_fd, {"ok": True, "pid": pid})
     os.close(status_fd)
     if not job.attach_wait:  # the CLI returns now: its printer waits no more for this one
         explain.explain(explain.DONE)
         explain.stop()
-    from sampan.engine.events import container_event  # here, so it precedes this monitor's die
-    container_event(ctx, rec, "start")
 
     health = _health_timer(ctx, job) if "healthcheck" in rec.config else None
     log_cfg = rec.config.get("log", {})
@@ -273,25 +278,32 @@ def _exec_lean(ctx, job: MonitorJob, pid: int, outputs: dict, master, stdin_w, l
     lean = [sys.executable, "-I", "-S", "-c", boot, arg["pkg_parent"], pack(arg)]
     c_monitor = _c_monitor(ctx, job, arg, clients, stdin_w, health)
     if c_monitor:
-        lean = c_monitor + ["--"] + lean + ["--"] + _finish_argv(arg)
+        exe_fd, argv = c_monitor
+        # the very file cmonitor_build checked (fexecve), not whatever the path names now
+        try:
+            os.execve(exe_fd, argv + ["--"] + lean + ["--"] + _finish_argv(arg), os.environ)
+        except OSError:
+            pass  # (a noexec mount, say): the Python monitor idles instead
     os.execv(lean[0], lean)
 
 
-def _c_monitor(ctx, job: MonitorJob, arg: dict, clients: list, stdin_w, health) -> list | None:
-    """The C idle monitor's command line (cmonitor.c), for the common case only: no attach
-    client, no -i stdin, no healthcheck, a json-file or no log. None: the Python one."""
+def _c_monitor(ctx, job: MonitorJob, arg: dict, clients: list, stdin_w, health) -> tuple | None:
+    """The C idle monitor (cmonitor.c): its open, checked file and its command line, for the
+    common case only: no attach client, no -i stdin, no healthcheck, a json-file or no log.
+    None: the Python one."""
     if clients or stdin_w is not None or health is not None:
         return None
     if job.rec.config.get("log_driver", "json-file") not in ("json-file", "none"):
         return None
     from sampan.engine import cmonitor_build
-    exe = cmonitor_build.binary(arg["root"])
-    if exe is None:
+    got = cmonitor_build.open_binary(arg["root"])
+    if got is None:
         return None
+    exe, exe_fd = got
     outputs = ",".join(f"{fd}:{stream}" for fd, stream in arg["outputs"].items())
     master = arg["master"] if arg["master"] is not None else -1
-    return [exe, str(arg["pid"]), arg["log"], str(arg["max_size"]), str(arg["max_files"]),
-            str(arg["listener"]), outputs, str(master)]
+    return exe_fd, [exe, str(arg["pid"]), arg["log"], str(arg["max_size"]), str(arg["max_files"]),
+                    str(arg["listener"]), outputs, str(master)]
 
 
 def _finish_argv(arg: dict) -> list:
@@ -307,11 +319,10 @@ def _finish_argv(arg: dict) -> list:
 
 
 def _health_timer(ctx, job: MonitorJob):
-    """The healthcheck's schedule, its health reset to `starting` (a new run's, as Docker's)."""
-    from sampan.engine import health_state
+    """The healthcheck's schedule (its health was reset to `starting` before the client
+    was told of the start: a new run's, as Docker's)."""
     from sampan.engine.health_config import effective
     from sampan.engine.monitor_loop import HealthTimer, pack
-    health_state.reset(ctx, job.cid)
     cfg = effective(job.rec.config["healthcheck"])
     pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     # the probe holds nothing of the monitor's: every inherited descriptor is closed first

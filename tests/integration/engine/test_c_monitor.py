@@ -4,8 +4,11 @@ tty, and the fallback to the Python monitor without a compiler."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -95,6 +98,83 @@ def test_tty_output(sampan):
     assert poll(lambda: _monitor(sampan, "tty") == "c")
     assert poll(lambda: "on-a-tty\r\n" in sampan.ok("logs", "tty"))
     sampan.ok("rm", "-f", "tty")
+
+
+def _monitor_exe(sampan, name: str) -> str | None:
+    """The file the container's C monitor process runs (/proc/PID/exe)."""
+    cid = sampan.ok("inspect", "-f", "{{.Id}}", name).strip()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().rstrip(b"\0").split(b"\0")
+            if argv[0].endswith(cmonitor_build.NAME.encode()) and cid.encode() in argv[2]:
+                return os.readlink(f"/proc/{pid}/exe")
+        except (OSError, IndexError):
+            continue
+    return None
+
+
+def _planted(exe: Path, marker: Path) -> None:
+    """A script in the binary's place that would leave a marker, its sha256 file updated: only
+    the attack's own flaw tells it apart."""
+    good = exe.parent.parent.parent / "good-copy"
+    shutil.copy2(exe, good)
+    exe.write_text(f'#!/bin/sh\ntouch {marker}\nexec {good} "$@"\n')
+    (exe.parent / cmonitor_build.SUM).write_text(hashlib.sha256(exe.read_bytes()).hexdigest() + "\n")
+
+
+def _group_writable(exe: Path, marker: Path) -> None:
+    _planted(exe, marker)
+    exe.chmod(0o775)
+
+
+def _other_owner(exe: Path, marker: Path) -> None:
+    _planted(exe, marker)
+    os.chown(exe, 1234, 1234)
+
+
+def _symlink(exe: Path, marker: Path) -> None:
+    _planted(exe, marker)
+    planted = exe.parent.parent.parent / "planted"
+    exe.rename(planted)
+    exe.symlink_to(planted)
+
+
+def _truncated(exe: Path, marker: Path) -> None:
+    exe.write_bytes(exe.read_bytes()[:4096])
+
+
+@pytest.mark.parametrize("attack", [_group_writable, _other_owner, _symlink, _truncated],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_a_host_cache_binary_that_fails_a_check_is_never_run(sampan, monkeypatch, tmp_path, attack):
+    cache = tmp_path / "cache" / "libexec"
+    monkeypatch.setenv("SAMPAN_LIBEXEC_CACHE", str(cache))
+    (tmp_path / "warm").mkdir()
+    exe = Path(cmonitor_build.binary(str(tmp_path / "warm")))
+    assert exe.parent.parent == cache
+    marker = tmp_path / "ran"
+    attack(exe, marker)
+    sampan.ok("run", "-d", "--name", "safe", "busybox", "sh", "-c", "echo hi; sleep 60")
+    own = os.path.join(sampan.root, "libexec", exe.parent.name, cmonitor_build.NAME)
+    assert poll(lambda: _monitor_exe(sampan, "safe")) == own  # the root's own copy, compiled for it
+    assert not marker.exists()
+    assert poll(lambda: sampan.ok("logs", "safe") == "hi\n")
+    doctor = sampan.ok("doctor").splitlines()
+    (line,) = [x for x in doctor if "idle monitor" in x]
+    assert line.startswith("warn") and "refused" in line
+    sampan.ok("rm", "-f", "safe")
+
+
+def test_every_root_runs_the_host_caches_binary(sampan, tmp_path, monkeypatch):
+    cache = tmp_path / "cache" / "libexec"
+    monkeypatch.setenv("SAMPAN_LIBEXEC_CACHE", str(cache))
+    sampan.ok("run", "-d", "--name", "cached", "busybox", "sleep", "60")
+    got = poll(lambda: _monitor_exe(sampan, "cached"))  # its monitor compiles it (first use)
+    (exe,) = cache.glob(f"*/{cmonitor_build.NAME}")
+    assert got == str(exe)
+    assert not os.path.exists(os.path.join(sampan.root, "libexec"))
+    assert f"C from the host cache: {exe}" in sampan.ok("doctor")
+    sampan.ok("rm", "-f", "cached")
 
 
 def test_without_a_compiler_the_python_monitor_idles(sampan, monkeypatch, tmp_path):

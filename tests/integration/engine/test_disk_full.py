@@ -5,6 +5,7 @@ filled by the test."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sqlite3
@@ -29,13 +30,27 @@ class SmallRoot:
         self.s = Sampan(root, runroot)
 
     def fill(self, free: int) -> None:
-        """Leave about `free` bytes free on the root's filesystem."""
+        """Leave about `free` bytes free on the root's filesystem (at most that: a container
+        of the test may be logging meanwhile, so the space measured can shrink before the
+        fill is written; the fill then stops where the disk is full and gives `free` back)."""
         self.unfill()
         st = os.statvfs(self.root)
         n = st.f_bfree * st.f_frsize - free
-        if n > 0:
-            with open(self.root / FILL, "wb") as f:
-                f.write(b"\0" * n)
+        if n <= 0:
+            return
+        fd = os.open(self.root / FILL, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            written, chunk = 0, b"\0" * (1 << 20)
+            while written < n:
+                try:
+                    written += os.write(fd, chunk[:n - written])
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+                    os.ftruncate(fd, max(0, written - free))
+                    break
+        finally:
+            os.close(fd)
 
     def unfill(self) -> None:
         (self.root / FILL).unlink(missing_ok=True)

@@ -5,7 +5,8 @@ goes to the finish step; an attach client makes it hand over to the Python monit
 The C program runs here outside any container: a launcher forks the "container" (a process
 that waits for SIGTERM) and execs the monitor, which so becomes its parent, as in a real
 monitor. Its outputs are regular files: each read returns 64 KiB until the end, as the
-Python side below reads them, so both see the same chunks.
+Python side below reads them, so both see the same chunks. Where the binary comes from:
+test_cmonitor_cache.py.
 """
 
 from __future__ import annotations
@@ -207,29 +208,3 @@ def test_an_attach_client_hands_over_to_python(exe, tmp_path):
     # its partial line was logged before the exec, as LogWriter.close() does
     assert [r.split(b'","stream"')[0] for r in log.read_bytes().splitlines()] == \
         [b'{"log":"whole line\\n', b'{"log":"partial']
-
-
-def test_without_a_compiler_there_is_no_binary(tmp_path, monkeypatch):
-    monkeypatch.setenv("SAMPAN_CC", str(tmp_path / "no-such-cc"))
-    assert cmonitor_build.binary(str(tmp_path)) is None
-    assert not (tmp_path / "libexec").exists() or not any((tmp_path / "libexec").rglob(cmonitor_build.NAME))
-
-
-def test_a_failed_compile_is_remembered(tmp_path, monkeypatch):
-    monkeypatch.setenv("SAMPAN_CC", "/bin/false")
-    assert cmonitor_build.binary(str(tmp_path)) is None
-    (failed,) = (tmp_path / "libexec").rglob(cmonitor_build.FAILED)
-    monkeypatch.delenv("SAMPAN_CC")
-    assert cmonitor_build.binary(str(tmp_path)) is None  # not tried again in this root
-    assert not list((tmp_path / "libexec").rglob("*.tmp"))
-
-
-def test_concurrent_first_uses_compile_once(tmp_path):
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(4) as pool:
-        got = set(pool.map(lambda _: cmonitor_build.binary(str(tmp_path)), range(4)))
-    (directory,) = (tmp_path / "libexec").iterdir()
-    assert got == {str(directory / cmonitor_build.NAME)}
-    assert sorted(p.name for p in directory.iterdir()) == ["lock", cmonitor_build.NAME]
-    for p in [tmp_path / "libexec", directory, *directory.iterdir()]:
-        assert p.stat().st_mode & 0o077 == 0  # private, as the whole state root

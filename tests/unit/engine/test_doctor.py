@@ -5,6 +5,8 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from sampan.engine.doctor import MISSING, OK, WARN, Host, can_run, diagnose
 
 
@@ -120,3 +122,23 @@ def test_the_idle_monitor_without_and_with_a_compiler(tmp_path, monkeypatch):
     gcc.chmod(stat.S_IRWXU)
     found = by_name(diagnose(host))["idle monitor"]
     assert found.status == OK and str(gcc) in found.detail
+
+
+def test_the_idle_monitor_says_where_its_binary_comes_from(tmp_path, monkeypatch):
+    from sampan.engine import cmonitor_build
+    if cmonitor_build.compiler() is None:
+        pytest.skip("no C compiler (the test above covers what doctor says then)")
+    monkeypatch.delenv("SAMPAN_CC", raising=False)
+    cache = tmp_path / "cache" / "libexec"
+    monkeypatch.setenv("SAMPAN_LIBEXEC_CACHE", str(cache))
+    host = Host(path=os.path.dirname(cmonitor_build.compiler()))
+    found = by_name(diagnose(host))["idle monitor"]
+    assert found.status == OK and f"{cache}, compiled there at first use" in found.detail
+    (tmp_path / "root").mkdir()
+    exe = Path(cmonitor_build.binary(str(tmp_path / "root")))
+    found = by_name(diagnose(host))["idle monitor"]
+    assert found.status == OK and f"C from the host cache: {exe}" in found.detail
+    exe.chmod(0o777)  # never run: doctor says so, in one line, and how to fix it
+    found = by_name(diagnose(host))["idle monitor"]
+    assert found.status == WARN and "own copy" in found.detail and "writable by group or others" in found.detail
+    assert str(cache) in found.fix and "\n" not in found.detail
