@@ -21,7 +21,8 @@ from sampan.errors import UnsafeArchive
 from sampan.store import tarentry as te
 from sampan.store.erofs_image import (BLOCK, INODE_SIZE, ImageTooLarge, ImageWriter, Inode,
                                       xattr_body, xattr_key)
-from sampan.store.tarpath import AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, clean_member_path, split_parent
+from sampan.store.tarpath import (AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX, clean_member_path,
+                                  member_path, split_parent)
 
 from typing import TYPE_CHECKING
 if TYPE_CHECKING:
@@ -149,10 +150,8 @@ class ImageTree:
     # --- entries ----------------------------------------------------------------
     def apply(self, ti: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
         name = ti.name
-        path = clean_member_path(name)
+        path = member_path(ti)
         if not path:
-            if not ti.isdir():
-                raise te.refuse(name, "the root must be a directory")
             self._dirs.append(("", ti))
             return
         parent_path, base = split_parent(path)

@@ -42,6 +42,14 @@ def clean_member_path(name: str) -> str:
     return "/".join(parts)
 
 
+def member_path(ti: tarfile.TarInfo) -> str:
+    """The entry's cleaned path ('' for the root itself, which must be a directory)."""
+    path = clean_member_path(ti.name)
+    if not path and not ti.isdir():
+        raise UnsafeArchive(f"refusing tar entry {ti.name[:200]!r}: the root must be a directory")
+    return path
+
+
 def split_parent(path: str) -> tuple[str, str]:
     """('a/b', 'c') for 'a/b/c'; ('', 'c') for 'c'."""
     parent, _, base = path.rpartition("/")
@@ -76,10 +84,8 @@ class ShapeChecker:
     def check(self, ti) -> None:
         from sampan.store import tarentry as te
         name = ti.name
-        path = clean_member_path(name)
+        path = member_path(ti)
         if not path:
-            if not ti.isdir():
-                raise te.refuse(name, "the root must be a directory")
             self._dirs.append(("", ti))
             return
         parent, base = split_parent(path)

@@ -28,7 +28,7 @@ from sampan.errors import PermissionDenied, UnsafeArchive
 from sampan.store.tarentry import (XATTR_PAX_PREFIX, check_symlink, device, kind_of, member_xattrs,
                                    mtime_ns, owner, refuse, set_xattrs, write_member)
 from sampan.store.tarpath import (AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX,
-                                  clean_member_path, split_parent)
+                                  clean_member_path, member_path, split_parent)
 
 __all__ = ["OPAQUE_XATTR", "XATTR_PAX_PREFIX", "SafeExtractor", "extract_tar", "member_xattrs"]
 
@@ -129,10 +129,8 @@ class SafeExtractor:
     # --- entries ------------------------------------------------------------
     def apply(self, ti: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
         name = ti.name
-        path = clean_member_path(name)
+        path = member_path(ti)
         if not path:
-            if not ti.isdir():
-                raise refuse(name, "the root must be a directory")
             self._dirs.append(("", ti))
             return
         parent, base = split_parent(path)

@@ -15,7 +15,7 @@ from sampan.registry.progress import PlainProgress
 from tests.support.cli import Sampan
 from tests.support.net import free_port
 from tests.unit.registry.fakeregistry import FakeRegistry
-from tests.unit.registry.images import make_image, make_index
+from tests.unit.registry.images import two_platform_index
 
 
 def _blob_gets(reqs):
@@ -143,12 +143,8 @@ def test_repull_keeps_to_the_platform(two_stores):
     """From an index: a re-pull for the same platform downloads nothing; another platform's
     image is pulled and the tag moves to it (Docker's --platform)."""
     store, _ = two_stores
-    amd, arm = make_image(1, arch="amd64"), make_image(1, arch="arm64")
     with FakeRegistry() as reg:
-        reg.add_image("m", amd.digest, amd)
-        reg.add_image("m", arm.digest, arm)
-        reg.add_manifest("m", "multi", make_index([(amd, "amd64"), (arm, "arm64")]),
-                         "application/vnd.oci.image.index.v1+json")
+        amd, arm = two_platform_index(reg)
         ref = f"{reg.host}/m:multi"
         pull(store, ref, platform="linux/arm64", progress=False)
         reg.requests.clear()

@@ -65,6 +65,17 @@ def make_image(n_layers: int = 2, *, compress=gzip.compress, arch: str = "amd64"
     return TestImage(manifest, config, layers, diff_ids)
 
 
+def two_platform_index(reg, repo: str = "m", tag: str = "multi") -> tuple[TestImage, TestImage]:
+    """An amd64 and an arm64 image, served by reg (a FakeRegistry) under repo:tag as an
+    OCI index; returns the two."""
+    amd, arm = make_image(1, arch="amd64"), make_image(1, arch="arm64")
+    reg.add_image(repo, amd.digest, amd)
+    reg.add_image(repo, arm.digest, arm)
+    reg.add_manifest(repo, tag, make_index([(amd, "amd64"), (arm, "arm64")]),
+                     "application/vnd.oci.image.index.v1+json")
+    return amd, arm
+
+
 def make_index(entries: list[tuple[TestImage, str]]) -> bytes:
     return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
                        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",

@@ -13,7 +13,7 @@ from sampan.registry import pull
 from sampan.registry.progress import PlainProgress
 from tests.unit.registry.fakeregistry import FakeRegistry
 from tests.unit.registry import images
-from tests.unit.registry.images import make_image, make_index, promise_other_content, sha
+from tests.unit.registry.images import make_image, make_index, promise_other_content, sha, two_platform_index
 
 
 def assert_empty(store):
@@ -75,12 +75,8 @@ def test_pull_by_digest_and_docker_schema2_zstd(store):
 
 
 def test_index_selects_requested_platform(store):
-    amd, arm = make_image(1, arch="amd64"), make_image(1, arch="arm64")
     with FakeRegistry() as reg:
-        reg.add_image("m", amd.digest, amd)
-        reg.add_image("m", arm.digest, arm)
-        reg.add_manifest("m", "multi", make_index([(amd, "amd64"), (arm, "arm64")]),
-                         "application/vnd.oci.image.index.v1+json")
+        amd, arm = two_platform_index(reg)
         info = pull(store, f"{reg.host}/m:multi", platform="linux/arm64", progress=False)
         assert info.manifest_digest == arm.digest
         with pytest.raises(RegistryError, match="no image for platform linux/s390x.*amd64"):
