@@ -64,14 +64,18 @@ class StdioAttachment:
         self.tty = bool(rec.config.get("tty"))
         self.open_stdin = bool(rec.config.get("open_stdin"))
         self.waiter: Waiter | None = None
-        self.gone = False  # removed while we waited: no start will come
+        self.gone = False  # removed while we waited, or its run ended as we came: no link
+        self._ending = False
         self._conn = None
         if status_of(rec).running:
             try:
                 self._conn = attach.connect(ctx.attach_socket(rec.id))
                 return
             except OSError:
-                pass  # it is exiting: wait for its next start
+                # it is exiting (its monitor closed the socket): this attach came for the
+                # run that ends, so once its exit is recorded there is nothing to link to,
+                # rather than a wait for a start nobody asked for (docker attach's race)
+                self._ending = True
         self.waiter = Waiter(ctx, rec.id)
 
     def fileno(self) -> int:
@@ -94,8 +98,13 @@ class StdioAttachment:
         # records the container as running, so once it says running, it missed us.
         from sampan.engine.status import status_of
         rec = self.ctx.containers.get(self.cid)
-        self.gone = rec is None
-        return rec is not None and status_of(rec).running
+        if rec is None:
+            self.gone = True
+            return False
+        st = status_of(rec)
+        if self._ending and st.state == "exited":
+            self.gone = True
+        return st.running
 
     def close(self) -> None:
         if self.waiter is not None:
