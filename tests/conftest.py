@@ -85,6 +85,12 @@ def state_dirs():
     assert not problems, f"test leaked host state: {problems}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _rt_budget_at_start():
+    from tests.support.cgroups import remember_rt_budget
+    remember_rt_budget()
+
+
 @pytest.fixture
 def rt_budget():
     """For tests that run real-time containers: the RT runtime the engine gives sampan's
