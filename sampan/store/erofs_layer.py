@@ -135,15 +135,7 @@ class ImageTree:
         if self._probe is not None:
             key = (is_dir, tuple(sorted(xattrs.items())))
             if key not in self._probed:
-                target = os.path.join(self._probe, "xattr-probe-d" if is_dir else "xattr-probe-f")
-                if is_dir:
-                    os.mkdir(target, 0o700)
-                else:
-                    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
-                try:
-                    te.set_xattrs(target, ti, True)
-                finally:
-                    (os.rmdir if is_dir else os.unlink)(target)
+                te.probe_xattrs(self._probe, ti, is_dir, True)
                 self._probed.add(key)
         return {k: v for k, v in xattrs.items() if xattr_key(k) is not None}
 

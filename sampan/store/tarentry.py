@@ -114,6 +114,21 @@ def set_xattrs(target, ti: tarfile.TarInfo, is_root: bool) -> None:
             raise
 
 
+def probe_xattrs(probe: str, ti: tarfile.TarInfo, is_dir: bool, is_root: bool) -> None:
+    """Try the entry's xattrs on a scratch file (or dir) made in probe, then remove it: the
+    kernel and the filesystem decide which names and values they take, and a check that
+    extracts nothing must refuse what the extractor would."""
+    target = os.path.join(probe, "xattr-probe-d" if is_dir else "xattr-probe-f")
+    if is_dir:
+        os.mkdir(target, 0o700)
+    else:
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    try:
+        set_xattrs(target, ti, is_root)
+    finally:
+        (os.rmdir if is_dir else os.unlink)(target)
+
+
 def write_member(fd: int, src, chunk: int = 1 << 20) -> None:
     """All of a member's content (a file object) into fd: os.write may write less than asked."""
     while data := src.read(chunk):

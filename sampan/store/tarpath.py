@@ -187,21 +187,12 @@ class ShapeChecker:
                     del table[k]
 
     def _xattrs(self, ti, is_dir: bool) -> None:
-        from sampan.store.tarentry import member_xattrs, set_xattrs
+        from sampan.store.tarentry import member_xattrs, probe_xattrs
         xattrs = member_xattrs(ti)
         if not xattrs or self._probe is None:
             return
         key = (is_dir, tuple(sorted(xattrs.items())))
         if key in self._probed:
             return
-        import os
-        target = os.path.join(self._probe, "d" if is_dir else "f")
-        if is_dir:
-            os.mkdir(target, 0o700)
-        else:
-            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
-        try:
-            set_xattrs(target, ti, self.is_root)
-        finally:
-            (os.rmdir if is_dir else os.unlink)(target)
+        probe_xattrs(self._probe, ti, is_dir, self.is_root)
         self._probed.add(key)
