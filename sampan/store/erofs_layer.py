@@ -60,8 +60,7 @@ class ImageTree:
         self.root = Inode(stat.S_IFDIR | (0o777 & ~self.umask), 0, 0, self.now)
         self._written: dict[str, bool] = {}   # path -> is_dir, for entries of this tar
         self._dirs: list[tuple[str, tarfile.TarInfo]] = []
-        self._probe = probe
-        self._probed: set[tuple[bool, tuple]] = set()
+        self._xattr_probe = te.XattrProbe(probe, True)
         self._cost = 0
 
     # --- the tree -------------------------------------------------------------
@@ -127,17 +126,9 @@ class ImageTree:
                 raise te.refuse(ti.name, f"its xattrs take {size} bytes, more than a block")
 
     def _xattrs(self, ti: tarfile.TarInfo, is_dir: bool) -> dict[str, bytes]:
-        """The entry's xattrs that EROFS can hold, once tried on a real probe file (the
-        kernel decides which names and values it takes, as on the extractor's files)."""
-        xattrs = te.member_xattrs(ti)
-        if not xattrs:
-            return {}
-        if self._probe is not None:
-            key = (is_dir, tuple(sorted(xattrs.items())))
-            if key not in self._probed:
-                te.probe_xattrs(self._probe, ti, is_dir, True)
-                self._probed.add(key)
-        return {k: v for k, v in xattrs.items() if xattr_key(k) is not None}
+        """The entry's xattrs that EROFS can hold, once the kernel took them on a probe
+        file (as on the extractor's files)."""
+        return {k: v for k, v in self._xattr_probe.check(ti, is_dir).items() if xattr_key(k) is not None}
 
     # --- entries ----------------------------------------------------------------
     def apply(self, ti: tarfile.TarInfo, tar: tarfile.TarFile) -> None:

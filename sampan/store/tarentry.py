@@ -114,19 +114,35 @@ def set_xattrs(target, ti: tarfile.TarInfo, is_root: bool) -> None:
             raise
 
 
-def probe_xattrs(probe: str, ti: tarfile.TarInfo, is_dir: bool, is_root: bool) -> None:
-    """Try the entry's xattrs on a scratch file (or dir) made in probe, then remove it: the
-    kernel and the filesystem decide which names and values they take, and a check that
-    extracts nothing must refuse what the extractor would."""
-    target = os.path.join(probe, "xattr-probe-d" if is_dir else "xattr-probe-f")
-    if is_dir:
-        os.mkdir(target, 0o700)
-    else:
-        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
-    try:
-        set_xattrs(target, ti, is_root)
-    finally:
-        (os.rmdir if is_dir else os.unlink)(target)
+class XattrProbe:
+    """An entry's xattrs, tried on a scratch file (or dir) made in probe and removed again:
+    the kernel and the filesystem decide which names and values they take, and whoever
+    extracts nothing (the shape checker, an EROFS image) must refuse what the extractor
+    would. Each distinct set is tried once; without a probe dir nothing is tried."""
+
+    def __init__(self, probe: str | None, is_root: bool) -> None:
+        self.probe, self.is_root = probe, is_root
+        self._tried: set[tuple[bool, tuple]] = set()
+
+    def check(self, ti: tarfile.TarInfo, is_dir: bool) -> dict[str, bytes]:
+        """The entry's xattrs (member_xattrs), once the kernel took them on a probe."""
+        xattrs = member_xattrs(ti)
+        if not xattrs or self.probe is None:
+            return xattrs
+        key = (is_dir, tuple(sorted(xattrs.items())))
+        if key in self._tried:
+            return xattrs
+        target = os.path.join(self.probe, "xattr-probe-d" if is_dir else "xattr-probe-f")
+        if is_dir:
+            os.mkdir(target, 0o700)
+        else:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+        try:
+            set_xattrs(target, ti, self.is_root)
+        finally:
+            (os.rmdir if is_dir else os.unlink)(target)
+        self._tried.add(key)
+        return xattrs
 
 
 def write_member(fd: int, src, chunk: int = 1 << 20) -> None:

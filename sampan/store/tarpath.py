@@ -78,8 +78,8 @@ class ShapeChecker:
         self._kind: dict[str, str] = {}      # path -> "dir" | "file" | "symlink" | "special"
         self._written: dict[str, bool] = {}  # path -> is_dir, for entries (not implied dirs)
         self._dirs: list[tuple[str, tarfile.TarInfo]] = []
-        self._probe = probe
-        self._probed: set[tuple[bool, tuple]] = set()
+        from sampan.store.tarentry import XattrProbe
+        self._xattrs = XattrProbe(probe, self.is_root)
 
     def check(self, ti) -> None:
         from sampan.store import tarentry as te
@@ -120,7 +120,7 @@ class ShapeChecker:
         if self.is_root:
             te.owner(ti)
         if kind == "file":
-            self._xattrs(ti, is_dir=False)
+            self._xattrs.check(ti, is_dir=False)
         elif kind == "symlink":
             te.check_symlink(ti)
         elif not ti.isfifo():
@@ -139,7 +139,7 @@ class ShapeChecker:
             te.mtime_ns(ti)
             if self.is_root:
                 te.owner(ti)
-            self._xattrs(ti, is_dir=True)
+            self._xattrs.check(ti, is_dir=True)
 
     def _parent_dirs(self, parent: str, name: str) -> None:
         from sampan.store.tarentry import check_component, refuse
@@ -185,14 +185,3 @@ class ShapeChecker:
             for table in (self._kind, self._written):
                 for k in [k for k in table if k.startswith(prefix)]:
                     del table[k]
-
-    def _xattrs(self, ti, is_dir: bool) -> None:
-        from sampan.store.tarentry import member_xattrs, probe_xattrs
-        xattrs = member_xattrs(ti)
-        if not xattrs or self._probe is None:
-            return
-        key = (is_dir, tuple(sorted(xattrs.items())))
-        if key in self._probed:
-            return
-        probe_xattrs(self._probe, ti, is_dir, self.is_root)
-        self._probed.add(key)
