@@ -157,7 +157,7 @@ class ImageWriter:
 
     def finish(self, root: Inode, build_time_ns: int | None = None) -> int:
         """Lay out and write directories, inodes and the superblock. Returns the image size."""
-        nodes = _number(root)
+        nodes, parent_of = _number(root)
         dirs = [n for n in nodes if n.is_dir]
         # directory blocks (their size depends on names only; nids are filled in later)
         dir_layout: list[tuple[Inode, list[list[tuple[bytes, Inode]]]]] = []
@@ -188,13 +188,6 @@ class ImageWriter:
             raise ImageTooLarge("the root inode must come first")
         meta_blocks = (pos + BLOCK - 1) // BLOCK
         self._check(meta_block + meta_blocks)
-        # parents: '..' of each directory
-        parent_of: dict[int, Inode] = {id(root): root}
-        for d in dirs:
-            assert d.children is not None
-            for child in d.children.values():
-                if child.is_dir:
-                    parent_of[id(child)] = d
         for d, blocks in dir_layout:
             out = bytearray()
             for blk in blocks:
@@ -207,11 +200,11 @@ class ImageWriter:
                     nameoff += len(name)
                 block = bytes(head) + names
                 out += block + b"\0" * (BLOCK - len(block))
-            os.pwrite(self.fd, bytes(out), d.blkaddr * BLOCK)
+            os.pwrite(self.fd, out, d.blkaddr * BLOCK)
         meta = bytearray(meta_blocks * BLOCK)
         for off, body in records:
             meta[off:off + len(body)] = body
-        os.pwrite(self.fd, bytes(meta), meta_block * BLOCK)
+        os.pwrite(self.fd, meta, meta_block * BLOCK)
         total = meta_block + meta_blocks
         now = time.time_ns() if build_time_ns is None else build_time_ns
         sb = SUPER.pack(MAGIC, 0, 0, BLOCK_BITS, 0, root.nid, len(nodes),
@@ -226,12 +219,14 @@ def _name(entry: tuple[bytes, Inode]) -> bytes:
     return entry[0]   # the kernel's lookup is a binary search in byte order
 
 
-def _number(root: Inode) -> list[Inode]:
-    """Every inode once, root first (the superblock has 16 bits for its nid) (breadth first, iteratively: depth is the archive's
-    to choose), with its link count and inode number."""
+def _number(root: Inode) -> tuple[list[Inode], dict[int, Inode]]:
+    """Every inode once, root first (the superblock has 16 bits for its nid), breadth first
+    and iteratively (depth is the archive's to choose), with its link count and inode
+    number; and each directory's parent (its '..'), by id."""
     nodes = [root]
     root.nlink = 2
     seen = {id(root)}
+    parent_of: dict[int, Inode] = {id(root): root}
     i = 0
     while i < len(nodes):
         d = nodes[i]
@@ -243,6 +238,7 @@ def _number(root: Inode) -> list[Inode]:
             if child.is_dir:
                 d.nlink += 1            # its '..'
                 child.nlink += 2        # its name and its '.'
+                parent_of[id(child)] = d
             else:
                 child.nlink += 1
             if id(child) not in seen:
@@ -250,7 +246,7 @@ def _number(root: Inode) -> list[Inode]:
                 nodes.append(child)
     for ino, n in enumerate(nodes, 1):
         n.ino = ino
-    return nodes
+    return nodes, parent_of
 
 
 def _inode_bytes(n: Inode) -> bytes:

@@ -75,11 +75,12 @@ def _probe(scratch: Path | str | None) -> bool:
         return False
     from sampan.store.erofs_image import ImageWriter, Inode
     from sampan.store.tempfiles import temp_name
-    # named as the store's temp files are, so a crash's leftover is swept by the next writer
-    base = os.path.join(str(scratch), temp_name("probe")) if scratch else tempfile.mkdtemp()
-    if scratch:
+    if scratch:   # named as the store's temp files are: a crash's leftover is swept
         os.makedirs(str(scratch), 0o700, exist_ok=True)
+        base = os.path.join(str(scratch), temp_name("probe"))
         os.mkdir(base, 0o700)
+    else:
+        base = tempfile.mkdtemp()
     image, mnt = os.path.join(base, "probe.erofs"), os.path.join(base, "mnt")
     try:
         os.mkdir(mnt, 0o700)
