@@ -102,7 +102,7 @@ class StdioAttachment:
             self.gone = True
             return False
         st = status_of(rec)
-        if self._ending and st.state == "exited":
+        if self._ending and st.exited:
             self.gone = True
         return st.running
 
