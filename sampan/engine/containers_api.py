@@ -11,12 +11,12 @@ import builtins
 from sampan.engine import filters as flt
 from sampan.engine import lifecycle
 from sampan.engine.context import Context
-from sampan.engine.monitor_lost import all_noticed, noticed
+from sampan.engine.monitor_lost import all_noticed, found, noticed
 from sampan.engine.options import ListOptions, PruneOptions, RemoveOptions
 from sampan.engine.records import ContainerRecord
 from sampan.engine.reports import ContainerSummary, PortReport, PruneReport, RemoveReport
 from sampan.engine.status import Status, status_of
-from sampan.errors import ContainerNotFound, InvalidArgument, SampanError
+from sampan.errors import InvalidArgument, SampanError
 from sampan.oci.times import parse_time
 
 CONTAINER_FILTERS = ("status", "name", "id", "label", "exited", "ancestor", "network", "volume",
@@ -162,11 +162,7 @@ class ContainersAPI:
 
     def _find(self, ref: str) -> ContainerRecord:
         """The container as it is now: one whose monitor died is stopped and recorded first."""
-        rec = noticed(self.ctx, self.ctx.containers.find(ref))
-        if rec is None:
-            raise ContainerNotFound(f"No such container: {ref} (it exited and, run with --rm, "
-                                    "was removed)")
-        return rec
+        return found(self.ctx, ref)
 
     def remove(self, refs: builtins.list[str], opts: RemoveOptions | None = None) -> builtins.list[RemoveReport]:
         """`rm A B C`: one report per reference, in order; a failure does not stop the rest."""

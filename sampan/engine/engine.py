@@ -87,12 +87,8 @@ class Engine:
     # ---- containers ----
     def container(self, ref: str) -> ContainerRecord:
         """The container as it is now: one whose monitor died is stopped and recorded first."""
-        from sampan.engine.monitor_lost import noticed
-        rec = noticed(self.ctx, self.ctx.containers.find(ref))
-        if rec is None:
-            raise ContainerNotFound(f"No such container: {ref} (it exited and, run with --rm, "
-                                    "was removed)")
-        return rec
+        from sampan.engine.monitor_lost import found
+        return found(self.ctx, ref)
 
     def monitor_lost(self, cid: str) -> str | int:
         """An attached client lost the container's monitor without being told the exit:

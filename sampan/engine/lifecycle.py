@@ -204,7 +204,8 @@ def _await_exit_record(ctx: Context, rec: ContainerRecord, st, timeout: float = 
         time.sleep(0.005)
         cur = ctx.containers.get(rec.id)
         if cur is None:
-            raise ContainerNotFound(f"No such container: {rec.name} (it exited and, run with --rm, was removed)")
+            from sampan.engine.monitor_lost import removed_by_rm
+            raise removed_by_rm(rec.name)
         rec, st = cur, status_of(cur)
         if st.running and procs.alive(rec.pid, rec.pid_start):
             break  # running again (its restart policy started it)

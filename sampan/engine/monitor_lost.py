@@ -22,7 +22,7 @@ from sampan.engine import procs, runstate
 from sampan.engine.context import Context
 from sampan.engine.records import ContainerRecord, now_rfc3339
 from sampan.engine.status import status_of
-from sampan.errors import SampanError
+from sampan.errors import ContainerNotFound, SampanError
 
 MONITOR_DIED = "monitor process died; container stopped"
 EXIT_CODE = 137  # what the container got: SIGKILL, from the kernel (native) or from here
@@ -35,6 +35,19 @@ def noticed(ctx: Context, rec: ContainerRecord) -> ContainerRecord | None:
     if st.removed:
         return None
     return settle(ctx, rec) if st.monitor_lost else rec
+
+
+def found(ctx: Context, ref: str) -> ContainerRecord:
+    """The container ref names, as it is now (noticed): one whose monitor died is stopped
+    and recorded first; one that --rm removed meanwhile is not found."""
+    rec = noticed(ctx, ctx.containers.find(ref))
+    if rec is None:
+        raise removed_by_rm(ref)
+    return rec
+
+
+def removed_by_rm(name: str) -> ContainerNotFound:
+    return ContainerNotFound(f"No such container: {name} (it exited and, run with --rm, was removed)")
 
 
 def all_noticed(ctx: Context) -> list[ContainerRecord]:
