@@ -89,13 +89,13 @@ def pull(store: Any, ref: str, *, platform: str | None = None, tls_verify: bool 
             have = store.has_blob(digest)
             jobs = _layer_jobs(store, staging, manifest, diff_ids, None if have else sink, image)
             usizes = _download(client, reference.path, jobs, sink)
-        known = None if jobs else _recorded(store, reference, digest, repo_digest)
+        known = _recorded(store, reference, digest, repo_digest) if have and not jobs else None
         if known is not None:   # the tag has not moved: nothing to write
             sink.message(f"Digest: {repo_digest}")
             sink.message(f"Status: Image is up to date for {image}")
             return known
         _check_layers(store, image, [j for j in jobs if j.staged is None])
-        fresh = bool(jobs) or not store.has_blob(digest)
+        fresh = bool(jobs) or not have
         staging.add_bytes(digest, raw)
         staging.commit()
         try:
@@ -218,9 +218,10 @@ def _known_config(store: Any, manifest: Manifest) -> bytes | None:
 
 def _recorded(store: Any, reference: Any, digest: str, repo_digest: str) -> Any:
     """The store's image when recording this pull would change nothing (a re-pull of a tag
-    that has not moved): the tag names this very manifest and the repo digest is known."""
+    that has not moved, its manifest in the store): the tag names this very manifest and the
+    repo digest is known."""
     tag = _tag_ref(reference, digest)
-    if tag is None or not store.has_blob(digest):
+    if tag is None:
         return None
     try:
         info = store.resolve(tag)
